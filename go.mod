@@ -1,0 +1,3 @@
+module github.com/tenancyhq/tenancy
+
+go 1.26.8
