@@ -1,0 +1,615 @@
+package policy
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"maps"
+	"math"
+	"os"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Problem is one thing wrong with a policy file, located by line and key.
+type Problem struct {
+	File string
+	Line int
+	// Key is the dotted path of the offending key, e.g. tenants.acme.status.
+	Key string
+	Msg string
+}
+
+func (p Problem) String() string {
+	return fmt.Sprintf("%s:%d: %s: %s", p.File, p.Line, p.Key, p.Msg)
+}
+
+// ValidationError lists every problem found in a policy file, in file order.
+type ValidationError struct {
+	Problems []Problem
+}
+
+func (e *ValidationError) Error() string {
+	lines := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		lines[i] = p.String()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Load reads and parses a policy file.
+func Load(path string) (*Policy, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read policy: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse parses and validates a policy. name is used in error messages.
+func Parse(name string, data []byte) (*Policy, error) {
+	ps := &parser{file: name}
+	sum := sha256.Sum256(data)
+	p := &Policy{
+		Source:  name,
+		Version: hex.EncodeToString(sum[:8]),
+		tenants: map[string]*Tenant{},
+		keys:    map[KeyHash]keyEntry{},
+	}
+
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		ps.add(yamlErrorLine(err), "(file)", "not valid YAML: %s", strings.TrimPrefix(err.Error(), "yaml: "))
+		return nil, ps.err()
+	}
+	root := &doc
+	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
+		root = root.Content[0]
+	}
+	if root.Kind == 0 || (root.Kind == yaml.ScalarNode && root.Tag == "!!null") {
+		ps.add(1, "(file)", "empty policy: want a mapping with a tenants key")
+		return nil, ps.err()
+	}
+	if root.Kind != yaml.MappingNode {
+		ps.add(root.Line, "(file)", "want a mapping with defaults and tenants keys, found %s", kindName(root))
+		return nil, ps.err()
+	}
+
+	defaults := builtinDefaults()
+	var tenantsNode *yaml.Node
+	var tenantsLine int
+	ps.eachPair(root, "", func(key string, k, v *yaml.Node) {
+		switch key {
+		case "defaults":
+			s := ps.spec(v, "defaults", false)
+			s.applyTo(&defaults)
+		case "tenants":
+			tenantsNode, tenantsLine = v, k.Line
+		default:
+			ps.add(k.Line, key, "unknown key (want one of: defaults, tenants)")
+		}
+	})
+	p.Defaults = defaults
+
+	if tenantsNode == nil {
+		ps.add(root.Line, "tenants", "missing: the policy must declare its tenants (an empty mapping {} is allowed)")
+		return nil, ps.err()
+	}
+	if tenantsNode.Kind != yaml.MappingNode && !isNull(tenantsNode) {
+		ps.add(tenantsLine, "tenants", "want a mapping of tenant id to settings, found %s", kindName(tenantsNode))
+		return nil, ps.err()
+	}
+
+	identOwner := map[string]string{}
+	ps.eachPair(tenantsNode, "tenants", func(id string, k, v *yaml.Node) {
+		path := "tenants." + id
+		if err := ValidateTenantID(id); err != nil {
+			ps.add(k.Line, path, "%s", err)
+			return
+		}
+		if id == Quarantine || id == Governance {
+			ps.add(k.Line, path, "%q is reserved for the pipeline's own data", id)
+			return
+		}
+		if IsReserved(id) {
+			ps.add(k.Line, path, `ids starting with "_" are reserved for the pipeline's own tenants`)
+			return
+		}
+		s := ps.spec(v, path, true)
+		t := cloneTenant(defaults)
+		t.ID = id
+		t.Line = k.Line
+		s.applyTo(&t)
+
+		for i, ident := range t.Identifiers {
+			low := strings.ToLower(ident)
+			if owner, dup := identOwner[low]; dup && owner != id {
+				ps.add(s.identLines[i], fmt.Sprintf("%s.identifiers[%d]", path, i),
+					"identifier %q is already claimed by tenant %q", ident, owner)
+				continue
+			}
+			identOwner[low] = id
+		}
+		for i, h := range t.APIKeys {
+			if prev, dup := p.keys[h]; dup {
+				ps.add(s.keyLines[i], fmt.Sprintf("%s.api_keys[%d]", path, i),
+					"this key hash is already a key of tenant %q", prev.tenant.ID)
+				continue
+			}
+			p.keys[h] = keyEntry{hash: h, tenant: &t}
+		}
+		p.tenants[id] = &t
+		p.ids = append(p.ids, id)
+	})
+	if len(ps.problems) > 0 {
+		return nil, ps.err()
+	}
+	sort.Strings(p.ids)
+	return p, nil
+}
+
+// spec is what one mapping (a tenant or the defaults block) sets.
+type spec struct {
+	status      *Status
+	identifiers []string
+	identLines  []int
+	apiKeys     []KeyHash
+	keyLines    []int
+	clientCerts []string
+	redaction   map[string]Action
+	retention   map[Signal]time.Duration
+	residency   *string
+	backends    map[Signal][]string
+	limits      map[string]int64
+	sensitivity *float64
+	anomalyOn   *bool
+}
+
+func (s *spec) applyTo(t *Tenant) {
+	if s.status != nil {
+		t.Status = *s.status
+	}
+	if s.identifiers != nil {
+		t.Identifiers = s.identifiers
+	}
+	if s.apiKeys != nil {
+		t.APIKeys = s.apiKeys
+	}
+	if s.clientCerts != nil {
+		t.ClientCerts = s.clientCerts
+	}
+	maps.Copy(t.Redaction.Classes, s.redaction)
+	maps.Copy(t.Retention, s.retention)
+	if s.residency != nil {
+		t.Residency = *s.residency
+	}
+	maps.Copy(t.Backends, s.backends)
+	for k, v := range s.limits {
+		*limitField(&t.Limits, k) = v
+	}
+	if s.sensitivity != nil {
+		t.Anomaly.Sensitivity = *s.sensitivity
+	}
+	if s.anomalyOn != nil {
+		t.Anomaly.Enabled = *s.anomalyOn
+	}
+}
+
+func cloneTenant(t Tenant) Tenant {
+	c := t
+	c.Redaction.Classes = maps.Clone(t.Redaction.Classes)
+	c.Retention = maps.Clone(t.Retention)
+	c.Backends = maps.Clone(t.Backends)
+	c.Identifiers = slices.Clone(t.Identifiers)
+	c.APIKeys = slices.Clone(t.APIKeys)
+	c.ClientCerts = slices.Clone(t.ClientCerts)
+	return c
+}
+
+var limitKeys = []string{
+	"records_per_second", "bytes_per_second", "max_request_bytes",
+	"max_decompressed_bytes", "max_attributes_per_record", "max_concurrent_requests",
+}
+
+func limitField(l *Limits, key string) *int64 {
+	switch key {
+	case "records_per_second":
+		return &l.RecordsPerSecond
+	case "bytes_per_second":
+		return &l.BytesPerSecond
+	case "max_request_bytes":
+		return &l.MaxRequestBytes
+	case "max_decompressed_bytes":
+		return &l.MaxDecompressedBytes
+	case "max_attributes_per_record":
+		return &l.MaxAttributesPerRecord
+	case "max_concurrent_requests":
+		return &l.MaxConcurrentRequests
+	}
+	panic("unknown limit " + key)
+}
+
+var (
+	tenantKeys   = []string{"status", "identifiers", "api_keys", "client_certs", "redaction", "retention", "residency", "backends", "limits", "anomaly"}
+	defaultsKeys = []string{"status", "redaction", "retention", "residency", "backends", "limits", "anomaly"}
+	residencyRE  = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+	backendRE    = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_/.-]{0,127}$`)
+	certFPRE     = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+)
+
+// MinIdentifierLength keeps identifiers from matching common short words.
+const MinIdentifierLength = 3
+
+func (ps *parser) spec(n *yaml.Node, path string, isTenant bool) *spec {
+	s := &spec{}
+	if isNull(n) {
+		return s
+	}
+	if n.Kind != yaml.MappingNode {
+		ps.add(n.Line, path, "want a mapping of settings, found %s", kindName(n))
+		return s
+	}
+	allowed := defaultsKeys
+	if isTenant {
+		allowed = tenantKeys
+	}
+	ps.eachPair(n, path, func(key string, k, v *yaml.Node) {
+		kp := path + "." + key
+		if !slices.Contains(allowed, key) {
+			if slices.Contains(tenantKeys, key) {
+				ps.add(k.Line, kp, "only a tenant may set %s, not the defaults block", key)
+			} else {
+				ps.add(k.Line, kp, "unknown key (want one of: %s)", strings.Join(allowed, ", "))
+			}
+			return
+		}
+		switch key {
+		case "status":
+			if str, ok := ps.scalar(v, kp); ok {
+				st := Status(str)
+				if st != StatusActive && st != StatusSuspended {
+					ps.add(v.Line, kp, "must be active or suspended, found %q", str)
+					return
+				}
+				s.status = &st
+			}
+		case "identifiers":
+			s.identifiers = []string{}
+			seen := map[string]bool{}
+			ps.eachItem(v, kp, func(i int, item *yaml.Node) {
+				ip := fmt.Sprintf("%s[%d]", kp, i)
+				str, ok := ps.scalar(item, ip)
+				if !ok {
+					return
+				}
+				if msg := identifierProblem(str); msg != "" {
+					ps.add(item.Line, ip, "%s", msg)
+					return
+				}
+				if seen[strings.ToLower(str)] {
+					ps.add(item.Line, ip, "identifier %q is listed twice", str)
+					return
+				}
+				seen[strings.ToLower(str)] = true
+				s.identifiers = append(s.identifiers, str)
+				s.identLines = append(s.identLines, item.Line)
+			})
+		case "api_keys":
+			s.apiKeys = []KeyHash{}
+			ps.eachItem(v, kp, func(i int, item *yaml.Node) {
+				ip := fmt.Sprintf("%s[%d]", kp, i)
+				str, ok := ps.scalar(item, ip)
+				if !ok {
+					return
+				}
+				h, err := ParseKeyHash(str)
+				if err != nil {
+					ps.add(item.Line, ip, "malformed key hash: %s", err)
+					return
+				}
+				s.apiKeys = append(s.apiKeys, h)
+				s.keyLines = append(s.keyLines, item.Line)
+			})
+		case "client_certs":
+			s.clientCerts = []string{}
+			ps.eachItem(v, kp, func(i int, item *yaml.Node) {
+				ip := fmt.Sprintf("%s[%d]", kp, i)
+				if str, ok := ps.scalar(item, ip); ok {
+					if !certFPRE.MatchString(str) {
+						ps.add(item.Line, ip, `malformed certificate fingerprint: want "sha256:" and 64 lower-case hex digits`)
+						return
+					}
+					s.clientCerts = append(s.clientCerts, str)
+				}
+			})
+		case "redaction":
+			s.redaction = map[string]Action{}
+			ps.mapping(v, kp, func(rk string, rkn, rv *yaml.Node) {
+				if rk != "classes" {
+					ps.add(rkn.Line, kp+"."+rk, "unknown key (want: classes)")
+					return
+				}
+				ps.mapping(rv, kp+".classes", func(class string, cn, av *yaml.Node) {
+					cp := kp + ".classes." + class
+					if !slices.Contains(RedactionClasses, class) {
+						ps.add(cn.Line, cp, "unknown redaction class (want one of: %s)", strings.Join(RedactionClasses, ", "))
+						return
+					}
+					if str, ok := ps.scalar(av, cp); ok {
+						a := Action(str)
+						if a != ActionMask && a != ActionRemove && a != ActionHash && a != ActionKeep {
+							ps.add(av.Line, cp, "must be mask, remove, hash or keep, found %q", str)
+							return
+						}
+						s.redaction[class] = a
+					}
+				})
+			})
+		case "retention":
+			s.retention = map[Signal]time.Duration{}
+			ps.mapping(v, kp, func(sig string, sn, dv *yaml.Node) {
+				sp := kp + "." + sig
+				if !slices.Contains(Signals, Signal(sig)) {
+					ps.add(sn.Line, sp, "unknown signal (want logs, metrics or traces)")
+					return
+				}
+				if str, ok := ps.scalar(dv, sp); ok {
+					d, err := ParseRetention(str)
+					if err != nil {
+						ps.add(dv.Line, sp, "%s", err)
+						return
+					}
+					s.retention[Signal(sig)] = d
+				}
+			})
+		case "residency":
+			if str, ok := ps.scalar(v, kp); ok {
+				if str != "" && !residencyRE.MatchString(str) {
+					ps.add(v.Line, kp, "want a region label of lower-case letters, digits and '-', found %q", str)
+					return
+				}
+				s.residency = &str
+			}
+		case "backends":
+			s.backends = map[Signal][]string{}
+			ps.mapping(v, kp, func(sig string, sn, lv *yaml.Node) {
+				sp := kp + "." + sig
+				if !slices.Contains(Signals, Signal(sig)) {
+					ps.add(sn.Line, sp, "unknown signal (want logs, metrics or traces)")
+					return
+				}
+				names := []string{}
+				ps.eachItem(lv, sp, func(i int, item *yaml.Node) {
+					ip := fmt.Sprintf("%s[%d]", sp, i)
+					if str, ok := ps.scalar(item, ip); ok {
+						if !backendRE.MatchString(str) {
+							ps.add(item.Line, ip, "malformed backend name %q", str)
+							return
+						}
+						names = append(names, str)
+					}
+				})
+				s.backends[Signal(sig)] = names
+			})
+		case "limits":
+			s.limits = map[string]int64{}
+			ps.mapping(v, kp, func(lk string, ln, lv *yaml.Node) {
+				lp := kp + "." + lk
+				if !slices.Contains(limitKeys, lk) {
+					ps.add(ln.Line, lp, "unknown limit (want one of: %s)", strings.Join(limitKeys, ", "))
+					return
+				}
+				if str, ok := ps.scalar(lv, lp); ok {
+					n, err := parseQuantity(str)
+					if err != nil {
+						ps.add(lv.Line, lp, "%s", err)
+						return
+					}
+					s.limits[lk] = n
+				}
+			})
+		case "anomaly":
+			ps.mapping(v, kp, func(ak string, an, av *yaml.Node) {
+				ap := kp + "." + ak
+				switch ak {
+				case "sensitivity":
+					if str, ok := ps.scalar(av, ap); ok {
+						f, err := strconv.ParseFloat(str, 64)
+						if err != nil || math.IsNaN(f) || f < 0 || f > 1 {
+							ps.add(av.Line, ap, "want a number from 0 to 1, found %q", str)
+							return
+						}
+						s.sensitivity = &f
+					}
+				case "enabled":
+					if str, ok := ps.scalar(av, ap); ok {
+						b, err := strconv.ParseBool(str)
+						if err != nil {
+							ps.add(av.Line, ap, "want true or false, found %q", str)
+							return
+						}
+						s.anomalyOn = &b
+					}
+				default:
+					ps.add(an.Line, ap, "unknown key (want: enabled, sensitivity)")
+				}
+			})
+		}
+	})
+	return s
+}
+
+func identifierProblem(s string) string {
+	switch {
+	case strings.TrimSpace(s) != s:
+		return fmt.Sprintf("identifier %q has leading or trailing space", s)
+	case len(s) < MinIdentifierLength:
+		return fmt.Sprintf("identifier %q is shorter than %d characters and would match ordinary text", s, MinIdentifierLength)
+	case len(s) > 256:
+		return "identifier is longer than 256 characters"
+	}
+	for _, r := range s {
+		if unicode.IsSpace(r) || unicode.IsControl(r) {
+			return fmt.Sprintf("identifier %q holds white space or a control character", s)
+		}
+	}
+	return ""
+}
+
+// ParseRetention reads a retention duration: Go durations ("72h") plus days
+// and weeks ("30d", "2w"), the units people write retention in.
+func ParseRetention(s string) (time.Duration, error) {
+	var d time.Duration
+	var err error
+	switch {
+	case strings.HasSuffix(s, "d") || strings.HasSuffix(s, "w"):
+		unit := 24 * time.Hour
+		if strings.HasSuffix(s, "w") {
+			unit *= 7
+		}
+		n, perr := strconv.ParseInt(s[:len(s)-1], 10, 32)
+		if perr != nil {
+			err = perr
+		}
+		d = time.Duration(n) * unit
+	default:
+		d, err = time.ParseDuration(s)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("want a duration such as 30d, 2w or 72h, found %q", s)
+	}
+	if d <= 0 {
+		return 0, fmt.Errorf("must be positive, found %q", s)
+	}
+	return d, nil
+}
+
+// parseQuantity reads a non-negative integer with an optional binary size
+// suffix (KiB, MiB, GiB).
+func parseQuantity(s string) (int64, error) {
+	mult := int64(1)
+	for suffix, m := range map[string]int64{"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30} {
+		if rest, ok := strings.CutSuffix(s, suffix); ok {
+			s, mult = rest, m
+			break
+		}
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || n < 0 || n > math.MaxInt64/mult {
+		return 0, fmt.Errorf("want a non-negative whole number (KiB, MiB, GiB allowed), found %q", s)
+	}
+	return n * mult, nil
+}
+
+// parser collects problems while walking the YAML tree.
+type parser struct {
+	file     string
+	problems []Problem
+}
+
+func (ps *parser) add(line int, key, format string, args ...any) {
+	ps.problems = append(ps.problems, Problem{File: ps.file, Line: line, Key: key, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (ps *parser) err() error {
+	sort.SliceStable(ps.problems, func(i, j int) bool { return ps.problems[i].Line < ps.problems[j].Line })
+	return &ValidationError{Problems: ps.problems}
+}
+
+// eachPair walks a mapping's pairs, refusing non-scalar and duplicate keys.
+func (ps *parser) eachPair(n *yaml.Node, path string, fn func(key string, k, v *yaml.Node)) {
+	if isNull(n) {
+		return
+	}
+	seen := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind != yaml.ScalarNode {
+			ps.add(k.Line, path, "keys must be plain strings")
+			continue
+		}
+		kp := k.Value
+		if path != "" {
+			kp = path + "." + k.Value
+		}
+		if first, dup := seen[k.Value]; dup {
+			ps.add(k.Line, kp, "declared twice (first on line %d)", first)
+			continue
+		}
+		seen[k.Value] = k.Line
+		fn(k.Value, k, v)
+	}
+}
+
+func (ps *parser) mapping(n *yaml.Node, path string, fn func(key string, k, v *yaml.Node)) {
+	if isNull(n) {
+		return
+	}
+	if n.Kind != yaml.MappingNode {
+		ps.add(n.Line, path, "want a mapping, found %s", kindName(n))
+		return
+	}
+	ps.eachPair(n, path, fn)
+}
+
+func (ps *parser) eachItem(n *yaml.Node, path string, fn func(i int, item *yaml.Node)) {
+	if isNull(n) {
+		return
+	}
+	if n.Kind != yaml.SequenceNode {
+		ps.add(n.Line, path, "want a list, found %s", kindName(n))
+		return
+	}
+	for i, item := range n.Content {
+		fn(i, item)
+	}
+}
+
+func (ps *parser) scalar(n *yaml.Node, path string) (string, bool) {
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
+		ps.add(n.Line, path, "want a single value, found %s", kindName(n))
+		return "", false
+	}
+	return n.Value, true
+}
+
+func isNull(n *yaml.Node) bool {
+	return n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null")
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		if n.Tag == "!!null" {
+			return "nothing"
+		}
+		return fmt.Sprintf("the value %q", n.Value)
+	case yaml.AliasNode:
+		return "an alias"
+	}
+	return "nothing"
+}
+
+var yamlLineRE = regexp.MustCompile(`line (\d+)`)
+
+func yamlErrorLine(err error) int {
+	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		return n
+	}
+	return 1
+}
