@@ -1,0 +1,148 @@
+// Command nabbench runs the anomaly detector over the Numenta Anomaly
+// Benchmark (NAB v1.1) online, one fresh detector per file and one fixed
+// configuration for all files, scores it with internal/nab and prints the
+// three profile scores beside NAB's published scoreboard.
+//
+//	go run ./cmd/nabbench -data ../shared/data/nab [-out DIR]
+//
+// With -out it also writes per-file results in NAB's format
+// (DIR/<detector>/<category>/<detector>_<file>.csv) for cross-checking with
+// another scorer.
+package main
+
+import (
+	"encoding/csv"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/tenancyhq/tenancy/internal/anomaly"
+	"github.com/tenancyhq/tenancy/internal/nab"
+)
+
+func main() {
+	data := flag.String("data", "../shared/data/nab", "NAB root (holds data/, labels/, config/)")
+	out := flag.String("out", "", "if set, write NAB-format per-file results under this directory")
+	name := flag.String("detector", "tenancy", "detector name used for -out paths")
+	sens := flag.Float64("sensitivity", anomaly.DefaultConfig().Sensitivity, "detector sensitivity in [0,1]")
+	perFile := flag.Bool("files", false, "print the standard-profile score of each file")
+	flag.Parse()
+	cfg := anomaly.DefaultConfig()
+	cfg.Sensitivity = *sens
+	if err := run(os.Stdout, *data, *out, *name, cfg, *perFile); err != nil {
+		fmt.Fprintln(os.Stderr, "nabbench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(w io.Writer, dir, out, name string, cfg anomaly.Config, perFile bool) error {
+	c, err := nab.OpenCorpus(dir)
+	if err != nil {
+		return err
+	}
+	profiles, err := nab.LoadProfiles(filepath.Join(dir, "config", "profiles.json"))
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	series := make([]*nab.Series, len(c.Files))
+	scores := make([][]float64, len(c.Files))
+	errs := make([]error, len(c.Files))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for i, f := range c.Files {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			s, err := c.Load(f)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			d, err := anomaly.New(cfg)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			sc := make([]float64, len(s.Values))
+			for k, v := range s.Values {
+				sc[k] = d.Update(s.Times[k], v)
+			}
+			series[i], scores[i] = s, sc
+			if out != "" {
+				errs[i] = nab.WriteResult(nab.ResultPath(out, name, f), s, sc, c.Windows[f])
+			}
+		}()
+	}
+	wg.Wait()
+	rows := 0
+	ts := map[string][]string{}
+	det := nab.Detections{}
+	for i, f := range c.Files {
+		if errs[i] != nil {
+			return errs[i]
+		}
+		ts[f], det[f] = series[i].Timestamps, scores[i]
+		rows += len(scores[i])
+	}
+	elapsed := time.Since(start)
+	res, err := c.Score(ts, det, profiles)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "NAB v1.1: %d files, %d rows, %d windows; detector ran in %v (%.0f ns/row incl. CSV parsing)\n",
+		len(c.Files), rows, c.NumWindows(), elapsed.Round(time.Millisecond), float64(elapsed.Nanoseconds())/float64(rows))
+	fmt.Fprintf(w, "config: %+v\n\n", cfg)
+	fmt.Fprintf(w, "%-22s %9s %9s %9s\n", "detector", "standard", "low_FP", "low_FN")
+	fmt.Fprintf(w, "%-22s %9.2f %9.2f %9.2f   <- this run (Go scorer)\n", name, res[0].Score, res[1].Score, res[2].Score)
+	for _, r := range res {
+		fmt.Fprintf(w, "  %-20s threshold=%.6f raw=%.4f normalized=%.2f\n", r.Profile, r.Threshold, r.Raw, r.Score)
+	}
+	if board, err := readBoard(filepath.Join(dir, "scoreboard.csv")); err == nil {
+		fmt.Fprintln(w, "\npublished scoreboard (scoreboard.csv):")
+		for _, b := range board {
+			fmt.Fprintf(w, "%-22s %9s %9s %9s\n", b[0], b[1], b[2], b[3])
+		}
+	}
+	if perFile {
+		fmt.Fprintln(w, "\nper-file standard raw score at the corpus threshold:")
+		fs := append([]string(nil), c.Files...)
+		sort.Slice(fs, func(i, j int) bool { return res[0].PerFile[fs[i]] < res[0].PerFile[fs[j]] })
+		for _, f := range fs {
+			fmt.Fprintf(w, "  %8.3f  %2d windows  %s\n", res[0].PerFile[f], len(c.Windows[f]), f)
+		}
+	}
+	return nil
+}
+
+func readBoard(path string) ([][]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		return nil, err
+	}
+	var out [][]string
+	for _, r := range rows[1:] {
+		if len(r) < 4 {
+			continue
+		}
+		if _, err := strconv.ParseFloat(r[1], 64); err != nil {
+			continue
+		}
+		out = append(out, r[:4])
+	}
+	return out, nil
+}
