@@ -33,7 +33,16 @@ func main() {
 	name := flag.String("detector", "tenancy", "detector name used for -out paths")
 	sens := flag.Float64("sensitivity", anomaly.DefaultConfig().Sensitivity, "detector sensitivity in [0,1]")
 	perFile := flag.Bool("files", false, "print the standard-profile score of each file")
+	dump := flag.String("dump", "", "print every row of this corpus file scoring at least -dumpmin, with the detector's explanation")
+	dumpMin := flag.Float64("dumpmin", 0.5, "score cut for -dump")
 	flag.Parse()
+	if *dump != "" {
+		if err := dumpFile(os.Stdout, *data, *dump, *dumpMin, anomaly.DefaultConfig()); err != nil {
+			fmt.Fprintln(os.Stderr, "nabbench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	cfg := anomaly.DefaultConfig()
 	cfg.Sensitivity = *sens
 	if err := run(os.Stdout, *data, *out, *name, cfg, *perFile); err != nil {
@@ -116,9 +125,10 @@ func run(w io.Writer, dir, out, name string, cfg anomaly.Config, perFile bool) e
 	if perFile {
 		fmt.Fprintln(w, "\nper-file standard raw score at the corpus threshold:")
 		fs := append([]string(nil), c.Files...)
-		sort.Slice(fs, func(i, j int) bool { return res[0].PerFile[fs[i]] < res[0].PerFile[fs[j]] })
+		sort.Slice(fs, func(i, j int) bool { return res[0].PerFile[fs[i]].Raw < res[0].PerFile[fs[j]].Raw })
 		for _, f := range fs {
-			fmt.Fprintf(w, "  %8.3f  %2d windows  %s\n", res[0].PerFile[f], len(c.Windows[f]), f)
+			p := res[0].PerFile[f]
+			fmt.Fprintf(w, "  %8.3f  hit %d/%d  FP %3d  %s\n", p.Raw, p.Hit, p.Windows, p.FP, f)
 		}
 	}
 	return nil
@@ -145,4 +155,37 @@ func readBoard(path string) ([][]string, error) {
 		out = append(out, r[:4])
 	}
 	return out, nil
+}
+
+func dumpFile(w io.Writer, dir, file string, cut float64, cfg anomaly.Config) error {
+	c, err := nab.OpenCorpus(dir)
+	if err != nil {
+		return err
+	}
+	s, err := c.Load(file)
+	if err != nil {
+		return err
+	}
+	d, err := anomaly.New(cfg)
+	if err != nil {
+		return err
+	}
+	ws := c.Windows[file]
+	fmt.Fprintf(w, "%s: %d rows, probation %d, windows %v\n", file, len(s.Values), nab.ProbationLength(len(s.Values)), ws)
+	for i, v := range s.Values {
+		sc := d.Update(s.Times[i], v)
+		if sc < cut {
+			continue
+		}
+		in := ""
+		for _, x := range ws {
+			if s.Timestamps[i] >= x.Start && s.Timestamps[i] <= x.End {
+				in = "IN"
+			}
+		}
+		e := d.Explain()
+		fmt.Fprintf(w, "%5d %s %-2s v=%-10.4g score=%.5f zv=%.2f zd=%.2f sp=%.2f L=%.3f/%.3f/%.3f seas=%d\n",
+			i, s.Timestamps[i], in, v, sc, e.Value, e.Diff, e.Spread, e.Likelihood[0], e.Likelihood[1], e.Likelihood[2], e.Seasonal)
+	}
+	return nil
 }

@@ -20,7 +20,6 @@
 package anomaly
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -64,11 +63,13 @@ func (c Config) Validate() error {
 }
 
 const (
-	winLen   = 64  // recent window of values (ring)
-	nDay     = 24  // hour-of-day bins
-	nWeek    = 168 // hour-of-week bins
-	nSignals = 4
-	shortLen = 8 // ring of recent raw signals for the likelihood's short mean
+	peakMargin = 0.1
+	dampFactor = 0.2
+	winLen     = 64  // recent window of values (ring)
+	nDay       = 24  // hour-of-day bins
+	nWeek      = 168 // hour-of-week bins
+	nSignals   = 3
+	shortLen   = 8 // ring of recent raw signals for the likelihood's short mean
 )
 
 // Signals, indices into the per-signal arrays.
@@ -76,7 +77,6 @@ const (
 	sigValue = iota
 	sigDiff
 	sigSpread
-	sigSeason
 )
 
 // binStat is one seasonal bin: a running level and typical absolute residual.
@@ -86,40 +86,60 @@ type binStat struct {
 	_         uint16
 }
 
-// sigStat is the long-run distribution of one raw signal and its recent values.
+// sigStat is the long-run distribution of one raw signal, and of its short
+// mean, plus its recent values.
 type sigStat struct {
-	Mean, Var float64
-	Recent    [shortLen]float32
+	Mean, Var   float64
+	SMean, SVar float64
+	Recent      [shortLen]float32
 }
 
 // state is everything a Detector remembers; fixed-size so it can be
 // marshalled with encoding/binary and bounded per series.
 type state struct {
-	N        uint64 // points seen
-	LastUnix int64  // last timestamp (unix seconds)
-	Prev     float64
-	Ring     [winLen]float64 // recent values, Ring[N%winLen] is the oldest
-	DevEW    float64         // long-run typical |x - median| (scale floor)
-	MADEW    float64         // long-run typical local MAD
-	DiffEW   float64         // long-run typical |diff|
-	Level    float64         // EW mean (for the seasonality test)
-	ResFlat  float64         // EW |x - Level|
-	ResDay   float64         // EW |x - day profile|
-	ResWeek  float64         // EW |x - week profile|
-	Peak     float64         // decaying recent max score (suppression)
-	Damp     uint32          // points of damping left after a strong score
-	_        uint32
-	Sig      [nSignals]sigStat
-	Day      [nDay]binStat
-	Week     [nWeek]binStat
+	N         uint64 // points seen
+	LastUnix  int64  // last timestamp (unix seconds)
+	FirstUnix int64  // first timestamp
+	Prev      float64
+	PrevRes   float64
+	Ring      [winLen]float64 // recent values, Ring[N%winLen] is the oldest
+	RingRes   [winLen]float32 // recent residuals against the seasonal profile
+	DevEW     float64         // long-run typical |u - median| (scale floor)
+	DevEWRes  float64
+	MADEW     float64 // long-run typical local MAD
+	MADEWRes  float64
+	DiffEW    float64 // long-run typical |diff|
+	DiffEWRes float64
+	Level     float64 // EW mean (for the seasonality test)
+	ResFlat   float64 // EW |x - Level|
+	ResDay    float64 // EW |x - day profile|
+	ResWeek   float64 // EW |x - week profile|
+	Peak      float64 // highest recent score (suppression)
+	Damp      uint32  // points left before Peak is forgotten
+	Seasonal  uint8   // 0 none, 1 daily, 2 weekly
+	_         [3]uint8
+	Sig       [nSignals]sigStat
+	Day       [nDay]binStat
+	Week      [nWeek]binStat
 }
 
 // Detector scores one series. It is not safe for concurrent use.
 type Detector struct {
-	cfg Config
-	s   state
-	buf [winLen]float64 // scratch for medians, not state
+	cfg  Config
+	s    state
+	buf  [winLen]float64 // scratch for medians, not state
+	last Explanation
 }
+
+// Explanation says which signals made the last score.
+type Explanation struct {
+	Value, Diff, Spread float64 // raw signals: robust z of value and difference, log spread ratio
+	Likelihood          [3]float64
+	Seasonal            int // 0 none, 1 hour-of-day, 2 hour-of-week profile in use
+}
+
+// Explain describes the last Update.
+func (d *Detector) Explain() Explanation { return d.last }
 
 // New returns a Detector for one series.
 func New(cfg Config) (*Detector, error) {
@@ -135,8 +155,6 @@ func (d *Detector) Config() Config { return d.cfg }
 // Points is the number of values the detector has seen.
 func (d *Detector) Points() uint64 { return d.s.N }
 
-var errNotFinite = errors.New("value is not finite")
-
 // Update feeds the next value of the series (timestamps should not go
 // backwards) and returns its anomaly score in [0,1]. NaN and ±Inf are
 // ignored and score 0.
@@ -148,64 +166,62 @@ func (d *Detector) Update(t time.Time, v float64) float64 {
 	n := s.N
 	s.N++
 	s.LastUnix = t.Unix()
+	hod := t.UTC().Hour()
+	how := int(t.UTC().Weekday())*24 + hod
 	if n == 0 {
+		s.FirstUnix = s.LastUnix
 		d.seed(v)
 		s.Prev = v
 		s.Ring[0] = v
 		return 0
 	}
-	hod := t.UTC().Hour()
-	how := int(t.UTC().Weekday())*24 + hod
 
-	// Local model: median and MAD of the recent window.
+	// Residual against the seasonal profile (computed always, used when the
+	// profile explains the series much better than a flat level).
+	res := v - float64(s.Day[hod].Mean)
+	if s.ResWeek < 0.8*s.ResDay {
+		res = v - float64(s.Week[how].Mean)
+	}
+	d.updateSeasonal(n)
+	useRes := s.Seasonal != 0
+
 	m := int(min(n, winLen))
-	med, mad := d.medMAD(m)
-	floor := math.Max(0.05*s.DevEW, 1e-9*math.Abs(med)+1e-12)
-	scale := math.Max(1.4826*mad, floor)
-	zVal := math.Abs(v-med) / scale
-
-	// First difference against its long-run typical size.
-	diff := v - s.Prev
-	zDiff := math.Abs(diff) / math.Max(1.25*s.DiffEW, floor)
-
-	// Spread: recent MAD against its long-run typical value (two-sided).
+	var med, mad, u, prev, devEW, madEW, diffEW float64
+	if useRes {
+		med, mad = d.medMAD32(m)
+		u, prev, devEW, madEW, diffEW = res, s.PrevRes, s.DevEWRes, s.MADEWRes, s.DiffEWRes
+	} else {
+		med, mad = d.medMAD(m)
+		u, prev, devEW, madEW, diffEW = v, s.Prev, s.DevEW, s.MADEW, s.DiffEW
+	}
+	tiny := 1e-9*math.Abs(v) + 1e-12
+	scale := math.Max(1.4826*mad, math.Max(0.5*devEW, tiny))
+	zVal := math.Abs(u-med) / scale
+	diff := u - prev
+	zDiff := math.Abs(diff) / math.Max(1.25*diffEW, math.Max(0.5*devEW, tiny))
 	spread := 0.0
-	if m >= 16 && s.MADEW > 0 {
-		r := (mad + floor) / (s.MADEW + floor)
-		spread = math.Abs(math.Log(r))
+	if m >= 16 {
+		fl := 0.1*devEW + tiny
+		// A quieter window counts less than a noisier one: quiet spells
+		// are common, and a flat line is caught by the value signal when
+		// it departs from the usual level.
+		spread = math.Max(math.Log((mad+fl)/(madEW+fl)), -0.5*math.Log((madEW+fl)/(mad+fl)))
+		spread = math.Abs(spread)
 	}
 
-	// Seasonal residual, used when a profile explains the series much better
-	// than a flat level does.
-	zSeason := 0.0
-	ratioDay := s.ResDay / math.Max(s.ResFlat, 1e-300)
-	ratioWeek := s.ResWeek / math.Max(s.ResFlat, 1e-300)
-	seasonal := false
-	if n > 2*24*12 {
-		b := &s.Day[hod]
-		if ratioWeek < 0.8*ratioDay {
-			b = &s.Week[how]
-		}
-		if b.N >= 3 && math.Min(ratioDay, ratioWeek) < 0.6 {
-			seasonal = true
-			zSeason = math.Abs(v-float64(b.Mean)) / math.Max(1.25*float64(b.Dev), floor)
-		}
-	}
-	if seasonal {
-		// A seasonal series moves with its profile; judge its level there.
-		zVal = math.Min(zVal, zSeason)
-	}
-
-	raw := [nSignals]float64{math.Log1p(zVal), math.Log1p(zDiff), spread, math.Log1p(zSeason)}
+	raw := [nSignals]float64{math.Log1p(zVal), math.Log1p(zDiff), spread}
 	score := 0.0
 	for i := range raw {
-		score = math.Max(score, d.likelihood(i, raw[i], n))
+		d.last.Likelihood[i] = d.likelihood(i, raw[i], n)
+		score = math.Max(score, d.last.Likelihood[i])
 	}
+	d.last.Value, d.last.Diff, d.last.Spread, d.last.Seasonal = zVal, zDiff, spread, int(s.Seasonal)
 
 	// Learn, winsorised so that a flagged outlier barely moves the baselines.
-	d.learn(v, med, mad, diff, hod, how, n)
-	s.Prev = v
+	d.learn(v, res, n, hod, how)
+	s.Prev, s.PrevRes = v, res
 	s.Ring[n%winLen] = v
+	s.RingRes[n%winLen] = float32(res)
 
 	if n < uint64(d.cfg.Probation) {
 		return 0
@@ -213,50 +229,66 @@ func (d *Detector) Update(t time.Time, v float64) float64 {
 	return d.suppress(score)
 }
 
-// likelihood turns raw signal x into a score: how unusual the mean of the
-// recent raw values is under the signal's long-run mean and variance.
+// updateSeasonal decides, with hysteresis, whether a profile is in use.
+func (d *Detector) updateSeasonal(n uint64) {
+	s := &d.s
+	if s.LastUnix-s.FirstUnix < 2*86400 || n < 48 {
+		return
+	}
+	best := math.Min(s.ResDay, s.ResWeek) / math.Max(s.ResFlat, 1e-300)
+	switch {
+	case s.Seasonal == 0 && best < 0.5:
+		s.Seasonal = 1
+	case s.Seasonal != 0 && best > 0.7:
+		s.Seasonal = 0
+	}
+	if s.Seasonal != 0 {
+		s.Seasonal = 1
+		if s.ResWeek < 0.8*s.ResDay {
+			s.Seasonal = 2
+		}
+	}
+}
+
+// likelihood turns raw signal x into a score: how unusual x, and the mean of
+// the recent raw values, are under their long-run mean and variance.
 func (d *Detector) likelihood(i int, x float64, n uint64) float64 {
 	st := &d.s.Sig[i]
-	k := n % shortLen
-	st.Recent[k] = float32(x)
+	st.Recent[n%shortLen] = float32(x)
 	cnt := min(n, shortLen)
 	var sum float64
 	for j := uint64(0); j < cnt; j++ {
 		sum += float64(st.Recent[j])
 	}
 	short := sum / float64(cnt)
+	z1 := (x - st.Mean) / (math.Sqrt(st.Var) + 0.25)
+	z2 := (short - st.SMean) / (math.Sqrt(st.SVar) + 0.25)
+	learnMoments(&st.Mean, &st.Var, x, n)
+	learnMoments(&st.SMean, &st.SVar, short, n)
 	if n < 32 {
-		d.learnSig(st, x, n)
 		return 0
 	}
-	sd := math.Sqrt(st.Var) + 1e-3
-	z := (short - st.Mean) / sd
-	d.learnSig(st, x, n)
+	z := math.Max(z1, z2)
 	if z <= 0 {
 		return 0
 	}
-	// -log10 of the Gaussian tail, mapped into [0,1].
-	q := 0.5 * math.Erfc(z/math.Sqrt2)
-	var lq float64
-	if q > 1e-300 {
-		lq = -math.Log10(q)
-	} else {
-		lq = 300
-	}
-	sens := 0.5 + d.cfg.Sensitivity // 1 at the default
-	return math.Min(1, lq*sens/20)
+	// -log10 of the Gaussian tail, squashed into [0,1).
+	lq := negLog10Tail(z) * (0.5 + d.cfg.Sensitivity) // factor 1 at the default
+	return lq / (lq + 10)
 }
 
-func (d *Detector) learnSig(st *sigStat, x float64, n uint64) {
+// learnMoments updates an exponentially weighted mean and variance, with the
+// input winsorised at mean+3sd once warmed up.
+func learnMoments(mean, vr *float64, x float64, n uint64) {
 	a := math.Max(1/float64(n+1), 1.0/2000)
 	if n > 32 {
-		if hi := st.Mean + 3*math.Sqrt(st.Var); x > hi {
+		if hi := *mean + 3*math.Sqrt(*vr); x > hi {
 			x = hi
 		}
 	}
-	dx := x - st.Mean
-	st.Mean += a * dx
-	st.Var = (1 - a) * (st.Var + a*dx*dx)
+	dx := x - *mean
+	*mean += a * dx
+	*vr = (1 - a) * (*vr + a*dx*dx)
 }
 
 func (d *Detector) seed(v float64) {
@@ -270,25 +302,19 @@ func (d *Detector) seed(v float64) {
 	}
 }
 
-func (d *Detector) learn(v, med, mad, diff float64, hod, how int, n uint64) {
+func (d *Detector) learn(v, res float64, n uint64, hod, how int) {
 	s := &d.s
 	a := math.Max(1/float64(n+1), 1.0/1000)
-	dev := math.Abs(v - med)
-	if n > 32 {
-		dev = math.Min(dev, 5*s.DevEW+1e-12)
-	}
-	s.DevEW += a * (dev - s.DevEW)
-	s.MADEW += a * (mad - s.MADEW)
-	ad := math.Abs(diff)
-	if n > 32 {
-		ad = math.Min(ad, 5*s.DiffEW+1e-12)
-	}
-	s.DiffEW += a * (ad - s.DiffEW)
+	m := int(min(n, winLen))
+	med, mad := d.medMAD(m)
+	learnScale(&s.DevEW, &s.MADEW, &s.DiffEW, v, s.Prev, med, mad, a, n)
+	med, mad = d.medMAD32(m)
+	learnScale(&s.DevEWRes, &s.MADEWRes, &s.DiffEWRes, res, s.PrevRes, med, mad, a, n)
 
 	// Seasonality evidence: residuals against flat level and profiles,
 	// measured before the profiles learn this point.
 	lim := 5*s.DevEW + 1e-12
-	clip := func(r float64) float64 { return math.Min(math.Abs(r), lim+math.Abs(v-med)) }
+	clip := func(r float64) float64 { return math.Min(math.Abs(r), lim) }
 	as := 1.0 / 500
 	s.ResFlat += as * (clip(v-s.Level) - s.ResFlat)
 	s.ResDay += as * (clip(v-float64(s.Day[hod].Mean)) - s.ResDay)
@@ -296,6 +322,20 @@ func (d *Detector) learn(v, med, mad, diff float64, hod, how int, n uint64) {
 	s.Level += (1.0 / 200) * (v - s.Level)
 	learnBin(&s.Day[hod], v, 0.1)
 	learnBin(&s.Week[how], v, 0.2)
+}
+
+func learnScale(devEW, madEW, diffEW *float64, u, prev, med, mad, a float64, n uint64) {
+	dev := math.Abs(u - med)
+	ad := math.Abs(u - prev)
+	if n > 32 {
+		// Winsorise, but let a scale stuck at zero (a flat or mostly-zero
+		// series) still learn a little from each burst.
+		dev = math.Min(dev, math.Max(5**devEW, 0.1*dev))
+		ad = math.Min(ad, math.Max(5**diffEW, 0.1*ad))
+	}
+	*devEW += a * (dev - *devEW)
+	*madEW += a * (mad - *madEW)
+	*diffEW += a * (ad - *diffEW)
 }
 
 func learnBin(b *binStat, v float64, minAlpha float64) {
@@ -314,19 +354,25 @@ func learnBin(b *binStat, v float64, minAlpha float64) {
 	}
 }
 
-// suppress damps scores after a strong one: only a score clearly above the
-// decaying recent peak passes at full strength.
+// suppress keeps one alarm per event whatever threshold a user picks: a
+// score passes at full strength only if it clearly beats the highest score of
+// the last Suppress points; otherwise it is damped.
 func (d *Detector) suppress(score float64) float64 {
 	s := &d.s
-	if s.Damp > 0 {
-		f := 1 - float64(s.Damp)/float64(d.cfg.Suppress)
+	if s.Damp == 0 {
+		s.Peak = 0
+	} else {
 		s.Damp--
-		return score * f * f
 	}
-	if score >= 0.5 {
+	out := score
+	if score <= s.Peak+peakMargin*(1-s.Peak) {
+		out = score * dampFactor
+	}
+	if score > s.Peak {
+		s.Peak = score
 		s.Damp = uint32(d.cfg.Suppress)
 	}
-	return score
+	return out
 }
 
 // medMAD returns the median and the median absolute deviation of the last m
@@ -334,6 +380,19 @@ func (d *Detector) suppress(score float64) float64 {
 func (d *Detector) medMAD(m int) (float64, float64) {
 	b := d.buf[:m]
 	copy(b, d.s.Ring[:m])
+	med := median(b)
+	for i := range b {
+		b[i] = math.Abs(b[i] - med)
+	}
+	return med, median(b)
+}
+
+// medMAD32 is medMAD over the residual ring.
+func (d *Detector) medMAD32(m int) (float64, float64) {
+	b := d.buf[:m]
+	for i := range b {
+		b[i] = float64(d.s.RingRes[i])
+	}
 	med := median(b)
 	for i := range b {
 		b[i] = math.Abs(b[i] - med)
@@ -357,4 +416,13 @@ func median(b []float64) float64 {
 		return b[n/2]
 	}
 	return 0.5 * (b[n/2-1] + b[n/2])
+}
+
+// negLog10Tail is -log10 of the standard normal upper tail at z > 0, using
+// the asymptotic form where Erfc underflows.
+func negLog10Tail(z float64) float64 {
+	if z < 30 {
+		return -math.Log10(0.5 * math.Erfc(z/math.Sqrt2))
+	}
+	return (z*z/2 + math.Log(z*math.Sqrt(2*math.Pi))) / math.Ln10
 }

@@ -177,7 +177,13 @@ type Result struct {
 	Threshold float64
 	Raw       float64
 	Score     float64 // normalised NAB score
-	PerFile   map[string]float64
+	PerFile   map[string]FileScore
+}
+
+// FileScore is one file's share of a corpus Result.
+type FileScore struct {
+	Raw              float64
+	Hit, Windows, FP int
 }
 
 // Detections maps a corpus file name to the detector's scores, one per row.
@@ -206,11 +212,37 @@ func (c *Corpus) Score(ts map[string][]string, det Detections, profiles []Profil
 		}
 		best := Best(Sweep(all, prof.Costs))
 		r := Result{Profile: prof.Name, Threshold: best.Threshold, Raw: best.Raw,
-			Score: Normalize(best.Raw, c.NumWindows(), prof.Costs), PerFile: map[string]float64{}}
+			Score: Normalize(best.Raw, c.NumWindows(), prof.Costs), PerFile: map[string]FileScore{}}
 		for f, pts := range perFile {
-			r.PerFile[f] = ScoreAt(pts, best.Threshold, prof.Costs)
+			fs := FileScore{Raw: ScoreAt(pts, best.Threshold, prof.Costs)}
+			fs.Hit, fs.Windows, fs.FP = Counts(pts, best.Threshold)
+			r.PerFile[f] = fs
 		}
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// Counts summarises pts at a threshold: windows with a detection, windows in
+// total, and detections outside every window (false positives).
+func Counts(pts []Point, threshold float64) (hit, windows, fp int) {
+	seen := map[int]bool{}
+	for _, p := range pts {
+		if p.Window >= 0 {
+			if _, ok := seen[p.Window]; !ok {
+				seen[p.Window] = false
+			}
+			if p.Score >= threshold {
+				seen[p.Window] = true
+			}
+		} else if p.Score >= threshold {
+			fp++
+		}
+	}
+	for _, h := range seen {
+		if h {
+			hit++
+		}
+	}
+	return hit, len(seen), fp
 }
