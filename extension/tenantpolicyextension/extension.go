@@ -1,0 +1,150 @@
+package tenantpolicyextension
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/extension"
+	"go.opentelemetry.io/collector/extension/extensionauth"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.uber.org/zap"
+
+	"github.com/tenancyhq/tenancy/extension/tenantpolicyextension/internal/metadata"
+	"github.com/tenancyhq/tenancy/internal/policy"
+)
+
+// policyExtension loads the policy, keeps the last good one in force across
+// reloads, and authenticates callers against it.
+type policyExtension struct {
+	cfg    *Config
+	logger *zap.Logger
+	tel    *metadata.Telemetry
+
+	current atomic.Pointer[policy.Policy]
+	// lastSeen is the hash of the file content last read, valid or not, so a
+	// broken file is reported once, not on every poll.
+	lastSeen    [sha256.Size]byte
+	readFailing bool
+	reloadMu    sync.Mutex // guards lastSeen and readFailing
+
+	stop chan struct{}
+	done sync.WaitGroup
+}
+
+var (
+	_ extension.Extension    = (*policyExtension)(nil)
+	_ extensionauth.Server   = (*policyExtension)(nil)
+	_ policy.Provider        = (*policyExtension)(nil)
+	_ component.StartFunc    = (*policyExtension)(nil).Start
+	_ component.ShutdownFunc = (*policyExtension)(nil).Shutdown
+)
+
+func newPolicyExtension(cfg *Config, set extension.Settings) (*policyExtension, error) {
+	tel, err := metadata.NewTelemetry(set.TelemetrySettings)
+	if err != nil {
+		return nil, fmt.Errorf("tenantpolicy: telemetry: %w", err)
+	}
+	return &policyExtension{cfg: cfg, logger: set.Logger, tel: tel}, nil
+}
+
+// Start loads the policy. An invalid policy fails the start: a collector
+// must not serve tenants it cannot tell apart.
+func (e *policyExtension) Start(ctx context.Context, _ component.Host) error {
+	data, err := os.ReadFile(e.cfg.Path)
+	if err != nil {
+		e.tel.Reloads.Add(ctx, 1, metric.WithAttributes(attribute.String("result", "failure")))
+		return fmt.Errorf("tenantpolicy: %w", err)
+	}
+	p, err := policy.Parse(e.cfg.Path, data)
+	if err != nil {
+		e.tel.Reloads.Add(ctx, 1, metric.WithAttributes(attribute.String("result", "failure")))
+		return fmt.Errorf("tenantpolicy: invalid policy:\n%w", err)
+	}
+	e.lastSeen = sha256.Sum256(data)
+	e.install(ctx, p)
+	if e.cfg.TrustedHeader.Enabled {
+		e.logger.Warn("Trusted header mode is on: the tenant header is believed without a key; only run this behind a proxy that sets it",
+			zap.String("header", e.cfg.TrustedHeader.Name))
+	}
+	e.stop = make(chan struct{})
+	e.done.Add(1)
+	go e.watch()
+	return nil
+}
+
+// Shutdown stops the reload loop.
+func (e *policyExtension) Shutdown(context.Context) error {
+	if e.stop != nil {
+		close(e.stop)
+		e.done.Wait()
+		e.stop = nil
+	}
+	return nil
+}
+
+// Policy returns the policy in force.
+func (e *policyExtension) Policy() *policy.Policy { return e.current.Load() }
+
+func (e *policyExtension) install(ctx context.Context, p *policy.Policy) {
+	e.current.Store(p)
+	e.tel.Reloads.Add(ctx, 1, metric.WithAttributes(attribute.String("result", "success")))
+	e.tel.Tenants.Record(ctx, int64(p.Len()))
+	e.logger.Info("Tenant policy in force", zap.String("path", p.Source),
+		zap.String("version", p.Version), zap.Int("tenants", p.Len()))
+}
+
+func (e *policyExtension) watch() {
+	defer e.done.Done()
+	tick := time.NewTicker(e.cfg.ReloadInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-e.stop:
+			return
+		case <-tick.C:
+			e.reload(context.Background())
+		}
+	}
+}
+
+// reload reads the file and swaps in a changed, valid policy. Reading the
+// whole file (not watching events) also sees Kubernetes ConfigMap symlink
+// swaps and editors that replace the file.
+func (e *policyExtension) reload(ctx context.Context) {
+	e.reloadMu.Lock()
+	defer e.reloadMu.Unlock()
+	data, err := os.ReadFile(e.cfg.Path)
+	if err != nil {
+		if e.readFailing {
+			return
+		}
+		e.readFailing = true
+		e.lastSeen = [sha256.Size]byte{}
+		e.tel.Reloads.Add(ctx, 1, metric.WithAttributes(attribute.String("result", "failure")))
+		e.logger.Error("Tenant policy file unreadable; the last good policy stays in force",
+			zap.Error(err), zap.String("version_in_force", e.Policy().Version))
+		return
+	}
+	e.readFailing = false
+	sum := sha256.Sum256(data)
+	if sum == e.lastSeen {
+		return
+	}
+	e.lastSeen = sum
+	p, err := policy.Parse(e.cfg.Path, data)
+	if err != nil {
+		e.tel.Reloads.Add(ctx, 1, metric.WithAttributes(attribute.String("result", "failure")))
+		e.logger.Error("Tenant policy change refused; the last good policy stays in force",
+			zap.Error(err), zap.String("version_in_force", e.Policy().Version))
+		return
+	}
+	e.install(ctx, p)
+}
+

@@ -1,0 +1,34 @@
+package policy
+
+import (
+	"fmt"
+
+	"go.opentelemetry.io/collector/component"
+)
+
+// Provider serves the policy in force. The tenantpolicy extension is the one
+// in the collector; tests and tenancyctl use a Static one.
+type Provider interface {
+	// Policy returns the policy in force; never nil once the provider started.
+	Policy() *Policy
+}
+
+// Static is a Provider of one fixed policy.
+type Static struct{ P *Policy }
+
+// Policy implements Provider.
+func (s Static) Policy() *Policy { return s.P }
+
+// FromHost finds the policy provider extension id among the host's
+// extensions, with an error a user can act on when it is missing.
+func FromHost(host component.Host, id component.ID) (Provider, error) {
+	ext, ok := host.GetExtensions()[id]
+	if !ok {
+		return nil, fmt.Errorf("policy: extension %q is not configured; add it under extensions: and service.extensions", id)
+	}
+	p, ok := ext.(Provider)
+	if !ok {
+		return nil, fmt.Errorf("policy: extension %q does not serve a tenant policy (want a tenantpolicy extension)", id)
+	}
+	return p, nil
+}
