@@ -147,4 +147,3 @@ func (e *policyExtension) reload(ctx context.Context) {
 	}
 	e.install(ctx, p)
 }
-
