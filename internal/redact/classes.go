@@ -1,0 +1,316 @@
+package redact
+
+import (
+	"math/big"
+	"net/netip"
+	"regexp"
+	"strings"
+
+	"github.com/coregx/ahocorasick"
+
+	"github.com/tenancyhq/tenancy/internal/policy"
+)
+
+// ClassForeignTenant is the audit class of another tenant's identifier.
+const ClassForeignTenant = "foreign_tenant"
+
+// class indexes policy.RedactionClasses; classForeign follows them.
+type class uint8
+
+const (
+	clsEmail class = iota
+	clsCreditCard
+	clsIBAN
+	clsIPv4
+	clsIPv6
+	clsSSN
+	clsPhone
+	clsJWT
+	clsAuthHeader
+	clsURLPassword
+	clsSecretPair
+	clsPrivateKey
+	clsAWSKey
+	clsGitHubToken
+	clsSlackToken
+	clsStripeKey
+	clsGoogleAPIKey
+	classForeign
+	numClasses
+)
+
+func (c class) String() string {
+	if c == classForeign {
+		return ClassForeignTenant
+	}
+	return policy.RedactionClasses[c]
+}
+
+// hit is one finding: bytes [start, end) of the string hold a value of cls.
+type hit struct {
+	start, end int
+	cls        class
+}
+
+// detector finds one class. Its regexp runs only when the string passed the
+// prefilter: one of its keywords occurs, or (for digit classes) enough digits.
+type detector struct {
+	cls      class
+	keywords []string
+	// minDigits > 0 gates on the string's digit count instead of keywords.
+	minDigits int
+	// needColons gates on at least two ':' (IPv6).
+	needColons bool
+	re         *regexp.Regexp
+	// group is the submatch that holds the value (0 = whole match).
+	group int
+	// valid confirms a match; it sees the whole string for context.
+	valid func(s string, a, b int) bool
+}
+
+// valueOnly adapts a validator that needs only the matched value.
+func valueOnly(f func(string) bool) func(string, int, int) bool {
+	return func(s string, a, b int) bool { return f(s[a:b]) }
+}
+
+var detectors = []detector{
+	{cls: clsEmail, keywords: []string{"@"},
+		re: regexp.MustCompile(`[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}[A-Za-z0-9])?)*\.[A-Za-z]{2,24}\b`)},
+	{cls: clsCreditCard, minDigits: 12,
+		re: regexp.MustCompile(`\b(?:\d[ \-]?){11,18}\d\b`), valid: valueOnly(validCard)},
+	{cls: clsIBAN, minDigits: 4,
+		re: regexp.MustCompile(`(?i)\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b`), valid: valueOnly(validIBAN)},
+	{cls: clsIPv4, minDigits: 4,
+		re: regexp.MustCompile(`\b(?:\d{1,3}\.){3}\d{1,3}\b`), valid: valueOnly(validIPv4)},
+	{cls: clsIPv6, needColons: true,
+		re: regexp.MustCompile(`(?i)(?:[0-9a-f]{1,4}:|:)(?:[0-9a-f]{0,4}:){1,6}(?:[0-9a-f]{1,4}|:)(?:(?:\d{1,3}\.){3}\d{1,3})?`), valid: valueOnly(validIPv6)},
+	{cls: clsSSN, minDigits: 9,
+		re: regexp.MustCompile(`\b\d{3}([- ])\d{2}([- ])\d{4}\b|\b\d{9}\b`), valid: valueOnly(validSSN)},
+	{cls: clsPhone, minDigits: 8,
+		re: regexp.MustCompile(`(?:\+|\b)\(?\d{1,4}\)?(?:[ .\-]?\(?\d{1,4}\)?){1,6}(?:\s?(?:x|ext\.?)\s?\d{1,5})?\b`), valid: validPhone},
+	{cls: clsJWT, keywords: []string{"eyj"},
+		re: regexp.MustCompile(`\beyJ[A-Za-z0-9_\-]{5,}\.eyJ[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]*`)},
+	{cls: clsAuthHeader, keywords: []string{"bearer", "basic", "token ", "digest "},
+		re: regexp.MustCompile(`(?i)\b(?:bearer|basic|token|digest)\s+([A-Za-z0-9._~+/\-]{8,}=*)`), group: 1},
+	{cls: clsURLPassword, keywords: []string{"://"},
+		re: regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.\-]{1,20}://[^:/@\s"']{1,128}:([^@/\s"']{1,128})@`), group: 1},
+	{cls: clsSecretPair, keywords: []string{"pass", "pwd", "secret", "token", "key", "credential", "auth"},
+		re: regexp.MustCompile(`(?i)(?:passw(?:or)?d|passphrase|pwd|pass|secret|token|api[_\-]?key|access[_\-]?key|private[_\-]?key|secret[_\-]?key|credentials?|auth)[\w.\-]{0,20}["']?\s{0,3}(?:=>|:=|=|:)\s{0,3}["']?([^\s"',;&<>{}()\[\]]{3,256})`), group: 1, valid: valueOnly(validSecretValue)},
+	{cls: clsPrivateKey, keywords: []string{"-----begin"},
+		re: regexp.MustCompile(`-----BEGIN[ A-Z0-9_\-]{0,100}PRIVATE KEY(?: BLOCK)?-----(?s:.*?)(?:-----END[ A-Z0-9_\-]{0,100}PRIVATE KEY(?: BLOCK)?-----|\z)`)},
+	{cls: clsAWSKey, keywords: []string{"akia", "asia", "abia", "acca", "a3t"},
+		re: regexp.MustCompile(`\b(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}\b`)},
+	{cls: clsGitHubToken, keywords: []string{"ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"},
+		re: regexp.MustCompile(`\b(?:gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{82})\b`)},
+	{cls: clsSlackToken, keywords: []string{"xox", "hooks.slack.com"},
+		re: regexp.MustCompile(`\bxox[abposr]-[A-Za-z0-9\-]{10,}|hooks\.slack\.com/(?:services|workflows)/[A-Za-z0-9+/]{20,}`)},
+	{cls: clsStripeKey, keywords: []string{"sk_", "rk_"},
+		re: regexp.MustCompile(`\b(?:sk|rk)_(?:test|live|prod)_[A-Za-z0-9]{10,99}\b`)},
+	{cls: clsGoogleAPIKey, keywords: []string{"aiza"},
+		re: regexp.MustCompile(`\bAIza[A-Za-z0-9_\-]{35}`)},
+}
+
+// keywordIndex is the prefilter: one automaton over every detector keyword,
+// run on the lowered string.
+type keywordIndex struct {
+	ac *ahocorasick.Automaton
+	// det[pattern] lists the detectors (indices into detectors) it enables.
+	det [][]int
+}
+
+var keywords = func() keywordIndex {
+	var ki keywordIndex
+	var pats []string
+	seen := map[string]int{}
+	for di, d := range detectors {
+		for _, k := range d.keywords {
+			pi, ok := seen[k]
+			if !ok {
+				pi = len(pats)
+				seen[k] = pi
+				pats = append(pats, k)
+				ki.det = append(ki.det, nil)
+			}
+			ki.det[pi] = append(ki.det[pi], di)
+		}
+	}
+	ac, err := ahocorasick.NewBuilder().AddStrings(pats).Build()
+	if err != nil {
+		panic(err)
+	}
+	ki.ac = ac
+	return ki
+}()
+
+// detectorSet is a bit set over detectors.
+type detectorSet uint32
+
+// candidates returns the detectors whose prefilter s passes. lower is s
+// lowered; digits and colons are counts of s.
+func candidates(lower []byte, digits, colons int) detectorSet {
+	var set detectorSet
+	for di, d := range detectors {
+		if (d.minDigits > 0 && digits >= d.minDigits) || (d.needColons && colons >= 2) {
+			set |= 1 << di
+		}
+	}
+	if ki := keywords; ki.ac.IsMatch(lower) {
+		for _, m := range ki.ac.FindAllOverlapping(lower) {
+			for _, di := range ki.det[m.PatternID] {
+				set |= 1 << di
+			}
+		}
+	}
+	return set
+}
+
+// detect appends the findings in s of the detectors in set.
+func detect(dst []hit, s string, set detectorSet) []hit {
+	for di := range detectors {
+		if set&(1<<di) == 0 {
+			continue
+		}
+		d := &detectors[di]
+		for _, loc := range d.re.FindAllStringSubmatchIndex(s, -1) {
+			a, b := loc[2*d.group], loc[2*d.group+1]
+			if a < 0 {
+				continue
+			}
+			if d.valid != nil && !d.valid(s, a, b) {
+				continue
+			}
+			dst = append(dst, hit{a, b, d.cls})
+		}
+	}
+	return dst
+}
+
+func digitsOf(v string) []byte {
+	out := make([]byte, 0, len(v))
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; '0' <= c && c <= '9' {
+			out = append(out, c-'0')
+		}
+	}
+	return out
+}
+
+// validCard checks length, a known issuer prefix and the Luhn checksum.
+func validCard(v string) bool {
+	d := digitsOf(v)
+	if len(d) < 12 || len(d) > 19 {
+		return false
+	}
+	if d[0] == 0 || d[0] > 6 {
+		return false
+	}
+	sum := 0
+	for i := range d {
+		x := int(d[len(d)-1-i])
+		if i%2 == 1 {
+			x *= 2
+			if x > 9 {
+				x -= 9
+			}
+		}
+		sum += x
+	}
+	return sum%10 == 0
+}
+
+// validIBAN checks the ISO 13616 mod-97 checksum.
+func validIBAN(v string) bool {
+	v = strings.ToUpper(strings.ReplaceAll(v, " ", ""))
+	if len(v) < 15 || len(v) > 34 {
+		return false
+	}
+	var sb strings.Builder
+	for _, c := range v[4:] + v[:4] {
+		switch {
+		case '0' <= c && c <= '9':
+			sb.WriteRune(c)
+		case 'A' <= c && c <= 'Z':
+			sb.WriteString(big.NewInt(int64(c - 'A' + 10)).String())
+		default:
+			return false
+		}
+	}
+	rem := 0
+	for _, c := range sb.String() {
+		rem = (rem*10 + int(c-'0')) % 97
+	}
+	return rem == 1
+}
+
+func validIPv4(v string) bool {
+	a, err := netip.ParseAddr(v)
+	return err == nil && a.Is4() && !a.IsUnspecified()
+}
+
+func validIPv6(v string) bool {
+	a, err := netip.ParseAddr(v)
+	return err == nil && a.Is6() && strings.Count(v, ":") >= 2
+}
+
+// validSSN rejects the ranges the SSA never issues: area 000, 666 and
+// 900-999, group 00, serial 0000.
+func validSSN(v string) bool {
+	d := digitsOf(v)
+	if len(d) != 9 {
+		return false
+	}
+	area := int(d[0])*100 + int(d[1])*10 + int(d[2])
+	group := int(d[3])*10 + int(d[4])
+	serial := int(d[5])*1000 + int(d[6])*100 + int(d[7])*10 + int(d[8])
+	if area == 0 || area == 666 || area >= 900 || group == 0 || serial == 0 {
+		return false
+	}
+	if len(v) > 9 && v[3] != v[6] { // mixed separators: 123-45 6789
+		return false
+	}
+	return true
+}
+
+// validPhone accepts E.164-style numbers: 8 to 15 digits, and either a
+// leading + or 00, or separators that group the digits as people write them.
+func validPhone(s string, a, b int) bool {
+	// Not part of a longer token: an id, a key, a version.
+	if a > 0 && (isWord(s[a-1]) || strings.IndexByte("-_/.:", s[a-1]) >= 0) {
+		return false
+	}
+	if b < len(s) && (isWord(s[b]) || strings.IndexByte("-_/", s[b]) >= 0) {
+		return false
+	}
+	v := s[a:b]
+	d := digitsOf(v)
+	if len(d) < 8 || len(d) > 15 {
+		return false
+	}
+	if strings.HasPrefix(v, "+") || strings.HasPrefix(v, "00") {
+		return true
+	}
+	groups := strings.FieldsFunc(v, func(r rune) bool { return r == ' ' || r == '-' || r == '.' || r == '(' || r == ')' })
+	if len(groups) < 2 {
+		return false
+	}
+	// 3-2-4 is the shape of an SSN.
+	if len(groups) == 3 && len(groups[0]) == 3 && len(groups[1]) == 2 && len(groups[2]) == 4 {
+		return false
+	}
+	// Dotted quads are addresses and dashed dates are dates, not phones.
+	if strings.Count(v, ".") == 3 || (len(groups) == 3 && len(groups[0]) == 4 && strings.Count(v, "-") == 2) {
+		return false
+	}
+	return true
+}
+
+// validSecretValue skips placeholders and values that are clearly not
+// secrets (already redacted, empty templates).
+func validSecretValue(v string) bool {
+	lv := strings.ToLower(v)
+	switch lv {
+	case "bearer", "basic", "digest", "null", "none", "true", "false", "nil", "undefined", "***", "****", "xxx", "changeme", "redacted":
+		return false
+	}
+	return !strings.HasPrefix(v, "<redacted") && !strings.HasPrefix(v, "<hash:") && !strings.HasPrefix(v, "${") && !strings.HasPrefix(v, "{{")
+}

@@ -1,0 +1,49 @@
+// Package redact removes other tenants' identifiers and the PII and secret
+// classes named by a tenant's policy from OpenTelemetry logs, metrics and
+// traces.
+//
+// A Redactor is built once per policy version (New) and is safe for
+// concurrent use; Current holds the live one so a policy reload swaps it
+// without blocking readers.
+//
+// Ownership. For each resource the owner is the resource attribute
+// tenant.id. Resources of the reserved tenants _quarantine and _governance,
+// resources without tenant.id, and resources naming an undeclared tenant have
+// no owner: every declared tenant's identifiers are foreign there, and the
+// policy's defaults block gives the class actions.
+//
+// Guarantees.
+//   - Foreign identifiers. Every declared tenant's Identifiers are matched
+//     with one Aho-Corasick automaton, ASCII case-insensitively, so the cost
+//     per string does not grow with the number of tenants. A hit must start
+//     and end on a word boundary (the neighbouring byte is not an ASCII letter
+//     or digit, unless the identifier itself starts or ends with punctuation,
+//     as key prefixes like "ak_acme_" do), so "hooli" does not touch
+//     "hooligan". The whole enclosing token (ASCII letters, digits and
+//     . _ - @ +) is replaced by "<redacted:foreign_tenant>": the whole e-mail
+//     address, the whole API key, the host of a URL. Identifiers are also
+//     found percent-encoded (%40, %2F; "+" is left alone because it is legal
+//     in e-mail local parts) and JSON-escaped (\u0040, \/), up to three
+//     nested layers; the replaced range covers the encoded bytes. An
+//     attribute whose key holds a foreign identifier is removed. Foreign
+//     identifiers are always masked, whatever the class actions say.
+//   - Classes. policy.RedactionClasses are found with regular expressions
+//     behind a keyword prefilter (the same automaton pass) and confirmed by
+//     validators (Luhn, mod-97, SSN ranges, IP parsing). Actions:
+//     mask writes "<redacted:CLASS>"; hash writes "<hash:KEYID:HEX>", the
+//     first 16 bytes of HMAC-SHA256 under a per-tenant key derived with HKDF
+//     from the active hash key; remove deletes the whole attribute when the
+//     value is an attribute value of a map, and deletes the substring
+//     elsewhere (bodies, span names, slice elements); keep, or a class absent
+//     from the policy, leaves the value alone.
+//   - Places. Resource, scope and record attributes (nested maps and slices
+//     included), log bodies, span names, span events and links, and the
+//     attributes of datapoints and exemplars of every metric type. Byte
+//     values are not inspected. tenant.id, tenant.fingerprint and the audit
+//     attributes are never touched.
+//   - Audit. A log record, span or datapoint that changed gets
+//     tenant.redaction.count, tenant.redaction.classes (class names, never
+//     values) and tenant.redaction.policy_version; changes to resource or
+//     scope attributes are stamped on the resource the same way. Counts per
+//     tenant and class come back as Stats.
+package redact

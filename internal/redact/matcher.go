@@ -1,0 +1,196 @@
+package redact
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/coregx/ahocorasick"
+
+	"github.com/tenancyhq/tenancy/internal/policy"
+)
+
+// Span is a byte range [Start, End) of a string.
+type Span struct{ Start, End int }
+
+// noOwner marks a record that no declared tenant owns: every identifier is
+// foreign to it.
+const noOwner = -1
+
+// Matcher finds other tenants' identifiers in strings. It compiles every
+// declared tenant's identifiers into one Aho-Corasick automaton, so a search
+// costs one table step per byte however many tenants the policy declares.
+// It is immutable and safe for concurrent use; build a new one per policy
+// version.
+type Matcher struct {
+	ac       *ahocorasick.Automaton
+	patterns []string
+	// owners[pattern] lists the tenants (indices into ids) that declare it.
+	owners [][]int32
+	// wordStart/wordEnd say whether the identifier begins/ends with a letter
+	// or digit, where a word boundary is required.
+	wordStart, wordEnd []bool
+	tenants            map[string]int32
+	ids                []string
+}
+
+// NewMatcher compiles the identifiers of every tenant of p.
+func NewMatcher(p *policy.Policy) (*Matcher, error) {
+	m := &Matcher{tenants: map[string]int32{}}
+	byPattern := map[string]int{}
+	for _, id := range p.TenantIDs() {
+		t, _ := p.Tenant(id)
+		ti := int32(len(m.ids))
+		m.ids = append(m.ids, id)
+		m.tenants[id] = ti
+		for _, ident := range t.Identifiers {
+			lo := lowerASCII(ident)
+			pi, ok := byPattern[lo]
+			if !ok {
+				pi = len(m.patterns)
+				byPattern[lo] = pi
+				m.patterns = append(m.patterns, lo)
+				m.owners = append(m.owners, nil)
+				m.wordStart = append(m.wordStart, isWord(lo[0]))
+				m.wordEnd = append(m.wordEnd, isWord(lo[len(lo)-1]))
+			}
+			if !slices.Contains(m.owners[pi], ti) {
+				m.owners[pi] = append(m.owners[pi], ti)
+			}
+		}
+	}
+	if len(m.patterns) > 0 {
+		ac, err := ahocorasick.NewBuilder().AddStrings(m.patterns).Build()
+		if err != nil {
+			return nil, fmt.Errorf("compile identifiers: %w", err)
+		}
+		m.ac = ac
+	}
+	return m, nil
+}
+
+// owner returns the index of tenant id, or noOwner.
+func (m *Matcher) owner(id string) int32 {
+	if i, ok := m.tenants[id]; ok {
+		return i
+	}
+	return noOwner
+}
+
+var lowerPool = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
+
+// Find appends to dst the spans of s holding an identifier foreign to the
+// tenant owner ("" or an undeclared id: every identifier is foreign). Each
+// span covers the identifier's whole enclosing token, in bytes of s, also
+// when the identifier was percent-encoded or JSON-escaped.
+func (m *Matcher) Find(dst []Span, s, owner string) []Span {
+	bp := lowerPool.Get().(*[]byte)
+	lower := appendLower((*bp)[:0], s)
+	dst = m.find(dst, s, lower, m.owner(owner))
+	*bp = lower
+	lowerPool.Put(bp)
+	return dst
+}
+
+// find is Find with s already lowered into lower.
+func (m *Matcher) find(dst []Span, s string, lower []byte, owner int32) []Span {
+	if m.ac == nil {
+		return dst
+	}
+	dst = m.findPlain(dst, lower, owner)
+	if !hasEscapes(s) {
+		return dst
+	}
+	dec, pos, ok := unescapeLayers(s)
+	if !ok {
+		return dst
+	}
+	n := len(dst)
+	dst = m.findPlain(dst, appendLower(nil, dec), owner)
+	for i := n; i < len(dst); i++ {
+		dst[i] = Span{pos[dst[i].Start], pos[dst[i].End]}
+	}
+	return dst
+}
+
+func (m *Matcher) findPlain(dst []Span, lower []byte, owner int32) []Span {
+	for _, hit := range m.ac.FindAllOverlapping(lower) {
+		pi := hit.PatternID
+		if m.wordStart[pi] && hit.Start > 0 && isWord(lower[hit.Start-1]) {
+			continue
+		}
+		if m.wordEnd[pi] && hit.End < len(lower) && isWord(lower[hit.End]) {
+			continue
+		}
+		if owner != noOwner && slices.Contains(m.owners[pi], owner) {
+			continue
+		}
+		start, end := hit.Start, hit.End
+		for start > 0 && isToken(lower[start-1]) {
+			start--
+		}
+		for end < len(lower) && isToken(lower[end]) {
+			end++
+		}
+		// A sentence's full stop or a trailing dash is not part of a host.
+		for end > hit.End && (lower[end-1] == '.' || lower[end-1] == '-') {
+			end--
+		}
+		dst = append(dst, Span{start, end})
+	}
+	return dst
+}
+
+// Contains reports whether s holds an identifier foreign to owner.
+func (m *Matcher) Contains(s, owner string) bool {
+	var buf [4]Span
+	return len(m.Find(buf[:0], s, owner)) > 0
+}
+
+// Tenants is the number of tenants whose identifiers were compiled.
+func (m *Matcher) Tenants() int { return len(m.ids) }
+
+// isWord reports an ASCII letter or digit (of lowered text).
+func isWord(c byte) bool { return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || 'A' <= c && c <= 'Z' }
+
+// isToken reports a byte that may be part of an identifier's enclosing token:
+// an e-mail address, a host name, an API key.
+func isToken(c byte) bool {
+	return isWord(c) || c == '.' || c == '_' || c == '-' || c == '@' || c == '+'
+}
+
+func appendLower(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+func lowerASCII(s string) string { return string(appendLower(make([]byte, 0, len(s)), s)) }
+
+// Current holds the live Redactor. Readers Load it without locks; a policy
+// reload builds the next one off to the side and Stores it, so in-flight
+// batches finish with the version they started with.
+type Current struct{ p atomic.Pointer[Redactor] }
+
+// Load returns the live Redactor, or nil before the first Store.
+func (c *Current) Load() *Redactor { return c.p.Load() }
+
+// Store makes r the live Redactor.
+func (c *Current) Store(r *Redactor) { c.p.Store(r) }
+
+// Rebuild builds a Redactor for p with opts and makes it live. On error the
+// previous one stays live.
+func (c *Current) Rebuild(p *policy.Policy, opts Options) error {
+	r, err := New(p, opts)
+	if err != nil {
+		return err
+	}
+	c.p.Store(r)
+	return nil
+}

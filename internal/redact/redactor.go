@@ -1,0 +1,460 @@
+package redact
+
+import (
+	"crypto/hkdf"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/tenancyhq/tenancy/internal/policy"
+)
+
+// Attribute names read and written on records.
+const (
+	AttrTenantID      = "tenant.id"
+	AttrFingerprint   = "tenant.fingerprint"
+	AttrCount         = "tenant.redaction.count"
+	AttrClasses       = "tenant.redaction.classes"
+	AttrPolicyVersion = "tenant.redaction.policy_version"
+)
+
+// Options configure a Redactor beyond the policy.
+type Options struct {
+	// HashKeys maps a key id to its secret. The id is written into every
+	// hash ("<hash:ID:...>") so keys can rotate: old outputs still say which
+	// key made them.
+	HashKeys map[string][]byte
+	// ActiveHashKey is the id in HashKeys that new hashes use. Required when
+	// any tenant (or the defaults) hashes a class.
+	ActiveHashKey string
+}
+
+// Redactor applies one policy version. It is immutable and safe for
+// concurrent use.
+type Redactor struct {
+	m       *Matcher
+	version string
+	keyID   string
+	rules   []rules // by tenant index of m
+	none    rules   // records without an owner
+}
+
+// rules are one tenant's compiled class actions.
+type rules struct {
+	owner   int32
+	label   string
+	actions [numClasses]policy.Action
+	// active holds the detectors whose class is not kept.
+	active  detectorSet
+	hashKey []byte
+}
+
+// New compiles p for redaction.
+func New(p *policy.Policy, opts Options) (*Redactor, error) {
+	m, err := NewMatcher(p)
+	if err != nil {
+		return nil, err
+	}
+	r := &Redactor{m: m, version: p.Version, keyID: opts.ActiveHashKey, rules: make([]rules, len(m.ids))}
+	var secret []byte
+	if opts.ActiveHashKey != "" {
+		s, ok := opts.HashKeys[opts.ActiveHashKey]
+		if !ok || len(s) == 0 {
+			return nil, fmt.Errorf("active_hash_key %q: no such key in hash_keys", opts.ActiveHashKey)
+		}
+		secret = s
+	}
+	build := func(t *policy.Tenant, owner int32, label string) (rules, error) {
+		ru := rules{owner: owner, label: label}
+		for i, name := range policy.RedactionClasses {
+			a := t.Redaction.Classes[name]
+			if a == "" {
+				a = policy.ActionKeep
+			}
+			ru.actions[i] = a
+			if a != policy.ActionKeep {
+				for di, d := range detectors {
+					if int(d.cls) == i {
+						ru.active |= 1 << di
+					}
+				}
+			}
+			if a == policy.ActionHash && ru.hashKey == nil {
+				if secret == nil {
+					return ru, fmt.Errorf("tenant %q hashes class %s but no active_hash_key is configured", label, name)
+				}
+				k, err := hkdf.Key(sha256.New, secret, nil, "tenancy/redact/v1/"+t.ID, 32)
+				if err != nil {
+					return ru, fmt.Errorf("derive hash key for tenant %q: %w", label, err)
+				}
+				ru.hashKey = k
+			}
+		}
+		ru.actions[classForeign] = policy.ActionMask
+		return ru, nil
+	}
+	for i, id := range m.ids {
+		t, _ := p.Tenant(id)
+		if r.rules[i], err = build(t, int32(i), id); err != nil {
+			return nil, err
+		}
+	}
+	if r.none, err = build(&p.Defaults, noOwner, "_none"); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Matcher returns the foreign-identifier matcher of this policy version.
+func (r *Redactor) Matcher() *Matcher { return r.m }
+
+// PolicyVersion is the version of the policy r applies.
+func (r *Redactor) PolicyVersion() string { return r.version }
+
+// rulesFor returns the rules of the resource owner named by tenant.id.
+func (r *Redactor) rulesFor(tenantID string) *rules {
+	if i := r.m.owner(tenantID); i != noOwner {
+		return &r.rules[i]
+	}
+	return &r.none
+}
+
+// label is the Stats tenant of a resource: the declared or reserved tenant,
+// else "_none", so labels stay bounded by the policy.
+func statsTenant(ru *rules, tenantID string) string {
+	if ru.owner == noOwner && (tenantID == "_quarantine" || tenantID == "_governance") {
+		return tenantID
+	}
+	return ru.label
+}
+
+// StatKey names a Stats counter.
+type StatKey struct{ Tenant, Class string }
+
+// Stats counts redactions per tenant and class, and the records changed.
+type Stats struct {
+	// Redactions per tenant and class.
+	Redactions map[StatKey]int64
+	// Records changed per tenant (log records, spans, datapoints, resources).
+	Records map[string]int64
+}
+
+// Add adds o into s.
+func (s *Stats) Add(o Stats) {
+	for k, v := range o.Redactions {
+		s.add(k, v)
+	}
+	for k, v := range o.Records {
+		if s.Records == nil {
+			s.Records = map[string]int64{}
+		}
+		s.Records[k] += v
+	}
+}
+
+func (s *Stats) add(k StatKey, v int64) {
+	if s.Redactions == nil {
+		s.Redactions = map[StatKey]int64{}
+	}
+	s.Redactions[k] += v
+}
+
+// Total is the number of redactions in s.
+func (s *Stats) Total() int64 {
+	var n int64
+	for _, v := range s.Redactions {
+		n += v
+	}
+	return n
+}
+
+// pass is the state of one Logs/Metrics/Traces call: scratch buffers and the
+// counts of the record being redacted. It is never shared.
+type pass struct {
+	r      *Redactor
+	ru     *rules
+	tenant string
+	lower  []byte
+	spans  []Span
+	hits   []hit
+	counts [numClasses]int32
+	stats  Stats
+}
+
+func (r *Redactor) newPass() *pass { return &pass{r: r} }
+
+func (ps *pass) resource(attrs pcommon.Map) {
+	id := ""
+	if v, ok := attrs.Get(AttrTenantID); ok {
+		id = v.AsString()
+	}
+	ps.ru = ps.r.rulesFor(id)
+	ps.tenant = statsTenant(ps.ru, id)
+}
+
+// flush stamps the audit attributes on attrs if the current record changed,
+// adds its counts to the stats and resets them.
+func (ps *pass) flush(attrs pcommon.Map) {
+	var total int64
+	classes := make([]string, 0, 2)
+	for c, n := range ps.counts {
+		if n == 0 {
+			continue
+		}
+		total += int64(n)
+		classes = append(classes, class(c).String())
+		ps.stats.add(StatKey{ps.tenant, class(c).String()}, int64(n))
+	}
+	if total == 0 {
+		return
+	}
+	ps.counts = [numClasses]int32{}
+	if ps.stats.Records == nil {
+		ps.stats.Records = map[string]int64{}
+	}
+	ps.stats.Records[ps.tenant]++
+	// A record may pass twice (a second collector); add to what is there.
+	if v, ok := attrs.Get(AttrCount); ok && v.Type() == pcommon.ValueTypeInt {
+		total += v.Int()
+		if old, ok := attrs.Get(AttrClasses); ok && old.Type() == pcommon.ValueTypeSlice {
+			for _, e := range old.Slice().All() {
+				if !slices.Contains(classes, e.AsString()) {
+					classes = append(classes, e.AsString())
+				}
+			}
+		}
+	}
+	slices.Sort(classes)
+	attrs.PutInt(AttrCount, total)
+	sl := attrs.PutEmptySlice(AttrClasses)
+	sl.EnsureCapacity(len(classes))
+	for _, c := range classes {
+		sl.AppendEmpty().SetStr(c)
+	}
+	attrs.PutStr(AttrPolicyVersion, ps.r.version)
+}
+
+// skipKey names the attributes redaction never touches: the routing key and
+// the audit trail.
+func skipKey(k string) bool {
+	return k == AttrTenantID || k == AttrFingerprint || strings.HasPrefix(k, "tenant.redaction.")
+}
+
+var (
+	authKey   = regexp.MustCompile(`(?i)authorization$`)
+	secretKey = regexp.MustCompile(`(?i)(?:^|[._\-])(?:passw(?:or)?d|passphrase|pwd|secret|client[_\-]?secret|api[_\-]?key|access[_\-]?key|secret[_\-]?key|private[_\-]?key|(?:access|refresh|auth|id|session)?[_\-]?token|cookie|set[_\-]cookie)$`)
+)
+
+// keyClass returns the class a whole value has because of its attribute
+// name, or numClasses.
+func keyClass(k string) class {
+	switch {
+	case authKey.MatchString(k):
+		return clsAuthHeader
+	case secretKey.MatchString(k):
+		return clsSecretPair
+	}
+	return numClasses
+}
+
+// attrs redacts an attribute map. top marks a record's own attribute map,
+// where the tenant and audit attributes live.
+func (ps *pass) attrs(m pcommon.Map, top bool) {
+	m.RemoveIf(func(k string, v pcommon.Value) bool {
+		if top && skipKey(k) {
+			return false
+		}
+		if ps.foreignIn(k) {
+			ps.counts[classForeign]++
+			return true
+		}
+		switch v.Type() {
+		case pcommon.ValueTypeStr:
+			if c := keyClass(k); c != numClasses && v.Str() != "" {
+				switch a := ps.ru.actions[c]; a {
+				case policy.ActionRemove:
+					ps.counts[c]++
+					return true
+				case policy.ActionMask, policy.ActionHash:
+					ps.counts[c]++
+					v.SetStr(ps.replacement(a, c, v.Str()))
+					return false
+				}
+			}
+			out, changed, removed := ps.str(v.Str())
+			if removed {
+				return true
+			}
+			if changed {
+				v.SetStr(out)
+			}
+		case pcommon.ValueTypeMap:
+			ps.attrs(v.Map(), false)
+		case pcommon.ValueTypeSlice:
+			ps.slice(v.Slice())
+		}
+		return false
+	})
+}
+
+func (ps *pass) slice(s pcommon.Slice) {
+	for _, v := range s.All() {
+		ps.value(v)
+	}
+}
+
+// value redacts a body or slice element; "remove" deletes the substring.
+func (ps *pass) value(v pcommon.Value) {
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		if out, changed, _ := ps.str(v.Str()); changed {
+			v.SetStr(out)
+		}
+	case pcommon.ValueTypeMap:
+		ps.attrs(v.Map(), false)
+	case pcommon.ValueTypeSlice:
+		ps.slice(v.Slice())
+	}
+}
+
+// setStr redacts a string field through its setter.
+func (ps *pass) setStr(s string, set func(string)) {
+	if out, changed, _ := ps.str(s); changed {
+		set(out)
+	}
+}
+
+// foreignIn reports whether s holds another tenant's identifier.
+func (ps *pass) foreignIn(s string) bool {
+	ps.lower = appendLower(ps.lower[:0], s)
+	ps.spans = ps.r.m.find(ps.spans[:0], s, ps.lower, ps.ru.owner)
+	return len(ps.spans) > 0
+}
+
+// str redacts s. removed reports that a finding's action is remove (the
+// finding itself is already cut out of out).
+func (ps *pass) str(s string) (out string, changed, removed bool) {
+	if s == "" {
+		return s, false, false
+	}
+	lower := ps.lower[:0]
+	digits, colons := 0, 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		case '0' <= c && c <= '9':
+			digits++
+		case c == ':':
+			colons++
+		}
+		lower = append(lower, c)
+	}
+	ps.lower = lower
+	hits := ps.hits[:0]
+	ps.spans = ps.r.m.find(ps.spans[:0], s, lower, ps.ru.owner)
+	for _, sp := range ps.spans {
+		hits = append(hits, hit{sp.Start, sp.End, classForeign})
+	}
+	if set := candidates(lower, digits, colons) & ps.ru.active; set != 0 {
+		hits = detect(hits, s, set)
+	}
+	if hasEscapes(s) && ps.ru.active != 0 {
+		if dec, pos, ok := unescapeLayers(s); ok {
+			dlow := appendLower(nil, dec)
+			d, c := 0, 0
+			for i := 0; i < len(dec); i++ {
+				if '0' <= dec[i] && dec[i] <= '9' {
+					d++
+				} else if dec[i] == ':' {
+					c++
+				}
+			}
+			if set := candidates(dlow, d, c) & ps.ru.active; set != 0 {
+				n := len(hits)
+				hits = detect(hits, dec, set)
+				for i := n; i < len(hits); i++ {
+					hits[i].start, hits[i].end = pos[hits[i].start], pos[hits[i].end]
+				}
+			}
+		}
+	}
+	ps.hits = hits
+	if len(hits) == 0 {
+		return s, false, false
+	}
+	return ps.apply(s, hits)
+}
+
+// apply replaces the findings in s. Overlapping findings merge into one
+// range that takes the strictest action among them (remove > mask > hash);
+// a foreign identifier is always at least masked.
+func (ps *pass) apply(s string, hits []hit) (string, bool, bool) {
+	slices.SortFunc(hits, func(a, b hit) int {
+		if a.start != b.start {
+			return a.start - b.start
+		}
+		return b.end - a.end
+	})
+	var b strings.Builder
+	b.Grow(len(s))
+	last, removed := 0, false
+	for i := 0; i < len(hits); {
+		start, end := hits[i].start, hits[i].end
+		var seen [numClasses]bool
+		primary := hits[i].cls
+		j := i
+		for ; j < len(hits) && hits[j].start < end; j++ {
+			end = max(end, hits[j].end)
+			c := hits[j].cls
+			if c == classForeign {
+				primary = c
+			}
+			if !seen[c] {
+				seen[c] = true
+				ps.counts[c]++
+			}
+		}
+		action := policy.ActionHash
+		for c, ok := range seen {
+			if !ok {
+				continue
+			}
+			switch ps.ru.actions[c] {
+			case policy.ActionRemove:
+				action = policy.ActionRemove
+			case policy.ActionMask:
+				if action != policy.ActionRemove {
+					action = policy.ActionMask
+				}
+			}
+		}
+		b.WriteString(s[last:start])
+		if action == policy.ActionRemove {
+			removed = true
+		} else {
+			b.WriteString(ps.replacement(action, primary, s[start:end]))
+		}
+		last = end
+		i = j
+	}
+	b.WriteString(s[last:])
+	return b.String(), true, removed
+}
+
+// replacement is what a mask or hash writes in place of value.
+func (ps *pass) replacement(a policy.Action, c class, value string) string {
+	if a == policy.ActionHash && ps.ru.hashKey != nil {
+		mac := hmac.New(sha256.New, ps.ru.hashKey)
+		mac.Write([]byte(value))
+		return "<hash:" + ps.r.keyID + ":" + hex.EncodeToString(mac.Sum(nil)[:16]) + ">"
+	}
+	return "<redacted:" + c.String() + ">"
+}
