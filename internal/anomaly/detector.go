@@ -44,7 +44,7 @@ func DefaultConfig() Config {
 	return Config{
 		Sensitivity: 0.5,
 		Probation:   150,
-		Suppress:    200,
+		Suppress:    int(suppTmp),
 	}
 }
 
@@ -62,14 +62,28 @@ func (c Config) Validate() error {
 	return nil
 }
 
+var (
+	peakMargin  = 0.1
+	direct      = 0.0
+	vMode       = 0.0
+	qP, qLR, q0 = 0.0, 0.05, 3.0
+	vSmooth     = 1.0
+	seasOn      = 0.5
+	wV, wD, wS  = 1.0, 1.0, 3.0
+	suppTmp     = 200.0
+	peakDecay   = 0.0
+	dampFactor  = 0.2
+	sdFloor     = 0.25
+	shortW      = 1.0
+	longA       = 1.0 / 2000
+)
+
 const (
-	peakMargin = 0.1
-	dampFactor = 0.2
-	winLen     = 64  // recent window of values (ring)
-	nDay       = 24  // hour-of-day bins
-	nWeek      = 168 // hour-of-week bins
-	nSignals   = 3
-	shortLen   = 8 // ring of recent raw signals for the likelihood's short mean
+	winLen   = 64  // recent window of values (ring)
+	nDay     = 24  // hour-of-day bins
+	nWeek    = 168 // hour-of-week bins
+	nSignals = 3
+	shortLen = 8 // ring of recent raw signals for the likelihood's short mean
 )
 
 // Signals, indices into the per-signal arrays.
@@ -114,6 +128,7 @@ type state struct {
 	ResFlat   float64 // EW |x - Level|
 	ResDay    float64 // EW |x - day profile|
 	ResWeek   float64 // EW |x - week profile|
+	QZ        [2]float64
 	Peak      float64 // highest recent score (suppression)
 	Damp      uint32  // points left before Peak is forgotten
 	Seasonal  uint8   // 0 none, 1 daily, 2 weekly
@@ -197,6 +212,24 @@ func (d *Detector) Update(t time.Time, v float64) float64 {
 	tiny := 1e-9*math.Abs(v) + 1e-12
 	scale := math.Max(1.4826*mad, math.Max(0.5*devEW, tiny))
 	zVal := math.Abs(u-med) / scale
+	if vMode == 1 {
+		us := u
+		k := int(vSmooth)
+		if k > 1 && m >= k {
+			for j := 1; j < k; j++ {
+				idx := (int(n) - j) % winLen
+				if useRes {
+					us += float64(s.RingRes[idx])
+				} else {
+					us += s.Ring[idx]
+				}
+			}
+			us /= float64(k)
+		}
+		zVal = math.Abs(us-med) / math.Max(1.25*devEW, tiny)
+	} else if vMode == 2 {
+		zVal = math.Abs(u-med) / math.Max(1.4826*mad, math.Max(1.25*devEW, tiny))
+	}
 	diff := u - prev
 	zDiff := math.Abs(diff) / math.Max(1.25*diffEW, math.Max(0.5*devEW, tiny))
 	spread := 0.0
@@ -214,6 +247,12 @@ func (d *Detector) Update(t time.Time, v float64) float64 {
 	for i := range raw {
 		d.last.Likelihood[i] = d.likelihood(i, raw[i], n)
 		score = math.Max(score, d.last.Likelihood[i])
+	}
+	if direct > 0 {
+		zq := d.calibrate(0, zVal)
+		zDiff = d.calibrate(1, zDiff)
+		x := math.Max(wV*zq, math.Max(wD*zDiff, wS*spread))
+		score = x / (x + 10)
 	}
 	d.last.Value, d.last.Diff, d.last.Spread, d.last.Seasonal = zVal, zDiff, spread, int(s.Seasonal)
 
@@ -237,7 +276,7 @@ func (d *Detector) updateSeasonal(n uint64) {
 	}
 	best := math.Min(s.ResDay, s.ResWeek) / math.Max(s.ResFlat, 1e-300)
 	switch {
-	case s.Seasonal == 0 && best < 0.5:
+	case s.Seasonal == 0 && best < seasOn:
 		s.Seasonal = 1
 	case s.Seasonal != 0 && best > 0.7:
 		s.Seasonal = 0
@@ -261,14 +300,14 @@ func (d *Detector) likelihood(i int, x float64, n uint64) float64 {
 		sum += float64(st.Recent[j])
 	}
 	short := sum / float64(cnt)
-	z1 := (x - st.Mean) / (math.Sqrt(st.Var) + 0.25)
-	z2 := (short - st.SMean) / (math.Sqrt(st.SVar) + 0.25)
+	z1 := (x - st.Mean) / (math.Sqrt(st.Var) + sdFloor)
+	z2 := (short - st.SMean) / (math.Sqrt(st.SVar) + sdFloor)
 	learnMoments(&st.Mean, &st.Var, x, n)
 	learnMoments(&st.SMean, &st.SVar, short, n)
 	if n < 32 {
 		return 0
 	}
-	z := math.Max(z1, z2)
+	z := math.Max(z1, shortW*z2)
 	if z <= 0 {
 		return 0
 	}
@@ -280,7 +319,7 @@ func (d *Detector) likelihood(i int, x float64, n uint64) float64 {
 // learnMoments updates an exponentially weighted mean and variance, with the
 // input winsorised at mean+3sd once warmed up.
 func learnMoments(mean, vr *float64, x float64, n uint64) {
-	a := math.Max(1/float64(n+1), 1.0/2000)
+	a := math.Max(1/float64(n+1), longA)
 	if n > 32 {
 		if hi := *mean + 3*math.Sqrt(*vr); x > hi {
 			x = hi
@@ -364,6 +403,7 @@ func (d *Detector) suppress(score float64) float64 {
 	} else {
 		s.Damp--
 	}
+	s.Peak *= 1 - peakDecay
 	out := score
 	if score <= s.Peak+peakMargin*(1-s.Peak) {
 		out = score * dampFactor
@@ -425,4 +465,21 @@ func negLog10Tail(z float64) float64 {
 		return -math.Log10(0.5 * math.Erfc(z/math.Sqrt2))
 	}
 	return (z*z/2 + math.Log(z*math.Sqrt(2*math.Pi))) / math.Ln10
+}
+
+func (d *Detector) calibrate(i int, z float64) float64 {
+	s := &d.s
+	if qP <= 0 {
+		return z
+	}
+	if s.QZ[i] == 0 {
+		s.QZ[i] = q0
+	}
+	zq := z / math.Max(1, s.QZ[i]/q0)
+	if z > s.QZ[i] {
+		s.QZ[i] *= math.Exp(qLR * qP)
+	} else {
+		s.QZ[i] *= math.Exp(-qLR * (1 - qP))
+	}
+	return zq
 }
