@@ -330,9 +330,9 @@ func TestSelfMetrics(t *testing.T) {
 		}
 	}
 	assert.Equal(t, map[string]int64{
-		"otelcol_tenant_records_accepted signal=logs tenant=acme":           4,
-		"otelcol_tenant_records_quarantined reason=suspended signal=logs":   2,
-		"otelcol_tenant_records_quarantined reason=missing signal=logs":     2,
+		"otelcol_tenant_records_accepted signal=logs tenant=acme":         4,
+		"otelcol_tenant_records_quarantined reason=suspended signal=logs": 2,
+		"otelcol_tenant_records_quarantined reason=missing signal=logs":   2,
 	}, got)
 }
 

@@ -1,0 +1,43 @@
+// Command tenancyctl is Tenancy's operator tool: it validates, hashes keys
+// for and diffs the tenant policy, and runs the pipeline's offline twins.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+const usage = `tenancyctl: operate a Tenancy collector's tenant policy
+
+Usage:
+  tenancyctl policy validate FILE     check a policy; exit 1 with every problem
+  tenancyctl policy hash-key          read an API key on stdin, print its policy hash
+  tenancyctl policy diff OLD NEW      list tenants added, removed and changed
+
+Run 'tenancyctl COMMAND SUBCOMMAND --help' for details.
+`
+
+// run is main without the process: it returns the exit code (0 ok, 1 the
+// input is bad, 2 the command line is wrong).
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 || isHelp(args[0]) {
+		fmt.Fprint(stdout, usage)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	switch args[0] {
+	case "policy":
+		return runPolicy(args[1:], stdin, stdout, stderr)
+	}
+	fmt.Fprintf(stderr, "tenancyctl: unknown command %q\n\n%s", args[0], usage)
+	return 2
+}
+
+func isHelp(s string) bool { return s == "-h" || s == "--help" || s == "help" }

@@ -1,0 +1,47 @@
+// Package tenantfileexporter writes each tenant's telemetry to its own
+// folder, one OTLP/JSON request per line (the file exporter's format):
+// <directory>/<tenant.id>/<signal>.jsonl. A resource without a valid
+// tenant.id goes to the _quarantine folder, never to a tenant's. It is the
+// simplest per-tenant partition, for trying Tenancy and for tests.
+package tenantfileexporter
+
+import (
+	"context"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+
+	"github.com/tenancyhq/tenancy/exporter/tenantfileexporter/internal/metadata"
+)
+
+// NewFactory returns the factory of the tenantfile exporter.
+func NewFactory() exporter.Factory {
+	return exporter.NewFactory(metadata.Type, createDefaultConfig,
+		exporter.WithLogs(createLogs, metadata.LogsStability),
+		exporter.WithMetrics(createMetrics, metadata.MetricsStability),
+		exporter.WithTraces(createTraces, metadata.TracesStability))
+}
+
+func createDefaultConfig() component.Config { return &Config{} }
+
+var capabilities = consumer.Capabilities{MutatesData: false}
+
+func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
+	w := newTenantWriter(cfg.(*Config).Directory, "logs")
+	return exporterhelper.NewLogs(ctx, set, cfg, w.writeLogs,
+		exporterhelper.WithCapabilities(capabilities), exporterhelper.WithShutdown(w.shutdown))
+}
+
+func createMetrics(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Metrics, error) {
+	w := newTenantWriter(cfg.(*Config).Directory, "metrics")
+	return exporterhelper.NewMetrics(ctx, set, cfg, w.writeMetrics,
+		exporterhelper.WithCapabilities(capabilities), exporterhelper.WithShutdown(w.shutdown))
+}
+
+func createTraces(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Traces, error) {
+	w := newTenantWriter(cfg.(*Config).Directory, "traces")
+	return exporterhelper.NewTraces(ctx, set, cfg, w.writeTraces,
+		exporterhelper.WithCapabilities(capabilities), exporterhelper.WithShutdown(w.shutdown))
+}
