@@ -128,7 +128,7 @@ func (r *Redactor) rulesFor(tenantID string) *rules {
 // label is the Stats tenant of a resource: the declared or reserved tenant,
 // else "_none", so labels stay bounded by the policy.
 func statsTenant(ru *rules, tenantID string) string {
-	if ru.owner == noOwner && (tenantID == "_quarantine" || tenantID == "_governance") {
+	if ru.owner == noOwner && (tenantID == policy.Quarantine || tenantID == policy.Governance) {
 		return tenantID
 	}
 	return ru.label
