@@ -515,6 +515,9 @@ type parser struct {
 }
 
 func (ps *parser) add(line int, key, format string, args ...any) {
+	if key == "" {
+		key = `""`
+	}
 	ps.problems = append(ps.problems, Problem{File: ps.file, Line: line, Key: key, Msg: fmt.Sprintf(format, args...)})
 }
 
