@@ -94,8 +94,13 @@ var detectors = []detector{
 		re: regexp.MustCompile(`(?i)\b(?:bearer|basic|token|digest)\s+([A-Za-z0-9._~+/\-]{8,}=*)`), group: 1},
 	{cls: clsURLPassword, keywords: []string{"://"},
 		re: regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.\-]{1,20}://[^:/@\s"']{1,128}:([^@/\s"']{1,128})@`), group: 1},
-	{cls: clsSecretPair, keywords: []string{"pass", "pwd", "secret", "token", "key", "credential", "auth"},
-		re: regexp.MustCompile(`(?i)(?:passw(?:or)?d|passphrase|pwd|pass|secret|token|api[_\-]?key|access[_\-]?key|private[_\-]?key|secret[_\-]?key|credentials?|auth)[\w.\-]{0,20}["']?\s{0,3}(?:=>|:=|=|:)\s{0,3}["']?([^\s"',;&<>{}()\[\]]{3,256})`), group: 1, valid: valueOnly(validSecretValue)},
+	{cls: clsSecretPair, keywords: []string{"pass", "pwd", "secret", "token", "key", "credential", "auth", "salt"},
+		re: regexp.MustCompile(`(?i)(?:passw(?:or)?d|passphrase|pwd|pass|secret|token|api[_\-]?key|access[_\-]?key|private[_\-]?key|secret[_\-]?key|credentials?|auth|[_.\-](?:key|salt))[\w.\-]{0,20}(?:["']?\s{0,3}(?:=>|:=|=|:)\s{0,3}["']?|["']\s{0,3},\s{0,12}["']|(?:\s[^>]{0,40})?>)([^\s"',;&<>{}()\[\]]{3,256})`), group: 1, valid: valueOnly(validSecretValue)},
+	// Password hashes (bcrypt) are as good as passwords to an offline attacker.
+	{cls: clsSecretPair, keywords: []string{"$2a$", "$2b$", "$2y$"},
+		re: regexp.MustCompile(`\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}`)},
+	{cls: clsPrivateKey, keywords: []string{"putty-user-key-file"},
+		re: regexp.MustCompile(`PuTTY-User-Key-File-\d: .*`)},
 	{cls: clsPrivateKey, keywords: []string{"-----begin"},
 		re: regexp.MustCompile(`-----BEGIN[ A-Z0-9_\-]{0,100}PRIVATE KEY(?: BLOCK)?-----(?s:.*?)(?:-----END[ A-Z0-9_\-]{0,100}PRIVATE KEY(?: BLOCK)?-----|\z)`)},
 	{cls: clsAWSKey, keywords: []string{"akia", "asia", "abia", "acca", "a3t"},
@@ -271,6 +276,8 @@ func validSSN(v string) bool {
 	return true
 }
 
+var dateLike = regexp.MustCompile(`^\d{4}[-./]\d{1,2}[-./]\d{1,2}`)
+
 // validPhone accepts E.164-style numbers: 8 to 15 digits, and either a
 // leading + or 00, or separators that group the digits as people write them.
 func validPhone(s string, a, b int) bool {
@@ -290,7 +297,12 @@ func validPhone(s string, a, b int) bool {
 		return true
 	}
 	groups := strings.FieldsFunc(v, func(r rune) bool { return r == ' ' || r == '-' || r == '.' || r == '(' || r == ')' })
-	if len(groups) < 2 {
+	// Two bare groups are as often house numbers and zip codes as phones.
+	if len(groups) < 3 && !strings.Contains(v, "(") {
+		return false
+	}
+	// Timestamps: 2006-01-02 15:04.
+	if dateLike.MatchString(v) || (b < len(s) && s[b] == ':') {
 		return false
 	}
 	// 3-2-4 is the shape of an SSN.
