@@ -184,8 +184,8 @@ func dumpFile(w io.Writer, dir, file string, cut float64, cfg anomaly.Config) er
 			}
 		}
 		e := d.Explain()
-		fmt.Fprintf(w, "%5d %s %-2s v=%-10.4g score=%.5f zv=%.2f zd=%.2f sp=%.2f L=%.3f/%.3f/%.3f seas=%d\n",
-			i, s.Timestamps[i], in, v, sc, e.Value, e.Diff, e.Spread, e.Likelihood[0], e.Likelihood[1], e.Likelihood[2], e.Seasonal)
+		fmt.Fprintf(w, "%5d %s %-2s v=%-10.4g score=%.5f raw=%.5f zv=%.2f zd=%.2f seas=%d\n",
+			i, s.Timestamps[i], in, v, sc, e.Raw, e.Value, e.Diff, e.Seasonal)
 	}
 	return nil
 }

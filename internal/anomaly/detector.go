@@ -2,21 +2,17 @@
 // processor: one small Detector per (tenant, feature) series turns each new
 // value into a score in [0,1], online and without look-ahead.
 //
-// Each update runs a few cheap detectors and takes the strongest signal:
-//
-//   - a robust z-score of the value against the median/MAD of a recent window,
-//     or against an hour-of-day / hour-of-week profile when the series has such
-//     seasonality (so a daily peak is normal, but a daily pattern that stops is not);
-//   - a robust z-score of the first difference (sudden jumps, drops to zero);
-//   - a change of spread: recent MAD against the long-run typical MAD
-//     (variance bursts, a noisy series that goes flat).
-//
-// Each raw signal is judged against its own long-run distribution (an
-// "anomaly likelihood" as in Numenta's HTM detector) so that scores mean the
-// same on quiet and noisy series. Scores are suppressed for a while after a
-// detection, because one event should raise one alarm. All state lives in
-// fixed-size arrays (see StateSize); baselines are updated with winsorised
-// values so the outliers a detector flags do not become its new normal.
+// Each update compares the value with the median of a short recent window,
+// measured in units of the series' long-run typical deviation, and the first
+// difference with its long-run typical size. When an hour-of-day or
+// hour-of-week profile explains the series much better than a flat level,
+// both run on the residual against that profile instead, so a daily peak is
+// normal but a daily pattern that stops is not. Each signal is divided by a
+// running estimate of its own 99.9th percentile (so a bursty series does not
+// alarm on every burst), the stronger one is squashed into [0,1), and a score
+// is damped unless it beats the strongest alarm of the last Suppress points:
+// one event, one alarm. Baselines learn winsorised values, so a flagged
+// outlier barely moves them, and all state is fixed-size (see StateSize).
 package anomaly
 
 import (
@@ -25,17 +21,17 @@ import (
 	"time"
 )
 
-// Config tunes a Detector. The zero value is not useful; start from
-// DefaultConfig. The defaults are the setting benchmarked on NAB.
+// Config tunes a Detector. Start from DefaultConfig; the defaults are the
+// setting benchmarked on NAB.
 type Config struct {
 	// Sensitivity in [0,1] shifts how readily scores rise: 0.5 is the
-	// benchmarked setting, higher flags smaller deviations, lower only large ones.
+	// benchmarked setting, 1 doubles every signal, 0 halves it.
 	Sensitivity float64
 	// Probation is the number of first points of a series that always score 0
 	// while the baselines learn.
 	Probation int
-	// Suppress is how many points after a strong score further scores are
-	// damped (one event, one alarm).
+	// Suppress is how many points after an alarm further scores are damped
+	// unless they beat it (one event, one alarm).
 	Suppress int
 }
 
@@ -44,7 +40,7 @@ func DefaultConfig() Config {
 	return Config{
 		Sensitivity: 0.5,
 		Probation:   150,
-		Suppress:    int(suppTmp),
+		Suppress:    200,
 	}
 }
 
@@ -62,35 +58,25 @@ func (c Config) Validate() error {
 	return nil
 }
 
-var (
-	peakMargin  = 0.1
-	direct      = 0.0
-	vMode       = 0.0
-	qP, qLR, q0 = 0.0, 0.05, 3.0
-	vSmooth     = 1.0
-	seasOn      = 0.5
-	wV, wD, wS  = 1.0, 1.0, 3.0
-	suppTmp     = 200.0
-	peakDecay   = 0.0
-	dampFactor  = 0.2
-	sdFloor     = 0.25
-	shortW      = 1.0
-	longA       = 1.0 / 2000
+// Tuning benchmarked on NAB v1.1 (one setting for all files).
+const (
+	peakMargin  = 0.01  // a new alarm must beat the recent peak by this share of the headroom
+	peakFloor   = 0.3   // scores below this never start a suppression span
+	dampFactor  = 0.2   // suppressed scores are multiplied by this
+	diffWeight  = 0.8   // weight of the difference signal against the value signal
+	quantileP   = 0.999 // calibration quantile of each signal
+	quantileLR  = 0.05  // log-step of the quantile tracker
+	quantileRef = 5.0   // signal level that counts as ordinary at that quantile
+	seasonalOn  = 0.5   // use a profile when its residual is below this share of the flat one
+	seasonalOff = 0.7   // and stop when it rises above this share
+	scoreHalf   = 10.0  // calibrated signal that maps to score 0.5 at sensitivity 0.5
+	minSeasonal = 2 * 86400
 )
 
 const (
-	winLen   = 64  // recent window of values (ring)
-	nDay     = 24  // hour-of-day bins
-	nWeek    = 168 // hour-of-week bins
-	nSignals = 3
-	shortLen = 8 // ring of recent raw signals for the likelihood's short mean
-)
-
-// Signals, indices into the per-signal arrays.
-const (
-	sigValue = iota
-	sigDiff
-	sigSpread
+	winLen = 24  // recent window (ring) for the median
+	nDay   = 24  // hour-of-day bins
+	nWeek  = 168 // hour-of-week bins
 )
 
 // binStat is one seasonal bin: a running level and typical absolute residual.
@@ -100,40 +86,29 @@ type binStat struct {
 	_         uint16
 }
 
-// sigStat is the long-run distribution of one raw signal, and of its short
-// mean, plus its recent values.
-type sigStat struct {
-	Mean, Var   float64
-	SMean, SVar float64
-	Recent      [shortLen]float32
-}
-
-// state is everything a Detector remembers; fixed-size so it can be
-// marshalled with encoding/binary and bounded per series.
+// state is everything a Detector remembers. It is fixed-size so that it is
+// bounded per series and marshals with encoding/binary.
 type state struct {
 	N         uint64 // points seen
-	LastUnix  int64  // last timestamp (unix seconds)
-	FirstUnix int64  // first timestamp
+	FirstUnix int64  // first timestamp (unix seconds)
+	LastUnix  int64  // last timestamp
 	Prev      float64
 	PrevRes   float64
-	Ring      [winLen]float64 // recent values, Ring[N%winLen] is the oldest
+	Ring      [winLen]float64 // recent values; Ring[N%winLen] is the oldest
 	RingRes   [winLen]float32 // recent residuals against the seasonal profile
-	DevEW     float64         // long-run typical |u - median| (scale floor)
-	DevEWRes  float64
-	MADEW     float64 // long-run typical local MAD
-	MADEWRes  float64
-	DiffEW    float64 // long-run typical |diff|
+	DevEW     float64         // long-run typical |x - recent median|
+	DevEWRes  float64         // the same for residuals
+	DiffEW    float64         // long-run typical |first difference|
 	DiffEWRes float64
-	Level     float64 // EW mean (for the seasonality test)
-	ResFlat   float64 // EW |x - Level|
-	ResDay    float64 // EW |x - day profile|
-	ResWeek   float64 // EW |x - week profile|
-	QZ        [2]float64
-	Peak      float64 // highest recent score (suppression)
-	Damp      uint32  // points left before Peak is forgotten
-	Seasonal  uint8   // 0 none, 1 daily, 2 weekly
+	Level     float64    // slow EW mean, for the seasonality test
+	ResFlat   float64    // EW |x - Level|
+	ResDay    float64    // EW |x - hour-of-day profile|
+	ResWeek   float64    // EW |x - hour-of-week profile|
+	Quant     [2]float64 // running 99.9th percentiles of the value and difference signals
+	Peak      float64    // strongest recent alarm
+	Damp      uint32     // points left before Peak is forgotten
+	Seasonal  uint8      // 0 none, 1 hour-of-day, 2 hour-of-week profile in use
 	_         [3]uint8
-	Sig       [nSignals]sigStat
 	Day       [nDay]binStat
 	Week      [nWeek]binStat
 }
@@ -146,11 +121,12 @@ type Detector struct {
 	last Explanation
 }
 
-// Explanation says which signals made the last score.
+// Explanation says what made the last score.
 type Explanation struct {
-	Value, Diff, Spread float64 // raw signals: robust z of value and difference, log spread ratio
-	Likelihood          [3]float64
-	Seasonal            int // 0 none, 1 hour-of-day, 2 hour-of-week profile in use
+	Value    float64 // value signal: |x - recent median| / long-run deviation
+	Diff     float64 // difference signal: |diff| / long-run typical difference
+	Seasonal int     // 0 none, 1 hour-of-day, 2 hour-of-week profile in use
+	Raw      float64 // score before suppression
 }
 
 // Explain describes the last Update.
@@ -171,8 +147,8 @@ func (d *Detector) Config() Config { return d.cfg }
 func (d *Detector) Points() uint64 { return d.s.N }
 
 // Update feeds the next value of the series (timestamps should not go
-// backwards) and returns its anomaly score in [0,1]. NaN and ±Inf are
-// ignored and score 0.
+// backwards) and returns its anomaly score in [0,1]. It uses only this and
+// earlier values. NaN and ±Inf are ignored and score 0.
 func (d *Detector) Update(t time.Time, v float64) float64 {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return 0
@@ -191,72 +167,31 @@ func (d *Detector) Update(t time.Time, v float64) float64 {
 		return 0
 	}
 
-	// Residual against the seasonal profile (computed always, used when the
-	// profile explains the series much better than a flat level).
+	// Residual against the better seasonal profile; always kept, used when
+	// the profile explains the series much better than a flat level.
 	res := v - float64(s.Day[hod].Mean)
 	if s.ResWeek < 0.8*s.ResDay {
 		res = v - float64(s.Week[how].Mean)
 	}
 	d.updateSeasonal(n)
-	useRes := s.Seasonal != 0
 
 	m := int(min(n, winLen))
-	var med, mad, u, prev, devEW, madEW, diffEW float64
-	if useRes {
-		med, mad = d.medMAD32(m)
-		u, prev, devEW, madEW, diffEW = res, s.PrevRes, s.DevEWRes, s.MADEWRes, s.DiffEWRes
+	var med, u, prev, devEW, diffEW float64
+	if s.Seasonal != 0 {
+		med, _ = d.medMAD32(m)
+		u, prev, devEW, diffEW = res, s.PrevRes, s.DevEWRes, s.DiffEWRes
 	} else {
-		med, mad = d.medMAD(m)
-		u, prev, devEW, madEW, diffEW = v, s.Prev, s.DevEW, s.MADEW, s.DiffEW
+		med, _ = d.medMAD(m)
+		u, prev, devEW, diffEW = v, s.Prev, s.DevEW, s.DiffEW
 	}
 	tiny := 1e-9*math.Abs(v) + 1e-12
-	scale := math.Max(1.4826*mad, math.Max(0.5*devEW, tiny))
-	zVal := math.Abs(u-med) / scale
-	if vMode == 1 {
-		us := u
-		k := int(vSmooth)
-		if k > 1 && m >= k {
-			for j := 1; j < k; j++ {
-				idx := (int(n) - j) % winLen
-				if useRes {
-					us += float64(s.RingRes[idx])
-				} else {
-					us += s.Ring[idx]
-				}
-			}
-			us /= float64(k)
-		}
-		zVal = math.Abs(us-med) / math.Max(1.25*devEW, tiny)
-	} else if vMode == 2 {
-		zVal = math.Abs(u-med) / math.Max(1.4826*mad, math.Max(1.25*devEW, tiny))
-	}
-	diff := u - prev
-	zDiff := math.Abs(diff) / math.Max(1.25*diffEW, math.Max(0.5*devEW, tiny))
-	spread := 0.0
-	if m >= 16 {
-		fl := 0.1*devEW + tiny
-		// A quieter window counts less than a noisier one: quiet spells
-		// are common, and a flat line is caught by the value signal when
-		// it departs from the usual level.
-		spread = math.Max(math.Log((mad+fl)/(madEW+fl)), -0.5*math.Log((madEW+fl)/(mad+fl)))
-		spread = math.Abs(spread)
-	}
+	zVal := math.Abs(u-med) / math.Max(1.25*devEW, tiny)
+	zDiff := math.Abs(u-prev) / math.Max(1.25*diffEW, math.Max(0.5*devEW, tiny))
+	x := math.Max(d.calibrate(0, zVal), diffWeight*d.calibrate(1, zDiff))
+	x *= 0.5 + d.cfg.Sensitivity
+	score := x / (x + scoreHalf)
+	d.last = Explanation{Value: zVal, Diff: zDiff, Seasonal: int(s.Seasonal), Raw: score}
 
-	raw := [nSignals]float64{math.Log1p(zVal), math.Log1p(zDiff), spread}
-	score := 0.0
-	for i := range raw {
-		d.last.Likelihood[i] = d.likelihood(i, raw[i], n)
-		score = math.Max(score, d.last.Likelihood[i])
-	}
-	if direct > 0 {
-		zq := d.calibrate(0, zVal)
-		zDiff = d.calibrate(1, zDiff)
-		x := math.Max(wV*zq, math.Max(wD*zDiff, wS*spread))
-		score = x / (x + 10)
-	}
-	d.last.Value, d.last.Diff, d.last.Spread, d.last.Seasonal = zVal, zDiff, spread, int(s.Seasonal)
-
-	// Learn, winsorised so that a flagged outlier barely moves the baselines.
 	d.learn(v, res, n, hod, how)
 	s.Prev, s.PrevRes = v, res
 	s.Ring[n%winLen] = v
@@ -268,17 +203,36 @@ func (d *Detector) Update(t time.Time, v float64) float64 {
 	return d.suppress(score)
 }
 
-// updateSeasonal decides, with hysteresis, whether a profile is in use.
+// calibrate divides signal z by how far its running 99.9th percentile sits
+// above an ordinary level, so bursty series need bigger bursts to alarm.
+// The percentile tracker moves by bounded log-steps, so one outlier cannot
+// poison it.
+func (d *Detector) calibrate(i int, z float64) float64 {
+	q := &d.s.Quant[i]
+	if *q == 0 {
+		*q = quantileRef
+	}
+	zq := z / math.Max(1, *q/quantileRef)
+	if z > *q {
+		*q *= math.Exp(quantileLR * quantileP)
+	} else {
+		*q *= math.Exp(-quantileLR * (1 - quantileP))
+	}
+	return zq
+}
+
+// updateSeasonal decides, with hysteresis, whether a profile is in use. It
+// needs two days of data.
 func (d *Detector) updateSeasonal(n uint64) {
 	s := &d.s
-	if s.LastUnix-s.FirstUnix < 2*86400 || n < 48 {
+	if s.LastUnix-s.FirstUnix < minSeasonal || n < 48 {
 		return
 	}
 	best := math.Min(s.ResDay, s.ResWeek) / math.Max(s.ResFlat, 1e-300)
 	switch {
-	case s.Seasonal == 0 && best < seasOn:
+	case s.Seasonal == 0 && best < seasonalOn:
 		s.Seasonal = 1
-	case s.Seasonal != 0 && best > 0.7:
+	case s.Seasonal != 0 && best > seasonalOff:
 		s.Seasonal = 0
 	}
 	if s.Seasonal != 0 {
@@ -287,47 +241,6 @@ func (d *Detector) updateSeasonal(n uint64) {
 			s.Seasonal = 2
 		}
 	}
-}
-
-// likelihood turns raw signal x into a score: how unusual x, and the mean of
-// the recent raw values, are under their long-run mean and variance.
-func (d *Detector) likelihood(i int, x float64, n uint64) float64 {
-	st := &d.s.Sig[i]
-	st.Recent[n%shortLen] = float32(x)
-	cnt := min(n, shortLen)
-	var sum float64
-	for j := uint64(0); j < cnt; j++ {
-		sum += float64(st.Recent[j])
-	}
-	short := sum / float64(cnt)
-	z1 := (x - st.Mean) / (math.Sqrt(st.Var) + sdFloor)
-	z2 := (short - st.SMean) / (math.Sqrt(st.SVar) + sdFloor)
-	learnMoments(&st.Mean, &st.Var, x, n)
-	learnMoments(&st.SMean, &st.SVar, short, n)
-	if n < 32 {
-		return 0
-	}
-	z := math.Max(z1, shortW*z2)
-	if z <= 0 {
-		return 0
-	}
-	// -log10 of the Gaussian tail, squashed into [0,1).
-	lq := negLog10Tail(z) * (0.5 + d.cfg.Sensitivity) // factor 1 at the default
-	return lq / (lq + 10)
-}
-
-// learnMoments updates an exponentially weighted mean and variance, with the
-// input winsorised at mean+3sd once warmed up.
-func learnMoments(mean, vr *float64, x float64, n uint64) {
-	a := math.Max(1/float64(n+1), longA)
-	if n > 32 {
-		if hi := *mean + 3*math.Sqrt(*vr); x > hi {
-			x = hi
-		}
-	}
-	dx := x - *mean
-	*mean += a * dx
-	*vr = (1 - a) * (*vr + a*dx*dx)
 }
 
 func (d *Detector) seed(v float64) {
@@ -341,20 +254,21 @@ func (d *Detector) seed(v float64) {
 	}
 }
 
+// learn updates the baselines with winsorised values.
 func (d *Detector) learn(v, res float64, n uint64, hod, how int) {
 	s := &d.s
 	a := math.Max(1/float64(n+1), 1.0/1000)
 	m := int(min(n, winLen))
-	med, mad := d.medMAD(m)
-	learnScale(&s.DevEW, &s.MADEW, &s.DiffEW, v, s.Prev, med, mad, a, n)
-	med, mad = d.medMAD32(m)
-	learnScale(&s.DevEWRes, &s.MADEWRes, &s.DiffEWRes, res, s.PrevRes, med, mad, a, n)
+	med, _ := d.medMAD(m)
+	learnScale(&s.DevEW, &s.DiffEW, v, s.Prev, med, a, n)
+	med, _ = d.medMAD32(m)
+	learnScale(&s.DevEWRes, &s.DiffEWRes, res, s.PrevRes, med, a, n)
 
-	// Seasonality evidence: residuals against flat level and profiles,
+	// Seasonality evidence: residuals against a flat level and the profiles,
 	// measured before the profiles learn this point.
 	lim := 5*s.DevEW + 1e-12
 	clip := func(r float64) float64 { return math.Min(math.Abs(r), lim) }
-	as := 1.0 / 500
+	const as = 1.0 / 500
 	s.ResFlat += as * (clip(v-s.Level) - s.ResFlat)
 	s.ResDay += as * (clip(v-float64(s.Day[hod].Mean)) - s.ResDay)
 	s.ResWeek += as * (clip(v-float64(s.Week[how].Mean)) - s.ResWeek)
@@ -363,7 +277,7 @@ func (d *Detector) learn(v, res float64, n uint64, hod, how int) {
 	learnBin(&s.Week[how], v, 0.2)
 }
 
-func learnScale(devEW, madEW, diffEW *float64, u, prev, med, mad, a float64, n uint64) {
+func learnScale(devEW, diffEW *float64, u, prev, med, a float64, n uint64) {
 	dev := math.Abs(u - med)
 	ad := math.Abs(u - prev)
 	if n > 32 {
@@ -373,7 +287,6 @@ func learnScale(devEW, madEW, diffEW *float64, u, prev, med, mad, a float64, n u
 		ad = math.Min(ad, math.Max(5**diffEW, 0.1*ad))
 	}
 	*devEW += a * (dev - *devEW)
-	*madEW += a * (mad - *madEW)
 	*diffEW += a * (ad - *diffEW)
 }
 
@@ -394,8 +307,8 @@ func learnBin(b *binStat, v float64, minAlpha float64) {
 }
 
 // suppress keeps one alarm per event whatever threshold a user picks: a
-// score passes at full strength only if it clearly beats the highest score of
-// the last Suppress points; otherwise it is damped.
+// score passes at full strength only if it beats the strongest alarm of the
+// last Suppress points; otherwise it is damped.
 func (d *Detector) suppress(score float64) float64 {
 	s := &d.s
 	if s.Damp == 0 {
@@ -403,12 +316,11 @@ func (d *Detector) suppress(score float64) float64 {
 	} else {
 		s.Damp--
 	}
-	s.Peak *= 1 - peakDecay
 	out := score
 	if score <= s.Peak+peakMargin*(1-s.Peak) {
 		out = score * dampFactor
 	}
-	if score > s.Peak {
+	if score > s.Peak && score >= peakFloor {
 		s.Peak = score
 		s.Damp = uint32(d.cfg.Suppress)
 	}
@@ -465,21 +377,4 @@ func negLog10Tail(z float64) float64 {
 		return -math.Log10(0.5 * math.Erfc(z/math.Sqrt2))
 	}
 	return (z*z/2 + math.Log(z*math.Sqrt(2*math.Pi))) / math.Ln10
-}
-
-func (d *Detector) calibrate(i int, z float64) float64 {
-	s := &d.s
-	if qP <= 0 {
-		return z
-	}
-	if s.QZ[i] == 0 {
-		s.QZ[i] = q0
-	}
-	zq := z / math.Max(1, s.QZ[i]/q0)
-	if z > s.QZ[i] {
-		s.QZ[i] *= math.Exp(qLR * qP)
-	} else {
-		s.QZ[i] *= math.Exp(-qLR * (1 - qP))
-	}
-	return zq
 }
