@@ -1,0 +1,228 @@
+// Package e2e starts the ocb-built collector as a process and drives it
+// with real OTLP clients. `make test-e2e` builds it first and passes its
+// path in TENANCY_COLLECTOR.
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// collector is a running otelcol-tenancy process.
+type collector struct {
+	dir      string
+	policy   string
+	dataDir  string
+	httpAddr string
+	grpcAddr string
+	cmd      *exec.Cmd
+	stderr   *syncBuffer
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func collectorBinary(t *testing.T) string {
+	t.Helper()
+	bin := os.Getenv("TENANCY_COLLECTOR")
+	if bin == "" {
+		bin, _ = filepath.Abs("../../bin/otelcol-tenancy")
+	}
+	_, err := os.Stat(bin)
+	require.NoError(t, err, "the end-to-end tests need the built collector: run `make build` (or `make test`)")
+	return bin
+}
+
+// startCollector writes policy and a config around it and starts the
+// collector, waiting until its health check answers.
+func startCollector(t *testing.T, policyYAML string) *collector {
+	t.Helper()
+	bin := collectorBinary(t)
+	dir := t.TempDir()
+	c := &collector{
+		dir:      dir,
+		policy:   filepath.Join(dir, "tenants.yaml"),
+		dataDir:  filepath.Join(dir, "data"),
+		httpAddr: freePort(t),
+		grpcAddr: freePort(t),
+		stderr:   &syncBuffer{},
+	}
+	healthAddr := freePort(t)
+	require.NoError(t, os.WriteFile(c.policy, []byte(policyYAML), 0o600))
+	cfg := fmt.Sprintf(`
+extensions:
+  tenantpolicy:
+    path: %s
+    reload_interval: 200ms
+  health_check:
+    endpoint: %s
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: %s
+        auth: {authenticator: tenantpolicy}
+      http:
+        endpoint: %s
+        auth: {authenticator: tenantpolicy}
+processors:
+  tenant:
+    fingerprint_secret: ${env:TENANCY_FINGERPRINT_SECRET}
+exporters:
+  tenantfile:
+    directory: %s
+service:
+  telemetry:
+    metrics:
+      level: none
+  extensions: [tenantpolicy, health_check]
+  pipelines:
+    logs: {receivers: [otlp], processors: [tenant], exporters: [tenantfile]}
+    metrics: {receivers: [otlp], processors: [tenant], exporters: [tenantfile]}
+    traces: {receivers: [otlp], processors: [tenant], exporters: [tenantfile]}
+`, c.policy, healthAddr, c.grpcAddr, c.httpAddr, c.dataDir)
+	cfgPath := filepath.Join(dir, "config.yaml")
+	require.NoError(t, os.WriteFile(cfgPath, []byte(cfg), 0o600))
+
+	c.cmd = exec.Command(bin, "--config", cfgPath)
+	c.cmd.Env = append(os.Environ(), "TENANCY_FINGERPRINT_SECRET="+fingerprintSecret)
+	c.cmd.Stdout = c.stderr
+	c.cmd.Stderr = c.stderr
+	require.NoError(t, c.cmd.Start())
+	exited := make(chan error, 1)
+	go func() { exited <- c.cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = c.cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			_ = c.cmd.Process.Kill()
+			<-exited
+		}
+		if t.Failed() {
+			t.Logf("collector output:\n%s", c.stderr.String())
+		}
+	})
+
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		select {
+		case err := <-exited:
+			t.Fatalf("collector exited at start: %v\n%s", err, c.stderr.String())
+		default:
+		}
+		resp, err := http.Get("http://" + healthAddr + "/")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return c
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("collector not healthy after 30s:\n%s", c.stderr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+const fingerprintSecret = "e2e-fingerprint-secret-000001"
+
+// lines returns the JSON lines of one tenant's file for a signal.
+func (c *collector) lines(t *testing.T, tenant, signal string) []string {
+	t.Helper()
+	f, err := os.Open(filepath.Join(c.dataDir, tenant, signal+".jsonl"))
+	if os.IsNotExist(err) {
+		return nil
+	}
+	require.NoError(t, err)
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	for sc.Scan() {
+		out = append(out, sc.Text())
+	}
+	require.NoError(t, sc.Err())
+	return out
+}
+
+// tenants lists the partitions the exporter created.
+func (c *collector) tenants(t *testing.T) []string {
+	entries, err := os.ReadDir(c.dataDir)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	require.NoError(t, err)
+	var out []string
+	for _, e := range entries {
+		out = append(out, e.Name())
+	}
+	return out
+}
+
+func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func contextWithTimeout(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func readRepoFile(t *testing.T, rel string) string {
+	b, err := os.ReadFile(filepath.Join("..", "..", rel))
+	require.NoError(t, err)
+	return string(b)
+}
+
+func containsAll(s string, subs ...string) bool {
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			return false
+		}
+	}
+	return true
+}
