@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"bytes"
 	"math/big"
 	"net/netip"
 	"regexp"
@@ -57,11 +58,12 @@ type hit struct {
 type detector struct {
 	cls      class
 	keywords []string
-	// minDigits > 0 gates on the string's digit count instead of keywords.
+	// minDigits > 0 gates on the longest run of digits (with at most two
+	// separators " -.()+/" between neighbours) instead of keywords.
 	minDigits int
-	// needColons gates on at least two ':' (IPv6).
-	needColons bool
-	re         *regexp.Regexp
+	// needColons gates on at least two ':' (IPv6), needDots on three '.'.
+	needColons, needDots bool
+	re                   *regexp.Regexp
 	// group is the submatch that holds the value (0 = whole match).
 	group int
 	// valid confirms a match; it sees the whole string for context.
@@ -80,7 +82,7 @@ var detectors = []detector{
 		re: regexp.MustCompile(`\b(?:\d[ \-]?){11,18}\d\b`), valid: valueOnly(validCard)},
 	{cls: clsIBAN, minDigits: 4,
 		re: regexp.MustCompile(`(?i)\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b`), valid: valueOnly(validIBAN)},
-	{cls: clsIPv4, minDigits: 4,
+	{cls: clsIPv4, minDigits: 4, needDots: true,
 		re: regexp.MustCompile(`\b(?:\d{1,3}\.){3}\d{1,3}\b`), valid: valueOnly(validIPv4)},
 	{cls: clsIPv6, needColons: true,
 		re: regexp.MustCompile(`(?i)(?:[0-9a-f]{1,4}:|:)(?:[0-9a-f]{0,4}:){1,6}(?:[0-9a-f]{1,4}|:)(?:(?:\d{1,3}\.){3}\d{1,3})?`), valid: valueOnly(validIPv6)},
@@ -150,20 +152,54 @@ var keywords = func() keywordIndex {
 // detectorSet is a bit set over detectors.
 type detectorSet uint32
 
+// digitRun returns the longest run of digits in s where neighbouring digits
+// are at most two separators apart, and the number of ':'. Card numbers,
+// SSNs, phones and addresses all need such a run, so strings without one
+// skip those regexps.
+func digitRun(s []byte) (run, colons int) {
+	cur, seps := 0, 0
+	for _, c := range s {
+		switch {
+		case '0' <= c && c <= '9':
+			cur++
+			seps = 0
+			run = max(run, cur)
+			continue
+		case c == ':':
+			colons++
+		case c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' || c == '+' || c == '/':
+			if seps++; seps <= 2 {
+				continue
+			}
+		}
+		cur, seps = 0, 0
+	}
+	return run, colons
+}
+
 // candidates returns the detectors whose prefilter s passes. lower is s
-// lowered; digits and colons are counts of s.
+// lowered; digits is its digitRun and colons its count of ':'.
 func candidates(lower []byte, digits, colons int) detectorSet {
 	var set detectorSet
+	dots := -1 // counted on first need
 	for di, d := range detectors {
-		if (d.minDigits > 0 && digits >= d.minDigits) || (d.needColons && colons >= 2) {
-			set |= 1 << di
+		if !(d.minDigits > 0 && digits >= d.minDigits) && !(d.needColons && colons >= 2) {
+			continue
 		}
-	}
-	if ki := keywords; ki.ac.IsMatch(lower) {
-		for _, m := range ki.ac.FindAllOverlapping(lower) {
-			for _, di := range ki.det[m.PatternID] {
-				set |= 1 << di
+		if d.needDots {
+			if dots < 0 {
+				dots = countDots(lower)
 			}
+			if dots < 3 {
+				continue
+			}
+		}
+		set |= 1 << di
+	}
+	// No IsMatch first: its start-byte skip costs one scan per start byte.
+	for _, m := range keywords.ac.FindAllOverlapping(lower) {
+		for _, di := range keywords.det[m.PatternID] {
+			set |= 1 << di
 		}
 	}
 	return set
@@ -326,3 +362,5 @@ func validSecretValue(v string) bool {
 	}
 	return !strings.HasPrefix(v, "<redacted") && !strings.HasPrefix(v, "<hash:") && !strings.HasPrefix(v, "${") && !strings.HasPrefix(v, "{{")
 }
+
+func countDots(s []byte) int { return bytes.Count(s, []byte{'.'}) }

@@ -115,6 +115,7 @@ func (m *Matcher) find(dst []Span, s string, lower []byte, owner int32) []Span {
 }
 
 func (m *Matcher) findPlain(dst []Span, lower []byte, owner int32) []Span {
+	first := len(dst)
 	for _, hit := range m.ac.FindAllOverlapping(lower) {
 		pi := hit.PatternID
 		if m.wordStart[pi] && hit.Start > 0 && isWord(lower[hit.Start-1]) {
@@ -137,7 +138,10 @@ func (m *Matcher) findPlain(dst []Span, lower []byte, owner int32) []Span {
 		for end > hit.End && (lower[end-1] == '.' || lower[end-1] == '-') {
 			end--
 		}
-		dst = append(dst, Span{start, end})
+		// Identifiers nested in one token (globex, globex.example) give one span.
+		if !slices.Contains(dst[first:], Span{start, end}) {
+			dst = append(dst, Span{start, end})
+		}
 	}
 	return dst
 }

@@ -19,14 +19,7 @@ const sharedPII = "../../../shared/data/pii"
 // allClasses runs every detector on s, as a tenant that redacts every class.
 func allClasses(s string) []hit {
 	lower := appendLower(nil, s)
-	digits, colons := 0, 0
-	for i := 0; i < len(s); i++ {
-		if '0' <= s[i] && s[i] <= '9' {
-			digits++
-		} else if s[i] == ':' {
-			colons++
-		}
-	}
+	digits, colons := digitRun(lower)
 	return detect(nil, s, candidates(lower, digits, colons))
 }
 

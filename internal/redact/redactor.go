@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -246,21 +245,32 @@ func skipKey(k string) bool {
 	return k == AttrTenantID || k == AttrFingerprint || strings.HasPrefix(k, "tenant.redaction.")
 }
 
-var (
-	authKey   = regexp.MustCompile(`(?i)authorization$`)
-	secretKey = regexp.MustCompile(`(?i)(?:^|[._\-])(?:passw(?:or)?d|passphrase|pwd|secret|client[_\-]?secret|api[_\-]?key|access[_\-]?key|secret[_\-]?key|private[_\-]?key|(?:access|refresh|auth|id|session)?[_\-]?token|cookie|set[_\-]cookie)$`)
-)
+// secretNames are attribute names (or their last "." "_" "-" separated
+// part) whose whole value is a secret.
+var secretNames = []string{"password", "passwd", "pwd", "passphrase", "secret", "apikey", "api_key", "api-key", "access_key", "secret_key", "private_key", "token", "cookie"}
 
 // keyClass returns the class a whole value has because of its attribute
 // name, or numClasses.
 func keyClass(k string) class {
-	switch {
-	case authKey.MatchString(k):
+	if hasSuffixWord(k, "authorization") {
 		return clsAuthHeader
-	case secretKey.MatchString(k):
-		return clsSecretPair
+	}
+	for _, n := range secretNames {
+		if hasSuffixWord(k, n) {
+			return clsSecretPair
+		}
 	}
 	return numClasses
+}
+
+// hasSuffixWord reports whether k ends with name, ASCII case-insensitively,
+// at the start of k or after a separator.
+func hasSuffixWord(k, name string) bool {
+	if len(k) < len(name) || !strings.EqualFold(k[len(k)-len(name):], name) {
+		return false
+	}
+	i := len(k) - len(name)
+	return i == 0 || k[i-1] == '.' || k[i-1] == '_' || k[i-1] == '-'
 }
 
 // attrs redacts an attribute map. top marks a record's own attribute map,
@@ -343,20 +353,8 @@ func (ps *pass) str(s string) (out string, changed, removed bool) {
 	if s == "" {
 		return s, false, false
 	}
-	lower := ps.lower[:0]
-	digits, colons := 0, 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'A' <= c && c <= 'Z':
-			c += 'a' - 'A'
-		case '0' <= c && c <= '9':
-			digits++
-		case c == ':':
-			colons++
-		}
-		lower = append(lower, c)
-	}
+	lower := appendLower(ps.lower[:0], s)
+	digits, colons := digitRun(lower)
 	ps.lower = lower
 	hits := ps.hits[:0]
 	ps.spans = ps.r.m.find(ps.spans[:0], s, lower, ps.ru.owner)
@@ -369,14 +367,7 @@ func (ps *pass) str(s string) (out string, changed, removed bool) {
 	if hasEscapes(s) && ps.ru.active != 0 {
 		if dec, pos, ok := unescapeLayers(s); ok {
 			dlow := appendLower(nil, dec)
-			d, c := 0, 0
-			for i := 0; i < len(dec); i++ {
-				if '0' <= dec[i] && dec[i] <= '9' {
-					d++
-				} else if dec[i] == ':' {
-					c++
-				}
-			}
+			d, c := digitRun(dlow)
 			if set := candidates(dlow, d, c) & ps.ru.active; set != 0 {
 				n := len(hits)
 				hits = detect(hits, dec, set)
