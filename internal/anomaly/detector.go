@@ -71,6 +71,7 @@ const (
 	seasonalOff = 0.7   // and stop when it rises above this share
 	scoreHalf   = 10.0  // calibrated signal that maps to score 0.5 at sensitivity 0.5
 	minSeasonal = 2 * 86400
+	driftScale  = 2.0 // long-run deviations per unit of the drift signal
 )
 
 const (
@@ -104,7 +105,7 @@ type state struct {
 	ResFlat   float64    // EW |x - Level|
 	ResDay    float64    // EW |x - hour-of-day profile|
 	ResWeek   float64    // EW |x - hour-of-week profile|
-	Quant     [2]float64 // running 99.9th percentiles of the value and difference signals
+	Quant     [3]float64 // running 99.9th percentiles of the value and difference signals
 	Peak      float64    // strongest recent alarm
 	Damp      uint32     // points left before Peak is forgotten
 	Seasonal  uint8      // 0 none, 1 hour-of-day, 2 hour-of-week profile in use
@@ -188,6 +189,12 @@ func (d *Detector) Update(t time.Time, v float64) float64 {
 	zVal := math.Abs(u-med) / math.Max(1.25*devEW, tiny)
 	zDiff := math.Abs(u-prev) / math.Max(1.25*diffEW, math.Max(0.5*devEW, tiny))
 	x := math.Max(d.calibrate(0, zVal), diffWeight*d.calibrate(1, zDiff))
+	if s.Seasonal == 0 && n > 2*winLen {
+		// Drift: the recent median against the slow level, for ramps the
+		// short window follows.
+		zDrift := math.Abs(med-s.Level) / math.Max(driftScale*s.DevEW, tiny)
+		x = math.Max(x, zDrift)
+	}
 	x *= 0.5 + d.cfg.Sensitivity
 	score := x / (x + scoreHalf)
 	d.last = Explanation{Value: zVal, Diff: zDiff, Seasonal: int(s.Seasonal), Raw: score}

@@ -1,0 +1,302 @@
+package anomaly
+
+import (
+	"bytes"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+	"unsafe"
+)
+
+var t0 = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+
+const step = 5 * time.Minute
+
+// daily is a smooth day-shaped pattern plus noise, 288 points a day.
+func daily(i int, rng *rand.Rand) float64 {
+	h := float64(i%288) / 288
+	return 100 + 40*math.Sin(2*math.Pi*h) + 15*math.Max(0, math.Sin(4*math.Pi*h)) + rng.NormFloat64()*2
+}
+
+func run(t *testing.T, vals []float64) []float64 {
+	t.Helper()
+	d, err := New(DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]float64, len(vals))
+	for i, v := range vals {
+		out[i] = d.Update(t0.Add(time.Duration(i)*step), v)
+		if out[i] < 0 || out[i] > 1 || math.IsNaN(out[i]) {
+			t.Fatalf("score %v at %d outside [0,1]", out[i], i)
+		}
+	}
+	return out
+}
+
+func maxIn(s []float64, from, to int) (float64, int) {
+	best, at := -1.0, -1
+	for i := from; i < to && i < len(s); i++ {
+		if s[i] > best {
+			best, at = s[i], i
+		}
+	}
+	return best, at
+}
+
+// alarm is a score level well above anything the clean series reach; the
+// NAB-optimised threshold of the default config is 0.35.
+const alarm = 0.4
+
+func TestEventsRaiseScore(t *testing.T) {
+	const n, ev = 3200, 2500
+	noise := func(seed uint64) []float64 {
+		rng := rand.New(rand.NewPCG(seed, 1))
+		v := make([]float64, n)
+		for i := range v {
+			v[i] = 50 + rng.NormFloat64()*2
+		}
+		return v
+	}
+	cases := map[string]func() []float64{
+		"spike": func() []float64 { v := noise(1); v[ev] += 40; return v },
+		"drop to zero": func() []float64 {
+			v := noise(2)
+			for i := ev; i < n; i++ {
+				v[i] = 0
+			}
+			return v
+		},
+		"level shift": func() []float64 {
+			v := noise(3)
+			for i := ev; i < n; i++ {
+				v[i] += 15
+			}
+			return v
+		},
+		"variance burst": func() []float64 {
+			rng := rand.New(rand.NewPCG(4, 2))
+			v := noise(4)
+			for i := ev; i < ev+100; i++ {
+				v[i] = 50 + rng.NormFloat64()*20
+			}
+			return v
+		},
+		"slow ramp": func() []float64 {
+			v := noise(5)
+			for i := ev; i < n; i++ {
+				v[i] += 0.2 * float64(i-ev)
+			}
+			return v
+		},
+		"seasonal break": func() []float64 {
+			rng := rand.New(rand.NewPCG(6, 3))
+			v := make([]float64, 288*14)
+			for i := range v {
+				v[i] = daily(i, rng)
+				if i >= 288*12 {
+					v[i] = 100 + rng.NormFloat64()*2 // the daily pattern stops
+				}
+			}
+			return v
+		},
+	}
+	for name, gen := range cases {
+		t.Run(name, func(t *testing.T) {
+			v := gen()
+			start := ev
+			if name == "seasonal break" {
+				start = 288 * 12
+			}
+			sc := run(t, v)
+			before, _ := maxIn(sc, 500, start)
+			after, at := maxIn(sc, start, start+600)
+			if after < alarm {
+				t.Errorf("max score after the event = %.3f, want >= %.2f", after, alarm)
+			}
+			if before >= alarm {
+				t.Errorf("max score before the event = %.3f, want < %.2f", before, alarm)
+			}
+			t.Logf("before %.3f, after %.3f at +%d", before, after, at-start)
+		})
+	}
+}
+
+func TestCleanSeasonalNoAlarm(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	const days = 28
+	v := make([]float64, 288*days)
+	for i := range v {
+		wk := 1.0
+		if d := (i / 288) % 7; d == 5 || d == 6 {
+			wk = 0.6 // quieter weekends
+		}
+		v[i] = wk * daily(i, rng)
+	}
+	sc := run(t, v)
+	prob := DefaultConfig().Probation
+	// The first weekend is new to a detector that has seen five weekdays, so
+	// the check starts once a full week has been learned.
+	if m, at := maxIn(sc, 8*288, len(sc)); m >= alarm {
+		t.Errorf("clean seasonal series: score %.3f at %d (day %d), want < %.2f", m, at, at/288, alarm)
+	}
+	for i := 0; i < prob; i++ {
+		if sc[i] != 0 {
+			t.Fatalf("score %v during probation at %d", sc[i], i)
+		}
+	}
+}
+
+func TestMarshalRestoreIdentical(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	v := make([]float64, 288*10)
+	for i := range v {
+		v[i] = daily(i, rng)
+		if i == 288*8 {
+			v[i] += 200
+		}
+	}
+	want := run(t, v)
+	d, _ := New(DefaultConfig())
+	cut := 288*5 + 17
+	got := make([]float64, len(v))
+	for i := range v {
+		if i == cut {
+			b, err := d.MarshalBinary()
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, _ = New(DefaultConfig())
+			if err := d.UnmarshalBinary(b); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got[i] = d.Update(t0.Add(time.Duration(i)*step), v[i])
+	}
+	for i := range v {
+		if got[i] != want[i] {
+			t.Fatalf("row %d: restored %v, uninterrupted %v", i, got[i], want[i])
+		}
+	}
+	if err := d.UnmarshalBinary([]byte{1, 2, 3}); err == nil {
+		t.Error("short state accepted")
+	}
+}
+
+func TestStateSize(t *testing.T) {
+	d, _ := New(DefaultConfig())
+	b, _ := d.MarshalBinary()
+	if len(b) != StateSize {
+		t.Fatalf("marshalled %d bytes, StateSize %d", len(b), StateSize)
+	}
+	if sz := unsafe.Sizeof(*d); StateSize > 4096 || sz > 4096 {
+		t.Errorf("state %d bytes marshalled, %d in memory; want <= 4096", StateSize, sz)
+	}
+	t.Logf("state: %d bytes marshalled, %d bytes in memory", StateSize, unsafe.Sizeof(*d))
+}
+
+func TestSensitivity(t *testing.T) {
+	v := make([]float64, 1000)
+	rng := rand.New(rand.NewPCG(3, 3))
+	for i := range v {
+		v[i] = 10 + rng.NormFloat64()
+	}
+	v[900] = 16
+	score := func(s float64) float64 {
+		cfg := DefaultConfig()
+		cfg.Sensitivity = s
+		d, _ := New(cfg)
+		var out float64
+		for i, x := range v {
+			out = d.Update(t0.Add(time.Duration(i)*step), x)
+			if i == 900 {
+				return out
+			}
+		}
+		return out
+	}
+	lo, mid, hi := score(0), score(0.5), score(1)
+	if !(lo < mid && mid < hi) {
+		t.Errorf("scores at sensitivity 0, 0.5, 1 = %.3f %.3f %.3f, want increasing", lo, mid, hi)
+	}
+	if _, err := New(Config{Sensitivity: 1.5}); err == nil {
+		t.Error("sensitivity 1.5 accepted")
+	}
+}
+
+func TestReplay(t *testing.T) {
+	in := "timestamp,value\n2024-01-01 00:00:00,1\n2024-01-01 00:05:00,2.5\n"
+	var out bytes.Buffer
+	if err := Replay(strings.NewReader(in), &out, DefaultConfig()); err != nil {
+		t.Fatal(err)
+	}
+	want := "timestamp,value,anomaly_score\n2024-01-01 00:00:00,1,0.000000\n2024-01-01 00:05:00,2.5,0.000000\n"
+	if out.String() != want {
+		t.Errorf("got %q, want %q", out.String(), want)
+	}
+	bad := map[string]string{
+		"timestamp,value\n2024-01-01 00:00:00,1\n2024-01-01 00:05:00,abc\n": "line 3",
+		"timestamp,value\nyesterday,1\n":                                    "line 2",
+		"time,v\n":                                                          "line 1",
+		"timestamp,value\n2024-01-02 00:00:00,1\n2024-01-01 00:00:00,1\n":   "line 3",
+		"": "line 1",
+	}
+	for in, line := range bad {
+		err := Replay(strings.NewReader(in), &bytes.Buffer{}, DefaultConfig())
+		if err == nil || !strings.Contains(err.Error(), line) {
+			t.Errorf("input %q: error %v, want one naming %s", in, err, line)
+		}
+	}
+}
+
+func BenchmarkUpdate(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	v := make([]float64, 4096)
+	for i := range v {
+		v[i] = daily(i, rng)
+	}
+	d, _ := New(DefaultConfig())
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		d.Update(t0.Add(time.Duration(i)*step), v[i&4095])
+	}
+}
+
+func BenchmarkStatePerSeries(b *testing.B) {
+	d, _ := New(DefaultConfig())
+	b.ReportAllocs()
+	var n int
+	for i := 0; i < b.N; i++ {
+		p, _ := d.MarshalBinary()
+		n = len(p)
+	}
+	b.ReportMetric(float64(n), "marshalled-bytes/series")
+	b.ReportMetric(float64(unsafe.Sizeof(*d)), "inmem-bytes/series")
+}
+
+// BenchmarkTenants measures the heap held by 10,000 tenants x 8 features.
+func BenchmarkTenants(b *testing.B) {
+	const tenants, features = 10000, 8
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		all := make([]*Detector, 0, tenants*features)
+		for j := 0; j < tenants*features; j++ {
+			d, _ := New(DefaultConfig())
+			d.Update(t0, float64(j))
+			all = append(all, d)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		held := float64(after.HeapAlloc - before.HeapAlloc)
+		b.ReportMetric(held/(1<<20), "MiB/80k-series")
+		b.ReportMetric(held/float64(len(all)), "bytes/series")
+		runtime.KeepAlive(all)
+	}
+}
