@@ -5,7 +5,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"strings"
 	"sync/atomic"
 
@@ -16,25 +15,12 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/processor"
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
 	"github.com/tenancyhq/tenancy/internal/identity"
 	"github.com/tenancyhq/tenancy/internal/policy"
-	"github.com/tenancyhq/tenancy/processor/tenantprocessor/internal/metadata"
 )
 
-// Quarantine reasons, the values of tenant.quarantine.reason.
-const (
-	ReasonSpoofed    = "spoofed"    // a claim contradicts the verified identity
-	ReasonUnverified = "unverified" // a claim alone, and claims are not allowed
-	ReasonMissing    = "missing"    // no identity and no claim
-	ReasonMalformed  = "malformed"  // the id breaks the tenant id rules
-	ReasonReserved   = "reserved"   // the id names a pipeline tenant (_...)
-	ReasonUnknown    = "unknown"    // the id is not in the policy
-	ReasonSuspended  = "suspended"  // the tenant is suspended
-)
 
 // maxClaimedLength bounds what a client can make us store in tenant.claimed.
 const maxClaimedLength = 256
@@ -45,26 +31,36 @@ const FingerprintBytes = 16
 type tenantProcessor struct {
 	cfg      *Config
 	logger   *zap.Logger
-	tel      *metadata.Telemetry
 	secret   []byte
 	provider policy.Provider
 
 	// view caches the fingerprints of the policy in force, rebuilt when the
 	// provider hands out a new policy, so the hot path does no HMAC.
-	view atomic.Pointer[policyView]
+	view     atomic.Pointer[policyView]
+	counters *counters
 }
 
 type policyView struct {
-	pol          *policy.Policy
-	fingerprints map[string]string
+	pol *policy.Policy
+	// entries has one entry per policy tenant and per pipeline tenant, so
+	// one map lookup answers "known?", "active?", its fingerprint and where
+	// to count.
+	entries    map[string]*tenantEntry
+	quarantine *tenantEntry
+}
+
+type tenantEntry struct {
+	tenant      *policy.Tenant // nil for the pipeline tenants
+	fingerprint string
+	counts      *signalCounts
 }
 
 func newTenantProcessor(cfg *Config, set processor.Settings) (*tenantProcessor, error) {
-	tel, err := metadata.NewTelemetry(set.TelemetrySettings)
-	if err != nil {
+	p := &tenantProcessor{cfg: cfg, logger: set.Logger, secret: []byte(cfg.FingerprintSecret), counters: newCounters()}
+	if err := p.counters.register(set.TelemetrySettings); err != nil {
 		return nil, err
 	}
-	return &tenantProcessor{cfg: cfg, logger: set.Logger, tel: tel, secret: []byte(cfg.FingerprintSecret)}, nil
+	return p, nil
 }
 
 func (p *tenantProcessor) start(_ context.Context, host component.Host) error {
@@ -89,10 +85,12 @@ func (p *tenantProcessor) currentView() *policyView {
 	if v := p.view.Load(); v != nil && v.pol == pol {
 		return v
 	}
-	v := &policyView{pol: pol, fingerprints: make(map[string]string, pol.Len()+2)}
-	for _, id := range append(pol.TenantIDs(), policy.Quarantine, policy.Governance) {
-		v.fingerprints[id] = Fingerprint(p.secret, id)
+	v := &policyView{pol: pol, entries: make(map[string]*tenantEntry, pol.Len()+2)}
+	for _, id := range pol.TenantIDs() {
+		t, _ := pol.Tenant(id)
+		v.entries[id] = &tenantEntry{tenant: t, fingerprint: Fingerprint(p.secret, id), counts: p.counters.accepted(id)}
 	}
+	v.quarantine = &tenantEntry{fingerprint: Fingerprint(p.secret, policy.Quarantine)}
 	p.view.Store(v)
 	return v
 }
@@ -122,44 +120,50 @@ func (p *tenantProcessor) readRequest(ctx context.Context) requestIdentity {
 	return r
 }
 
-// decision is the outcome for one resource.
-type decision struct {
-	tenant string // a policy tenant, or policy.Quarantine
-	reason string // set when tenant is policy.Quarantine
-}
-
 // stamp decides the tenant of one resource and rewrites its tenant.*
-// attributes. Everything a client wrote under tenant.* is dropped first:
-// after this processor, those attributes are the pipeline's word only.
-func (p *tenantProcessor) stamp(v *policyView, req requestIdentity, attrs pcommon.Map) decision {
-	claim, hasClaim := "", false
-	claimMalformed := false
-	if val, ok := attrs.Get(identity.AttrTenantID); ok {
+// attributes. Everything a client wrote under tenant.* is dropped: after
+// this processor, those attributes are the pipeline's word only.
+func (p *tenantProcessor) stamp(v *policyView, req requestIdentity, attrs pcommon.Map) (*tenantEntry, reason) {
+	claim, hasClaim, claimMalformed := "", false, false
+	// One pass finds the claim and drops the rest of the tenant namespace;
+	// tenant.id itself is kept so it can be overwritten in place.
+	attrs.RemoveIf(func(k string, val pcommon.Value) bool {
+		if !strings.HasPrefix(k, identity.AttrPrefix) {
+			return false
+		}
+		if k != identity.AttrTenantID {
+			return true
+		}
 		hasClaim = true
 		if val.Type() == pcommon.ValueTypeStr {
 			claim = val.Str()
 		} else {
 			claim, claimMalformed = val.AsString(), true
 		}
-	}
-	attrs.RemoveIf(func(k string, _ pcommon.Value) bool { return strings.HasPrefix(k, identity.AttrPrefix) })
+		return false
+	})
 
-	d, attempted := p.decide(v, req, claim, hasClaim, claimMalformed)
-	if d.tenant == policy.Quarantine {
-		attrs.PutStr(identity.AttrQuarantineReason, d.reason)
+	e, r, attempted := p.decide(v, req, claim, hasClaim, claimMalformed)
+	// Grow the attribute slice once, to its final size, rather than letting
+	// append double it.
+	attrs.EnsureCapacity(attrs.Len() + 4)
+	if e == v.quarantine {
+		attrs.PutStr(identity.AttrTenantID, policy.Quarantine)
+		attrs.PutStr(identity.AttrQuarantineReason, r.String())
 		if attempted != "" {
 			attrs.PutStr(identity.AttrClaimed, truncate(attempted, maxClaimedLength))
 		}
+	} else if !hasClaim || claim != e.tenant.ID {
+		attrs.PutStr(identity.AttrTenantID, e.tenant.ID)
 	}
-	attrs.PutStr(identity.AttrTenantID, d.tenant)
-	attrs.PutStr(identity.AttrFingerprint, v.fingerprints[d.tenant])
-	return d
+	attrs.PutStr(identity.AttrFingerprint, e.fingerprint)
+	return e, r
 }
 
 // decide applies the resolution order of DESIGN.md: verified identity, then
 // trusted header, then the resource's claim. It returns the id that was
 // tried, for tenant.claimed when the resource is quarantined.
-func (p *tenantProcessor) decide(v *policyView, req requestIdentity, claim string, hasClaim, claimMalformed bool) (decision, string) {
+func (p *tenantProcessor) decide(v *policyView, req requestIdentity, claim string, hasClaim, claimMalformed bool) (*tenantEntry, reason, string) {
 	var id string
 	switch {
 	case req.verified != "" || req.header != "":
@@ -168,33 +172,34 @@ func (p *tenantProcessor) decide(v *policyView, req requestIdentity, claim strin
 			id = req.header
 		}
 		if hasClaim && claim != id {
-			return decision{policy.Quarantine, ReasonSpoofed}, claim
+			return v.quarantine, reasonSpoofed, claim
 		}
 	case hasClaim:
 		if claimMalformed {
-			return decision{policy.Quarantine, ReasonMalformed}, claim
+			return v.quarantine, reasonMalformed, claim
 		}
 		if !p.cfg.AllowUnverifiedClaims {
-			return decision{policy.Quarantine, ReasonUnverified}, claim
+			return v.quarantine, reasonUnverified, claim
 		}
 		id = claim
 	default:
-		return decision{policy.Quarantine, ReasonMissing}, ""
+		return v.quarantine, reasonMissing, ""
 	}
-	if policy.ValidateTenantID(id) != nil {
-		return decision{policy.Quarantine, ReasonMalformed}, id
+	// A policy tenant's id is valid by construction, so the id rules only
+	// run for ids the policy does not know.
+	if e, ok := v.entries[id]; ok {
+		if !e.tenant.Active() {
+			return v.quarantine, reasonSuspended, id
+		}
+		return e, reasonNone, ""
 	}
-	if policy.IsReserved(id) {
-		return decision{policy.Quarantine, ReasonReserved}, id
+	switch {
+	case policy.ValidateTenantID(id) != nil:
+		return v.quarantine, reasonMalformed, id
+	case policy.IsReserved(id):
+		return v.quarantine, reasonReserved, id
 	}
-	t, ok := v.pol.Tenant(id)
-	if !ok {
-		return decision{policy.Quarantine, ReasonUnknown}, id
-	}
-	if !t.Active() {
-		return decision{policy.Quarantine, ReasonSuspended}, id
-	}
-	return decision{tenant: id}, ""
+	return v.quarantine, reasonUnknown, id
 }
 
 func truncate(s string, n int) string {
@@ -204,78 +209,44 @@ func truncate(s string, n int) string {
 	return s[:n]
 }
 
-// tally counts records per decision within one batch, so self-metrics cost
-// one Add per distinct outcome rather than one per resource.
-type tally struct {
-	signal string
-	counts map[decision]int64
-}
-
-func (t *tally) add(d decision, n int) {
-	if n == 0 {
-		return
-	}
-	if t.counts == nil {
-		t.counts = map[decision]int64{}
-	}
-	t.counts[d] += int64(n)
-}
-
-func (p *tenantProcessor) record(ctx context.Context, t *tally) {
-	sig := attribute.String("signal", t.signal)
-	for d, n := range t.counts {
-		if d.tenant == policy.Quarantine {
-			p.tel.RecordsQuarantined.Add(ctx, n, metric.WithAttributes(attribute.String("reason", d.reason), sig))
-		} else {
-			p.tel.RecordsAccepted.Add(ctx, n, metric.WithAttributes(attribute.String("tenant", d.tenant), sig))
-		}
-	}
-}
-
 func (p *tenantProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
 	v, req := p.currentView(), p.readRequest(ctx)
-	t := tally{signal: "logs"}
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
 		rl := rls.At(i)
-		d := p.stamp(v, req, rl.Resource().Attributes())
+		e, r := p.stamp(v, req, rl.Resource().Attributes())
 		n := 0
 		for j := 0; j < rl.ScopeLogs().Len(); j++ {
 			n += rl.ScopeLogs().At(j).LogRecords().Len()
 		}
-		t.add(d, n)
+		p.count(e, r, signalLogs, n)
 	}
-	p.record(ctx, &t)
 	return ld, nil
 }
 
 func (p *tenantProcessor) processMetrics(ctx context.Context, md pmetric.Metrics) (pmetric.Metrics, error) {
 	v, req := p.currentView(), p.readRequest(ctx)
-	t := tally{signal: "metrics"}
 	rms := md.ResourceMetrics()
 	for i := 0; i < rms.Len(); i++ {
 		rm := rms.At(i)
-		d := p.stamp(v, req, rm.Resource().Attributes())
-		t.add(d, dataPointCount(rm))
+		e, r := p.stamp(v, req, rm.Resource().Attributes())
+		p.count(e, r, signalMetrics, dataPointCount(rm))
 	}
-	p.record(ctx, &t)
 	return md, nil
 }
 
 func (p *tenantProcessor) processTraces(ctx context.Context, td ptrace.Traces) (ptrace.Traces, error) {
 	v, req := p.currentView(), p.readRequest(ctx)
-	t := tally{signal: "traces"}
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
-		d := p.stamp(v, req, rs.Resource().Attributes())
+		e, r := p.stamp(v, req, rs.Resource().Attributes())
 		n := 0
 		for j := 0; j < rs.ScopeSpans().Len(); j++ {
 			n += rs.ScopeSpans().At(j).Spans().Len()
 		}
-		t.add(d, n)
+		p.count(e, r, signalTraces, n)
 	}
-	p.record(ctx, &t)
 	return td, nil
 }
 
@@ -302,10 +273,3 @@ func dataPointCount(rm pmetric.ResourceMetrics) int {
 	return n
 }
 
-// String makes a decision readable in test failures.
-func (d decision) String() string {
-	if d.reason != "" {
-		return fmt.Sprintf("%s(%s)", d.tenant, d.reason)
-	}
-	return d.tenant
-}

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
@@ -146,8 +147,16 @@ func (c goldenCase) config() *Config {
 	return cfg
 }
 
+// fillResource sets attrs in key order, so golden files are stable.
 func fillResource(t *testing.T, r pcommon.Resource, attrs map[string]any) {
-	require.NoError(t, r.Attributes().FromRaw(attrs))
+	keys := make([]string, 0, len(attrs))
+	for k := range attrs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		require.NoError(t, r.Attributes().PutEmpty(k).FromRaw(attrs[k]))
+	}
 }
 
 var ts = pcommon.Timestamp(1_764_115_200_000_000_000)

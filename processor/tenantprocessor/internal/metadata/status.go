@@ -22,24 +22,18 @@ const (
 	TracesStability  = component.StabilityLevelAlpha
 )
 
-// Telemetry holds the self-metrics declared in metadata.yaml.
-type Telemetry struct {
-	RecordsAccepted    metric.Int64Counter
-	RecordsQuarantined metric.Int64Counter
-}
+// The self-metrics of metadata.yaml. They are observable counters: the hot
+// path adds to atomics, and the SDK reads them at collection time, so the
+// cost per record does not depend on how many tenants a batch holds.
+const (
+	RecordsAcceptedName        = "otelcol_tenant_records_accepted"
+	RecordsAcceptedDescription = "Records stamped with a policy tenant, by tenant and signal."
+	RecordsQuarantinedName     = "otelcol_tenant_records_quarantined"
+	RecordsQuarantinedDesc     = "Records sent to the _quarantine tenant, by reason and signal."
+	RecordUnit                 = "{record}"
+)
 
-// NewTelemetry builds the self-metrics from the component's settings.
-func NewTelemetry(set component.TelemetrySettings) (*Telemetry, error) {
-	m := set.MeterProvider.Meter(ScopeName)
-	var t Telemetry
-	var err error
-	if t.RecordsAccepted, err = m.Int64Counter("otelcol_tenant_records_accepted",
-		metric.WithDescription("Records stamped with a policy tenant, by tenant and signal."), metric.WithUnit("{record}")); err != nil {
-		return nil, err
-	}
-	if t.RecordsQuarantined, err = m.Int64Counter("otelcol_tenant_records_quarantined",
-		metric.WithDescription("Records sent to the _quarantine tenant, by reason and signal."), metric.WithUnit("{record}")); err != nil {
-		return nil, err
-	}
-	return &t, nil
+// Meter returns the meter of the processor's self-metrics.
+func Meter(set component.TelemetrySettings) metric.Meter {
+	return set.MeterProvider.Meter(ScopeName)
 }
