@@ -21,7 +21,6 @@ import (
 	"github.com/tenancyhq/tenancy/internal/policy"
 )
 
-
 // maxClaimedLength bounds what a client can make us store in tenant.claimed.
 const maxClaimedLength = 256
 
@@ -272,4 +271,3 @@ func dataPointCount(rm pmetric.ResourceMetrics) int {
 	}
 	return n
 }
-
