@@ -7,7 +7,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -30,6 +29,10 @@ type collector struct {
 	grpcAddr string
 	cmd      *exec.Cmd
 	stderr   *syncBuffer
+
+	healthAddr string
+	configPath string
+	exited     chan error
 }
 
 type syncBuffer struct {
@@ -68,44 +71,30 @@ func collectorBinary(t *testing.T) string {
 	return bin
 }
 
-// startCollector writes policy and a config around it and starts the
-// collector, waiting until its health check answers.
-func startCollector(t *testing.T, policyYAML string) *collector {
-	t.Helper()
-	bin := collectorBinary(t)
-	dir := t.TempDir()
-	c := &collector{
-		dir:      dir,
-		policy:   filepath.Join(dir, "tenants.yaml"),
-		dataDir:  filepath.Join(dir, "data"),
-		httpAddr: freePort(t),
-		grpcAddr: freePort(t),
-		stderr:   &syncBuffer{},
-	}
-	healthAddr := freePort(t)
-	require.NoError(t, os.WriteFile(c.policy, []byte(policyYAML), 0o600))
-	cfg := fmt.Sprintf(`
+// defaultConfig is the identity pipeline: otlp with the tenantpolicy
+// authenticator, the tenant processor, one folder per tenant.
+const defaultConfig = `
 extensions:
   tenantpolicy:
-    path: %s
+    path: {{POLICY}}
     reload_interval: 200ms
   health_check:
-    endpoint: %s
+    endpoint: {{HEALTH}}
 receivers:
   otlp:
     protocols:
       grpc:
-        endpoint: %s
+        endpoint: {{GRPC}}
         auth: {authenticator: tenantpolicy}
       http:
-        endpoint: %s
+        endpoint: {{HTTP}}
         auth: {authenticator: tenantpolicy}
 processors:
   tenant:
     fingerprint_secret: ${env:TENANCY_FINGERPRINT_SECRET}
 exporters:
   tenantfile:
-    directory: %s
+    directory: {{DATA}}
 service:
   telemetry:
     metrics:
@@ -115,25 +104,54 @@ service:
     logs: {receivers: [otlp], processors: [tenant], exporters: [tenantfile]}
     metrics: {receivers: [otlp], processors: [tenant], exporters: [tenantfile]}
     traces: {receivers: [otlp], processors: [tenant], exporters: [tenantfile]}
-`, c.policy, healthAddr, c.grpcAddr, c.httpAddr, c.dataDir)
-	cfgPath := filepath.Join(dir, "config.yaml")
-	require.NoError(t, os.WriteFile(cfgPath, []byte(cfg), 0o600))
+`
 
-	c.cmd = exec.Command(bin, "--config", cfgPath)
+// startCollector starts the collector on defaultConfig around policyYAML.
+func startCollector(t *testing.T, policyYAML string) *collector {
+	t.Helper()
+	return startCollectorWith(t, policyYAML, defaultConfig)
+}
+
+// startCollectorWith writes the policy and the config template (with
+// {{POLICY}}, {{HEALTH}}, {{GRPC}}, {{HTTP}}, {{DATA}} and {{DIR}} filled in:
+// the policy file, free loopback ports, the tenantfile directory and the
+// test's temp dir) and starts the collector, waiting until its health check
+// (which the template must configure at {{HEALTH}}) answers.
+func startCollectorWith(t *testing.T, policyYAML, configTemplate string) *collector {
+	t.Helper()
+	dir := t.TempDir()
+	c := &collector{
+		dir:      dir,
+		policy:   filepath.Join(dir, "tenants.yaml"),
+		dataDir:  filepath.Join(dir, "data"),
+		httpAddr: freePort(t),
+		grpcAddr: freePort(t),
+		stderr:   &syncBuffer{},
+	}
+	c.healthAddr = freePort(t)
+	require.NoError(t, os.WriteFile(c.policy, []byte(policyYAML), 0o600))
+	cfg := strings.NewReplacer("{{POLICY}}", c.policy, "{{HEALTH}}", c.healthAddr, "{{GRPC}}", c.grpcAddr,
+		"{{HTTP}}", c.httpAddr, "{{DATA}}", c.dataDir, "{{DIR}}", dir).Replace(configTemplate)
+	c.configPath = filepath.Join(dir, "config.yaml")
+	require.NoError(t, os.WriteFile(c.configPath, []byte(cfg), 0o600))
+	c.start(t)
+	return c
+}
+
+// start runs the collector process on c's config; tests that restart the
+// collector call stop and then start again.
+func (c *collector) start(t *testing.T) {
+	t.Helper()
+	c.cmd = exec.Command(collectorBinary(t), "--config", c.configPath)
 	c.cmd.Env = append(os.Environ(), "TENANCY_FINGERPRINT_SECRET="+fingerprintSecret)
 	c.cmd.Stdout = c.stderr
 	c.cmd.Stderr = c.stderr
 	require.NoError(t, c.cmd.Start())
 	exited := make(chan error, 1)
+	c.exited = exited
 	go func() { exited <- c.cmd.Wait() }()
 	t.Cleanup(func() {
-		_ = c.cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = c.cmd.Process.Kill()
-			<-exited
-		}
+		c.stop()
 		if t.Failed() {
 			t.Logf("collector output:\n%s", c.stderr.String())
 		}
@@ -146,11 +164,11 @@ service:
 			t.Fatalf("collector exited at start: %v\n%s", err, c.stderr.String())
 		default:
 		}
-		resp, err := http.Get("http://" + healthAddr + "/")
+		resp, err := http.Get("http://" + c.healthAddr + "/")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return c
+				return
 			}
 		}
 		if time.Now().After(deadline) {
@@ -158,6 +176,22 @@ service:
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// stop interrupts the collector and waits for it to exit (graceful
+// shutdown flushes exporters and storage); it is safe to call twice.
+func (c *collector) stop() {
+	if c.cmd == nil || c.exited == nil {
+		return
+	}
+	_ = c.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-c.exited:
+	case <-time.After(15 * time.Second):
+		_ = c.cmd.Process.Kill()
+		<-c.exited
+	}
+	c.exited = nil
 }
 
 const fingerprintSecret = "e2e-fingerprint-secret-000001"
