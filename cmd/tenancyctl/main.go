@@ -18,6 +18,7 @@ Usage:
   tenancyctl policy validate FILE     check a policy; exit 1 with every problem
   tenancyctl policy hash-key          read an API key on stdin, print its policy hash
   tenancyctl policy diff OLD NEW      list tenants added, removed and changed
+  tenancyctl redact --policy FILE     redact OTLP/JSON offline, as the tenantredact processor does
 
 Run 'tenancyctl COMMAND SUBCOMMAND --help' for details.
 `
@@ -35,6 +36,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "policy":
 		return runPolicy(args[1:], stdin, stdout, stderr)
+	case "redact":
+		return runRedact(args[1:], stdin, stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "tenancyctl: unknown command %q\n\n%s", args[0], usage)
 	return 2

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const redactPolicy = `
+defaults:
+  redaction:
+    classes: {email: mask}
+tenants:
+  acme: {identifiers: [acme, acme.example]}
+  globex: {identifiers: [globex, globex.example]}
+`
+
+const redactInput = `{"resourceLogs":[{"resource":{"attributes":[{"key":"tenant.id","value":{"stringValue":"acme"}}]},"scopeLogs":[{"logRecords":[{"body":{"stringValue":"refund for bob@globex.example via acme.example"}},{"body":{"stringValue":"nothing to see"}}]}]}]}
+{"resourceSpans":[{"resource":{"attributes":[{"key":"tenant.id","value":{"stringValue":"globex"}}]},"scopeSpans":[{"spans":[{"traceId":"01000000000000000000000000000000","spanId":"0100000000000000","name":"GET /acme.example/orders"}]}]}]}
+`
+
+func TestRedact(t *testing.T) {
+	pol := writeFile(t, "tenants.yaml", redactPolicy)
+	code, out, errOut := tenancyctl(t, redactInput, "redact", "--policy", pol)
+	require.Equal(t, 0, code, errOut)
+
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Len(t, lines, 2, "one line out per line in")
+	assert.NotContains(t, out, "globex.example", "globex's identifier inside acme's record")
+	assert.NotContains(t, lines[1], "acme.example", "acme's identifier inside globex's span name")
+	assert.Contains(t, lines[0], "acme.example", "a tenant's own identifiers stay")
+	assert.Contains(t, lines[0], "nothing to see")
+	assert.Contains(t, lines[0], "tenant.redaction.count")
+	assert.Contains(t, errOut, "2 requests, 3 records")
+	assert.Contains(t, errOut, "by class:")
+	assert.Contains(t, errOut, "foreign_tenant")
+	assert.Contains(t, errOut, "by tenant:")
+}
+
+func TestRedactFilesAndErrors(t *testing.T) {
+	pol := writeFile(t, "tenants.yaml", redactPolicy)
+	in := writeFile(t, "in.jsonl", redactInput)
+	outPath := filepath.Join(t.TempDir(), "out.jsonl")
+	code, stdout, errOut := tenancyctl(t, "", "redact", "--policy", pol, "--in", in, "--out", outPath)
+	require.Equal(t, 0, code, errOut)
+	assert.Empty(t, stdout)
+	got, err := os.ReadFile(outPath)
+	require.NoError(t, err)
+	assert.Equal(t, 2, strings.Count(string(got), "\n"))
+
+	bad := writeFile(t, "bad.jsonl", redactInput+"{not json\n")
+	code, _, errOut = tenancyctl(t, "", "redact", "--policy", pol, "--in", bad)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "line 3")
+
+	code, _, _ = tenancyctl(t, "", "redact")
+	assert.Equal(t, 2, code)
+
+	hashPol := writeFile(t, "hash.yaml", "defaults: {redaction: {classes: {email: hash}}}\ntenants: {acme: {}}\n")
+	code, _, errOut = tenancyctl(t, "", "redact", "--policy", hashPol)
+	assert.Equal(t, 1, code, "a hashing policy without a key is refused")
+	assert.NotEmpty(t, errOut)
+
+	t.Setenv("TEST_HASH_KEY", "0123456789abcdef0123")
+	code, out, errOut := tenancyctl(t, `{"resourceLogs":[{"resource":{"attributes":[{"key":"tenant.id","value":{"stringValue":"acme"}}]},"scopeLogs":[{"logRecords":[{"body":{"stringValue":"mail ann@example.org"}}]}]}]}`+"\n",
+		"redact", "--policy", hashPol, "--hash-key", "k1=TEST_HASH_KEY", "--active-hash-key", "k1")
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "<hash:k1:")
+	assert.NotContains(t, out, "ann@example.org")
+}
