@@ -76,11 +76,11 @@ func (w *tenantWriter) writeLogs(_ context.Context, ld plog.Logs) error {
 		dst.MoveTo(out.ResourceLogs().AppendEmpty())
 	}
 	m := &plog.JSONMarshaler{}
-	return w.writeParts(len(parts), func(yield func(string, func() ([]byte, error))) {
-		for t, p := range parts {
-			yield(t, func() ([]byte, error) { return m.MarshalLogs(p) })
-		}
-	})
+	lines := make(map[string]func() ([]byte, error), len(parts))
+	for t, p := range parts {
+		lines[t] = func() ([]byte, error) { return m.MarshalLogs(p) }
+	}
+	return w.writeParts(lines)
 }
 
 func (w *tenantWriter) writeMetrics(_ context.Context, md pmetric.Metrics) error {
@@ -97,11 +97,11 @@ func (w *tenantWriter) writeMetrics(_ context.Context, md pmetric.Metrics) error
 		dst.MoveTo(out.ResourceMetrics().AppendEmpty())
 	}
 	m := &pmetric.JSONMarshaler{}
-	return w.writeParts(len(parts), func(yield func(string, func() ([]byte, error))) {
-		for t, p := range parts {
-			yield(t, func() ([]byte, error) { return m.MarshalMetrics(p) })
-		}
-	})
+	lines := make(map[string]func() ([]byte, error), len(parts))
+	for t, p := range parts {
+		lines[t] = func() ([]byte, error) { return m.MarshalMetrics(p) }
+	}
+	return w.writeParts(lines)
 }
 
 func (w *tenantWriter) writeTraces(_ context.Context, td ptrace.Traces) error {
@@ -118,29 +118,31 @@ func (w *tenantWriter) writeTraces(_ context.Context, td ptrace.Traces) error {
 		dst.MoveTo(out.ResourceSpans().AppendEmpty())
 	}
 	m := &ptrace.JSONMarshaler{}
-	return w.writeParts(len(parts), func(yield func(string, func() ([]byte, error))) {
-		for t, p := range parts {
-			yield(t, func() ([]byte, error) { return m.MarshalTraces(p) })
-		}
-	})
+	lines := make(map[string]func() ([]byte, error), len(parts))
+	for t, p := range parts {
+		lines[t] = func() ([]byte, error) { return m.MarshalTraces(p) }
+	}
+	return w.writeParts(lines)
 }
 
 // writeParts writes one line per tenant, each to that tenant's file only.
-func (w *tenantWriter) writeParts(_ int, each func(yield func(string, func() ([]byte, error)))) error {
+// Marshalling happens before the lock, so tenants' writes wait only on
+// the file appends.
+func (w *tenantWriter) writeParts(parts map[string]func() ([]byte, error)) error {
 	type line struct {
 		tenant string
 		data   []byte
 	}
 	var lines []line
 	var errs []error
-	each(func(t string, marshal func() ([]byte, error)) {
+	for t, marshal := range parts {
 		b, err := marshal()
 		if err != nil {
 			errs = append(errs, fmt.Errorf("tenant %s: %w", t, err))
-			return
+			continue
 		}
 		lines = append(lines, line{t, append(b, '\n')})
-	})
+	}
 	sort.Slice(lines, func(i, j int) bool { return lines[i].tenant < lines[j].tenant })
 	w.mu.Lock()
 	defer w.mu.Unlock()
