@@ -25,7 +25,7 @@ func TestLoadConfig(t *testing.T) {
 	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
 	require.NoError(t, err)
 	for id, wantErr := range map[component.ID]string{
-		component.NewID(metadata.Type):                 "",
+		component.NewID(metadata.Type):                  "",
 		component.NewIDWithName(metadata.Type, "empty"): "directory: must name the folder that holds one folder per tenant",
 	} {
 		cfg := NewFactory().CreateDefaultConfig()
