@@ -1,0 +1,228 @@
+package localstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/ncruces/go-sqlite3"
+
+	"github.com/tenancyhq/tenancy/internal/policy"
+)
+
+// ErrNotReadOnly is returned for a forensic query that could change data.
+var ErrNotReadOnly = errors.New("localstore: only read-only SELECT statements may be queried")
+
+// ErrNoTenant is returned when the tenant has no database in the store.
+var ErrNoTenant = errors.New("localstore: tenant has no data in this store")
+
+// openReadOnly opens the tenant's database read-only with its data key;
+// it never creates a key or a database.
+func (s *Store) openReadOnly(tenant string) (*sqlite3.Conn, error) {
+	dir, err := s.tenantDir(tenant)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(filepath.Join(dir, tombstoneName)); err == nil {
+		return nil, fmt.Errorf("%w: %s", ErrShredded, tenant)
+	}
+	if _, err := os.Stat(filepath.Join(dir, dbFileName)); err != nil {
+		return nil, fmt.Errorf("%w: %s", ErrNoTenant, tenant)
+	}
+	kf, err := readKeyFile(dir, tenant)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	master := s.master
+	s.mu.Unlock()
+	key, err := unwrapKey(master, kf)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := openConn(filepath.Join(dir, dbFileName), key, true)
+	if err != nil {
+		return nil, fmt.Errorf("localstore: tenant %s: %w", tenant, err)
+	}
+	return conn, nil
+}
+
+// QueryOptions bound a forensic query.
+type QueryOptions struct {
+	// Since and Until, when set, restrict the logs, datapoints and spans
+	// tables to rows with since <= time_unix_nano < until: unqualified
+	// names resolve to temporary views over the window.
+	Since, Until time.Time
+	// MaxRows stops reading after this many rows (0: 100,000).
+	MaxRows int
+	// Actor says who ran the query, for the audit entry.
+	Actor string
+}
+
+// QueryResult is the table a query returned.
+type QueryResult struct {
+	Columns   []string
+	Rows      [][]any
+	Truncated bool
+}
+
+// Query runs one read-only SQL statement against the tenant's database and
+// records it in the tenant's audit log (refused statements too). The
+// connection is opened read-only, with PRAGMA query_only, ATTACH disabled,
+// and an authorizer that allows reading only; the statement must be a
+// single one that SQLite itself reports as read-only.
+func (s *Store) Query(ctx context.Context, tenant, query string, opts QueryOptions, policyVersion string) (*QueryResult, error) {
+	res, qerr := s.query(ctx, tenant, query, opts)
+	if errors.Is(qerr, ErrShredded) || errors.Is(qerr, ErrNoTenant) || errors.Is(qerr, policy.ErrTenantIDBadChars) {
+		return nil, qerr
+	}
+	detail := map[string]any{"sql": query, "actor": opts.Actor}
+	if !opts.Since.IsZero() {
+		detail["since"] = opts.Since.UTC().Format(time.RFC3339Nano)
+	}
+	if !opts.Until.IsZero() {
+		detail["until"] = opts.Until.UTC().Format(time.RFC3339Nano)
+	}
+	if qerr != nil {
+		detail["error"] = qerr.Error()
+	} else {
+		detail["rows"] = len(res.Rows)
+	}
+	if err := s.Audit(tenant, "query", detail, policyVersion); err != nil {
+		return nil, errors.Join(qerr, fmt.Errorf("localstore: audit the query: %w", err))
+	}
+	return res, qerr
+}
+
+func (s *Store) query(ctx context.Context, tenant, query string, opts QueryOptions) (*QueryResult, error) {
+	conn, err := s.openReadOnly(tenant)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	if ctx != nil {
+		conn.SetInterrupt(ctx)
+	}
+	if !opts.Since.IsZero() || !opts.Until.IsZero() {
+		lo, hi := int64(-1<<63), int64(1<<63-1)
+		if !opts.Since.IsZero() {
+			lo = opts.Since.UnixNano()
+		}
+		if !opts.Until.IsZero() {
+			hi = opts.Until.UnixNano()
+		}
+		var views strings.Builder
+		for _, table := range []string{"logs", "datapoints", "spans"} {
+			fmt.Fprintf(&views, "CREATE TEMP VIEW %[1]s AS SELECT * FROM main.%[1]s WHERE time_unix_nano >= %[2]d AND time_unix_nano < %[3]d;", table, lo, hi)
+		}
+		if err := conn.Exec(views.String()); err != nil {
+			return nil, err
+		}
+	}
+	conn.Limit(sqlite3.LIMIT_ATTACHED, 0)
+	if err := conn.Exec("PRAGMA query_only=1"); err != nil {
+		return nil, err
+	}
+	err = conn.SetAuthorizer(func(action sqlite3.AuthorizerActionCode, _, _, _, _ string) sqlite3.AuthorizerReturnCode {
+		switch action {
+		case sqlite3.AUTH_SELECT, sqlite3.AUTH_READ, sqlite3.AUTH_FUNCTION, sqlite3.AUTH_RECURSIVE:
+			return sqlite3.AUTH_OK
+		}
+		return sqlite3.AUTH_DENY
+	})
+	if err != nil {
+		return nil, err
+	}
+	st, tail, err := conn.Prepare(query)
+	if err != nil {
+		if strings.Contains(err.Error(), "not authorized") {
+			return nil, fmt.Errorf("%w: %v", ErrNotReadOnly, err)
+		}
+		return nil, err
+	}
+	defer st.Close()
+	if strings.TrimSpace(strings.TrimLeft(strings.TrimSpace(tail), ";")) != "" {
+		return nil, fmt.Errorf("%w: give one statement, found more after it", ErrNotReadOnly)
+	}
+	if st == nil {
+		return nil, errors.New("localstore: empty query")
+	}
+	if !st.ReadOnly() {
+		return nil, ErrNotReadOnly
+	}
+	maxRows := opts.MaxRows
+	if maxRows <= 0 {
+		maxRows = 100_000
+	}
+	res := &QueryResult{}
+	for i := range st.ColumnCount() {
+		res.Columns = append(res.Columns, st.ColumnName(i))
+	}
+	for st.Step() {
+		if len(res.Rows) == maxRows {
+			res.Truncated = true
+			break
+		}
+		row := make([]any, st.ColumnCount())
+		for i := range row {
+			switch st.ColumnType(i) {
+			case sqlite3.INTEGER:
+				row[i] = st.ColumnInt64(i)
+			case sqlite3.FLOAT:
+				row[i] = st.ColumnFloat(i)
+			case sqlite3.TEXT:
+				row[i] = st.ColumnText(i)
+			case sqlite3.BLOB:
+				row[i] = st.ColumnBlob(i, nil)
+			default:
+				row[i] = nil
+			}
+		}
+		res.Rows = append(res.Rows, row)
+	}
+	if err := st.Err(); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// ApplyRetention deletes the tenant's rows older than its retention per
+// signal (a signal with no retention, or 0, keeps everything) and appends
+// one "retention" audit entry for the run, with what it deleted.
+func (s *Store) ApplyRetention(tenant string, retention map[policy.Signal]time.Duration, now time.Time, policyVersion string) (map[policy.Signal]int64, error) {
+	t, err := s.tenant(tenant)
+	if err != nil {
+		return nil, err
+	}
+	deleted := map[policy.Signal]int64{}
+	cutoffs := map[policy.Signal]string{}
+	err = t.inTx(func() error {
+		for _, sig := range policy.Signals {
+			d := retention[sig]
+			if d <= 0 {
+				continue
+			}
+			cutoff := now.Add(-d)
+			st, err := t.stmt("DELETE FROM " + tables[string(sig)] + " WHERE time_unix_nano < ?")
+			if err != nil {
+				return err
+			}
+			_ = st.BindInt64(1, cutoff.UnixNano())
+			if err := st.Exec(); err != nil {
+				return err
+			}
+			deleted[sig] = t.conn.Changes()
+			cutoffs[sig] = cutoff.UTC().Format(time.RFC3339Nano)
+		}
+		_, err := t.appendAudit(now, "retention", map[string]any{"deleted": deleted, "cutoffs": cutoffs}, policyVersion)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return deleted, nil
+}

@@ -1,0 +1,83 @@
+package localstore
+
+// schema is every tenant database's layout. Times are Unix nanoseconds;
+// attribute columns hold JSON objects, so json_extract(attrs, '$.key')
+// works in forensic queries. time_unix_nano is the record's own time (log
+// timestamp, else observed time, else ingestion time; a data point's time;
+// a span's start), and retention deletes by it.
+const schema = `
+CREATE TABLE IF NOT EXISTS logs (
+  id                  INTEGER PRIMARY KEY,
+  time_unix_nano      INTEGER NOT NULL,
+  observed_unix_nano  INTEGER NOT NULL,
+  ingested_unix_nano  INTEGER NOT NULL,
+  severity_number     INTEGER NOT NULL,
+  severity_text       TEXT NOT NULL,
+  body                TEXT,
+  trace_id            TEXT,
+  span_id             TEXT,
+  service_name        TEXT,
+  scope_name          TEXT,
+  resource            TEXT NOT NULL,
+  attrs               TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS logs_time ON logs(time_unix_nano);
+
+CREATE TABLE IF NOT EXISTS datapoints (
+  id                    INTEGER PRIMARY KEY,
+  time_unix_nano        INTEGER NOT NULL,
+  start_time_unix_nano  INTEGER NOT NULL,
+  ingested_unix_nano    INTEGER NOT NULL,
+  metric_name           TEXT NOT NULL,
+  metric_type           TEXT NOT NULL,
+  unit                  TEXT NOT NULL,
+  value                 REAL,
+  count                 INTEGER,
+  sum                   REAL,
+  detail                TEXT,
+  service_name          TEXT,
+  scope_name            TEXT,
+  resource              TEXT NOT NULL,
+  attrs                 TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS datapoints_time ON datapoints(time_unix_nano);
+CREATE INDEX IF NOT EXISTS datapoints_name_time ON datapoints(metric_name, time_unix_nano);
+
+CREATE TABLE IF NOT EXISTS spans (
+  id                  INTEGER PRIMARY KEY,
+  time_unix_nano      INTEGER NOT NULL,
+  end_unix_nano       INTEGER NOT NULL,
+  ingested_unix_nano  INTEGER NOT NULL,
+  trace_id            TEXT NOT NULL,
+  span_id             TEXT NOT NULL,
+  parent_span_id      TEXT NOT NULL,
+  name                TEXT NOT NULL,
+  kind                TEXT NOT NULL,
+  status_code         TEXT NOT NULL,
+  status_message      TEXT NOT NULL,
+  service_name        TEXT,
+  scope_name          TEXT,
+  resource            TEXT NOT NULL,
+  attrs               TEXT NOT NULL,
+  events              TEXT
+);
+CREATE INDEX IF NOT EXISTS spans_time ON spans(time_unix_nano);
+CREATE INDEX IF NOT EXISTS spans_trace ON spans(trace_id);
+
+CREATE TABLE IF NOT EXISTS audit (
+  seq             INTEGER PRIMARY KEY,
+  time            TEXT NOT NULL,
+  kind            TEXT NOT NULL,
+  detail          TEXT NOT NULL,
+  policy_version  TEXT NOT NULL,
+  prev_hash       TEXT NOT NULL,
+  hash            TEXT NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+  BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+  BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+`
+
+// tables maps each signal to its table, for retention and time windows.
+var tables = map[string]string{"logs": "logs", "metrics": "datapoints", "traces": "spans"}

@@ -1,0 +1,344 @@
+// Package localstore is Tenancy's embedded default backend: one SQLite
+// database file per tenant under a data directory, so tenants are
+// physically isolated (a query on one tenant's file cannot see another's
+// rows). Each file is encrypted at rest with the tenant's own random data
+// key (the Adiantum VFS of github.com/ncruces/go-sqlite3, pure Go, no cgo);
+// the data key is wrapped by a master key (AES-256-GCM) in a key file
+// beside the database: envelope encryption. Rotating the master key
+// re-wraps the key files; destroying a tenant's key file (crypto-shredding)
+// leaves its database unreadable. Every database holds an append-only,
+// hash-chained audit log of what was ingested, deleted, rotated and queried.
+//
+// Layout: <dir>/<tenant>/data.db (with -wal and -shm), data.key, and
+// SHREDDED.json once shredded.
+package localstore
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/ncruces/go-sqlite3"
+	_ "github.com/ncruces/go-sqlite3/vfs/adiantum"
+
+	"github.com/tenancyhq/tenancy/internal/policy"
+)
+
+// Store is a directory of per-tenant databases. It is safe for concurrent
+// use; writes to one tenant never wait for another tenant's.
+type Store struct {
+	dir string
+
+	mu      sync.Mutex
+	master  []byte
+	tenants map[string]*tenantDB
+	closed  bool
+}
+
+// tenantDB is one tenant's open database: a single writing connection,
+// serialized by mu (SQLite has one writer per file anyway).
+type tenantDB struct {
+	id      string
+	dir     string
+	dataKey []byte
+
+	mu    sync.Mutex
+	conn  *sqlite3.Conn
+	stmts map[string]*sqlite3.Stmt
+	err   error // set once the tenant was shredded or failed to open
+}
+
+// Open opens (creating if needed) the store under dir with the master key.
+func Open(dir string, masterKey []byte) (*Store, error) {
+	if _, err := newGCM(masterKey); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("localstore: %w", err)
+	}
+	return &Store{dir: dir, master: append([]byte(nil), masterKey...), tenants: map[string]*tenantDB{}}, nil
+}
+
+// Dir is the store's data directory.
+func (s *Store) Dir() string { return s.dir }
+
+// MasterKeyID names the master key the store wraps data keys with.
+func (s *Store) MasterKeyID() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return KeyID(s.master)
+}
+
+func (s *Store) tenantDir(tenant string) (string, error) {
+	if err := policy.ValidateTenantID(tenant); err != nil {
+		return "", fmt.Errorf("localstore: %w", err)
+	}
+	return filepath.Join(s.dir, tenant), nil
+}
+
+// tenant returns the tenant's open database, opening or creating it.
+func (s *Store) tenant(tenant string) (*tenantDB, error) {
+	dir, err := s.tenantDir(tenant)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil, errors.New("localstore: store is closed")
+	}
+	t, ok := s.tenants[tenant]
+	if !ok {
+		t = &tenantDB{id: tenant, dir: dir}
+		s.tenants[tenant] = t
+	}
+	master := s.master
+	s.mu.Unlock()
+
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.conn != nil || t.err != nil {
+		return t, t.err
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("localstore: %w", err)
+	}
+	key, err := loadOrCreateDataKey(master, dir, tenant)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := openConn(filepath.Join(dir, dbFileName), key, false)
+	if err != nil {
+		return nil, fmt.Errorf("localstore: tenant %s: %w", tenant, err)
+	}
+	if err := conn.Exec(schema); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("localstore: tenant %s: schema: %w", tenant, err)
+	}
+	t.dataKey, t.conn, t.stmts = key, conn, map[string]*sqlite3.Stmt{}
+	return t, nil
+}
+
+// openConn opens an encrypted database. The key goes in by PRAGMA, not in
+// the URI, so it is not visible through the connection's file name.
+func openConn(path string, key []byte, readOnly bool) (*sqlite3.Conn, error) {
+	uri := "file:" + (&url.URL{Path: path}).EscapedPath() + "?vfs=adiantum"
+	flags := sqlite3.OPEN_READWRITE | sqlite3.OPEN_CREATE | sqlite3.OPEN_URI
+	if readOnly {
+		flags = sqlite3.OPEN_READONLY | sqlite3.OPEN_URI
+	}
+	conn, err := sqlite3.OpenFlags(uri, flags)
+	if err != nil {
+		return nil, err
+	}
+	setup := "PRAGMA hexkey='" + hex.EncodeToString(key) + "';" +
+		"PRAGMA temp_store=memory;" // temporary files would be encrypted with random keys; keep them in memory
+	if !readOnly {
+		setup += "PRAGMA journal_mode=wal; PRAGMA synchronous=normal;"
+	}
+	if err := conn.BusyTimeout(30 * time.Second); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	if err := conn.Exec(setup); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	// Reading the schema proves the key: a wrong one fails here with
+	// "file is not a database".
+	if err := conn.Exec("SELECT count(*) FROM sqlite_schema"); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return conn, nil
+}
+
+// stmt returns a prepared statement cached on the tenant's connection.
+// The caller holds t.mu.
+func (t *tenantDB) stmt(sql string) (*sqlite3.Stmt, error) {
+	if st, ok := t.stmts[sql]; ok {
+		return st, nil
+	}
+	st, _, err := t.conn.Prepare(sql)
+	if err != nil {
+		return nil, err
+	}
+	t.stmts[sql] = st
+	return st, nil
+}
+
+// closeLocked closes the connection; the caller holds t.mu.
+func (t *tenantDB) closeLocked() error {
+	if t.conn == nil {
+		return nil
+	}
+	for _, st := range t.stmts {
+		st.Close()
+	}
+	t.stmts = nil
+	err := t.conn.Close()
+	t.conn = nil
+	return err
+}
+
+// inTx runs fn in an immediate transaction on the tenant's connection,
+// first checking that the tenant was not shredded meanwhile (by tenancyctl
+// in another process).
+func (t *tenantDB) inTx(fn func() error) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.err != nil {
+		return t.err
+	}
+	if _, err := os.Stat(filepath.Join(t.dir, tombstoneName)); err == nil {
+		t.err = fmt.Errorf("%w: %s", ErrShredded, t.id)
+		_ = t.closeLocked()
+		t.dataKey = nil
+		return t.err
+	}
+	if t.conn == nil {
+		return errors.New("localstore: tenant database is closed")
+	}
+	if err := t.conn.Exec("BEGIN IMMEDIATE"); err != nil {
+		return err
+	}
+	if err := fn(); err != nil {
+		_ = t.conn.Exec("ROLLBACK")
+		return err
+	}
+	return t.conn.Exec("COMMIT")
+}
+
+// Tenants lists the tenants that have a folder in the store, sorted.
+func (s *Store) Tenants() ([]string, error) {
+	entries, err := os.ReadDir(s.dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range entries {
+		if e.IsDir() && policy.ValidateTenantID(e.Name()) == nil {
+			out = append(out, e.Name())
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// Close closes every open database.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	tenants := s.tenants
+	s.tenants = map[string]*tenantDB{}
+	s.mu.Unlock()
+	var errs []error
+	for _, t := range tenants {
+		t.mu.Lock()
+		errs = append(errs, t.closeLocked())
+		t.mu.Unlock()
+	}
+	return errors.Join(errs...)
+}
+
+// RotateMasterKey re-wraps every tenant's data key with newMaster and
+// records the rotation in each tenant's audit log. Data keys and database
+// files are unchanged, so it is cheap and safe while data flows. A tenant
+// that fails keeps its old wrapping; the error names it.
+func (s *Store) RotateMasterKey(newMaster []byte, policyVersion string) error {
+	tenants, err := s.Tenants()
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, t := range tenants {
+		if _, err := os.Stat(filepath.Join(s.dir, t, tombstoneName)); err == nil {
+			continue
+		}
+		if err := s.RewrapTenant(t, newMaster, policyVersion); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) == 0 {
+		s.mu.Lock()
+		s.master = append([]byte(nil), newMaster...)
+		s.mu.Unlock()
+	}
+	return errors.Join(errs...)
+}
+
+// RewrapTenant re-wraps one tenant's data key with newMaster. The store
+// keeps its master key; RotateMasterKey switches it once all are done.
+func (s *Store) RewrapTenant(tenant string, newMaster []byte, policyVersion string) error {
+	if _, err := newGCM(newMaster); err != nil {
+		return err
+	}
+	t, err := s.tenant(tenant)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	oldMaster := s.master
+	s.mu.Unlock()
+	oldID, newID := KeyID(oldMaster), KeyID(newMaster)
+	// The audit entry and the key file change under the tenant's write lock.
+	return t.inTx(func() error {
+		if err := rewrapKeyFile(t.dir, tenant, oldMaster, newMaster); err != nil {
+			return err
+		}
+		_, err := t.appendAudit(time.Now(), "key_rotation", map[string]any{"old_master_key_id": oldID, "new_master_key_id": newID}, policyVersion)
+		return err
+	})
+}
+
+// Shred destroys the tenant's data key, so its database can never be read
+// again, after appending a "shred" entry to its audit log; a tombstone file
+// records when, why and the last audit entry. Writes to the tenant fail
+// with ErrShredded from then on.
+func (s *Store) Shred(tenant, reason, policyVersion string) (*Tombstone, error) {
+	t, err := s.tenant(tenant)
+	if err != nil {
+		return nil, err
+	}
+	var head auditHead
+	err = t.inTx(func() error {
+		var err error
+		head, err = t.appendAudit(time.Now(), "shred", map[string]any{"reason": reason}, policyVersion)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if err := t.closeLocked(); err != nil {
+		return nil, err
+	}
+	t.dataKey = nil
+	ts := &Tombstone{Tenant: tenant, Time: time.Now().UTC(), Reason: reason, MasterKeyID: s.MasterKeyID(),
+		AuditHeadSeq: head.seq, AuditHeadHash: head.hash}
+	if err := writeTombstone(t.dir, ts); err != nil {
+		return nil, err
+	}
+	if err := destroyKeyFile(t.dir); err != nil {
+		return nil, fmt.Errorf("localstore: tenant %s: destroy key: %w", tenant, err)
+	}
+	t.err = fmt.Errorf("%w: %s", ErrShredded, tenant)
+	return ts, nil
+}
+
+// ReadTombstone returns the tenant's shredding record, if it was shredded.
+func (s *Store) ReadTombstone(tenant string) (*Tombstone, bool, error) {
+	dir, err := s.tenantDir(tenant)
+	if err != nil {
+		return nil, false, err
+	}
+	return readTombstone(dir)
+}
+
