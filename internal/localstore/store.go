@@ -341,4 +341,3 @@ func (s *Store) ReadTombstone(tenant string) (*Tombstone, bool, error) {
 	}
 	return readTombstone(dir)
 }
-

@@ -443,4 +443,3 @@ func TestLoadMasterKey(t *testing.T) {
 	_, err = Open(t.TempDir(), k[:16])
 	assert.Error(t, err)
 }
-
