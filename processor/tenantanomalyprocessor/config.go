@@ -1,0 +1,81 @@
+package tenantanomalyprocessor
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configopaque"
+
+	"github.com/tenancyhq/tenancy/internal/anomaly"
+	"github.com/tenancyhq/tenancy/processor/tenantprocessor"
+)
+
+// minInterval keeps the ticker from turning into a busy loop; a real
+// deployment uses minutes.
+const minInterval = time.Second
+
+// Config of the tenantanomaly processor.
+type Config struct {
+	// Policy is the id of the tenantpolicy extension to ask.
+	Policy component.ID `mapstructure:"policy"`
+	// FingerprintSecret keys tenant.fingerprint and anomaly.tenant.fingerprint
+	// on the anomaly records; it must be the tenant processor's secret so the
+	// fingerprints match.
+	FingerprintSecret configopaque.String `mapstructure:"fingerprint_secret"`
+	// Interval is the length of one point of every series. Intervals are
+	// aligned to the wall clock (multiples of Interval since the Unix epoch).
+	Interval time.Duration `mapstructure:"interval"`
+	// Threshold is the score at and above which an interval is an anomaly.
+	Threshold float64 `mapstructure:"threshold"`
+	// Probation is how many intervals a new series learns before it may
+	// score above 0.
+	Probation int `mapstructure:"probation"`
+	// Suppress is how many intervals after an alarm further scores of the
+	// same series are damped unless they beat it (one event, one alarm).
+	Suppress int `mapstructure:"suppress"`
+	// Storage names a storage extension (e.g. file_storage) that keeps the
+	// baselines across restarts. Unset: baselines live in memory only.
+	Storage *component.ID `mapstructure:"storage"`
+	// CheckpointInterval is how often the baselines are written to Storage
+	// besides at shutdown; 0 writes them after every interval.
+	CheckpointInterval time.Duration `mapstructure:"checkpoint_interval"`
+	// Annotate stamps tenant.anomaly.score on the resources of a tenant
+	// during the interval after one that was flagged.
+	Annotate bool `mapstructure:"annotate"`
+}
+
+// Validate checks the configuration.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.Policy.Type().String() == "" {
+		errs = append(errs, errors.New("policy: must name the tenantpolicy extension"))
+	}
+	if len(c.FingerprintSecret) < tenantprocessor.MinSecretLength {
+		errs = append(errs, fmt.Errorf("fingerprint_secret: must be at least %d bytes (use the tenant processor's, e.g. ${env:TENANCY_FINGERPRINT_SECRET})", tenantprocessor.MinSecretLength))
+	}
+	if c.Interval < minInterval {
+		errs = append(errs, fmt.Errorf("interval: %s is shorter than %s", c.Interval, minInterval))
+	}
+	if !(c.Threshold > 0 && c.Threshold <= 1) || math.IsNaN(c.Threshold) {
+		errs = append(errs, fmt.Errorf("threshold: %v is outside (0,1]", c.Threshold))
+	}
+	if c.Probation < 0 {
+		errs = append(errs, fmt.Errorf("probation: %d is negative", c.Probation))
+	}
+	if c.Suppress < 0 {
+		errs = append(errs, fmt.Errorf("suppress: %d is negative", c.Suppress))
+	}
+	if c.CheckpointInterval < 0 {
+		errs = append(errs, fmt.Errorf("checkpoint_interval: %s is negative", c.CheckpointInterval))
+	}
+	return errors.Join(errs...)
+}
+
+// detectorConfig is the detector setting of a tenant with the given
+// sensitivity (from its policy).
+func (c *Config) detectorConfig(sensitivity float64) anomaly.Config {
+	return anomaly.Config{Sensitivity: sensitivity, Probation: c.Probation, Suppress: c.Suppress}
+}

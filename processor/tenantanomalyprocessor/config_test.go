@@ -1,0 +1,59 @@
+package tenantanomalyprocessor
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/confmap/confmaptest"
+
+	"github.com/tenancyhq/tenancy/processor/tenantanomalyprocessor/internal/metadata"
+)
+
+func TestLoadConfig(t *testing.T) {
+	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
+	require.NoError(t, err)
+	storageID := component.MustNewIDWithName("file_storage", "anomaly")
+	tests := []struct {
+		id      component.ID
+		want    *Config
+		wantErr string
+	}{
+		{id: component.NewID(metadata.Type), want: &Config{
+			Policy: component.MustNewID("tenantpolicy"), FingerprintSecret: "0123456789abcdef",
+			Interval: time.Minute, Threshold: 0.5, Probation: 150, Suppress: 200, CheckpointInterval: 5 * time.Minute}},
+		{id: component.NewIDWithName(metadata.Type, "full"), want: &Config{
+			Policy: component.MustNewIDWithName("tenantpolicy", "edge"), FingerprintSecret: "0123456789abcdef",
+			Interval: 30 * time.Second, Threshold: 0.7, Probation: 20, Suppress: 50, Storage: &storageID,
+			CheckpointInterval: 0, Annotate: true}},
+		{id: component.NewIDWithName(metadata.Type, "shortsecret"),
+			wantErr: "fingerprint_secret: must be at least 16 bytes (use the tenant processor's, e.g. ${env:TENANCY_FINGERPRINT_SECRET})"},
+		{id: component.NewIDWithName(metadata.Type, "badnumbers"),
+			wantErr: "interval: 100ms is shorter than 1s\nthreshold: 1.5 is outside (0,1]\nprobation: -1 is negative\nsuppress: -2 is negative\ncheckpoint_interval: -1s is negative"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.id.String(), func(t *testing.T) {
+			cfg := NewFactory().CreateDefaultConfig()
+			sub, err := cm.Sub(tt.id.String())
+			require.NoError(t, err)
+			require.NoError(t, sub.Unmarshal(cfg))
+			if tt.wantErr != "" {
+				assert.EqualError(t, confmap.Validate(cfg), tt.wantErr)
+				return
+			}
+			require.NoError(t, confmap.Validate(cfg))
+			assert.Equal(t, tt.want, cfg)
+		})
+	}
+}
+
+func TestDefaultConfigNeedsSecret(t *testing.T) {
+	cfg := NewFactory().CreateDefaultConfig()
+	require.NoError(t, componenttest.CheckConfigStruct(cfg))
+	assert.EqualError(t, confmap.Validate(cfg), "fingerprint_secret: must be at least 16 bytes (use the tenant processor's, e.g. ${env:TENANCY_FINGERPRINT_SECRET})")
+}

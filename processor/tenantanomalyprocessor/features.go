@@ -1,0 +1,112 @@
+package tenantanomalyprocessor
+
+import (
+	"math"
+
+	"github.com/DataDog/sketches-go/ddsketch"
+	"github.com/axiomhq/hyperloglog"
+)
+
+type signal uint8
+
+const (
+	signalLogs signal = iota
+	signalMetrics
+	signalTraces
+	signalCount
+)
+
+var signalNames = [signalCount]string{"logs", "metrics", "traces"}
+
+// feature is one measured quantity of a tenant's signal per interval.
+type feature uint8
+
+const (
+	featRecords     feature = iota // log records, data points or spans
+	featBytes                      // OTLP protobuf size of the tenant's resources
+	featErrorRatio                 // share of records at severity >= ERROR, or spans with status Error
+	featQuarantined                // records quarantined while claiming the tenant
+	featRedacted                   // records the tenantredact processor changed
+	featServices                   // distinct service.name values (HyperLogLog estimate)
+	featLatencyP50                 // span duration median, milliseconds (DDSketch)
+	featLatencyP99                 // span duration 99th percentile, milliseconds
+	featureCount
+)
+
+var featureNames = [featureCount]string{"records", "bytes", "error_ratio", "quarantined", "redacted", "services", "latency_p50", "latency_p99"}
+
+// signalFeatures lists the features of each signal; metrics have no error
+// status and no duration.
+var signalFeatures = [signalCount][]feature{
+	signalLogs:    {featRecords, featBytes, featErrorRatio, featQuarantined, featRedacted, featServices},
+	signalMetrics: {featRecords, featBytes, featQuarantined, featRedacted, featServices},
+	signalTraces:  {featRecords, featBytes, featErrorRatio, featQuarantined, featRedacted, featServices, featLatencyP50, featLatencyP99},
+}
+
+// featureKeys are the names a feature goes by in anomaly records and the
+// score metric: "signal.feature".
+var featureKeys = func() (k [signalCount][featureCount]string) {
+	for s := range signalCount {
+		for _, f := range signalFeatures[s] {
+			k[s][f] = signalNames[s] + "." + featureNames[f]
+		}
+	}
+	return k
+}()
+
+// latencyAccuracy is DDSketch's relative accuracy; latencyMaxBins bounds its
+// memory (collapsing the lowest bins first, which p50/p99 never reach
+// unless durations span more than ~17 orders of magnitude).
+const (
+	latencyAccuracy = 0.01
+	latencyMaxBins  = 2048
+)
+
+// accumulator sums one tenant's signal over the open interval.
+type accumulator struct {
+	records, bytes, errors, quarantined, redacted int64
+	services                                      *hyperloglog.Sketch // allocated on the first service.name
+	latency                                       *ddsketch.DDSketch  // traces only, allocated on the first span
+}
+
+func (a *accumulator) addService(name string) {
+	if a.services == nil {
+		a.services = hyperloglog.New14()
+	}
+	a.services.Insert([]byte(name))
+}
+
+func (a *accumulator) addLatency(ms float64) {
+	if a.latency == nil {
+		// Only fails for an accuracy outside (0,1).
+		a.latency, _ = ddsketch.LogCollapsingLowestDenseDDSketch(latencyAccuracy, latencyMaxBins)
+	}
+	_ = a.latency.Add(ms) // fails only for values the sketch cannot index (negative durations are clamped by the caller)
+}
+
+// values closes the interval: it returns every feature's value and resets
+// the accumulator, keeping its sketches' memory for the next interval. A
+// ratio or quantile of nothing is NaN, which the detector skips.
+func (a *accumulator) values() (v [featureCount]float64) {
+	v[featRecords] = float64(a.records)
+	v[featBytes] = float64(a.bytes)
+	v[featErrorRatio] = math.NaN()
+	if a.records > 0 {
+		v[featErrorRatio] = float64(a.errors) / float64(a.records)
+	}
+	v[featQuarantined] = float64(a.quarantined)
+	v[featRedacted] = float64(a.redacted)
+	if a.services != nil {
+		v[featServices] = float64(a.services.Estimate())
+		a.services.Reset()
+	}
+	v[featLatencyP50], v[featLatencyP99] = math.NaN(), math.NaN()
+	if a.latency != nil && !a.latency.IsEmpty() {
+		if q, err := a.latency.GetValuesAtQuantiles([]float64{0.5, 0.99}); err == nil {
+			v[featLatencyP50], v[featLatencyP99] = q[0], q[1]
+		}
+		a.latency.Clear()
+	}
+	a.records, a.bytes, a.errors, a.quarantined, a.redacted = 0, 0, 0, 0, 0
+	return v
+}

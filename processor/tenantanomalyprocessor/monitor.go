@@ -1,0 +1,430 @@
+package tenantanomalyprocessor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.uber.org/zap"
+
+	"github.com/tenancyhq/tenancy/internal/anomaly"
+	"github.com/tenancyhq/tenancy/internal/identity"
+	"github.com/tenancyhq/tenancy/internal/policy"
+	"github.com/tenancyhq/tenancy/processor/tenantanomalyprocessor/internal/metadata"
+	"github.com/tenancyhq/tenancy/processor/tenantprocessor"
+)
+
+// Attributes of the anomaly records and of annotated resources.
+const (
+	AttrTenantID    = "anomaly.tenant.id"
+	AttrFingerprint = "anomaly.tenant.fingerprint"
+	AttrFeature     = "anomaly.feature"
+	AttrObserved    = "anomaly.observed"
+	AttrScore       = "anomaly.score"
+	AttrFeatures    = "anomaly.features"
+	AttrStart       = "anomaly.interval_start"
+	AttrEnd         = "anomaly.interval_end"
+	// AttrAnnotation is stamped on a flagged tenant's resources when
+	// annotate is on.
+	AttrAnnotation = "tenant.anomaly.score"
+)
+
+// tenantSeries is everything the processor keeps for one tenant: the open
+// interval's accumulators and the detectors, per signal. Signals are
+// allocated on the tenant's first record of that signal, so a tenant that
+// only sends logs costs only the log features.
+type tenantSeries struct {
+	id          string
+	fingerprint string
+
+	mu  sync.Mutex
+	sig [signalCount]*signalSeries
+
+	// annotation is the float64 bits of the score to stamp on this tenant's
+	// resources during the open interval; 0 when it was not flagged.
+	annotation atomic.Uint64
+}
+
+type signalSeries struct {
+	acc   accumulator
+	det   [featureCount]*anomaly.Detector // nil for features the signal lacks
+	score [featureCount]float64           // last score, for the metric
+}
+
+// signal returns the series of s, allocating it on first use; the caller
+// holds t.mu.
+func (t *tenantSeries) signal(s signal) *signalSeries {
+	ss := t.sig[s]
+	if ss == nil {
+		ss = &signalSeries{}
+		t.sig[s] = ss
+	}
+	return ss
+}
+
+// view is the policy in force as the hot path needs it: one map lookup
+// from a tenant.id to the series of an enabled tenant.
+type view struct {
+	pol     *policy.Policy
+	tenants map[string]viewEntry
+}
+
+type viewEntry struct {
+	series      *tenantSeries
+	sensitivity float64
+}
+
+// monitor is the state that every signal's instance of one tenantanomaly
+// component id shares: one set of series per tenant, one ticker, one
+// storage client, and the logs consumer the anomaly records go to.
+type monitor struct {
+	id     component.ID
+	cfg    *Config
+	secret []byte
+	logger *zap.Logger
+	now    func() time.Time
+	manual bool // tests drive flush themselves
+
+	mu       sync.Mutex // guards the fields below and view rebuilds
+	series   map[string]*tenantSeries
+	provider policy.Provider
+	logsNext consumer.Logs
+	users    int
+	started  bool
+	stopped  bool
+	stop     chan struct{}
+	done     chan struct{}
+	client   storage.Client
+
+	view atomic.Pointer[view]
+
+	flushMu   sync.Mutex // one flush or save at a time
+	startedAt time.Time
+	lastSave  time.Time
+	governFP  string
+	restored  int // series restored at start, for the log and tests
+}
+
+func newMonitor(id component.ID, cfg *Config, set component.TelemetrySettings, opts options) (*monitor, error) {
+	m := &monitor{
+		id: id, cfg: cfg, secret: []byte(cfg.FingerprintSecret), logger: set.Logger,
+		now: opts.now, manual: opts.manual,
+		series:   map[string]*tenantSeries{},
+		governFP: tenantprocessor.Fingerprint([]byte(cfg.FingerprintSecret), policy.Governance),
+	}
+	if err := m.registerMetrics(set); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// start runs once for all instances: find the policy, restore the
+// baselines, start the ticker.
+func (m *monitor) start(ctx context.Context, host component.Host) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.started {
+		return nil
+	}
+	prov, err := policy.FromHost(host, m.cfg.Policy)
+	if err != nil {
+		return err
+	}
+	m.provider = prov
+	if m.cfg.Storage != nil {
+		client, err := storageClient(ctx, host, *m.cfg.Storage, m.id)
+		if err != nil {
+			return err
+		}
+		m.client = client
+	}
+	m.started = true
+	m.startedAt = m.now()
+	m.lastSave = m.startedAt
+	v := m.rebuildViewLocked(prov.Policy())
+	if m.client != nil {
+		tenants, series, err := m.restore(ctx, v)
+		if err != nil {
+			// A damaged store costs the baselines, not the pipeline.
+			m.logger.Warn("tenantanomaly: could not restore baselines; starting fresh", zap.Error(err))
+		}
+		m.restored = series
+		m.logger.Info("tenantanomaly: restored baselines", zap.Int("tenants", tenants), zap.Int("series", series))
+	} else {
+		m.logger.Info("tenantanomaly: no storage configured; baselines are kept in memory only")
+	}
+	if !m.manual {
+		m.stop, m.done = make(chan struct{}), make(chan struct{})
+		go m.run(m.stop, m.done)
+	}
+	return nil
+}
+
+func storageClient(ctx context.Context, host component.Host, storageID, owner component.ID) (storage.Client, error) {
+	ext, ok := host.GetExtensions()[storageID]
+	if !ok {
+		return nil, fmt.Errorf("storage: extension %q is not configured; add it under extensions: and service.extensions", storageID)
+	}
+	se, ok := ext.(storage.Extension)
+	if !ok {
+		return nil, fmt.Errorf("storage: extension %q is not a storage extension", storageID)
+	}
+	return se.GetClient(ctx, component.KindProcessor, owner, "")
+}
+
+// release is one instance's shutdown; the last one stops the ticker and
+// saves the baselines. It reports whether the monitor is done with.
+func (m *monitor) release(ctx context.Context) (bool, error) {
+	m.mu.Lock()
+	m.users--
+	last := m.users <= 0
+	if !last || !m.started || m.stopped {
+		m.mu.Unlock()
+		return last, nil
+	}
+	m.stopped = true
+	stop, done, client := m.stop, m.done, m.client
+	m.mu.Unlock()
+	if stop != nil {
+		close(stop)
+		<-done
+	}
+	if client == nil {
+		return true, nil
+	}
+	// The open interval is partial; it is dropped rather than scored.
+	m.flushMu.Lock()
+	err := m.save(ctx)
+	m.flushMu.Unlock()
+	return true, errors.Join(err, client.Close(ctx))
+}
+
+// run closes an interval at every multiple of Interval.
+func (m *monitor) run(stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	for {
+		now := m.now()
+		end := now.Truncate(m.cfg.Interval).Add(m.cfg.Interval)
+		t := time.NewTimer(end.Sub(now))
+		select {
+		case <-stop:
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		m.flush(context.Background(), end)
+	}
+}
+
+// currentView returns the view of the policy in force, rebuilding it when
+// the provider hands out a new policy.
+func (m *monitor) currentView() *view {
+	pol := m.provider.Policy()
+	if v := m.view.Load(); v != nil && v.pol == pol {
+		return v
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.rebuildViewLocked(pol)
+}
+
+func (m *monitor) rebuildViewLocked(pol *policy.Policy) *view {
+	if v := m.view.Load(); v != nil && v.pol == pol {
+		return v
+	}
+	v := &view{pol: pol, tenants: make(map[string]viewEntry, pol.Len())}
+	for _, id := range pol.TenantIDs() {
+		t, _ := pol.Tenant(id)
+		if !t.Anomaly.Enabled {
+			continue
+		}
+		v.tenants[id] = viewEntry{series: m.seriesLocked(id), sensitivity: t.Anomaly.Sensitivity}
+	}
+	m.view.Store(v)
+	return v
+}
+
+// seriesLocked returns the tenant's series, creating it; series outlive
+// policy reloads so a tenant disabled and enabled again keeps its baseline.
+func (m *monitor) seriesLocked(id string) *tenantSeries {
+	s, ok := m.series[id]
+	if !ok {
+		s = &tenantSeries{id: id, fingerprint: tenantprocessor.Fingerprint(m.secret, id)}
+		m.series[id] = s
+	}
+	return s
+}
+
+// finding is one flagged feature of a closed interval.
+type finding struct {
+	key      string
+	observed float64
+	score    float64
+}
+
+type tenantFindings struct {
+	series   *tenantSeries
+	findings []finding
+}
+
+// flush closes the interval that ends at end: every enabled tenant's
+// accumulators become one point of its series, flagged tenants get one
+// anomaly record each, and the baselines are checkpointed when due.
+func (m *monitor) flush(ctx context.Context, end time.Time) {
+	m.flushMu.Lock()
+	defer m.flushMu.Unlock()
+	start := end.Add(-m.cfg.Interval)
+	// The first interval after a start began before the collector did; its
+	// counts are partial and would look like a drop.
+	partial := start.Before(m.startedAt)
+	v := m.currentView()
+	var flagged []tenantFindings
+	for _, e := range v.tenants {
+		var fs []finding
+		e.series.mu.Lock()
+		for s := range signalCount {
+			ss := e.series.sig[s]
+			if ss == nil {
+				continue
+			}
+			vals := ss.acc.values()
+			if partial {
+				continue
+			}
+			for _, f := range signalFeatures[s] {
+				d := m.detector(ss, f, e.sensitivity)
+				score := d.Update(end, vals[f])
+				ss.score[f] = score
+				if score >= m.cfg.Threshold {
+					fs = append(fs, finding{key: featureKeys[s][f], observed: vals[f], score: score})
+				}
+			}
+		}
+		e.series.mu.Unlock()
+		if len(fs) == 0 {
+			e.series.annotation.Store(0)
+			continue
+		}
+		sort.Slice(fs, func(i, j int) bool { return fs[i].score > fs[j].score })
+		e.series.annotation.Store(math.Float64bits(fs[0].score))
+		flagged = append(flagged, tenantFindings{series: e.series, findings: fs})
+	}
+	if len(flagged) > 0 {
+		m.emit(ctx, flagged, start, end)
+	}
+	if m.client != nil && end.Sub(m.lastSave) >= m.cfg.CheckpointInterval {
+		m.lastSave = end
+		if err := m.save(ctx); err != nil {
+			m.logger.Warn("tenantanomaly: could not save baselines", zap.Error(err))
+		}
+	}
+}
+
+// detector returns the detector of feature f, created on first use and
+// rebuilt (keeping its state) when the tenant's sensitivity changed.
+func (m *monitor) detector(ss *signalSeries, f feature, sensitivity float64) *anomaly.Detector {
+	d := ss.det[f]
+	if d != nil && d.Config().Sensitivity == sensitivity {
+		return d
+	}
+	// The policy validated the sensitivity and Config.Validate the rest.
+	nd, err := anomaly.New(m.cfg.detectorConfig(sensitivity))
+	if err != nil {
+		panic(err)
+	}
+	if d != nil {
+		if b, err := d.MarshalBinary(); err == nil {
+			_ = nd.UnmarshalBinary(b)
+		}
+	}
+	ss.det[f] = nd
+	return nd
+}
+
+// emit sends one _governance log record per flagged tenant to the logs
+// pipeline, naming its strongest feature and listing all flagged ones.
+func (m *monitor) emit(ctx context.Context, flagged []tenantFindings, start, end time.Time) {
+	sort.Slice(flagged, func(i, j int) bool { return flagged[i].series.id < flagged[j].series.id })
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr(identity.AttrTenantID, policy.Governance)
+	rl.Resource().Attributes().PutStr(identity.AttrFingerprint, m.governFP)
+	sl := rl.ScopeLogs().AppendEmpty()
+	sl.Scope().SetName(metadata.ScopeName)
+	startStr, endStr := start.UTC().Format(time.RFC3339Nano), end.UTC().Format(time.RFC3339Nano)
+	for _, tf := range flagged {
+		top := tf.findings[0]
+		lr := sl.LogRecords().AppendEmpty()
+		lr.SetTimestamp(pcommon.NewTimestampFromTime(end))
+		lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(m.now()))
+		lr.SetSeverityNumber(plog.SeverityNumberWarn)
+		lr.SetSeverityText("WARN")
+		lr.Body().SetStr(fmt.Sprintf("anomaly: tenant %s %s = %g (score %.3f)", tf.series.id, top.key, top.observed, top.score))
+		a := lr.Attributes()
+		a.PutStr(AttrTenantID, tf.series.id)
+		a.PutStr(AttrFingerprint, tf.series.fingerprint)
+		a.PutStr(AttrFeature, top.key)
+		a.PutDouble(AttrObserved, top.observed)
+		a.PutDouble(AttrScore, top.score)
+		all := a.PutEmptySlice(AttrFeatures)
+		for _, f := range tf.findings {
+			all.AppendEmpty().SetStr(f.key)
+		}
+		a.PutStr(AttrStart, startStr)
+		a.PutStr(AttrEnd, endStr)
+		if m.logsNext == nil {
+			m.logger.Warn("tenantanomaly: anomaly (no logs pipeline has this processor; the record is not emitted)",
+				zap.String("tenant", tf.series.id), zap.String("feature", top.key),
+				zap.Float64("observed", top.observed), zap.Float64("score", top.score))
+		}
+	}
+	m.mu.Lock()
+	next := m.logsNext
+	m.mu.Unlock()
+	if next == nil {
+		return
+	}
+	if err := next.ConsumeLogs(ctx, ld); err != nil {
+		m.logger.Warn("tenantanomaly: could not emit anomaly records", zap.Int("records", len(flagged)), zap.Error(err))
+	}
+}
+
+func (m *monitor) registerMetrics(set component.TelemetrySettings) error {
+	_, err := metadata.Meter(set).Float64ObservableGauge(metadata.ScoreName,
+		metric.WithDescription(metadata.ScoreDescription), metric.WithUnit(metadata.ScoreUnit),
+		metric.WithFloat64Callback(func(_ context.Context, o metric.Float64Observer) error {
+			v := m.view.Load()
+			if v == nil {
+				return nil
+			}
+			for id, e := range v.tenants {
+				e.series.mu.Lock()
+				for s := range signalCount {
+					ss := e.series.sig[s]
+					if ss == nil {
+						continue
+					}
+					for _, f := range signalFeatures[s] {
+						if ss.det[f] != nil {
+							o.Observe(ss.score[f], metric.WithAttributes(attribute.String("tenant", id), attribute.String("feature", featureKeys[s][f])))
+						}
+					}
+				}
+				e.series.mu.Unlock()
+			}
+			return nil
+		}))
+	return err
+}

@@ -1,0 +1,262 @@
+package tenantanomalyprocessor
+
+import (
+	"context"
+	"math"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/tenancyhq/tenancy/internal/identity"
+	"github.com/tenancyhq/tenancy/internal/policy"
+)
+
+const (
+	attrServiceName = "service.name"
+	// attrRedactionCount is redact.AttrCount, which the tenantredact
+	// processor stamps on what it changed (a test keeps them equal; the
+	// redact package itself is not needed here).
+	attrRedactionCount = "tenant.redaction.count"
+)
+
+// anomalyProcessor is one signal's instance; the state is its monitor's.
+type anomalyProcessor struct {
+	m *monitor
+}
+
+var (
+	logsSizer    plog.ProtoMarshaler
+	metricsSizer pmetric.ProtoMarshaler
+	tracesSizer  ptrace.ProtoMarshaler
+)
+
+// owner finds the series a resource counts for: its tenant, or for a
+// quarantined resource the policy tenant it claimed. Pipeline tenants,
+// unknown tenants and tenants with anomaly detection off count for nobody.
+func (v *view) owner(attrs pcommon.Map) (e viewEntry, quarantined, ok bool) {
+	id, found := attrs.Get(identity.AttrTenantID)
+	if !found || id.Type() != pcommon.ValueTypeStr {
+		return viewEntry{}, false, false
+	}
+	if id.Str() == policy.Quarantine {
+		claimed, found := attrs.Get(identity.AttrClaimed)
+		if !found || claimed.Type() != pcommon.ValueTypeStr {
+			return viewEntry{}, false, false
+		}
+		e, ok = v.tenants[claimed.Str()]
+		return e, true, ok
+	}
+	e, ok = v.tenants[id.Str()]
+	return e, false, ok
+}
+
+// annotate stamps the tenant's last flagged score on the resource, when
+// annotate is on and the previous interval was flagged.
+func (p *anomalyProcessor) annotate(t *tenantSeries, attrs pcommon.Map) {
+	if !p.m.cfg.Annotate {
+		return
+	}
+	if bits := t.annotation.Load(); bits != 0 {
+		attrs.PutDouble(AttrAnnotation, math.Float64frombits(bits))
+	}
+}
+
+func hasRedaction(attrs pcommon.Map) bool {
+	_, ok := attrs.Get(attrRedactionCount)
+	return ok
+}
+
+func serviceName(attrs pcommon.Map) (string, bool) {
+	v, ok := attrs.Get(attrServiceName)
+	if !ok || v.Type() != pcommon.ValueTypeStr {
+		return "", false
+	}
+	return v.Str(), true
+}
+
+func (p *anomalyProcessor) processLogs(_ context.Context, ld plog.Logs) (plog.Logs, error) {
+	v := p.m.currentView()
+	rls := ld.ResourceLogs()
+	for i := 0; i < rls.Len(); i++ {
+		rl := rls.At(i)
+		attrs := rl.Resource().Attributes()
+		e, quarantined, ok := v.owner(attrs)
+		if !ok {
+			continue
+		}
+		t := e.series
+		if quarantined {
+			n := 0
+			for j := 0; j < rl.ScopeLogs().Len(); j++ {
+				n += rl.ScopeLogs().At(j).LogRecords().Len()
+			}
+			t.mu.Lock()
+			t.signal(signalLogs).acc.quarantined += int64(n)
+			t.mu.Unlock()
+			continue
+		}
+		var records, errs, redacted int64
+		resRedacted := hasRedaction(attrs)
+		for j := 0; j < rl.ScopeLogs().Len(); j++ {
+			lrs := rl.ScopeLogs().At(j).LogRecords()
+			records += int64(lrs.Len())
+			for k := 0; k < lrs.Len(); k++ {
+				lr := lrs.At(k)
+				if lr.SeverityNumber() >= plog.SeverityNumberError {
+					errs++
+				}
+				if resRedacted || hasRedaction(lr.Attributes()) {
+					redacted++
+				}
+			}
+		}
+		size := int64(logsSizer.ResourceLogsSize(rl))
+		svc, hasSvc := serviceName(attrs)
+		t.mu.Lock()
+		a := &t.signal(signalLogs).acc
+		a.records += records
+		a.errors += errs
+		a.redacted += redacted
+		a.bytes += size
+		if hasSvc {
+			a.addService(svc)
+		}
+		t.mu.Unlock()
+		p.annotate(t, attrs)
+	}
+	return ld, nil
+}
+
+func (p *anomalyProcessor) processTraces(_ context.Context, td ptrace.Traces) (ptrace.Traces, error) {
+	v := p.m.currentView()
+	rss := td.ResourceSpans()
+	for i := 0; i < rss.Len(); i++ {
+		rs := rss.At(i)
+		attrs := rs.Resource().Attributes()
+		e, quarantined, ok := v.owner(attrs)
+		if !ok {
+			continue
+		}
+		t := e.series
+		if quarantined {
+			n := 0
+			for j := 0; j < rs.ScopeSpans().Len(); j++ {
+				n += rs.ScopeSpans().At(j).Spans().Len()
+			}
+			t.mu.Lock()
+			t.signal(signalTraces).acc.quarantined += int64(n)
+			t.mu.Unlock()
+			continue
+		}
+		resRedacted := hasRedaction(attrs)
+		size := int64(tracesSizer.ResourceSpansSize(rs))
+		svc, hasSvc := serviceName(attrs)
+		// Durations go straight into the sketch, so the lock covers the
+		// resource's span loop.
+		t.mu.Lock()
+		a := &t.signal(signalTraces).acc
+		for j := 0; j < rs.ScopeSpans().Len(); j++ {
+			spans := rs.ScopeSpans().At(j).Spans()
+			a.records += int64(spans.Len())
+			for k := 0; k < spans.Len(); k++ {
+				sp := spans.At(k)
+				if sp.Status().Code() == ptrace.StatusCodeError {
+					a.errors++
+				}
+				if resRedacted || hasRedaction(sp.Attributes()) {
+					a.redacted++
+				}
+				// An end before the start is a client bug; count it as 0.
+				if start, end := sp.StartTimestamp(), sp.EndTimestamp(); end > start {
+					a.addLatency(float64(end-start) / 1e6)
+				} else {
+					a.addLatency(0)
+				}
+			}
+		}
+		a.bytes += size
+		if hasSvc {
+			a.addService(svc)
+		}
+		t.mu.Unlock()
+		p.annotate(t, attrs)
+	}
+	return td, nil
+}
+
+func (p *anomalyProcessor) processMetrics(_ context.Context, md pmetric.Metrics) (pmetric.Metrics, error) {
+	v := p.m.currentView()
+	rms := md.ResourceMetrics()
+	for i := 0; i < rms.Len(); i++ {
+		rm := rms.At(i)
+		attrs := rm.Resource().Attributes()
+		e, quarantined, ok := v.owner(attrs)
+		if !ok {
+			continue
+		}
+		t := e.series
+		points, redacted := dataPoints(rm, hasRedaction(attrs))
+		if quarantined {
+			t.mu.Lock()
+			t.signal(signalMetrics).acc.quarantined += points
+			t.mu.Unlock()
+			continue
+		}
+		size := int64(metricsSizer.ResourceMetricsSize(rm))
+		svc, hasSvc := serviceName(attrs)
+		t.mu.Lock()
+		a := &t.signal(signalMetrics).acc
+		a.records += points
+		a.redacted += redacted
+		a.bytes += size
+		if hasSvc {
+			a.addService(svc)
+		}
+		t.mu.Unlock()
+		p.annotate(t, attrs)
+	}
+	return md, nil
+}
+
+// dataPoints counts a resource's data points and those the tenantredact
+// processor changed (every point, when it changed the resource).
+func dataPoints(rm pmetric.ResourceMetrics, resRedacted bool) (points, redacted int64) {
+	count := func(n int, attrs func(int) pcommon.Map) {
+		points += int64(n)
+		if resRedacted {
+			redacted += int64(n)
+			return
+		}
+		for i := 0; i < n; i++ {
+			if hasRedaction(attrs(i)) {
+				redacted++
+			}
+		}
+	}
+	for j := 0; j < rm.ScopeMetrics().Len(); j++ {
+		ms := rm.ScopeMetrics().At(j).Metrics()
+		for k := 0; k < ms.Len(); k++ {
+			m := ms.At(k)
+			switch m.Type() {
+			case pmetric.MetricTypeGauge:
+				dps := m.Gauge().DataPoints()
+				count(dps.Len(), func(i int) pcommon.Map { return dps.At(i).Attributes() })
+			case pmetric.MetricTypeSum:
+				dps := m.Sum().DataPoints()
+				count(dps.Len(), func(i int) pcommon.Map { return dps.At(i).Attributes() })
+			case pmetric.MetricTypeHistogram:
+				dps := m.Histogram().DataPoints()
+				count(dps.Len(), func(i int) pcommon.Map { return dps.At(i).Attributes() })
+			case pmetric.MetricTypeExponentialHistogram:
+				dps := m.ExponentialHistogram().DataPoints()
+				count(dps.Len(), func(i int) pcommon.Map { return dps.At(i).Attributes() })
+			case pmetric.MetricTypeSummary:
+				dps := m.Summary().DataPoints()
+				count(dps.Len(), func(i int) pcommon.Map { return dps.At(i).Attributes() })
+			}
+		}
+	}
+	return points, redacted
+}

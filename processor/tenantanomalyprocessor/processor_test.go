@@ -1,0 +1,332 @@
+package tenantanomalyprocessor
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/processor/processortest"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
+	"github.com/tenancyhq/tenancy/internal/identity"
+	"github.com/tenancyhq/tenancy/internal/policy"
+	"github.com/tenancyhq/tenancy/internal/redact"
+	"github.com/tenancyhq/tenancy/processor/tenantanomalyprocessor/internal/metadata"
+	"github.com/tenancyhq/tenancy/processor/tenantprocessor"
+)
+
+// baseline sends every tenant an ordinary interval: about 100 log records
+// (2 of them errors) and 20 spans of about 50ms.
+func baseline(h *harness, r *rand.Rand, tenants ...string) {
+	for _, tn := range tenants {
+		h.sendLogs(tn, 95+r.IntN(11), 2)
+		h.sendSpans(tn, 20, time.Duration(45+r.IntN(10))*time.Millisecond)
+	}
+}
+
+var allTenants = []string{"acme", "initech", "hooli"}
+
+func TestVolumeSpikeFlagsOnlyThatTenant(t *testing.T) {
+	h := newHarness(t, testConfig(), loadPolicy(t), nil, t0)
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 40 {
+		baseline(h, r, allTenants...)
+		h.flush()
+	}
+	require.Empty(t, h.anomalies(), "a steady baseline is not an anomaly")
+
+	// acme and hooli (detection disabled) send twenty times their volume.
+	baseline(h, r, "initech")
+	h.sendLogs("acme", 2000, 2)
+	h.sendLogs("hooli", 2000, 2)
+	h.sendSpans("acme", 20, 50*time.Millisecond)
+	h.sendSpans("hooli", 20, 50*time.Millisecond)
+	spikeEnd := h.clock.Now().Add(h.cfg.Interval)
+	h.flush()
+
+	got := h.anomalies()
+	require.Len(t, got, 1)
+	lr := got[0]
+	a := lr.Attributes()
+	assert.Equal(t, "acme", str(a, AttrTenantID))
+	assert.Equal(t, tenantprocessor.Fingerprint([]byte(testSecret), "acme"), str(a, AttrFingerprint))
+	assert.Contains(t, []string{"logs.records", "logs.bytes"}, str(a, AttrFeature))
+	features, _ := a.Get(AttrFeatures)
+	assert.Contains(t, features.Slice().AsRaw(), "logs.records")
+	observed, _ := a.Get(AttrObserved)
+	if str(a, AttrFeature) == "logs.records" {
+		assert.Equal(t, 2000.0, observed.Double())
+	}
+	score, _ := a.Get(AttrScore)
+	assert.GreaterOrEqual(t, score.Double(), 0.5)
+	assert.Equal(t, spikeEnd.Add(-time.Minute).Format(time.RFC3339Nano), str(a, AttrStart))
+	assert.Equal(t, spikeEnd.Format(time.RFC3339Nano), str(a, AttrEnd))
+	assert.Equal(t, plog.SeverityNumberWarn, lr.SeverityNumber())
+	assert.Equal(t, "WARN", lr.SeverityText())
+	assert.Equal(t, pcommon.NewTimestampFromTime(spikeEnd), lr.Timestamp())
+	gov := h.sink.AllLogs()[len(h.sink.AllLogs())-1].ResourceLogs().At(0).Resource().Attributes()
+	assert.Equal(t, policy.Governance, str(gov, identity.AttrTenantID))
+	assert.Equal(t, tenantprocessor.Fingerprint([]byte(testSecret), policy.Governance), str(gov, identity.AttrFingerprint))
+
+	// The score metric has acme's spike and no series of the disabled tenant.
+	scores := scoreMetric(t, h.tel)
+	assert.GreaterOrEqual(t, scores["acme logs.records"], 0.5)
+	assert.Less(t, scores["initech logs.records"], 0.5)
+	assert.Contains(t, scores, "acme traces.latency_p99")
+	assert.NotContains(t, scores, "hooli logs.records")
+
+	// One event, one record: back to normal for a while, nothing more.
+	for range 10 {
+		baseline(h, r, allTenants...)
+		h.flush()
+	}
+	assert.Len(t, h.anomalies(), 1)
+}
+
+func scoreMetric(t *testing.T, tel *componenttest.Telemetry) map[string]float64 {
+	t.Helper()
+	m, err := tel.GetMetric(metadata.ScoreName)
+	require.NoError(t, err)
+	out := map[string]float64{}
+	for _, dp := range m.Data.(metricdata.Gauge[float64]).DataPoints {
+		tn, _ := dp.Attributes.Value("tenant")
+		f, _ := dp.Attributes.Value("feature")
+		out[tn.AsString()+" "+f.AsString()] = dp.Value
+	}
+	return out
+}
+
+func TestProbationAndFirstPartialInterval(t *testing.T) {
+	// Started mid-interval: the first interval is partial and dropped.
+	h := newHarness(t, testConfig(), loadPolicy(t), nil, t0.Add(-30*time.Second))
+	h.sendLogs("acme", 100, 0)
+	h.monitor().flush(context.Background(), h.clock.Add(30*time.Second))
+	acme := h.monitor().series["acme"]
+	assert.Nil(t, acme.sig[signalLogs].det[featRecords], "the partial interval fed no detector")
+	// Within probation even a spike scores 0.
+	for i := range 5 {
+		h.sendLogs("acme", 100+1000*i, 0)
+		h.flush()
+	}
+	assert.Empty(t, h.anomalies())
+	assert.EqualValues(t, 5, acme.sig[signalLogs].det[featRecords].Points())
+}
+
+func TestFeatures(t *testing.T) {
+	h := newHarness(t, testConfig(), loadPolicy(t), nil, t0)
+	h.sendLogs("acme", 10, 3)
+
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr(identity.AttrTenantID, "acme")
+	rl.Resource().Attributes().PutStr("service.name", "billing")
+	lr := rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	lr.Attributes().PutInt(redact.AttrCount, 2)
+	// Quarantined while claiming acme: counted as acme's; claiming an
+	// unknown tenant or nothing: counted for nobody.
+	for _, claimed := range []string{"acme", "nobody", ""} {
+		q := ld.ResourceLogs().AppendEmpty()
+		q.Resource().Attributes().PutStr(identity.AttrTenantID, policy.Quarantine)
+		if claimed != "" {
+			q.Resource().Attributes().PutStr(identity.AttrClaimed, claimed)
+		}
+		q.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	}
+	require.NoError(t, h.logs.ConsumeLogs(context.Background(), ld))
+
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	rs.Resource().Attributes().PutStr(identity.AttrTenantID, "acme")
+	spans := rs.ScopeSpans().AppendEmpty().Spans()
+	for i := range 100 {
+		sp := spans.AppendEmpty()
+		sp.SetStartTimestamp(1000)
+		sp.SetEndTimestamp(1000 + pcommon.Timestamp(i+1)*pcommon.Timestamp(time.Millisecond))
+		if i%4 == 0 {
+			sp.Status().SetCode(ptrace.StatusCodeError)
+		}
+	}
+	require.NoError(t, h.traces.ConsumeTraces(context.Background(), td))
+
+	acme := h.monitor().series["acme"]
+	logs := acme.sig[signalLogs].acc.values()
+	assert.Equal(t, 11.0, logs[featRecords])
+	assert.InDelta(t, 3.0/11, logs[featErrorRatio], 1e-9)
+	assert.Equal(t, 1.0, logs[featQuarantined])
+	assert.Equal(t, 1.0, logs[featRedacted])
+	assert.Equal(t, 2.0, logs[featServices])
+	assert.Greater(t, logs[featBytes], 10*40.0)
+	assert.True(t, math.IsNaN(logs[featLatencyP50]))
+
+	traces := acme.sig[signalTraces].acc.values()
+	assert.Equal(t, 100.0, traces[featRecords])
+	assert.InDelta(t, 0.25, traces[featErrorRatio], 1e-9)
+	assert.InDelta(t, 50, traces[featLatencyP50], 1.5)
+	assert.InDelta(t, 99, traces[featLatencyP99], 2)
+	assert.Equal(t, 0.0, traces[featServices])
+	assert.Equal(t, float64(tracesSizer.ResourceSpansSize(rs)), traces[featBytes])
+
+	// values() reset the interval.
+	again := acme.sig[signalLogs].acc.values()
+	assert.Equal(t, 0.0, again[featRecords])
+	assert.Equal(t, 0.0, again[featServices])
+	assert.True(t, math.IsNaN(again[featErrorRatio]))
+}
+
+func TestMetricsDataPoints(t *testing.T) {
+	md := pmetric.NewMetrics()
+	rm := md.ResourceMetrics().AppendEmpty()
+	ms := rm.ScopeMetrics().AppendEmpty().Metrics()
+	g := ms.AppendEmpty().SetEmptyGauge().DataPoints()
+	g.AppendEmpty().Attributes().PutInt(redact.AttrCount, 1)
+	g.AppendEmpty()
+	ms.AppendEmpty().SetEmptySum().DataPoints().AppendEmpty()
+	ms.AppendEmpty().SetEmptyHistogram().DataPoints().AppendEmpty()
+	ms.AppendEmpty().SetEmptyExponentialHistogram().DataPoints().AppendEmpty()
+	ms.AppendEmpty().SetEmptySummary().DataPoints().AppendEmpty()
+	points, redacted := dataPoints(rm, false)
+	assert.Equal(t, int64(6), points)
+	assert.Equal(t, int64(1), redacted)
+	_, redacted = dataPoints(rm, true)
+	assert.Equal(t, int64(6), redacted)
+}
+
+func TestRedactionAttributeName(t *testing.T) {
+	assert.Equal(t, redact.AttrCount, attrRedactionCount)
+}
+
+func TestAnnotateNextInterval(t *testing.T) {
+	cfg := testConfig()
+	cfg.Annotate = true
+	h := newHarness(t, cfg, loadPolicy(t), nil, t0)
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 30 {
+		baseline(h, r, "acme", "initech")
+		h.flush()
+	}
+	h.sendLogs("acme", 3000, 0)
+	baseline(h, r, "initech")
+	h.flush()
+	require.Len(t, h.anomalies(), 1)
+
+	before := len(h.sink.AllLogs())
+	h.sendLogs("acme", 100, 0)
+	h.sendLogs("initech", 100, 0)
+	out := h.sink.AllLogs()[before:]
+	require.Len(t, out, 2)
+	score, ok := out[0].ResourceLogs().At(0).Resource().Attributes().Get(AttrAnnotation)
+	require.True(t, ok, "acme's records of the interval after the flagged one carry the score")
+	assert.GreaterOrEqual(t, score.Double(), 0.5)
+	_, ok = out[1].ResourceLogs().At(0).Resource().Attributes().Get(AttrAnnotation)
+	assert.False(t, ok, "initech was not flagged")
+
+	// The next ordinary interval clears it.
+	h.flush()
+	h.sendLogs("acme", 100, 0)
+	_, ok = h.sink.AllLogs()[len(h.sink.AllLogs())-1].ResourceLogs().At(0).Resource().Attributes().Get(AttrAnnotation)
+	assert.False(t, ok)
+}
+
+func TestBaselinesSurviveRestart(t *testing.T) {
+	st := newMemStorage()
+	cfg := testConfig()
+	cfg.Storage = &storageID
+	r := rand.New(rand.NewPCG(5, 6))
+	h := newHarness(t, cfg, loadPolicy(t), st, t0)
+	for range 30 {
+		baseline(h, r, "acme", "initech")
+		h.flush()
+	}
+	end := h.clock.Now()
+	h.shutdown()
+	require.Nil(t, h.reg.get(processortest.NewNopSettings(metadata.Type).ID), "the last shutdown releases the shared state")
+
+	// The next process: a spike on its first full interval is flagged, with
+	// no new probation (probation is 10 intervals).
+	h2 := newHarness(t, cfg, loadPolicy(t), st, end)
+	assert.Equal(t, 2*(len(signalFeatures[signalLogs])+len(signalFeatures[signalTraces])), h2.monitor().restored)
+	acme := h2.monitor().series["acme"]
+	assert.EqualValues(t, 30, acme.sig[signalLogs].det[featRecords].Points())
+	h2.sendLogs("acme", 3000, 0)
+	baseline(h2, r, "initech")
+	h2.flush()
+	got := h2.anomalies()
+	require.Len(t, got, 1)
+	assert.Equal(t, "acme", str(got[0].Attributes(), AttrTenantID))
+
+	// Without the store the same spike falls in probation.
+	h3 := newHarness(t, cfg, loadPolicy(t), newMemStorage(), end)
+	h3.sendLogs("acme", 3000, 0)
+	h3.flush()
+	assert.Empty(t, h3.anomalies())
+}
+
+func TestDamagedStoreStartsFresh(t *testing.T) {
+	st := newMemStorage()
+	cfg := testConfig()
+	cfg.Storage = &storageID
+	h := newHarness(t, cfg, loadPolicy(t), st, t0)
+	for range 3 {
+		baseline(h, rand.New(rand.NewPCG(7, 8)), "acme", "initech")
+		h.flush()
+	}
+	h.shutdown()
+	for k := range st.data {
+		if len(k) > len("acme") && k[len(k)-len("acme"):] == "acme" {
+			st.data[k] = st.data[k][:100]
+		}
+	}
+	h2 := newHarness(t, cfg, loadPolicy(t), st, h.clock.Now())
+	assert.Equal(t, len(signalFeatures[signalLogs])+len(signalFeatures[signalTraces]), h2.monitor().restored, "initech is restored, acme starts fresh")
+	assert.Nil(t, h2.monitor().series["acme"].sig[signalLogs])
+}
+
+func TestCheckpointInterval(t *testing.T) {
+	st := newMemStorage()
+	cfg := testConfig()
+	cfg.Storage = &storageID
+	cfg.CheckpointInterval = 3 * time.Minute
+	h := newHarness(t, cfg, loadPolicy(t), st, t0)
+	index := func() int {
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		n := 0
+		for k := range st.data {
+			if len(k) >= len(indexKey) && k[len(k)-len(indexKey):] == indexKey {
+				n++
+			}
+		}
+		return n
+	}
+	h.sendLogs("acme", 10, 0)
+	h.flush()
+	h.flush()
+	assert.Zero(t, index(), "not yet due")
+	h.flush()
+	assert.Equal(t, 1, index())
+}
+
+func TestStartErrors(t *testing.T) {
+	cfg := testConfig()
+	f := NewFactory()
+	lp, err := f.CreateLogs(context.Background(), processortest.NewNopSettings(metadata.Type), cfg, nil)
+	require.NoError(t, err)
+	assert.ErrorContains(t, lp.Start(context.Background(), componenttest.NewNopHost()), `extension "tenantpolicy" is not configured`)
+	require.NoError(t, lp.Shutdown(context.Background()))
+
+	cfg.Storage = &storageID
+	lp, err = f.CreateLogs(context.Background(), processortest.NewNopSettings(metadata.Type), cfg, nil)
+	require.NoError(t, err)
+	assert.EqualError(t, lp.Start(context.Background(), newHost(loadPolicy(t), nil)),
+		`storage: extension "file_storage" is not configured; add it under extensions: and service.extensions`)
+	require.NoError(t, lp.Shutdown(context.Background()))
+}
