@@ -19,6 +19,7 @@ Usage:
   tenancyctl policy hash-key          read an API key on stdin, print its policy hash
   tenancyctl policy diff OLD NEW      list tenants added, removed and changed
   tenancyctl redact --policy FILE     redact OTLP/JSON offline, as the tenantredact processor does
+  tenancyctl anomaly replay --in CSV  score a series offline, as the tenantanomaly processor does
 
 Run 'tenancyctl COMMAND SUBCOMMAND --help' for details.
 `
@@ -38,6 +39,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runPolicy(args[1:], stdin, stdout, stderr)
 	case "redact":
 		return runRedact(args[1:], stdin, stdout, stderr)
+	case "anomaly":
+		return runAnomaly(args[1:], stdin, stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "tenancyctl: unknown command %q\n\n%s", args[0], usage)
 	return 2
