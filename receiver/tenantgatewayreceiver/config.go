@@ -1,0 +1,55 @@
+package tenantgatewayreceiver
+
+import (
+	"errors"
+	"fmt"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/confighttp"
+)
+
+// The encodings the gateway decodes itself, with per-tenant limits; the
+// names are confighttp's compression_algorithms values.
+var supportedEncodings = []string{"", "gzip", "zstd", "zlib", "deflate", "snappy", "x-snappy-framed"}
+
+// Config of the tenantgateway receiver.
+type Config struct {
+	// ServerConfig is the HTTP server: endpoint, tls (and client_ca_file for
+	// mTLS), cors, auth (normally {authenticator: tenantpolicy}),
+	// include_metadata, max_request_body_size (a cap for every tenant) and
+	// compression_algorithms (which Content-Encodings are accepted; the
+	// gateway decodes them itself so each tenant's limits apply).
+	confighttp.ServerConfig `mapstructure:",squash"`
+	// Policy is the id of the tenantpolicy extension that serves the limits
+	// (and client certificate fingerprints for mTLS).
+	Policy component.ID `mapstructure:"policy"`
+}
+
+// Validate checks the configuration.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.NetAddr.Endpoint == "" {
+		errs = append(errs, errors.New("endpoint: must be set (host:port)"))
+	}
+	if c.Policy.Type().String() == "" {
+		errs = append(errs, errors.New("policy: must name the tenantpolicy extension"))
+	}
+	for i, enc := range c.CompressionAlgorithms {
+		if !contains(supportedEncodings, enc) {
+			errs = append(errs, fmt.Errorf("compression_algorithms[%d]: %q is not one of %q", i, enc, supportedEncodings))
+		}
+	}
+	if c.MaxRequestBodySize < 0 {
+		errs = append(errs, errors.New("max_request_body_size: must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,258 @@
+package tenantgatewayreceiver
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/grafana/loki/pkg/push"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+)
+
+// Label bounds of Loki's and Mimir's default limits.
+const (
+	maxLabelNameLength  = 1024
+	maxLabelValueLength = 2048
+)
+
+func lokiRoute() *route {
+	return &route{
+		path: "/loki/api/v1/push", protocol: protoLoki, signal: signalLogs,
+		mediaTypes:     []string{mediaProtobuf, mediaJSON},
+		implicitSnappy: func(mt string) bool { return mt == mediaProtobuf },
+		decode: func(mt string, body []byte) (payload, *httpError) {
+			var (
+				logs plog.Logs
+				err  error
+			)
+			if mt == mediaJSON {
+				logs, err = decodeLokiJSON(body)
+			} else {
+				logs, err = decodeLokiProto(body)
+			}
+			if err != nil {
+				reason := "invalid_protobuf"
+				if mt == mediaJSON {
+					reason = "invalid_json"
+				}
+				return payload{}, errBadRequest(reason, "%v", err)
+			}
+			return payload{signal: signalLogs, logs: logs}, nil
+		},
+		respond: noContent,
+	}
+}
+
+// decodeLokiProto converts a Loki PushRequest (already snappy-decoded):
+// each stream becomes a resource with its labels as attributes, each entry
+// a log record with its line as body, its timestamp kept and its
+// structured metadata as attributes.
+func decodeLokiProto(body []byte) (plog.Logs, error) {
+	var req push.PushRequest
+	if err := req.Unmarshal(body); err != nil {
+		return plog.Logs{}, fmt.Errorf("body is not a valid Loki PushRequest protobuf: %w", err)
+	}
+	logs := plog.NewLogs()
+	now := pcommon.NewTimestampFromTime(time.Now())
+	for i, s := range req.Streams {
+		labels, err := parseLokiLabels(s.Labels)
+		if err != nil {
+			return plog.Logs{}, fmt.Errorf("streams[%d].labels: %w", i, err)
+		}
+		records := newLokiStream(logs, labels)
+		for j, e := range s.Entries {
+			lr := records.AppendEmpty()
+			lr.SetTimestamp(pcommon.NewTimestampFromTime(e.Timestamp))
+			lr.SetObservedTimestamp(now)
+			lr.Body().SetStr(e.Line)
+			for _, l := range e.StructuredMetadata {
+				if err := checkLabel(l.Name, l.Value); err != nil {
+					return plog.Logs{}, fmt.Errorf("streams[%d].entries[%d].structuredMetadata: %w", i, j, err)
+				}
+				lr.Attributes().PutStr(l.Name, l.Value)
+			}
+		}
+	}
+	return logs, nil
+}
+
+func newLokiStream(logs plog.Logs, labels [][2]string) plog.LogRecordSlice {
+	rl := logs.ResourceLogs().AppendEmpty()
+	attrs := rl.Resource().Attributes()
+	attrs.EnsureCapacity(len(labels))
+	for _, l := range labels {
+		attrs.PutStr(l[0], l[1])
+	}
+	return rl.ScopeLogs().AppendEmpty().LogRecords()
+}
+
+// lokiJSONRequest is Loki's JSON push body.
+type lokiJSONRequest struct {
+	Streams []struct {
+		Stream map[string]string   `json:"stream"`
+		Values [][]json.RawMessage `json:"values"`
+	} `json:"streams"`
+}
+
+// decodeLokiJSON converts Loki's JSON push body:
+// {"streams":[{"stream":{"k":"v"},"values":[["<unix ns>","line",{"k":"v"}]]}]}.
+func decodeLokiJSON(body []byte) (plog.Logs, error) {
+	var req lokiJSONRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		return plog.Logs{}, jsonError("Loki push JSON", body, err)
+	}
+	logs := plog.NewLogs()
+	now := pcommon.NewTimestampFromTime(time.Now())
+	for i, s := range req.Streams {
+		labels := make([][2]string, 0, len(s.Stream))
+		for k, v := range s.Stream {
+			if err := checkLabel(k, v); err != nil {
+				return plog.Logs{}, fmt.Errorf("streams[%d].stream: %w", i, err)
+			}
+			labels = append(labels, [2]string{k, v})
+		}
+		sortLabels(labels)
+		records := newLokiStream(logs, labels)
+		for j, v := range s.Values {
+			where := fmt.Sprintf("streams[%d].values[%d]", i, j)
+			if len(v) < 2 || len(v) > 3 {
+				return plog.Logs{}, fmt.Errorf("%s: want [timestamp, line] or [timestamp, line, {metadata}], got %d elements", where, len(v))
+			}
+			var tsStr, line string
+			if err := json.Unmarshal(v[0], &tsStr); err != nil {
+				return plog.Logs{}, fmt.Errorf("%s[0]: timestamp must be a string of Unix nanoseconds, got %s", where, quoteAtMost(string(v[0]), 64))
+			}
+			ts, err := strconv.ParseInt(tsStr, 10, 64)
+			if err != nil {
+				return plog.Logs{}, fmt.Errorf("%s[0]: timestamp %q is not an integer of Unix nanoseconds", where, quoteAtMost(tsStr, 64))
+			}
+			if err := json.Unmarshal(v[1], &line); err != nil {
+				return plog.Logs{}, fmt.Errorf("%s[1]: line must be a string, got %s", where, quoteAtMost(string(v[1]), 64))
+			}
+			lr := records.AppendEmpty()
+			lr.SetTimestamp(pcommon.Timestamp(ts))
+			lr.SetObservedTimestamp(now)
+			lr.Body().SetStr(line)
+			if len(v) == 3 {
+				var md map[string]string
+				if err := json.Unmarshal(v[2], &md); err != nil {
+					return plog.Logs{}, fmt.Errorf("%s[2]: structured metadata must be an object of strings, got %s", where, quoteAtMost(string(v[2]), 64))
+				}
+				keys := make([][2]string, 0, len(md))
+				for k, val := range md {
+					if err := checkLabel(k, val); err != nil {
+						return plog.Logs{}, fmt.Errorf("%s[2]: %w", where, err)
+					}
+					keys = append(keys, [2]string{k, val})
+				}
+				sortLabels(keys)
+				for _, kv := range keys {
+					lr.Attributes().PutStr(kv[0], kv[1])
+				}
+			}
+		}
+	}
+	return logs, nil
+}
+
+// jsonError names where a JSON body went wrong: line, column and offset,
+// and the field for a type mismatch.
+func jsonError(what string, body []byte, err error) error {
+	var (
+		syn *json.SyntaxError
+		typ *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.As(err, &syn):
+		line, col := lineCol(body, syn.Offset)
+		return fmt.Errorf("body is not valid %s: line %d, column %d (offset %d): %v", what, line, col, syn.Offset, syn)
+	case errors.As(err, &typ):
+		line, col := lineCol(body, typ.Offset)
+		return fmt.Errorf("body is not valid %s: line %d, column %d (offset %d): field %q must be %s, not %s", what, line, col, typ.Offset, typ.Field, typ.Type, typ.Value)
+	}
+	return fmt.Errorf("body is not valid %s: %v", what, err)
+}
+
+func lineCol(b []byte, off int64) (line, col int) {
+	off = min(max(off, 0), int64(len(b)))
+	prefix := b[:off]
+	line = bytes.Count(prefix, []byte{'\n'}) + 1
+	col = int(off) - (bytes.LastIndexByte(prefix, '\n') + 1) + 1
+	return line, col
+}
+
+// parseLokiLabels parses a stream selector as Loki sends it,
+// {name="value", other="v2"}, with Go-style escapes in values.
+func parseLokiLabels(s string) ([][2]string, error) {
+	in := strings.TrimSpace(s)
+	if !strings.HasPrefix(in, "{") || !strings.HasSuffix(in, "}") {
+		return nil, fmt.Errorf("%q is not a label set {name=\"value\", ...}", quoteAtMost(s, 128))
+	}
+	in = strings.TrimSpace(in[1 : len(in)-1])
+	var out [][2]string
+	for in != "" {
+		eq := strings.IndexByte(in, '=')
+		if eq < 0 {
+			return nil, fmt.Errorf("label set %q: missing '=' after %q", quoteAtMost(s, 128), quoteAtMost(in, 64))
+		}
+		name := strings.TrimSpace(in[:eq])
+		rest := strings.TrimSpace(in[eq+1:])
+		q, err := strconv.QuotedPrefix(rest)
+		if err != nil || !strings.HasPrefix(q, `"`) {
+			return nil, fmt.Errorf("label %q: value is not a double-quoted string", quoteAtMost(name, 64))
+		}
+		value, _ := strconv.Unquote(q)
+		if err := checkLabel(name, value); err != nil {
+			return nil, err
+		}
+		out = append(out, [2]string{name, value})
+		in = strings.TrimSpace(rest[len(q):])
+		if in == "" {
+			break
+		}
+		if in[0] != ',' {
+			return nil, fmt.Errorf("label set %q: want ',' after label %q", quoteAtMost(s, 128), quoteAtMost(name, 64))
+		}
+		in = strings.TrimSpace(in[1:])
+	}
+	return out, nil
+}
+
+// checkLabel applies Prometheus' label name rule and the length bounds.
+func checkLabel(name, value string) error {
+	if len(name) > maxLabelNameLength {
+		return fmt.Errorf("label name %q… is %d bytes, over %d", name[:32], len(name), maxLabelNameLength)
+	}
+	if !validLabelName(name) {
+		return fmt.Errorf("label name %q is not valid (want [a-zA-Z_][a-zA-Z0-9_]*)", quoteAtMost(name, 64))
+	}
+	if len(value) > maxLabelValueLength {
+		return fmt.Errorf("label %q: value is %d bytes, over %d", name, len(value), maxLabelValueLength)
+	}
+	return nil
+}
+
+func validLabelName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (i > 0 && c >= '0' && c <= '9') {
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+func sortLabels(l [][2]string) {
+	// Map order must not leak into the output.
+	slices.SortFunc(l, func(a, b [2]string) int { return strings.Compare(a[0], b[0]) })
+}
