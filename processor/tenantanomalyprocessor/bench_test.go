@@ -1,0 +1,228 @@
+package tenantanomalyprocessor
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/processor/processorhelper"
+	"go.opentelemetry.io/collector/processor/processortest"
+
+	"github.com/tenancyhq/tenancy/internal/anomaly"
+	"github.com/tenancyhq/tenancy/internal/identity"
+	"github.com/tenancyhq/tenancy/internal/policy"
+	"github.com/tenancyhq/tenancy/processor/tenantanomalyprocessor/internal/metadata"
+)
+
+// Batch shape of the benchmarks: resources per batch, records per resource.
+const (
+	benchResources = 100
+	benchRecords   = 10
+)
+
+func benchPolicy(b testing.TB, n int) *policy.Policy {
+	var sb strings.Builder
+	sb.WriteString("tenants:\n")
+	for i := range n {
+		fmt.Fprintf(&sb, "  tenant-%05d: {identifiers: [\"ident-%05d\"]}\n", i, i)
+	}
+	p, err := policy.Parse("bench.yaml", []byte(sb.String()))
+	require.NoError(b, err)
+	return p
+}
+
+func benchResource(a pcommon.Map, i, nTenants int) {
+	// A typical Kubernetes resource, as the tenant processor leaves it.
+	a.PutStr("service.name", fmt.Sprintf("svc-%d", i%5))
+	a.PutStr("service.version", "1.4.2")
+	a.PutStr("service.instance.id", fmt.Sprintf("checkout-%d", i))
+	a.PutStr("host.name", "node-1")
+	a.PutStr("k8s.namespace.name", "shop")
+	a.PutStr("k8s.pod.name", fmt.Sprintf("checkout-7d9f-%d", i))
+	a.PutStr("cloud.region", "eu-west-1")
+	a.PutStr(identity.AttrTenantID, fmt.Sprintf("tenant-%05d", (i*7919)%nTenants))
+	a.PutStr(identity.AttrFingerprint, "00112233445566778899aabbccddeeff")
+}
+
+func benchLogs(nTenants int) plog.Logs {
+	ld := plog.NewLogs()
+	for i := range benchResources {
+		rl := ld.ResourceLogs().AppendEmpty()
+		benchResource(rl.Resource().Attributes(), i, nTenants)
+		sl := rl.ScopeLogs().AppendEmpty()
+		for j := range benchRecords {
+			lr := sl.LogRecords().AppendEmpty()
+			lr.SetSeverityNumber(plog.SeverityNumberInfo)
+			lr.Body().SetStr("order placed")
+			lr.Attributes().PutStr("order.id", fmt.Sprintf("o-%d", j))
+		}
+	}
+	return ld
+}
+
+func benchTraces(nTenants int) ptrace.Traces {
+	td := ptrace.NewTraces()
+	for i := range benchResources {
+		rs := td.ResourceSpans().AppendEmpty()
+		benchResource(rs.Resource().Attributes(), i, nTenants)
+		ss := rs.ScopeSpans().AppendEmpty()
+		for j := range benchRecords {
+			sp := ss.Spans().AppendEmpty()
+			sp.SetName("GET /orders")
+			sp.SetStartTimestamp(1_000_000)
+			sp.SetEndTimestamp(1_000_000 + pcommon.Timestamp((j+1)*3_000_000))
+			sp.Attributes().PutStr("http.route", "/orders")
+		}
+	}
+	return td
+}
+
+func benchMetrics(nTenants int) pmetric.Metrics {
+	md := pmetric.NewMetrics()
+	for i := range benchResources {
+		rm := md.ResourceMetrics().AppendEmpty()
+		benchResource(rm.Resource().Attributes(), i, nTenants)
+		dps := rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty().SetEmptyGauge().DataPoints()
+		for j := range benchRecords {
+			dps.AppendEmpty().SetIntValue(int64(j))
+		}
+	}
+	return md
+}
+
+// barePass reads each resource's tenant.id and counts its records: the
+// floor any per-tenant processor pays, through the same processorhelper.
+func barePass(_ context.Context, ld plog.Logs) (plog.Logs, error) {
+	n := 0
+	for i := 0; i < ld.ResourceLogs().Len(); i++ {
+		rl := ld.ResourceLogs().At(i)
+		if _, ok := rl.Resource().Attributes().Get(identity.AttrTenantID); ok {
+			for j := 0; j < rl.ScopeLogs().Len(); j++ {
+				n += rl.ScopeLogs().At(j).LogRecords().Len()
+			}
+		}
+	}
+	_ = n
+	return ld, nil
+}
+
+func BenchmarkProcessor(b *testing.B) {
+	const records = benchResources * benchRecords
+	perRecord := func(b *testing.B) {
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*records), "ns/record")
+	}
+	b.Run("bare_pass/logs", func(b *testing.B) {
+		lp, err := processorhelper.NewLogs(context.Background(), processortest.NewNopSettings(metadata.Type), testConfig(), consumertest.NewNop(), barePass)
+		require.NoError(b, err)
+		ld := benchLogs(10)
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = lp.ConsumeLogs(context.Background(), ld)
+		}
+		perRecord(b)
+	})
+	for _, n := range []int{10, 10_000} {
+		h := newHarness(b, testConfig(), benchPolicy(b, n), nil, t0)
+		metrics, err := h.reg.factory().CreateMetrics(context.Background(), processortest.NewNopSettings(metadata.Type), h.cfg, consumertest.NewNop())
+		require.NoError(b, err)
+		b.Cleanup(func() { _ = metrics.Shutdown(context.Background()) })
+		b.Run(fmt.Sprintf("tenantanomaly/logs/tenants=%d", n), func(b *testing.B) {
+			ld := benchLogs(n)
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = h.logs.ConsumeLogs(context.Background(), ld)
+			}
+			perRecord(b)
+		})
+		b.Run(fmt.Sprintf("tenantanomaly/traces/tenants=%d", n), func(b *testing.B) {
+			td := benchTraces(n)
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = h.traces.ConsumeTraces(context.Background(), td)
+			}
+			perRecord(b)
+		})
+		b.Run(fmt.Sprintf("tenantanomaly/metrics/tenants=%d", n), func(b *testing.B) {
+			md := benchMetrics(n)
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = metrics.ConsumeMetrics(context.Background(), md)
+			}
+			perRecord(b)
+		})
+	}
+}
+
+// BenchmarkMemory10kTenants measures the retained heap of 10,000 tenants
+// that each send every signal (all 19 features have a detector), through the
+// processor's own structures, and the time of one flush over them.
+func BenchmarkMemory10kTenants(b *testing.B) {
+	const n = 10_000
+	pol := benchPolicy(b, n)
+	for b.Loop() {
+		b.StopTimer()
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		h := newHarness(b, testConfig(), pol, nil, t0)
+		metrics, err := h.reg.factory().CreateMetrics(context.Background(), processortest.NewNopSettings(metadata.Type), h.cfg, consumertest.NewNop())
+		require.NoError(b, err)
+		// Every tenant appears in one of these batches.
+		for off := 0; off < n; off += benchResources {
+			ld, td, md := benchLogs(n), benchTraces(n), benchMetrics(n)
+			retarget(ld.ResourceLogs().Len(), func(i int) pcommon.Map { return ld.ResourceLogs().At(i).Resource().Attributes() }, off)
+			retarget(td.ResourceSpans().Len(), func(i int) pcommon.Map { return td.ResourceSpans().At(i).Resource().Attributes() }, off)
+			retarget(md.ResourceMetrics().Len(), func(i int) pcommon.Map { return md.ResourceMetrics().At(i).Resource().Attributes() }, off)
+			require.NoError(b, h.logs.ConsumeLogs(context.Background(), ld))
+			require.NoError(b, h.traces.ConsumeTraces(context.Background(), td))
+			require.NoError(b, metrics.ConsumeMetrics(context.Background(), md))
+		}
+		b.StartTimer()
+		start := time.Now()
+		h.flush()
+		flushTime := time.Since(start)
+		b.StopTimer()
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		m := h.monitor()
+		detectors := 0
+		for _, t := range m.series {
+			for s := range signalCount {
+				if t.sig[s] != nil {
+					for _, d := range t.sig[s].det {
+						if d != nil {
+							detectors++
+						}
+					}
+				}
+			}
+		}
+		require.Equal(b, n*(len(signalFeatures[signalLogs])+len(signalFeatures[signalMetrics])+len(signalFeatures[signalTraces])), detectors)
+		heap := float64(after.HeapAlloc) - float64(before.HeapAlloc)
+		b.ReportMetric(heap/(1<<20), "MiB")
+		b.ReportMetric(heap/float64(n), "B/tenant")
+		b.ReportMetric(heap/float64(detectors), "B/series")
+		b.ReportMetric(float64(anomaly.StateSize), "B/detector-state")
+		b.ReportMetric(float64(flushTime.Milliseconds()), "ms/flush")
+		runtime.KeepAlive(h)
+		require.NoError(b, metrics.Shutdown(context.Background()))
+		h.shutdown()
+		b.StartTimer()
+	}
+}
+
+// retarget points the batch's resources at tenants off..off+len-1.
+func retarget(n int, attrs func(int) pcommon.Map, off int) {
+	for i := range n {
+		attrs(i).PutStr(identity.AttrTenantID, fmt.Sprintf("tenant-%05d", off+i))
+	}
+}
