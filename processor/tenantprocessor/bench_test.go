@@ -66,7 +66,7 @@ func benchLogs(nTenants int) plog.Logs {
 
 func BenchmarkTenantProcessor(b *testing.B) {
 	for _, n := range []int{10, 10_000} {
-		b.Run(fmt.Sprintf("tenants=%d", n), func(b *testing.B) {
+		b.Run(fmt.Sprintf("pass=tenant%d", n), func(b *testing.B) {
 			cfg := NewFactory().CreateDefaultConfig().(*Config)
 			cfg.FingerprintSecret = testSecret
 			cfg.AllowUnverifiedClaims = true
@@ -84,7 +84,7 @@ func BenchmarkTenantProcessor(b *testing.B) {
 	}
 	// The floor: the same batches through the same processorhelper with a
 	// function that only reads every resource attribute.
-	b.Run("bare_pass", func(b *testing.B) {
+	b.Run("pass=bare", func(b *testing.B) {
 		var sink int
 		bare := func(_ context.Context, ld plog.Logs) (plog.Logs, error) {
 			for i := 0; i < ld.ResourceLogs().Len(); i++ {
