@@ -1,0 +1,234 @@
+package tenantrouterexporter
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"go.uber.org/zap"
+
+	"github.com/tenancyhq/tenancy/internal/localstore"
+	"github.com/tenancyhq/tenancy/internal/policy"
+)
+
+// batch is one tenant's data of one signal: the unit of a queue.
+type batch struct {
+	signal  policy.Signal
+	logs    plog.Logs
+	metrics pmetric.Metrics
+	traces  ptrace.Traces
+	records int
+	// policyVersion is the policy in force when the batch was routed; audit
+	// entries carry it.
+	policyVersion string
+}
+
+// backend delivers one tenant's batch. send returns nil, a permanent error
+// (consumererror.NewPermanent), or a retryable one, possibly a
+// *retryAfterError saying how long the backend asked us to wait.
+type backend interface {
+	send(ctx context.Context, tenant string, b batch) error
+	start(ctx context.Context, r *router) error
+	shutdown(ctx context.Context) error
+}
+
+type retryAfterError struct {
+	err   error
+	after time.Duration
+}
+
+func (e *retryAfterError) Error() string { return e.err.Error() }
+func (e *retryAfterError) Unwrap() error { return e.err }
+
+// localstoreBackend writes to the embedded per-tenant store.
+type localstoreBackend struct {
+	cfg    *BackendConfig
+	name   string
+	store  *localstore.Store
+	logger *zap.Logger
+
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+func (l *localstoreBackend) start(_ context.Context, r *router) error {
+	key, err := localstore.LoadMasterKey(l.cfg.MasterKeyFile, l.cfg.MasterKeyEnv)
+	if err != nil {
+		return fmt.Errorf("backends.%s: %w", l.name, err)
+	}
+	s, err := localstore.Open(l.cfg.Directory, key)
+	if err != nil {
+		return fmt.Errorf("backends.%s: %w", l.name, err)
+	}
+	l.store = s
+	l.stop = make(chan struct{})
+	if l.cfg.RetentionInterval > 0 {
+		l.wg.Add(1)
+		go l.retentionLoop(r)
+	}
+	return nil
+}
+
+// retentionLoop deletes each tenant's expired rows every interval, with
+// the retention the policy in force gives the tenant (the defaults for the
+// pipeline tenants and tenants no longer in the policy).
+func (l *localstoreBackend) retentionLoop(r *router) {
+	defer l.wg.Done()
+	t := time.NewTicker(l.cfg.RetentionInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.stop:
+			return
+		case <-t.C:
+		}
+		pol := r.provider.Policy()
+		tenants, err := l.store.Tenants()
+		if err != nil {
+			l.logger.Warn("retention: list tenants", zap.Error(err))
+			continue
+		}
+		for _, id := range tenants {
+			ret := pol.Defaults.Retention
+			if tn, ok := pol.Tenant(id); ok {
+				ret = tn.Retention
+			}
+			if _, shredded, _ := l.store.ReadTombstone(id); shredded {
+				continue
+			}
+			if _, err := l.store.ApplyRetention(id, ret, time.Now(), pol.Version); err != nil {
+				l.logger.Warn("retention run failed", zap.String("tenant", id), zap.Error(err))
+			}
+		}
+	}
+}
+
+func (l *localstoreBackend) send(_ context.Context, tenant string, b batch) error {
+	version := b.policyVersion
+	var err error
+	switch b.signal {
+	case policy.SignalLogs:
+		err = l.store.WriteLogs(tenant, b.logs, version)
+	case policy.SignalMetrics:
+		err = l.store.WriteMetrics(tenant, b.metrics, version)
+	case policy.SignalTraces:
+		err = l.store.WriteTraces(tenant, b.traces, version)
+	}
+	if errors.Is(err, localstore.ErrShredded) || errors.Is(err, policy.ErrTenantIDBadChars) {
+		return consumererror.NewPermanent(err)
+	}
+	return err
+}
+
+func (l *localstoreBackend) shutdown(context.Context) error {
+	if l.stop != nil {
+		close(l.stop)
+		l.wg.Wait()
+	}
+	if l.store == nil {
+		return nil
+	}
+	return l.store.Close()
+}
+
+// otlpHTTPBackend posts OTLP/HTTP protobuf, one request per tenant batch,
+// with the tenant in the tenant header.
+type otlpHTTPBackend struct {
+	cfg    *BackendConfig
+	client *http.Client
+	header string
+}
+
+func newOTLPHTTPBackend(cfg *BackendConfig) *otlpHTTPBackend {
+	h := cfg.TenantHeader
+	if h == "" {
+		h = DefaultTenantHeader
+	}
+	return &otlpHTTPBackend{cfg: cfg, header: h, client: &http.Client{}}
+}
+
+func (o *otlpHTTPBackend) start(context.Context, *router) error { return nil }
+
+func (o *otlpHTTPBackend) shutdown(context.Context) error {
+	o.client.CloseIdleConnections()
+	return nil
+}
+
+func (o *otlpHTTPBackend) send(ctx context.Context, tenant string, b batch) error {
+	var body []byte
+	var err error
+	switch b.signal {
+	case policy.SignalLogs:
+		body, err = plogotlp.NewExportRequestFromLogs(b.logs).MarshalProto()
+	case policy.SignalMetrics:
+		body, err = pmetricotlp.NewExportRequestFromMetrics(b.metrics).MarshalProto()
+	case policy.SignalTraces:
+		body, err = ptraceotlp.NewExportRequestFromTraces(b.traces).MarshalProto()
+	}
+	if err != nil {
+		return consumererror.NewPermanent(err)
+	}
+	url := strings.TrimSuffix(o.cfg.Endpoint, "/") + "/v1/" + string(b.signal)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return consumererror.NewPermanent(err)
+	}
+	for k, v := range o.cfg.Headers {
+		req.Header.Set(k, string(v))
+	}
+	req.Header.Set("Content-Type", "application/x-protobuf")
+	req.Header.Set(o.header, tenant)
+	resp, err := o.client.Do(req)
+	if err != nil {
+		return err
+	}
+	return classify(resp)
+}
+
+// maxQuoted bounds how much of a response body an error quotes.
+const maxQuoted = 1024
+
+// classify turns an HTTP response into nil, a permanent error (4xx other
+// than 429) or a retryable one carrying Retry-After. It drains and closes
+// the body so the connection is reused.
+func classify(resp *http.Response) error {
+	defer resp.Body.Close()
+	quoted, _ := io.ReadAll(io.LimitReader(resp.Body, maxQuoted))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return nil
+	}
+	err := fmt.Errorf("HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(quoted)))
+	if resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests {
+		return consumererror.NewPermanent(err)
+	}
+	return &retryAfterError{err: err, after: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
+}
+
+// parseRetryAfter reads seconds or an HTTP date; 0 when absent or invalid.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}

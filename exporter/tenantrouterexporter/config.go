@@ -1,0 +1,252 @@
+package tenantrouterexporter
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"sort"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/collector/config/configretry"
+
+	"github.com/tenancyhq/tenancy/internal/policy"
+)
+
+// Backend types.
+const (
+	TypeLocalstore  = "localstore"
+	TypeOTLPHTTP    = "otlphttp"
+	TypeRemoteWrite = "remotewrite"
+	TypeLoki        = "loki"
+)
+
+// DefaultTenantHeader carries the tenant to Loki, Mimir, Cortex and Tempo.
+const DefaultTenantHeader = "X-Scope-OrgID"
+
+// Config of the tenantrouter exporter.
+type Config struct {
+	// Policy is the id of the tenantpolicy extension whose per-tenant
+	// backends: choose where each tenant's data goes.
+	Policy component.ID `mapstructure:"policy"`
+	// Backends names every destination once; tenants refer to them by name.
+	Backends map[string]*BackendConfig `mapstructure:"backends"`
+	// DefaultBackends per signal (logs, metrics, traces), for tenants whose
+	// policy names none. Empty: the localstore backend.
+	DefaultBackends map[string][]string `mapstructure:"default_backends"`
+	// QuarantineBackends receive the _quarantine tenant. Empty: the
+	// localstore backend. Policy backends never apply to it.
+	QuarantineBackends []string `mapstructure:"quarantine_backends"`
+	// GovernanceBackends receive the _governance tenant. Empty: the
+	// localstore backend.
+	GovernanceBackends []string `mapstructure:"governance_backends"`
+	// QueueSize is how many batches each (tenant, backend) queue holds; a
+	// batch that finds its queue full is refused and counted (queue_full).
+	QueueSize int `mapstructure:"queue_size"`
+	// Timeout of one send to a backend, unless the backend sets its own.
+	Timeout time.Duration `mapstructure:"timeout"`
+	// RetryOnFailure is the backoff of every queue, unless the backend
+	// sets its own retry.
+	RetryOnFailure configretry.BackOffConfig `mapstructure:"retry_on_failure"`
+}
+
+// BackendConfig is one destination.
+type BackendConfig struct {
+	// Type is localstore or otlphttp (remotewrite and loki are reserved
+	// names, not built yet).
+	Type string `mapstructure:"type"`
+	// Endpoint is the base URL (otlphttp: signals go to /v1/logs,
+	// /v1/metrics, /v1/traces under it).
+	Endpoint string `mapstructure:"endpoint"`
+	// Headers are added to every request (e.g. an Authorization); keep
+	// secrets in ${env:...}.
+	Headers map[string]configopaque.String `mapstructure:"headers"`
+	// TenantHeader carries the tenant id on every request; default
+	// X-Scope-OrgID.
+	TenantHeader string `mapstructure:"tenant_header"`
+	// Timeout of one send; 0 takes the exporter's timeout.
+	Timeout time.Duration `mapstructure:"timeout"`
+	// Retry overrides the exporter's retry_on_failure for this backend.
+	Retry *configretry.BackOffConfig `mapstructure:"retry"`
+	// QueueSize overrides the exporter's queue_size for this backend.
+	QueueSize int `mapstructure:"queue_size"`
+
+	// Directory (localstore) holds one folder per tenant.
+	Directory string `mapstructure:"directory"`
+	// MasterKeyFile (localstore) holds the master key (64 hex digits).
+	// Empty: the key comes from the environment variable MasterKeyEnv.
+	MasterKeyFile string `mapstructure:"master_key_file"`
+	// MasterKeyEnv (localstore) names the environment variable holding the
+	// master key; default TENANCY_MASTER_KEY. The key itself is never
+	// written in the config.
+	MasterKeyEnv string `mapstructure:"master_key_env"`
+	// RetentionInterval (localstore) is how often each tenant's expired
+	// rows are deleted; 0 disables the store's retention runs.
+	RetentionInterval time.Duration `mapstructure:"retention_interval"`
+}
+
+func createDefaultConfig() component.Config {
+	return &Config{
+		Policy:         component.MustNewID("tenantpolicy"),
+		QueueSize:      100,
+		Timeout:        10 * time.Second,
+		RetryOnFailure: configretry.NewDefaultBackOffConfig(),
+	}
+}
+
+func validHeaderName(h string) bool {
+	if h == "" {
+		return false
+	}
+	for _, r := range h {
+		if r <= ' ' || r >= 0x7f || r == ':' {
+			return false
+		}
+	}
+	return true
+}
+
+// Validate checks the configuration.
+func (c *Config) Validate() error {
+	var errs []error
+	if len(c.Backends) == 0 {
+		errs = append(errs, errors.New("backends: name at least one backend (e.g. local: {type: localstore, directory: ...})"))
+	}
+	for _, name := range sortedKeys(c.Backends) {
+		b := c.Backends[name]
+		if b == nil {
+			errs = append(errs, fmt.Errorf("backends.%s: empty", name))
+			continue
+		}
+		for _, err := range b.validate() {
+			errs = append(errs, fmt.Errorf("backends.%s.%w", name, err))
+		}
+	}
+	for sig, names := range c.DefaultBackends {
+		if !slices.Contains(policy.Signals, policy.Signal(sig)) {
+			errs = append(errs, fmt.Errorf("default_backends.%s: not a signal (logs, metrics, traces)", sig))
+		}
+		errs = append(errs, c.checkNames("default_backends."+sig, names)...)
+	}
+	errs = append(errs, c.checkNames("quarantine_backends", c.QuarantineBackends)...)
+	errs = append(errs, c.checkNames("governance_backends", c.GovernanceBackends)...)
+	if c.localstore() == "" && len(c.Backends) > 0 {
+		for _, sig := range policy.Signals {
+			if len(c.DefaultBackends[string(sig)]) == 0 {
+				errs = append(errs, fmt.Errorf("default_backends.%s: none given and no localstore backend to default to", sig))
+			}
+		}
+		if len(c.QuarantineBackends) == 0 {
+			errs = append(errs, errors.New("quarantine_backends: none given and no localstore backend to default to"))
+		}
+		if len(c.GovernanceBackends) == 0 {
+			errs = append(errs, errors.New("governance_backends: none given and no localstore backend to default to"))
+		}
+	}
+	if c.QueueSize <= 0 {
+		errs = append(errs, fmt.Errorf("queue_size: must be positive, found %d", c.QueueSize))
+	}
+	if c.Timeout <= 0 {
+		errs = append(errs, fmt.Errorf("timeout: must be positive, found %s", c.Timeout))
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Config) checkNames(key string, names []string) []error {
+	var errs []error
+	for i, n := range names {
+		if _, ok := c.Backends[n]; !ok {
+			errs = append(errs, fmt.Errorf("%s[%d]: no backend named %q under backends", key, i, n))
+		}
+	}
+	return errs
+}
+
+// localstore is the name of the first localstore backend (by name), the
+// default destination; "" when there is none.
+func (c *Config) localstore() string {
+	for _, n := range sortedKeys(c.Backends) {
+		if b := c.Backends[n]; b != nil && b.Type == TypeLocalstore {
+			return n
+		}
+	}
+	return ""
+}
+
+func (c *Config) defaults(sig policy.Signal) []string {
+	if d := c.DefaultBackends[string(sig)]; len(d) > 0 {
+		return d
+	}
+	return []string{c.localstore()}
+}
+
+func (c *Config) reserved(tenant string) []string {
+	names := c.QuarantineBackends
+	if tenant == policy.Governance {
+		names = c.GovernanceBackends
+	}
+	if len(names) == 0 {
+		return []string{c.localstore()}
+	}
+	return names
+}
+
+func (b *BackendConfig) validate() []error {
+	var errs []error
+	switch b.Type {
+	case TypeLocalstore:
+		if b.Directory == "" {
+			errs = append(errs, errors.New("directory: a localstore needs the folder that holds one folder per tenant"))
+		}
+		if b.MasterKeyEnv != "" && !validEnvName(b.MasterKeyEnv) {
+			errs = append(errs, fmt.Errorf("master_key_env: %q is not an environment variable name (give its name, never the key)", b.MasterKeyEnv))
+		}
+		if b.RetentionInterval < 0 {
+			errs = append(errs, errors.New("retention_interval: must not be negative"))
+		}
+	case TypeOTLPHTTP:
+		u, err := url.Parse(b.Endpoint)
+		if b.Endpoint == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("endpoint: want an http(s) URL, found %q", b.Endpoint))
+		}
+	case TypeRemoteWrite, TypeLoki:
+		errs = append(errs, fmt.Errorf("type: %s is not built yet in this release (use localstore or otlphttp)", b.Type))
+	default:
+		errs = append(errs, fmt.Errorf("type: must be localstore or otlphttp, found %q", b.Type))
+	}
+	if b.TenantHeader != "" && !validHeaderName(b.TenantHeader) {
+		errs = append(errs, fmt.Errorf("tenant_header: %q is not a valid header name", b.TenantHeader))
+	}
+	for h := range b.Headers {
+		if !validHeaderName(h) {
+			errs = append(errs, fmt.Errorf("headers: %q is not a valid header name", h))
+		}
+	}
+	if b.Timeout < 0 {
+		errs = append(errs, errors.New("timeout: must not be negative"))
+	}
+	if b.QueueSize < 0 {
+		errs = append(errs, errors.New("queue_size: must not be negative"))
+	}
+	return errs
+}
+
+func validEnvName(s string) bool {
+	for i, r := range s {
+		if !(r == '_' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || i > 0 && r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

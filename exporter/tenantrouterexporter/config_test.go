@@ -1,0 +1,82 @@
+package tenantrouterexporter
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/confmap/confmaptest"
+
+	"github.com/tenancyhq/tenancy/exporter/tenantrouterexporter/internal/metadata"
+)
+
+func TestLoadConfig(t *testing.T) {
+	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
+	require.NoError(t, err)
+	tests := []struct {
+		id      component.ID
+		check   func(t *testing.T, c *Config)
+		wantErr []string
+	}{
+		{id: component.NewID(metadata.Type), check: func(t *testing.T, c *Config) {
+			assert.Equal(t, &BackendConfig{Type: TypeLocalstore, Directory: "./data", MasterKeyFile: "./master.key", RetentionInterval: 30 * time.Minute}, c.Backends["local"])
+			m := c.Backends["mimir"]
+			assert.Equal(t, configopaque.String("Bearer token"), m.Headers["Authorization"])
+			assert.Equal(t, &configretry.BackOffConfig{Enabled: true, InitialInterval: time.Second, MaxInterval: 10 * time.Second, MaxElapsedTime: 2 * time.Minute}, m.Retry)
+			assert.Equal(t, 10, m.QueueSize)
+			assert.Equal(t, "AccountID", c.Backends["victorialogs"].TenantHeader)
+			assert.Equal(t, []string{"mimir"}, c.defaults("metrics"))
+			assert.Equal(t, []string{"local"}, c.defaults("logs"), "the localstore is the default")
+			assert.Equal(t, []string{"local"}, c.reserved("_governance"))
+			assert.Equal(t, 100, c.QueueSize)
+		}},
+		{id: component.NewIDWithName(metadata.Type, "minimal"), check: func(t *testing.T, c *Config) {
+			assert.Equal(t, []string{"store"}, c.defaults("traces"))
+			assert.Equal(t, []string{"store"}, c.reserved("_quarantine"))
+		}},
+		{id: component.NewIDWithName(metadata.Type, "no_backends"), wantErr: []string{"backends: name at least one backend"}},
+		{id: component.NewIDWithName(metadata.Type, "bad_backend"), wantErr: []string{
+			"backends.store.directory: a localstore needs",
+			`backends.remote.endpoint: want an http(s) URL, found "127.0.0.1:4318"`,
+			`backends.remote.tenant_header: "Bad Header" is not a valid header name`,
+			"backends.loki.type: loki is not built yet",
+			`backends.other.type: must be localstore or otlphttp, found "kafka"`,
+		}},
+		{id: component.NewIDWithName(metadata.Type, "unknown_names"), wantErr: []string{
+			`default_backends.logs[0]: no backend named "nowhere" under backends`,
+			"default_backends.profiles: not a signal",
+			`quarantine_backends[0]: no backend named "gone"`,
+		}},
+		{id: component.NewIDWithName(metadata.Type, "no_localstore"), wantErr: []string{
+			"default_backends.logs: none given and no localstore backend to default to",
+			"quarantine_backends: none given",
+		}},
+		{id: component.NewIDWithName(metadata.Type, "key_in_env_name"), wantErr: []string{
+			`backends.store.master_key_env: "0123abcd 4567" is not an environment variable name`,
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.id.String(), func(t *testing.T) {
+			cfg := NewFactory().CreateDefaultConfig()
+			sub, err := cm.Sub(tt.id.String())
+			require.NoError(t, err)
+			require.NoError(t, sub.Unmarshal(cfg))
+			err = confmap.Validate(cfg)
+			if len(tt.wantErr) == 0 {
+				require.NoError(t, err)
+				tt.check(t, cfg.(*Config))
+				return
+			}
+			require.Error(t, err)
+			for _, w := range tt.wantErr {
+				assert.Contains(t, err.Error(), w)
+			}
+		})
+	}
+}

@@ -1,0 +1,314 @@
+package tenantrouterexporter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.uber.org/zap"
+
+	"github.com/tenancyhq/tenancy/internal/identity"
+	"github.com/tenancyhq/tenancy/internal/policy"
+)
+
+// Quarantine reasons the router itself gives.
+const (
+	reasonNoTenant = "no_tenant" // no valid tenant.id: a pipeline without the tenant processor
+	reasonUnknown  = "unknown"   // a valid id the policy in force does not declare
+)
+
+// router is shared by the logs, metrics and traces exporters of one
+// config, so a tenant has one queue per backend whatever the signal.
+type router struct {
+	cfg      *Config
+	logger   *zap.Logger
+	provider policy.Provider
+	backends map[string]backend
+	tel      *telemetry
+
+	mu       sync.Mutex
+	queues   map[statsKey]*TenantQueue
+	stopping chan struct{}
+	abandon  chan struct{}
+	started  int
+	stopped  bool
+}
+
+var (
+	routersMu sync.Mutex
+	routers   = map[*Config]*router{}
+)
+
+// routerFor returns the config's shared router, creating it on first use.
+func routerFor(cfg *Config, set exporter.Settings) (*router, error) {
+	routersMu.Lock()
+	defer routersMu.Unlock()
+	if r, ok := routers[cfg]; ok {
+		return r, nil
+	}
+	r := &router{cfg: cfg, logger: set.Logger, backends: map[string]backend{}, tel: newTelemetry(),
+		queues: map[statsKey]*TenantQueue{}, stopping: make(chan struct{}), abandon: make(chan struct{})}
+	for name, b := range cfg.Backends {
+		switch b.Type {
+		case TypeLocalstore:
+			r.backends[name] = &localstoreBackend{cfg: b, name: name, logger: set.Logger}
+		case TypeOTLPHTTP:
+			r.backends[name] = newOTLPHTTPBackend(b)
+		default:
+			return nil, fmt.Errorf("backends.%s: type %q is not supported", name, b.Type)
+		}
+	}
+	if err := r.tel.register(set.TelemetrySettings); err != nil {
+		return nil, err
+	}
+	routers[cfg] = r
+	return r, nil
+}
+
+func (r *router) start(ctx context.Context, host component.Host) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.started++
+	if r.started > 1 {
+		return nil
+	}
+	prov, err := policy.FromHost(host, r.cfg.Policy)
+	if err != nil {
+		return err
+	}
+	r.provider = prov
+	for _, name := range sortedKeys(r.backends) {
+		if err := r.backends[name].start(ctx, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// shutdown stops taking batches, lets the queues drain (a batch that
+// fails now is not retried: counted as shutdown), and once ctx expires
+// abandons what is left, counted too. The last of the three exporters to
+// shut down does it.
+func (r *router) shutdown(ctx context.Context) error {
+	r.mu.Lock()
+	r.started--
+	if r.started > 0 || r.stopped {
+		r.mu.Unlock()
+		return nil
+	}
+	r.stopped = true
+	close(r.stopping)
+	queues := make([]*TenantQueue, 0, len(r.queues))
+	for _, q := range r.queues {
+		q.close()
+		queues = append(queues, q)
+	}
+	r.mu.Unlock()
+
+	for _, q := range queues {
+		select {
+		case <-q.done:
+		case <-ctx.Done():
+			close(r.abandon)
+			for _, q := range queues {
+				select {
+				case <-q.done:
+				case <-time.After(5 * time.Second):
+				}
+			}
+			return errors.Join(ctx.Err(), r.shutdownBackends(context.Background()))
+		}
+	}
+	err := r.shutdownBackends(ctx)
+	routersMu.Lock()
+	delete(routers, r.cfg)
+	routersMu.Unlock()
+	return err
+}
+
+func (r *router) shutdownBackends(ctx context.Context) error {
+	var errs []error
+	for _, b := range r.backends {
+		errs = append(errs, b.shutdown(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// tenantOf returns the partition of a resource: its stamped tenant when
+// valid and known to the policy, the pipeline tenants as they are, else
+// _quarantine with the reason set on the resource.
+func tenantOf(pol *policy.Policy, attrs pcommon.Map) string {
+	reason := reasonNoTenant
+	if v, ok := attrs.Get(identity.AttrTenantID); ok && v.Type() == pcommon.ValueTypeStr {
+		id := v.Str()
+		switch {
+		case policy.ValidateTenantID(id) != nil:
+		case id == policy.Quarantine || id == policy.Governance:
+			return id
+		case policy.IsReserved(id):
+		default:
+			if _, known := pol.Tenant(id); known {
+				return id
+			}
+			reason = reasonUnknown
+		}
+	}
+	if _, ok := attrs.Get(identity.AttrQuarantineReason); !ok {
+		attrs.PutStr(identity.AttrQuarantineReason, reason)
+	}
+	return policy.Quarantine
+}
+
+// backendNames lists where a tenant's signal goes: the configured
+// quarantine/governance backends for the pipeline tenants (never a
+// policy's), else the tenant's policy backends, else the defaults.
+func (r *router) backendNames(pol *policy.Policy, tenant string, sig policy.Signal) []string {
+	if tenant == policy.Quarantine || tenant == policy.Governance {
+		return r.cfg.reserved(tenant)
+	}
+	if t, ok := pol.Tenant(tenant); ok && len(t.Backends[sig]) > 0 {
+		return t.Backends[sig]
+	}
+	return r.cfg.defaults(sig)
+}
+
+func (r *router) queue(tenant, name string) (*TenantQueue, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stopped {
+		return nil, errors.New("tenantrouter: shutting down")
+	}
+	k := statsKey{tenant, name}
+	if q, ok := r.queues[k]; ok {
+		return q, nil
+	}
+	bc := r.cfg.Backends[name]
+	size, retry, timeout := r.cfg.QueueSize, r.cfg.RetryOnFailure, r.cfg.Timeout
+	if bc.QueueSize > 0 {
+		size = bc.QueueSize
+	}
+	if bc.Retry != nil {
+		retry = *bc.Retry
+	}
+	if bc.Timeout > 0 {
+		timeout = bc.Timeout
+	}
+	q := newTenantQueue(tenant, name, size, r.backends[name].send, retry, timeout, r.tel.of(tenant, name), r.stopping, r.abandon, r.logger)
+	r.queues[k] = q
+	return q, nil
+}
+
+// route puts one tenant's batch on the queue of each of its backends.
+func (r *router) route(pol *policy.Policy, tenant string, b batch) error {
+	b.policyVersion = pol.Version
+	var errs []error
+	names := r.backendNames(pol, tenant, b.signal)
+	routed := 0
+	for _, name := range names {
+		if _, ok := r.backends[name]; !ok {
+			r.tel.of(tenant, name).fail(b, reasonUnknownBackend)
+			r.logger.Warn("policy names a backend this router does not have; using the defaults", zap.String("tenant", tenant), zap.String("backend", name))
+			continue
+		}
+		routed++
+		errs = append(errs, r.offer(tenant, name, b))
+	}
+	if routed == 0 {
+		for _, name := range r.cfg.defaults(b.signal) {
+			errs = append(errs, r.offer(tenant, name, b))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (r *router) offer(tenant, name string, b batch) error {
+	q, err := r.queue(tenant, name)
+	if err != nil {
+		r.tel.of(tenant, name).fail(b, reasonShutdown)
+		return err
+	}
+	if !q.offer(b) {
+		return fmt.Errorf("tenant %s, backend %s: %w (%d batches)", tenant, name, errQueueFull, cap(q.ch))
+	}
+	return nil
+}
+
+func (r *router) consumeLogs(_ context.Context, ld plog.Logs) error {
+	pol := r.provider.Policy()
+	parts := map[string]plog.Logs{}
+	var order []string
+	for i := 0; i < ld.ResourceLogs().Len(); i++ {
+		dst := plog.NewResourceLogs()
+		ld.ResourceLogs().At(i).CopyTo(dst)
+		t := tenantOf(pol, dst.Resource().Attributes())
+		out, ok := parts[t]
+		if !ok {
+			out = plog.NewLogs()
+			parts[t] = out
+			order = append(order, t)
+		}
+		dst.MoveTo(out.ResourceLogs().AppendEmpty())
+	}
+	var errs []error
+	for _, t := range order {
+		p := parts[t]
+		errs = append(errs, r.route(pol, t, batch{signal: policy.SignalLogs, logs: p, records: p.LogRecordCount()}))
+	}
+	return errors.Join(errs...)
+}
+
+func (r *router) consumeMetrics(_ context.Context, md pmetric.Metrics) error {
+	pol := r.provider.Policy()
+	parts := map[string]pmetric.Metrics{}
+	var order []string
+	for i := 0; i < md.ResourceMetrics().Len(); i++ {
+		dst := pmetric.NewResourceMetrics()
+		md.ResourceMetrics().At(i).CopyTo(dst)
+		t := tenantOf(pol, dst.Resource().Attributes())
+		out, ok := parts[t]
+		if !ok {
+			out = pmetric.NewMetrics()
+			parts[t] = out
+			order = append(order, t)
+		}
+		dst.MoveTo(out.ResourceMetrics().AppendEmpty())
+	}
+	var errs []error
+	for _, t := range order {
+		p := parts[t]
+		errs = append(errs, r.route(pol, t, batch{signal: policy.SignalMetrics, metrics: p, records: p.DataPointCount()}))
+	}
+	return errors.Join(errs...)
+}
+
+func (r *router) consumeTraces(_ context.Context, td ptrace.Traces) error {
+	pol := r.provider.Policy()
+	parts := map[string]ptrace.Traces{}
+	var order []string
+	for i := 0; i < td.ResourceSpans().Len(); i++ {
+		dst := ptrace.NewResourceSpans()
+		td.ResourceSpans().At(i).CopyTo(dst)
+		t := tenantOf(pol, dst.Resource().Attributes())
+		out, ok := parts[t]
+		if !ok {
+			out = ptrace.NewTraces()
+			parts[t] = out
+			order = append(order, t)
+		}
+		dst.MoveTo(out.ResourceSpans().AppendEmpty())
+	}
+	var errs []error
+	for _, t := range order {
+		p := parts[t]
+		errs = append(errs, r.route(pol, t, batch{signal: policy.SignalTraces, traces: p, records: p.SpanCount()}))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,170 @@
+package tenantrouterexporter
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.uber.org/zap"
+)
+
+// Reasons a record was not delivered, the reason label of records_failed.
+const (
+	reasonPermanent        = "permanent"
+	reasonRetriesExhausted = "retries_exhausted"
+	reasonQueueFull        = "queue_full"
+	reasonShutdown         = "shutdown"
+	reasonUnknownBackend   = "unknown_backend"
+)
+
+// errQueueFull is returned to the pipeline for a batch its queue refused.
+var errQueueFull = errors.New("tenantrouter: queue full")
+
+// TenantQueue is one tenant's queue to one backend: bounded, with its own
+// goroutine, retry and backoff. A queue stuck retrying holds up only its
+// own tenant's batches to that backend; every other queue keeps moving.
+type TenantQueue struct {
+	tenant  string
+	backend string
+	send    func(ctx context.Context, tenant string, b batch) error
+	retry   configretry.BackOffConfig
+	timeout time.Duration
+	stats   *queueStats
+	logger  *zap.Logger
+
+	ch       chan batch
+	stopping chan struct{} // closed at shutdown: stop waiting between retries
+	abandon  chan struct{} // closed when shutdown's deadline passed: send nothing more
+	done     chan struct{}
+	closeCh  sync.Once
+}
+
+// queueStats are a queue's self-metrics, read at collection time.
+type queueStats struct {
+	size    atomic.Int64
+	retries atomic.Int64
+	sent    [signalCount]atomic.Int64
+	failed  [signalCount][reasonCountIdx]atomic.Int64
+}
+
+var reasonNames = [...]string{reasonPermanent, reasonRetriesExhausted, reasonQueueFull, reasonShutdown, reasonUnknownBackend}
+
+const reasonCountIdx = 5
+
+func reasonIndex(r string) int {
+	for i, n := range reasonNames {
+		if n == r {
+			return i
+		}
+	}
+	return 0
+}
+
+func (s *queueStats) fail(b batch, reason string) {
+	s.failed[signalIndex(b.signal)][reasonIndex(reason)].Add(int64(b.records))
+}
+
+func newTenantQueue(tenant, backend string, size int, send func(context.Context, string, batch) error,
+	retry configretry.BackOffConfig, timeout time.Duration, stats *queueStats, stopping, abandon chan struct{}, logger *zap.Logger) *TenantQueue {
+	q := &TenantQueue{tenant: tenant, backend: backend, send: send, retry: retry, timeout: timeout, stats: stats,
+		logger: logger, ch: make(chan batch, size), stopping: stopping, abandon: abandon, done: make(chan struct{})}
+	go q.run()
+	return q
+}
+
+// offer enqueues without blocking; a full queue refuses the batch, counted.
+func (q *TenantQueue) offer(b batch) bool {
+	select {
+	case q.ch <- b:
+		q.stats.size.Add(1)
+		return true
+	default:
+		q.stats.fail(b, reasonQueueFull)
+		return false
+	}
+}
+
+func (q *TenantQueue) close() { q.closeCh.Do(func() { close(q.ch) }) }
+
+func (q *TenantQueue) run() {
+	defer close(q.done)
+	for b := range q.ch {
+		select {
+		case <-q.abandon:
+			q.stats.fail(b, reasonShutdown)
+		default:
+			q.deliver(b)
+		}
+		q.stats.size.Add(-1)
+	}
+}
+
+// deliver sends one batch until it is accepted, refused for good, or its
+// retries run out; it waits the longer of the backoff and the backend's
+// Retry-After between attempts.
+func (q *TenantQueue) deliver(b batch) {
+	start := time.Now()
+	var attempt int
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), q.timeout)
+		go func() {
+			select {
+			case <-q.abandon:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		err := q.send(ctx, q.tenant, b)
+		cancel()
+		if err == nil {
+			q.stats.sent[signalIndex(b.signal)].Add(int64(b.records))
+			return
+		}
+		if consumererror.IsPermanent(err) {
+			q.stats.fail(b, reasonPermanent)
+			q.logger.Warn("backend refused a batch for good", zap.String("tenant", q.tenant), zap.String("backend", q.backend),
+				zap.String("signal", string(b.signal)), zap.Int("records", b.records), zap.Error(err))
+			return
+		}
+		wait := q.backoff(attempt)
+		var ra *retryAfterError
+		if errors.As(err, &ra) && ra.after > wait {
+			wait = ra.after
+		}
+		if !q.retry.Enabled || (q.retry.MaxElapsedTime > 0 && time.Since(start)+wait > q.retry.MaxElapsedTime) {
+			q.stats.fail(b, reasonRetriesExhausted)
+			q.logger.Warn("dropping a batch after retries", zap.String("tenant", q.tenant), zap.String("backend", q.backend),
+				zap.String("signal", string(b.signal)), zap.Int("records", b.records), zap.Int("attempts", attempt+1), zap.Error(err))
+			return
+		}
+		select {
+		case <-q.stopping:
+			q.stats.fail(b, reasonShutdown)
+			return
+		case <-time.After(wait):
+		}
+		attempt++
+		q.stats.retries.Add(1)
+	}
+}
+
+// backoff is the exponential backoff of configretry with its jitter.
+func (q *TenantQueue) backoff(attempt int) time.Duration {
+	d := float64(q.retry.InitialInterval)
+	for range attempt {
+		d *= q.retry.Multiplier
+		if q.retry.MaxInterval > 0 && d > float64(q.retry.MaxInterval) {
+			d = float64(q.retry.MaxInterval)
+			break
+		}
+	}
+	if f := q.retry.RandomizationFactor; f > 0 {
+		d *= 1 - f + 2*f*rand.Float64()
+	}
+	return time.Duration(d)
+}

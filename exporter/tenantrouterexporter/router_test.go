@@ -1,0 +1,453 @@
+package tenantrouterexporter
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/exporter/exportertest"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/tenancyhq/tenancy/internal/localstore"
+	"github.com/tenancyhq/tenancy/internal/policy"
+)
+
+type policyHost struct {
+	component.Host
+	exts map[component.ID]component.Component
+}
+
+func (h policyHost) GetExtensions() map[component.ID]component.Component { return h.exts }
+
+type staticExtension struct {
+	component.StartFunc
+	component.ShutdownFunc
+	policy.Static
+}
+
+func hostWith(t testing.TB, policyYAML string) component.Host {
+	t.Helper()
+	p, err := policy.Parse("tenants.yaml", []byte(policyYAML))
+	require.NoError(t, err)
+	return policyHost{Host: componenttest.NewNopHost(), exts: map[component.ID]component.Component{
+		component.MustNewID("tenantpolicy"): staticExtension{Static: policy.Static{P: p}},
+	}}
+}
+
+// exporters are the three signal exporters of one router, started.
+type exporters struct {
+	logs    exporter.Logs
+	metrics exporter.Metrics
+	traces  exporter.Traces
+	r       *router
+}
+
+func startRouter(t testing.TB, cfg *Config, policyYAML string) *exporters {
+	t.Helper()
+	require.NoError(t, cfg.Validate())
+	f := NewFactory()
+	set := exportertest.NewNopSettings(f.Type())
+	ctx := context.Background()
+	l, err := f.CreateLogs(ctx, set, cfg)
+	require.NoError(t, err)
+	m, err := f.CreateMetrics(ctx, set, cfg)
+	require.NoError(t, err)
+	tr, err := f.CreateTraces(ctx, set, cfg)
+	require.NoError(t, err)
+	host := hostWith(t, policyYAML)
+	for _, c := range []component.Component{l, m, tr} {
+		require.NoError(t, c.Start(ctx, host))
+	}
+	e := &exporters{logs: l, metrics: m, traces: tr, r: routers[cfg]}
+	t.Cleanup(func() { e.stop(t) })
+	return e
+}
+
+func (e *exporters) stop(t testing.TB) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, c := range []component.Component{e.logs, e.metrics, e.traces} {
+		assert.NoError(t, c.Shutdown(ctx))
+	}
+}
+
+func (e *exporters) stats(tenant, backend string) *queueStats { return e.r.tel.of(tenant, backend) }
+
+// logsFor builds one batch with a resource per (tenant, marker) pair; an
+// empty tenant leaves tenant.id unset.
+func logsFor(pairs ...[2]string) plog.Logs {
+	ld := plog.NewLogs()
+	for _, p := range pairs {
+		rl := ld.ResourceLogs().AppendEmpty()
+		if p[0] != "" {
+			rl.Resource().Attributes().PutStr("tenant.id", p[0])
+		}
+		rl.Resource().Attributes().PutStr("marker", p[1])
+		rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Body().SetStr(p[1])
+	}
+	return ld
+}
+
+// received is one request an OTLP/HTTP test backend got.
+type received struct {
+	at      time.Time
+	tenant  string
+	path    string
+	tenants []string // tenant.id of each resource in the payload
+	markers []string
+}
+
+// otlpServer is a test backend; respond decides each answer.
+type otlpServer struct {
+	*httptest.Server
+	mu      sync.Mutex
+	got     []received
+	respond func(n int, w http.ResponseWriter, r *http.Request) // n counts requests from 0
+	count   atomic.Int64
+}
+
+func newOTLPServer(t testing.TB, respond func(n int, w http.ResponseWriter, r *http.Request)) *otlpServer {
+	s := &otlpServer{respond: respond}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		rec := received{at: time.Now(), tenant: r.Header.Get(DefaultTenantHeader), path: r.URL.Path}
+		if strings.HasSuffix(r.URL.Path, "/v1/logs") {
+			req := plogotlp.NewExportRequest()
+			if assert.NoError(t, req.UnmarshalProto(body)) {
+				rls := req.Logs().ResourceLogs()
+				for i := 0; i < rls.Len(); i++ {
+					attrs := rls.At(i).Resource().Attributes()
+					get := func(k string) string {
+						if v, ok := attrs.Get(k); ok {
+							return v.AsString()
+						}
+						return ""
+					}
+					rec.tenants = append(rec.tenants, get("tenant.id"))
+					rec.markers = append(rec.markers, get("marker"))
+				}
+			}
+		}
+		n := int(s.count.Add(1) - 1)
+		s.mu.Lock()
+		s.got = append(s.got, rec)
+		s.mu.Unlock()
+		if s.respond != nil {
+			s.respond(n, w, r)
+		}
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *otlpServer) requests() []received {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]received(nil), s.got...)
+}
+
+func fastRetry() *configretry.BackOffConfig {
+	return &configretry.BackOffConfig{Enabled: true, InitialInterval: 20 * time.Millisecond, Multiplier: 1.5, MaxInterval: 100 * time.Millisecond, MaxElapsedTime: time.Minute}
+}
+
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+const twoTenants = `
+tenants:
+  acme: {backends: {logs: [a]}}
+  globex: {backends: {logs: [b]}}
+`
+
+// TestDeadBackendDoesNotDelayOtherTenants: acme's backend answers 503 (or
+// hangs); globex's data, sent after acme's, arrives while acme's queue is
+// still retrying, and acme's arrives once its backend recovers.
+func TestDeadBackendDoesNotDelayOtherTenants(t *testing.T) {
+	for _, mode := range []string{"503", "hang"} {
+		t.Run(mode, func(t *testing.T) {
+			var healthy atomic.Bool
+			release := make(chan struct{})
+			a := newOTLPServer(t, func(_ int, w http.ResponseWriter, r *http.Request) {
+				if healthy.Load() {
+					return
+				}
+				if mode == "hang" {
+					select {
+					case <-release:
+					case <-r.Context().Done():
+					}
+					return
+				}
+				w.WriteHeader(http.StatusServiceUnavailable)
+			})
+			b := newOTLPServer(t, nil)
+			cfg := createDefaultConfig().(*Config)
+			cfg.Backends = map[string]*BackendConfig{
+				"store": {Type: TypeLocalstore, Directory: t.TempDir()},
+				"a":     {Type: TypeOTLPHTTP, Endpoint: a.URL, Retry: fastRetry(), Timeout: 200 * time.Millisecond},
+				"b":     {Type: TypeOTLPHTTP, Endpoint: b.URL, Retry: fastRetry()},
+			}
+			t.Setenv(localstore.MasterKeyEnv, strings.Repeat("ab", 32))
+			e := startRouter(t, cfg, twoTenants)
+
+			require.NoError(t, e.logs.ConsumeLogs(t.Context(), logsFor([2]string{"acme", "a-1"})))
+			eventually(t, "acme's first attempt", func() bool { return a.count.Load() >= 1 })
+			sentAt := time.Now()
+			require.NoError(t, e.logs.ConsumeLogs(t.Context(), logsFor([2]string{"globex", "g-1"})))
+			eventually(t, "globex's batch", func() bool { return len(b.requests()) == 1 })
+			latency := b.requests()[0].at.Sub(sentAt)
+
+			// globex arrived while acme's batch was still in its queue.
+			as := e.stats("acme", "a")
+			assert.Equal(t, int64(1), as.size.Load(), "acme's batch still queued")
+			assert.Zero(t, as.sent[0].Load())
+			assert.Equal(t, int64(1), e.stats("globex", "b").sent[0].Load())
+			t.Logf("%s: globex delivered %s after it was consumed, acme at %d attempts", mode, latency, a.count.Load())
+
+			eventually(t, "acme's batch to be retried", func() bool { return a.count.Load() >= 2 })
+			assert.Equal(t, int64(1), as.size.Load(), "still queued while retrying")
+			healthy.Store(true)
+			close(release)
+			eventually(t, "acme's batch after recovery", func() bool { return as.sent[0].Load() == 1 })
+			assert.Positive(t, as.retries.Load())
+			for _, rq := range a.requests() {
+				assert.Equal(t, "acme", rq.tenant)
+				assert.Equal(t, []string{"a-1"}, rq.markers)
+			}
+		})
+	}
+}
+
+func TestPermanentErrorIsCounted(t *testing.T) {
+	s := newOTLPServer(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = io.WriteString(w, strings.Repeat("x", 5000))
+	})
+	cfg := createDefaultConfig().(*Config)
+	cfg.Backends = map[string]*BackendConfig{"remote": {Type: TypeOTLPHTTP, Endpoint: s.URL, Retry: fastRetry()}}
+	cfg.DefaultBackends = map[string][]string{"logs": {"remote"}, "metrics": {"remote"}, "traces": {"remote"}}
+	cfg.QuarantineBackends = []string{"remote"}
+	cfg.GovernanceBackends = []string{"remote"}
+	e := startRouter(t, cfg, twoTenants)
+	require.NoError(t, e.logs.ConsumeLogs(t.Context(), logsFor([2]string{"acme", "x"}, [2]string{"acme", "y"})))
+	st := e.stats("acme", "remote")
+	eventually(t, "the permanent failure", func() bool { return st.failed[0][reasonIndex(reasonPermanent)].Load() == 2 })
+	time.Sleep(100 * time.Millisecond)
+	assert.Equal(t, int64(1), s.count.Load(), "a 400 is not retried")
+	assert.Zero(t, st.retries.Load())
+	assert.Zero(t, st.size.Load())
+
+	err := classify(&http.Response{StatusCode: 400, Body: io.NopCloser(strings.NewReader(strings.Repeat("y", 5000))), Header: http.Header{}})
+	assert.LessOrEqual(t, len(err.Error()), 1100, "at most 1 KiB of the body is quoted")
+}
+
+func TestRetryAfterIsHonoured(t *testing.T) {
+	s := newOTLPServer(t, func(n int, w http.ResponseWriter, _ *http.Request) {
+		if n == 0 {
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusTooManyRequests)
+		}
+	})
+	cfg := createDefaultConfig().(*Config)
+	cfg.Backends = map[string]*BackendConfig{
+		"store":  {Type: TypeLocalstore, Directory: t.TempDir()},
+		"remote": {Type: TypeOTLPHTTP, Endpoint: s.URL, Retry: fastRetry()},
+	}
+	cfg.DefaultBackends = map[string][]string{"logs": {"remote"}}
+	t.Setenv(localstore.MasterKeyEnv, strings.Repeat("cd", 32))
+	e := startRouter(t, cfg, "tenants: {acme: {}}\n")
+	require.NoError(t, e.logs.ConsumeLogs(t.Context(), logsFor([2]string{"acme", "x"})))
+	eventually(t, "the retried request", func() bool { return len(s.requests()) == 2 })
+	rq := s.requests()
+	gap := rq[1].at.Sub(rq[0].at)
+	assert.GreaterOrEqual(t, gap, 950*time.Millisecond, "Retry-After: 1 beats the 20ms backoff")
+	assert.Less(t, gap, 3*time.Second)
+	assert.Equal(t, int64(1), e.stats("acme", "remote").retries.Load())
+	eventually(t, "sent", func() bool { return e.stats("acme", "remote").sent[0].Load() == 1 })
+
+	assert.Equal(t, 2*time.Second, parseRetryAfter("2", time.Now()))
+	now := time.Now()
+	assert.InDelta(t, float64(10*time.Second), float64(parseRetryAfter(now.Add(10*time.Second).UTC().Format(http.TimeFormat), now)), float64(time.Second))
+	assert.Zero(t, parseRetryAfter("soon", now))
+}
+
+// TestOneRequestPerTenant: a batch mixing three tenants and an unstamped
+// resource becomes one request per tenant, each with its own header and
+// only its own resources; the unstamped one goes to _quarantine.
+func TestOneRequestPerTenant(t *testing.T) {
+	s := newOTLPServer(t, nil)
+	cfg := createDefaultConfig().(*Config)
+	cfg.Backends = map[string]*BackendConfig{"remote": {Type: TypeOTLPHTTP, Endpoint: s.URL + "/otlp/", Retry: fastRetry()}}
+	cfg.DefaultBackends = map[string][]string{"logs": {"remote"}, "metrics": {"remote"}, "traces": {"remote"}}
+	cfg.QuarantineBackends = []string{"remote"}
+	cfg.GovernanceBackends = []string{"remote"}
+	e := startRouter(t, cfg, "tenants: {acme: {}, globex: {}, initech: {}}\n")
+	require.NoError(t, e.logs.ConsumeLogs(t.Context(), logsFor(
+		[2]string{"acme", "a1"}, [2]string{"globex", "g1"}, [2]string{"acme", "a2"},
+		[2]string{"", "nobody"}, [2]string{"initech", "i1"}, [2]string{"hooli", "unknown"}, [2]string{"_secret", "reserved"})))
+	eventually(t, "four requests", func() bool { return len(s.requests()) == 4 })
+	byTenant := map[string]received{}
+	for _, rq := range s.requests() {
+		assert.Equal(t, "/otlp/v1/logs", rq.path)
+		_, dup := byTenant[rq.tenant]
+		assert.False(t, dup, "two requests for %s", rq.tenant)
+		byTenant[rq.tenant] = rq
+	}
+	assert.Equal(t, []string{"a1", "a2"}, byTenant["acme"].markers)
+	assert.Equal(t, []string{"g1"}, byTenant["globex"].markers)
+	assert.Equal(t, []string{"i1"}, byTenant["initech"].markers)
+	assert.ElementsMatch(t, []string{"nobody", "unknown", "reserved"}, byTenant[policy.Quarantine].markers)
+	for _, tn := range []string{"acme", "globex", "initech"} {
+		for _, id := range byTenant[tn].tenants {
+			assert.Equal(t, tn, id)
+		}
+	}
+}
+
+// TestMetricsAndTracesToLocalstore checks the other signals' split and the
+// store's per-tenant files through the router.
+func TestMetricsAndTracesToLocalstore(t *testing.T) {
+	dir := t.TempDir()
+	key := strings.Repeat("ef", 32)
+	t.Setenv(localstore.MasterKeyEnv, key)
+	cfg := createDefaultConfig().(*Config)
+	cfg.Backends = map[string]*BackendConfig{"store": {Type: TypeLocalstore, Directory: dir}}
+	e := startRouter(t, cfg, "tenants: {acme: {}, globex: {}}\n")
+	md := pmetric.NewMetrics()
+	td := ptrace.NewTraces()
+	for _, tn := range []string{"acme", "globex", ""} {
+		rm := md.ResourceMetrics().AppendEmpty()
+		rs := td.ResourceSpans().AppendEmpty()
+		if tn != "" {
+			rm.Resource().Attributes().PutStr("tenant.id", tn)
+			rs.Resource().Attributes().PutStr("tenant.id", tn)
+		}
+		m := rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+		m.SetName("m_" + tn)
+		m.SetEmptyGauge().DataPoints().AppendEmpty().SetIntValue(1)
+		rs.ScopeSpans().AppendEmpty().Spans().AppendEmpty().SetName("s_" + tn)
+	}
+	require.NoError(t, e.metrics.ConsumeMetrics(t.Context(), md))
+	require.NoError(t, e.traces.ConsumeTraces(t.Context(), td))
+	e.stop(t)
+
+	k, err := localstore.ParseKey(key)
+	require.NoError(t, err)
+	s, err := localstore.Open(dir, k)
+	require.NoError(t, err)
+	defer s.Close()
+	q := func(tenant, sql string) [][]any {
+		res, err := s.Query(t.Context(), tenant, sql, localstore.QueryOptions{}, "")
+		require.NoError(t, err)
+		return res.Rows
+	}
+	assert.Equal(t, [][]any{{"m_acme"}}, q("acme", "SELECT metric_name FROM datapoints"))
+	assert.Equal(t, [][]any{{"s_globex"}}, q("globex", "SELECT name FROM spans"))
+	assert.Equal(t, [][]any{{"s_", "no_tenant"}}, q(policy.Quarantine, `SELECT name, json_extract(resource, '$."tenant.quarantine.reason"') FROM spans`))
+}
+
+// TestPropertyNoCrossing: random tenants and records through a localstore
+// and an OTLP/HTTP backend; no resource ever lands in another tenant's
+// request or file.
+func TestPropertyNoCrossing(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, uint64(time.Now().UnixNano())))
+	s := newOTLPServer(t, func(n int, w http.ResponseWriter, _ *http.Request) {
+		if n%7 == 3 { // some retries on the way
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	})
+	dir := t.TempDir()
+	key := strings.Repeat("12", 32)
+	t.Setenv(localstore.MasterKeyEnv, key)
+	tenants := []string{"t0", "t1", "t2", "t3", "t4", "t5"}
+	var pol strings.Builder
+	pol.WriteString("tenants:\n")
+	for _, tn := range tenants {
+		fmt.Fprintf(&pol, "  %s: {backends: {logs: [store, remote]}}\n", tn)
+	}
+	cfg := createDefaultConfig().(*Config)
+	cfg.Backends = map[string]*BackendConfig{
+		"store":  {Type: TypeLocalstore, Directory: dir},
+		"remote": {Type: TypeOTLPHTTP, Endpoint: s.URL, Retry: fastRetry()},
+	}
+	e := startRouter(t, cfg, pol.String())
+	owner := map[string]string{} // marker -> tenant it belongs to
+	claims := append(append([]string{}, tenants...), "", "intruder", "../t1", "_x")
+	for b := range 40 {
+		var pairs [][2]string
+		for r := range 1 + rng.IntN(8) {
+			claim := claims[rng.IntN(len(claims))]
+			marker := fmt.Sprintf("mk-%d-%d", b, r)
+			want := claim
+			if !strings.HasPrefix(claim, "t") {
+				want = policy.Quarantine
+			}
+			owner[marker] = want
+			pairs = append(pairs, [2]string{claim, marker})
+		}
+		require.NoError(t, e.logs.ConsumeLogs(t.Context(), logsFor(pairs...)))
+	}
+	wantRemote := 0
+	for _, o := range owner {
+		if o != policy.Quarantine {
+			wantRemote++
+		}
+	}
+	eventually(t, "every remote record", func() bool {
+		n := 0
+		for _, tn := range tenants {
+			n += int(e.stats(tn, "remote").sent[0].Load())
+		}
+		return n == wantRemote
+	})
+	seen := 0
+	for _, rq := range s.requests() {
+		for i, m := range rq.markers {
+			assert.Equal(t, rq.tenant, owner[m], "marker %s in %s's request", m, rq.tenant)
+			assert.Equal(t, rq.tenant, rq.tenants[i])
+		}
+		seen++
+	}
+	e.stop(t)
+	k, _ := localstore.ParseKey(key)
+	st, err := localstore.Open(dir, k)
+	require.NoError(t, err)
+	defer st.Close()
+	stored := 0
+	for _, tn := range append(tenants, policy.Quarantine) {
+		res, err := st.Query(t.Context(), tn, `SELECT json_extract(resource, '$.marker') FROM logs`, localstore.QueryOptions{}, "")
+		if err != nil {
+			continue // a tenant the dice never picked
+		}
+		for _, row := range res.Rows {
+			assert.Equal(t, tn, owner[row[0].(string)], "marker %v in %s's file", row[0], tn)
+			stored++
+		}
+	}
+	assert.Equal(t, len(owner), stored)
+}
