@@ -357,6 +357,9 @@ func (m *monitor) detector(ss *signalSeries, f feature, sensitivity float64) *an
 // pipeline, naming its strongest feature and listing all flagged ones.
 func (m *monitor) emit(ctx context.Context, flagged []tenantFindings, start, end time.Time) {
 	sort.Slice(flagged, func(i, j int) bool { return flagged[i].series.id < flagged[j].series.id })
+	m.mu.Lock()
+	next := m.logsNext
+	m.mu.Unlock()
 	ld := plog.NewLogs()
 	rl := ld.ResourceLogs().AppendEmpty()
 	rl.Resource().Attributes().PutStr(identity.AttrTenantID, policy.Governance)
@@ -384,15 +387,12 @@ func (m *monitor) emit(ctx context.Context, flagged []tenantFindings, start, end
 		}
 		a.PutStr(AttrStart, startStr)
 		a.PutStr(AttrEnd, endStr)
-		if m.logsNext == nil {
+		if next == nil {
 			m.logger.Warn("tenantanomaly: anomaly (no logs pipeline has this processor; the record is not emitted)",
 				zap.String("tenant", tf.series.id), zap.String("feature", top.key),
 				zap.Float64("observed", top.observed), zap.Float64("score", top.score))
 		}
 	}
-	m.mu.Lock()
-	next := m.logsNext
-	m.mu.Unlock()
 	if next == nil {
 		return
 	}
