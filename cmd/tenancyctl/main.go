@@ -18,6 +18,14 @@ Usage:
   tenancyctl policy validate FILE     check a policy; exit 1 with every problem
   tenancyctl policy hash-key          read an API key on stdin, print its policy hash
   tenancyctl policy diff OLD NEW      list tenants added, removed and changed
+  tenancyctl query --data DIR --tenant T "SQL"
+                                      read-only SQL on one tenant's local store
+  tenancyctl audit verify --data DIR --tenant T
+                                      check a tenant's hash-chained audit log
+  tenancyctl keys rotate --data DIR --new-master-key-file F
+                                      re-wrap data keys with a new master key
+  tenancyctl tenant shred --data DIR T
+                                      destroy a tenant's data key (crypto-shredding)
   tenancyctl redact --policy FILE     redact OTLP/JSON offline, as the tenantredact processor does
   tenancyctl anomaly replay --in CSV  score a series offline, as the tenantanomaly processor does
 
@@ -37,6 +45,14 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "policy":
 		return runPolicy(args[1:], stdin, stdout, stderr)
+	case "query":
+		return runQuery(args[1:], stdout, stderr)
+	case "audit":
+		return runAudit(args[1:], stdout, stderr)
+	case "keys":
+		return runKeys(args[1:], stdout, stderr)
+	case "tenant":
+		return runTenant(args[1:], stdin, stdout, stderr)
 	case "redact":
 		return runRedact(args[1:], stdin, stdout, stderr)
 	case "anomaly":

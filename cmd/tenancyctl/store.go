@@ -1,0 +1,363 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/tenancyhq/tenancy/internal/localstore"
+	"github.com/tenancyhq/tenancy/internal/policy"
+)
+
+const storeUsage = `Usage (the local store; the master key comes from --master-key-file or
+$TENANCY_MASTER_KEY, 64 hex digits; the policy version audit entries carry
+comes from --policy when given):
+  tenancyctl query --data DIR --tenant T [--since S] [--until U] [--format table|json|csv] "SQL"
+      Run one read-only SQL statement on tenant T's database only (tables
+      logs, datapoints, spans, audit; attributes are JSON, use json_extract).
+      --since/--until take RFC 3339 times or an age ("2h", "7d"); they limit
+      logs, datapoints and spans to that window. Statements that write,
+      ATTACH and PRAGMA are refused. Every query, refused ones too, is
+      appended to the tenant's audit log.
+  tenancyctl audit verify --data DIR --tenant T
+      Check T's hash-chained audit log; name the first broken entry and exit
+      1 if it does not verify. Prints the head (seq and hash) to keep
+      elsewhere: a later chain that does not contain it was truncated.
+  tenancyctl keys rotate --data DIR [--tenant T] --new-master-key-file F
+      Re-wrap T's data key (every tenant's without --tenant) with the new
+      master key (or $TENANCY_NEW_MASTER_KEY); the databases are unchanged.
+      Start the collector with the new key afterwards.
+  tenancyctl tenant shred --data DIR [--reason R] [--yes] T
+      Destroy T's data key: its database becomes unreadable for good. Asks
+      for T's id on stdin unless --yes. Writes SHREDDED.json beside it.
+`
+
+// storeFlags are the flags every store command shares.
+type storeFlags struct {
+	fs            *flag.FlagSet
+	data          string
+	tenant        string
+	masterKeyFile string
+	policyFile    string
+}
+
+func newStoreFlags(name string, stderr io.Writer) *storeFlags {
+	f := &storeFlags{fs: flag.NewFlagSet("tenancyctl "+name, flag.ContinueOnError)}
+	f.fs.SetOutput(stderr)
+	f.fs.Usage = func() { fmt.Fprint(stderr, storeUsage) }
+	f.fs.StringVar(&f.data, "data", "", "the store's data directory")
+	f.fs.StringVar(&f.tenant, "tenant", "", "the tenant id")
+	f.fs.StringVar(&f.masterKeyFile, "master-key-file", "", "file with the master key (else $"+localstore.MasterKeyEnv+")")
+	f.fs.StringVar(&f.policyFile, "policy", "", "policy file whose version audit entries record")
+	return f
+}
+
+// parse parses args; code is -1 when the command goes on.
+func (f *storeFlags) parse(args []string, needTenant bool, stderr io.Writer) int {
+	if err := f.fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if f.data == "" {
+		fmt.Fprintf(stderr, "%s: --data is required\n", f.fs.Name())
+		return 2
+	}
+	if needTenant {
+		if f.tenant == "" {
+			fmt.Fprintf(stderr, "%s: --tenant is required\n", f.fs.Name())
+			return 2
+		}
+		if err := policy.ValidateTenantID(f.tenant); err != nil {
+			fmt.Fprintf(stderr, "%s: --tenant: %v\n", f.fs.Name(), err)
+			return 2
+		}
+	}
+	return -1
+}
+
+func (f *storeFlags) open() (*localstore.Store, string, error) {
+	key, err := localstore.LoadMasterKey(f.masterKeyFile, "")
+	if err != nil {
+		return nil, "", err
+	}
+	version := ""
+	if f.policyFile != "" {
+		p, err := policy.Load(f.policyFile)
+		if err != nil {
+			return nil, "", err
+		}
+		version = p.Version
+	}
+	if _, err := os.Stat(f.data); err != nil {
+		return nil, "", err
+	}
+	s, err := localstore.Open(f.data, key)
+	return s, version, err
+}
+
+func actor() string {
+	name := "unknown"
+	if u, err := user.Current(); err == nil {
+		name = u.Username
+	}
+	return "tenancyctl:" + name
+}
+
+// parseWhen reads an RFC 3339 time or an age before now ("2h", "7d").
+func parseWhen(s string, now time.Time) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	d, err := policy.ParseRetention(s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("want an RFC 3339 time or an age like 2h or 7d, found %q", s)
+	}
+	return now.Add(-d), nil
+}
+
+func runQuery(args []string, stdout, stderr io.Writer) int {
+	f := newStoreFlags("query", stderr)
+	since := f.fs.String("since", "", "only rows at or after this time (RFC 3339 or an age: 2h, 7d)")
+	until := f.fs.String("until", "", "only rows before this time")
+	format := f.fs.String("format", "table", "table, json or csv")
+	maxRows := f.fs.Int("max-rows", 100000, "stop after this many rows")
+	if code := f.parse(args, true, stderr); code >= 0 {
+		return code
+	}
+	if f.fs.NArg() != 1 {
+		fmt.Fprintf(stderr, "tenancyctl query: want one SQL statement (quote it)\n\n%s", storeUsage)
+		return 2
+	}
+	if *format != "table" && *format != "json" && *format != "csv" {
+		fmt.Fprintf(stderr, "tenancyctl query: --format: want table, json or csv, found %q\n", *format)
+		return 2
+	}
+	now := time.Now()
+	lo, err1 := parseWhen(*since, now)
+	hi, err2 := parseWhen(*until, now)
+	if err := errors.Join(err1, err2); err != nil {
+		fmt.Fprintf(stderr, "tenancyctl query: --since/--until: %v\n", err)
+		return 2
+	}
+	s, version, err := f.open()
+	if err != nil {
+		fmt.Fprintf(stderr, "tenancyctl query: %v\n", err)
+		return 1
+	}
+	defer s.Close()
+	res, err := s.Query(context.Background(), f.tenant, f.fs.Arg(0), localstore.QueryOptions{Since: lo, Until: hi, MaxRows: *maxRows, Actor: actor()}, version)
+	if err != nil {
+		fmt.Fprintf(stderr, "tenancyctl query: %v\n", err)
+		return 1
+	}
+	if err := writeResult(stdout, *format, res); err != nil {
+		fmt.Fprintf(stderr, "tenancyctl query: %v\n", err)
+		return 1
+	}
+	if res.Truncated {
+		fmt.Fprintf(stderr, "tenancyctl query: stopped after %d rows (--max-rows)\n", len(res.Rows))
+	}
+	return 0
+}
+
+func cell(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case []byte:
+		return fmt.Sprintf("%x", x)
+	default:
+		return fmt.Sprint(x)
+	}
+}
+
+func writeResult(w io.Writer, format string, res *localstore.QueryResult) error {
+	switch format {
+	case "json":
+		out := make([]map[string]any, 0, len(res.Rows))
+		for _, row := range res.Rows {
+			m := make(map[string]any, len(row))
+			for i, v := range row {
+				m[res.Columns[i]] = v
+			}
+			out = append(out, m)
+		}
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	case "csv":
+		cw := csv.NewWriter(w)
+		_ = cw.Write(res.Columns)
+		for _, row := range res.Rows {
+			rec := make([]string, len(row))
+			for i, v := range row {
+				rec[i] = cell(v)
+			}
+			_ = cw.Write(rec)
+		}
+		cw.Flush()
+		return cw.Error()
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(res.Columns, "\t"))
+	for _, row := range res.Rows {
+		rec := make([]string, len(row))
+		for i, v := range row {
+			rec[i] = strings.NewReplacer("\t", " ", "\n", " ").Replace(cell(v))
+		}
+		fmt.Fprintln(tw, strings.Join(rec, "\t"))
+	}
+	return tw.Flush()
+}
+
+func runAudit(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "verify" {
+		if len(args) > 0 && isHelp(args[0]) {
+			fmt.Fprint(stdout, storeUsage)
+			return 0
+		}
+		fmt.Fprintf(stderr, "tenancyctl audit: want the verify subcommand\n\n%s", storeUsage)
+		return 2
+	}
+	f := newStoreFlags("audit verify", stderr)
+	if code := f.parse(args[1:], true, stderr); code >= 0 {
+		return code
+	}
+	s, _, err := f.open()
+	if err != nil {
+		fmt.Fprintf(stderr, "tenancyctl audit verify: %v\n", err)
+		return 1
+	}
+	defer s.Close()
+	if ts, shredded, _ := s.ReadTombstone(f.tenant); shredded && ts != nil {
+		fmt.Fprintf(stderr, "tenancyctl audit verify: %s was crypto-shredded at %s (%s); its last audit entry was seq %d, hash %s\n",
+			f.tenant, ts.Time.Format(time.RFC3339), ts.Reason, ts.AuditHeadSeq, ts.AuditHeadHash)
+		return 1
+	}
+	res, err := s.VerifyAudit(f.tenant)
+	var ce *localstore.ChainError
+	if errors.As(err, &ce) {
+		fmt.Fprintf(stdout, "%s: audit log BROKEN at seq %d: %s (%d entries verified before it)\n", f.tenant, ce.Seq, ce.Reason, res.Entries)
+		return 1
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "tenancyctl audit verify: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s: audit log verified, %d entries, head seq %d hash %s\n", f.tenant, res.Entries, res.HeadSeq, res.HeadHash)
+	return 0
+}
+
+// NewMasterKeyEnv holds the new master key for keys rotate when no file is given.
+const NewMasterKeyEnv = "TENANCY_NEW_MASTER_KEY"
+
+func runKeys(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "rotate" {
+		if len(args) > 0 && isHelp(args[0]) {
+			fmt.Fprint(stdout, storeUsage)
+			return 0
+		}
+		fmt.Fprintf(stderr, "tenancyctl keys: want the rotate subcommand\n\n%s", storeUsage)
+		return 2
+	}
+	f := newStoreFlags("keys rotate", stderr)
+	newFile := f.fs.String("new-master-key-file", "", "file with the new master key (else $"+NewMasterKeyEnv+")")
+	if code := f.parse(args[1:], false, stderr); code >= 0 {
+		return code
+	}
+	if f.tenant != "" {
+		if err := policy.ValidateTenantID(f.tenant); err != nil {
+			fmt.Fprintf(stderr, "tenancyctl keys rotate: --tenant: %v\n", err)
+			return 2
+		}
+	}
+	newKey, err := localstore.LoadMasterKey(*newFile, NewMasterKeyEnv)
+	if err != nil {
+		fmt.Fprintf(stderr, "tenancyctl keys rotate: new master key: %v\n", err)
+		return 2
+	}
+	s, version, err := f.open()
+	if err != nil {
+		fmt.Fprintf(stderr, "tenancyctl keys rotate: %v\n", err)
+		return 1
+	}
+	defer s.Close()
+	oldID := s.MasterKeyID()
+	if f.tenant != "" {
+		err = s.RewrapTenant(f.tenant, newKey, version)
+	} else {
+		err = s.RotateMasterKey(newKey, version)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "tenancyctl keys rotate: %v\n", err)
+		return 1
+	}
+	scope := "every tenant's data key"
+	if f.tenant != "" {
+		scope = f.tenant + "'s data key"
+	}
+	fmt.Fprintf(stdout, "re-wrapped %s: master key %s -> %s\n", scope, oldID, localstore.KeyID(newKey))
+	return 0
+}
+
+func runTenant(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "shred" {
+		if len(args) > 0 && isHelp(args[0]) {
+			fmt.Fprint(stdout, storeUsage)
+			return 0
+		}
+		fmt.Fprintf(stderr, "tenancyctl tenant: want the shred subcommand\n\n%s", storeUsage)
+		return 2
+	}
+	f := newStoreFlags("tenant shred", stderr)
+	reason := f.fs.String("reason", "requested by operator", "why, for the audit entry and the tombstone")
+	yes := f.fs.Bool("yes", false, "do not ask for confirmation")
+	if code := f.parse(args[1:], false, stderr); code >= 0 {
+		return code
+	}
+	if f.fs.NArg() != 1 {
+		fmt.Fprintf(stderr, "tenancyctl tenant shred: want the tenant id\n\n%s", storeUsage)
+		return 2
+	}
+	tenant := f.fs.Arg(0)
+	if err := policy.ValidateTenantID(tenant); err != nil {
+		fmt.Fprintf(stderr, "tenancyctl tenant shred: %v\n", err)
+		return 2
+	}
+	if !*yes {
+		fmt.Fprintf(stderr, "This destroys %s's data key: its data can never be read again. Type the tenant id to confirm: ", tenant)
+		line, _ := bufio.NewReader(stdin).ReadString('\n')
+		if strings.TrimSpace(line) != tenant {
+			fmt.Fprintln(stderr, "\ntenancyctl tenant shred: not confirmed; nothing changed")
+			return 1
+		}
+	}
+	s, version, err := f.open()
+	if err != nil {
+		fmt.Fprintf(stderr, "tenancyctl tenant shred: %v\n", err)
+		return 1
+	}
+	defer s.Close()
+	ts, err := s.Shred(tenant, *reason+" ("+actor()+")", version)
+	if err != nil {
+		fmt.Fprintf(stderr, "tenancyctl tenant shred: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s shredded at %s; last audit entry seq %d hash %s\n", tenant, ts.Time.Format(time.RFC3339), ts.AuditHeadSeq, ts.AuditHeadHash)
+	return 0
+}

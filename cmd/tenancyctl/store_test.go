@@ -1,0 +1,222 @@
+package main
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ncruces/go-sqlite3"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/tenancyhq/tenancy/internal/localstore"
+)
+
+const testMasterHex = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+
+// seedStore writes two tenants' logs into a fresh store and returns its
+// directory and a master key file.
+func seedStore(t *testing.T) (dir, keyFile string) {
+	t.Helper()
+	dir = t.TempDir()
+	keyFile = writeFile(t, "master.key", testMasterHex+"\n")
+	key, err := localstore.ParseKey(testMasterHex)
+	require.NoError(t, err)
+	s, err := localstore.Open(dir, key)
+	require.NoError(t, err)
+	now := time.Now()
+	for _, tn := range []string{"acme", "globex"} {
+		for i, age := range []time.Duration{3 * time.Hour, time.Minute} {
+			ld := plog.NewLogs()
+			rl := ld.ResourceLogs().AppendEmpty()
+			rl.Resource().Attributes().PutStr("tenant.id", tn)
+			lr := rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+			lr.SetTimestamp(pcommon.NewTimestampFromTime(now.Add(-age)))
+			lr.Body().SetStr(fmt.Sprintf("%s-log-%d", tn, i))
+			lr.Attributes().PutStr("user", "u,"+tn)
+			require.NoError(t, s.WriteLogs(tn, ld, "v1"))
+		}
+	}
+	require.NoError(t, s.Close())
+	return dir, keyFile
+}
+
+func TestQueryCommand(t *testing.T) {
+	dir, keyFile := seedStore(t)
+	base := []string{"query", "--data", dir, "--master-key-file", keyFile, "--tenant", "acme"}
+
+	code, out, errOut := tenancyctl(t, "", append(base, "SELECT body FROM logs ORDER BY id")...)
+	require.Equal(t, 0, code, errOut)
+	assert.Equal(t, "body\nacme-log-0\nacme-log-1\n", out)
+	assert.NotContains(t, out, "globex")
+
+	code, out, _ = tenancyctl(t, "", append(base, "--since", "1h", "--format", "json", `SELECT body, json_extract(attrs, '$.user') AS user FROM logs`)...)
+	require.Equal(t, 0, code)
+	var rows []map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out), &rows))
+	assert.Equal(t, []map[string]any{{"body": "acme-log-1", "user": "u,acme"}}, rows)
+
+	code, out, _ = tenancyctl(t, "", append(base, "--until", time.Now().Add(-time.Hour).Format(time.RFC3339), "--format", "csv", `SELECT body, json_extract(attrs, '$.user') AS user FROM logs`)...)
+	require.Equal(t, 0, code)
+	assert.Equal(t, "body,user\nacme-log-0,\"u,acme\"\n", out)
+
+	// The master key from the environment works too.
+	t.Setenv(localstore.MasterKeyEnv, testMasterHex)
+	code, out, _ = tenancyctl(t, "", "query", "--data", dir, "--tenant", "globex", "SELECT count(*) AS n FROM logs")
+	require.Equal(t, 0, code)
+	assert.Equal(t, "n\n2\n", out)
+
+	// Writes are refused, and nothing changed.
+	for _, bad := range []string{"DELETE FROM logs", "UPDATE audit SET kind='x'", "SELECT 1; DROP TABLE logs", "ATTACH DATABASE 'x' AS y"} {
+		code, _, errOut = tenancyctl(t, "", append(base, bad)...)
+		assert.Equal(t, 1, code, bad)
+		assert.NotEmpty(t, errOut)
+	}
+	code, out, _ = tenancyctl(t, "", append(base, "SELECT count(*) AS n FROM logs")...)
+	require.Equal(t, 0, code)
+	assert.Equal(t, "n\n2\n", out)
+
+	// Every query is in the tenant's audit log, with who ran it.
+	code, out, _ = tenancyctl(t, "", append(base, "--format", "csv", `SELECT json_extract(detail, '$.sql') AS q, json_extract(detail, '$.actor') LIKE 'tenancyctl:%' AS by_ctl FROM audit WHERE kind = 'query' ORDER BY seq LIMIT 2`)...)
+	require.Equal(t, 0, code)
+	assert.Equal(t, "q,by_ctl\nSELECT body FROM logs ORDER BY id,1\n\"SELECT body, json_extract(attrs, '$.user') AS user FROM logs\",1\n", out)
+
+	// Usage errors.
+	code, _, _ = tenancyctl(t, "", "query", "--data", dir, "SELECT 1")
+	assert.Equal(t, 2, code, "no tenant")
+	code, _, _ = tenancyctl(t, "", "query", "--data", dir, "--tenant", "../acme", "SELECT 1")
+	assert.Equal(t, 2, code, "bad tenant id")
+	code, _, _ = tenancyctl(t, "", append(base, "--format", "xml", "SELECT 1")...)
+	assert.Equal(t, 2, code)
+	code, _, errOut = tenancyctl(t, "", "query", "--data", dir, "--tenant", "nobody", "SELECT 1")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "no data")
+}
+
+func TestQueryWithWrongMasterKey(t *testing.T) {
+	dir, _ := seedStore(t)
+	other := writeFile(t, "other.key", strings.Repeat("9", 64))
+	code, _, errOut := tenancyctl(t, "", "query", "--data", dir, "--master-key-file", other, "--tenant", "acme", "SELECT 1")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "wrapped by master key")
+	t.Setenv(localstore.MasterKeyEnv, "")
+	code, _, errOut = tenancyctl(t, "", "query", "--data", dir, "--tenant", "acme", "SELECT 1")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, localstore.MasterKeyEnv)
+}
+
+func TestAuditVerifyCommand(t *testing.T) {
+	dir, keyFile := seedStore(t)
+	code, out, errOut := tenancyctl(t, "", "audit", "verify", "--data", dir, "--master-key-file", keyFile, "--tenant", "acme")
+	require.Equal(t, 0, code, errOut)
+	assert.Regexp(t, `^acme: audit log verified, 2 entries, head seq 2 hash [0-9a-f]{64}\n$`, out)
+
+	tamperAudit(t, dir, "acme", `UPDATE audit SET policy_version = 'forged' WHERE seq = 2`)
+	code, out, _ = tenancyctl(t, "", "audit", "verify", "--data", dir, "--master-key-file", keyFile, "--tenant", "acme")
+	assert.Equal(t, 1, code)
+	assert.Equal(t, "acme: audit log BROKEN at seq 2: hash does not match the entry's content (1 entries verified before it)\n", out)
+
+	code, _, _ = tenancyctl(t, "", "audit", "verify", "--data", dir, "--master-key-file", keyFile, "--tenant", "globex")
+	assert.Equal(t, 0, code, "another tenant's chain is its own")
+	code, _, _ = tenancyctl(t, "", "audit", "--data", dir)
+	assert.Equal(t, 2, code)
+}
+
+// tamperAudit edits a tenant's audit table as someone holding its key
+// would: dropping the append-only triggers first.
+func tamperAudit(t *testing.T, dir, tenant, sql string) {
+	t.Helper()
+	master, err := localstore.ParseKey(testMasterHex)
+	require.NoError(t, err)
+	b, err := os.ReadFile(filepath.Join(dir, tenant, "data.key"))
+	require.NoError(t, err)
+	var kf struct {
+		Nonce      []byte `json:"nonce"`
+		WrappedKey []byte `json:"wrapped_key"`
+	}
+	require.NoError(t, json.Unmarshal(b, &kf))
+	block, err := aes.NewCipher(master)
+	require.NoError(t, err)
+	gcm, err := cipher.NewGCM(block)
+	require.NoError(t, err)
+	dataKey, err := gcm.Open(nil, kf.Nonce, kf.WrappedKey, []byte("tenancy-localstore-data-key:v1:"+tenant))
+	require.NoError(t, err)
+	conn, err := sqlite3.Open("file:" + filepath.Join(dir, tenant, "data.db") + "?vfs=adiantum&hexkey=" + hex.EncodeToString(dataKey))
+	require.NoError(t, err)
+	defer conn.Close()
+	require.NoError(t, conn.Exec("DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete; "+sql))
+}
+
+func TestKeysRotateCommand(t *testing.T) {
+	dir, keyFile := seedStore(t)
+	newHex := strings.Repeat("ab", 32)
+	newFile := writeFile(t, "new.key", newHex)
+	code, out, errOut := tenancyctl(t, "", "keys", "rotate", "--data", dir, "--master-key-file", keyFile, "--tenant", "acme", "--new-master-key-file", newFile)
+	require.Equal(t, 0, code, errOut)
+	newKey, _ := localstore.ParseKey(newHex)
+	oldKey, _ := localstore.ParseKey(testMasterHex)
+	assert.Equal(t, fmt.Sprintf("re-wrapped acme's data key: master key %s -> %s\n", localstore.KeyID(oldKey), localstore.KeyID(newKey)), out)
+
+	// acme now opens with the new key only; globex still with the old one.
+	code, _, _ = tenancyctl(t, "", "query", "--data", dir, "--master-key-file", newFile, "--tenant", "acme", "SELECT 1")
+	assert.Equal(t, 0, code)
+	code, _, _ = tenancyctl(t, "", "query", "--data", dir, "--master-key-file", keyFile, "--tenant", "acme", "SELECT 1")
+	assert.Equal(t, 1, code)
+	code, _, _ = tenancyctl(t, "", "query", "--data", dir, "--master-key-file", keyFile, "--tenant", "globex", "SELECT 1")
+	assert.Equal(t, 0, code)
+
+	// Every tenant: from the old key (globex); acme is already on the new
+	// one, so the run names it and the rest still moves.
+	t.Setenv(NewMasterKeyEnv, newHex)
+	code, _, errOut = tenancyctl(t, "", "keys", "rotate", "--data", dir, "--master-key-file", keyFile)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "tenant acme")
+	code, _, _ = tenancyctl(t, "", "query", "--data", dir, "--master-key-file", newFile, "--tenant", "globex", "SELECT 1")
+	assert.Equal(t, 0, code)
+	code, out, _ = tenancyctl(t, "", "query", "--data", dir, "--master-key-file", newFile, "--tenant", "globex", "--format", "csv", "SELECT kind FROM audit WHERE kind = 'key_rotation'")
+	require.Equal(t, 0, code)
+	assert.Equal(t, "kind\nkey_rotation\n", out)
+
+	code, _, _ = tenancyctl(t, "", "keys", "rotate", "--data", dir, "--master-key-file", keyFile, "--new-master-key-file", writeFile(t, "short.key", "abc"))
+	assert.Equal(t, 2, code)
+}
+
+func TestTenantShredCommand(t *testing.T) {
+	dir, keyFile := seedStore(t)
+	args := []string{"tenant", "shred", "--data", dir, "--master-key-file", keyFile, "--reason", "contract ended", "acme"}
+	code, _, errOut := tenancyctl(t, "globex\n", args...)
+	assert.Equal(t, 1, code, "confirmation must name the tenant")
+	assert.Contains(t, errOut, "not confirmed")
+	_, err := os.Stat(filepath.Join(dir, "acme", "data.key"))
+	require.NoError(t, err)
+
+	code, out, errOut := tenancyctl(t, "acme\n", args...)
+	require.Equal(t, 0, code, errOut)
+	assert.Regexp(t, `^acme shredded at \S+; last audit entry seq 3 hash [0-9a-f]{64}\n$`, out)
+	_, err = os.Stat(filepath.Join(dir, "acme", "data.key"))
+	assert.ErrorIs(t, err, os.ErrNotExist)
+	b, err := os.ReadFile(filepath.Join(dir, "acme", "SHREDDED.json"))
+	require.NoError(t, err)
+	assert.Contains(t, string(b), "contract ended")
+
+	code, _, errOut = tenancyctl(t, "", "query", "--data", dir, "--master-key-file", keyFile, "--tenant", "acme", "SELECT 1")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "shredded")
+	code, _, errOut = tenancyctl(t, "", "audit", "verify", "--data", dir, "--master-key-file", keyFile, "--tenant", "acme")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "crypto-shredded")
+	code, _, _ = tenancyctl(t, "", "query", "--data", dir, "--master-key-file", keyFile, "--tenant", "globex", "SELECT 1")
+	assert.Equal(t, 0, code, "globex is untouched")
+
+	code, _, _ = tenancyctl(t, "", "tenant", "shred", "--data", dir, "--yes", "a/b")
+	assert.Equal(t, 2, code)
+}
