@@ -65,6 +65,7 @@ func decodeLokiProto(body []byte) (plog.Logs, error) {
 		if err != nil {
 			return plog.Logs{}, fmt.Errorf("streams[%d].labels: %w", i, err)
 		}
+		sortLabels(labels)
 		records := newLokiStream(logs, labels)
 		for j, e := range s.Entries {
 			lr := records.AppendEmpty()
@@ -170,8 +171,10 @@ func jsonError(what string, body []byte, err error) error {
 	)
 	switch {
 	case errors.As(err, &syn):
-		line, col := lineCol(body, syn.Offset)
-		return fmt.Errorf("body is not valid %s: line %d, column %d (offset %d): %v", what, line, col, syn.Offset, syn)
+		// Offset counts the offending byte as read.
+		off := max(syn.Offset-1, 0)
+		line, col := lineCol(body, off)
+		return fmt.Errorf("body is not valid %s: line %d, column %d (offset %d): %v", what, line, col, off, syn)
 	case errors.As(err, &typ):
 		line, col := lineCol(body, typ.Offset)
 		return fmt.Errorf("body is not valid %s: line %d, column %d (offset %d): field %q must be %s, not %s", what, line, col, typ.Offset, typ.Field, typ.Type, typ.Value)
