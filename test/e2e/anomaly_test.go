@@ -12,7 +12,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 )
 
-// anomalyConfig runs the tenantanomaly processor on 1s intervals with a
+// anomalyConfig runs the tenantanomaly processor on 2s intervals with a
 // short probation, keeping baselines in file_storage under the test's dir.
 // {{CHECKPOINT}} is filled in per test.
 const anomalyConfig = `
@@ -28,7 +28,7 @@ processors:
   tenant: {fingerprint_secret: "${env:TENANCY_FINGERPRINT_SECRET}"}
   tenantanomaly:
     fingerprint_secret: "${env:TENANCY_FINGERPRINT_SECRET}"
-    interval: 1s
+    interval: 2s
     probation: 8
     storage: file_storage
     checkpoint_interval: {{CHECKPOINT}}
@@ -53,15 +53,19 @@ func (c *collector) sendVolume(t *testing.T, tenant string, n int) {
 	require.Equal(t, http.StatusOK, c.postHTTP(t, "logs", p, map[string]string{"X-API-Key": demoKeys[tenant]}))
 }
 
-// feedIntervals sends, in each of k one-second intervals, the volumes that
-// volumes(i) gives per tenant. Requests go 300ms into the interval (the
-// processor's intervals are aligned to the wall clock), so no request
-// straddles a boundary and a steady tenant's counts are exactly steady.
+// anomalyInterval is the processor's interval in anomalyConfig.
+const anomalyInterval = 2 * time.Second
+
+// feedIntervals sends, in each of k intervals, the volumes that volumes(i)
+// gives per tenant. Requests go in the middle of the interval (the
+// processor's intervals are aligned to the wall clock), so a late timer on
+// either side, on a loaded machine, still leaves a steady tenant's counts
+// exactly steady.
 func (c *collector) feedIntervals(t *testing.T, k int, volumes func(i int) map[string]int) {
 	t.Helper()
 	for i := range k {
 		now := time.Now()
-		time.Sleep(now.Truncate(time.Second).Add(time.Second + 300*time.Millisecond).Sub(now))
+		time.Sleep(now.Truncate(anomalyInterval).Add(anomalyInterval + anomalyInterval/2).Sub(now))
 		v := volumes(i)
 		tenants := make([]string, 0, len(v))
 		for tn := range v {
@@ -108,7 +112,7 @@ func (c *collector) anomalies(t *testing.T) []string {
 
 func TestEndToEndAnomalySpike(t *testing.T) {
 	c := startCollectorWith(t, readRepoFile(t, "config/tenants.yaml"), strings.ReplaceAll(anomalyConfig, "{{CHECKPOINT}}", "0s"))
-	c.feedIntervals(t, 12, steady("acme", "globex", "initech"))
+	c.feedIntervals(t, 11, steady("acme", "globex", "initech"))
 	require.Empty(t, c.anomalies(t), "a steady baseline is not an anomaly")
 
 	c.feedIntervals(t, 3, func(i int) map[string]int {
@@ -118,7 +122,7 @@ func TestEndToEndAnomalySpike(t *testing.T) {
 		}
 		return v
 	})
-	waitFor(t, "acme's anomaly record in _governance/logs.jsonl", 10*time.Second, func() bool {
+	waitFor(t, "acme's anomaly record in _governance/logs.jsonl", 4*anomalyInterval, func() bool {
 		return len(c.anomalies(t)) > 0
 	})
 	for _, tn := range c.anomalies(t) {
@@ -152,7 +156,7 @@ func TestEndToEndAnomalyBaselineSurvivesRestart(t *testing.T) {
 		}
 		return v
 	})
-	waitFor(t, "acme's anomaly record after the restart", 10*time.Second, func() bool {
+	waitFor(t, "acme's anomaly record after the restart", 4*anomalyInterval, func() bool {
 		return len(c.anomalies(t)) > 0
 	})
 	for _, tn := range c.anomalies(t) {
