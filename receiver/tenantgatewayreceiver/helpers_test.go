@@ -112,20 +112,7 @@ type testGateway struct {
 // port, with auth through the tenantpolicy extension on policyYAML.
 func startGateway(t testing.TB, policyYAML string, mutate ...func(*Config)) *testGateway {
 	t.Helper()
-	dir := t.TempDir()
-	path := filepath.Join(dir, "tenants.yaml")
-	require.NoError(t, os.WriteFile(path, []byte(policyYAML), 0o600))
-
-	extID := component.MustNewID("tenantpolicy")
-	ef := tenantpolicyextension.NewFactory()
-	ecfg := ef.CreateDefaultConfig().(*tenantpolicyextension.Config)
-	ecfg.Path = path
-	ext, err := ef.Create(context.Background(), extensiontest.NewNopSettings(ef.Type()), ecfg)
-	require.NoError(t, err)
-	host := extHost{Host: componenttest.NewNopHost(), exts: map[component.ID]component.Component{extID: ext}}
-	require.NoError(t, ext.Start(context.Background(), host))
-	t.Cleanup(func() { _ = ext.Shutdown(context.Background()) })
-
+	host, extID := startPolicyHost(t, policyYAML)
 	cfg := createDefaultConfig().(*Config)
 	cfg.NetAddr.Endpoint = "127.0.0.1:0"
 	cfg.Auth = configoptional.Some(confighttp.AuthConfig{Config: configauth.Config{AuthenticatorID: extID}})
@@ -157,6 +144,26 @@ func startGateway(t testing.TB, policyYAML string, mutate ...func(*Config)) *tes
 	})
 	g := lr.(*gateway)
 	return &testGateway{url: "http://" + g.addr.String(), sink: s, g: g}
+}
+
+// startPolicyHost starts the real tenantpolicy extension on policyYAML and
+// returns a host that serves it.
+func startPolicyHost(t testing.TB, policyYAML string) (extHost, component.ID) {
+	t.Helper()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "tenants.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(policyYAML), 0o600))
+
+	extID := component.MustNewID("tenantpolicy")
+	ef := tenantpolicyextension.NewFactory()
+	ecfg := ef.CreateDefaultConfig().(*tenantpolicyextension.Config)
+	ecfg.Path = path
+	ext, err := ef.Create(context.Background(), extensiontest.NewNopSettings(ef.Type()), ecfg)
+	require.NoError(t, err)
+	host := extHost{Host: componenttest.NewNopHost(), exts: map[component.ID]component.Component{extID: ext}}
+	require.NoError(t, ext.Start(context.Background(), host))
+	t.Cleanup(func() { _ = ext.Shutdown(context.Background()) })
+	return host, extID
 }
 
 type extHost struct {
