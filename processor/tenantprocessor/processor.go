@@ -145,7 +145,14 @@ func (p *tenantProcessor) stamp(v *policyView, req requestIdentity, attrs pcommo
 	e, r, attempted := p.decide(v, req, claim, hasClaim, claimMalformed)
 	// Grow the attribute slice once, to its final size, rather than letting
 	// append double it.
-	attrs.EnsureCapacity(attrs.Len() + 4)
+	grow := 1 // tenant.fingerprint
+	if !hasClaim {
+		grow++ // tenant.id
+	}
+	if e == v.quarantine {
+		grow += 2 // reason, claimed
+	}
+	attrs.EnsureCapacity(attrs.Len() + grow)
 	if e == v.quarantine {
 		attrs.PutStr(identity.AttrTenantID, policy.Quarantine)
 		attrs.PutStr(identity.AttrQuarantineReason, r.String())
