@@ -54,11 +54,12 @@ type Config struct {
 
 // BackendConfig is one destination.
 type BackendConfig struct {
-	// Type is localstore or otlphttp (remotewrite and loki are reserved
-	// names, not built yet).
+	// Type is localstore, otlphttp, remotewrite (metrics only) or loki
+	// (logs only).
 	Type string `mapstructure:"type"`
-	// Endpoint is the base URL (otlphttp: signals go to /v1/logs,
-	// /v1/metrics, /v1/traces under it).
+	// Endpoint is the base URL for otlphttp (signals go to /v1/logs,
+	// /v1/metrics, /v1/traces under it); the full push URL for remotewrite
+	// (.../api/v1/write or /api/v1/push) and loki (.../loki/api/v1/push).
 	Endpoint string `mapstructure:"endpoint"`
 	// Headers are added to every request (e.g. an Authorization); keep
 	// secrets in ${env:...}.
@@ -85,6 +86,26 @@ type BackendConfig struct {
 	// RetentionInterval (localstore) is how often each tenant's expired
 	// rows are deleted; 0 disables the store's retention runs.
 	RetentionInterval time.Duration `mapstructure:"retention_interval"`
+
+	// StreamLabels (loki) are the resource attributes that become stream
+	// labels (dots become underscores); default [service.name]. Every other
+	// attribute is sent as structured metadata.
+	StreamLabels []string `mapstructure:"stream_labels"`
+}
+
+// MaxStreamLabels keeps a tenant's Loki streams few: Loki's default limit
+// is 15 label names per stream.
+const MaxStreamLabels = 10
+
+// signals says which signals a backend type takes.
+func (b *BackendConfig) takes(sig policy.Signal) bool {
+	switch b.Type {
+	case TypeRemoteWrite:
+		return sig == policy.SignalMetrics
+	case TypeLoki:
+		return sig == policy.SignalLogs
+	}
+	return true
 }
 
 func createDefaultConfig() component.Config {
@@ -129,6 +150,11 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("default_backends.%s: not a signal (logs, metrics, traces)", sig))
 		}
 		errs = append(errs, c.checkNames("default_backends."+sig, names)...)
+		for i, n := range names {
+			if b := c.Backends[n]; b != nil && !b.takes(policy.Signal(sig)) {
+				errs = append(errs, fmt.Errorf("default_backends.%s[%d]: %s is a %s backend, which does not take %s", sig, i, n, b.Type, sig))
+			}
+		}
 	}
 	errs = append(errs, c.checkNames("quarantine_backends", c.QuarantineBackends)...)
 	errs = append(errs, c.checkNames("governance_backends", c.GovernanceBackends)...)
@@ -206,15 +232,19 @@ func (b *BackendConfig) validate() []error {
 		if b.RetentionInterval < 0 {
 			errs = append(errs, errors.New("retention_interval: must not be negative"))
 		}
-	case TypeOTLPHTTP:
+	case TypeOTLPHTTP, TypeRemoteWrite, TypeLoki:
 		u, err := url.Parse(b.Endpoint)
 		if b.Endpoint == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			errs = append(errs, fmt.Errorf("endpoint: want an http(s) URL, found %q", b.Endpoint))
 		}
-	case TypeRemoteWrite, TypeLoki:
-		errs = append(errs, fmt.Errorf("type: %s is not built yet in this release (use localstore or otlphttp)", b.Type))
 	default:
-		errs = append(errs, fmt.Errorf("type: must be localstore or otlphttp, found %q", b.Type))
+		errs = append(errs, fmt.Errorf("type: must be localstore, otlphttp, remotewrite or loki, found %q", b.Type))
+	}
+	if len(b.StreamLabels) > 0 && b.Type != TypeLoki {
+		errs = append(errs, errors.New("stream_labels: only a loki backend has stream labels"))
+	}
+	if len(b.StreamLabels) > MaxStreamLabels {
+		errs = append(errs, fmt.Errorf("stream_labels: at most %d, found %d (each label multiplies a tenant's streams)", MaxStreamLabels, len(b.StreamLabels)))
 	}
 	if b.TenantHeader != "" && !validHeaderName(b.TenantHeader) {
 		errs = append(errs, fmt.Errorf("tenant_header: %q is not a valid header name", b.TenantHeader))

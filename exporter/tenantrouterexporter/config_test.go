@@ -45,8 +45,9 @@ func TestLoadConfig(t *testing.T) {
 			"backends.store.directory: a localstore needs",
 			`backends.remote.endpoint: want an http(s) URL, found "127.0.0.1:4318"`,
 			`backends.remote.tenant_header: "Bad Header" is not a valid header name`,
-			"backends.loki.type: loki is not built yet",
-			`backends.other.type: must be localstore or otlphttp, found "kafka"`,
+			"backends.loki.stream_labels: at most 10, found 11",
+			`backends.other.type: must be localstore, otlphttp, remotewrite or loki, found "kafka"`,
+			"backends.prom.stream_labels: only a loki backend has stream labels",
 		}},
 		{id: component.NewIDWithName(metadata.Type, "unknown_names"), wantErr: []string{
 			`default_backends.logs[0]: no backend named "nowhere" under backends`,
@@ -56,6 +57,10 @@ func TestLoadConfig(t *testing.T) {
 		{id: component.NewIDWithName(metadata.Type, "no_localstore"), wantErr: []string{
 			"default_backends.logs: none given and no localstore backend to default to",
 			"quarantine_backends: none given",
+		}},
+		{id: component.NewIDWithName(metadata.Type, "wrong_signal"), wantErr: []string{
+			"default_backends.logs[0]: prom is a remotewrite backend, which does not take logs",
+			"default_backends.traces[0]: logs is a loki backend, which does not take traces",
 		}},
 		{id: component.NewIDWithName(metadata.Type, "key_in_env_name"), wantErr: []string{
 			`backends.store.master_key_env: "0123abcd 4567" is not an environment variable name`,

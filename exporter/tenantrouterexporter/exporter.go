@@ -62,6 +62,10 @@ func routerFor(cfg *Config, set exporter.Settings) (*router, error) {
 			r.backends[name] = &localstoreBackend{cfg: b, name: name, logger: set.Logger}
 		case TypeOTLPHTTP:
 			r.backends[name] = newOTLPHTTPBackend(b)
+		case TypeRemoteWrite:
+			r.backends[name] = newRemoteWriteBackend(b)
+		case TypeLoki:
+			r.backends[name] = newLokiBackend(b)
 		default:
 			return nil, fmt.Errorf("backends.%s: type %q is not supported", name, b.Type)
 		}
@@ -216,6 +220,12 @@ func (r *router) route(pol *policy.Policy, tenant string, b batch) error {
 		if _, ok := r.backends[name]; !ok {
 			r.tel.of(tenant, name).fail(b, reasonUnknownBackend)
 			r.logger.Warn("policy names a backend this router does not have; using the defaults", zap.String("tenant", tenant), zap.String("backend", name))
+			continue
+		}
+		if !r.cfg.Backends[name].takes(b.signal) {
+			r.tel.of(tenant, name).fail(b, reasonUnsupportedSignal)
+			r.logger.Warn("policy sends a signal to a backend that does not take it", zap.String("tenant", tenant),
+				zap.String("backend", name), zap.String("signal", string(b.signal)))
 			continue
 		}
 		routed++

@@ -15,11 +15,12 @@ import (
 
 // Reasons a record was not delivered, the reason label of records_failed.
 const (
-	reasonPermanent        = "permanent"
-	reasonRetriesExhausted = "retries_exhausted"
-	reasonQueueFull        = "queue_full"
-	reasonShutdown         = "shutdown"
-	reasonUnknownBackend   = "unknown_backend"
+	reasonPermanent         = "permanent"
+	reasonRetriesExhausted  = "retries_exhausted"
+	reasonQueueFull         = "queue_full"
+	reasonShutdown          = "shutdown"
+	reasonUnknownBackend    = "unknown_backend"
+	reasonUnsupportedSignal = "unsupported_signal"
 )
 
 // errQueueFull is returned to the pipeline for a batch its queue refused.
@@ -52,9 +53,9 @@ type queueStats struct {
 	failed  [signalCount][reasonCountIdx]atomic.Int64
 }
 
-var reasonNames = [...]string{reasonPermanent, reasonRetriesExhausted, reasonQueueFull, reasonShutdown, reasonUnknownBackend}
+var reasonNames = [...]string{reasonPermanent, reasonRetriesExhausted, reasonQueueFull, reasonShutdown, reasonUnknownBackend, reasonUnsupportedSignal}
 
-const reasonCountIdx = 5
+const reasonCountIdx = len(reasonNames)
 
 func reasonIndex(r string) int {
 	for i, n := range reasonNames {
