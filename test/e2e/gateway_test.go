@@ -205,3 +205,55 @@ remote_write:
 	}
 	assert.NotContains(t, out.String(), "401", "Prometheus was refused")
 }
+
+// telemetrygenBinary finds telemetrygen on PATH or in the Makefile's tools
+// folder; the test fails, not skips, without it.
+func telemetrygenBinary(t *testing.T) string {
+	t.Helper()
+	if p, err := exec.LookPath("telemetrygen"); err == nil {
+		return p
+	}
+	if p, err := filepath.Abs("../../.tools/bin/telemetrygen"); err == nil {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	t.Fatalf("telemetrygen is not on PATH nor in .tools/bin: .ci/run must install it with " +
+		"`GOBIN=\"$(go env GOPATH)/bin\" go install github.com/open-telemetry/opentelemetry-collector-contrib/cmd/telemetrygen@v0.161.0`")
+	return ""
+}
+
+// TestEndToEndGatewayTelemetrygen sends every signal with telemetrygen over
+// OTLP/HTTP with initech's key; everything lands under initech only.
+func TestEndToEndGatewayTelemetrygen(t *testing.T) {
+	bin := telemetrygenBinary(t)
+	c := startCollectorWith(t, readRepoFile(t, "config/tenants.yaml"), gatewayConfig)
+	header := fmt.Sprintf("X-API-Key=%q", demoKeys["initech"])
+	for _, sig := range signals {
+		args := []string{sig, "--otlp-http", "--otlp-insecure", "--otlp-endpoint", c.httpAddr, "--otlp-header", header,
+			"--service", "gw-tgen-" + sig, "--rate", "0", "--" + sig, "5"}
+		out, err := exec.Command(bin, args...).CombinedOutput()
+		require.NoError(t, err, "telemetrygen %s:\n%s", sig, out)
+	}
+	// A wrong key is refused, and telemetrygen reports it.
+	out, _ := exec.Command(bin, "logs", "--otlp-http", "--otlp-insecure", "--otlp-endpoint", c.httpAddr,
+		"--otlp-header", `X-API-Key="not-a-tenant-key-00000001"`, "--service", "gw-tgen-refused", "--logs", "1").CombinedOutput()
+	assert.Contains(t, string(out), "401", "telemetrygen with a wrong key:\n%s", out)
+
+	waitFor(t, "telemetrygen's records under initech", 15*time.Second, func() bool {
+		for _, sig := range signals {
+			if !strings.Contains(strings.Join(c.lines(t, "initech", sig), "\n"), "gw-tgen-"+sig) {
+				return false
+			}
+		}
+		return true
+	})
+	for _, sig := range signals {
+		for tenant, content := range allTenantLines(t, c, sig) {
+			if tenant != "initech" {
+				assert.NotContains(t, content, "gw-tgen-", "telemetrygen's %s reached %s", sig, tenant)
+			}
+			assert.NotContains(t, content, "gw-tgen-refused")
+		}
+	}
+}
