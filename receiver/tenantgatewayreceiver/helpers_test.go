@@ -26,6 +26,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/receiver/receivertest"
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/tenancyhq/tenancy/extension/tenantpolicyextension"
 	"github.com/tenancyhq/tenancy/internal/identity"
@@ -112,6 +113,12 @@ type testGateway struct {
 // port, with auth through the tenantpolicy extension on policyYAML.
 func startGateway(t testing.TB, policyYAML string, mutate ...func(*Config)) *testGateway {
 	t.Helper()
+	return startGatewayWithMeter(t, policyYAML, nil, mutate...)
+}
+
+// startGatewayWithMeter is startGateway with the self-metrics on mp.
+func startGatewayWithMeter(t testing.TB, policyYAML string, mp metric.MeterProvider, mutate ...func(*Config)) *testGateway {
+	t.Helper()
 	host, extID := startPolicyHost(t, policyYAML)
 	cfg := createDefaultConfig().(*Config)
 	cfg.NetAddr.Endpoint = "127.0.0.1:0"
@@ -121,6 +128,9 @@ func startGateway(t testing.TB, policyYAML string, mutate ...func(*Config)) *tes
 	}
 	s := &sink{}
 	set := receivertest.NewNopSettings(metadata.Type)
+	if mp != nil {
+		set.MeterProvider = mp
+	}
 	f := NewFactory()
 	lr, err := f.CreateLogs(context.Background(), set, cfg, consumer.Logs(must(consumer.NewLogs(func(ctx context.Context, ld plog.Logs) error {
 		return s.add(ctx, received{logs: ld})
