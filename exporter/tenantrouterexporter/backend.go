@@ -74,6 +74,9 @@ func (l *localstoreBackend) start(_ context.Context, r *router) error {
 	if err != nil {
 		return fmt.Errorf("backends.%s: %w", l.name, err)
 	}
+	if l.cfg.MaxOpenTenants > 0 {
+		s.SetMaxOpenTenants(l.cfg.MaxOpenTenants)
+	}
 	l.store = s
 	l.stop = make(chan struct{})
 	if l.cfg.RetentionInterval > 0 {

@@ -86,6 +86,10 @@ type BackendConfig struct {
 	// RetentionInterval (localstore) is how often each tenant's expired
 	// rows are deleted; 0 disables the store's retention runs.
 	RetentionInterval time.Duration `mapstructure:"retention_interval"`
+	// MaxOpenTenants (localstore) bounds the tenant databases kept open
+	// (about 0.4 MiB each); idle ones beyond it are closed and reopened on
+	// their next batch. 0: 256.
+	MaxOpenTenants int `mapstructure:"max_open_tenants"`
 
 	// StreamLabels (loki) are the resource attributes that become stream
 	// labels (dots become underscores); default [service.name]. Every other
@@ -228,6 +232,9 @@ func (b *BackendConfig) validate() []error {
 		}
 		if b.MasterKeyEnv != "" && !validEnvName(b.MasterKeyEnv) {
 			errs = append(errs, fmt.Errorf("master_key_env: %q is not an environment variable name (give its name, never the key)", b.MasterKeyEnv))
+		}
+		if b.MaxOpenTenants < 0 {
+			errs = append(errs, errors.New("max_open_tenants: must not be negative"))
 		}
 		if b.RetentionInterval < 0 {
 			errs = append(errs, errors.New("retention_interval: must not be negative"))

@@ -22,6 +22,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ncruces/go-sqlite3"
@@ -39,14 +40,20 @@ type Store struct {
 	master  []byte
 	tenants map[string]*tenantDB
 	closed  bool
+
+	open    atomic.Int64 // open connections
+	maxOpen atomic.Int64
+	clock   atomic.Int64 // orders uses for closing the least recently used
 }
 
 // tenantDB is one tenant's open database: a single writing connection,
 // serialized by mu (SQLite has one writer per file anyway).
 type tenantDB struct {
-	id      string
-	dir     string
-	dataKey []byte
+	s        *Store
+	lastUsed atomic.Int64
+	id       string
+	dir      string
+	dataKey  []byte
 
 	mu    sync.Mutex
 	conn  *sqlite3.Conn
@@ -62,7 +69,9 @@ func Open(dir string, masterKey []byte) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("localstore: %w", err)
 	}
-	return &Store{dir: dir, master: append([]byte(nil), masterKey...), tenants: map[string]*tenantDB{}}, nil
+	s := &Store{dir: dir, master: append([]byte(nil), masterKey...), tenants: map[string]*tenantDB{}}
+	s.maxOpen.Store(DefaultMaxOpenTenants)
+	return s, nil
 }
 
 // Dir is the store's data directory.
@@ -82,7 +91,8 @@ func (s *Store) tenantDir(tenant string) (string, error) {
 	return filepath.Join(s.dir, tenant), nil
 }
 
-// tenant returns the tenant's open database, opening or creating it.
+// tenant returns the tenant's database, opening or creating it, and then
+// closes the least recently used connections over the store's limit.
 func (s *Store) tenant(tenant string) (*tenantDB, error) {
 	dir, err := s.tenantDir(tenant)
 	if err != nil {
@@ -95,35 +105,102 @@ func (s *Store) tenant(tenant string) (*tenantDB, error) {
 	}
 	t, ok := s.tenants[tenant]
 	if !ok {
-		t = &tenantDB{id: tenant, dir: dir}
+		t = &tenantDB{s: s, id: tenant, dir: dir}
 		s.tenants[tenant] = t
 	}
-	master := s.master
 	s.mu.Unlock()
 
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.conn != nil || t.err != nil {
-		return t, t.err
-	}
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return nil, fmt.Errorf("localstore: %w", err)
-	}
-	key, err := loadOrCreateDataKey(master, dir, tenant)
+	err = t.openLocked()
+	t.mu.Unlock()
 	if err != nil {
 		return nil, err
 	}
-	conn, err := openConn(filepath.Join(dir, dbFileName), key, false)
+	s.closeIdle(t)
+	return t, nil
+}
+
+// openLocked opens the tenant's connection if it is closed; t.mu held.
+func (t *tenantDB) openLocked() error {
+	t.lastUsed.Store(t.s.clock.Add(1))
+	if t.err != nil || t.conn != nil {
+		return t.err
+	}
+	t.s.mu.Lock()
+	master, closed := t.s.master, t.s.closed
+	t.s.mu.Unlock()
+	if closed {
+		return errors.New("localstore: store is closed")
+	}
+	if t.dataKey == nil {
+		if err := os.MkdirAll(t.dir, 0o750); err != nil {
+			return fmt.Errorf("localstore: %w", err)
+		}
+		key, err := loadOrCreateDataKey(master, t.dir, t.id)
+		if err != nil {
+			return err
+		}
+		t.dataKey = key
+	}
+	conn, err := openConn(filepath.Join(t.dir, dbFileName), t.dataKey, false)
 	if err != nil {
-		return nil, fmt.Errorf("localstore: tenant %s: %w", tenant, err)
+		return fmt.Errorf("localstore: tenant %s: %w", t.id, err)
 	}
 	if err := conn.Exec(schema); err != nil {
 		conn.Close()
-		return nil, fmt.Errorf("localstore: tenant %s: schema: %w", tenant, err)
+		return fmt.Errorf("localstore: tenant %s: schema: %w", t.id, err)
 	}
-	t.dataKey, t.conn, t.stmts = key, conn, map[string]*sqlite3.Stmt{}
-	return t, nil
+	t.conn, t.stmts = conn, map[string]*sqlite3.Stmt{}
+	t.s.open.Add(1)
+	return nil
 }
+
+// DefaultMaxOpenTenants bounds open connections: each costs about 0.4 MiB
+// (SQLite's memory and page cache), so 10,000 tenants would not fit open.
+const DefaultMaxOpenTenants = 256
+
+// SetMaxOpenTenants sets how many tenant databases stay open; the least
+// recently used are closed beyond it and reopened on their next write.
+func (s *Store) SetMaxOpenTenants(n int) {
+	if n < 1 {
+		n = 1
+	}
+	s.maxOpen.Store(int64(n))
+}
+
+// closeIdle closes the least recently used connections over the limit,
+// never keep's, and never one in use (it skips locked tenants).
+func (s *Store) closeIdle(keep *tenantDB) {
+	over := s.open.Load() - s.maxOpen.Load()
+	if over <= 0 {
+		return
+	}
+	s.mu.Lock()
+	cands := make([]*tenantDB, 0, len(s.tenants))
+	for _, t := range s.tenants {
+		if t != keep {
+			cands = append(cands, t)
+		}
+	}
+	s.mu.Unlock()
+	sort.Slice(cands, func(i, j int) bool { return cands[i].lastUsed.Load() < cands[j].lastUsed.Load() })
+	for _, t := range cands {
+		if over <= 0 {
+			return
+		}
+		if !t.mu.TryLock() {
+			continue
+		}
+		if t.conn != nil {
+			_ = t.closeLocked()
+			over--
+		}
+		t.mu.Unlock()
+	}
+}
+
+// OpenTenants is how many tenant databases are open now.
+func (s *Store) OpenTenants() int { return int(s.open.Load()) }
 
 // openConn opens an encrypted database. The key goes in by PRAGMA, not in
 // the URI, so it is not visible through the connection's file name.
@@ -184,6 +261,7 @@ func (t *tenantDB) closeLocked() error {
 	t.stmts = nil
 	err := t.conn.Close()
 	t.conn = nil
+	t.s.open.Add(-1)
 	return err
 }
 
@@ -202,8 +280,8 @@ func (t *tenantDB) inTx(fn func() error) error {
 		t.dataKey = nil
 		return t.err
 	}
-	if t.conn == nil {
-		return errors.New("localstore: tenant database is closed")
+	if err := t.openLocked(); err != nil { // closed while idle: reopen
+		return err
 	}
 	if err := t.conn.Exec("BEGIN IMMEDIATE"); err != nil {
 		return err

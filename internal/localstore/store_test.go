@@ -443,3 +443,61 @@ func TestLoadMasterKey(t *testing.T) {
 	_, err = Open(t.TempDir(), k[:16])
 	assert.Error(t, err)
 }
+
+// TestTwoStoresOnOneDirectory plays the collector and tenancyctl at once:
+// one store ingests while another queries (appending audit entries) the
+// same tenant's database; the WAL lets them share it and the chain stays
+// whole.
+func TestTwoStoresOnOneDirectory(t *testing.T) {
+	writer, master := openStore(t)
+	require.NoError(t, writer.WriteLogs("acme", logsWith("acme", time.Now(), "first"), "v1"))
+	reader, err := Open(writer.Dir(), master)
+	require.NoError(t, err)
+	defer reader.Close()
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		for i := range 30 {
+			assert.NoError(t, writer.WriteLogs("acme", logsWith("acme", time.Now(), fmt.Sprint(i)), "v1"))
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		for range 30 {
+			_, err := reader.Query(t.Context(), "acme", "SELECT count(*) FROM logs", QueryOptions{Actor: "ctl"}, "v1")
+			assert.NoError(t, err)
+		}
+	}()
+	wg.Wait()
+	res, err := reader.VerifyAudit("acme")
+	require.NoError(t, err)
+	assert.Equal(t, int64(1+30+30), res.Entries)
+}
+
+func TestIdleTenantsAreClosed(t *testing.T) {
+	s, _ := openStore(t)
+	s.SetMaxOpenTenants(3)
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 10 {
+				tn := fmt.Sprintf("t%d", (i+w)%10)
+				assert.NoError(t, s.WriteLogs(tn, logsWith(tn, time.Now(), tn), "v1"))
+			}
+		}()
+	}
+	wg.Wait()
+	assert.LessOrEqual(t, s.OpenTenants(), 3+4, "at most the limit plus the tenants in use at once")
+	for i := range 10 {
+		tn := fmt.Sprintf("t%d", i)
+		assert.Equal(t, [][]any{{int64(4)}}, query(t, s, tn, "SELECT count(*) FROM logs"), tn)
+		_, err := s.VerifyAudit(tn)
+		assert.NoError(t, err)
+	}
+	require.NoError(t, s.Close())
+	assert.Zero(t, s.OpenTenants())
+	assert.Error(t, s.WriteLogs("t1", logsWith("t1", time.Now(), "late"), "v1"), "closed store")
+}
