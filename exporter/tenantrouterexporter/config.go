@@ -73,6 +73,10 @@ type BackendConfig struct {
 	Retry *configretry.BackOffConfig `mapstructure:"retry"`
 	// QueueSize overrides the exporter's queue_size for this backend.
 	QueueSize int `mapstructure:"queue_size"`
+	// Consumers is how many batches of one tenant are in flight to this
+	// backend at once; default 1, which keeps each tenant's batches in
+	// order (Prometheus remote write refuses out-of-order samples).
+	Consumers int `mapstructure:"consumers"`
 
 	// Directory (localstore) holds one folder per tenant.
 	Directory string `mapstructure:"directory"`
@@ -263,6 +267,9 @@ func (b *BackendConfig) validate() []error {
 	}
 	if b.Timeout < 0 {
 		errs = append(errs, errors.New("timeout: must not be negative"))
+	}
+	if b.Consumers < 0 {
+		errs = append(errs, errors.New("consumers: must not be negative"))
 	}
 	if b.QueueSize < 0 {
 		errs = append(errs, errors.New("queue_size: must not be negative"))

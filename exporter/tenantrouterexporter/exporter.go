@@ -205,7 +205,7 @@ func (r *router) queue(tenant, name string) (*TenantQueue, error) {
 	if bc.Timeout > 0 {
 		timeout = bc.Timeout
 	}
-	q := newTenantQueue(tenant, name, size, r.backends[name].send, retry, timeout, r.tel.of(tenant, name), r.stopping, r.abandon, r.logger)
+	q := newTenantQueue(tenant, name, size, bc.Consumers, r.backends[name].send, retry, timeout, r.tel.of(tenant, name), r.stopping, r.abandon, r.logger)
 	r.queues[k] = q
 	return q, nil
 }

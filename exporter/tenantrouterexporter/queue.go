@@ -70,11 +70,22 @@ func (s *queueStats) fail(b batch, reason string) {
 	s.failed[signalIndex(b.signal)][reasonIndex(reason)].Add(int64(b.records))
 }
 
-func newTenantQueue(tenant, backend string, size int, send func(context.Context, string, batch) error,
+func newTenantQueue(tenant, backend string, size, consumers int, send func(context.Context, string, batch) error,
 	retry configretry.BackOffConfig, timeout time.Duration, stats *queueStats, stopping, abandon chan struct{}, logger *zap.Logger) *TenantQueue {
 	q := &TenantQueue{tenant: tenant, backend: backend, send: send, retry: retry, timeout: timeout, stats: stats,
 		logger: logger, ch: make(chan batch, size), stopping: stopping, abandon: abandon, done: make(chan struct{})}
-	go q.run()
+	var wg sync.WaitGroup
+	for range max(consumers, 1) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			q.run()
+		}()
+	}
+	go func() {
+		wg.Wait()
+		close(q.done)
+	}()
 	return q
 }
 
@@ -93,7 +104,6 @@ func (q *TenantQueue) offer(b batch) bool {
 func (q *TenantQueue) close() { q.closeCh.Do(func() { close(q.ch) }) }
 
 func (q *TenantQueue) run() {
-	defer close(q.done)
 	for b := range q.ch {
 		select {
 		case <-q.abandon:

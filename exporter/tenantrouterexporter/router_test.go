@@ -451,3 +451,33 @@ func TestPropertyNoCrossing(t *testing.T) {
 	}
 	assert.Equal(t, len(owner), stored)
 }
+
+// TestConsumersSendInParallel: with consumers: 3, three of one tenant's
+// batches are in flight to a slow backend at once.
+func TestConsumersSendInParallel(t *testing.T) {
+	var inFlight, peak atomic.Int64
+	release := make(chan struct{})
+	s := newOTLPServer(t, func(_ int, w http.ResponseWriter, r *http.Request) {
+		n := inFlight.Add(1)
+		for {
+			p := peak.Load()
+			if n <= p || peak.CompareAndSwap(p, n) {
+				break
+			}
+		}
+		<-release
+		inFlight.Add(-1)
+	})
+	cfg := createDefaultConfig().(*Config)
+	cfg.Backends = map[string]*BackendConfig{"remote": {Type: TypeOTLPHTTP, Endpoint: s.URL, Retry: fastRetry(), Consumers: 3}}
+	cfg.DefaultBackends = map[string][]string{"logs": {"remote"}, "metrics": {"remote"}, "traces": {"remote"}}
+	cfg.QuarantineBackends, cfg.GovernanceBackends = []string{"remote"}, []string{"remote"}
+	e := startRouter(t, cfg, "tenants: {acme: {}}\n")
+	for i := range 5 {
+		require.NoError(t, e.logs.ConsumeLogs(t.Context(), logsFor([2]string{"acme", fmt.Sprint(i)})))
+	}
+	eventually(t, "three in flight", func() bool { return peak.Load() == 3 })
+	close(release)
+	eventually(t, "all sent", func() bool { return e.stats("acme", "remote").sent[0].Load() == 5 })
+	assert.Equal(t, int64(3), peak.Load())
+}
