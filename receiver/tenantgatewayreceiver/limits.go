@@ -72,10 +72,18 @@ func (t *tenantLimiter) enter(maxConcurrent int64) bool {
 
 func (t *tenantLimiter) leave() { t.inflight.Add(-1) }
 
-// exhausted reports whether lim has no token now, so a flooding tenant's
-// request is refused before its body is read or decoded.
-func exhausted(lim *rate.Limiter, now time.Time) bool {
-	return lim.Limit() != rate.Inf && lim.TokensAt(now) < 1
+// exhausted reports whether lim has no whole token now, and when it will,
+// so a flooding tenant's request is refused before its body is read or
+// decoded.
+func exhausted(lim *rate.Limiter, now time.Time) (time.Duration, bool) {
+	if lim.Limit() == rate.Inf {
+		return 0, false
+	}
+	tokens := lim.TokensAt(now)
+	if tokens >= 1 {
+		return 0, false
+	}
+	return time.Duration((1 - tokens) / float64(lim.Limit()) * float64(time.Second)), true
 }
 
 // take removes n tokens from lim. It returns how long to wait when there

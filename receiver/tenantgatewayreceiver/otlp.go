@@ -1,6 +1,7 @@
 package tenantgatewayreceiver
 
 import (
+	"encoding/json"
 	"net/http"
 
 	spb "google.golang.org/genproto/googleapis/rpc/status"
@@ -52,6 +53,12 @@ func decodeOTLP(signal string, isJSON bool, body []byte) (payload, *httpError) {
 func unmarshalOTLP(req otlpRequest, name string, isJSON bool, body []byte) *httpError {
 	if isJSON {
 		if err := req.UnmarshalJSON(body); err != nil {
+			// pdata's error places the problem only within an excerpt; a
+			// syntax error gets its line and column from encoding/json.
+			var raw json.RawMessage
+			if jerr := json.Unmarshal(body, &raw); jerr != nil {
+				return errBadRequest("invalid_json", "%v", jsonError("OTLP/JSON "+name, body, jerr))
+			}
 			return errBadRequest("invalid_json", "body is not a valid OTLP/JSON %s: %s", name, quoteAtMost(err.Error(), 1024))
 		}
 		return nil

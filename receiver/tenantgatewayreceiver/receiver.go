@@ -221,11 +221,11 @@ func (g *gateway) handle(ctx context.Context, w http.ResponseWriter, r *http.Req
 	// A tenant whose buckets are empty is refused before its body is read,
 	// so a flood costs the gateway as little as possible.
 	now := time.Now()
-	if exhausted(lim.records.Load(), now) {
-		return 0, 0, errRateLimited("records_rate", time.Second, "tenant %s is over its records_per_second %d", tenant, limits.RecordsPerSecond)
+	if d, empty := exhausted(lim.records.Load(), now); empty {
+		return 0, 0, errRateLimited("records_rate", d, "tenant %s is over its records_per_second %d", tenant, limits.RecordsPerSecond)
 	}
-	if exhausted(lim.bytes.Load(), now) {
-		return 0, 0, errRateLimited("bytes_rate", time.Second, "tenant %s is over its bytes_per_second %d", tenant, limits.BytesPerSecond)
+	if d, empty := exhausted(lim.bytes.Load(), now); empty {
+		return 0, 0, errRateLimited("bytes_rate", d, "tenant %s is over its bytes_per_second %d", tenant, limits.BytesPerSecond)
 	}
 
 	decodedMax := g.serverMax
