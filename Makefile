@@ -12,7 +12,13 @@ FUZZTIME ?= 10s
 
 GO_SOURCES := $(shell find . -name '*.go' -not -path './build/*' -not -path './.tools/*') go.mod go.sum
 
-.PHONY: build run test test-unit test-e2e fuzz bench bench-anomaly tools clean check-versions
+.PHONY: build run test test-unit test-e2e fuzz bench bench-anomaly tools peers clean check-versions
+
+# Real peers the tests start as processes (PEERS.md); Debian's prometheus
+# comes from .ci/run.
+TELEMETRYGEN := $(TOOLS)/telemetrygen
+VICTORIALOGS := $(TOOLS)/victoria-logs
+export PATH := $(TOOLS):$(PATH)
 
 build: $(COLLECTOR) $(CTL)
 
@@ -20,6 +26,14 @@ $(OCB):
 	GOBIN=$(TOOLS) $(GO) install go.opentelemetry.io/collector/cmd/builder@$(OCB_VERSION)
 
 tools: $(OCB)
+
+$(TELEMETRYGEN):
+	GOBIN=$(TOOLS) $(GO) install github.com/open-telemetry/opentelemetry-collector-contrib/cmd/telemetrygen@v0.161.0
+
+$(VICTORIALOGS):
+	GOBIN=$(TOOLS) $(GO) install github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs@v1.52.1
+
+peers: $(TELEMETRYGEN) $(VICTORIALOGS)
 
 $(COLLECTOR): $(OCB) builder-config.yaml $(GO_SOURCES)
 	@mkdir -p build bin
@@ -46,7 +60,7 @@ check-versions:
 	@bad=$$(grep -E 'go.opentelemetry.io/collector|opentelemetry-collector-contrib' go.mod | grep -vE 'v0\.165\.[01]|v1\.71\.0'); \
 	if [ -n "$$bad" ]; then echo "collector modules off the release:"; echo "$$bad"; exit 1; fi
 
-test: check-versions build test-unit fuzz test-e2e
+test: check-versions build peers test-unit fuzz test-e2e
 
 test-unit:
 	$(GO) vet ./...
