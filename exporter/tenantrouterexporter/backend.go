@@ -222,16 +222,22 @@ func classify(resp *http.Response) error {
 	return &retryAfterError{err: err, after: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
 }
 
-// parseRetryAfter reads seconds or an HTTP date; 0 when absent or invalid.
+// parseRetryAfter reads seconds or an HTTP date; 0 when absent or invalid,
+// at most maxRetryAfter.
 func parseRetryAfter(v string, now time.Time) time.Duration {
 	if v == "" {
 		return 0
 	}
 	if s, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second
+		return min(time.Duration(min(s, int(maxRetryAfter/time.Second)))*time.Second, maxRetryAfter)
 	}
 	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
+		return min(t.Sub(now), maxRetryAfter)
 	}
 	return 0
 }
+
+// maxRetryAfter caps what a backend can ask for (and keeps huge values
+// from overflowing); the queue's max_elapsed_time still decides whether to
+// wait that long at all.
+const maxRetryAfter = time.Hour

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -94,6 +95,12 @@ func TestEndToEndRouterLocalstore(t *testing.T) {
 	for _, sig := range signals {
 		require.Equal(t, http.StatusOK, c.postHTTP(t, sig, newPayload("r-spoof-"+sig, "globex"), map[string]string{"X-API-Key": demoKeys["acme"]}))
 	}
+	// A forensic query while the collector writes: another process on the
+	// same WAL database.
+	waitFor(t, "acme's records readable while the collector runs", 15*time.Second, func() bool {
+		code, out := ctl(t, "query", "--data", store, "--tenant", "acme", "--format", "csv", "SELECT count(*) AS n FROM logs")
+		return code == 0 && out == "n\n1\n"
+	})
 	// Graceful shutdown drains the queues into the store.
 	c.stop()
 
@@ -119,7 +126,7 @@ func TestEndToEndRouterLocalstore(t *testing.T) {
 		assert.NotContains(t, got, "r-spoof", "a spoofed record reached %s", tenant)
 		code, out := ctl(t, "audit", "verify", "--data", store, "--tenant", tenant)
 		assert.Equal(t, 0, code, out)
-		assert.Contains(t, out, "audit log verified, 4 entries") // three ingested batches and the query above
+		assert.Contains(t, out, "audit log verified") // ingested batches and queries, in one chain
 	}
 	q := markers(policy.Quarantine)
 	for _, sig := range signals {
