@@ -3,6 +3,7 @@ package tenantgatewayreceiver
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -156,44 +157,57 @@ func (g *gateway) routes() http.Handler {
 // hand-over to the pipeline with the verified tenant in the context.
 func (g *gateway) serve(rt *route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := g.policy.Policy()
-		ctx := r.Context()
-		tenant, _, ok := identity.FromContext(ctx)
-		if !ok {
-			tenant, ok = g.tenantForCert(p, r)
-			if ok {
-				ctx = identity.WithTenant(ctx, tenant, identity.SourceClientCert)
+		ctx, who, herr := g.identify(r.Context(), r.TLS)
+		sc := g.counters.series(seriesKey{who.key, rt.protocol, rt.signal})
+		sc.requests.Add(1)
+		if herr == nil {
+			var n, size int
+			if n, size, herr = g.handle(ctx, w, r, rt, who); herr == nil {
+				sc.records.Add(int64(n))
+				sc.bytes.Add(int64(size))
+				return
 			}
 		}
-		if !ok {
-			sc := g.counters.series(seriesKey{unauthenticatedTenant, rt.protocol, rt.signal})
-			sc.requests.Add(1)
-			herr := &httpError{status: http.StatusUnauthorized, reason: "unauthenticated",
-				msg: "no verified tenant: send the tenant's API key (Authorization: Bearer <key> or X-API-Key) or a registered client certificate"}
-			sc.refuse(herr.reason)
-			g.writeError(w, r, rt, herr)
-			return
-		}
-		limits, key := p.Defaults.Limits, unknownTenant
-		if t, known := p.Tenant(tenant); known {
-			limits, key = t.Limits, t.ID
-		}
-		sc := g.counters.series(seriesKey{key, rt.protocol, rt.signal})
-		sc.requests.Add(1)
-		n, size, herr := g.handle(ctx, w, r, rt, key, limits)
-		if herr != nil {
-			sc.refuse(herr.reason)
-			g.writeError(w, r, rt, herr)
-			return
-		}
-		sc.records.Add(int64(n))
-		sc.bytes.Add(int64(size))
+		sc.refuse(herr.reason)
+		g.writeError(w, r, rt, herr)
 	})
+}
+
+// caller is who a request comes from: the key of its limiter and series
+// (a policy tenant, unknownTenant or unauthenticatedTenant) and its limits.
+type caller struct {
+	key    string
+	limits policy.Limits
+}
+
+// identify finds the verified tenant of a request: the authenticator's, or
+// a registered client certificate's. It returns ctx with that tenant.
+func (g *gateway) identify(ctx context.Context, state *tls.ConnectionState) (context.Context, caller, *httpError) {
+	p := g.policy.Policy()
+	if p == nil {
+		return ctx, caller{key: unauthenticatedTenant}, &httpError{status: http.StatusServiceUnavailable, reason: "no_policy",
+			retryAfter: time.Second, msg: "no tenant policy loaded yet"}
+	}
+	tenant, _, ok := identity.FromContext(ctx)
+	if !ok {
+		if tenant, ok = g.tenantForCert(p, state); ok {
+			ctx = identity.WithTenant(ctx, tenant, identity.SourceClientCert)
+		}
+	}
+	if !ok {
+		return ctx, caller{key: unauthenticatedTenant}, &httpError{status: http.StatusUnauthorized, reason: "unauthenticated",
+			msg: "no verified tenant: send the tenant's API key (Authorization: Bearer <key> or X-API-Key) or a registered client certificate"}
+	}
+	if t, known := p.Tenant(tenant); known {
+		return ctx, caller{key: t.ID, limits: t.Limits}, nil
+	}
+	return ctx, caller{key: unknownTenant, limits: p.Defaults.Limits}, nil
 }
 
 // handle runs one authenticated request; it writes the response on
 // success and returns the refusal otherwise.
-func (g *gateway) handle(ctx context.Context, w http.ResponseWriter, r *http.Request, rt *route, tenant string, limits policy.Limits) (records, size int, _ *httpError) {
+func (g *gateway) handle(ctx context.Context, w http.ResponseWriter, r *http.Request, rt *route, who caller) (records, size int, _ *httpError) {
+	limits := who.limits
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		return 0, 0, &httpError{status: http.StatusMethodNotAllowed, reason: "method", msg: fmt.Sprintf("%s %s: only POST is served", r.Method, r.URL.Path)}
@@ -213,20 +227,11 @@ func (g *gateway) handle(ctx context.Context, w http.ResponseWriter, r *http.Req
 		}
 	}
 
-	lim := g.limiters.get(tenant, limits)
-	if !lim.enter(limits.MaxConcurrentRequests) {
-		return 0, 0, errRateLimited("concurrency", time.Second, "tenant %s has %d requests in flight, its max_concurrent_requests", tenant, limits.MaxConcurrentRequests)
+	lim, herr := g.enter(who)
+	if herr != nil {
+		return 0, 0, herr
 	}
 	defer lim.leave()
-	// A tenant whose buckets are empty is refused before its body is read,
-	// so a flood costs the gateway as little as possible.
-	now := time.Now()
-	if d, empty := exhausted(lim.records.Load(), now); empty {
-		return 0, 0, errRateLimited("records_rate", d, "tenant %s is over its records_per_second %d", tenant, limits.RecordsPerSecond)
-	}
-	if d, empty := exhausted(lim.bytes.Load(), now); empty {
-		return 0, 0, errRateLimited("bytes_rate", d, "tenant %s is over its bytes_per_second %d", tenant, limits.BytesPerSecond)
-	}
 
 	decodedMax := g.serverMax
 	if limits.MaxDecompressedBytes > 0 {
@@ -236,35 +241,76 @@ func (g *gateway) handle(ctx context.Context, w http.ResponseWriter, r *http.Req
 	if herr != nil {
 		return 0, 0, herr
 	}
-	if d, tooLarge := take(lim.bytes.Load(), len(body), time.Now()); tooLarge {
-		return 0, 0, errTooLarge("request carries %d bytes, more than the tenant's bytes_per_second %d allows at once; split it", len(body), limits.BytesPerSecond)
-	} else if d > 0 {
-		return 0, 0, errRateLimited("bytes_rate", d, "tenant %s is over its bytes_per_second %d", tenant, limits.BytesPerSecond)
+	if herr := takeBytes(lim, who, len(body)); herr != nil {
+		return 0, 0, herr
 	}
 
 	pl, herr := rt.decode(mt, body)
 	if herr != nil {
 		return 0, 0, herr
 	}
-	if herr := checkAttributes(pl, limits.MaxAttributesPerRecord); herr != nil {
+	n, herr := g.admit(ctx, lim, who, pl)
+	if herr != nil {
 		return 0, 0, herr
-	}
-	n := pl.records()
-	if d, tooLarge := take(lim.records.Load(), n, time.Now()); tooLarge {
-		return 0, 0, errTooLarge("request carries %d records, more than the tenant's records_per_second %d allows at once; split it", n, limits.RecordsPerSecond)
-	} else if d > 0 {
-		return 0, 0, errRateLimited("records_rate", d, "tenant %s is over its records_per_second %d", tenant, limits.RecordsPerSecond)
-	}
-
-	if err := g.consume(ctx, pl); err != nil {
-		if consumererror.IsPermanent(err) {
-			return 0, 0, errBadRequest("pipeline_refused", "the pipeline refused the data: %v", err)
-		}
-		return 0, 0, &httpError{status: http.StatusServiceUnavailable, reason: "pipeline_unavailable", retryAfter: time.Second,
-			msg: fmt.Sprintf("the pipeline cannot take the data now: %v", err)}
 	}
 	rt.respond(w, mt)
 	return n, len(body), nil
+}
+
+// enter takes one of the tenant's concurrent request slots (the caller
+// leaves it) and refuses a tenant whose buckets are empty before its body
+// is read or decoded, so a flood costs the gateway as little as possible.
+func (g *gateway) enter(who caller) (*tenantLimiter, *httpError) {
+	limits := who.limits
+	lim := g.limiters.get(who.key, limits)
+	if !lim.enter(limits.MaxConcurrentRequests) {
+		return nil, errRateLimited("concurrency", time.Second, "tenant %s has %d requests in flight, its max_concurrent_requests", who.key, limits.MaxConcurrentRequests)
+	}
+	now := time.Now()
+	if d, empty := exhausted(lim.records.Load(), now); empty {
+		lim.leave()
+		return nil, errRateLimited("records_rate", d, "tenant %s is over its records_per_second %d", who.key, limits.RecordsPerSecond)
+	}
+	if d, empty := exhausted(lim.bytes.Load(), now); empty {
+		lim.leave()
+		return nil, errRateLimited("bytes_rate", d, "tenant %s is over its bytes_per_second %d", who.key, limits.BytesPerSecond)
+	}
+	return lim, nil
+}
+
+// takeBytes charges n decoded bytes to the tenant's bytes bucket.
+func takeBytes(lim *tenantLimiter, who caller, n int) *httpError {
+	d, tooLarge := take(lim.bytes.Load(), n, time.Now())
+	switch {
+	case tooLarge:
+		return errTooLarge("request carries %d bytes, more than the tenant's bytes_per_second %d allows at once; split it", n, who.limits.BytesPerSecond)
+	case d > 0:
+		return errRateLimited("bytes_rate", d, "tenant %s is over its bytes_per_second %d", who.key, who.limits.BytesPerSecond)
+	}
+	return nil
+}
+
+// admit checks a decoded payload against the tenant's attribute and
+// records limits and hands it to the pipeline.
+func (g *gateway) admit(ctx context.Context, lim *tenantLimiter, who caller, pl payload) (int, *httpError) {
+	limits := who.limits
+	if herr := checkAttributes(pl, limits.MaxAttributesPerRecord); herr != nil {
+		return 0, herr
+	}
+	n := pl.records()
+	if d, tooLarge := take(lim.records.Load(), n, time.Now()); tooLarge {
+		return 0, errTooLarge("request carries %d records, more than the tenant's records_per_second %d allows at once; split it", n, limits.RecordsPerSecond)
+	} else if d > 0 {
+		return 0, errRateLimited("records_rate", d, "tenant %s is over its records_per_second %d", who.key, limits.RecordsPerSecond)
+	}
+	if err := g.consume(ctx, pl); err != nil {
+		if consumererror.IsPermanent(err) {
+			return 0, errBadRequest("pipeline_refused", "the pipeline refused the data: %v", err)
+		}
+		return 0, &httpError{status: http.StatusServiceUnavailable, reason: "pipeline_unavailable", retryAfter: time.Second,
+			msg: fmt.Sprintf("the pipeline cannot take the data now: %v", err)}
+	}
+	return n, nil
 }
 
 func (g *gateway) hasConsumer(signal string) bool {
@@ -309,8 +355,8 @@ type certIndex struct {
 
 // tenantForCert finds the tenant of a verified client certificate (mTLS),
 // for deployments that identify callers by certificate instead of a key.
-func (g *gateway) tenantForCert(p *policy.Policy, r *http.Request) (string, bool) {
-	if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 || len(r.TLS.PeerCertificates) == 0 {
+func (g *gateway) tenantForCert(p *policy.Policy, state *tls.ConnectionState) (string, bool) {
+	if state == nil || len(state.VerifiedChains) == 0 || len(state.PeerCertificates) == 0 {
 		return "", false
 	}
 	idx := g.certs.Load()
@@ -324,7 +370,7 @@ func (g *gateway) tenantForCert(p *policy.Policy, r *http.Request) (string, bool
 		}
 		g.certs.Store(idx)
 	}
-	sum := sha256.Sum256(r.TLS.PeerCertificates[0].Raw)
+	sum := sha256.Sum256(state.PeerCertificates[0].Raw)
 	id, ok := idx.m["sha256:"+hex.EncodeToString(sum[:])]
 	return id, ok
 }
