@@ -35,6 +35,9 @@ type batch struct {
 	// policyVersion is the policy in force when the batch was routed; audit
 	// entries carry it.
 	policyVersion string
+	// seq names the batch in the journal when journaled.
+	seq       uint64
+	journaled bool
 }
 
 // backend delivers one tenant's batch. send returns nil, a permanent error

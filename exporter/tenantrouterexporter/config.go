@@ -50,6 +50,10 @@ type Config struct {
 	// RetryOnFailure is the backoff of every queue, unless the backend
 	// sets its own retry.
 	RetryOnFailure configretry.BackOffConfig `mapstructure:"retry_on_failure"`
+	// Storage names a storage extension (file_storage) that keeps every
+	// queued batch until it is settled, so a restart or crash loses none.
+	// Unset: queues live in memory only.
+	Storage *component.ID `mapstructure:"storage"`
 }
 
 // BackendConfig is one destination.

@@ -9,6 +9,7 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
@@ -28,6 +29,8 @@ const (
 // router is shared by the logs, metrics and traces exporters of one
 // config, so a tenant has one queue per backend whatever the signal.
 type router struct {
+	id       component.ID
+	journal  *journal // nil without storage
 	cfg      *Config
 	logger   *zap.Logger
 	provider policy.Provider
@@ -54,7 +57,7 @@ func routerFor(cfg *Config, set exporter.Settings) (*router, error) {
 	if r, ok := routers[cfg]; ok {
 		return r, nil
 	}
-	r := &router{cfg: cfg, logger: set.Logger, backends: map[string]backend{}, tel: newTelemetry(),
+	r := &router{id: set.ID, cfg: cfg, logger: set.Logger, backends: map[string]backend{}, tel: newTelemetry(),
 		queues: map[statsKey]*TenantQueue{}, stopping: make(chan struct{}), abandon: make(chan struct{})}
 	for name, b := range cfg.Backends {
 		switch b.Type {
@@ -93,6 +96,44 @@ func (r *router) start(ctx context.Context, host component.Host) error {
 		if err := r.backends[name].start(ctx, r); err != nil {
 			return err
 		}
+	}
+	if r.cfg.Storage != nil {
+		return r.restoreLocked(ctx, host)
+	}
+	return nil
+}
+
+// restoreLocked opens the journal and puts back the batches a previous run
+// left queued, ahead of anything new. r.mu is held.
+func (r *router) restoreLocked(ctx context.Context, host component.Host) error {
+	ext, ok := host.GetExtensions()[*r.cfg.Storage]
+	if !ok {
+		return fmt.Errorf("storage: extension %q is not configured", r.cfg.Storage)
+	}
+	se, ok := ext.(storage.Extension)
+	if !ok {
+		return fmt.Errorf("storage: extension %q is not a storage extension", r.cfg.Storage)
+	}
+	client, err := se.GetClient(ctx, component.KindExporter, r.id, "queues")
+	if err != nil {
+		return fmt.Errorf("storage: %w", err)
+	}
+	r.journal = newJournal(client)
+	pending, err := r.journal.load(ctx)
+	if err != nil {
+		return fmt.Errorf("storage: %w", err)
+	}
+	for k, bs := range pending {
+		if _, ok := r.backends[k.backend]; !ok {
+			for _, b := range bs {
+				r.tel.of(k.tenant, k.backend).fail(b, reasonUnknownBackend)
+				_ = r.journal.remove(ctx, k, b.seq)
+			}
+			r.logger.Warn("dropping batches queued for a backend no longer configured", zap.String("tenant", k.tenant), zap.String("backend", k.backend), zap.Int("batches", len(bs)))
+			continue
+		}
+		r.newQueueLocked(k, len(bs)).restore(bs)
+		r.logger.Info("restored queued batches", zap.String("tenant", k.tenant), zap.String("backend", k.backend), zap.Int("batches", len(bs)))
 	}
 	return nil
 }
@@ -140,6 +181,9 @@ func (r *router) shutdown(ctx context.Context) error {
 
 func (r *router) shutdownBackends(ctx context.Context) error {
 	var errs []error
+	if r.journal != nil {
+		errs = append(errs, r.journal.client.Close(ctx))
+	}
 	for _, b := range r.backends {
 		errs = append(errs, b.shutdown(ctx))
 	}
@@ -194,6 +238,13 @@ func (r *router) queue(tenant, name string) (*TenantQueue, error) {
 	if q, ok := r.queues[k]; ok {
 		return q, nil
 	}
+	return r.newQueueLocked(k, 0), nil
+}
+
+// newQueueLocked makes the (tenant, backend) queue with room for extra
+// restored batches beyond its size. r.mu is held.
+func (r *router) newQueueLocked(k statsKey, extra int) *TenantQueue {
+	tenant, name := k.tenant, k.backend
 	bc := r.cfg.Backends[name]
 	size, retry, timeout := r.cfg.QueueSize, r.cfg.RetryOnFailure, r.cfg.Timeout
 	if bc.QueueSize > 0 {
@@ -205,9 +256,9 @@ func (r *router) queue(tenant, name string) (*TenantQueue, error) {
 	if bc.Timeout > 0 {
 		timeout = bc.Timeout
 	}
-	q := newTenantQueue(tenant, name, size, bc.Consumers, r.backends[name].send, retry, timeout, r.tel.of(tenant, name), r.stopping, r.abandon, r.logger)
+	q := newTenantQueue(tenant, name, size+extra, bc.Consumers, r.backends[name].send, retry, timeout, r.tel.of(tenant, name), r.stopping, r.abandon, r.journal, r.logger)
 	r.queues[k] = q
-	return q, nil
+	return q
 }
 
 // route puts one tenant's batch on the queue of each of its backends.

@@ -38,6 +38,9 @@ type TenantQueue struct {
 	stats   *queueStats
 	logger  *zap.Logger
 
+	journal *journal   // nil without a storage extension
+	offerMu sync.Mutex // orders journal writes with channel sends
+
 	ch       chan batch
 	stopping chan struct{} // closed at shutdown: stop waiting between retries
 	abandon  chan struct{} // closed when shutdown's deadline passed: send nothing more
@@ -71,8 +74,8 @@ func (s *queueStats) fail(b batch, reason string) {
 }
 
 func newTenantQueue(tenant, backend string, size, consumers int, send func(context.Context, string, batch) error,
-	retry configretry.BackOffConfig, timeout time.Duration, stats *queueStats, stopping, abandon chan struct{}, logger *zap.Logger) *TenantQueue {
-	q := &TenantQueue{tenant: tenant, backend: backend, send: send, retry: retry, timeout: timeout, stats: stats,
+	retry configretry.BackOffConfig, timeout time.Duration, stats *queueStats, stopping, abandon chan struct{}, j *journal, logger *zap.Logger) *TenantQueue {
+	q := &TenantQueue{tenant: tenant, backend: backend, send: send, retry: retry, timeout: timeout, stats: stats, journal: j,
 		logger: logger, ch: make(chan batch, size), stopping: stopping, abandon: abandon, done: make(chan struct{})}
 	var wg sync.WaitGroup
 	for range max(consumers, 1) {
@@ -90,14 +93,53 @@ func newTenantQueue(tenant, backend string, size, consumers int, send func(conte
 }
 
 // offer enqueues without blocking; a full queue refuses the batch, counted.
+// With a journal the batch is written to storage first, so it survives a
+// restart from the moment the pipeline is told it was accepted.
 func (q *TenantQueue) offer(b batch) bool {
-	select {
-	case q.ch <- b:
-		q.stats.size.Add(1)
-		return true
-	default:
+	if q.journal == nil {
+		select {
+		case q.ch <- b:
+			q.stats.size.Add(1)
+			return true
+		default:
+			q.stats.fail(b, reasonQueueFull)
+			return false
+		}
+	}
+	q.offerMu.Lock()
+	defer q.offerMu.Unlock()
+	if len(q.ch) >= cap(q.ch) {
 		q.stats.fail(b, reasonQueueFull)
 		return false
+	}
+	seq, err := q.journal.add(context.Background(), statsKey{q.tenant, q.backend}, b)
+	if err != nil {
+		// Storage trouble must not stop the data: queue it in memory only.
+		q.logger.Warn("could not persist a batch; it is queued in memory only", zap.String("tenant", q.tenant), zap.String("backend", q.backend), zap.Error(err))
+	} else {
+		b.seq, b.journaled = seq, true
+	}
+	q.ch <- b // room is certain: offers are serialized and consumers only take
+	q.stats.size.Add(1)
+	return true
+}
+
+// restore queues batches read back from the journal at start.
+func (q *TenantQueue) restore(bs []batch) {
+	for _, b := range bs {
+		q.ch <- b
+		q.stats.size.Add(1)
+	}
+}
+
+// settle forgets a batch that reached a final outcome.
+func (q *TenantQueue) settle(b batch) {
+	if q.journal == nil || !b.journaled {
+		return
+	}
+	if err := q.journal.remove(context.Background(), statsKey{q.tenant, q.backend}, b.seq); err != nil {
+		q.logger.Warn("could not remove a delivered batch from storage; it may be sent again after a restart",
+			zap.String("tenant", q.tenant), zap.String("backend", q.backend), zap.Error(err))
 	}
 }
 
@@ -107,18 +149,41 @@ func (q *TenantQueue) run() {
 	for b := range q.ch {
 		select {
 		case <-q.abandon:
-			q.stats.fail(b, reasonShutdown)
+			q.stopped(b)
+		case <-q.whenKept(b):
+			q.stopped(b) // journaled: the next start sends it; shut down fast
 		default:
-			q.deliver(b)
+			if q.deliver(b) {
+				q.settle(b)
+			}
 		}
 		q.stats.size.Add(-1)
 	}
 }
 
+// whenKept is closed at shutdown for a batch the journal keeps; nil (never
+// ready) otherwise, so a batch only in memory still gets its last attempt.
+func (q *TenantQueue) whenKept(b batch) <-chan struct{} {
+	if b.journaled {
+		return q.stopping
+	}
+	return nil
+}
+
+// stopped accounts for a batch left undelivered at shutdown: kept in the
+// journal for the next start, or counted as lost.
+func (q *TenantQueue) stopped(b batch) {
+	if b.journaled {
+		return
+	}
+	q.stats.fail(b, reasonShutdown)
+}
+
 // deliver sends one batch until it is accepted, refused for good, or its
 // retries run out; it waits the longer of the backoff and the backend's
-// Retry-After between attempts.
-func (q *TenantQueue) deliver(b batch) {
+// Retry-After between attempts. It reports whether the batch is settled
+// (false: interrupted by shutdown).
+func (q *TenantQueue) deliver(b batch) bool {
 	start := time.Now()
 	var attempt int
 	for {
@@ -134,13 +199,13 @@ func (q *TenantQueue) deliver(b batch) {
 		cancel()
 		if err == nil {
 			q.stats.sent[signalIndex(b.signal)].Add(int64(b.records))
-			return
+			return true
 		}
 		if consumererror.IsPermanent(err) {
 			q.stats.fail(b, reasonPermanent)
 			q.logger.Warn("backend refused a batch for good", zap.String("tenant", q.tenant), zap.String("backend", q.backend),
 				zap.String("signal", string(b.signal)), zap.Int("records", b.records), zap.Error(err))
-			return
+			return true
 		}
 		wait := q.backoff(attempt)
 		var ra *retryAfterError
@@ -151,12 +216,12 @@ func (q *TenantQueue) deliver(b batch) {
 			q.stats.fail(b, reasonRetriesExhausted)
 			q.logger.Warn("dropping a batch after retries", zap.String("tenant", q.tenant), zap.String("backend", q.backend),
 				zap.String("signal", string(b.signal)), zap.Int("records", b.records), zap.Int("attempts", attempt+1), zap.Error(err))
-			return
+			return true
 		}
 		select {
 		case <-q.stopping:
-			q.stats.fail(b, reasonShutdown)
-			return
+			q.stopped(b)
+			return false
 		case <-time.After(wait):
 		}
 		attempt++

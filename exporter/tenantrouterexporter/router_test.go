@@ -42,13 +42,17 @@ type staticExtension struct {
 	policy.Static
 }
 
-func hostWith(t testing.TB, policyYAML string) component.Host {
+func hostWith(t testing.TB, policyYAML string, extra map[component.ID]component.Component) component.Host {
 	t.Helper()
 	p, err := policy.Parse("tenants.yaml", []byte(policyYAML))
 	require.NoError(t, err)
-	return policyHost{Host: componenttest.NewNopHost(), exts: map[component.ID]component.Component{
+	exts := map[component.ID]component.Component{
 		component.MustNewID("tenantpolicy"): staticExtension{Static: policy.Static{P: p}},
-	}}
+	}
+	for id, c := range extra {
+		exts[id] = c
+	}
+	return policyHost{Host: componenttest.NewNopHost(), exts: exts}
 }
 
 // exporters are the three signal exporters of one router, started.
@@ -57,9 +61,15 @@ type exporters struct {
 	metrics exporter.Metrics
 	traces  exporter.Traces
 	r       *router
+	stopped bool
 }
 
 func startRouter(t testing.TB, cfg *Config, policyYAML string) *exporters {
+	t.Helper()
+	return startRouterWith(t, cfg, policyYAML, nil)
+}
+
+func startRouterWith(t testing.TB, cfg *Config, policyYAML string, extra map[component.ID]component.Component) *exporters {
 	t.Helper()
 	require.NoError(t, cfg.Validate())
 	f := NewFactory()
@@ -71,7 +81,7 @@ func startRouter(t testing.TB, cfg *Config, policyYAML string) *exporters {
 	require.NoError(t, err)
 	tr, err := f.CreateTraces(ctx, set, cfg)
 	require.NoError(t, err)
-	host := hostWith(t, policyYAML)
+	host := hostWith(t, policyYAML, extra)
 	for _, c := range []component.Component{l, m, tr} {
 		require.NoError(t, c.Start(ctx, host))
 	}
@@ -81,6 +91,10 @@ func startRouter(t testing.TB, cfg *Config, policyYAML string) *exporters {
 }
 
 func (e *exporters) stop(t testing.TB) {
+	if e.stopped {
+		return
+	}
+	e.stopped = true
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for _, c := range []component.Component{e.logs, e.metrics, e.traces} {

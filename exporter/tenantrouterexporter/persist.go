@@ -1,0 +1,214 @@
+package tenantrouterexporter
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sync"
+
+	"go.opentelemetry.io/collector/extension/xextension/storage"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+
+	"github.com/tenancyhq/tenancy/internal/policy"
+)
+
+// journal keeps every queued batch in a storage extension (file_storage)
+// until its queue settles it, so batches accepted before a crash or a
+// restart are sent after it. Each (tenant, backend) queue has its own
+// index of pending batches; a registry lists the queues. A batch is
+// written before it is queued and deleted once delivered or refused for
+// good.
+type journal struct {
+	client storage.Client
+
+	mu      sync.Mutex
+	indexes map[statsKey]*journalIndex
+}
+
+type journalIndex struct {
+	Next    uint64   `json:"next"`
+	Pending []uint64 `json:"pending"`
+}
+
+const journalRegistry = "tenantrouter/queues"
+
+func indexKey(k statsKey) string {
+	return fmt.Sprintf("tenantrouter/q/%q/%q/index", k.tenant, k.backend)
+}
+
+func itemKey(k statsKey, seq uint64) string {
+	return fmt.Sprintf("tenantrouter/q/%q/%q/%d", k.tenant, k.backend, seq)
+}
+
+func newJournal(c storage.Client) *journal {
+	return &journal{client: c, indexes: map[statsKey]*journalIndex{}}
+}
+
+func (j *journal) registryOps() (*storage.Operation, error) {
+	keys := make([][2]string, 0, len(j.indexes))
+	for k := range j.indexes {
+		keys = append(keys, [2]string{k.tenant, k.backend})
+	}
+	slices.SortFunc(keys, func(a, b [2]string) int {
+		if c := bytes.Compare([]byte(a[0]), []byte(b[0])); c != 0 {
+			return c
+		}
+		return bytes.Compare([]byte(a[1]), []byte(b[1]))
+	})
+	b, err := json.Marshal(keys)
+	return storage.SetOperation(journalRegistry, b), err
+}
+
+// add writes the batch and its queue's index; it returns the batch's seq.
+func (j *journal) add(ctx context.Context, k statsKey, b batch) (uint64, error) {
+	data, err := encodeBatch(b)
+	if err != nil {
+		return 0, err
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	idx, ok := j.indexes[k]
+	var ops []*storage.Operation
+	if !ok {
+		idx = &journalIndex{}
+		j.indexes[k] = idx
+		reg, err := j.registryOps()
+		if err != nil {
+			return 0, err
+		}
+		ops = append(ops, reg)
+	}
+	seq := idx.Next
+	idx.Next++
+	idx.Pending = append(idx.Pending, seq)
+	ib, err := json.Marshal(idx)
+	if err != nil {
+		return 0, err
+	}
+	ops = append(ops, storage.SetOperation(itemKey(k, seq), data), storage.SetOperation(indexKey(k), ib))
+	if err := j.client.Batch(ctx, ops...); err != nil {
+		idx.Pending = idx.Pending[:len(idx.Pending)-1]
+		return 0, err
+	}
+	return seq, nil
+}
+
+// remove forgets a settled batch.
+func (j *journal) remove(ctx context.Context, k statsKey, seq uint64) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	idx, ok := j.indexes[k]
+	if !ok {
+		return nil
+	}
+	idx.Pending = slices.DeleteFunc(idx.Pending, func(s uint64) bool { return s == seq })
+	ib, err := json.Marshal(idx)
+	if err != nil {
+		return err
+	}
+	return j.client.Batch(ctx, storage.DeleteOperation(itemKey(k, seq)), storage.SetOperation(indexKey(k), ib))
+}
+
+// load reads every pending batch, by queue, in the order they were queued.
+func (j *journal) load(ctx context.Context) (map[statsKey][]batch, error) {
+	reg, err := j.client.Get(ctx, journalRegistry)
+	if err != nil || reg == nil {
+		return nil, err
+	}
+	var keys [][2]string
+	if err := json.Unmarshal(reg, &keys); err != nil {
+		return nil, fmt.Errorf("queue registry: %w", err)
+	}
+	out := map[statsKey][]batch{}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for _, kk := range keys {
+		k := statsKey{kk[0], kk[1]}
+		raw, err := j.client.Get(ctx, indexKey(k))
+		if err != nil {
+			return nil, err
+		}
+		idx := &journalIndex{}
+		if raw != nil {
+			if err := json.Unmarshal(raw, idx); err != nil {
+				return nil, fmt.Errorf("queue %s/%s index: %w", k.tenant, k.backend, err)
+			}
+		}
+		j.indexes[k] = idx
+		for _, seq := range idx.Pending {
+			data, err := j.client.Get(ctx, itemKey(k, seq))
+			if err != nil {
+				return nil, err
+			}
+			b, err := decodeBatch(data)
+			if err != nil {
+				return nil, fmt.Errorf("queue %s/%s batch %d: %w", k.tenant, k.backend, seq, err)
+			}
+			b.seq, b.journaled = seq, true
+			out[k] = append(out[k], b)
+		}
+	}
+	return out, nil
+}
+
+// encodeBatch is the signal, the policy version and the OTLP protobuf.
+func encodeBatch(b batch) ([]byte, error) {
+	var body []byte
+	var err error
+	switch b.signal {
+	case policy.SignalLogs:
+		body, err = plogotlp.NewExportRequestFromLogs(b.logs).MarshalProto()
+	case policy.SignalMetrics:
+		body, err = pmetricotlp.NewExportRequestFromMetrics(b.metrics).MarshalProto()
+	case policy.SignalTraces:
+		body, err = ptraceotlp.NewExportRequestFromTraces(b.traces).MarshalProto()
+	}
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte(string(b.signal)+"\n"+b.policyVersion+"\n"), body...), nil
+}
+
+func decodeBatch(data []byte) (batch, error) {
+	parts := bytes.SplitN(data, []byte("\n"), 3)
+	if len(parts) != 3 {
+		return batch{}, fmt.Errorf("malformed batch of %d bytes", len(data))
+	}
+	b := batch{signal: policy.Signal(parts[0]), policyVersion: string(parts[1])}
+	switch b.signal {
+	case policy.SignalLogs:
+		req := plogotlp.NewExportRequest()
+		if err := req.UnmarshalProto(parts[2]); err != nil {
+			return b, err
+		}
+		b.logs = plog.NewLogs()
+		req.Logs().MoveTo(b.logs)
+		b.records = b.logs.LogRecordCount()
+	case policy.SignalMetrics:
+		req := pmetricotlp.NewExportRequest()
+		if err := req.UnmarshalProto(parts[2]); err != nil {
+			return b, err
+		}
+		b.metrics = pmetric.NewMetrics()
+		req.Metrics().MoveTo(b.metrics)
+		b.records = b.metrics.DataPointCount()
+	case policy.SignalTraces:
+		req := ptraceotlp.NewExportRequest()
+		if err := req.UnmarshalProto(parts[2]); err != nil {
+			return b, err
+		}
+		b.traces = ptrace.NewTraces()
+		req.Traces().MoveTo(b.traces)
+		b.records = b.traces.SpanCount()
+	default:
+		return b, fmt.Errorf("unknown signal %q", b.signal)
+	}
+	return b, nil
+}
