@@ -2,11 +2,15 @@ package e2e
 
 import (
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -154,4 +158,100 @@ func TestEndToEndRouterLocalstore(t *testing.T) {
 	out2, err := cmd.CombinedOutput()
 	assert.Error(t, err, "a wrong master key opens nothing")
 	assert.Contains(t, string(out2), "wrapped by master key")
+}
+
+// routerRestartConfig queues each tenant's data to an OTLP/HTTP backend
+// with the queues kept in file_storage.
+const routerRestartConfig = `
+extensions:
+  tenantpolicy:
+    path: {{POLICY}}
+  health_check:
+    endpoint: {{HEALTH}}
+  file_storage:
+    directory: {{DIR}}/queues
+    create_directory: true
+receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: {{HTTP}}
+        auth: {authenticator: tenantpolicy}
+processors:
+  tenant:
+    fingerprint_secret: ${env:TENANCY_FINGERPRINT_SECRET}
+exporters:
+  tenantrouter:
+    storage: file_storage
+    retry_on_failure: {enabled: true, initial_interval: 100ms, max_interval: 200ms, max_elapsed_time: 10m}
+    backends:
+      remote: {type: otlphttp, endpoint: "{{BACKEND}}"}
+    default_backends: {logs: [remote], metrics: [remote], traces: [remote]}
+    quarantine_backends: [remote]
+    governance_backends: [remote]
+service:
+  telemetry:
+    metrics:
+      level: none
+  extensions: [tenantpolicy, health_check, file_storage]
+  pipelines:
+    logs: {receivers: [otlp], processors: [tenant], exporters: [tenantrouter]}
+`
+
+// TestEndToEndRouterQueuesSurviveRestart: the backend is down, the
+// collector accepts acme's and globex's logs, stops, and starts again once
+// the backend is up: each batch arrives, under its own tenant's header.
+func TestEndToEndRouterQueuesSurviveRestart(t *testing.T) {
+	var up atomic.Bool
+	var mu sync.Mutex
+	got := map[string][]string{} // X-Scope-OrgID -> bodies
+	var attempts atomic.Int64
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		attempts.Add(1)
+		if !up.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		mu.Lock()
+		got[r.Header.Get("X-Scope-OrgID")] = append(got[r.Header.Get("X-Scope-OrgID")], string(body))
+		mu.Unlock()
+	}))
+	defer backend.Close()
+
+	c := startCollectorWith(t, readRepoFile(t, "config/tenants.yaml"), strings.ReplaceAll(routerRestartConfig, "{{BACKEND}}", backend.URL))
+	for _, tenant := range []string{"acme", "globex"} {
+		require.Equal(t, http.StatusOK, c.postHTTP(t, "logs", newPayload("persisted-"+tenant, ""), map[string]string{"X-API-Key": demoKeys[tenant]}))
+	}
+	waitFor(t, "failed attempts at the dead backend", 15*time.Second, func() bool { return attempts.Load() >= 4 })
+	c.stop()
+	up.Store(true)
+	c.start(t)
+	waitFor(t, "both tenants' batches after the restart", 15*time.Second, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(got["acme"]) > 0 && len(got["globex"]) > 0
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	for tenant, bodies := range got {
+		for _, b := range bodies {
+			for _, other := range []string{"acme", "globex"} {
+				if other == tenant {
+					assert.Contains(t, b, "persisted-"+other)
+				} else {
+					assert.NotContains(t, b, "persisted-"+other, "%s's record in %s's request", other, tenant)
+				}
+			}
+		}
+	}
+	assert.ElementsMatch(t, []string{"acme", "globex"}, mapKeys(got))
+}
+
+func mapKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
 }
