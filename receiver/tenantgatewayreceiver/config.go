@@ -5,7 +5,9 @@ import (
 	"fmt"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configgrpc"
 	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/configoptional"
 )
 
 // The encodings the gateway decodes itself, with per-tenant limits; the
@@ -23,6 +25,10 @@ type Config struct {
 	// Policy is the id of the tenantpolicy extension that serves the limits
 	// (and client certificate fingerprints for mTLS).
 	Policy component.ID `mapstructure:"policy"`
+	// GRPC optionally serves OTLP/gRPC too, with its own endpoint, tls and
+	// auth (normally the same authenticator), under the same limits. Off
+	// unless the block is present.
+	GRPC configoptional.Optional[configgrpc.ServerConfig] `mapstructure:"grpc"`
 }
 
 // Validate checks the configuration.

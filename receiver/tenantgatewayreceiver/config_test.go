@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/configauth"
+	"go.opentelemetry.io/collector/config/configgrpc"
 	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/confmap"
@@ -27,6 +28,12 @@ func TestLoadConfig(t *testing.T) {
 	full.IncludeMetadata = true
 	full.MaxRequestBodySize = 1 << 20
 	full.CompressionAlgorithms = []string{"", "gzip", "snappy"}
+	withGRPC := createDefaultConfig().(*Config)
+	withGRPC.NetAddr.Endpoint = "127.0.0.1:4318"
+	grpcCfg := configgrpc.NewDefaultServerConfig()
+	grpcCfg.NetAddr.Endpoint = "127.0.0.1:4317"
+	grpcCfg.Auth = configoptional.Some(configauth.Config{AuthenticatorID: component.MustNewID("tenantpolicy")})
+	withGRPC.GRPC = configoptional.Some(grpcCfg)
 	tests := []struct {
 		id      component.ID
 		want    *Config
@@ -34,6 +41,7 @@ func TestLoadConfig(t *testing.T) {
 	}{
 		{id: component.NewID(metadata.Type), want: createDefaultConfig().(*Config)},
 		{id: component.NewIDWithName(metadata.Type, "full"), want: full},
+		{id: component.NewIDWithName(metadata.Type, "grpc"), want: withGRPC},
 		{id: component.NewIDWithName(metadata.Type, "noendpoint"), wantErr: "endpoint: must be set (host:port)"},
 		{id: component.NewIDWithName(metadata.Type, "badencoding"),
 			wantErr: `compression_algorithms[1]: "brotli" is not one of ["" "gzip" "zstd" "zlib" "deflate" "snappy" "x-snappy-framed"]`},

@@ -19,9 +19,13 @@ import (
 	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
 
 	"github.com/tenancyhq/tenancy/internal/identity"
 	"github.com/tenancyhq/tenancy/internal/policy"
@@ -72,6 +76,8 @@ type gateway struct {
 	startErr            error
 	server              *http.Server
 	addr                net.Addr
+	grpcServer          *grpc.Server
+	grpcAddr            net.Addr
 	reg                 metric.Registration
 	serving             sync.WaitGroup
 }
@@ -113,11 +119,50 @@ func (g *gateway) start(ctx context.Context, host component.Host) error {
 		return err
 	}
 	g.addr = ln.Addr()
+	if err := g.startGRPC(ctx, host); err != nil {
+		_ = ln.Close()
+		return err
+	}
 	g.set.Logger.Info("tenantgateway listening", zap.String("endpoint", ln.Addr().String()))
 	g.serving.Add(1)
 	go func() {
 		defer g.serving.Done()
 		if err := g.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			componentstatus.ReportStatus(host, componentstatus.NewFatalErrorEvent(err))
+		}
+	}()
+	return nil
+}
+
+func (g *gateway) startGRPC(ctx context.Context, host component.Host) error {
+	gcfg := g.cfg.GRPC.Get()
+	if gcfg == nil {
+		return nil
+	}
+	ln, err := gcfg.NetAddr.Listen(ctx)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", gcfg.NetAddr.Endpoint, err)
+	}
+	srv, err := gcfg.ToServer(ctx, host.GetExtensions(), g.set.TelemetrySettings)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	if g.logs != nil {
+		plogotlp.RegisterGRPCServer(srv, &grpcLogs{g: g})
+	}
+	if g.metrics != nil {
+		pmetricotlp.RegisterGRPCServer(srv, &grpcMetrics{g: g})
+	}
+	if g.traces != nil {
+		ptraceotlp.RegisterGRPCServer(srv, &grpcTraces{g: g})
+	}
+	g.grpcServer, g.grpcAddr = srv, ln.Addr()
+	g.set.Logger.Info("tenantgateway listening for OTLP/gRPC", zap.String("endpoint", ln.Addr().String()))
+	g.serving.Add(1)
+	go func() {
+		defer g.serving.Done()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 			componentstatus.ReportStatus(host, componentstatus.NewFatalErrorEvent(err))
 		}
 	}()
@@ -131,10 +176,13 @@ func (g *gateway) Shutdown(ctx context.Context) error {
 		gateways.Lock()
 		delete(gateways.m, g.cfg)
 		gateways.Unlock()
+		if g.grpcServer != nil {
+			g.grpcServer.GracefulStop()
+		}
 		if g.server != nil {
 			err = g.server.Shutdown(ctx)
-			g.serving.Wait()
 		}
+		g.serving.Wait()
 		if g.reg != nil {
 			err = errors.Join(err, g.reg.Unregister())
 		}

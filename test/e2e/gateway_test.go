@@ -17,6 +17,7 @@ import (
 	"github.com/grafana/loki/pkg/push"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/codes"
 )
 
 // gatewayConfig is the identity pipeline behind the tenantgateway receiver.
@@ -31,6 +32,9 @@ receivers:
   tenantgateway:
     endpoint: {{HTTP}}
     auth: {authenticator: tenantpolicy}
+    grpc:
+      endpoint: {{GRPC}}
+      auth: {authenticator: tenantpolicy}
 processors:
   tenant:
     fingerprint_secret: ${env:TENANCY_FINGERPRINT_SECRET}
@@ -85,6 +89,12 @@ func TestEndToEndGatewayOTLPAndLoki(t *testing.T) {
 		require.Equal(t, http.StatusOK, code, body)
 	}
 
+	// OTLP/gRPC on the gateway's optional gRPC port.
+	for _, sig := range signals {
+		require.Equal(t, codes.OK, c.sendGRPC(t, sig, newPayload("gw-grpc-globex-"+sig, ""), "x-api-key", demoKeys["globex"]), sig)
+	}
+	assert.Equal(t, codes.Unauthenticated, c.sendGRPC(t, "logs", newPayload("gw-nokey", "")))
+
 	// A Loki client speaking protobuf + snappy, as Promtail and Alloy do.
 	ts := time.Now()
 	pr := push.PushRequest{Streams: []push.Stream{{
@@ -138,6 +148,18 @@ func TestEndToEndGatewayOTLPAndLoki(t *testing.T) {
 	metrics, traces := allTenantLines(t, c, "metrics"), allTenantLines(t, c, "traces")
 	assert.Contains(t, metrics["initech"], "gw-otlp-initech-metrics")
 	assert.Contains(t, traces["initech"], "gw-otlp-initech-traces")
+	waitFor(t, "the gRPC records to land", 15*time.Second, func() bool {
+		return strings.Contains(allTenantLines(t, c, "traces")["globex"], "gw-grpc-globex-traces")
+	})
+	for _, sig := range signals {
+		for tenant, content := range allTenantLines(t, c, sig) {
+			if tenant == "globex" {
+				assert.Contains(t, content, "gw-grpc-globex-"+sig)
+			} else {
+				assert.NotContains(t, content, "gw-grpc-globex", "globex's gRPC %s in %s", sig, tenant)
+			}
+		}
+	}
 }
 
 // TestEndToEndGatewayPrometheusRemoteWrite runs a real Prometheus that

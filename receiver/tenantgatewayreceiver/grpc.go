@@ -1,0 +1,110 @@
+package tenantgatewayreceiver
+
+import (
+	"context"
+	"crypto/tls"
+	"time"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+)
+
+const protoOTLPGRPC = "otlp_grpc"
+
+// serveGRPC runs one OTLP/gRPC export through the same identity, limits
+// and admission as the HTTP endpoints. gRPC has decoded the message
+// already (bounded by max_recv_msg_size_mib), so the size limits apply to
+// its encoded size after the fact.
+func (g *gateway) serveGRPC(ctx context.Context, pl payload, size int) error {
+	ctx, who, herr := g.identify(ctx, peerTLS(ctx))
+	sc := g.counters.series(seriesKey{who.key, protoOTLPGRPC, pl.signal})
+	sc.requests.Add(1)
+	if herr == nil {
+		var n int
+		if n, herr = g.admitGRPC(ctx, who, pl, size); herr == nil {
+			sc.records.Add(int64(n))
+			sc.bytes.Add(int64(size))
+			return nil
+		}
+	}
+	sc.refuse(herr.reason)
+	return grpcError(herr)
+}
+
+func (g *gateway) admitGRPC(ctx context.Context, who caller, pl payload, size int) (int, *httpError) {
+	lim, herr := g.enter(who)
+	if herr != nil {
+		return 0, herr
+	}
+	defer lim.leave()
+	if m := who.limits.MaxDecompressedBytes; m > 0 && int64(size) > m {
+		return 0, errTooLarge("message is %d bytes, over the tenant's max_decompressed_bytes %d", size, m)
+	}
+	if herr := takeBytes(lim, who, size); herr != nil {
+		return 0, herr
+	}
+	return g.admit(ctx, lim, who, pl)
+}
+
+// grpcError is the status OTLP/gRPC clients expect; throttling carries a
+// RetryInfo with the delay.
+func grpcError(e *httpError) error {
+	st := status.New(grpcCode(e.status), e.msg)
+	if e.retryAfter > 0 {
+		if withInfo, err := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(e.retryAfter.Round(time.Millisecond))}); err == nil {
+			st = withInfo
+		}
+	}
+	return st.Err()
+}
+
+func peerTLS(ctx context.Context) *tls.ConnectionState {
+	p, ok := peer.FromContext(ctx)
+	if !ok {
+		return nil
+	}
+	if info, ok := p.AuthInfo.(credentials.TLSInfo); ok {
+		return &info.State
+	}
+	return nil
+}
+
+type grpcLogs struct {
+	plogotlp.UnimplementedGRPCServer
+	g *gateway
+}
+
+func (s *grpcLogs) Export(ctx context.Context, req plogotlp.ExportRequest) (plogotlp.ExportResponse, error) {
+	ld := req.Logs()
+	return plogotlp.NewExportResponse(), s.g.serveGRPC(ctx, payload{signal: signalLogs, logs: ld}, (&plog.ProtoMarshaler{}).LogsSize(ld))
+}
+
+type grpcMetrics struct {
+	pmetricotlp.UnimplementedGRPCServer
+	g *gateway
+}
+
+func (s *grpcMetrics) Export(ctx context.Context, req pmetricotlp.ExportRequest) (pmetricotlp.ExportResponse, error) {
+	md := req.Metrics()
+	return pmetricotlp.NewExportResponse(), s.g.serveGRPC(ctx, payload{signal: signalMetrics, metrics: md}, (&pmetric.ProtoMarshaler{}).MetricsSize(md))
+}
+
+type grpcTraces struct {
+	ptraceotlp.UnimplementedGRPCServer
+	g *gateway
+}
+
+func (s *grpcTraces) Export(ctx context.Context, req ptraceotlp.ExportRequest) (ptraceotlp.ExportResponse, error) {
+	td := req.Traces()
+	return ptraceotlp.NewExportResponse(), s.g.serveGRPC(ctx, payload{signal: signalTraces, traces: td}, (&ptrace.ProtoMarshaler{}).TracesSize(td))
+}
