@@ -2,6 +2,7 @@ package tenantgatewayreceiver
 
 import (
 	"encoding/json"
+	"mime"
 	"net/http"
 
 	spb "google.golang.org/genproto/googleapis/rpc/status"
@@ -111,7 +112,7 @@ func writeOTLPError(w http.ResponseWriter, r *http.Request, e *httpError) {
 		err error
 		ct  = mediaJSON
 	)
-	if r.Header.Get("Content-Type") == mediaProtobuf {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == mediaProtobuf {
 		ct = mediaProtobuf
 		b, err = proto.Marshal(st)
 	} else {

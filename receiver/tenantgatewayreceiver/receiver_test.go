@@ -19,6 +19,9 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	spb "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/proto"
 )
 
 // testLogs returns n log records, each with attrs attributes.
@@ -228,4 +231,11 @@ func TestOTLPErrorIsAStatusInTheRequestEncoding(t *testing.T) {
 	r := tg.post(t, "/v1/logs", keyAcme, []byte(`{"resourceLogs": 5}`), "Content-Type", ctJSON)
 	require.Equal(t, http.StatusBadRequest, r.status)
 	assert.True(t, strings.HasPrefix(r.body, `{"code":3`), r.body)
+
+	r = tg.post(t, "/v1/logs", keyAcme, []byte{0xff, 0xff}, "Content-Type", ctProto+"; charset=binary")
+	require.Equal(t, http.StatusBadRequest, r.status)
+	var st spb.Status
+	require.NoError(t, proto.Unmarshal([]byte(r.body), &st))
+	assert.EqualValues(t, codes.InvalidArgument, st.GetCode())
+	assert.Contains(t, st.GetMessage(), "not a valid OTLP protobuf ExportLogsServiceRequest")
 }
