@@ -72,6 +72,13 @@ test-e2e: build
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/policy
 	$(GO) test -run '^$$' -fuzz '^FuzzValidateTenantID$$' -fuzztime $(FUZZTIME) ./internal/policy
+	$(GO) test -run '^$$' -fuzz '^FuzzOTLPJSON$$' -fuzztime $(FUZZTIME) ./receiver/tenantgatewayreceiver
+	$(GO) test -run '^$$' -fuzz '^FuzzLokiProto$$' -fuzztime $(FUZZTIME) ./receiver/tenantgatewayreceiver
+	$(GO) test -run '^$$' -fuzz '^FuzzLokiJSON$$' -fuzztime $(FUZZTIME) ./receiver/tenantgatewayreceiver
+	$(GO) test -run '^$$' -fuzz '^FuzzRemoteWrite$$' -fuzztime $(FUZZTIME) ./receiver/tenantgatewayreceiver
+	$(GO) test -run '^$$' -fuzz '^FuzzMatcher$$' -fuzztime $(FUZZTIME) ./internal/redact
+	$(GO) test -run '^$$' -fuzz '^FuzzUnescape$$' -fuzztime $(FUZZTIME) ./internal/redact
+	$(GO) test -run '^$$' -fuzz '^FuzzRedactString$$' -fuzztime $(FUZZTIME) ./internal/redact
 
 BENCHSTAT := $(GO) run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 
