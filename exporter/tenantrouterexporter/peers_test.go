@@ -20,9 +20,9 @@ import (
 	"github.com/tenancyhq/tenancy/internal/localstore"
 )
 
-// Tests against real peers (PEERS.md). Each skips when its binary is not
-// installed: `apt-get install -y prometheus`;
-// `go install github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs@v1.52.1`.
+// Tests against real peers (PEERS.md). Each fails when its binary is not
+// installed: .ci/run installs prometheus from Debian, `make peers` builds
+// victoria-logs.
 
 func peerBinary(t *testing.T, env, name string) string {
 	t.Helper()
@@ -32,12 +32,11 @@ func peerBinary(t *testing.T, env, name string) string {
 	if p, err := exec.LookPath(name); err == nil {
 		return p
 	}
-	if home, err := os.UserHomeDir(); err == nil {
-		if p := filepath.Join(home, "go", "bin", name); fileExists(p) {
-			return p
-		}
+	// make peers installs the Go-built peers here.
+	if p, err := filepath.Abs(filepath.Join("..", "..", ".tools", "bin", name)); err == nil && fileExists(p) {
+		return p
 	}
-	t.Skipf("%s is not installed (set %s)", name, env)
+	t.Fatalf("%s is not installed (set %s): run `make peers` (telemetrygen, victoria-logs) or `apt-get install -y prometheus`", name, env)
 	return ""
 }
 
