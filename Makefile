@@ -44,14 +44,17 @@ $(CTL): $(GO_SOURCES)
 	@mkdir -p bin
 	CGO_ENABLED=0 $(GO) build -o $(CTL).tmp ./cmd/tenancyctl && mv -f $(CTL).tmp $(CTL)
 
-# The demo secret only makes `make run` work out of the box; a real
-# deployment sets its own and keeps it out of the config file.
+# The demo secrets only make `make run` work out of the box; a real
+# deployment sets its own (openssl rand -hex 32) and keeps them out of the
+# config file. The demo master key is hex of "demo-master-key-change-me-000001".
+DEMO_MASTER_KEY := 64656d6f2d6d61737465722d6b65792d6368616e67652d6d652d303030303031
 run: build
 	@mkdir -p data/tenants
-	@if [ -z "$$TENANCY_FINGERPRINT_SECRET" ]; then echo "make run: using the demo fingerprint secret; set TENANCY_FINGERPRINT_SECRET for real use" >&2; fi
+	@if [ -z "$$TENANCY_FINGERPRINT_SECRET$$TENANCY_MASTER_KEY" ]; then echo "make run: using demo secrets; set TENANCY_FINGERPRINT_SECRET and TENANCY_MASTER_KEY for real use" >&2; fi
 	TENANCY_POLICY=$${TENANCY_POLICY:-config/tenants.yaml} \
 	TENANCY_DATA_DIR=$${TENANCY_DATA_DIR:-data/tenants} \
 	TENANCY_FINGERPRINT_SECRET=$${TENANCY_FINGERPRINT_SECRET:-demo-fingerprint-secret-change-me} \
+	TENANCY_MASTER_KEY=$${TENANCY_MASTER_KEY:-$(DEMO_MASTER_KEY)} \
 	./$(COLLECTOR) --config config/quickstart.yaml
 
 # Every collector module at one release: core v0.165.0, stable v1.71.0,
