@@ -7,7 +7,9 @@ OCB := $(TOOLS)/builder
 COLLECTOR := bin/otelcol-tenancy
 CTL := bin/tenancyctl
 NAB_DIR ?= ../shared/data/nab
-# Short fuzz runs in `make test`; raise for a real fuzzing session.
+# Short fuzz runs in `make test`; raise for a real fuzzing session. New
+# coverage is minimized for at most 50 runs, else a 10 s run spends most of
+# its time minimizing rather than fuzzing.
 FUZZTIME ?= 10s
 
 GO_SOURCES := $(shell find . -name '*.go' -not -path './build/*' -not -path './.tools/*') go.mod go.sum
@@ -73,15 +75,15 @@ test-e2e: build
 	TENANCY_COLLECTOR=$(CURDIR)/$(COLLECTOR) $(GO) test -count=1 -v -timeout 15m ./test/e2e/...
 
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/policy
-	$(GO) test -run '^$$' -fuzz '^FuzzValidateTenantID$$' -fuzztime $(FUZZTIME) ./internal/policy
-	$(GO) test -run '^$$' -fuzz '^FuzzOTLPJSON$$' -fuzztime $(FUZZTIME) ./receiver/tenantgatewayreceiver
-	$(GO) test -run '^$$' -fuzz '^FuzzLokiProto$$' -fuzztime $(FUZZTIME) ./receiver/tenantgatewayreceiver
-	$(GO) test -run '^$$' -fuzz '^FuzzLokiJSON$$' -fuzztime $(FUZZTIME) ./receiver/tenantgatewayreceiver
-	$(GO) test -run '^$$' -fuzz '^FuzzRemoteWrite$$' -fuzztime $(FUZZTIME) ./receiver/tenantgatewayreceiver
-	$(GO) test -run '^$$' -fuzz '^FuzzMatcher$$' -fuzztime $(FUZZTIME) ./internal/redact
-	$(GO) test -run '^$$' -fuzz '^FuzzUnescape$$' -fuzztime $(FUZZTIME) ./internal/redact
-	$(GO) test -run '^$$' -fuzz '^FuzzRedactString$$' -fuzztime $(FUZZTIME) ./internal/redact
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 50x ./internal/policy
+	$(GO) test -run '^$$' -fuzz '^FuzzValidateTenantID$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 50x ./internal/policy
+	$(GO) test -run '^$$' -fuzz '^FuzzOTLPJSON$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 50x ./receiver/tenantgatewayreceiver
+	$(GO) test -run '^$$' -fuzz '^FuzzLokiProto$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 50x ./receiver/tenantgatewayreceiver
+	$(GO) test -run '^$$' -fuzz '^FuzzLokiJSON$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 50x ./receiver/tenantgatewayreceiver
+	$(GO) test -run '^$$' -fuzz '^FuzzRemoteWrite$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 50x ./receiver/tenantgatewayreceiver
+	$(GO) test -run '^$$' -fuzz '^FuzzMatcher$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 50x ./internal/redact
+	$(GO) test -run '^$$' -fuzz '^FuzzUnescape$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 50x ./internal/redact
+	$(GO) test -run '^$$' -fuzz '^FuzzRedactString$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 50x ./internal/redact
 
 BENCHSTAT := $(GO) run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 
