@@ -128,6 +128,9 @@ type Explanation struct {
 	Diff     float64 // difference signal: |diff| / long-run typical difference
 	Seasonal int     // 0 none, 1 hour-of-day, 2 hour-of-week profile in use
 	Raw      float64 // score before suppression
+	// Expected is the value the detector's baseline predicted: the recent
+	// median, plus the seasonal profile's level when a profile is in use.
+	Expected float64
 }
 
 // Explain describes the last Update.
@@ -197,7 +200,11 @@ func (d *Detector) Update(t time.Time, v float64) float64 {
 	}
 	x *= 0.5 + d.cfg.Sensitivity
 	score := x / (x + scoreHalf)
-	d.last = Explanation{Value: zVal, Diff: zDiff, Seasonal: int(s.Seasonal), Raw: score}
+	expected := med
+	if s.Seasonal != 0 {
+		expected = v - res + med // profile level plus the residuals' median
+	}
+	d.last = Explanation{Value: zVal, Diff: zDiff, Seasonal: int(s.Seasonal), Raw: score, Expected: expected}
 
 	d.learn(v, res, n, hod, how)
 	s.Prev, s.PrevRes = v, res

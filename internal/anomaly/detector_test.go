@@ -300,3 +300,19 @@ func BenchmarkTenants(b *testing.B) {
 		runtime.KeepAlive(all)
 	}
 }
+
+func TestExplainExpected(t *testing.T) {
+	d, err := New(DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := 0; i < 400; i++ {
+		d.Update(t0.Add(time.Duration(i)*time.Minute), 50+r.Float64())
+	}
+	d.Update(t0.Add(400*time.Minute), 500)
+	if got := d.Explain().Expected; got < 49.5 || got > 51.5 {
+		t.Fatalf("expected value of a flat series near 50.5 after a spike to 500: got %v", got)
+	}
+}

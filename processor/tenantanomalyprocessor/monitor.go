@@ -32,6 +32,7 @@ const (
 	AttrFingerprint = "anomaly.tenant.fingerprint"
 	AttrFeature     = "anomaly.feature"
 	AttrObserved    = "anomaly.observed"
+	AttrExpected    = "anomaly.expected"
 	AttrScore       = "anomaly.score"
 	AttrFeatures    = "anomaly.features"
 	AttrStart       = "anomaly.interval_start"
@@ -271,6 +272,7 @@ func (m *monitor) seriesLocked(id string) *tenantSeries {
 type finding struct {
 	key      string
 	observed float64
+	expected float64
 	score    float64
 }
 
@@ -308,7 +310,7 @@ func (m *monitor) flush(ctx context.Context, end time.Time) {
 				score := d.Update(end, vals[f])
 				ss.score[f] = score
 				if score >= m.cfg.Threshold {
-					fs = append(fs, finding{key: featureKeys[s][f], observed: vals[f], score: score})
+					fs = append(fs, finding{key: featureKeys[s][f], observed: vals[f], expected: d.Explain().Expected, score: score})
 				}
 			}
 		}
@@ -374,12 +376,13 @@ func (m *monitor) emit(ctx context.Context, flagged []tenantFindings, start, end
 		lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(m.now()))
 		lr.SetSeverityNumber(plog.SeverityNumberWarn)
 		lr.SetSeverityText("WARN")
-		lr.Body().SetStr(fmt.Sprintf("anomaly: tenant %s %s = %g (score %.3f)", tf.series.id, top.key, top.observed, top.score))
+		lr.Body().SetStr(fmt.Sprintf("anomaly: tenant %s %s = %g, expected %g (score %.3f)", tf.series.id, top.key, top.observed, top.expected, top.score))
 		a := lr.Attributes()
 		a.PutStr(AttrTenantID, tf.series.id)
 		a.PutStr(AttrFingerprint, tf.series.fingerprint)
 		a.PutStr(AttrFeature, top.key)
 		a.PutDouble(AttrObserved, top.observed)
+		a.PutDouble(AttrExpected, top.expected)
 		a.PutDouble(AttrScore, top.score)
 		all := a.PutEmptySlice(AttrFeatures)
 		for _, f := range tf.findings {

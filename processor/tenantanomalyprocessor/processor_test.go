@@ -63,8 +63,14 @@ func TestVolumeSpikeFlagsOnlyThatTenant(t *testing.T) {
 	features, _ := a.Get(AttrFeatures)
 	assert.Contains(t, features.Slice().AsRaw(), "logs.records")
 	observed, _ := a.Get(AttrObserved)
+	expected, ok := a.Get(AttrExpected)
+	require.True(t, ok, "the record says what the baseline expected")
 	if str(a, AttrFeature) == "logs.records" {
 		assert.Equal(t, 2000.0, observed.Double())
+		// The baseline sent 95 to 105 records an interval.
+		assert.InDelta(t, 100, expected.Double(), 6)
+	} else {
+		assert.Less(t, expected.Double(), observed.Double()/5)
 	}
 	score, _ := a.Get(AttrScore)
 	assert.GreaterOrEqual(t, score.Double(), 0.5)
