@@ -197,12 +197,26 @@ func (o *otlpHTTPBackend) send(ctx context.Context, tenant string, b batch) erro
 		req.Header.Set(k, string(v))
 	}
 	req.Header.Set("Content-Type", "application/x-protobuf")
-	req.Header.Set(o.header, tenant)
+	if err := setTenant(req, o.cfg, o.header, tenant); err != nil {
+		return err
+	}
 	resp, err := o.client.Do(req)
 	if err != nil {
 		return err
 	}
 	return classify(resp)
+}
+
+// setTenant puts the backend's id for the tenant in the tenant header. A
+// batch for a tenant the backend has no id for (restored from a journal
+// written under an older tenant_ids, say) is refused for good.
+func setTenant(req *http.Request, cfg *BackendConfig, header, tenant string) error {
+	id, ok := cfg.backendTenant(tenant)
+	if !ok {
+		return consumererror.NewPermanent(fmt.Errorf("tenant %s has no id under this backend's tenant_ids", tenant))
+	}
+	req.Header.Set(header, id)
+	return nil
 }
 
 // maxQuoted bounds how much of a response body an error quotes.

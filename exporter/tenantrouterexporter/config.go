@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -71,6 +72,11 @@ type BackendConfig struct {
 	// TenantHeader carries the tenant id on every request; default
 	// X-Scope-OrgID.
 	TenantHeader string `mapstructure:"tenant_header"`
+	// TenantIDs maps a tenant to the id this backend knows it by, for
+	// backends whose tenants are not ours (VictoriaLogs' AccountID is a
+	// number). When set, a tenant absent from it is never sent here
+	// (counted, reason no_backend_tenant_id), and no two tenants share an id.
+	TenantIDs map[string]string `mapstructure:"tenant_ids"`
 	// Timeout of one send; 0 takes the exporter's timeout.
 	Timeout time.Duration `mapstructure:"timeout"`
 	// Retry overrides the exporter's retry_on_failure for this backend.
@@ -109,6 +115,17 @@ type BackendConfig struct {
 // is 15 label names per stream.
 const MaxStreamLabels = 10
 
+// backendTenant is the id a tenant goes to this backend under: its own,
+// or its tenant_ids entry when the backend has tenant_ids; false when the
+// backend has tenant_ids and none for this tenant.
+func (b *BackendConfig) backendTenant(tenant string) (string, bool) {
+	if len(b.TenantIDs) == 0 {
+		return tenant, true
+	}
+	id, ok := b.TenantIDs[tenant]
+	return id, ok
+}
+
 // signals says which signals a backend type takes.
 func (b *BackendConfig) takes(sig policy.Signal) bool {
 	switch b.Type {
@@ -135,6 +152,18 @@ func validHeaderName(h string) bool {
 	}
 	for _, r := range h {
 		if r <= ' ' || r >= 0x7f || r == ':' {
+			return false
+		}
+	}
+	return true
+}
+
+func validHeaderValue(v string) bool {
+	if v == "" || strings.TrimSpace(v) != v {
+		return false
+	}
+	for _, r := range v {
+		if r < ' ' || r == 0x7f {
 			return false
 		}
 	}
@@ -260,6 +289,23 @@ func (b *BackendConfig) validate() []error {
 	}
 	if len(b.StreamLabels) > MaxStreamLabels {
 		errs = append(errs, fmt.Errorf("stream_labels: at most %d, found %d (each label multiplies a tenant's streams)", MaxStreamLabels, len(b.StreamLabels)))
+	}
+	if len(b.TenantIDs) > 0 && b.Type == TypeLocalstore {
+		errs = append(errs, errors.New("tenant_ids: a localstore keeps each tenant under its own id"))
+	}
+	owner := map[string]string{}
+	for _, tenant := range sortedKeys(b.TenantIDs) {
+		id := b.TenantIDs[tenant]
+		if err := policy.ValidateTenantID(tenant); err != nil && tenant != policy.Quarantine && tenant != policy.Governance {
+			errs = append(errs, fmt.Errorf("tenant_ids.%s: %w", tenant, err))
+		}
+		if !validHeaderValue(id) {
+			errs = append(errs, fmt.Errorf("tenant_ids.%s: %q is not a header value (empty, or a control character)", tenant, id))
+		}
+		if other, dup := owner[id]; dup {
+			errs = append(errs, fmt.Errorf("tenant_ids.%s: id %q is already %s's; two tenants under one id would see each other's data", tenant, id, other))
+		}
+		owner[id] = tenant
 	}
 	if b.TenantHeader != "" && !validHeaderName(b.TenantHeader) {
 		errs = append(errs, fmt.Errorf("tenant_header: %q is not a valid header name", b.TenantHeader))

@@ -31,6 +31,13 @@ func TestLoadConfig(t *testing.T) {
 			assert.Equal(t, &configretry.BackOffConfig{Enabled: true, InitialInterval: time.Second, MaxInterval: 10 * time.Second, MaxElapsedTime: 2 * time.Minute}, m.Retry)
 			assert.Equal(t, 10, m.QueueSize)
 			assert.Equal(t, "AccountID", c.Backends["victorialogs"].TenantHeader)
+			id, ok := c.Backends["victorialogs"].backendTenant("globex")
+			assert.True(t, ok)
+			assert.Equal(t, "2", id)
+			_, ok = c.Backends["victorialogs"].backendTenant("initech")
+			assert.False(t, ok, "a backend with tenant_ids has no id for a tenant not in it")
+			id, _ = c.Backends["mimir"].backendTenant("initech")
+			assert.Equal(t, "initech", id, "without tenant_ids a tenant goes under its own id")
 			assert.Equal(t, []string{"mimir"}, c.defaults("metrics"))
 			assert.Equal(t, []string{"local"}, c.defaults("logs"), "the localstore is the default")
 			assert.Equal(t, []string{"local"}, c.reserved("_governance"))
@@ -61,6 +68,12 @@ func TestLoadConfig(t *testing.T) {
 		{id: component.NewIDWithName(metadata.Type, "wrong_signal"), wantErr: []string{
 			"default_backends.logs[0]: prom is a remotewrite backend, which does not take logs",
 			"default_backends.traces[0]: logs is a loki backend, which does not take traces",
+		}},
+		{id: component.NewIDWithName(metadata.Type, "bad_tenant_ids"), wantErr: []string{
+			"backends.store.tenant_ids: a localstore keeps each tenant under its own id",
+			`backends.vl.tenant_ids.globex: id "1" is already acme's`,
+			"backends.vl.tenant_ids.bad/id: ",
+			`backends.vl.tenant_ids.initech: "" is not a header value`,
 		}},
 		{id: component.NewIDWithName(metadata.Type, "key_in_env_name"), wantErr: []string{
 			`backends.store.master_key_env: "0123abcd 4567" is not an environment variable name`,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -279,15 +280,34 @@ func (r *router) route(pol *policy.Policy, tenant string, b batch) error {
 				zap.String("backend", name), zap.String("signal", string(b.signal)))
 			continue
 		}
+		if _, ok := r.cfg.Backends[name].backendTenant(tenant); !ok {
+			r.refuseUnmapped(tenant, name, b)
+			continue
+		}
 		routed++
 		errs = append(errs, r.offer(tenant, name, b))
 	}
 	if routed == 0 {
 		for _, name := range r.cfg.defaults(b.signal) {
+			if _, ok := r.cfg.Backends[name].backendTenant(tenant); !ok {
+				if !slices.Contains(names, name) { // else counted above
+					r.refuseUnmapped(tenant, name, b)
+				}
+				continue
+			}
 			errs = append(errs, r.offer(tenant, name, b))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// refuseUnmapped counts a batch not sent to a backend that has no id for
+// its tenant: sending it under the tenant's own name, or another tenant's
+// id, could put it where someone else reads.
+func (r *router) refuseUnmapped(tenant, name string, b batch) {
+	r.tel.of(tenant, name).fail(b, reasonNoBackendTenantID)
+	r.logger.Warn("backend has no id for this tenant under tenant_ids; not sent there", zap.String("tenant", tenant),
+		zap.String("backend", name), zap.String("signal", string(b.signal)))
 }
 
 func (r *router) offer(tenant, name string, b batch) error {

@@ -158,7 +158,9 @@ func (l *lokiBackend) send(ctx context.Context, tenant string, b batch) error {
 		hr.Header.Set(k, string(v))
 	}
 	hr.Header.Set("Content-Type", "application/x-protobuf")
-	hr.Header.Set(l.header, tenant)
+	if err := setTenant(hr, l.cfg, l.header, tenant); err != nil {
+		return err
+	}
 	resp, err := l.client.Do(hr)
 	if err != nil {
 		return err

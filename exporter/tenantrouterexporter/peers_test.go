@@ -122,8 +122,11 @@ func TestPeerPrometheusRemoteWrite(t *testing.T) {
 	}
 }
 
-// TestPeerVictoriaLogsLoki pushes two numeric tenants' logs over the Loki
-// protocol with AccountID; each tenant's query sees only its own.
+// TestPeerVictoriaLogsLoki pushes our tenants' logs over the Loki protocol
+// to VictoriaLogs, whose tenants are numeric AccountIDs: the backend's
+// tenant_ids maps acme to 1 and globex to 2; each AccountID's query sees
+// only its tenant's logs, and initech, absent from the map, is refused
+// (counted) rather than sent under any id.
 func TestPeerVictoriaLogsLoki(t *testing.T) {
 	bin := peerBinary(t, "TENANCY_VICTORIALOGS", "victoria-logs")
 	addr := freeAddr(t)
@@ -132,32 +135,45 @@ func TestPeerVictoriaLogsLoki(t *testing.T) {
 	cfg := createDefaultConfig().(*Config)
 	cfg.Backends = map[string]*BackendConfig{
 		"store": {Type: TypeLocalstore, Directory: t.TempDir()},
-		"vl":    {Type: TypeLoki, Endpoint: "http://" + addr + "/insert/loki/api/v1/push", TenantHeader: "AccountID", Retry: fastRetry()},
+		"vl": {Type: TypeLoki, Endpoint: "http://" + addr + "/insert/loki/api/v1/push", TenantHeader: "AccountID",
+			TenantIDs: map[string]string{"acme": "1", "globex": "2"}, Retry: fastRetry()},
 	}
+	require.NoError(t, cfg.Validate())
 	t.Setenv(localstore.MasterKeyEnv, strings.Repeat("dd", 32))
-	e := startRouter(t, cfg, "tenants:\n  '42': {backends: {logs: [vl]}}\n  '7': {backends: {logs: [vl]}}\n")
-	ld := logsFor([2]string{"42", "vl-marker-42"}, [2]string{"7", "vl-marker-7"}, [2]string{"42", "vl-marker-42b"})
+	e := startRouter(t, cfg, "tenants:\n  acme: {backends: {logs: [vl]}}\n  globex: {backends: {logs: [vl]}}\n  initech: {backends: {logs: [vl]}}\n")
+	ld := logsFor([2]string{"acme", "vl-marker-acme"}, [2]string{"globex", "vl-marker-globex"}, [2]string{"acme", "vl-marker-acme-b"},
+		[2]string{"initech", "vl-marker-initech"})
 	for i := 0; i < ld.ResourceLogs().Len(); i++ {
 		ld.ResourceLogs().At(i).Resource().Attributes().PutStr("service.name", "shop")
 		ld.ResourceLogs().At(i).ScopeLogs().At(0).LogRecords().At(0).SetTimestamp(pcommon.NewTimestampFromTime(time.Now()))
 	}
 	require.NoError(t, e.logs.ConsumeLogs(t.Context(), ld))
-	eventually(t, "both tenants sent", func() bool {
-		return e.stats("42", "vl").sent[0].Load() == 2 && e.stats("7", "vl").sent[0].Load() == 1
+	eventually(t, "both mapped tenants sent", func() bool {
+		return e.stats("acme", "vl").sent[0].Load() == 2 && e.stats("globex", "vl").sent[0].Load() == 1
 	})
+	assert.EqualValues(t, 1, e.stats("initech", "vl").failed[0][reasonIndex(reasonNoBackendTenantID)].Load(), "initech refused, counted")
+	assert.Zero(t, e.stats("initech", "vl").sent[0].Load())
+	eventually(t, "initech kept in the default backend instead", func() bool { return e.stats("initech", "store").sent[0].Load() == 1 })
 	query := func(account string) string {
 		return getBody(t, "http://"+addr+"/select/logsql/query?query=*", map[string]string{"AccountID": account})
 	}
-	var got42 string
-	eventually(t, "tenant 42's logs visible", func() bool {
-		got42 = query("42")
-		return strings.Contains(got42, "vl-marker-42b")
+	var acme string
+	eventually(t, "acme's logs visible under AccountID 1", func() bool {
+		acme = query("1")
+		return strings.Contains(acme, "vl-marker-acme-b")
 	})
-	assert.Contains(t, got42, "vl-marker-42")
-	assert.NotContains(t, got42, "vl-marker-7")
-	assert.Contains(t, got42, `"service_name":"shop"`)
-	got7 := query("7")
-	assert.Contains(t, got7, "vl-marker-7")
-	assert.NotContains(t, got7, "vl-marker-42")
-	assert.NotContains(t, query("0"), "vl-marker", fmt.Sprint("the default tenant sees nothing"))
+	assert.Contains(t, acme, "vl-marker-acme")
+	assert.NotContains(t, acme, "vl-marker-globex")
+	assert.NotContains(t, acme, "vl-marker-initech")
+	assert.Contains(t, acme, `"service_name":"shop"`)
+	var globex string
+	eventually(t, "globex's logs visible under AccountID 2", func() bool {
+		globex = query("2")
+		return strings.Contains(globex, "vl-marker-globex")
+	})
+	assert.NotContains(t, globex, "vl-marker-acme")
+	assert.NotContains(t, globex, "vl-marker-initech")
+	for _, other := range []string{"0", "3"} {
+		assert.NotContains(t, query(other), "vl-marker", fmt.Sprintf("AccountID %s sees nothing", other))
+	}
 }

@@ -21,6 +21,7 @@ const (
 	reasonShutdown          = "shutdown"
 	reasonUnknownBackend    = "unknown_backend"
 	reasonUnsupportedSignal = "unsupported_signal"
+	reasonNoBackendTenantID = "no_backend_tenant_id" // the backend's tenant_ids has no entry for the tenant
 )
 
 // errQueueFull is returned to the pipeline for a batch its queue refused.
@@ -56,7 +57,7 @@ type queueStats struct {
 	failed  [signalCount][reasonCountIdx]atomic.Int64
 }
 
-var reasonNames = [...]string{reasonPermanent, reasonRetriesExhausted, reasonQueueFull, reasonShutdown, reasonUnknownBackend, reasonUnsupportedSignal}
+var reasonNames = [...]string{reasonPermanent, reasonRetriesExhausted, reasonQueueFull, reasonShutdown, reasonUnknownBackend, reasonUnsupportedSignal, reasonNoBackendTenantID}
 
 const reasonCountIdx = len(reasonNames)
 

@@ -70,7 +70,9 @@ func (w *remoteWriteBackend) send(ctx context.Context, tenant string, b batch) e
 	hr.Header.Set("Content-Type", "application/x-protobuf")
 	hr.Header.Set("Content-Encoding", "snappy")
 	hr.Header.Set("X-Prometheus-Remote-Write-Version", "0.1.0")
-	hr.Header.Set(w.header, tenant)
+	if err := setTenant(hr, w.cfg, w.header, tenant); err != nil {
+		return err
+	}
 	resp, err := w.client.Do(hr)
 	if err != nil {
 		return err
