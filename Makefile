@@ -14,7 +14,7 @@ FUZZTIME ?= 10s
 
 GO_SOURCES := $(shell find . -name '*.go' -not -path './build/*' -not -path './.tools/*') go.mod go.sum
 
-.PHONY: build run test test-unit test-e2e fuzz bench bench-anomaly tools peers clean check-versions
+.PHONY: build run test test-unit test-e2e fuzz bench bench-anomaly eval-redaction bench-redaction tools peers clean check-versions
 
 # Real peers the tests start as processes (PEERS.md); Debian's prometheus
 # comes from .ci/run.
@@ -95,6 +95,13 @@ bench:
 
 bench-anomaly:
 	$(GO) run ./cmd/nabbench -data $(NAB_DIR)
+
+# Redaction detectors on Presidio's synthetic PII set (recall/precision per
+# class) and on leaky-repo (finds/175, false positives, as its benchmark.py
+# scores tools).
+PII_DIR ?= ../shared/data/pii
+eval-redaction:
+	$(GO) run ./cmd/redacteval -data $(PII_DIR)
 
 clean:
 	rm -rf bin build

@@ -79,7 +79,7 @@ var detectors = []detector{
 	{cls: clsEmail, keywords: []string{"@"},
 		re: regexp.MustCompile(`[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}[A-Za-z0-9])?)*\.[A-Za-z]{2,24}\b`)},
 	{cls: clsCreditCard, minDigits: 12,
-		re: regexp.MustCompile(`\b(?:\d[ \-]?){11,18}\d\b`), valid: valueOnly(validCard)},
+		re: regexp.MustCompile(`\b(?:\d[ \-]?){11,18}\d\b`), valid: validCard},
 	{cls: clsIBAN, minDigits: 4,
 		re: regexp.MustCompile(`(?i)\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b`), valid: valueOnly(validIBAN)},
 	{cls: clsIPv4, minDigits: 4, needDots: true,
@@ -236,13 +236,14 @@ func digitsOf(v string) []byte {
 	return out
 }
 
-// validCard checks length, a known issuer prefix and the Luhn checksum.
-func validCard(v string) bool {
-	d := digitsOf(v)
-	if len(d) < 12 || len(d) > 19 {
+// validCard checks a card number as written: not a phone number (no
+// leading "+"), a known issuer's prefix and length, and the Luhn checksum.
+func validCard(s string, a, b int) bool {
+	if a > 0 && s[a-1] == '+' {
 		return false
 	}
-	if d[0] == 0 || d[0] > 6 {
+	d := digitsOf(s[a:b])
+	if !cardIssuer(d) {
 		return false
 	}
 	sum := 0
@@ -257,6 +258,42 @@ func validCard(v string) bool {
 		sum += x
 	}
 	return sum%10 == 0
+}
+
+// cardIssuer reports whether the digits d start with an issuer
+// identification number and have a length that issuer uses (ISO/IEC 7812
+// ranges of the networks in common use).
+func cardIssuer(d []byte) bool {
+	n := len(d)
+	if n < 12 || n > 19 {
+		return false
+	}
+	p := func(k int) int {
+		v := 0
+		for _, x := range d[:k] {
+			v = v*10 + int(x)
+		}
+		return v
+	}
+	switch p2 := p(2); {
+	case d[0] == 4: // Visa
+		return n == 13 || n == 16 || n == 19
+	case p2 == 34 || p2 == 37: // American Express
+		return n == 15
+	case 51 <= p2 && p2 <= 55, 2221 <= p(4) && p(4) <= 2720: // Mastercard
+		return n == 16
+	case 300 <= p(3) && p(3) <= 305, p2 == 36, p2 == 38, p2 == 39: // Diners Club
+		return n >= 14
+	case p2 == 35: // JCB (3528-3589 issued; the rest of 35 is reserved to it)
+		return n >= 16
+	case p(4) == 1800 || p(4) == 2131: // JCB's older 15-digit numbers
+		return n == 15
+	case p(4) == 6011, p2 == 65, 644 <= p(3) && p(3) <= 649, p2 == 62: // Discover, UnionPay
+		return n >= 16
+	case p2 == 50, 56 <= p2 && p2 <= 69: // Maestro
+		return n >= 12
+	}
+	return false
 }
 
 // validIBAN checks the ISO 13616 mod-97 checksum.
@@ -364,3 +401,26 @@ func validSecretValue(v string) bool {
 }
 
 func countDots(s []byte) int { return bytes.Count(s, []byte{'.'}) }
+
+// Finding is one value of a PII or secret class found by Detect.
+type Finding struct {
+	// Start and End are the byte range [Start, End) of the value.
+	Start, End int
+	// Class is the policy's class name (email, credit_card, ipv4...).
+	Class string
+}
+
+// Detect returns the findings of every class in s, as a tenant that redacts
+// every class would see them, before overlapping findings merge. It is the
+// detectors alone (no identifiers, no attribute-name rules) for measuring
+// recall and precision.
+func Detect(s string) []Finding {
+	lower := appendLower(nil, s)
+	digits, colons := digitRun(lower)
+	hits := detect(nil, s, candidates(lower, digits, colons))
+	out := make([]Finding, len(hits))
+	for i, h := range hits {
+		out[i] = Finding{h.start, h.end, h.cls.String()}
+	}
+	return out
+}

@@ -1,0 +1,50 @@
+package redacteval
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// The shared data sets live beside the repository (CI clones it next to
+// shared/). The tests fail when they are missing: the floors are evidence.
+const sharedPII = "../../../../shared/data/pii"
+
+// TestPresidioRecallPrecision asserts floors at or just under what was
+// measured on synth_dataset_v2.json (go test -v -run Presidio logs the
+// numbers; make eval-redaction prints the table).
+func TestPresidioRecallPrecision(t *testing.T) {
+	scores, _, err := Presidio(filepath.Join(sharedPII, PresidioFile))
+	require.NoError(t, err, "the Presidio data set must be at %s (clone the repo beside shared/)", sharedPII)
+	floors := map[string][2]float64{ // recall, precision
+		"EMAIL_ADDRESS": {0.99, 0.99},
+		"CREDIT_CARD":   {0.99, 0.98},
+		"IBAN_CODE":     {0.99, 0.99},
+		"IP_ADDRESS":    {0.99, 0.99},
+		"US_SSN":        {0.99, 0.99},
+		"PHONE_NUMBER":  {0.70, 0.95},
+	}
+	for _, pt := range PresidioTypes {
+		s := scores[pt.Type]
+		t.Logf("%-14s recall %.3f (%d/%d) precision %.3f (fp %d)", pt.Type, s.Recall(), s.TP, s.TP+s.FN, s.Precision(), s.FP)
+		f := floors[pt.Type]
+		if s.Recall() < f[0] || s.Precision() < f[1] {
+			t.Errorf("%s: recall %.3f precision %.3f below floor %.2f/%.2f", pt.Type, s.Recall(), s.Precision(), f[0], f[1])
+		}
+	}
+}
+
+// TestLeakyRepoSecrets compares with gitleaks' published 127/175 finds and
+// 17 false positives on the same repository.
+func TestLeakyRepoSecrets(t *testing.T) {
+	l, err := LeakyRepo(filepath.Join(sharedPII, LeakyRepoDir))
+	require.NoError(t, err, "the leaky-repo data set must be at %s (clone the repo beside shared/)", sharedPII)
+	t.Logf("leaky-repo: %d/%d finds, %d false positives (gitleaks: 127/175, 17)", l.Finds, l.Expected, l.FalsePositives)
+	require.Equal(t, 175, l.Expected)
+	// 28 of the 175 are in .mozilla/firefox/logins.json, which the shared
+	// copy lacks.
+	require.Equal(t, 147, l.Reachable)
+	require.GreaterOrEqual(t, l.Finds, 90)
+	require.LessOrEqual(t, l.FalsePositives, 5)
+}
