@@ -51,6 +51,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runAudit(args[1:], stdout, stderr)
 	case "keys":
 		return runKeys(args[1:], stdout, stderr)
+	case "tenants":
+		return runTenants(args[1:], stdout, stderr)
 	case "tenant":
 		return runTenant(args[1:], stdin, stdout, stderr)
 	case "redact":

@@ -37,6 +37,11 @@ comes from --policy when given):
       Re-wrap T's data key (every tenant's without --tenant) with the new
       master key (or $TENANCY_NEW_MASTER_KEY); the databases are unchanged.
       Start the collector with the new key afterwards.
+  tenancyctl tenants --data DIR [--format table|json]
+      List the tenants in the store: size on disk, records (logs, data
+      points, spans), oldest and newest record time, and the id of the
+      master key wrapping each data key. Without a master key it lists
+      sizes and key ids only. Reads no records and writes nothing.
   tenancyctl tenant shred --data DIR [--reason R] [--yes] T
       Destroy T's data key: its database becomes unreadable for good. Asks
       for T's id on stdin unless --yes. Writes SHREDDED.json beside it.
@@ -359,5 +364,61 @@ func runTenant(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	fmt.Fprintf(stdout, "%s shredded at %s; last audit entry seq %d hash %s\n", tenant, ts.Time.Format(time.RFC3339), ts.AuditHeadSeq, ts.AuditHeadHash)
+	return 0
+}
+
+func runTenants(args []string, stdout, stderr io.Writer) int {
+	f := newStoreFlags("tenants", stderr)
+	format := f.fs.String("format", "table", "table or json")
+	if code := f.parse(args, false, stderr); code >= 0 {
+		return code
+	}
+	if *format != "table" && *format != "json" {
+		fmt.Fprintf(stderr, "tenancyctl tenants: --format: want table or json, found %q\n", *format)
+		return 2
+	}
+	key, err := localstore.LoadMasterKey(f.masterKeyFile, "")
+	if errors.Is(err, localstore.ErrNoMasterKey) {
+		key = nil // sizes and key ids only
+	} else if err != nil {
+		fmt.Fprintf(stderr, "tenancyctl tenants: %v\n", err)
+		return 1
+	}
+	infos, err := localstore.Inventory(f.data, key)
+	if err != nil {
+		fmt.Fprintf(stderr, "tenancyctl tenants: %v\n", err)
+		return 1
+	}
+	if *format == "json" {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(infos); err != nil {
+			fmt.Fprintf(stderr, "tenancyctl tenants: %v\n", err)
+			return 1
+		}
+		return 0
+	}
+	when := func(t time.Time) string {
+		if t.IsZero() {
+			return "-"
+		}
+		return t.Format(time.RFC3339)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "TENANT\tBYTES\tRECORDS\tOLDEST\tNEWEST\tMASTER KEY ID\tNOTE")
+	for _, in := range infos {
+		records, key := fmt.Sprint(in.Records), in.MasterKeyID
+		if in.Unreadable != "" {
+			records = "-"
+		}
+		if key == "" {
+			key = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\n", in.Tenant, in.Bytes, records, when(in.Oldest), when(in.Newest), key,
+			strings.NewReplacer("\t", " ", "\n", " ").Replace(in.Unreadable))
+	}
+	if err := tw.Flush(); err != nil {
+		return 1
+	}
 	return 0
 }

@@ -220,3 +220,64 @@ func TestTenantShredCommand(t *testing.T) {
 	code, _, _ = tenancyctl(t, "", "tenant", "shred", "--data", dir, "--yes", "a/b")
 	assert.Equal(t, 2, code)
 }
+
+func TestTenantsCommand(t *testing.T) {
+	dir, keyFile := seedStore(t)
+	key, err := localstore.ParseKey(testMasterHex)
+	require.NoError(t, err)
+	keyID := localstore.KeyID(key)
+
+	code, out, errOut := tenancyctl(t, "", "tenants", "--data", dir, "--master-key-file", keyFile, "--format", "json")
+	require.Equal(t, 0, code, errOut)
+	var infos []localstore.TenantInfo
+	infos = nil // Unmarshal would keep fields the JSON omits
+	require.NoError(t, json.Unmarshal([]byte(out), &infos))
+	require.Len(t, infos, 2)
+	for i, tn := range []string{"acme", "globex"} {
+		in := infos[i]
+		assert.Equal(t, tn, in.Tenant)
+		assert.EqualValues(t, 2, in.Records)
+		assert.Equal(t, keyID, in.MasterKeyID)
+		assert.Empty(t, in.Unreadable)
+		assert.Greater(t, in.Bytes, int64(4096), "database and key file")
+		assert.WithinDuration(t, time.Now().Add(-3*time.Hour), in.Oldest, 5*time.Minute)
+		assert.WithinDuration(t, time.Now().Add(-time.Minute), in.Newest, 5*time.Minute)
+	}
+
+	code, out, _ = tenancyctl(t, "", "tenants", "--data", dir, "--master-key-file", keyFile)
+	require.Equal(t, 0, code)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Len(t, lines, 3)
+	assert.Regexp(t, `^TENANT\s+BYTES\s+RECORDS\s+OLDEST\s+NEWEST\s+MASTER KEY ID`, lines[0])
+	assert.Regexp(t, `^acme\s+\d+\s+2\s+\S+T\S+\s+\S+T\S+\s+`+keyID, lines[1])
+
+	// Without a master key: sizes and key ids, no records read.
+	code, out, errOut = tenancyctl(t, "", "tenants", "--data", dir, "--format", "json")
+	require.Equal(t, 0, code, errOut)
+	infos = nil // Unmarshal would keep fields the JSON omits
+	require.NoError(t, json.Unmarshal([]byte(out), &infos))
+	assert.Equal(t, keyID, infos[0].MasterKeyID)
+	assert.Zero(t, infos[0].Records)
+	assert.Equal(t, "no master key given", infos[0].Unreadable)
+
+	// Another master key cannot open them; a shredded tenant says so.
+	other := writeFile(t, "other.key", strings.Repeat("ab", 32))
+	code, out, _ = tenancyctl(t, "", "tenants", "--data", dir, "--master-key-file", other, "--format", "json")
+	require.Equal(t, 0, code)
+	infos = nil // Unmarshal would keep fields the JSON omits
+	require.NoError(t, json.Unmarshal([]byte(out), &infos))
+	assert.Contains(t, infos[0].Unreadable, "not by the given key")
+	code, _, errOut = tenancyctl(t, "", "tenant", "shred", "--data", dir, "--master-key-file", keyFile, "--yes", "globex")
+	require.Equal(t, 0, code, errOut)
+	code, out, _ = tenancyctl(t, "", "tenants", "--data", dir, "--master-key-file", keyFile, "--format", "json")
+	require.Equal(t, 0, code)
+	infos = nil // Unmarshal would keep fields the JSON omits
+	require.NoError(t, json.Unmarshal([]byte(out), &infos))
+	assert.True(t, infos[1].Shredded)
+	assert.Empty(t, infos[1].MasterKeyID)
+	assert.EqualValues(t, 2, infos[0].Records, "acme untouched")
+
+	code, _, errOut = tenancyctl(t, "", "tenants", "--data", filepath.Join(dir, "missing"))
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "no such file")
+}
