@@ -5,6 +5,7 @@ import (
 	"math/big"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/coregx/ahocorasick"
@@ -61,9 +62,15 @@ type detector struct {
 	// minDigits > 0 gates on the longest run of digits (with at most two
 	// separators " -.()+/" between neighbours) instead of keywords.
 	minDigits int
-	// needColons gates on at least two ':' (IPv6), needDots on three '.'.
-	needColons, needDots bool
-	re                   *regexp.Regexp
+	// needColons gates on at least two ':' (IPv6).
+	needColons bool
+	// scan, when set, must also pass: a cheap hand-written look for the
+	// shape of a value, so the regexp runs only where one may be.
+	scan func(lower []byte) bool
+	// near, when set, must pass at one of the keyword hits (end is the
+	// offset in lower just past the keyword).
+	near func(lower []byte, end int) bool
+	re   *regexp.Regexp
 	// group is the submatch that holds the value (0 = whole match).
 	group int
 	// valid confirms a match; it sees the whole string for context.
@@ -80,11 +87,11 @@ var detectors = []detector{
 		re: regexp.MustCompile(`[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}[A-Za-z0-9])?)*\.[A-Za-z]{2,24}\b`)},
 	{cls: clsCreditCard, minDigits: 12,
 		re: regexp.MustCompile(`\b(?:\d[ \-]?){11,18}\d\b`), valid: validCard},
-	{cls: clsIBAN, minDigits: 4,
+	{cls: clsIBAN, minDigits: 4, scan: ibanShape,
 		re: regexp.MustCompile(`(?i)\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b`), valid: valueOnly(validIBAN)},
-	{cls: clsIPv4, minDigits: 4, needDots: true,
+	{cls: clsIPv4, minDigits: 4, scan: ipv4Shape,
 		re: regexp.MustCompile(`\b(?:\d{1,3}\.){3}\d{1,3}\b`), valid: valueOnly(validIPv4)},
-	{cls: clsIPv6, needColons: true,
+	{cls: clsIPv6, needColons: true, scan: ipv6Shape,
 		re: regexp.MustCompile(`(?i)(?:[0-9a-f]{1,4}:|:)(?:[0-9a-f]{0,4}:){1,6}(?:[0-9a-f]{1,4}|:)(?:(?:\d{1,3}\.){3}\d{1,3})?`), valid: valueOnly(validIPv6)},
 	{cls: clsSSN, minDigits: 9,
 		re: regexp.MustCompile(`\b\d{3}([- ])\d{2}([- ])\d{4}\b|\b\d{9}\b`), valid: valueOnly(validSSN)},
@@ -92,11 +99,11 @@ var detectors = []detector{
 		re: regexp.MustCompile(`(?:\+|\b)\(?\d{1,4}\)?(?:[ .\-]?\(?\d{1,4}\)?){1,6}(?:\s?(?:x|ext\.?)\s?\d{1,5})?\b`), valid: validPhone},
 	{cls: clsJWT, keywords: []string{"eyj"},
 		re: regexp.MustCompile(`\beyJ[A-Za-z0-9_\-]{5,}\.eyJ[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]*`)},
-	{cls: clsAuthHeader, keywords: []string{"bearer", "basic", "token ", "digest "},
+	{cls: clsAuthHeader, keywords: []string{"bearer", "basic", "token", "digest"}, near: authValueNear,
 		re: regexp.MustCompile(`(?i)\b(?:bearer|basic|token|digest)\s+([A-Za-z0-9._~+/\-]{8,}=*)`), group: 1},
-	{cls: clsURLPassword, keywords: []string{"://"},
+	{cls: clsURLPassword, keywords: []string{"://"}, near: userinfoNear,
 		re: regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.\-]{1,20}://[^:/@\s"']{1,128}:([^@/\s"']{1,128})@`), group: 1},
-	{cls: clsSecretPair, keywords: []string{"pass", "pwd", "secret", "token", "key", "credential", "auth", "salt"},
+	{cls: clsSecretPair, keywords: []string{"pass", "pwd", "secret", "token", "key", "credential", "auth", "salt"}, near: assignmentNear,
 		re: regexp.MustCompile(`(?i)(?:passw(?:or)?d|passphrase|pwd|pass|secret|token|api[_\-]?key|access[_\-]?key|private[_\-]?key|secret[_\-]?key|credentials?|auth|[_.\-](?:key|salt))[\w.\-]{0,20}(?:["']?\s{0,3}(?:=>|:=|=|:)\s{0,3}["']?|["']\s{0,3},\s{0,12}["']|(?:\s[^>]{0,40})?>)([^\s"',;&<>{}()\[\]]{3,256})`), group: 1, valid: valueOnly(validSecretValue)},
 	// Password hashes (bcrypt) are as good as passwords to an offline attacker.
 	{cls: clsSecretPair, keywords: []string{"$2a$", "$2b$", "$2y$"},
@@ -111,7 +118,7 @@ var detectors = []detector{
 		re: regexp.MustCompile(`\b(?:gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{82})\b`)},
 	{cls: clsSlackToken, keywords: []string{"xox", "hooks.slack.com"},
 		re: regexp.MustCompile(`\bxox[abposr]-[A-Za-z0-9\-]{10,}|hooks\.slack\.com/(?:services|workflows)/[A-Za-z0-9+/]{20,}`)},
-	{cls: clsStripeKey, keywords: []string{"sk_", "rk_"},
+	{cls: clsStripeKey, keywords: []string{"sk_test_", "sk_live_", "sk_prod_", "rk_test_", "rk_live_", "rk_prod_"},
 		re: regexp.MustCompile(`\b(?:sk|rk)_(?:test|live|prod)_[A-Za-z0-9]{10,99}\b`)},
 	{cls: clsGoogleAPIKey, keywords: []string{"aiza"},
 		re: regexp.MustCompile(`\bAIza[A-Za-z0-9_\-]{35}`)},
@@ -120,7 +127,8 @@ var detectors = []detector{
 // keywordIndex is the prefilter: one automaton over every detector keyword,
 // run on the lowered string.
 type keywordIndex struct {
-	ac *ahocorasick.Automaton
+	ac       *ahocorasick.Automaton
+	patterns []string
 	// det[pattern] lists the detectors (indices into detectors) it enables.
 	det [][]int
 }
@@ -146,6 +154,7 @@ var keywords = func() keywordIndex {
 		panic(err)
 	}
 	ki.ac = ac
+	ki.patterns = pats
 	return ki
 }()
 
@@ -180,29 +189,171 @@ func digitRun(s []byte) (run, colons int) {
 // candidates returns the detectors whose prefilter s passes. lower is s
 // lowered; digits is its digitRun and colons its count of ':'.
 func candidates(lower []byte, digits, colons int) detectorSet {
+	return gated(lower, digits, colons) | keywordHits(lower, keywords.ac.FindAllOverlapping(lower), 0)
+}
+
+// gated returns the detectors whose digit, colon and shape gates pass.
+func gated(lower []byte, digits, colons int) detectorSet {
 	var set detectorSet
-	dots := -1 // counted on first need
-	for di, d := range detectors {
+	if digits < 4 && colons < 2 {
+		return 0
+	}
+	for di := range detectors {
+		d := &detectors[di]
 		if !(d.minDigits > 0 && digits >= d.minDigits) && !(d.needColons && colons >= 2) {
 			continue
 		}
-		if d.needDots {
-			if dots < 0 {
-				dots = countDots(lower)
-			}
-			if dots < 3 {
-				continue
-			}
+		if d.scan != nil && !d.scan(lower) {
+			continue
 		}
 		set |= 1 << di
 	}
-	// No IsMatch first: its start-byte skip costs one scan per start byte.
-	for _, m := range keywords.ac.FindAllOverlapping(lower) {
-		for _, di := range keywords.det[m.PatternID] {
-			set |= 1 << di
+	return set
+}
+
+// keywordHits returns the detectors the keyword matches among hits turn
+// on; keyword patterns start at id base of the automaton that made hits.
+func keywordHits(lower []byte, hits []ahocorasick.Match, base int) detectorSet {
+	var set detectorSet
+	for _, m := range hits {
+		if m.PatternID >= base {
+			set |= keywords.enable(m.PatternID-base, lower, m.End, set)
 		}
 	}
 	return set
+}
+
+// enable returns the detectors keyword pattern pi turns on at a hit ending
+// at end, less those already in set.
+func (ki *keywordIndex) enable(pi int, lower []byte, end int, set detectorSet) detectorSet {
+	var on detectorSet
+	for _, di := range ki.det[pi] {
+		if set&(1<<di) != 0 {
+			continue
+		}
+		if n := detectors[di].near; n != nil && !n(lower, end) {
+			continue
+		}
+		on |= 1 << di
+	}
+	return on
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+func isLowerAlpha(c byte) bool { return 'a' <= c && c <= 'z' }
+
+// ibanShape looks for two letters and two digits starting a word, followed
+// by at least 11 more letters, digits or spaces: the start of an IBAN.
+func ibanShape(l []byte) bool {
+	for i := 0; i+15 <= len(l); i++ {
+		if !isLowerAlpha(l[i]) || !isLowerAlpha(l[i+1]) || !isDigit(l[i+2]) || !isDigit(l[i+3]) || (i > 0 && isWord(l[i-1])) {
+			continue
+		}
+		n := 0
+		for j := i + 4; j < len(l) && (isWord(l[j]) || l[j] == ' ') && n < 11; j++ {
+			n++
+		}
+		if n >= 11 {
+			return true
+		}
+	}
+	return false
+}
+
+// ipv4Shape looks for a run of digits and dots holding three dots.
+func ipv4Shape(l []byte) bool {
+	dots, digits := 0, 0
+	for _, c := range l {
+		switch {
+		case isDigit(c):
+			digits++
+		case c == '.':
+			dots++
+		default:
+			dots, digits = 0, 0
+			continue
+		}
+		if dots >= 3 && digits >= 4 {
+			return true
+		}
+	}
+	return false
+}
+
+// ipv6Shape looks for a run of hex digits and colons holding two colons and
+// no group longer than four.
+func ipv6Shape(l []byte) bool {
+	colons, group := 0, 0
+	for _, c := range l {
+		switch {
+		case c == ':':
+			colons++
+			group = 0
+			if colons >= 2 {
+				return true
+			}
+		case isDigit(c) || 'a' <= c && c <= 'f':
+			if group++; group > 4 {
+				colons, group = 0, 4
+			}
+		default:
+			colons, group = 0, 0
+		}
+	}
+	return false
+}
+
+// userinfoNear: a URL's scheme separator followed, before the next '/' or
+// space, by an '@' (user:pass@host).
+func userinfoNear(l []byte, end int) bool {
+	for _, c := range l[end:] {
+		switch c {
+		case '@':
+			return true
+		case '/', ' ', '"', '\'', '\n':
+			return false
+		}
+	}
+	return false
+}
+
+// authValueNear: an auth scheme name followed by white space and at least
+// eight characters of a credential.
+func authValueNear(l []byte, end int) bool {
+	i := end
+	for i < len(l) && (l[i] == ' ' || l[i] == '\t') {
+		i++
+	}
+	if i == end {
+		return false
+	}
+	n := 0
+	for ; i < len(l) && n < 8 && (isWord(l[i]) || strings.IndexByte("._~+/-", l[i]) >= 0); i++ {
+		n++
+	}
+	return n >= 8
+}
+
+// assignmentNear: a secret's name followed, after at most a few more name
+// characters, a quote and spaces, by an assignment (= : => ,) or a markup
+// close ('>' within 41 bytes), as the secret_pair regexp needs.
+func assignmentNear(l []byte, end int) bool {
+	i := end
+	for n := 0; i < len(l) && n < 32 && (isWord(l[i]) || l[i] == '_' || l[i] == '.' || l[i] == '-'); n++ {
+		i++
+	}
+	j := i
+	if j < len(l) && (l[j] == '"' || l[j] == '\'') {
+		j++
+	}
+	for n := 0; j < len(l) && n < 3 && (l[j] == ' ' || l[j] == '\t'); n++ {
+		j++
+	}
+	if j < len(l) && (l[j] == '=' || l[j] == ':' || l[j] == ',' || l[j] == '>') {
+		return true
+	}
+	return bytes.IndexByte(l[i:min(len(l), i+42)], '>') >= 0
 }
 
 // detect appends the findings in s of the detectors in set.
@@ -423,4 +574,66 @@ func Detect(s string) []Finding {
 		out[i] = Finding{h.start, h.end, h.cls.String()}
 	}
 	return out
+}
+
+// byteKind classifies bytes for prepare.
+const (
+	kindOther = iota
+	kindDigit
+	kindSep // separators a digit run may span: " -.()+/"
+	kindColon
+	kindEscape // '%' and '\\'
+)
+
+var byteKinds, lowerTable = func() (k, l [256]byte) {
+	for i := range 256 {
+		c := byte(i)
+		l[i] = c
+		switch {
+		case '0' <= c && c <= '9':
+			k[i] = kindDigit
+		case 'A' <= c && c <= 'Z':
+			l[i] = c + 'a' - 'A'
+		case strings.IndexByte(" -.()+/", c) >= 0:
+			k[i] = kindSep
+		case c == ':':
+			k[i] = kindColon
+		case c == '%' || c == '\\':
+			k[i] = kindEscape
+		}
+	}
+	return k, l
+}()
+
+// prepare appends s lowered to dst and, in the same pass, measures what the
+// prefilters need: the digitRun, the number of ':', and whether s holds a
+// '%' or '\\' (a possible escape).
+func prepare(dst []byte, s string) (lower []byte, digits, colons int, esc bool) {
+	n := len(dst)
+	dst = slices.Grow(dst, len(s))[:n+len(s)]
+	out := dst[n:]
+	cur, seps := 0, 0
+	for i := 0; i < len(s) && i < len(out); i++ {
+		c := s[i]
+		out[i] = lowerTable[c]
+		switch byteKinds[c] {
+		case kindOther:
+			cur, seps = 0, 0
+		case kindDigit:
+			cur++
+			seps = 0
+			digits = max(digits, cur)
+		case kindSep:
+			if seps++; seps > 2 {
+				cur, seps = 0, 0
+			}
+		case kindColon:
+			colons++
+			cur, seps = 0, 0
+		case kindEscape:
+			esc = true
+			cur, seps = 0, 0
+		}
+	}
+	return dst, digits, colons, esc
 }

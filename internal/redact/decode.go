@@ -9,9 +9,22 @@ import (
 // JSON...) are peeled off one string.
 const maxDecodeLayers = 3
 
-// hasEscapes reports whether s may hold a percent or JSON escape.
+// hasEscapes reports whether s holds a percent escape (%XX) or a JSON
+// escape, so strings with a bare '%' ("25%") or '\' are not decoded.
 func hasEscapes(s string) bool {
-	return strings.IndexByte(s, '%') >= 0 || strings.IndexByte(s, '\\') >= 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '%':
+			if i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) {
+				return true
+			}
+		case '\\':
+			if i+1 < len(s) && strings.IndexByte(`"\\/'ntrbfu`, s[i+1]) >= 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Unescape decodes percent escapes (%XX) and JSON string escapes (\uXXXX,

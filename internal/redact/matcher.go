@@ -24,6 +24,9 @@ const noOwner = -1
 // It is immutable and safe for concurrent use; build a new one per policy
 // version.
 type Matcher struct {
+	// ac holds the identifiers (pattern ids below len(patterns)) and, after
+	// them, the class keywords of the prefilter, so one pass over a string
+	// finds both.
 	ac       *ahocorasick.Automaton
 	patterns []string
 	// owners[pattern] lists the tenants (indices into ids) that declare it.
@@ -60,13 +63,11 @@ func NewMatcher(p *policy.Policy) (*Matcher, error) {
 			}
 		}
 	}
-	if len(m.patterns) > 0 {
-		ac, err := ahocorasick.NewBuilder().AddStrings(m.patterns).Build()
-		if err != nil {
-			return nil, fmt.Errorf("compile identifiers: %w", err)
-		}
-		m.ac = ac
+	ac, err := ahocorasick.NewBuilder().AddStrings(append(slices.Clip(m.patterns), keywords.patterns...)).Build()
+	if err != nil {
+		return nil, fmt.Errorf("compile identifiers: %w", err)
 	}
+	m.ac = ac
 	return m, nil
 }
 
@@ -95,10 +96,10 @@ func (m *Matcher) Find(dst []Span, s, owner string) []Span {
 
 // find is Find with s already lowered into lower.
 func (m *Matcher) find(dst []Span, s string, lower []byte, owner int32) []Span {
-	if m.ac == nil {
+	if len(m.patterns) == 0 {
 		return dst
 	}
-	dst = m.findPlain(dst, lower, owner)
+	dst = m.findPlain(dst, lower, m.ac.FindAllOverlapping(lower), owner)
 	if !hasEscapes(s) {
 		return dst
 	}
@@ -107,17 +108,23 @@ func (m *Matcher) find(dst []Span, s string, lower []byte, owner int32) []Span {
 		return dst
 	}
 	n := len(dst)
-	dst = m.findPlain(dst, appendLower(nil, dec), owner)
+	dlow := appendLower(nil, dec)
+	dst = m.findPlain(dst, dlow, m.ac.FindAllOverlapping(dlow), owner)
 	for i := n; i < len(dst); i++ {
 		dst[i] = Span{pos[dst[i].Start], pos[dst[i].End]}
 	}
 	return dst
 }
 
-func (m *Matcher) findPlain(dst []Span, lower []byte, owner int32) []Span {
+// findPlain appends the spans of the identifier hits among hits (the
+// automaton's matches on lower) that are foreign to owner.
+func (m *Matcher) findPlain(dst []Span, lower []byte, hits []ahocorasick.Match, owner int32) []Span {
 	first := len(dst)
-	for _, hit := range m.ac.FindAllOverlapping(lower) {
+	for _, hit := range hits {
 		pi := hit.PatternID
+		if pi >= len(m.patterns) {
+			continue // a class keyword
+		}
 		if m.wordStart[pi] && hit.Start > 0 && isWord(lower[hit.Start-1]) {
 			continue
 		}

@@ -252,6 +252,10 @@ var secretNames = []string{"password", "passwd", "pwd", "passphrase", "secret", 
 // keyClass returns the class a whole value has because of its attribute
 // name, or numClasses.
 func keyClass(k string) class {
+	// Every name below ends in one of these letters; most keys do not.
+	if k == "" || strings.IndexByte("detynDETYN", k[len(k)-1]) < 0 {
+		return numClasses
+	}
 	if hasSuffixWord(k, "authorization") {
 		return clsAuthHeader
 	}
@@ -353,22 +357,29 @@ func (ps *pass) str(s string) (out string, changed, removed bool) {
 	if s == "" {
 		return s, false, false
 	}
-	lower := appendLower(ps.lower[:0], s)
-	digits, colons := digitRun(lower)
+	m := ps.r.m
+	lower, digits, colons, esc := prepare(ps.lower[:0], s)
 	ps.lower = lower
 	hits := ps.hits[:0]
-	ps.spans = ps.r.m.find(ps.spans[:0], s, lower, ps.ru.owner)
-	for _, sp := range ps.spans {
-		hits = append(hits, hit{sp.Start, sp.End, classForeign})
+	matches := m.ac.FindAllOverlapping(lower)
+	ps.spans = m.findPlain(ps.spans[:0], lower, matches, ps.ru.owner)
+	set := keywordHits(lower, matches, len(m.patterns))
+	if ps.ru.active&^set != 0 {
+		set |= gated(lower, digits, colons)
 	}
-	if set := candidates(lower, digits, colons) & ps.ru.active; set != 0 {
+	if set &= ps.ru.active; set != 0 {
 		hits = detect(hits, s, set)
 	}
-	if hasEscapes(s) && ps.ru.active != 0 {
+	if esc && hasEscapes(s) {
 		if dec, pos, ok := unescapeLayers(s); ok {
-			dlow := appendLower(nil, dec)
-			d, c := digitRun(dlow)
-			if set := candidates(dlow, d, c) & ps.ru.active; set != 0 {
+			dlow, d, c, _ := prepare(nil, dec)
+			matches := m.ac.FindAllOverlapping(dlow)
+			n := len(ps.spans)
+			ps.spans = m.findPlain(ps.spans, dlow, matches, ps.ru.owner)
+			for i := n; i < len(ps.spans); i++ {
+				ps.spans[i] = Span{pos[ps.spans[i].Start], pos[ps.spans[i].End]}
+			}
+			if set := (keywordHits(dlow, matches, len(m.patterns)) | gated(dlow, d, c)) & ps.ru.active; set != 0 {
 				n := len(hits)
 				hits = detect(hits, dec, set)
 				for i := n; i < len(hits); i++ {
@@ -376,6 +387,9 @@ func (ps *pass) str(s string) (out string, changed, removed bool) {
 				}
 			}
 		}
+	}
+	for _, sp := range ps.spans {
+		hits = append(hits, hit{sp.Start, sp.End, classForeign})
 	}
 	ps.hits = hits
 	if len(hits) == 0 {

@@ -1,0 +1,277 @@
+package tenantredactprocessor
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/open-telemetry/opentelemetry-collector-contrib/processor/redactionprocessor"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/processor"
+	"go.opentelemetry.io/collector/processor/processortest"
+
+	"github.com/tenancyhq/tenancy/internal/policy"
+	"github.com/tenancyhq/tenancy/internal/redact"
+	"github.com/tenancyhq/tenancy/processor/tenantredactprocessor/internal/metadata"
+)
+
+// The shape of the issue's benchmark: batches of 1,000 log records, bodies
+// of about 120 characters, 8 string attributes, about 5% of the records
+// carrying another tenant's identifier.
+const (
+	benchBatch   = 1000
+	foreignEvery = 20 // 5%
+	benchOwner   = 1
+)
+
+// benchTenants are the tenant counts measured. BENCH_TENANTS (comma
+// separated) narrows them while working on one.
+func benchTenants(tb testing.TB) []int {
+	ns := []int{10, 100, 1000, 10000}
+	if s := os.Getenv("BENCH_TENANTS"); s != "" {
+		ns = nil
+		for _, f := range strings.Split(s, ",") {
+			n, err := strconv.Atoi(f)
+			require.NoError(tb, err, "BENCH_TENANTS")
+			ns = append(ns, n)
+		}
+	}
+	return ns
+}
+
+func tenantName(i int) string { return fmt.Sprintf("cust%05d", i) }
+
+// benchPolicy declares n tenants, each identified by its customer id (which
+// is also its domain's first label and its key prefix's middle), and
+// redacts every PII and secret class.
+func benchPolicy(tb testing.TB, n int) *policy.Policy {
+	var y strings.Builder
+	y.WriteString("defaults:\n  redaction:\n    classes: {")
+	for i, c := range policy.RedactionClasses {
+		if i > 0 {
+			y.WriteString(", ")
+		}
+		y.WriteString(c + ": mask")
+	}
+	y.WriteString("}\ntenants:\n")
+	for i := range n {
+		fmt.Fprintf(&y, "  %s:\n    identifiers: [%s]\n", tenantName(i), tenantName(i))
+	}
+	p, err := policy.Parse("bench.yaml", []byte(y.String()))
+	require.NoError(tb, err)
+	return p
+}
+
+// Bodies of ordinary service logs, about 120 characters once filled in.
+var benchBodies = []string{
+	"GET /api/v2/orders/%d/items?page=2 completed in 34ms status=200 bytes=5120 cache=miss region=eu-west-1 retries=0 ok",
+	"payment authorised for order %d amount=129.90 currency=EUR provider=adyen latency_ms=212 attempt=1 risk_score=low",
+	"worker picked job %d from queue invoices-high after 1.2s wait; rendering PDF template invoice-v3 with locale de-DE",
+	"slow query on replica db-ro-2 took 845ms rows=%d plan=index_scan table=order_lines filter=status,created_at",
+	"user session refreshed for account %d, token expires in 3600s, scopes=read:orders write:cart, client=web-checkout",
+	"circuit breaker half-open for upstream inventory-svc after %d failures in 30s window; probing with one request now",
+	"shipment label created carrier=dhl service=express parcels=%d weight_kg=2.4 destination_country=NL dispatch=today",
+	"feature flag checkout_v2 evaluated true for cohort beta-testers rollout=25%% request_id=%d variant=B sticky=yes",
+}
+
+// benchLogs is one batch owned by tenant benchOwner; one record in
+// foreignEvery carries tenant foreign's identifier, in turn as an e-mail in
+// the body, the host of a URL attribute, and an API key attribute. With
+// foreign < 0 no record needs a change.
+func benchLogs(foreign int) plog.Logs {
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	ra := rl.Resource().Attributes()
+	ra.PutStr(redact.AttrTenantID, tenantName(benchOwner))
+	ra.PutStr("service.name", "checkout")
+	ra.PutStr("host.name", "ip-10-0-3-17.eu-west-1.compute.internal")
+	lrs := rl.ScopeLogs().AppendEmpty().LogRecords()
+	lrs.EnsureCapacity(benchBatch)
+	for i := range benchBatch {
+		lr := lrs.AppendEmpty()
+		body := fmt.Sprintf(benchBodies[i%len(benchBodies)], 80000+i*7)
+		a := lr.Attributes()
+		a.PutStr("http.request.method", "GET")
+		a.PutStr("http.route", "/api/v2/orders/{id}/items")
+		a.PutStr("url.full", fmt.Sprintf("https://shop.%s.example/api/v2/orders/%d", tenantName(benchOwner), 80000+i*7))
+		a.PutStr("user_agent.original", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0")
+		a.PutStr("code.function", "OrderService.loadItems")
+		a.PutStr("thread.name", fmt.Sprintf("worker-%d", i%16))
+		a.PutStr("session.id", fmt.Sprintf("%016x", uint64(i+1)*0x9E3779B97F4A7C15))
+		a.PutStr("deployment.environment", "production")
+		if foreign >= 0 && i%foreignEvery == 0 {
+			switch (i / foreignEvery) % 3 {
+			case 0:
+				body = fmt.Sprintf("notify billing-ops@%s.example about invoice %d, dunning level 2, retry scheduled tomorrow morning", tenantName(foreign), i)
+			case 1:
+				a.PutStr("url.full", fmt.Sprintf("https://api.%s.example/v1/webhooks/%d", tenantName(foreign), i))
+			case 2:
+				a.PutStr("session.id", fmt.Sprintf("ak_%s_9f8e7d6c5b4a", tenantName(foreign)))
+			}
+		}
+		lr.Body().SetStr(body)
+	}
+	return ld
+}
+
+// readAll is the floor: read every attribute value and body, as any
+// redaction must.
+func readAll(ld plog.Logs) int {
+	n := 0
+	var visit func(v pcommon.Value)
+	visitMap := func(m pcommon.Map) {
+		for k, v := range m.All() {
+			n += len(k)
+			visit(v)
+		}
+	}
+	visit = func(v pcommon.Value) {
+		switch v.Type() {
+		case pcommon.ValueTypeStr:
+			n += len(v.Str())
+		case pcommon.ValueTypeMap:
+			visitMap(v.Map())
+		case pcommon.ValueTypeSlice:
+			for _, e := range v.Slice().All() {
+				visit(e)
+			}
+		}
+	}
+	for _, rl := range ld.ResourceLogs().All() {
+		visitMap(rl.Resource().Attributes())
+		for _, sl := range rl.ScopeLogs().All() {
+			visitMap(sl.Scope().Attributes())
+			for _, lr := range sl.LogRecords().All() {
+				visitMap(lr.Attributes())
+				visit(lr.Body())
+			}
+		}
+	}
+	return n
+}
+
+// The PII regexes a contrib user writes for e-mail addresses and cards.
+const (
+	contribEmail = `[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}`
+	contribCard  = `\b(?:\d[ \-]?){12,18}\d\b`
+)
+
+func contribProcessor(tb testing.TB, blocked []string) processor.Logs {
+	f := redactionprocessor.NewFactory()
+	cfg := f.CreateDefaultConfig().(*redactionprocessor.Config)
+	cfg.AllowAllKeys = true
+	cfg.BlockedValues = blocked
+	cfg.Summary = "silent" // no audit attributes: the cheapest contrib setting
+	p, err := f.CreateLogs(context.Background(), processortest.NewNopSettings(f.Type()), cfg, consumertest.NewNop())
+	require.NoError(tb, err)
+	require.NoError(tb, p.Start(context.Background(), nil))
+	tb.Cleanup(func() { _ = p.Shutdown(context.Background()) })
+	return p
+}
+
+func oursProcessor(tb testing.TB, pol *policy.Policy) processor.Logs {
+	cfg := NewFactory().CreateDefaultConfig().(*Config)
+	cfg.Policy = component.MustNewID("tenantpolicy")
+	p, err := NewFactory().CreateLogs(context.Background(), processortest.NewNopSettings(metadata.Type), cfg, consumertest.NewNop())
+	require.NoError(tb, err)
+	require.NoError(tb, p.Start(context.Background(), newHost(policy.Static{P: pol})))
+	tb.Cleanup(func() { _ = p.Shutdown(context.Background()) })
+	return p
+}
+
+// BenchmarkLogRedaction compares, in one run and on one batch shape, our
+// processor (foreign identifiers and every PII and secret class) with
+// contrib's redaction processor configured for the same effect (one
+// case-insensitive regex per tenant identifier plus e-mail and card
+// regexes), contrib with the two PII regexes alone, and a bare pass that
+// reads every attribute value and body. Compare with
+// benchstat -col /impl. Redaction mutates the batch, so each iteration
+// redacts a fresh copy made with the timer stopped.
+func BenchmarkLogRedaction(b *testing.B) {
+	for _, n := range benchTenants(b) {
+		pol := benchPolicy(b, n)
+		src := benchLogs(n - 1)
+		perRecord := func(b *testing.B) {
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchBatch), "ns/record")
+		}
+		consume := func(b *testing.B, p processor.Logs) {
+			b.ReportAllocs()
+			ctx := context.Background()
+			for b.Loop() {
+				b.StopTimer()
+				ld := plog.NewLogs()
+				src.CopyTo(ld)
+				b.StartTimer()
+				if err := p.ConsumeLogs(ctx, ld); err != nil {
+					b.Fatal(err)
+				}
+			}
+			perRecord(b)
+		}
+		b.Run(fmt.Sprintf("n=%d/impl=ours", n), func(b *testing.B) {
+			consume(b, oursProcessor(b, pol))
+		})
+		b.Run(fmt.Sprintf("n=%d/impl=contrib", n), func(b *testing.B) {
+			blocked := make([]string, 0, n+2)
+			for i := range n {
+				blocked = append(blocked, `(?i)\b`+tenantName(i)+`\b`)
+			}
+			consume(b, contribProcessor(b, append(blocked, contribEmail, contribCard)))
+		})
+		b.Run(fmt.Sprintf("n=%d/impl=contrib-pii", n), func(b *testing.B) {
+			consume(b, contribProcessor(b, []string{contribEmail, contribCard}))
+		})
+		b.Run(fmt.Sprintf("n=%d/impl=bare", n), func(b *testing.B) {
+			b.ReportAllocs()
+			sink := 0
+			for b.Loop() {
+				sink += readAll(src)
+			}
+			perRecord(b)
+			_ = sink
+		})
+	}
+}
+
+// TestBenchBatchRedacts checks the benchmark measures real work: ours
+// removes every foreign identifier of the batch and changes only those
+// records.
+func TestBenchBatchRedacts(t *testing.T) {
+	pol := benchPolicy(t, 100)
+	r, err := redact.New(pol, redact.Options{})
+	require.NoError(t, err)
+	ld := benchLogs(99)
+	st := r.Logs(ld)
+	require.Equal(t, int64(benchBatch/foreignEvery), st.Records[tenantName(benchOwner)], "%v", st.Redactions)
+	require.Equal(t, int64(benchBatch/foreignEvery), st.Redactions[redact.StatKey{Tenant: tenantName(benchOwner), Class: redact.ClassForeignTenant}])
+	for _, lr := range ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().All() {
+		require.NotContains(t, lr.Body().Str(), tenantName(99))
+		for _, v := range lr.Attributes().All() {
+			require.NotContains(t, v.AsString(), tenantName(99))
+		}
+	}
+}
+
+// TestCleanRecordsAllocate bounds allocations for records that need no
+// change: at most one per record.
+func TestCleanRecordsAllocate(t *testing.T) {
+	for _, n := range []int{10, 10000} {
+		r, err := redact.New(benchPolicy(t, n), redact.Options{})
+		require.NoError(t, err)
+		ld := benchLogs(-1)
+		allocs := testing.AllocsPerRun(5, func() {
+			if st := r.Logs(ld); st.Total() != 0 {
+				t.Fatalf("clean batch changed: %v", st.Redactions)
+			}
+		})
+		t.Logf("n=%d: %.0f allocations per batch of %d clean records", n, allocs, benchBatch)
+		require.LessOrEqual(t, allocs/benchBatch, 2.0) // target 1: see the README
+	}
+}
