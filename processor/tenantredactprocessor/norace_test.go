@@ -1,0 +1,5 @@
+//go:build !race
+
+package tenantredactprocessor
+
+const raceEnabled = false
