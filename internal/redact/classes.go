@@ -87,9 +87,9 @@ var detectors = []detector{
 		re: regexp.MustCompile(`[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}[A-Za-z0-9])?)*\.[A-Za-z]{2,24}\b`)},
 	{cls: clsCreditCard, minDigits: 12,
 		re: regexp.MustCompile(`\b(?:\d[ \-]?){11,18}\d\b`), valid: validCard},
-	{cls: clsIBAN, minDigits: 4, scan: ibanShape,
+	{cls: clsIBAN, minDigits: 4,
 		re: regexp.MustCompile(`(?i)\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b`), valid: valueOnly(validIBAN)},
-	{cls: clsIPv4, minDigits: 4, scan: ipv4Shape,
+	{cls: clsIPv4, minDigits: 4,
 		re: regexp.MustCompile(`\b(?:\d{1,3}\.){3}\d{1,3}\b`), valid: valueOnly(validIPv4)},
 	{cls: clsIPv6, needColons: true, scan: ipv6Shape,
 		re: regexp.MustCompile(`(?i)(?:[0-9a-f]{1,4}:|:)(?:[0-9a-f]{0,4}:){1,6}(?:[0-9a-f]{1,4}|:)(?:(?:\d{1,3}\.){3}\d{1,3})?`), valid: valueOnly(validIPv6)},
@@ -161,47 +161,32 @@ var keywords = func() keywordIndex {
 // detectorSet is a bit set over detectors.
 type detectorSet uint32
 
-// digitRun returns the longest run of digits in s where neighbouring digits
-// are at most two separators apart, and the number of ':'. Card numbers,
-// SSNs, phones and addresses all need such a run, so strings without one
-// skip those regexps.
-func digitRun(s []byte) (run, colons int) {
-	cur, seps := 0, 0
-	for _, c := range s {
-		switch {
-		case '0' <= c && c <= '9':
-			cur++
-			seps = 0
-			run = max(run, cur)
-			continue
-		case c == ':':
-			colons++
-		case c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' || c == '+' || c == '/':
-			if seps++; seps <= 2 {
-				continue
-			}
-		}
-		cur, seps = 0, 0
-	}
-	return run, colons
-}
-
-// candidates returns the detectors whose prefilter s passes. lower is s
-// lowered; digits is its digitRun and colons its count of ':'.
-func candidates(lower []byte, digits, colons int) detectorSet {
-	return gated(lower, digits, colons) | keywordHits(lower, keywords.ac.FindAllOverlapping(lower), 0)
+// candidates returns the detectors whose prefilter s passes; lower and f
+// are prepare's.
+func candidates(lower []byte, f facts) detectorSet {
+	return gated(lower, f) | keywordHits(lower, keywords.ac.FindAllOverlapping(lower), 0)
 }
 
 // gated returns the detectors whose digit, colon and shape gates pass.
-func gated(lower []byte, digits, colons int) detectorSet {
+func gated(lower []byte, f facts) detectorSet {
 	var set detectorSet
-	if digits < 4 && colons < 2 {
+	if f.digits < 4 && f.colons < 2 {
 		return 0
 	}
 	for di := range detectors {
 		d := &detectors[di]
-		if !(d.minDigits > 0 && digits >= d.minDigits) && !(d.needColons && colons >= 2) {
+		if !(d.minDigits > 0 && f.digits >= d.minDigits) && !(d.needColons && f.colons >= 2) {
 			continue
+		}
+		switch d.cls {
+		case clsIPv4:
+			if !f.ipv4 {
+				continue
+			}
+		case clsIBAN:
+			if !f.iban || !ibanShape(lower) {
+				continue
+			}
 		}
 		if d.scan != nil && !d.scan(lower) {
 			continue
@@ -255,26 +240,6 @@ func ibanShape(l []byte) bool {
 			n++
 		}
 		if n >= 11 {
-			return true
-		}
-	}
-	return false
-}
-
-// ipv4Shape looks for a run of digits and dots holding three dots.
-func ipv4Shape(l []byte) bool {
-	dots, digits := 0, 0
-	for _, c := range l {
-		switch {
-		case isDigit(c):
-			digits++
-		case c == '.':
-			dots++
-		default:
-			dots, digits = 0, 0
-			continue
-		}
-		if dots >= 3 && digits >= 4 {
 			return true
 		}
 	}
@@ -566,9 +531,8 @@ type Finding struct {
 // detectors alone (no identifiers, no attribute-name rules) for measuring
 // recall and precision.
 func Detect(s string) []Finding {
-	lower := appendLower(nil, s)
-	digits, colons := digitRun(lower)
-	hits := detect(nil, s, candidates(lower, digits, colons))
+	lower, f := prepare(nil, s)
+	hits := detect(nil, s, candidates(lower, f))
 	out := make([]Finding, len(hits))
 	for i, h := range hits {
 		out[i] = Finding{h.start, h.end, h.cls.String()}
@@ -580,6 +544,7 @@ func Detect(s string) []Finding {
 const (
 	kindOther = iota
 	kindDigit
+	kindLetter
 	kindSep // separators a digit run may span: " -.()+/"
 	kindColon
 	kindEscape // '%' and '\\'
@@ -594,6 +559,9 @@ var byteKinds, lowerTable = func() (k, l [256]byte) {
 			k[i] = kindDigit
 		case 'A' <= c && c <= 'Z':
 			l[i] = c + 'a' - 'A'
+			k[i] = kindLetter
+		case 'a' <= c && c <= 'z':
+			k[i] = kindLetter
 		case strings.IndexByte(" -.()+/", c) >= 0:
 			k[i] = kindSep
 		case c == ':':
@@ -605,35 +573,65 @@ var byteKinds, lowerTable = func() (k, l [256]byte) {
 	return k, l
 }()
 
-// prepare appends s lowered to dst and, in the same pass, measures what the
-// prefilters need: the digitRun, the number of ':', and whether s holds a
-// '%' or '\\' (a possible escape).
-func prepare(dst []byte, s string) (lower []byte, digits, colons int, esc bool) {
+// facts are what prepare measures of a string for the prefilters.
+type facts struct {
+	// digits is the longest run of digits where neighbours are at most two
+	// separators apart (cards, SSNs, phones need one); colons counts ':'.
+	digits, colons int
+	// esc: a '%' or '\\' (a possible escape). ipv4: a run of digits and
+	// dots with three dots. iban: a word starting with two letters and two
+	// digits.
+	esc, ipv4, iban bool
+}
+
+// prepare appends s lowered to dst and, in the same pass, measures the
+// facts the prefilters need.
+func prepare(dst []byte, s string) ([]byte, facts) {
+	var f facts
 	n := len(dst)
 	dst = slices.Grow(dst, len(s))[:n+len(s)]
 	out := dst[n:]
 	cur, seps := 0, 0
+	word, dots, dotDigits := 0, 0, 0 // word: length of the current [a-z0-9] run
 	for i := 0; i < len(s) && i < len(out); i++ {
 		c := s[i]
 		out[i] = lowerTable[c]
 		switch byteKinds[c] {
-		case kindOther:
-			cur, seps = 0, 0
 		case kindDigit:
 			cur++
 			seps = 0
-			digits = max(digits, cur)
+			f.digits = max(f.digits, cur)
+			if dotDigits++; dots >= 3 && dotDigits >= 4 {
+				f.ipv4 = true
+			}
+			if word++; word == 4 && i >= 3 && byteKinds[s[i-3]] == kindLetter && byteKinds[s[i-2]] == kindLetter && byteKinds[s[i-1]] == kindDigit {
+				f.iban = true
+			}
+			continue
+		case kindLetter:
+			word++
+			cur, seps = 0, 0
+			dots, dotDigits = 0, 0
+			continue
 		case kindSep:
 			if seps++; seps > 2 {
 				cur, seps = 0, 0
 			}
+			word = 0
+			if c == '.' {
+				dots++
+				continue
+			}
 		case kindColon:
-			colons++
-			cur, seps = 0, 0
+			f.colons++
+			cur, seps, word = 0, 0, 0
 		case kindEscape:
-			esc = true
-			cur, seps = 0, 0
+			f.esc = true
+			cur, seps, word = 0, 0, 0
+		default:
+			cur, seps, word = 0, 0, 0
 		}
+		dots, dotDigits = 0, 0
 	}
-	return dst, digits, colons, esc
+	return dst, f
 }

@@ -184,6 +184,33 @@ type pass struct {
 	hits   []hit
 	counts [numClasses]int32
 	stats  Stats
+	// keys caches what an attribute key means for the current resource's
+	// owner: keys repeat on every record, and their verdict is exact.
+	keys map[string]keyVerdict
+}
+
+// keyVerdict is what an attribute key means: it names another tenant, or
+// its value is wholly of a class (numClasses: none).
+type keyVerdict struct {
+	foreign bool
+	cls     class
+}
+
+// maxKeyCache bounds the key cache; keys past it are judged every time.
+const maxKeyCache = 1024
+
+func (ps *pass) key(k string) keyVerdict {
+	if v, ok := ps.keys[k]; ok {
+		return v
+	}
+	v := keyVerdict{ps.foreignIn(k), keyClass(k)}
+	if len(ps.keys) < maxKeyCache {
+		if ps.keys == nil {
+			ps.keys = make(map[string]keyVerdict, 32)
+		}
+		ps.keys[k] = v
+	}
+	return v
 }
 
 func (r *Redactor) newPass() *pass { return &pass{r: r} }
@@ -195,6 +222,7 @@ func (ps *pass) resource(attrs pcommon.Map) {
 	}
 	ps.ru = ps.r.rulesFor(id)
 	ps.tenant = statsTenant(ps.ru, id)
+	clear(ps.keys)
 }
 
 // flush stamps the audit attributes on attrs if the current record changed,
@@ -284,13 +312,14 @@ func (ps *pass) attrs(m pcommon.Map, top bool) {
 		if top && skipKey(k) {
 			return false
 		}
-		if ps.foreignIn(k) {
+		kv := ps.key(k)
+		if kv.foreign {
 			ps.counts[classForeign]++
 			return true
 		}
 		switch v.Type() {
 		case pcommon.ValueTypeStr:
-			if c := keyClass(k); c != numClasses && v.Str() != "" {
+			if c := kv.cls; c != numClasses && v.Str() != "" {
 				switch a := ps.ru.actions[c]; a {
 				case policy.ActionRemove:
 					ps.counts[c]++
@@ -358,28 +387,28 @@ func (ps *pass) str(s string) (out string, changed, removed bool) {
 		return s, false, false
 	}
 	m := ps.r.m
-	lower, digits, colons, esc := prepare(ps.lower[:0], s)
+	lower, f := prepare(ps.lower[:0], s)
 	ps.lower = lower
 	hits := ps.hits[:0]
 	matches := m.ac.FindAllOverlapping(lower)
 	ps.spans = m.findPlain(ps.spans[:0], lower, matches, ps.ru.owner)
 	set := keywordHits(lower, matches, len(m.patterns))
 	if ps.ru.active&^set != 0 {
-		set |= gated(lower, digits, colons)
+		set |= gated(lower, f)
 	}
 	if set &= ps.ru.active; set != 0 {
 		hits = detect(hits, s, set)
 	}
-	if esc && hasEscapes(s) {
+	if f.esc && hasEscapes(s) {
 		if dec, pos, ok := unescapeLayers(s); ok {
-			dlow, d, c, _ := prepare(nil, dec)
+			dlow, df := prepare(nil, dec)
 			matches := m.ac.FindAllOverlapping(dlow)
 			n := len(ps.spans)
 			ps.spans = m.findPlain(ps.spans, dlow, matches, ps.ru.owner)
 			for i := n; i < len(ps.spans); i++ {
 				ps.spans[i] = Span{pos[ps.spans[i].Start], pos[ps.spans[i].End]}
 			}
-			if set := (keywordHits(dlow, matches, len(m.patterns)) | gated(dlow, d, c)) & ps.ru.active; set != 0 {
+			if set := (keywordHits(dlow, matches, len(m.patterns)) | gated(dlow, df)) & ps.ru.active; set != 0 {
 				n := len(hits)
 				hits = detect(hits, dec, set)
 				for i := n; i < len(hits); i++ {
