@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -36,7 +37,7 @@ func peerBinary(t *testing.T, env, name string) string {
 	if p, err := filepath.Abs(filepath.Join("..", "..", ".tools", "bin", name)); err == nil && fileExists(p) {
 		return p
 	}
-	t.Fatalf("%s is not installed (set %s): run `make peers` (telemetrygen, victoria-logs) or `apt-get install -y prometheus`", name, env)
+	t.Fatalf("%s is not installed (set %s): run `make peers` (telemetrygen, victoria-logs, cortex) or `apt-get install -y prometheus`", name, env)
 	return ""
 }
 
@@ -52,25 +53,65 @@ func freeAddr(t *testing.T) string {
 // startPeer runs a peer process until the test ends and waits for ready.
 func startPeer(t *testing.T, ready string, bin string, args ...string) {
 	t.Helper()
+	startPeerWithin(t, 10*time.Second, ready, bin, args...)
+}
+
+// startPeerWithin is startPeer for peers slower to become ready.
+func startPeerWithin(t *testing.T, timeout time.Duration, ready string, bin string, args ...string) {
+	t.Helper()
 	cmd := exec.Command(bin, args...)
-	var out strings.Builder
+	var out syncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	require.NoError(t, cmd.Start())
+	exited := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(exited)
+	}()
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
+		<-exited
 		if t.Failed() {
 			t.Logf("%s output:\n%s", filepath.Base(bin), out.String())
 		}
 	})
-	eventually(t, filepath.Base(bin)+" ready", func() bool {
+	deadline := time.Now().Add(timeout)
+	for {
 		resp, err := http.Get(ready)
-		if err != nil {
-			return false
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
 		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
+		select {
+		case <-exited:
+			t.Fatalf("%s exited before it was ready", filepath.Base(bin))
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not ready after %s", filepath.Base(bin), timeout)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// syncBuffer collects a peer's output while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func getBody(t *testing.T, u string, headers map[string]string) string {
@@ -176,4 +217,60 @@ func TestPeerVictoriaLogsLoki(t *testing.T) {
 	for _, other := range []string{"0", "3"} {
 		assert.NotContains(t, query(other), "vl-marker", fmt.Sprintf("AccountID %s sees nothing", other))
 	}
+}
+
+// TestPeerCortexRemoteWrite writes acme's and globex's samples through
+// the router to a real multi-tenant Cortex (remote write, X-Scope-OrgID):
+// a query as acme sees acme's series only, as globex globex's only, and a
+// tenant that wrote nothing sees nothing.
+func TestPeerCortexRemoteWrite(t *testing.T) {
+	bin := peerBinary(t, "TENANCY_CORTEX", "cortex")
+	dir := t.TempDir()
+	httpAddr, grpcAddr := freeAddr(t), freeAddr(t)
+	port := func(addr string) string { _, p, _ := net.SplitHostPort(addr); return p }
+	tmpl, err := os.ReadFile(filepath.Join("testdata", "peers", "cortex.yaml"))
+	require.NoError(t, err)
+	for _, d := range []string{"alerts", "rules"} { // local stores it lists at start
+		require.NoError(t, os.MkdirAll(filepath.Join(dir, "data", d), 0o750))
+	}
+	cfgFile := filepath.Join(dir, "cortex.yaml")
+	require.NoError(t, os.WriteFile(cfgFile, []byte(strings.NewReplacer("CORTEX_DATA", filepath.Join(dir, "data"),
+		"CORTEX_HTTP_PORT", port(httpAddr), "CORTEX_GRPC_PORT", port(grpcAddr)).Replace(string(tmpl))), 0o600))
+	startPeerWithin(t, time.Minute, "http://"+httpAddr+"/ready", bin, "-config.file="+cfgFile)
+
+	cfg := createDefaultConfig().(*Config)
+	cfg.Backends = map[string]*BackendConfig{
+		"store":  {Type: TypeLocalstore, Directory: t.TempDir()},
+		"cortex": {Type: TypeRemoteWrite, Endpoint: "http://" + httpAddr + "/api/v1/push", Retry: fastRetry()},
+	}
+	t.Setenv(localstore.MasterKeyEnv, strings.Repeat("c0", 32))
+	e := startRouter(t, cfg, "tenants:\n  acme: {backends: {metrics: [cortex]}}\n  globex: {backends: {metrics: [cortex]}}\n")
+	md := metricsFor("acme", "globex")
+	now := pcommon.NewTimestampFromTime(time.Now())
+	for i := 0; i < md.ResourceMetrics().Len(); i++ {
+		md.ResourceMetrics().At(i).ScopeMetrics().At(0).Metrics().At(0).Sum().DataPoints().At(0).SetTimestamp(now)
+	}
+	require.NoError(t, e.metrics.ConsumeMetrics(t.Context(), md))
+	eventually(t, "both tenants' samples accepted by cortex", func() bool {
+		return e.stats("acme", "cortex").sent[1].Load() == 1 && e.stats("globex", "cortex").sent[1].Load() == 1
+	})
+	for _, tn := range []string{"acme", "globex"} {
+		assert.Zero(t, e.stats(tn, "cortex").failed[1][reasonIndex(reasonPermanent)].Load(), "%s refused", tn)
+	}
+	query := func(orgID string) string {
+		return getBody(t, "http://"+httpAddr+"/prometheus/api/v1/query?query="+url.QueryEscape("orders_total"), map[string]string{"X-Scope-OrgID": orgID})
+	}
+	for _, tc := range []struct{ tenant, other string }{{"acme", "globex"}, {"globex", "acme"}} {
+		var body string
+		eventually(t, tc.tenant+"'s series as "+tc.tenant, func() bool {
+			body = query(tc.tenant)
+			return strings.Contains(body, `"owner":"`+tc.tenant+`"`)
+		})
+		assert.Contains(t, body, `"job":"shop"`)
+		assert.NotContains(t, body, `"owner":"`+tc.other+`"`, "%s's samples visible as %s", tc.other, tc.tenant)
+	}
+	t.Logf("as acme: %s", query("acme"))
+	nobody := query("initech")
+	assert.Contains(t, nobody, `"result":[]`, "a tenant that wrote nothing sees nothing")
+	assert.NotContains(t, nobody, "owner")
 }
