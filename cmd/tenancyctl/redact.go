@@ -8,6 +8,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/tenancyhq/tenancy/internal/policy"
 	"github.com/tenancyhq/tenancy/internal/redact"
@@ -22,7 +23,8 @@ ExportLogsServiceRequest, ExportMetricsServiceRequest or
 ExportTraceServiceRequest per line (the file exporter's format), each
 resource's tenant.id taken as given. Reads stdin and writes stdout unless
 --in/--out are given. The same number of records comes out as goes in. A
-summary (records, redactions per class and per tenant) goes to stderr.
+summary (records, redactions per class and per tenant) goes to stderr, and
+a progress line every 2 seconds on inputs that take longer.
 
 Hash keys, needed when the policy hashes a class, are read from the named
 environment variables so they stay out of shell history:
@@ -103,7 +105,16 @@ func runRedact(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		out = outFile
 	}
-	sum, err := redact.RedactOTLPJSON(r, in, out)
+	cr := &countingReader{r: in}
+	start := time.Now()
+	next := start.Add(progressEvery)
+	sum, err := redact.RedactOTLPJSONEach(r, cr, out, func(s redact.Summary) {
+		if now := time.Now(); !now.Before(next) {
+			fmt.Fprintf(stderr, "progress: %d requests, %d records, %.1f MB read in %s\n",
+				s.Lines, s.Records, float64(cr.n)/1e6, now.Sub(start).Round(time.Second))
+			next = now.Add(progressEvery)
+		}
+	})
 	if outFile != nil {
 		if cerr := outFile.Close(); err == nil {
 			err = cerr
@@ -132,4 +143,19 @@ func printCounts(w io.Writer, title string, m map[string]int64) {
 	for _, k := range keys {
 		fmt.Fprintf(w, "  %-20s %d\n", k, m[k])
 	}
+}
+
+// progressEvery is how often tenancyctl redact reports progress on stderr.
+var progressEvery = 2 * time.Second
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -71,4 +72,30 @@ func TestRedactFilesAndErrors(t *testing.T) {
 	require.Equal(t, 0, code, errOut)
 	assert.Contains(t, out, "<hash:k1:")
 	assert.NotContains(t, out, "ann@example.org")
+}
+
+// TestRedactThousandsWithProgress redacts a file of thousands of requests:
+// one line out per line in, the summary counts them all, and a progress
+// line goes to stderr once the run outlasts the reporting interval.
+func TestRedactThousandsWithProgress(t *testing.T) {
+	pol := writeFile(t, "tenants.yaml", redactPolicy)
+	const requests = 5000
+	in := writeFile(t, "in.jsonl", strings.Repeat(redactInput, requests/2))
+	outPath := filepath.Join(t.TempDir(), "out.jsonl")
+
+	code, _, errOut := tenancyctl(t, "", "redact", "--policy", pol, "--in", in, "--out", outPath)
+	require.Equal(t, 0, code, errOut)
+	assert.NotContains(t, errOut, "progress:", "a short run reports no progress")
+	assert.Contains(t, errOut, "5000 requests, 7500 records")
+
+	old := progressEvery
+	progressEvery = time.Millisecond
+	t.Cleanup(func() { progressEvery = old })
+	code, _, errOut = tenancyctl(t, "", "redact", "--policy", pol, "--in", in, "--out", outPath)
+	require.Equal(t, 0, code, errOut)
+	assert.Regexp(t, `progress: \d+ requests, \d+ records, \d+\.\d MB read in \d+s`, errOut)
+	got, err := os.ReadFile(outPath)
+	require.NoError(t, err)
+	assert.Equal(t, requests, strings.Count(string(got), "\n"))
+	assert.NotContains(t, string(got), "globex.example")
 }

@@ -47,6 +47,12 @@ func (s Summary) ByTenant() map[string]int64 {
 // redacts each with r, and writes it to out in the same format. Empty lines
 // are skipped. A line that does not parse is an error naming its number.
 func RedactOTLPJSON(r *Redactor, in io.Reader, out io.Writer) (Summary, error) {
+	return RedactOTLPJSONEach(r, in, out, nil)
+}
+
+// RedactOTLPJSONEach is RedactOTLPJSON calling each, when not nil, with the
+// summary so far after every request written (for progress reports).
+func RedactOTLPJSONEach(r *Redactor, in io.Reader, out io.Writer, each func(Summary)) (Summary, error) {
 	var sum Summary
 	br := bufio.NewReaderSize(in, 1<<20)
 	bw := bufio.NewWriter(out)
@@ -63,6 +69,9 @@ func RedactOTLPJSON(r *Redactor, in io.Reader, out io.Writer) (Summary, error) {
 			sum.Lines++
 			if _, err := bw.Write(append(res, '\n')); err != nil {
 				return sum, fmt.Errorf("line %d: write: %w", lineNo, err)
+			}
+			if each != nil {
+				each(sum)
 			}
 		}
 		if readErr != nil {
