@@ -20,6 +20,7 @@ Usage:
   tenancyctl policy diff OLD NEW      list tenants added, removed and changed
   tenancyctl query --data DIR --tenant T "SQL"
                                       read-only SQL on one tenant's local store
+  tenancyctl tenants --data DIR      tenants in a local store: size, records, oldest, newest, key id
   tenancyctl audit verify --data DIR --tenant T
                                       check a tenant's hash-chained audit log
   tenancyctl keys rotate --data DIR --new-master-key-file F
