@@ -275,6 +275,9 @@ func TestCleanRecordsAllocate(t *testing.T) {
 			}
 		})
 		t.Logf("n=%d: %.0f allocations per batch of %d clean records", n, allocs, benchBatch)
-		require.LessOrEqual(t, allocs/benchBatch, 2.0) // target 1: see the README
+		// Measured 1.7: the automaton library returns a fresh slice of
+		// matches for a string holding any pattern (here the owner's own
+		// domain and "://" in url.full). The target is 1.
+		require.LessOrEqual(t, allocs/benchBatch, 2.0)
 	}
 }
