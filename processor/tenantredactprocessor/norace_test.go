@@ -1,5 +1,0 @@
-//go:build !race
-
-package tenantredactprocessor
-
-const raceEnabled = false
