@@ -8,8 +8,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/coregx/ahocorasick"
-
 	"github.com/tenancyhq/tenancy/internal/policy"
 )
 
@@ -127,7 +125,7 @@ var detectors = []detector{
 // keywordIndex is the prefilter: one automaton over every detector keyword,
 // run on the lowered string.
 type keywordIndex struct {
-	ac       *ahocorasick.Automaton
+	ac       *automaton
 	patterns []string
 	// det[pattern] lists the detectors (indices into detectors) it enables.
 	det [][]int
@@ -149,7 +147,7 @@ var keywords = func() keywordIndex {
 			ki.det[pi] = append(ki.det[pi], di)
 		}
 	}
-	ac, err := ahocorasick.NewBuilder().AddStrings(pats).Build()
+	ac, err := newAutomaton(pats)
 	if err != nil {
 		panic(err)
 	}
@@ -164,7 +162,7 @@ type detectorSet uint32
 // candidates returns the detectors whose prefilter s passes; lower and f
 // are prepare's.
 func candidates(lower []byte, f facts) detectorSet {
-	return gated(lower, f) | keywordHits(lower, keywords.ac.FindAllOverlapping(lower), 0)
+	return gated(lower, f) | keywordHits(lower, keywords.ac.appendMatches(nil, lower), 0)
 }
 
 // gated returns the detectors whose digit, colon and shape gates pass.
@@ -198,11 +196,11 @@ func gated(lower []byte, f facts) detectorSet {
 
 // keywordHits returns the detectors the keyword matches among hits turn
 // on; keyword patterns start at id base of the automaton that made hits.
-func keywordHits(lower []byte, hits []ahocorasick.Match, base int) detectorSet {
+func keywordHits(lower []byte, hits []acMatch, base int) detectorSet {
 	var set detectorSet
 	for _, m := range hits {
-		if m.PatternID >= base {
-			set |= keywords.enable(m.PatternID-base, lower, m.End, set)
+		if m.pattern >= base {
+			set |= keywords.enable(m.pattern-base, lower, m.end, set)
 		}
 	}
 	return set

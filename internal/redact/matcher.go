@@ -6,8 +6,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/coregx/ahocorasick"
-
 	"github.com/tenancyhq/tenancy/internal/policy"
 )
 
@@ -27,7 +25,7 @@ type Matcher struct {
 	// ac holds the identifiers (pattern ids below len(patterns)) and, after
 	// them, the class keywords of the prefilter, so one pass over a string
 	// finds both.
-	ac       *ahocorasick.Automaton
+	ac       *automaton
 	patterns []string
 	// owners[pattern] lists the tenants (indices into ids) that declare it.
 	owners [][]int32
@@ -63,7 +61,7 @@ func NewMatcher(p *policy.Policy) (*Matcher, error) {
 			}
 		}
 	}
-	ac, err := ahocorasick.NewBuilder().AddStrings(append(slices.Clip(m.patterns), keywords.patterns...)).Build()
+	ac, err := newAutomaton(append(slices.Clip(m.patterns), keywords.patterns...))
 	if err != nil {
 		return nil, fmt.Errorf("compile identifiers: %w", err)
 	}
@@ -88,53 +86,57 @@ var lowerPool = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b
 func (m *Matcher) Find(dst []Span, s, owner string) []Span {
 	bp := lowerPool.Get().(*[]byte)
 	lower := appendLower((*bp)[:0], s)
-	dst = m.find(dst, s, lower, m.owner(owner))
+	var buf [8]acMatch
+	dst, _ = m.find(dst, buf[:0], s, lower, m.owner(owner))
 	*bp = lower
 	lowerPool.Put(bp)
 	return dst
 }
 
-// find is Find with s already lowered into lower.
-func (m *Matcher) find(dst []Span, s string, lower []byte, owner int32) []Span {
+// find is Find with s already lowered into lower; mbuf is scratch space
+// for the automaton's matches, returned for reuse.
+func (m *Matcher) find(dst []Span, mbuf []acMatch, s string, lower []byte, owner int32) ([]Span, []acMatch) {
 	if len(m.patterns) == 0 {
-		return dst
+		return dst, mbuf
 	}
-	dst = m.findPlain(dst, lower, m.ac.FindAllOverlapping(lower), owner)
+	mbuf = m.ac.appendMatches(mbuf[:0], lower)
+	dst = m.findPlain(dst, lower, mbuf, owner)
 	if !hasEscapes(s) {
-		return dst
+		return dst, mbuf
 	}
 	dec, pos, ok := unescapeLayers(s)
 	if !ok {
-		return dst
+		return dst, mbuf
 	}
 	n := len(dst)
 	dlow := appendLower(nil, dec)
-	dst = m.findPlain(dst, dlow, m.ac.FindAllOverlapping(dlow), owner)
+	mbuf = m.ac.appendMatches(mbuf[:0], dlow)
+	dst = m.findPlain(dst, dlow, mbuf, owner)
 	for i := n; i < len(dst); i++ {
 		dst[i] = Span{pos[dst[i].Start], pos[dst[i].End]}
 	}
-	return dst
+	return dst, mbuf
 }
 
 // findPlain appends the spans of the identifier hits among hits (the
 // automaton's matches on lower) that are foreign to owner.
-func (m *Matcher) findPlain(dst []Span, lower []byte, hits []ahocorasick.Match, owner int32) []Span {
+func (m *Matcher) findPlain(dst []Span, lower []byte, hits []acMatch, owner int32) []Span {
 	first := len(dst)
 	for _, hit := range hits {
-		pi := hit.PatternID
+		pi := hit.pattern
 		if pi >= len(m.patterns) {
 			continue // a class keyword
 		}
-		if m.wordStart[pi] && hit.Start > 0 && isWord(lower[hit.Start-1]) {
+		if m.wordStart[pi] && hit.start > 0 && isWord(lower[hit.start-1]) {
 			continue
 		}
-		if m.wordEnd[pi] && hit.End < len(lower) && isWord(lower[hit.End]) {
+		if m.wordEnd[pi] && hit.end < len(lower) && isWord(lower[hit.end]) {
 			continue
 		}
 		if owner != noOwner && slices.Contains(m.owners[pi], owner) {
 			continue
 		}
-		start, end := hit.Start, hit.End
+		start, end := hit.start, hit.end
 		for start > 0 && isToken(lower[start-1]) {
 			start--
 		}
@@ -142,7 +144,7 @@ func (m *Matcher) findPlain(dst []Span, lower []byte, hits []ahocorasick.Match, 
 			end++
 		}
 		// A sentence's full stop or a trailing dash is not part of a host.
-		for end > hit.End && (lower[end-1] == '.' || lower[end-1] == '-') {
+		for end > hit.end && (lower[end-1] == '.' || lower[end-1] == '-') {
 			end--
 		}
 		// Identifiers nested in one token (globex, globex.example) give one span.

@@ -182,8 +182,10 @@ type pass struct {
 	lower  []byte
 	spans  []Span
 	hits   []hit
-	counts [numClasses]int32
-	stats  Stats
+	// matches is scratch space for the automaton's matches.
+	matches []acMatch
+	counts  [numClasses]int32
+	stats   Stats
 	// keys caches what an attribute key means for the current resource's
 	// owner: keys repeat on every record, and their verdict is exact.
 	keys map[string]keyVerdict
@@ -376,7 +378,7 @@ func (ps *pass) setStr(s string, set func(string)) {
 // foreignIn reports whether s holds another tenant's identifier.
 func (ps *pass) foreignIn(s string) bool {
 	ps.lower = appendLower(ps.lower[:0], s)
-	ps.spans = ps.r.m.find(ps.spans[:0], s, ps.lower, ps.ru.owner)
+	ps.spans, ps.matches = ps.r.m.find(ps.spans[:0], ps.matches, s, ps.lower, ps.ru.owner)
 	return len(ps.spans) > 0
 }
 
@@ -390,7 +392,8 @@ func (ps *pass) str(s string) (out string, changed, removed bool) {
 	lower, f := prepare(ps.lower[:0], s)
 	ps.lower = lower
 	hits := ps.hits[:0]
-	matches := m.ac.FindAllOverlapping(lower)
+	matches := m.ac.appendMatches(ps.matches[:0], lower)
+	ps.matches = matches
 	ps.spans = m.findPlain(ps.spans[:0], lower, matches, ps.ru.owner)
 	set := keywordHits(lower, matches, len(m.patterns))
 	if ps.ru.active&^set != 0 {
@@ -402,7 +405,8 @@ func (ps *pass) str(s string) (out string, changed, removed bool) {
 	if f.esc && hasEscapes(s) {
 		if dec, pos, ok := unescapeLayers(s); ok {
 			dlow, df := prepare(nil, dec)
-			matches := m.ac.FindAllOverlapping(dlow)
+			matches := m.ac.appendMatches(ps.matches[:0], dlow)
+			ps.matches = matches
 			n := len(ps.spans)
 			ps.spans = m.findPlain(ps.spans, dlow, matches, ps.ru.owner)
 			for i := n; i < len(ps.spans); i++ {

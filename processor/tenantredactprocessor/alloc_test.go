@@ -26,9 +26,9 @@ func TestCleanRecordsAllocate(t *testing.T) {
 			}
 		})
 		t.Logf("n=%d: %.0f allocations per batch of %d clean records", n, allocs, benchBatch)
-		// Measured 1.7: the automaton library returns a fresh slice of
-		// matches for a string holding any pattern (here the owner's own
-		// domain and "://" in url.full). The target is 1.
-		require.LessOrEqual(t, allocs/benchBatch, 2.0)
+		// Measured 0.43 (1.7 while the automaton library returned a fresh
+		// slice of matches for every string holding a pattern). The issue's
+		// target is 1.
+		require.LessOrEqual(t, allocs/benchBatch, 1.0)
 	}
 }

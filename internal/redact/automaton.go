@@ -1,0 +1,146 @@
+package redact
+
+import "errors"
+
+// automaton is a dense Aho-Corasick DFA over byte strings, built the way
+// github.com/coregx/ahocorasick builds its DFA (same byte classes, same
+// failure links, same order of matches), with one difference that matters
+// on the hot path: appendMatches appends to a caller's buffer instead of
+// returning a fresh slice, so a string that holds a pattern (the owner's own
+// domain, "://") costs no allocation. The library stays the reference in
+// the tests (TestAutomatonMatchesLibrary, FuzzAutomaton).
+//
+// Matching is exact on bytes; callers lower the haystack and the patterns.
+type automaton struct {
+	// trans[sid+class] is the next premultiplied state id, with matchFlag
+	// set when that state reports matches.
+	trans   []uint32
+	classes [256]uint16
+	stride2 uint
+	// matchOff[state]..matchOff[state+1] index matchData: the patterns
+	// ending at that state, own first, then those of its failure chain.
+	matchOff  []uint32
+	matchData []int32
+	lens      []int32
+}
+
+// acMatch is one pattern occurrence [start, end) in a haystack.
+type acMatch struct {
+	pattern, start, end int
+}
+
+const acMatchFlag uint32 = 1 << 31
+
+func newAutomaton(patterns []string) (*automaton, error) {
+	if len(patterns) == 0 {
+		return nil, errors.New("automaton: no patterns")
+	}
+	a := &automaton{lens: make([]int32, len(patterns))}
+	var used [256]bool
+	for i, p := range patterns {
+		if p == "" {
+			return nil, errors.New("automaton: empty pattern")
+		}
+		a.lens[i] = int32(len(p))
+		for j := 0; j < len(p); j++ {
+			used[p[j]] = true
+		}
+	}
+	// Class 0: bytes in no pattern; each used byte its own class.
+	nclass := 1
+	for b := range 256 {
+		if used[b] {
+			a.classes[b] = uint16(nclass)
+			nclass++
+		}
+	}
+	// Trie.
+	type node struct {
+		next    []int32
+		fail    int32
+		matches []int32
+	}
+	nodes := []node{{next: make([]int32, nclass)}}
+	for pi, p := range patterns {
+		s := int32(0)
+		for j := 0; j < len(p); j++ {
+			c := a.classes[p[j]]
+			if n := nodes[s].next[c]; n != 0 {
+				s = n
+				continue
+			}
+			nodes = append(nodes, node{next: make([]int32, nclass)})
+			n := int32(len(nodes) - 1)
+			nodes[s].next[c] = n
+			s = n
+		}
+		nodes[s].matches = append(nodes[s].matches, int32(pi))
+	}
+	// Failure links and match propagation, breadth first, resolving every
+	// missing transition into the DFA's as we go.
+	queue := make([]int32, 0, len(nodes))
+	for c := range nclass {
+		if n := nodes[0].next[c]; n != 0 {
+			queue = append(queue, n)
+		}
+	}
+	for qi := 0; qi < len(queue); qi++ {
+		s := queue[qi]
+		f := nodes[s].fail
+		if f != 0 {
+			nodes[s].matches = append(nodes[s].matches, nodes[f].matches...)
+		}
+		for c := range nclass {
+			n := nodes[s].next[c]
+			if n == 0 {
+				// Missing: take the failure state's (already resolved) move.
+				nodes[s].next[c] = nodes[f].next[c]
+				continue
+			}
+			nodes[n].fail = nodes[f].next[c]
+			queue = append(queue, n)
+		}
+	}
+	stride := 1
+	for stride < nclass {
+		stride <<= 1
+	}
+	for 1<<a.stride2 < stride {
+		a.stride2++
+	}
+	a.trans = make([]uint32, len(nodes)*stride)
+	a.matchOff = make([]uint32, len(nodes)+1)
+	for si := range nodes {
+		for c := range nclass {
+			n := nodes[si].next[c]
+			v := uint32(n) << a.stride2
+			if len(nodes[n].matches) > 0 {
+				v |= acMatchFlag
+			}
+			a.trans[si<<a.stride2+c] = v
+		}
+		a.matchData = append(a.matchData, nodes[si].matches...)
+		a.matchOff[si+1] = uint32(len(a.matchData))
+	}
+	return a, nil
+}
+
+// appendMatches appends every (overlapping) occurrence of every pattern in
+// hay to dst, ordered by end and, at one end, as the library orders them.
+func (a *automaton) appendMatches(dst []acMatch, hay []byte) []acMatch {
+	trans, classes := a.trans, &a.classes
+	var sid uint32
+	for i, b := range hay {
+		raw := trans[sid+uint32(classes[b])]
+		if raw&acMatchFlag == 0 {
+			sid = raw
+			continue
+		}
+		sid = raw &^ acMatchFlag
+		st := sid >> a.stride2
+		for _, pi := range a.matchData[a.matchOff[st]:a.matchOff[st+1]] {
+			dst = append(dst, acMatch{int(pi), i + 1 - int(a.lens[pi]), i + 1})
+		}
+	}
+	return dst
+}
