@@ -188,7 +188,7 @@ type pass struct {
 	stats   Stats
 	// keys caches what an attribute key means for the current resource's
 	// owner: keys repeat on every record, and their verdict is exact.
-	keys map[string]keyVerdict
+	keys map[string]*keyVerdict
 }
 
 // keyVerdict is what an attribute key means: it names another tenant, or
@@ -196,19 +196,25 @@ type pass struct {
 type keyVerdict struct {
 	foreign bool
 	cls     class
+	// clean is the last value under this key that needed no change under
+	// the current rules. Values repeat under a key (a method, a route, a
+	// user agent), and redacting a string depends only on the string and
+	// the rules, so an equal value needs no scan.
+	clean   string
+	isClean bool
 }
 
 // maxKeyCache bounds the key cache; keys past it are judged every time.
 const maxKeyCache = 1024
 
-func (ps *pass) key(k string) keyVerdict {
+func (ps *pass) key(k string) *keyVerdict {
 	if v, ok := ps.keys[k]; ok {
 		return v
 	}
-	v := keyVerdict{ps.foreignIn(k), keyClass(k)}
+	v := &keyVerdict{foreign: ps.foreignIn(k), cls: keyClass(k)}
 	if len(ps.keys) < maxKeyCache {
 		if ps.keys == nil {
-			ps.keys = make(map[string]keyVerdict, 32)
+			ps.keys = make(map[string]*keyVerdict, 32)
 		}
 		ps.keys[k] = v
 	}
@@ -332,12 +338,18 @@ func (ps *pass) attrs(m pcommon.Map, top bool) {
 					return false
 				}
 			}
-			out, changed, removed := ps.str(v.Str())
+			s := v.Str()
+			if kv.isClean && s == kv.clean {
+				return false
+			}
+			out, changed, removed := ps.str(s)
 			if removed {
 				return true
 			}
 			if changed {
 				v.SetStr(out)
+			} else {
+				kv.clean, kv.isClean = s, true
 			}
 		case pcommon.ValueTypeMap:
 			ps.attrs(v.Map(), false)
