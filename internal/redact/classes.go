@@ -83,7 +83,7 @@ func valueOnly(f func(string) bool) func(string, int, int) bool {
 var detectors = []detector{
 	{cls: clsEmail, keywords: []string{"@"},
 		re: regexp.MustCompile(`[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}[A-Za-z0-9])?)*\.[A-Za-z]{2,24}\b`)},
-	{cls: clsCreditCard, minDigits: 12,
+	{cls: clsCreditCard, minDigits: 12, scan: cardShape,
 		re: regexp.MustCompile(`\b(?:\d[ \-]?){11,18}\d\b`), valid: validCard},
 	{cls: clsIBAN, minDigits: 4,
 		re: regexp.MustCompile(`(?i)\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b`), valid: valueOnly(validIBAN)},
@@ -91,9 +91,9 @@ var detectors = []detector{
 		re: regexp.MustCompile(`\b(?:\d{1,3}\.){3}\d{1,3}\b`), valid: valueOnly(validIPv4)},
 	{cls: clsIPv6, needColons: true, scan: ipv6Shape,
 		re: regexp.MustCompile(`(?i)(?:[0-9a-f]{1,4}:|:)(?:[0-9a-f]{0,4}:){1,6}(?:[0-9a-f]{1,4}|:)(?:(?:\d{1,3}\.){3}\d{1,3})?`), valid: valueOnly(validIPv6)},
-	{cls: clsSSN, minDigits: 9,
+	{cls: clsSSN, minDigits: 9, scan: ssnShape,
 		re: regexp.MustCompile(`\b\d{3}([- ])\d{2}([- ])\d{4}\b|\b\d{9}\b`), valid: valueOnly(validSSN)},
-	{cls: clsPhone, minDigits: 8,
+	{cls: clsPhone, minDigits: 8, scan: phoneShape,
 		re: regexp.MustCompile(`(?:\+|\b)\(?\d{1,4}\)?(?:[ .\-]?\(?\d{1,4}\)?){1,6}(?:\s?(?:x|ext\.?)\s?\d{1,5})?\b`), valid: validPhone},
 	{cls: clsJWT, keywords: []string{"eyj"},
 		re: regexp.MustCompile(`\beyJ[A-Za-z0-9_\-]{5,}\.eyJ[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]*`)},
@@ -240,6 +240,79 @@ func ibanShape(l []byte) bool {
 		if n >= 11 {
 			return true
 		}
+	}
+	return false
+}
+
+// cardShape and ssnShape are necessary conditions for a match of the card
+// and SSN expressions: digits, spaces and dashes only, from a digit after
+// a word boundary to a digit before one, holding at least 12 (9) digits. A
+// long digit run inside a hex id ("538454127b096493") has no such span, so
+// the expression does not run on it.
+func cardShape(l []byte) bool {
+	return boundedDigits(l, 12, isCardByte, regexpBoundary, regexpBoundary)
+}
+
+func ssnShape(l []byte) bool { return boundedDigits(l, 9, isCardByte, regexpBoundary, regexpBoundary) }
+
+// phoneShape is a necessary condition for a phone number that validPhone
+// accepts: the characters the phone expression can match (digits,
+// "+() .-", white space, and x, e, t for an extension), starting after a
+// byte validPhone allows before a number and ending before one it allows
+// after, holding at least 8 digits.
+func phoneShape(l []byte) bool {
+	return boundedDigits(l, 8, isPhoneByte,
+		func(c byte) bool { return !isWord(c) && strings.IndexByte("-_/.:", c) < 0 },
+		func(c byte) bool { return !isWord(c) && strings.IndexByte("-_/", c) < 0 })
+}
+
+func isCardByte(c byte) bool { return isDigit(c) || c == ' ' || c == '-' }
+
+func isPhoneByte(c byte) bool {
+	return isDigit(c) || strings.IndexByte("+() .-\t\n\f\rxet", c) >= 0
+}
+
+// regexpBoundary reports a byte that is not a word byte of regexp's \b.
+func regexpBoundary(c byte) bool { return !isWord(c) && c != '_' }
+
+// boundedDigits reports whether l has a run of bytes in, with at least min
+// digits between the first place a match may start (a digit whose previous
+// byte passes before, or the start of l) and the last place it may end (a
+// digit whose next byte passes after, or the end of l). For expressions
+// that match only bytes in, where a match starts and ends with a digit
+// under those conditions, it is a necessary condition of a match with min
+// digits.
+func boundedDigits(l []byte, min int, in func(byte) bool, before, after func(byte) bool) bool {
+	for i := 0; i < len(l); {
+		if !in(l[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(l) && in(l[j]) {
+			j++
+		}
+		start, end := -1, -1
+		for k := i; k < j; k++ {
+			if start < 0 && isDigit(l[k]) && (k == 0 || before(l[k-1])) {
+				start = k
+			}
+			if isDigit(l[k]) && (k+1 == len(l) || after(l[k+1])) {
+				end = k + 1
+			}
+		}
+		if start >= 0 && end > start {
+			n := 0
+			for k := start; k < end; k++ {
+				if isDigit(l[k]) {
+					n++
+				}
+			}
+			if n >= min {
+				return true
+			}
+		}
+		i = j
 	}
 	return false
 }
