@@ -485,6 +485,54 @@ func cardIssuer(d []byte) bool {
 
 // validIBAN checks the ISO 13616 mod-97 checksum.
 func validIBAN(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if v[i] >= 0x80 {
+			return validIBANUnicode(v)
+		}
+	}
+	// ASCII (the usual case): validIBANUnicode without allocating.
+	var buf [34]byte
+	n := 0
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c == ' ' {
+			continue
+		}
+		if n == len(buf) {
+			return false
+		}
+		buf[n] = lowerToUpper(c)
+		n++
+	}
+	if n < 15 {
+		return false
+	}
+	rem := 0
+	for k := range n {
+		switch c := buf[(k+4)%n]; {
+		case '0' <= c && c <= '9':
+			rem = (rem*10 + int(c-'0')) % 97
+		case 'A' <= c && c <= 'Z':
+			d := int(c-'A') + 10
+			rem = (rem*10 + d/10) % 97
+			rem = (rem*10 + d%10) % 97
+		default:
+			return false
+		}
+	}
+	return rem == 1
+}
+
+func lowerToUpper(c byte) byte {
+	if 'a' <= c && c <= 'z' {
+		return c - 'a' + 'A'
+	}
+	return c
+}
+
+// validIBANUnicode is validIBAN for any text: (?i) lets the expression
+// match letters such as U+017F, which strings.ToUpper turns into ASCII.
+func validIBANUnicode(v string) bool {
 	v = strings.ToUpper(strings.ReplaceAll(v, " ", ""))
 	if len(v) < 15 || len(v) > 34 {
 		return false

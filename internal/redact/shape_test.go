@@ -45,3 +45,29 @@ func TestShapesAreNecessary(t *testing.T) {
 		}
 	}
 }
+
+// TestValidIBANMatchesUnicodePath: the allocation-free ASCII path agrees
+// with the original (strings.ToUpper) one.
+func TestValidIBANMatchesUnicodePath(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	cases := []string{"GB82 WEST 1234 5698 7654 32", "gb82west12345698765432", "DE89370400440532013000", "DE89370400440532013001", "cc623af8783354e7", "GB82WEST1234569876543212345678901234"}
+	const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcxyz -_"
+	for range 100000 {
+		b := make([]byte, rng.IntN(40))
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		cases = append(cases, string(b))
+	}
+	valid := 0
+	for _, s := range cases {
+		if got, want := validIBAN(s), validIBANUnicode(s); got != want {
+			t.Fatalf("validIBAN(%q) = %v, original %v", s, got, want)
+		} else if got {
+			valid++
+		}
+	}
+	if valid < 3 {
+		t.Fatalf("only %d valid IBANs among the cases", valid)
+	}
+}

@@ -26,9 +26,10 @@ func TestCleanRecordsAllocate(t *testing.T) {
 			}
 		})
 		t.Logf("n=%d: %.0f allocations per batch of %d clean records", n, allocs, benchBatch)
-		// Measured 0.43 (1.7 while the automaton library returned a fresh
-		// slice of matches for every string holding a pattern). The issue's
-		// target is 1.
-		require.LessOrEqual(t, allocs/benchBatch, 1.0)
+		// Measured 0.094 (1.7 while the automaton library returned a fresh
+		// slice of matches for every string holding a pattern): what is
+		// left is the IBAN expression's result slice on hex session ids
+		// shaped like an IBAN. The target is 1.
+		require.LessOrEqual(t, allocs/benchBatch, 0.2)
 	}
 }
