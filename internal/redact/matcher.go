@@ -21,6 +21,12 @@ const noOwner = -1
 // costs one table step per byte however many tenants the policy declares.
 // It is immutable and safe for concurrent use; build a new one per policy
 // version.
+//
+// The automaton is our own (automaton.go), built exactly as
+// github.com/coregx/ahocorasick builds its DFA and tested against it: the
+// library has no way to search without returning a fresh slice of
+// matches, and that slice was the one allocation left per clean record
+// (the owner's own domain and "://" are patterns).
 type Matcher struct {
 	// ac holds the identifiers (pattern ids below len(patterns)) and, after
 	// them, the class keywords of the prefilter, so one pass over a string
