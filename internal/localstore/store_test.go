@@ -501,3 +501,19 @@ func TestIdleTenantsAreClosed(t *testing.T) {
 	assert.Zero(t, s.OpenTenants())
 	assert.Error(t, s.WriteLogs("t1", logsWith("t1", time.Now(), "late"), "v1"), "closed store")
 }
+
+// Physical isolation holds under a key mix-up: globex's own data key does
+// not open acme's database.
+func TestAnotherTenantsKeyCannotOpen(t *testing.T) {
+	s, _ := openStore(t)
+	require.NoError(t, s.WriteLogs("acme", logsWith("acme", time.Now(), "acme-secret"), "v1"))
+	require.NoError(t, s.WriteLogs("globex", logsWith("globex", time.Now(), "globex-row"), "v1"))
+	require.NoError(t, s.Close())
+
+	kf, err := readKeyFile(filepath.Join(s.Dir(), "globex"), "globex")
+	require.NoError(t, err)
+	globexKey, err := unwrapKey(s.master, kf)
+	require.NoError(t, err)
+	_, err = openConn(filepath.Join(s.Dir(), "acme", dbFileName), globexKey, true)
+	assert.ErrorContains(t, err, "file is not a database")
+}
