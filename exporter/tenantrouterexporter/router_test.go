@@ -16,7 +16,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exportertest"
@@ -27,32 +26,14 @@ import (
 
 	"github.com/tenancyhq/tenancy/internal/localstore"
 	"github.com/tenancyhq/tenancy/internal/policy"
+	"github.com/tenancyhq/tenancy/internal/policytest"
 )
-
-type policyHost struct {
-	component.Host
-	exts map[component.ID]component.Component
-}
-
-func (h policyHost) GetExtensions() map[component.ID]component.Component { return h.exts }
-
-type staticExtension struct {
-	component.StartFunc
-	component.ShutdownFunc
-	policy.Static
-}
 
 func hostWith(t testing.TB, policyYAML string, extra map[component.ID]component.Component) component.Host {
 	t.Helper()
 	p, err := policy.Parse("tenants.yaml", []byte(policyYAML))
 	require.NoError(t, err)
-	exts := map[component.ID]component.Component{
-		component.MustNewID("tenantpolicy"): staticExtension{Static: policy.Static{P: p}},
-	}
-	for id, c := range extra {
-		exts[id] = c
-	}
-	return policyHost{Host: componenttest.NewNopHost(), exts: exts}
+	return policytest.NewHost(policy.Static{P: p}, extra)
 }
 
 // exporters are the three signal exporters of one router, started.

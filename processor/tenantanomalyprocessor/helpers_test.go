@@ -21,6 +21,7 @@ import (
 
 	"github.com/tenancyhq/tenancy/internal/identity"
 	"github.com/tenancyhq/tenancy/internal/policy"
+	"github.com/tenancyhq/tenancy/internal/policytest"
 	"github.com/tenancyhq/tenancy/processor/tenantanomalyprocessor/internal/metadata"
 )
 
@@ -47,30 +48,14 @@ func (c *fakeClock) Add(d time.Duration) time.Time {
 	return c.t
 }
 
-// testHost serves the policy, and a storage extension when one is given.
-type testHost struct {
-	component.Host
-	exts map[component.ID]component.Component
-}
-
-func (h testHost) GetExtensions() map[component.ID]component.Component { return h.exts }
-
-type staticExtension struct {
-	component.StartFunc
-	component.ShutdownFunc
-	policy.Static
-}
-
 var storageID = component.MustNewID("file_storage")
 
 func newHost(p *policy.Policy, st *memStorage) component.Host {
-	exts := map[component.ID]component.Component{
-		component.MustNewID("tenantpolicy"): staticExtension{Static: policy.Static{P: p}},
-	}
+	extra := map[component.ID]component.Component{}
 	if st != nil {
-		exts[storageID] = st
+		extra[storageID] = st
 	}
-	return testHost{Host: componenttest.NewNopHost(), exts: exts}
+	return policytest.NewHost(policy.Static{P: p}, extra)
 }
 
 // memStorage is a storage extension whose data outlives its clients, like

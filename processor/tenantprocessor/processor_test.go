@@ -26,6 +26,7 @@ import (
 
 	"github.com/tenancyhq/tenancy/internal/identity"
 	"github.com/tenancyhq/tenancy/internal/policy"
+	"github.com/tenancyhq/tenancy/internal/policytest"
 	"github.com/tenancyhq/tenancy/processor/tenantprocessor/internal/metadata"
 )
 
@@ -33,25 +34,8 @@ var update = flag.Bool("update", false, "rewrite the golden expected files")
 
 const testSecret = "0123456789abcdef"
 
-// policyHost serves one policy as the tenantpolicy extension would.
-type policyHost struct {
-	component.Host
-	exts map[component.ID]component.Component
-}
-
-func (h policyHost) GetExtensions() map[component.ID]component.Component { return h.exts }
-
-type staticExtension struct {
-	component.StartFunc
-	component.ShutdownFunc
-	policy.Static
-}
-
-func newHost(t testing.TB, p *policy.Policy) component.Host {
-	t.Helper()
-	return policyHost{Host: componenttest.NewNopHost(), exts: map[component.ID]component.Component{
-		component.MustNewID("tenantpolicy"): staticExtension{Static: policy.Static{P: p}},
-	}}
+func newHost(_ testing.TB, p *policy.Policy) component.Host {
+	return policytest.NewHost(policy.Static{P: p}, nil)
 }
 
 func loadTestPolicy(t testing.TB) *policy.Policy {
@@ -365,15 +349,8 @@ func TestFingerprintStableAndKeyed(t *testing.T) {
 
 // The policy can change between batches; each batch sees one whole policy.
 func TestFollowsPolicyReload(t *testing.T) {
-	prov := &swappable{}
-	prov.p.Store(loadTestPolicy(t))
-	host := policyHost{Host: componenttest.NewNopHost(), exts: map[component.ID]component.Component{
-		component.MustNewID("tenantpolicy"): struct {
-			component.StartFunc
-			component.ShutdownFunc
-			*swappable
-		}{swappable: prov},
-	}}
+	prov := policytest.NewSwappable(loadTestPolicy(t))
+	host := policytest.NewHost(prov, nil)
 	cfg := NewFactory().CreateDefaultConfig().(*Config)
 	cfg.FingerprintSecret = testSecret
 	sink := new(consumertest.LogsSink)
@@ -385,7 +362,7 @@ func TestFollowsPolicyReload(t *testing.T) {
 	require.NoError(t, lp.ConsumeLogs(ctx, buildLogs(t, []map[string]any{res()})))
 	p2, err := policy.Parse("v2", []byte("tenants: {hooli: {}}\n"))
 	require.NoError(t, err)
-	prov.p.Store(p2)
+	prov.Store(p2)
 	require.NoError(t, lp.ConsumeLogs(ctx, buildLogs(t, []map[string]any{res()})))
 
 	first, _ := sink.AllLogs()[0].ResourceLogs().At(0).Resource().Attributes().Get(identity.AttrTenantID)

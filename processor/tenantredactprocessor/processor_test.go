@@ -5,7 +5,6 @@ import (
 	"context"
 	"os"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -22,31 +21,12 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/tenancyhq/tenancy/internal/policy"
+	"github.com/tenancyhq/tenancy/internal/policytest"
 	"github.com/tenancyhq/tenancy/internal/redact"
 	"github.com/tenancyhq/tenancy/processor/tenantredactprocessor/internal/metadata"
 )
 
-// swappable is a policy provider whose policy a test can replace.
-type swappable struct{ p atomic.Pointer[policy.Policy] }
-
-func (s *swappable) Policy() *policy.Policy { return s.p.Load() }
-
-type policyHost struct {
-	component.Host
-	exts map[component.ID]component.Component
-}
-
-func (h policyHost) GetExtensions() map[component.ID]component.Component { return h.exts }
-
-func newHost(prov policy.Provider) component.Host {
-	return policyHost{Host: componenttest.NewNopHost(), exts: map[component.ID]component.Component{
-		component.MustNewID("tenantpolicy"): struct {
-			component.StartFunc
-			component.ShutdownFunc
-			policy.Provider
-		}{Provider: prov},
-	}}
-}
+func newHost(prov policy.Provider) component.Host { return policytest.NewHost(prov, nil) }
 
 func loadPolicy(t testing.TB) *policy.Policy {
 	p, err := policy.Load("testdata/tenants.yaml")
@@ -152,8 +132,7 @@ func TestSelfMetrics(t *testing.T) {
 // A reload takes effect on the next batch; a reload whose rules cannot be
 // built keeps the previous rules.
 func TestFollowsPolicyReload(t *testing.T) {
-	prov := &swappable{}
-	prov.p.Store(loadPolicy(t))
+	prov := policytest.NewSwappable(loadPolicy(t))
 	sink := new(consumertest.LogsSink)
 	lp, err := NewFactory().CreateLogs(context.Background(), processortest.NewNopSettings(metadata.Type), testConfig(), sink)
 	require.NoError(t, err)
@@ -163,7 +142,7 @@ func TestFollowsPolicyReload(t *testing.T) {
 	require.NoError(t, lp.ConsumeLogs(ctx, logsFor("acme", "see umbrella.example")))
 	p2, err := policy.Parse("v2", []byte("tenants:\n  acme: {identifiers: [acme]}\n  umbrella: {identifiers: [umbrella.example]}\n"))
 	require.NoError(t, err)
-	prov.p.Store(p2)
+	prov.Store(p2)
 	require.NoError(t, lp.ConsumeLogs(ctx, logsFor("acme", "see umbrella.example")))
 
 	assert.Equal(t, "see umbrella.example", bodyOf(sink.AllLogs()[0]))
