@@ -19,27 +19,12 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/tenancyhq/tenancy/internal/localstore"
+	"github.com/tenancyhq/tenancy/internal/peertest"
 )
 
 // Tests against real peers (PEERS.md). Each fails when its binary is not
 // installed: .ci/run installs prometheus from Debian, `make peers` builds
 // victoria-logs.
-
-func peerBinary(t *testing.T, env, name string) string {
-	t.Helper()
-	if p := os.Getenv(env); p != "" {
-		return p
-	}
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
-	// make peers installs the Go-built peers here.
-	if p, err := filepath.Abs(filepath.Join("..", "..", ".tools", "bin", name)); err == nil && fileExists(p) {
-		return p
-	}
-	t.Fatalf("%s is not installed (set %s): run `make peers` (telemetrygen, victoria-logs, cortex) or `apt-get install -y prometheus`", name, env)
-	return ""
-}
 
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 
@@ -128,7 +113,7 @@ func getBody(t *testing.T, u string, headers map[string]string) string {
 }
 
 func TestPeerPrometheusRemoteWrite(t *testing.T) {
-	bin := peerBinary(t, "TENANCY_PROMETHEUS", "prometheus")
+	bin := peertest.Binary(t, "TENANCY_PROMETHEUS", "prometheus")
 	dir := t.TempDir()
 	cfgFile := filepath.Join(dir, "prometheus.yml")
 	require.NoError(t, os.WriteFile(cfgFile, []byte("global: {}\n"), 0o600))
@@ -169,7 +154,7 @@ func TestPeerPrometheusRemoteWrite(t *testing.T) {
 // only its tenant's logs, and initech, absent from the map, is refused
 // (counted) rather than sent under any id.
 func TestPeerVictoriaLogsLoki(t *testing.T) {
-	bin := peerBinary(t, "TENANCY_VICTORIALOGS", "victoria-logs")
+	bin := peertest.Binary(t, "TENANCY_VICTORIALOGS", "victoria-logs")
 	addr := freeAddr(t)
 	startPeer(t, "http://"+addr+"/health", bin, "-httpListenAddr="+addr, "-storageDataPath="+t.TempDir())
 
@@ -224,7 +209,7 @@ func TestPeerVictoriaLogsLoki(t *testing.T) {
 // a query as acme sees acme's series only, as globex globex's only, and a
 // tenant that wrote nothing sees nothing.
 func TestPeerCortexRemoteWrite(t *testing.T) {
-	bin := peerBinary(t, "TENANCY_CORTEX", "cortex")
+	bin := peertest.Binary(t, "TENANCY_CORTEX", "cortex")
 	dir := t.TempDir()
 	httpAddr, grpcAddr := freeAddr(t), freeAddr(t)
 	port := func(addr string) string { _, p, _ := net.SplitHostPort(addr); return p }

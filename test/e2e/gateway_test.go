@@ -18,6 +18,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
+
+	"github.com/tenancyhq/tenancy/internal/peertest"
 )
 
 // gatewayConfig is the identity pipeline behind the tenantgateway receiver.
@@ -165,10 +167,7 @@ func TestEndToEndGatewayOTLPAndLoki(t *testing.T) {
 // TestEndToEndGatewayPrometheusRemoteWrite runs a real Prometheus that
 // scrapes itself and remote-writes to the gateway with globex's key.
 func TestEndToEndGatewayPrometheusRemoteWrite(t *testing.T) {
-	bin, err := exec.LookPath("prometheus")
-	if err != nil {
-		t.Fatalf("prometheus is not on PATH: this test runs a real Prometheus as a remote-write client; .ci/run must `apt-get install -y prometheus` (Debian package)")
-	}
+	bin := peertest.Binary(t, "TENANCY_PROMETHEUS", "prometheus")
 	c := startCollectorWith(t, readRepoFile(t, "config/tenants.yaml"), gatewayConfig)
 
 	dir := t.TempDir()
@@ -228,27 +227,10 @@ remote_write:
 	assert.NotContains(t, out.String(), "401", "Prometheus was refused")
 }
 
-// telemetrygenBinary finds telemetrygen on PATH or in the Makefile's tools
-// folder; the test fails, not skips, without it.
-func telemetrygenBinary(t *testing.T) string {
-	t.Helper()
-	if p, err := exec.LookPath("telemetrygen"); err == nil {
-		return p
-	}
-	if p, err := filepath.Abs("../../.tools/bin/telemetrygen"); err == nil {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	t.Fatalf("telemetrygen is not on PATH nor in .tools/bin: .ci/run must install it with " +
-		"`GOBIN=\"$(go env GOPATH)/bin\" go install github.com/open-telemetry/opentelemetry-collector-contrib/cmd/telemetrygen@v0.161.0`")
-	return ""
-}
-
 // TestEndToEndGatewayTelemetrygen sends every signal with telemetrygen over
 // OTLP/HTTP with initech's key; everything lands under initech only.
 func TestEndToEndGatewayTelemetrygen(t *testing.T) {
-	bin := telemetrygenBinary(t)
+	bin := peertest.Binary(t, "TENANCY_TELEMETRYGEN", "telemetrygen")
 	c := startCollectorWith(t, readRepoFile(t, "config/tenants.yaml"), gatewayConfig)
 	header := fmt.Sprintf("X-API-Key=%q", demoKeys["initech"])
 	for _, sig := range signals {

@@ -17,25 +17,9 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
-)
 
-// peerBin finds a test peer: $ENV, then PATH (.ci/run installs Debian's
-// prometheus), then .tools/bin (`make peers` builds cortex and
-// victoria-logs there).
-func peerBin(t *testing.T, env, name string) string {
-	t.Helper()
-	if p := os.Getenv(env); p != "" {
-		return p
-	}
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
-	p, _ := filepath.Abs(filepath.Join("..", "..", ".tools", "bin", name))
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("%s is not installed (set %s): run `make peers` or .ci/run", name, env)
-	}
-	return p
-}
+	"github.com/tenancyhq/tenancy/internal/peertest"
+)
 
 // runPeer starts a peer process until the test ends and waits until ready
 // answers 200.
@@ -137,7 +121,7 @@ service:
 func TestEndToEndRouterRealPeers(t *testing.T) {
 	dir := t.TempDir()
 	vlAddr := freePort(t)
-	runPeer(t, "http://"+vlAddr+"/health", peerBin(t, "TENANCY_VICTORIALOGS", "victoria-logs"),
+	runPeer(t, "http://"+vlAddr+"/health", peertest.Binary(t, "TENANCY_VICTORIALOGS", "victoria-logs"),
 		"-httpListenAddr="+vlAddr, "-storageDataPath="+filepath.Join(dir, "vl"))
 
 	cortexAddr, cortexGRPC := freePort(t), freePort(t)
@@ -149,12 +133,12 @@ func TestEndToEndRouterRealPeers(t *testing.T) {
 	require.NoError(t, os.WriteFile(cortexCfg, []byte(strings.NewReplacer("CORTEX_DATA", filepath.Join(dir, "cortex"),
 		"CORTEX_HTTP_PORT", port(cortexAddr), "CORTEX_GRPC_PORT", port(cortexGRPC)).Replace(
 		readRepoFile(t, "exporter/tenantrouterexporter/testdata/peers/cortex.yaml"))), 0o600))
-	runPeer(t, "http://"+cortexAddr+"/ready", peerBin(t, "TENANCY_CORTEX", "cortex"), "-config.file="+cortexCfg)
+	runPeer(t, "http://"+cortexAddr+"/ready", peertest.Binary(t, "TENANCY_CORTEX", "cortex"), "-config.file="+cortexCfg)
 
 	promAddr := freePort(t)
 	promCfg := filepath.Join(dir, "prometheus.yml")
 	require.NoError(t, os.WriteFile(promCfg, []byte("global: {}\n"), 0o600))
-	runPeer(t, "http://"+promAddr+"/-/ready", peerBin(t, "TENANCY_PROMETHEUS", "prometheus"), "--config.file="+promCfg,
+	runPeer(t, "http://"+promAddr+"/-/ready", peertest.Binary(t, "TENANCY_PROMETHEUS", "prometheus"), "--config.file="+promCfg,
 		"--storage.tsdb.path="+filepath.Join(dir, "prom"), "--web.listen-address="+promAddr, "--web.enable-remote-write-receiver")
 
 	t.Setenv("TENANCY_MASTER_KEY", routerMasterKey)
