@@ -44,6 +44,7 @@ var RedactionClasses = []string{
 	"email", "credit_card", "iban", "ipv4", "ipv6", "us_ssn", "phone",
 	"jwt", "auth_header", "url_password", "secret_pair", "private_key",
 	"aws_key", "github_token", "slack_token", "stripe_key", "google_api_key",
+	"username", "endpoint",
 }
 
 // Redaction is a tenant's redaction policy.

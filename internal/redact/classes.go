@@ -35,6 +35,8 @@ const (
 	clsSlackToken
 	clsStripeKey
 	clsGoogleAPIKey
+	clsUsername
+	clsEndpoint
 	classForeign
 	numClasses
 )
@@ -60,8 +62,8 @@ type detector struct {
 	// minDigits > 0 gates on the longest run of digits (with at most two
 	// separators " -.()+/" between neighbours) instead of keywords.
 	minDigits int
-	// needColons gates on at least two ':' (IPv6).
-	needColons bool
+	// minColons > 0 gates on at least that many ':' (IPv6, .pgpass lines).
+	minColons int
 	// scan, when set, must also pass: a cheap hand-written look for the
 	// shape of a value, so the regexp runs only where one may be.
 	scan func(lower []byte) bool
@@ -71,6 +73,11 @@ type detector struct {
 	re   *regexp.Regexp
 	// group is the submatch that holds the value (0 = whole match).
 	group int
+	// assigned, when set, replaces group: the expression matches a name
+	// and its assignment, and the value is the quoted or bare token that
+	// follows (assignedValue). quotedOnly: the assignment was only white
+	// space, so only a quoted value counts ("password \"x\"").
+	assigned, quotedOnly bool
 	// valid confirms a match; it sees the whole string for context.
 	valid func(s string, a, b int) bool
 }
@@ -89,8 +96,8 @@ var detectors = []detector{
 		re: regexp.MustCompile(`(?i)\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b`), valid: valueOnly(validIBAN)},
 	{cls: clsIPv4, minDigits: 4,
 		re: regexp.MustCompile(`\b(?:\d{1,3}\.){3}\d{1,3}\b`), valid: valueOnly(validIPv4)},
-	{cls: clsIPv6, needColons: true, scan: ipv6Shape,
-		re: regexp.MustCompile(`(?i)(?:[0-9a-f]{1,4}:|:)(?:[0-9a-f]{0,4}:){1,6}(?:[0-9a-f]{1,4}|:)(?:(?:\d{1,3}\.){3}\d{1,3})?`), valid: valueOnly(validIPv6)},
+	{cls: clsIPv6, minColons: 2, scan: ipv6Shape,
+		re: regexp.MustCompile(`(?i)(?:[0-9a-f]{1,4}:|:)(?:[0-9a-f]{0,4}:){1,6}(?:[0-9a-f]{1,4}|:)(?:(?:\d{1,3}\.){3}\d{1,3})?`), valid: validIPv6},
 	{cls: clsSSN, minDigits: 9, scan: ssnShape,
 		re: regexp.MustCompile(`\b\d{3}([- ])\d{2}([- ])\d{4}\b|\b\d{9}\b`), valid: valueOnly(validSSN)},
 	{cls: clsPhone, minDigits: 8, scan: phoneShape,
@@ -101,11 +108,20 @@ var detectors = []detector{
 		re: regexp.MustCompile(`(?i)\b(?:bearer|basic|token|digest)\s+([A-Za-z0-9._~+/\-]{8,}=*)`), group: 1},
 	{cls: clsURLPassword, keywords: []string{"://"}, near: userinfoNear,
 		re: regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.\-]{1,20}://[^:/@\s"']{1,128}:([^@/\s"']{1,128})@`), group: 1},
-	{cls: clsSecretPair, keywords: []string{"pass", "pwd", "secret", "token", "key", "credential", "auth", "salt"}, near: assignmentNear,
-		re: regexp.MustCompile(`(?i)(?:passw(?:or)?d|passphrase|pwd|pass|secret|token|api[_\-]?key|access[_\-]?key|private[_\-]?key|secret[_\-]?key|credentials?|auth|[_.\-](?:key|salt))[\w.\-]{0,20}(?:["']?\s{0,3}(?:=>|:=|=|:)\s{0,3}["']?|["']\s{0,3},\s{0,12}["']|(?:\s[^>]{0,40})?>)([^\s"',;&<>{}()\[\]]{3,256})`), group: 1, valid: valueOnly(validSecretValue)},
-	// Password hashes (bcrypt) are as good as passwords to an offline attacker.
+	{cls: clsSecretPair, keywords: secretKeywords, near: assignmentNear,
+		re: regexp.MustCompile(`(?i)` + secretName + `[\w.\-]{0,20}` + assignment), assigned: true, valid: valueOnly(validSecretValue)},
+	// password "x" (esmtprc, prose): a quoted value after white space.
+	{cls: clsSecretPair, keywords: []string{"pass", "pwd", "secret"}, near: spaceQuoteNear,
+		re: regexp.MustCompile(`(?i)(?:passw(?:or)?d|passphrase|pwd|pass|secret)[ \t]{1,3}`), assigned: true, quotedOnly: true, valid: valueOnly(validSecretValue)},
+	// Password hashes (bcrypt, crypt(3) MD5/SHA/yescrypt, Apache apr1,
+	// argon2) are as good as passwords to an offline attacker.
 	{cls: clsSecretPair, keywords: []string{"$2a$", "$2b$", "$2y$"},
 		re: regexp.MustCompile(`\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}`)},
+	{cls: clsSecretPair, keywords: []string{"$1$", "$5$", "$6$", "$apr1$", "$y$", "$argon2"},
+		re: regexp.MustCompile(`\$(?:1|5|6|apr1)\$(?:rounds=\d{1,9}\$)?[./A-Za-z0-9]{1,16}\$[./A-Za-z0-9]{22,86}|\$y\$[./A-Za-z0-9]{1,8}\$[./A-Za-z0-9]{1,64}\$[./A-Za-z0-9]{43}|\$argon2(?:id|i|d)\$v=\d{1,3}\$m=\d{1,9},t=\d{1,9},p=\d{1,3}\$[A-Za-z0-9+/]{8,}\$[A-Za-z0-9+/]{16,}`)},
+	// PostgreSQL's password file line, host:port:database:user:password.
+	{cls: clsSecretPair, minColons: 4, scan: pgpassShape,
+		re: regexp.MustCompile(`(?m)^[ \t]*[A-Za-z0-9.\-*\[\]_]{1,253}:(?:\d{1,5}|\*):[^:\s]{1,64}:[^:\s]{1,64}:([^:\s]{1,256})[ \t]*\r?$`), group: 1, valid: validPgpass},
 	{cls: clsPrivateKey, keywords: []string{"putty-user-key-file"},
 		re: regexp.MustCompile(`PuTTY-User-Key-File-\d: .*`)},
 	{cls: clsPrivateKey, keywords: []string{"-----begin"},
@@ -120,6 +136,151 @@ var detectors = []detector{
 		re: regexp.MustCompile(`\b(?:sk|rk)_(?:test|live|prod)_[A-Za-z0-9]{10,99}\b`)},
 	{cls: clsGoogleAPIKey, keywords: []string{"aiza"},
 		re: regexp.MustCompile(`\bAIza[A-Za-z0-9_\-]{35}`)},
+	// Account names given in key/value form: user=, "userName":, <User>,
+	// DB_USERNAME=, login:, nick=.
+	{cls: clsUsername, keywords: []string{"user", "login", "nick"}, near: assignmentNear,
+		re: regexp.MustCompile(`(?i)(?:user(?:[_\-]?name)?|login|nick(?:name)?)` + assignment), assigned: true, valid: valueOnly(validNameValue)},
+	// Where a credential works, given in key/value form: hosts, database
+	// names, buckets and remote paths (DB_HOST=, "serverHost":, <Host>,
+	// S3_BUCKET=, "remotePath":).
+	{cls: clsEndpoint, keywords: []string{"host", "database", "db", "bucket", "remote", "endpoint"}, near: assignmentNear,
+		re: regexp.MustCompile(`(?i)(?:host(?:[_\-]?name)?|database(?:[_\-]?name)?|db(?:[_\-]?name)?|bucket(?:[_\-]?name)?|remote(?:[_\-]?path)?|endpoint)` + assignment), assigned: true, valid: valueOnly(validNameValue)},
+}
+
+// secretName names a secret in key/value text; secretKeywords are the
+// prefilter's literals for it.
+const secretName = `(?:passw(?:or)?d|passphrase|pwd|pass|secret|token|api[_\-]?key|access[_\-]?key|private[_\-]?key|secret[_\-]?key|credentials?|auth|[_.\-](?:key|salt))`
+
+var secretKeywords = []string{"pass", "pwd", "secret", "token", "key", "credential", "auth", "salt"}
+
+// assignment follows a name: an operator (= : => :=) with an optional
+// closing quote before it, a PHP define's "', '", or a markup close
+// (<Pass encoding="x">). assignedValue reads the value after it.
+const assignment = `(?:["']?\s{0,3}(?:=>|:=|=|:)\s{0,3}|["']\s{0,3},\s{0,12}|(?:\s[^>]{0,40})?>)`
+
+// assignedValue returns the value that starts at s[i]: a quoted string up
+// to its closing quote (any bytes but the quote and a line break), or a
+// bare token up to a delimiter. Values shorter than min are not values.
+func assignedValue(s string, i, min int, quotedOnly bool) (a, b int, ok bool) {
+	if i >= len(s) {
+		return 0, 0, false
+	}
+	if q := s[i]; q == '"' || q == '\'' {
+		end := i + 1
+		for end < len(s) && s[end] != q && s[end] != '\n' && end-i <= 256 {
+			end++
+		}
+		if end >= len(s) || s[end] != q || end-i-1 < min {
+			return 0, 0, false
+		}
+		return i + 1, end, true
+	}
+	if quotedOnly {
+		return 0, 0, false
+	}
+	end := i
+	for end < len(s) && end-i < 256 && !isValueDelim(s[end]) {
+		end++
+	}
+	if end-i < min {
+		return 0, 0, false
+	}
+	return i, end, true
+}
+
+func isValueDelim(c byte) bool {
+	return c <= ' ' || strings.IndexByte("\"',;&<>{}()[]", c) >= 0
+}
+
+// assignedAt reads the value after a name and assignment matched at
+// s[start:end] and applies the rules that keep prose and file paths out:
+//   - after "name', " (a call's next argument) only a quoted value counts;
+//   - a name that ends in path, file or dir names a file, not a secret;
+//   - for user and host names, "name:" with a bare value needs white space
+//     after the colon (YAML; "user@host:dir" and "host:port:db" are not
+//     pairs) and must end the text, a clause or be followed by another
+//     pair ("user: the focus" is prose).
+func assignedAt(d *detector, s string, start, end int) (a, b int, ok bool) {
+	if a, b, ok = assignedValue(s, end, 3, d.quotedOnly); !ok {
+		return 0, 0, false
+	}
+	quoted := a > end
+	op := strings.TrimRight(s[start:end], " \t")
+	if op == "" {
+		return a, b, true
+	}
+	switch op[len(op)-1] {
+	case ',':
+		if !quoted {
+			return 0, 0, false
+		}
+	case ':':
+		if d.cls != clsSecretPair && !quoted && (s[end-1] == ':' || !endsClause(s, b)) {
+			return 0, 0, false
+		}
+	}
+	if d.cls == clsSecretPair {
+		name := strings.ToLower(s[start:end])
+		if i := strings.IndexFunc(name, func(r rune) bool { return !(r < 0x80 && (isWord(byte(r)) || r == '_' || r == '.' || r == '-')) }); i >= 0 {
+			name = name[:i]
+		}
+		for _, suf := range []string{"path", "file", "dir"} {
+			if strings.HasSuffix(name, suf) {
+				return 0, 0, false
+			}
+		}
+	}
+	return a, b, true
+}
+
+// endsClause reports whether the value ending at s[b] ends the text, a
+// line or a clause, or is followed by another name:value or name=value.
+func endsClause(s string, b int) bool {
+	for b < len(s) && (s[b] == ' ' || s[b] == '\t') {
+		b++
+	}
+	if b == len(s) || strings.IndexByte("\r\n#,;})]([", s[b]) >= 0 {
+		return true
+	}
+	tok := s[b:]
+	if i := strings.IndexAny(tok, " \t\r\n"); i >= 0 {
+		tok = tok[:i]
+	}
+	return strings.ContainsAny(tok, "=:")
+}
+
+// pgpassShape: a line may be host:port:database:user:password when some
+// run of non-space bytes holds exactly four colons with a digit or '*'
+// right after the first.
+func pgpassShape(l []byte) bool {
+	for _, f := range bytes.Fields(l) {
+		if bytes.Count(f, []byte{':'}) != 4 {
+			continue
+		}
+		if c := f[bytes.IndexByte(f, ':')+1]; isDigit(c) || c == '*' {
+			return true
+		}
+	}
+	return false
+}
+
+// validPgpass rejects lines that are IPv6 addresses or hex runs: the host
+// must be a name (a letter outside a-f, a dot, or '*').
+func validPgpass(s string, a, b int) bool {
+	line := s[:a]
+	if i := strings.LastIndexByte(line, '\n'); i >= 0 {
+		line = line[i+1:]
+	}
+	host, _, _ := strings.Cut(strings.TrimLeft(line, " \t"), ":")
+	if host == "*" || strings.Contains(host, ".") {
+		return validSecretValue(s[a:b])
+	}
+	for i := 0; i < len(host); i++ {
+		if c := lowerTable[host[i]]; c > 'f' && c <= 'z' {
+			return validSecretValue(s[a:b])
+		}
+	}
+	return false
 }
 
 // keywordIndex is the prefilter: one automaton over every detector keyword,
@@ -173,7 +334,7 @@ func gated(lower []byte, f facts) detectorSet {
 	}
 	for di := range detectors {
 		d := &detectors[di]
-		if !(d.minDigits > 0 && f.digits >= d.minDigits) && !(d.needColons && f.colons >= 2) {
+		if !(d.minDigits > 0 && f.digits >= d.minDigits) && !(d.minColons > 0 && f.colons >= d.minColons) {
 			continue
 		}
 		switch d.cls {
@@ -401,6 +562,12 @@ func detect(dst []hit, s string, set detectorSet) []hit {
 		d := &detectors[di]
 		for _, loc := range d.re.FindAllStringSubmatchIndex(s, -1) {
 			a, b := loc[2*d.group], loc[2*d.group+1]
+			if d.assigned {
+				var ok bool
+				if a, b, ok = assignedAt(d, s, loc[0], loc[1]); !ok {
+					continue
+				}
+			}
 			if a < 0 {
 				continue
 			}
@@ -560,7 +727,13 @@ func validIPv4(v string) bool {
 	return err == nil && a.Is4() && !a.IsUnspecified()
 }
 
-func validIPv6(v string) bool {
+// validIPv6 also wants the address to stand alone: "root::17431:0" in a
+// shadow line is not the address ::1743.
+func validIPv6(s string, i, j int) bool {
+	if (i > 0 && (s[i-1] == ':' || isWord(s[i-1]))) || (j < len(s) && (s[j] == ':' || isWord(s[j]))) {
+		return false
+	}
+	v := s[i:j]
 	a, err := netip.ParseAddr(v)
 	return err == nil && a.Is6() && strings.Count(v, ":") >= 2
 }
@@ -633,6 +806,35 @@ func validSecretValue(v string) bool {
 		return false
 	}
 	return !strings.HasPrefix(v, "<redacted") && !strings.HasPrefix(v, "<hash:") && !strings.HasPrefix(v, "${") && !strings.HasPrefix(v, "{{")
+}
+
+// validNameValue accepts a user or host name: not a placeholder, a
+// boolean, a bare number (a port, a count, an index) or a timestamp.
+func validNameValue(v string) bool {
+	if !validSecretValue(v) || strings.HasPrefix(v, "$") {
+		return false
+	}
+	digits := 0
+	for i := 0; i < len(v); i++ {
+		if isDigit(v[i]) {
+			digits++
+		}
+	}
+	return digits < len(v) && !dateLike.MatchString(v)
+}
+
+// spaceQuoteNear: a secret's name, the rest of its word, one to three
+// spaces or tabs and a quote.
+func spaceQuoteNear(l []byte, end int) bool {
+	i := end
+	for i < len(l) && isWord(l[i]) {
+		i++
+	}
+	j := i
+	for j < len(l) && j-i < 3 && (l[j] == ' ' || l[j] == '\t') {
+		j++
+	}
+	return j > i && j < len(l) && (l[j] == '"' || l[j] == '\'')
 }
 
 func countDots(s []byte) int { return bytes.Count(s, []byte{'.'}) }

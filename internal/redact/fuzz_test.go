@@ -111,7 +111,8 @@ func FuzzUnescape(f *testing.F) {
 // FuzzRedactString runs every detector on arbitrary text: no panic, and the
 // result holds no foreign identifier of the plain text.
 func FuzzRedactString(f *testing.F) {
-	for _, s := range []string{"mail bob@globex.example", "4111 1111 1111 1111", "GB82WEST12345698765432", "-----BEGIN PRIVATE KEY-----", "password=x", "2001:db8::1", "eyJa.eyJb.c"} {
+	for _, s := range []string{"mail bob@globex.example", "4111 1111 1111 1111", "GB82WEST12345698765432", "-----BEGIN PRIVATE KEY-----", "password=x", "2001:db8::1", "eyJa.eyJb.c",
+		`define('AUTH_KEY', 'a>b')`, `password "x y"`, "h:5432:d:u:p", "u:$apr1$ab$cdefghijklmnopqrstuvwx", `user: bob host: db`, `<User>root</User>`, `"pass"`} {
 		f.Add(s)
 	}
 	r := testRedactor(f)

@@ -285,11 +285,19 @@ func skipKey(k string) bool {
 // part) whose whole value is a secret.
 var secretNames = []string{"password", "passwd", "pwd", "passphrase", "secret", "apikey", "api_key", "api-key", "access_key", "secret_key", "private_key", "token", "cookie"}
 
+// userNames and endpointNames are attribute names whose whole value is an
+// account name or a host, database or bucket name. host.name is not one:
+// it is the resource's own identity, which dashboards group by.
+var (
+	userNames     = []string{"user", "username", "user_name", "user.name", "login", "enduser.id"}
+	endpointNames = []string{"host", "hostname", "server.address", "db.name", "db.namespace", "bucket"}
+)
+
 // keyClass returns the class a whole value has because of its attribute
 // name, or numClasses.
 func keyClass(k string) class {
 	// Every name below ends in one of these letters; most keys do not.
-	if k == "" || strings.IndexByte("detynDETYN", k[len(k)-1]) < 0 {
+	if k == "" || strings.IndexByte("destynrDESTYNR", k[len(k)-1]) < 0 {
 		return numClasses
 	}
 	if hasSuffixWord(k, "authorization") {
@@ -298,6 +306,16 @@ func keyClass(k string) class {
 	for _, n := range secretNames {
 		if hasSuffixWord(k, n) {
 			return clsSecretPair
+		}
+	}
+	for _, n := range userNames {
+		if hasSuffixWord(k, n) {
+			return clsUsername
+		}
+	}
+	for _, n := range endpointNames {
+		if hasSuffixWord(k, n) {
+			return clsEndpoint
 		}
 	}
 	return numClasses
@@ -328,7 +346,16 @@ func (ps *pass) attrs(m pcommon.Map, top bool) {
 		switch v.Type() {
 		case pcommon.ValueTypeStr:
 			if c := kv.cls; c != numClasses && v.Str() != "" {
-				switch a := ps.ru.actions[c]; a {
+				a := ps.ru.actions[c]
+				// A foreign identifier under a secret's or a name's key
+				// is audited as what it is, the stricter finding.
+				if a != policy.ActionKeep && ps.foreignIn(v.Str()) {
+					c = classForeign
+					if a == policy.ActionHash {
+						a = policy.ActionMask
+					}
+				}
+				switch a {
 				case policy.ActionRemove:
 					ps.counts[c]++
 					return true
