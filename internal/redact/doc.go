@@ -29,7 +29,11 @@
 //     identifiers are always masked, whatever the class actions say.
 //   - Classes. policy.RedactionClasses are found with regular expressions
 //     behind a keyword prefilter (the same automaton pass) and confirmed by
-//     validators (Luhn, mod-97, SSN ranges, IP parsing). Actions:
+//     validators (Luhn, mod-97, SSN ranges, IP parsing). secret_pair,
+//     username and endpoint take the value assigned to a name (key=value,
+//     JSON, YAML, XML, PHP define): a quoted value to its closing quote, a
+//     bare one to a delimiter. An attribute whose key names a secret, a user
+//     or an endpoint has its whole value in that class. Actions:
 //     mask writes "<redacted:CLASS>"; hash writes "<hash:KEYID:HEX>", the
 //     first 16 bytes of HMAC-SHA256 under a per-tenant key derived with HKDF
 //     from the active hash key; remove deletes the whole attribute when the
