@@ -323,7 +323,7 @@ type detectorSet uint32
 // candidates returns the detectors whose prefilter s passes; lower and f
 // are prepare's.
 func candidates(lower []byte, f facts) detectorSet {
-	return gated(lower, f) | keywordHits(lower, keywords.ac.appendMatches(nil, lower), 0)
+	return gated(lower, f) | keywordHits(lower, keywords.ac.appendMatches(nil, lower), 0, 0)
 }
 
 // gated returns the detectors whose digit, colon and shape gates pass.
@@ -357,14 +357,15 @@ func gated(lower []byte, f facts) detectorSet {
 
 // keywordHits returns the detectors the keyword matches among hits turn
 // on; keyword patterns start at id base of the automaton that made hits.
-func keywordHits(lower []byte, hits []acMatch, base int) detectorSet {
-	var set detectorSet
+// Detectors in skip (a tenant's kept classes) are not looked at.
+func keywordHits(lower []byte, hits []acMatch, base int, skip detectorSet) detectorSet {
+	set := skip
 	for _, m := range hits {
 		if m.pattern >= base {
 			set |= keywords.enable(m.pattern-base, lower, m.end, set)
 		}
 	}
-	return set
+	return set &^ skip
 }
 
 // enable returns the detectors keyword pattern pi turns on at a hit ending

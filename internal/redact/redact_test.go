@@ -124,6 +124,9 @@ func TestClasses(t *testing.T) {
 	// globex keeps e-mails; other tenants' keys differ.
 	got, _ = redactFor(r, "globex", "mail bob@example.org")
 	assert.Equal(t, "mail bob@example.org", got)
+	// username and endpoint are opt-in: globex does not name them.
+	got, _ = redactFor(r, "globex", "DB_USERNAME=root DB_HOST=db1.internal")
+	assert.Equal(t, "DB_USERNAME=root DB_HOST=db1.internal", got)
 	// hooli has no classes; defaults do not apply to declared tenants
 	// without their own setting? They do: defaults block is merged.
 	got, _ = redactFor(r, "hooli", "id AKIAIOSFODNN7EXAMPLE")

@@ -434,7 +434,7 @@ func (ps *pass) str(s string) (out string, changed, removed bool) {
 	matches := m.ac.appendMatches(ps.matches[:0], lower)
 	ps.matches = matches
 	ps.spans = m.findPlain(ps.spans[:0], lower, matches, ps.ru.owner)
-	set := keywordHits(lower, matches, len(m.patterns))
+	set := keywordHits(lower, matches, len(m.patterns), ^ps.ru.active)
 	if ps.ru.active&^set != 0 {
 		set |= gated(lower, f)
 	}
@@ -451,7 +451,7 @@ func (ps *pass) str(s string) (out string, changed, removed bool) {
 			for i := n; i < len(ps.spans); i++ {
 				ps.spans[i] = Span{pos[ps.spans[i].Start], pos[ps.spans[i].End]}
 			}
-			if set := (keywordHits(dlow, matches, len(m.patterns)) | gated(dlow, df)) & ps.ru.active; set != 0 {
+			if set := (keywordHits(dlow, matches, len(m.patterns), ^ps.ru.active) | gated(dlow, df)) & ps.ru.active; set != 0 {
 				n := len(hits)
 				hits = detect(hits, dec, set)
 				for i := n; i < len(hits); i++ {
