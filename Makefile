@@ -14,7 +14,7 @@ FUZZTIME ?= 10s
 
 GO_SOURCES := $(shell find . -name '*.go' -not -path './build/*' -not -path './.tools/*') go.mod go.sum
 
-.PHONY: build run test test-unit test-e2e fuzz bench bench-anomaly eval-redaction bench-redaction tools peers clean check-versions
+.PHONY: build run test test-unit test-e2e fuzz bench bench-tenant bench-anomaly eval-redaction bench-redaction tools peers clean check-versions
 
 # Real peers the tests start as processes (PEERS.md); Debian's prometheus
 # comes from .ci/run.
@@ -95,9 +95,13 @@ fuzz:
 
 BENCHSTAT := $(GO) run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 
+# Every comparison benchmark: the tenant processor and the redaction
+# processor, each against its baseline in the same run.
+bench: bench-tenant bench-redaction
+
 # The tenant processor at 10 and 10,000 tenants beside the bare pass, side
 # by side (benchstat -col /pass), six runs each.
-bench:
+bench-tenant:
 	$(GO) test -run '^$$' -bench 'BenchmarkTenantProcessor$$' -benchmem -count 6 ./processor/tenantprocessor/ | tee bench.out
 	$(BENCHSTAT) -col /pass bench.out
 
