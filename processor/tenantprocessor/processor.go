@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"go.opentelemetry.io/collector/client"
@@ -32,6 +33,7 @@ type tenantProcessor struct {
 	logger   *zap.Logger
 	secret   []byte
 	provider policy.Provider
+	startMu  sync.Mutex
 
 	// view caches the fingerprints of the policy in force, rebuilt when the
 	// provider hands out a new policy, so the hot path does no HMAC.
@@ -62,7 +64,15 @@ func newTenantProcessor(cfg *Config, set processor.Settings) (*tenantProcessor, 
 	return p, nil
 }
 
+// start runs once per signal instance sharing p; the first one finds the
+// provider, the others see it set (the collector starts every processor
+// before any receiver, so no record is in flight yet).
 func (p *tenantProcessor) start(_ context.Context, host component.Host) error {
+	p.startMu.Lock()
+	defer p.startMu.Unlock()
+	if p.provider != nil {
+		return nil
+	}
 	prov, err := policy.FromHost(host, p.cfg.Policy)
 	if err != nil {
 		return err

@@ -21,6 +21,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/processortest"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
@@ -369,4 +370,61 @@ func TestFollowsPolicyReload(t *testing.T) {
 	second, _ := sink.AllLogs()[1].ResourceLogs().At(0).Resource().Attributes().Get(identity.AttrTenantID)
 	assert.Equal(t, policy.Quarantine, first.Str())
 	assert.Equal(t, "hooli", second.Str())
+}
+
+// The collector creates one instance per pipeline, each with its own
+// meter. The instances of one id share their counters, registered once
+// (with the first instance's meter), so every signal is reported.
+func TestSignalInstancesShareCounters(t *testing.T) {
+	f := NewFactory()
+	cfg := f.CreateDefaultConfig().(*Config)
+	cfg.FingerprintSecret = testSecret
+	tels := make([]*componenttest.Telemetry, 3)
+	settings := func(i int) processor.Settings {
+		tels[i] = componenttest.NewTelemetry()
+		t.Cleanup(func() { _ = tels[i].Shutdown(context.Background()) })
+		set := processortest.NewNopSettings(metadata.Type)
+		set.TelemetrySettings = tels[i].NewTelemetrySettings()
+		return set
+	}
+	ctx := context.Background()
+	lp, err := f.CreateLogs(ctx, settings(0), cfg, new(consumertest.LogsSink))
+	require.NoError(t, err)
+	mp, err := f.CreateMetrics(ctx, settings(1), cfg, new(consumertest.MetricsSink))
+	require.NoError(t, err)
+	tp, err := f.CreateTraces(ctx, settings(2), cfg, new(consumertest.TracesSink))
+	require.NoError(t, err)
+	host := newHost(t, loadTestPolicy(t))
+	for _, c := range []component.Component{lp, mp, tp} {
+		require.NoError(t, c.Start(ctx, host))
+	}
+	acme := []map[string]any{res("tenant.id", "acme")}
+	withAuth := client.NewContext(ctx, client.Info{Auth: *verified("acme")})
+	require.NoError(t, lp.ConsumeLogs(withAuth, buildLogs(t, acme)))
+	require.NoError(t, mp.ConsumeMetrics(withAuth, buildMetrics(t, acme)))
+	require.NoError(t, tp.ConsumeTraces(withAuth, buildTraces(t, acme)))
+
+	m, err := tels[0].GetMetric("otelcol_tenant_records_accepted")
+	require.NoError(t, err)
+	signals := map[string]int64{}
+	for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+		s, _ := dp.Attributes.Value("signal")
+		signals[s.AsString()] += dp.Value
+	}
+	assert.Equal(t, map[string]int64{"logs": 2, "metrics": 2, "traces": 2}, signals)
+
+	// Shutting every instance down releases the shared processor: the next
+	// pipeline build (a config reload) gets a fresh one.
+	for _, c := range []component.Component{lp, mp, tp} {
+		require.NoError(t, c.Shutdown(ctx))
+	}
+	lp2, err := f.CreateLogs(ctx, settings(0), cfg, new(consumertest.LogsSink))
+	require.NoError(t, err)
+	require.NoError(t, lp2.Start(ctx, host))
+	require.NoError(t, lp2.ConsumeLogs(withAuth, buildLogs(t, acme)))
+	m, err = tels[0].GetMetric("otelcol_tenant_records_accepted")
+	require.NoError(t, err)
+	require.Len(t, m.Data.(metricdata.Sum[int64]).DataPoints, 1)
+	assert.Equal(t, int64(2), m.Data.(metricdata.Sum[int64]).DataPoints[0].Value, "a new processor counts from zero on its new meter")
+	require.NoError(t, lp2.Shutdown(ctx))
 }

@@ -161,6 +161,7 @@ func (c *collector) start(t *testing.T) {
 	for {
 		select {
 		case err := <-exited:
+			c.exited = nil // already reaped: stop must not wait for it again
 			t.Fatalf("collector exited at start: %v\n%s", err, c.stderr.String())
 		default:
 		}
