@@ -127,7 +127,7 @@ func benchLogs(foreign int) plog.Logs {
 // 0.7 MB, ten times what our processor allocates per batch; left to the
 // collector, that work lands in whichever timed loop runs next and weighs
 // most on the fastest implementation (with GOGC=off ours measured 10-15%
-// faster, contrib unchanged). The processors' own allocations are still
+// faster; contrib moved within its noise). The processors' own allocations are still
 // counted (B/op, allocs/op); their collection mostly falls in the stopped
 // runtime.GC, for every implementation alike.
 func freshCopies(b *testing.B, src plog.Logs) []plog.Logs {
