@@ -37,7 +37,7 @@ func promQuery(t *testing.T, promAddr, expr string) promResponse {
 
 // The per-tenant dashboard against a real Prometheus scraping a real
 // collector: every panel's query runs (Grafana's variables expanded as
-// Grafana does), the panels of a pipeline without the gateway show acme's
+// Grafana does), the panels this pipeline feeds show acme's
 // data, the tenant picker lists the tenants, and no series of a
 // tenant-scoped query names another tenant.
 func TestEndToEndTenantDashboardOnPrometheus(t *testing.T) {
@@ -99,10 +99,10 @@ scrape_configs:
 		assert.Contains(t, body, `"globex"`)
 	}
 
-	// Panels this pipeline feeds (no tenantgateway, no failing backend,
-	// no quarantine): they must show acme's data.
+	// Panels this pipeline feeds (no refusal at the gateway, no failing
+	// backend, no quarantine): they must show acme's data.
 	fed := map[string]bool{
-		"Records accepted": true, "Authenticated requests": true, "Redactions by class": true,
+		"Records accepted": true, "Authenticated requests": true, "Gateway records": true, "Redactions by class": true,
 		"Records changed by redaction": true, "Records delivered": true, "Queue depth": true,
 		"Anomaly score by feature": true,
 	}

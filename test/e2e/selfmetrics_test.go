@@ -11,17 +11,18 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// selfMetricsConfig is the whole pipeline, every signal, with the
-// collector's own metrics served for Prometheus on {{METRICS}}.
+// selfMetricsConfig is the whole pipeline, every signal, behind the
+// tenantgateway, with the collector's own metrics served for Prometheus on
+// {{METRICS_PORT}}.
 const selfMetricsConfig = `
 extensions:
   tenantpolicy: {path: "{{POLICY}}", reload_interval: 200ms}
   health_check: {endpoint: "{{HEALTH}}"}
 receivers:
-  otlp:
-    protocols:
-      grpc: {endpoint: "{{GRPC}}", auth: {authenticator: tenantpolicy}}
-      http: {endpoint: "{{HTTP}}", auth: {authenticator: tenantpolicy}}
+  tenantgateway:
+    endpoint: "{{HTTP}}"
+    auth: {authenticator: tenantpolicy}
+    grpc: {endpoint: "{{GRPC}}", auth: {authenticator: tenantpolicy}}
 processors:
   tenant: {fingerprint_secret: "${env:TENANCY_FINGERPRINT_SECRET}"}
   tenantredact: {}
@@ -39,9 +40,9 @@ service:
               prometheus: {host: "127.0.0.1", port: {{METRICS_PORT}}}
   extensions: [tenantpolicy, health_check]
   pipelines:
-    logs: {receivers: [otlp], processors: [tenant, tenantredact, tenantanomaly], exporters: [tenantrouter]}
-    metrics: {receivers: [otlp], processors: [tenant, tenantredact, tenantanomaly], exporters: [tenantrouter]}
-    traces: {receivers: [otlp], processors: [tenant, tenantredact, tenantanomaly], exporters: [tenantrouter]}
+    logs: {receivers: [tenantgateway], processors: [tenant, tenantredact, tenantanomaly], exporters: [tenantrouter]}
+    metrics: {receivers: [tenantgateway], processors: [tenant, tenantredact, tenantanomaly], exporters: [tenantrouter]}
+    traces: {receivers: [tenantgateway], processors: [tenant, tenantredact, tenantanomaly], exporters: [tenantrouter]}
 `
 
 // startSelfMetricsCollector runs selfMetricsConfig and returns the
@@ -118,7 +119,8 @@ func TestEndToEndSelfMetricsPerTenantEverySignal(t *testing.T) {
 		for _, signal := range []string{"logs", "metrics", "traces"} {
 			want = append(want,
 				series{"otelcol_tenant_records_accepted", []string{`tenant="` + tenant + `"`, `signal="` + signal + `"`}},
-				series{"otelcol_tenantrouter_records_sent", []string{`tenant="` + tenant + `"`, `signal="` + signal + `"`}})
+				series{"otelcol_tenantrouter_records_sent", []string{`tenant="` + tenant + `"`, `signal="` + signal + `"`}},
+				series{"otelcol_tenantgateway_records", []string{`tenant="` + tenant + `"`, `signal="` + signal + `"`, `protocol="otlp"`}})
 		}
 		want = append(want, series{"otelcol_tenantpolicy_auth_accepted", []string{`tenant="` + tenant + `"`}})
 	}
