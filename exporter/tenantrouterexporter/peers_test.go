@@ -7,10 +7,8 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -35,70 +33,6 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-// startPeer runs a peer process until the test ends and waits for ready.
-func startPeer(t *testing.T, ready string, bin string, args ...string) {
-	t.Helper()
-	startPeerWithin(t, 10*time.Second, ready, bin, args...)
-}
-
-// startPeerWithin is startPeer for peers slower to become ready.
-func startPeerWithin(t *testing.T, timeout time.Duration, ready string, bin string, args ...string) {
-	t.Helper()
-	cmd := exec.Command(bin, args...)
-	var out syncBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	require.NoError(t, cmd.Start())
-	exited := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		close(exited)
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-		if t.Failed() {
-			t.Logf("%s output:\n%s", filepath.Base(bin), out.String())
-		}
-	})
-	deadline := time.Now().Add(timeout)
-	for {
-		resp, err := http.Get(ready)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		select {
-		case <-exited:
-			t.Fatalf("%s exited before it was ready", filepath.Base(bin))
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s not ready after %s", filepath.Base(bin), timeout)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// syncBuffer collects a peer's output while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func getBody(t *testing.T, u string, headers map[string]string) string {
 	req, err := http.NewRequest(http.MethodGet, u, nil)
 	require.NoError(t, err)
@@ -118,7 +52,7 @@ func TestPeerPrometheusRemoteWrite(t *testing.T) {
 	cfgFile := filepath.Join(dir, "prometheus.yml")
 	require.NoError(t, os.WriteFile(cfgFile, []byte("global: {}\n"), 0o600))
 	addr := freeAddr(t)
-	startPeer(t, "http://"+addr+"/-/ready", bin, "--config.file="+cfgFile, "--storage.tsdb.path="+filepath.Join(dir, "tsdb"),
+	peertest.Start(t, 10*time.Second, "http://"+addr+"/-/ready", bin, "--config.file="+cfgFile, "--storage.tsdb.path="+filepath.Join(dir, "tsdb"),
 		"--web.listen-address="+addr, "--web.enable-remote-write-receiver")
 
 	cfg := createDefaultConfig().(*Config)
@@ -156,7 +90,7 @@ func TestPeerPrometheusRemoteWrite(t *testing.T) {
 func TestPeerVictoriaLogsLoki(t *testing.T) {
 	bin := peertest.Binary(t, "TENANCY_VICTORIALOGS", "victoria-logs")
 	addr := freeAddr(t)
-	startPeer(t, "http://"+addr+"/health", bin, "-httpListenAddr="+addr, "-storageDataPath="+t.TempDir())
+	peertest.Start(t, 10*time.Second, "http://"+addr+"/health", bin, "-httpListenAddr="+addr, "-storageDataPath="+t.TempDir())
 
 	cfg := createDefaultConfig().(*Config)
 	cfg.Backends = map[string]*BackendConfig{
@@ -221,7 +155,7 @@ func TestPeerCortexRemoteWrite(t *testing.T) {
 	cfgFile := filepath.Join(dir, "cortex.yaml")
 	require.NoError(t, os.WriteFile(cfgFile, []byte(strings.NewReplacer("CORTEX_DATA", filepath.Join(dir, "data"),
 		"CORTEX_HTTP_PORT", port(httpAddr), "CORTEX_GRPC_PORT", port(grpcAddr)).Replace(string(tmpl))), 0o600))
-	startPeerWithin(t, time.Minute, "http://"+httpAddr+"/ready", bin, "-config.file="+cfgFile)
+	peertest.Start(t, time.Minute, "http://"+httpAddr+"/ready", bin, "-config.file="+cfgFile)
 
 	cfg := createDefaultConfig().(*Config)
 	cfg.Backends = map[string]*BackendConfig{

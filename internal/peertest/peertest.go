@@ -1,12 +1,16 @@
-// Package peertest finds the real test peers (PEERS.md) that `make peers`
-// and .ci/run install. Only tests import it.
+// Package peertest finds and starts the real test peers (PEERS.md) that
+// `make peers` and .ci/run install. Only tests import it.
 package peertest
 
 import (
+	"bytes"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
+	"time"
 )
 
 // Binary returns the path of peer name: $env if set, then PATH (.ci/run
@@ -46,5 +50,69 @@ func moduleRoot() string {
 			return ""
 		}
 		dir = parent
+	}
+}
+
+// Output collects a process's output while a test reads it.
+type Output struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (o *Output) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.b.Write(p)
+}
+
+func (o *Output) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.b.String()
+}
+
+// Start runs peer bin with args until the test ends and waits, up to
+// timeout, until ready answers 200. It returns the peer's output, which is
+// also logged if the test fails; a peer that exits or is not ready in
+// time fails the test.
+func Start(t testing.TB, timeout time.Duration, ready, bin string, args ...string) *Output {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	out := &Output{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", bin, err)
+		return nil
+	}
+	exited := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(exited)
+	}()
+	name := filepath.Base(bin)
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-exited
+		if t.Failed() {
+			t.Logf("%s output:\n%s", name, out.String())
+		}
+	})
+	deadline := time.Now().Add(timeout)
+	for {
+		if resp, err := http.Get(ready); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return out
+			}
+		}
+		select {
+		case <-exited:
+			t.Fatalf("%s exited before it was ready", name)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not ready after %s", name, timeout)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

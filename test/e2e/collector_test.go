@@ -5,7 +5,6 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"net"
 	"net/http"
@@ -13,11 +12,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/tenancyhq/tenancy/internal/peertest"
 )
 
 // collector is a running otelcol-tenancy process.
@@ -28,28 +28,11 @@ type collector struct {
 	httpAddr string
 	grpcAddr string
 	cmd      *exec.Cmd
-	stderr   *syncBuffer
+	stderr   *peertest.Output
 
 	healthAddr string
 	configPath string
 	exited     chan error
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func freePort(t *testing.T) string {
@@ -126,7 +109,7 @@ func startCollectorWith(t *testing.T, policyYAML, configTemplate string) *collec
 		dataDir:  filepath.Join(dir, "data"),
 		httpAddr: freePort(t),
 		grpcAddr: freePort(t),
-		stderr:   &syncBuffer{},
+		stderr:   &peertest.Output{},
 	}
 	c.healthAddr = freePort(t)
 	require.NoError(t, os.WriteFile(c.policy, []byte(policyYAML), 0o600))

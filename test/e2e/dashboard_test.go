@@ -51,7 +51,7 @@ scrape_configs:
   - job_name: tenancy
     static_configs: [{targets: ["`+metricsAddr+`"]}]
 `), 0o600))
-	runPeer(t, "http://"+promAddr+"/-/ready", peertest.Binary(t, "TENANCY_PROMETHEUS", "prometheus"), "--config.file="+promCfg,
+	peertest.Start(t, time.Minute, "http://"+promAddr+"/-/ready", peertest.Binary(t, "TENANCY_PROMETHEUS", "prometheus"), "--config.file="+promCfg,
 		"--storage.tsdb.path="+filepath.Join(dir, "prom"), "--web.listen-address="+promAddr)
 
 	// Two rounds with a scrape between them, so rate() has a rise to see.

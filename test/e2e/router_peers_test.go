@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,41 +19,6 @@ import (
 
 	"github.com/tenancyhq/tenancy/internal/peertest"
 )
-
-// runPeer starts a peer process until the test ends and waits until ready
-// answers 200.
-func runPeer(t *testing.T, ready string, bin string, args ...string) {
-	t.Helper()
-	cmd := exec.Command(bin, args...)
-	out := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	require.NoError(t, cmd.Start())
-	exited := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		close(exited)
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-		if t.Failed() {
-			t.Logf("%s output:\n%s", filepath.Base(bin), out.String())
-		}
-	})
-	waitFor(t, filepath.Base(bin)+" ready", time.Minute, func() bool {
-		select {
-		case <-exited:
-			t.Fatalf("%s exited before it was ready", filepath.Base(bin))
-		default:
-		}
-		resp, err := http.Get(ready)
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
-}
 
 func peerGet(t *testing.T, u string, headers map[string]string) string {
 	t.Helper()
@@ -121,7 +85,7 @@ service:
 func TestEndToEndRouterRealPeers(t *testing.T) {
 	dir := t.TempDir()
 	vlAddr := freePort(t)
-	runPeer(t, "http://"+vlAddr+"/health", peertest.Binary(t, "TENANCY_VICTORIALOGS", "victoria-logs"),
+	peertest.Start(t, time.Minute, "http://"+vlAddr+"/health", peertest.Binary(t, "TENANCY_VICTORIALOGS", "victoria-logs"),
 		"-httpListenAddr="+vlAddr, "-storageDataPath="+filepath.Join(dir, "vl"))
 
 	cortexAddr, cortexGRPC := freePort(t), freePort(t)
@@ -133,12 +97,12 @@ func TestEndToEndRouterRealPeers(t *testing.T) {
 	require.NoError(t, os.WriteFile(cortexCfg, []byte(strings.NewReplacer("CORTEX_DATA", filepath.Join(dir, "cortex"),
 		"CORTEX_HTTP_PORT", port(cortexAddr), "CORTEX_GRPC_PORT", port(cortexGRPC)).Replace(
 		readRepoFile(t, "exporter/tenantrouterexporter/testdata/peers/cortex.yaml"))), 0o600))
-	runPeer(t, "http://"+cortexAddr+"/ready", peertest.Binary(t, "TENANCY_CORTEX", "cortex"), "-config.file="+cortexCfg)
+	peertest.Start(t, time.Minute, "http://"+cortexAddr+"/ready", peertest.Binary(t, "TENANCY_CORTEX", "cortex"), "-config.file="+cortexCfg)
 
 	promAddr := freePort(t)
 	promCfg := filepath.Join(dir, "prometheus.yml")
 	require.NoError(t, os.WriteFile(promCfg, []byte("global: {}\n"), 0o600))
-	runPeer(t, "http://"+promAddr+"/-/ready", peertest.Binary(t, "TENANCY_PROMETHEUS", "prometheus"), "--config.file="+promCfg,
+	peertest.Start(t, time.Minute, "http://"+promAddr+"/-/ready", peertest.Binary(t, "TENANCY_PROMETHEUS", "prometheus"), "--config.file="+promCfg,
 		"--storage.tsdb.path="+filepath.Join(dir, "prom"), "--web.listen-address="+promAddr, "--web.enable-remote-write-receiver")
 
 	t.Setenv("TENANCY_MASTER_KEY", routerMasterKey)
