@@ -174,17 +174,21 @@ func (o *otlpHTTPBackend) shutdown(context.Context) error {
 	return nil
 }
 
-func (o *otlpHTTPBackend) send(ctx context.Context, tenant string, b batch) error {
-	var body []byte
-	var err error
+// otlpProto is the batch as an OTLP export request in protobuf.
+func (b batch) otlpProto() ([]byte, error) {
 	switch b.signal {
 	case policy.SignalLogs:
-		body, err = plogotlp.NewExportRequestFromLogs(b.logs).MarshalProto()
+		return plogotlp.NewExportRequestFromLogs(b.logs).MarshalProto()
 	case policy.SignalMetrics:
-		body, err = pmetricotlp.NewExportRequestFromMetrics(b.metrics).MarshalProto()
+		return pmetricotlp.NewExportRequestFromMetrics(b.metrics).MarshalProto()
 	case policy.SignalTraces:
-		body, err = ptraceotlp.NewExportRequestFromTraces(b.traces).MarshalProto()
+		return ptraceotlp.NewExportRequestFromTraces(b.traces).MarshalProto()
 	}
+	return nil, fmt.Errorf("unknown signal %q", b.signal)
+}
+
+func (o *otlpHTTPBackend) send(ctx context.Context, tenant string, b batch) error {
+	body, err := b.otlpProto()
 	if err != nil {
 		return consumererror.NewPermanent(err)
 	}

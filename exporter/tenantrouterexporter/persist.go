@@ -160,16 +160,7 @@ func (j *journal) load(ctx context.Context) (map[statsKey][]batch, error) {
 
 // encodeBatch is the signal, the policy version and the OTLP protobuf.
 func encodeBatch(b batch) ([]byte, error) {
-	var body []byte
-	var err error
-	switch b.signal {
-	case policy.SignalLogs:
-		body, err = plogotlp.NewExportRequestFromLogs(b.logs).MarshalProto()
-	case policy.SignalMetrics:
-		body, err = pmetricotlp.NewExportRequestFromMetrics(b.metrics).MarshalProto()
-	case policy.SignalTraces:
-		body, err = ptraceotlp.NewExportRequestFromTraces(b.traces).MarshalProto()
-	}
+	body, err := b.otlpProto()
 	if err != nil {
 		return nil, err
 	}
