@@ -1,8 +1,6 @@
 package dashboards
 
 import (
-	"encoding/json"
-	"strings"
 	"testing"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -10,30 +8,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// Dashboard is the part of Grafana's dashboard model the tests read.
-type Dashboard struct {
-	Title      string `json:"title"`
-	UID        string `json:"uid"`
-	Templating struct {
-		List []struct {
-			Name       string `json:"name"`
-			Type       string `json:"type"`
-			Definition string `json:"definition"`
-		} `json:"list"`
-	} `json:"templating"`
-	Panels []Panel `json:"panels"`
-}
-
-// Panel is one panel; rows have no targets.
-type Panel struct {
-	Type    string `json:"type"`
-	Title   string `json:"title"`
-	Targets []struct {
-		RefID string `json:"refId"`
-		Expr  string `json:"expr"`
-	} `json:"targets"`
-}
 
 // fleetMetrics carry no tenant label by design (nothing is attributed to a
 // tenant there); only the Fleet row may query them.
@@ -44,17 +18,9 @@ var fleetMetrics = map[string]bool{
 
 func load(t *testing.T) Dashboard {
 	t.Helper()
-	b, err := FS.ReadFile("tenant.json")
+	d, err := Load("tenant.json")
 	require.NoError(t, err)
-	var d Dashboard
-	require.NoError(t, json.Unmarshal(b, &d))
 	return d
-}
-
-// Expand replaces Grafana's variables the way Grafana does before it sends
-// a query to Prometheus.
-func Expand(expr, tenant string) string {
-	return strings.NewReplacer("$tenant", tenant, "$__rate_interval", "1m").Replace(expr)
 }
 
 func TestTenantDashboardShape(t *testing.T) {
@@ -67,7 +33,7 @@ func TestTenantDashboardShape(t *testing.T) {
 	assert.Equal(t, map[string]string{"datasource": "datasource", "tenant": "query"}, vars)
 	targets := 0
 	for _, p := range d.Panels {
-		if p.Type == "row" {
+		if p.IsRow() {
 			assert.Empty(t, p.Targets, p.Title)
 			continue
 		}
@@ -85,8 +51,8 @@ func TestTenantDashboardQueriesStayInTheTenant(t *testing.T) {
 	d := load(t)
 	fleet := false
 	for _, p := range d.Panels {
-		if p.Type == "row" {
-			fleet = strings.HasPrefix(p.Title, "Fleet")
+		if p.IsRow() {
+			fleet = p.IsFleetRow()
 			continue
 		}
 		for _, tg := range p.Targets {

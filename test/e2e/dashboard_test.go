@@ -68,24 +68,8 @@ scrape_configs:
 			len(promQuery(t, promAddr, `otelcol_tenantanomaly_score{tenant="acme"}`).Data.Result) > 0
 	})
 
-	var d struct {
-		Templating struct {
-			List []struct {
-				Name       string `json:"name"`
-				Definition string `json:"definition"`
-			} `json:"list"`
-		} `json:"templating"`
-		Panels []struct {
-			Type    string `json:"type"`
-			Title   string `json:"title"`
-			Targets []struct {
-				Expr string `json:"expr"`
-			} `json:"targets"`
-		} `json:"panels"`
-	}
-	b, err := dashboards.FS.ReadFile("tenant.json")
+	d, err := dashboards.Load("tenant.json")
 	require.NoError(t, err)
-	require.NoError(t, json.Unmarshal(b, &d))
 
 	// The tenant picker: label_values(METRIC, tenant) is Grafana's call of
 	// /api/v1/label/tenant/values?match[]=METRIC.
@@ -109,12 +93,12 @@ scrape_configs:
 	shown := map[string]bool{}
 	fleet := false
 	for _, p := range d.Panels {
-		if p.Type == "row" {
-			fleet = strings.HasPrefix(p.Title, "Fleet")
+		if p.IsRow() {
+			fleet = p.IsFleetRow()
 			continue
 		}
 		for _, tg := range p.Targets {
-			expr := strings.NewReplacer("$tenant", "acme", "$__rate_interval", "1m").Replace(tg.Expr)
+			expr := dashboards.Expand(tg.Expr, "acme")
 			r := promQuery(t, promAddr, expr)
 			require.Equal(t, "success", r.Status, "%s: %s: %s %s", p.Title, expr, r.ErrorType, r.Error)
 			if len(r.Data.Result) > 0 {
