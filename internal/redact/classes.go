@@ -219,19 +219,29 @@ func assignedAt(d *detector, s string, start, end int) (a, b int, ok bool) {
 			return 0, 0, false
 		}
 	}
-	if d.cls == clsSecretPair {
-		name := strings.ToLower(s[start:end])
-		if i := strings.IndexFunc(name, func(r rune) bool { return !(r < 0x80 && (isWord(byte(r)) || r == '_' || r == '.' || r == '-')) }); i >= 0 {
-			name = name[:i]
-		}
-		for _, suf := range []string{"path", "file", "dir"} {
-			if strings.HasSuffix(name, suf) {
-				return 0, 0, false
-			}
-		}
+	if d.cls == clsSecretPair && namesFile(s[start:end]) {
+		return 0, 0, false
 	}
 	return a, b, true
 }
+
+// namesFile reports whether the name at the start of m (a name and its
+// assignment) ends in path, file or dir, ASCII case-insensitively.
+func namesFile(m string) bool {
+	n := 0
+	for n < len(m) && (isWord(m[n]) || m[n] == '_' || m[n] == '.' || m[n] == '-') {
+		n++
+	}
+	name := m[:n]
+	for _, suf := range fileSuffixes {
+		if len(name) >= len(suf) && strings.EqualFold(name[len(name)-len(suf):], suf) {
+			return true
+		}
+	}
+	return false
+}
+
+var fileSuffixes = [...]string{"path", "file", "dir"}
 
 // endsClause reports whether the value ending at s[b] ends the text, a
 // line or a clause, or is followed by another name:value or name=value.
