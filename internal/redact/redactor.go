@@ -281,41 +281,32 @@ func skipKey(k string) bool {
 	return k == AttrTenantID || k == AttrFingerprint || strings.HasPrefix(k, "tenant.redaction.")
 }
 
-// secretNames are attribute names (or their last "." "_" "-" separated
-// part) whose whole value is a secret.
-var secretNames = []string{"password", "passwd", "pwd", "passphrase", "secret", "apikey", "api_key", "api-key", "access_key", "secret_key", "private_key", "token", "cookie"}
-
-// userNames and endpointNames are attribute names whose whole value is an
-// account name or a host, database or bucket name. host.name is not one:
-// it is the resource's own identity, which dashboards group by.
-var (
-	userNames     = []string{"user", "username", "user_name", "user.name", "login", "enduser.id"}
-	endpointNames = []string{"host", "hostname", "server.address", "db.name", "db.namespace", "bucket"}
-)
+// keyNames are attribute names (or their last "." "_" "-" separated part)
+// whose whole value is of a class, in the order they are tried. host.name
+// is not an endpoint: it is the resource's own identity, which dashboards
+// group by.
+var keyNames = []struct {
+	cls   class
+	names []string
+}{
+	{clsAuthHeader, []string{"authorization"}},
+	{clsSecretPair, []string{"password", "passwd", "pwd", "passphrase", "secret", "apikey", "api_key", "api-key", "access_key", "secret_key", "private_key", "token", "cookie"}},
+	{clsUsername, []string{"user", "username", "user_name", "user.name", "login", "enduser.id"}},
+	{clsEndpoint, []string{"host", "hostname", "server.address", "db.name", "db.namespace", "bucket"}},
+}
 
 // keyClass returns the class a whole value has because of its attribute
 // name, or numClasses.
 func keyClass(k string) class {
-	// Every name below ends in one of these letters; most keys do not.
+	// Every name above ends in one of these letters; most keys do not.
 	if k == "" || strings.IndexByte("destynrDESTYNR", k[len(k)-1]) < 0 {
 		return numClasses
 	}
-	if hasSuffixWord(k, "authorization") {
-		return clsAuthHeader
-	}
-	for _, n := range secretNames {
-		if hasSuffixWord(k, n) {
-			return clsSecretPair
-		}
-	}
-	for _, n := range userNames {
-		if hasSuffixWord(k, n) {
-			return clsUsername
-		}
-	}
-	for _, n := range endpointNames {
-		if hasSuffixWord(k, n) {
-			return clsEndpoint
+	for _, kn := range keyNames {
+		for _, n := range kn.names {
+			if hasSuffixWord(k, n) {
+				return kn.cls
+			}
 		}
 	}
 	return numClasses
