@@ -12,10 +12,14 @@ import "errors"
 //
 // Matching is exact on bytes; callers lower the haystack and the patterns.
 type automaton struct {
-	// trans[sid+class] is the next premultiplied state id, with matchFlag
-	// set when that state reports matches.
-	trans   []uint32
-	classes [256]uint16
+	// trans[sid+class] is the next premultiplied state id; the states
+	// from matchFrom on report matches.
+	trans     []uint32
+	matchFrom uint32
+	classes   [256]uint16
+	// info[b] packs what scan needs of byte b: the class of b lowered
+	// (bits 0-15) and b's fact kind (16-23).
+	info    [256]uint32
 	stride2 uint
 	// matchOff[state]..matchOff[state+1] index matchData: the patterns
 	// ending at that state, own first, then those of its failure chain.
@@ -28,8 +32,6 @@ type automaton struct {
 type acMatch struct {
 	pattern, start, end int
 }
-
-const acMatchFlag uint32 = 1 << 31
 
 func newAutomaton(patterns []string) (*automaton, error) {
 	if len(patterns) == 0 {
@@ -53,6 +55,10 @@ func newAutomaton(patterns []string) (*automaton, error) {
 			a.classes[b] = uint16(nclass)
 			nclass++
 		}
+	}
+	for b := range 256 {
+		lo := lowerTable[b]
+		a.info[b] = uint32(a.classes[lo]) | uint32(factKinds[b])<<16
 	}
 	// Trie.
 	type node struct {
@@ -108,19 +114,35 @@ func newAutomaton(patterns []string) (*automaton, error) {
 	for 1<<a.stride2 < stride {
 		a.stride2++
 	}
+	// Number the states that report matches last, so that a step lands on
+	// one exactly when its id is at least matchFrom: the hot loops test
+	// that beside the step instead of unpacking a flag on it.
+	order := make([]int32, 0, len(nodes))
+	for _, reporting := range []bool{false, true} {
+		for si := range nodes {
+			if (len(nodes[si].matches) > 0) == reporting {
+				order = append(order, int32(si))
+			}
+		}
+	}
+	newID := make([]uint32, len(nodes))
+	for ni, si := range order {
+		newID[si] = uint32(ni)
+		if len(nodes[si].matches) > 0 && a.matchFrom == 0 {
+			a.matchFrom = uint32(ni) << a.stride2
+		}
+	}
+	if a.matchFrom == 0 {
+		a.matchFrom = uint32(len(nodes)) << a.stride2
+	}
 	a.trans = make([]uint32, len(nodes)*stride)
 	a.matchOff = make([]uint32, len(nodes)+1)
-	for si := range nodes {
+	for ni, si := range order {
 		for c := range nclass {
-			n := nodes[si].next[c]
-			v := uint32(n) << a.stride2
-			if len(nodes[n].matches) > 0 {
-				v |= acMatchFlag
-			}
-			a.trans[si<<a.stride2+c] = v
+			a.trans[ni<<a.stride2+c] = newID[nodes[si].next[c]] << a.stride2
 		}
 		a.matchData = append(a.matchData, nodes[si].matches...)
-		a.matchOff[si+1] = uint32(len(a.matchData))
+		a.matchOff[ni+1] = uint32(len(a.matchData))
 	}
 	return a, nil
 }
@@ -131,12 +153,10 @@ func (a *automaton) appendMatches(dst []acMatch, hay []byte) []acMatch {
 	trans, classes := a.trans, &a.classes
 	var sid uint32
 	for i, b := range hay {
-		raw := trans[sid+uint32(classes[b])]
-		if raw&acMatchFlag == 0 {
-			sid = raw
+		sid = trans[sid+uint32(classes[b])]
+		if sid < a.matchFrom {
 			continue
 		}
-		sid = raw &^ acMatchFlag
 		st := sid >> a.stride2
 		for _, pi := range a.matchData[a.matchOff[st]:a.matchOff[st+1]] {
 			dst = append(dst, acMatch{int(pi), i + 1 - int(a.lens[pi]), i + 1})

@@ -1,11 +1,9 @@
 package redact
 
 import (
-	"bytes"
 	"math/big"
 	"net/netip"
 	"regexp"
-	"slices"
 	"strings"
 
 	"github.com/tenancyhq/tenancy/internal/policy"
@@ -66,10 +64,10 @@ type detector struct {
 	minColons int
 	// scan, when set, must also pass: a cheap hand-written look for the
 	// shape of a value, so the regexp runs only where one may be.
-	scan func(lower []byte) bool
+	scan func(s string) bool
 	// near, when set, must pass at one of the keyword hits (end is the
-	// offset in lower just past the keyword).
-	near func(lower []byte, end int) bool
+	// offset just past the keyword).
+	near func(s string, end int) bool
 	re   *regexp.Regexp
 	// group is the submatch that holds the value (0 = whole match).
 	group int
@@ -262,12 +260,12 @@ func endsClause(s string, b int) bool {
 // pgpassShape: a line may be host:port:database:user:password when some
 // run of non-space bytes holds exactly four colons with a digit or '*'
 // right after the first.
-func pgpassShape(l []byte) bool {
-	for _, f := range bytes.Fields(l) {
-		if bytes.Count(f, []byte{':'}) != 4 {
+func pgpassShape(l string) bool {
+	for f := range strings.FieldsSeq(l) {
+		if strings.Count(f, ":") != 4 {
 			continue
 		}
-		if c := f[bytes.IndexByte(f, ':')+1]; isDigit(c) || c == '*' {
+		if c := f[strings.IndexByte(f, ':')+1]; isDigit(c) || c == '*' {
 			return true
 		}
 	}
@@ -294,7 +292,7 @@ func validPgpass(s string, a, b int) bool {
 }
 
 // keywordIndex is the prefilter: one automaton over every detector keyword,
-// run on the lowered string.
+// matched ASCII case-insensitively.
 type keywordIndex struct {
 	ac       *automaton
 	patterns []string
@@ -330,14 +328,14 @@ var keywords = func() keywordIndex {
 // detectorSet is a bit set over detectors.
 type detectorSet uint32
 
-// candidates returns the detectors whose prefilter s passes; lower and f
-// are prepare's.
-func candidates(lower []byte, f facts) detectorSet {
-	return gated(lower, f) | keywordHits(lower, keywords.ac.appendMatches(nil, lower), 0, 0)
+// candidates returns the detectors whose prefilter s passes.
+func candidates(s string) detectorSet {
+	matches, f, _ := keywords.ac.scan(nil, s, nil)
+	return gated(s, f) | keywordHits(s, matches, 0, 0)
 }
 
 // gated returns the detectors whose digit, colon and shape gates pass.
-func gated(lower []byte, f facts) detectorSet {
+func gated(s string, f facts) detectorSet {
 	var set detectorSet
 	if f.digits < 4 && f.colons < 2 {
 		return 0
@@ -353,11 +351,11 @@ func gated(lower []byte, f facts) detectorSet {
 				continue
 			}
 		case clsIBAN:
-			if !f.iban || !ibanShape(lower) {
+			if !f.iban || !ibanShape(s) {
 				continue
 			}
 		}
-		if d.scan != nil && !d.scan(lower) {
+		if d.scan != nil && !d.scan(s) {
 			continue
 		}
 		set |= 1 << di
@@ -368,11 +366,11 @@ func gated(lower []byte, f facts) detectorSet {
 // keywordHits returns the detectors the keyword matches among hits turn
 // on; keyword patterns start at id base of the automaton that made hits.
 // Detectors in skip (a tenant's kept classes) are not looked at.
-func keywordHits(lower []byte, hits []acMatch, base int, skip detectorSet) detectorSet {
+func keywordHits(s string, hits []acMatch, base int, skip detectorSet) detectorSet {
 	set := skip
 	for _, m := range hits {
 		if m.pattern >= base {
-			set |= keywords.enable(m.pattern-base, lower, m.end, set)
+			set |= keywords.enable(m.pattern-base, s, m.end, set)
 		}
 	}
 	return set &^ skip
@@ -380,13 +378,13 @@ func keywordHits(lower []byte, hits []acMatch, base int, skip detectorSet) detec
 
 // enable returns the detectors keyword pattern pi turns on at a hit ending
 // at end, less those already in set.
-func (ki *keywordIndex) enable(pi int, lower []byte, end int, set detectorSet) detectorSet {
+func (ki *keywordIndex) enable(pi int, s string, end int, set detectorSet) detectorSet {
 	var on detectorSet
 	for _, di := range ki.det[pi] {
 		if set&(1<<di) != 0 {
 			continue
 		}
-		if n := detectors[di].near; n != nil && !n(lower, end) {
+		if n := detectors[di].near; n != nil && !n(s, end) {
 			continue
 		}
 		on |= 1 << di
@@ -396,13 +394,13 @@ func (ki *keywordIndex) enable(pi int, lower []byte, end int, set detectorSet) d
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
-func isLowerAlpha(c byte) bool { return 'a' <= c && c <= 'z' }
+func isAlpha(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
 
 // ibanShape looks for two letters and two digits starting a word, followed
 // by at least 11 more letters, digits or spaces: the start of an IBAN.
-func ibanShape(l []byte) bool {
+func ibanShape(l string) bool {
 	for i := 0; i+15 <= len(l); i++ {
-		if !isLowerAlpha(l[i]) || !isLowerAlpha(l[i+1]) || !isDigit(l[i+2]) || !isDigit(l[i+3]) || (i > 0 && isWord(l[i-1])) {
+		if !isAlpha(l[i]) || !isAlpha(l[i+1]) || !isDigit(l[i+2]) || !isDigit(l[i+3]) || (i > 0 && isWord(l[i-1])) {
 			continue
 		}
 		n := 0
@@ -421,18 +419,18 @@ func ibanShape(l []byte) bool {
 // a word boundary to a digit before one, holding at least 12 (9) digits. A
 // long digit run inside a hex id ("538454127b096493") has no such span, so
 // the expression does not run on it.
-func cardShape(l []byte) bool {
+func cardShape(l string) bool {
 	return boundedDigits(l, 12, isCardByte, regexpBoundary, regexpBoundary)
 }
 
-func ssnShape(l []byte) bool { return boundedDigits(l, 9, isCardByte, regexpBoundary, regexpBoundary) }
+func ssnShape(l string) bool { return boundedDigits(l, 9, isCardByte, regexpBoundary, regexpBoundary) }
 
 // phoneShape is a necessary condition for a phone number that validPhone
 // accepts: the characters the phone expression can match (digits,
 // "+() .-", white space, and x, e, t for an extension), starting after a
 // byte validPhone allows before a number and ending before one it allows
 // after, holding at least 8 digits.
-func phoneShape(l []byte) bool {
+func phoneShape(l string) bool {
 	return boundedDigits(l, 8, isPhoneByte,
 		func(c byte) bool { return !isWord(c) && strings.IndexByte("-_/.:", c) < 0 },
 		func(c byte) bool { return !isWord(c) && strings.IndexByte("-_/", c) < 0 })
@@ -441,7 +439,7 @@ func phoneShape(l []byte) bool {
 func isCardByte(c byte) bool { return isDigit(c) || c == ' ' || c == '-' }
 
 func isPhoneByte(c byte) bool {
-	return isDigit(c) || strings.IndexByte("+() .-\t\n\f\rxet", c) >= 0
+	return isDigit(c) || strings.IndexByte("+() .-\t\n\f\rxetXET", c) >= 0
 }
 
 // regexpBoundary reports a byte that is not a word byte of regexp's \b.
@@ -454,7 +452,7 @@ func regexpBoundary(c byte) bool { return !isWord(c) && c != '_' }
 // that match only bytes in, where a match starts and ends with a digit
 // under those conditions, it is a necessary condition of a match with min
 // digits.
-func boundedDigits(l []byte, min int, in func(byte) bool, before, after func(byte) bool) bool {
+func boundedDigits(l string, min int, in func(byte) bool, before, after func(byte) bool) bool {
 	for i := 0; i < len(l); {
 		if !in(l[i]) {
 			i++
@@ -491,17 +489,17 @@ func boundedDigits(l []byte, min int, in func(byte) bool, before, after func(byt
 
 // ipv6Shape looks for a run of hex digits and colons holding two colons and
 // no group longer than four.
-func ipv6Shape(l []byte) bool {
+func ipv6Shape(l string) bool {
 	colons, group := 0, 0
-	for _, c := range l {
-		switch {
+	for i := 0; i < len(l); i++ {
+		switch c := l[i]; {
 		case c == ':':
 			colons++
 			group = 0
 			if colons >= 2 {
 				return true
 			}
-		case isDigit(c) || 'a' <= c && c <= 'f':
+		case isDigit(c) || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F':
 			if group++; group > 4 {
 				colons, group = 0, 4
 			}
@@ -514,9 +512,9 @@ func ipv6Shape(l []byte) bool {
 
 // userinfoNear: a URL's scheme separator followed, before the next '/' or
 // space, by an '@' (user:pass@host).
-func userinfoNear(l []byte, end int) bool {
-	for _, c := range l[end:] {
-		switch c {
+func userinfoNear(l string, end int) bool {
+	for i := end; i < len(l); i++ {
+		switch l[i] {
 		case '@':
 			return true
 		case '/', ' ', '"', '\'', '\n':
@@ -528,7 +526,7 @@ func userinfoNear(l []byte, end int) bool {
 
 // authValueNear: an auth scheme name followed by white space and at least
 // eight characters of a credential.
-func authValueNear(l []byte, end int) bool {
+func authValueNear(l string, end int) bool {
 	i := end
 	for i < len(l) && (l[i] == ' ' || l[i] == '\t') {
 		i++
@@ -546,7 +544,7 @@ func authValueNear(l []byte, end int) bool {
 // assignmentNear: a secret's name followed, after at most a few more name
 // characters, a quote and spaces, by an assignment (= : => ,) or a markup
 // close ('>' within 41 bytes), as the secret_pair regexp needs.
-func assignmentNear(l []byte, end int) bool {
+func assignmentNear(l string, end int) bool {
 	i := end
 	for n := 0; i < len(l) && n < 32 && (isWord(l[i]) || l[i] == '_' || l[i] == '.' || l[i] == '-'); n++ {
 		i++
@@ -561,7 +559,7 @@ func assignmentNear(l []byte, end int) bool {
 	if j < len(l) && (l[j] == '=' || l[j] == ':' || l[j] == ',' || l[j] == '>') {
 		return true
 	}
-	return bytes.IndexByte(l[i:min(len(l), i+42)], '>') >= 0
+	return strings.IndexByte(l[i:min(len(l), i+42)], '>') >= 0
 }
 
 // detect appends the findings in s of the detectors in set.
@@ -836,7 +834,7 @@ func validNameValue(v string) bool {
 
 // spaceQuoteNear: a secret's name, the rest of its word, one to three
 // spaces or tabs and a quote.
-func spaceQuoteNear(l []byte, end int) bool {
+func spaceQuoteNear(l string, end int) bool {
 	i := end
 	for i < len(l) && isWord(l[i]) {
 		i++
@@ -847,8 +845,6 @@ func spaceQuoteNear(l []byte, end int) bool {
 	}
 	return j > i && j < len(l) && (l[j] == '"' || l[j] == '\'')
 }
-
-func countDots(s []byte) int { return bytes.Count(s, []byte{'.'}) }
 
 // Finding is one value of a PII or secret class found by Detect.
 type Finding struct {
@@ -863,8 +859,7 @@ type Finding struct {
 // detectors alone (no identifiers, no attribute-name rules) for measuring
 // recall and precision.
 func Detect(s string) []Finding {
-	lower, f := prepare(nil, s)
-	hits := detect(nil, s, candidates(lower, f))
+	hits := detect(nil, s, candidates(s))
 	out := make([]Finding, len(hits))
 	for i, h := range hits {
 		out[i] = Finding{h.start, h.end, h.cls.String()}
@@ -872,7 +867,7 @@ func Detect(s string) []Finding {
 	return out
 }
 
-// byteKind classifies bytes for prepare.
+// Byte kinds, from which the facts DFA's are made (factKinds).
 const (
 	kindOther = iota
 	kindDigit
@@ -905,65 +900,14 @@ var byteKinds, lowerTable = func() (k, l [256]byte) {
 	return k, l
 }()
 
-// facts are what prepare measures of a string for the prefilters.
+// facts are what scan measures of a string for the prefilters.
 type facts struct {
 	// digits is the longest run of digits where neighbours are at most two
-	// separators apart (cards, SSNs, phones need one); colons counts ':'.
+	// separators apart (cards, SSNs, phones need one), up to maxDigitRun;
+	// colons counts ':'.
 	digits, colons int
 	// esc: a '%' or '\\' (a possible escape). ipv4: a run of digits and
 	// dots with three dots. iban: a word starting with two letters and two
 	// digits.
 	esc, ipv4, iban bool
-}
-
-// prepare appends s lowered to dst and, in the same pass, measures the
-// facts the prefilters need.
-func prepare(dst []byte, s string) ([]byte, facts) {
-	var f facts
-	n := len(dst)
-	dst = slices.Grow(dst, len(s))[:n+len(s)]
-	out := dst[n:]
-	cur, seps := 0, 0
-	word, dots, dotDigits := 0, 0, 0 // word: length of the current [a-z0-9] run
-	for i := 0; i < len(s) && i < len(out); i++ {
-		c := s[i]
-		out[i] = lowerTable[c]
-		switch byteKinds[c] {
-		case kindDigit:
-			cur++
-			seps = 0
-			f.digits = max(f.digits, cur)
-			if dotDigits++; dots >= 3 && dotDigits >= 4 {
-				f.ipv4 = true
-			}
-			if word++; word == 4 && i >= 3 && byteKinds[s[i-3]] == kindLetter && byteKinds[s[i-2]] == kindLetter && byteKinds[s[i-1]] == kindDigit {
-				f.iban = true
-			}
-			continue
-		case kindLetter:
-			word++
-			cur, seps = 0, 0
-			dots, dotDigits = 0, 0
-			continue
-		case kindSep:
-			if seps++; seps > 2 {
-				cur, seps = 0, 0
-			}
-			word = 0
-			if c == '.' {
-				dots++
-				continue
-			}
-		case kindColon:
-			f.colons++
-			cur, seps, word = 0, 0, 0
-		case kindEscape:
-			f.esc = true
-			cur, seps, word = 0, 0, 0
-		default:
-			cur, seps, word = 0, 0, 0
-		}
-		dots, dotDigits = 0, 0
-	}
-	return dst, f
 }

@@ -3,7 +3,6 @@ package redact
 import (
 	"fmt"
 	"slices"
-	"sync"
 	"sync/atomic"
 
 	"github.com/tenancyhq/tenancy/internal/policy"
@@ -83,74 +82,68 @@ func (m *Matcher) owner(id string) int32 {
 	return noOwner
 }
 
-var lowerPool = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
-
 // Find appends to dst the spans of s holding an identifier foreign to the
 // tenant owner ("" or an undeclared id: every identifier is foreign). Each
 // span covers the identifier's whole enclosing token, in bytes of s, also
 // when the identifier was percent-encoded or JSON-escaped.
 func (m *Matcher) Find(dst []Span, s, owner string) []Span {
-	bp := lowerPool.Get().(*[]byte)
-	lower := appendLower((*bp)[:0], s)
 	var buf [8]acMatch
-	dst, _ = m.find(dst, buf[:0], s, lower, m.owner(owner))
-	*bp = lower
-	lowerPool.Put(bp)
+	dst, _, _ = m.find(dst, buf[:0], nil, s, m.owner(owner))
 	return dst
 }
 
-// find is Find with s already lowered into lower; mbuf is scratch space
-// for the automaton's matches, returned for reuse.
-func (m *Matcher) find(dst []Span, mbuf []acMatch, s string, lower []byte, owner int32) ([]Span, []acMatch) {
+// find is Find with scratch space for the automaton (mbuf, states),
+// returned for reuse.
+func (m *Matcher) find(dst []Span, mbuf []acMatch, states []uint32, s string, owner int32) ([]Span, []acMatch, []uint32) {
 	if len(m.patterns) == 0 {
-		return dst, mbuf
+		return dst, mbuf, states
 	}
-	mbuf = m.ac.appendMatches(mbuf[:0], lower)
-	dst = m.findPlain(dst, lower, mbuf, owner)
-	if !hasEscapes(s) {
-		return dst, mbuf
+	var f facts
+	mbuf, f, states = m.ac.scan(mbuf[:0], s, states)
+	dst = m.findPlain(dst, s, mbuf, owner)
+	if !f.esc || !hasEscapes(s) {
+		return dst, mbuf, states
 	}
 	dec, pos, ok := unescapeLayers(s)
 	if !ok {
-		return dst, mbuf
+		return dst, mbuf, states
 	}
 	n := len(dst)
-	dlow := appendLower(nil, dec)
-	mbuf = m.ac.appendMatches(mbuf[:0], dlow)
-	dst = m.findPlain(dst, dlow, mbuf, owner)
+	mbuf, _, states = m.ac.scan(mbuf[:0], dec, states)
+	dst = m.findPlain(dst, dec, mbuf, owner)
 	for i := n; i < len(dst); i++ {
 		dst[i] = Span{pos[dst[i].Start], pos[dst[i].End]}
 	}
-	return dst, mbuf
+	return dst, mbuf, states
 }
 
 // findPlain appends the spans of the identifier hits among hits (the
-// automaton's matches on lower) that are foreign to owner.
-func (m *Matcher) findPlain(dst []Span, lower []byte, hits []acMatch, owner int32) []Span {
+// automaton's matches on s) that are foreign to owner.
+func (m *Matcher) findPlain(dst []Span, s string, hits []acMatch, owner int32) []Span {
 	first := len(dst)
 	for _, hit := range hits {
 		pi := hit.pattern
 		if pi >= len(m.patterns) {
 			continue // a class keyword
 		}
-		if m.wordStart[pi] && hit.start > 0 && isWord(lower[hit.start-1]) {
+		if m.wordStart[pi] && hit.start > 0 && isWord(s[hit.start-1]) {
 			continue
 		}
-		if m.wordEnd[pi] && hit.end < len(lower) && isWord(lower[hit.end]) {
+		if m.wordEnd[pi] && hit.end < len(s) && isWord(s[hit.end]) {
 			continue
 		}
 		if owner != noOwner && slices.Contains(m.owners[pi], owner) {
 			continue
 		}
 		start, end := hit.start, hit.end
-		for start > 0 && isToken(lower[start-1]) {
+		for start > 0 && isToken(s[start-1]) {
 			start--
 		}
-		for end < len(lower) && isToken(lower[end]) {
+		for end < len(s) && isToken(s[end]) {
 			end++
 		}
 		// A sentence's full stop or a trailing dash is not part of a host.
-		for end > hit.end && (lower[end-1] == '.' || lower[end-1] == '-') {
+		for end > hit.end && (s[end-1] == '.' || s[end-1] == '-') {
 			end--
 		}
 		// Identifiers nested in one token (globex, globex.example) give one span.
@@ -170,7 +163,7 @@ func (m *Matcher) Contains(s, owner string) bool {
 // Tenants is the number of tenants whose identifiers were compiled.
 func (m *Matcher) Tenants() int { return len(m.ids) }
 
-// isWord reports an ASCII letter or digit (of lowered text).
+// isWord reports an ASCII letter or digit.
 func isWord(c byte) bool { return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || 'A' <= c && c <= 'Z' }
 
 // isToken reports a byte that may be part of an identifier's enclosing token:

@@ -179,11 +179,11 @@ type pass struct {
 	r      *Redactor
 	ru     *rules
 	tenant string
-	lower  []byte
 	spans  []Span
 	hits   []hit
-	// matches is scratch space for the automaton's matches.
+	// matches and states are scratch space for the automaton.
 	matches []acMatch
+	states  []uint32
 	counts  [numClasses]int32
 	stats   Stats
 	// keys caches what an attribute key means for the current resource's
@@ -407,8 +407,7 @@ func (ps *pass) setStr(s string, set func(string)) {
 
 // foreignIn reports whether s holds another tenant's identifier.
 func (ps *pass) foreignIn(s string) bool {
-	ps.lower = appendLower(ps.lower[:0], s)
-	ps.spans, ps.matches = ps.r.m.find(ps.spans[:0], ps.matches, s, ps.lower, ps.ru.owner)
+	ps.spans, ps.matches, ps.states = ps.r.m.find(ps.spans[:0], ps.matches, ps.states, s, ps.ru.owner)
 	return len(ps.spans) > 0
 }
 
@@ -419,30 +418,27 @@ func (ps *pass) str(s string) (out string, changed, removed bool) {
 		return s, false, false
 	}
 	m := ps.r.m
-	lower, f := prepare(ps.lower[:0], s)
-	ps.lower = lower
 	hits := ps.hits[:0]
-	matches := m.ac.appendMatches(ps.matches[:0], lower)
-	ps.matches = matches
-	ps.spans = m.findPlain(ps.spans[:0], lower, matches, ps.ru.owner)
-	set := keywordHits(lower, matches, len(m.patterns), ^ps.ru.active)
+	matches, f, states := m.ac.scan(ps.matches[:0], s, ps.states)
+	ps.matches, ps.states = matches, states
+	ps.spans = m.findPlain(ps.spans[:0], s, matches, ps.ru.owner)
+	set := keywordHits(s, matches, len(m.patterns), ^ps.ru.active)
 	if ps.ru.active&^set != 0 {
-		set |= gated(lower, f)
+		set |= gated(s, f)
 	}
 	if set &= ps.ru.active; set != 0 {
 		hits = detect(hits, s, set)
 	}
 	if f.esc && hasEscapes(s) {
 		if dec, pos, ok := unescapeLayers(s); ok {
-			dlow, df := prepare(nil, dec)
-			matches := m.ac.appendMatches(ps.matches[:0], dlow)
-			ps.matches = matches
+			matches, df, states := m.ac.scan(ps.matches[:0], dec, ps.states)
+			ps.matches, ps.states = matches, states
 			n := len(ps.spans)
-			ps.spans = m.findPlain(ps.spans, dlow, matches, ps.ru.owner)
+			ps.spans = m.findPlain(ps.spans, dec, matches, ps.ru.owner)
 			for i := n; i < len(ps.spans); i++ {
 				ps.spans[i] = Span{pos[ps.spans[i].Start], pos[ps.spans[i].End]}
 			}
-			if set := (keywordHits(dlow, matches, len(m.patterns), ^ps.ru.active) | gated(dlow, df)) & ps.ru.active; set != 0 {
+			if set := (keywordHits(dec, matches, len(m.patterns), ^ps.ru.active) | gated(dec, df)) & ps.ru.active; set != 0 {
 				n := len(hits)
 				hits = detect(hits, dec, set)
 				for i := n; i < len(hits); i++ {

@@ -27,7 +27,6 @@ func TestShapesAreNecessary(t *testing.T) {
 		cases = append(cases, string(b))
 	}
 	for _, s := range cases {
-		lower := []byte(strings.ToLower(s))
 		for _, d := range detectors {
 			if d.cls != clsCreditCard && d.cls != clsSSN && d.cls != clsPhone {
 				continue
@@ -39,8 +38,40 @@ func TestShapesAreNecessary(t *testing.T) {
 					found = true
 				}
 			}
-			if found && !d.scan(lower) {
+			if found && !d.scan(s) {
 				t.Fatalf("%v found in %q but its shape scan fails", d.cls, s)
+			}
+		}
+	}
+}
+
+// TestGatesFoldCase: the shape scans and near checks see the original
+// string (scan makes no lowered copy), so each must answer for it what it
+// answers for the string lowered.
+func TestGatesFoldCase(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	const alphabet = "0123456789 -.:()+/=@'\"\t>_xetXETabfABFgzGZ$"
+	cases := []string{"DE89 3704 0044 0532 0130 00", "FE80::1", "Password: 'Hunter22'", "Bearer ABCDEFGHIJ", "HTTPS://U:P@H/", "Host:5432:DB:User:PW"}
+	for range 50000 {
+		b := make([]byte, 1+rng.IntN(30))
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		cases = append(cases, string(b))
+	}
+	for _, s := range cases {
+		lower := strings.ToLower(s)
+		if ibanShape(s) != ibanShape(lower) {
+			t.Fatalf("ibanShape(%q) differs from its lowered form", s)
+		}
+		for di, d := range detectors {
+			if d.scan != nil && d.scan(s) != d.scan(lower) {
+				t.Fatalf("detector %d (%v): shape of %q differs from its lowered form", di, d.cls, s)
+			}
+			for end := 0; d.near != nil && end <= len(s); end++ {
+				if d.near(s, end) != d.near(lower, end) {
+					t.Fatalf("detector %d (%v): near(%q, %d) differs from its lowered form", di, d.cls, s, end)
+				}
 			}
 		}
 	}
