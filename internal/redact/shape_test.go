@@ -2,6 +2,7 @@ package redact
 
 import (
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -100,5 +101,43 @@ func TestValidIBANMatchesUnicodePath(t *testing.T) {
 	}
 	if valid < 3 {
 		t.Fatalf("only %d valid IBANs among the cases", valid)
+	}
+}
+
+// TestAnchoredRunsFindTheSame: a detector that runs its expression only on
+// the runs around its anchor finds exactly what it finds on the whole
+// string.
+func TestAnchoredRunsFindTheSame(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	const alphabet = "ab.Z9_-+%@ @@:/<>\"'\xc3\xa9x.com"
+	cases := []string{
+		"notify billing-ops@cust00009.example about it", "a@b.com_x", "x@y.co@z.org", "@@a.b@c.de",
+		"mailto:J.Doe+tag@Example.COM, other@x.io.", "é@b.com a@é.com", "a@b.c0m a@b.com9",
+	}
+	for range 50000 {
+		b := make([]byte, 1+rng.IntN(40))
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		cases = append(cases, string(b))
+	}
+	anchored, found := 0, 0
+	for di := range detectors {
+		d := &detectors[di]
+		if d.anchor == 0 {
+			continue
+		}
+		anchored++
+		for _, s := range cases {
+			want := d.find(nil, s, 0, len(s))
+			got := detect(nil, s, 1<<di)
+			if !slices.Equal(want, got) {
+				t.Fatalf("detector %d (%v) on %q: anchored runs found %v, the whole string %v", di, d.cls, s, got, want)
+			}
+			found += len(want)
+		}
+	}
+	if anchored == 0 || found < 100 {
+		t.Fatalf("%d anchored detectors, %d findings: the test compares nothing", anchored, found)
 	}
 }
