@@ -187,8 +187,9 @@ func factsOf(flags uint32, s string) facts {
 // state after every byte in states, and the matches are read out after it.
 func (a *automaton) scan(dst []acMatch, s string, states []uint32) ([]acMatch, facts, []uint32) {
 	states = slices.Grow(states[:0], len(s))[:len(s)]
-	flags := a.steps(s, states)
-	for i, sid := range states {
+	flags, top := a.steps(s, states)
+	for i := 0; top >= a.matchFrom && i < len(states); i++ {
+		sid := states[i]
 		if sid < a.matchFrom {
 			continue
 		}
@@ -201,9 +202,10 @@ func (a *automaton) scan(dst []acMatch, s string, states []uint32) ([]acMatch, f
 }
 
 // steps is scan's loop: it writes the automaton's state after each byte
-// of s to states and returns the facts DFA's flags. It is a leaf that
-// stores unconditionally, so its state stays in registers.
-func (a *automaton) steps(s string, states []uint32) (flags uint32) {
+// of s to states and returns the facts DFA's flags and the highest state
+// (below matchFrom: no match). It is a leaf that stores unconditionally,
+// so its state stays in registers.
+func (a *automaton) steps(s string, states []uint32) (flags, top uint32) {
 	trans, info := a.trans, &a.info
 	ft, ff := &factNext, &factFlags
 	var sid uint32
@@ -216,6 +218,7 @@ func (a *automaton) steps(s string, states []uint32) (flags uint32) {
 		flags |= ff[fi]
 		sid = trans[sid+e&0xffff]
 		states[i] = sid
+		top = max(top, sid)
 	}
-	return flags
+	return flags, top
 }
