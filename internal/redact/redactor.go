@@ -189,6 +189,15 @@ type pass struct {
 	// keys caches what an attribute key means for the current resource's
 	// owner: keys repeat on every record, and their verdict is exact.
 	keys map[string]*keyVerdict
+	// slots remember the verdict of the key last seen at each position of
+	// a record's attribute map: records of one kind list the same keys in
+	// the same order, and comparing a key is cheaper than hashing it.
+	slots [16]keySlot
+}
+
+type keySlot struct {
+	k string
+	v *keyVerdict
 }
 
 // keyVerdict is what an attribute key means: it names another tenant, or
@@ -221,6 +230,20 @@ func (ps *pass) key(k string) *keyVerdict {
 	return v
 }
 
+// keyAt is key for the key at position i of a record's attribute map.
+func (ps *pass) keyAt(i int, k string) *keyVerdict {
+	if i >= len(ps.slots) {
+		return ps.key(k)
+	}
+	sl := &ps.slots[i]
+	if sl.v != nil && sl.k == k {
+		return sl.v
+	}
+	v := ps.key(k)
+	*sl = keySlot{k, v}
+	return v
+}
+
 func (r *Redactor) newPass() *pass { return &pass{r: r} }
 
 func (ps *pass) resource(attrs pcommon.Map) {
@@ -231,6 +254,7 @@ func (ps *pass) resource(attrs pcommon.Map) {
 	ps.ru = ps.r.rulesFor(id)
 	ps.tenant = statsTenant(ps.ru, id)
 	clear(ps.keys)
+	ps.slots = [len(ps.slots)]keySlot{}
 }
 
 // flush stamps the audit attributes on attrs if the current record changed,
@@ -325,11 +349,18 @@ func hasSuffixWord(k, name string) bool {
 // attrs redacts an attribute map. top marks a record's own attribute map,
 // where the tenant and audit attributes live.
 func (ps *pass) attrs(m pcommon.Map, top bool) {
+	i := -1
 	m.RemoveIf(func(k string, v pcommon.Value) bool {
+		i++
 		if top && skipKey(k) {
 			return false
 		}
-		kv := ps.key(k)
+		var kv *keyVerdict
+		if top {
+			kv = ps.keyAt(i, k)
+		} else {
+			kv = ps.key(k)
+		}
 		if kv.foreign {
 			ps.counts[classForeign]++
 			return true
