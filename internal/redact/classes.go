@@ -2,6 +2,7 @@ package redact
 
 import (
 	"math/big"
+	"math/bits"
 	"net/netip"
 	"regexp"
 	"strings"
@@ -344,20 +345,17 @@ type detectorSet uint32
 // candidates returns the detectors whose prefilter s passes.
 func candidates(s string) detectorSet {
 	matches, f, _ := keywords.ac.scan(nil, s, nil)
-	return gated(s, f) | keywordHits(s, matches, 0, 0)
+	return gated(s, f, ^detectorSet(0)) | keywordHits(s, matches, 0, 0)
 }
 
 // gated returns the detectors whose digit, colon and shape gates pass.
-func gated(s string, f facts) detectorSet {
+func gated(s string, f facts, want detectorSet) detectorSet {
 	var set detectorSet
-	if f.digits < 4 && f.colons < 2 {
-		return 0
-	}
-	for di := range detectors {
+	cand := (digitGated[min(f.digits, maxDigitRun)] | colonGated[min(f.colons, len(colonGated)-1)]) & want
+	for cand != 0 {
+		di := bits.TrailingZeros32(uint32(cand))
+		cand &= cand - 1
 		d := &detectors[di]
-		if !(d.minDigits > 0 && f.digits >= d.minDigits) && !(d.minColons > 0 && f.colons >= d.minColons) {
-			continue
-		}
 		switch d.cls {
 		case clsIPv4:
 			if !f.ipv4 {
@@ -375,6 +373,27 @@ func gated(s string, f facts) detectorSet {
 	}
 	return set
 }
+
+// digitGated[n] holds the detectors a longest digit run of n opens, and
+// colonGated[n] those n colons open (the last entry: that many or more).
+var digitGated, colonGated = func() (dg [maxDigitRun + 1]detectorSet, cg [8]detectorSet) {
+	for di, d := range detectors {
+		if d.minDigits > maxDigitRun || d.minColons >= len(cg) {
+			panic("redact: a detector's gate is beyond what scan measures")
+		}
+		for n := range dg {
+			if d.minDigits > 0 && n >= d.minDigits {
+				dg[n] |= 1 << di
+			}
+		}
+		for n := range cg {
+			if d.minColons > 0 && n >= d.minColons {
+				cg[n] |= 1 << di
+			}
+		}
+	}
+	return dg, cg
+}()
 
 // keywordHits returns the detectors the keyword matches among hits turn
 // on; keyword patterns start at id base of the automaton that made hits.

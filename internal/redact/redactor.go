@@ -454,9 +454,7 @@ func (ps *pass) str(s string) (out string, changed, removed bool) {
 	ps.matches, ps.states = matches, states
 	ps.spans = m.findPlain(ps.spans[:0], s, matches, ps.ru.owner)
 	set := keywordHits(s, matches, len(m.patterns), ^ps.ru.active)
-	if ps.ru.active&^set != 0 {
-		set |= gated(s, f)
-	}
+	set |= gated(s, f, ps.ru.active&^set)
 	if set &= ps.ru.active; set != 0 {
 		hits = detect(hits, s, set)
 	}
@@ -469,7 +467,7 @@ func (ps *pass) str(s string) (out string, changed, removed bool) {
 			for i := n; i < len(ps.spans); i++ {
 				ps.spans[i] = Span{pos[ps.spans[i].Start], pos[ps.spans[i].End]}
 			}
-			if set := (keywordHits(dec, matches, len(m.patterns), ^ps.ru.active) | gated(dec, df)) & ps.ru.active; set != 0 {
+			if set := (keywordHits(dec, matches, len(m.patterns), ^ps.ru.active) | gated(dec, df, ps.ru.active)) & ps.ru.active; set != 0 {
 				n := len(hits)
 				hits = detect(hits, dec, set)
 				for i := n; i < len(hits); i++ {

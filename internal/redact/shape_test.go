@@ -141,3 +141,54 @@ func TestAnchoredRunsFindTheSame(t *testing.T) {
 		t.Fatalf("%d anchored detectors, %d findings: the test compares nothing", anchored, found)
 	}
 }
+
+// gatedRef is gated as a plain loop over every detector: the reference for
+// its gate tables.
+func gatedRef(s string, f facts) detectorSet {
+	var set detectorSet
+	for di := range detectors {
+		d := &detectors[di]
+		if !(d.minDigits > 0 && f.digits >= d.minDigits) && !(d.minColons > 0 && f.colons >= d.minColons) {
+			continue
+		}
+		if d.cls == clsIPv4 && !f.ipv4 || d.cls == clsIBAN && (!f.iban || !ibanShape(s)) {
+			continue
+		}
+		if d.scan != nil && !d.scan(s) {
+			continue
+		}
+		set |= 1 << di
+	}
+	return set
+}
+
+func TestGatedMatchesReference(t *testing.T) {
+	m, err := NewMatcher(testPolicy(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(11, 12))
+	const alphabet = "0123456789 -.:()+/abAZ%"
+	opened := 0
+	for range 50000 {
+		b := make([]byte, 1+rng.IntN(40))
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		s := string(b)
+		_, f, _ := m.ac.scan(nil, s, nil)
+		want := gatedRef(s, f)
+		if got := gated(s, f, ^detectorSet(0)); got != want {
+			t.Fatalf("gated(%q) = %b, reference %b", s, got, want)
+		}
+		if got := gated(s, f, want&^1); got != want&^1 {
+			t.Fatalf("gated(%q) with the first detector not wanted = %b, reference %b", s, got, want&^1)
+		}
+		if want != 0 {
+			opened++
+		}
+	}
+	if opened < 1000 {
+		t.Fatalf("only %d strings opened a gate", opened)
+	}
+}
