@@ -4,13 +4,15 @@ import "errors"
 
 // automaton is a dense Aho-Corasick DFA over byte strings, built the way
 // github.com/coregx/ahocorasick builds its DFA (same byte classes, same
-// failure links, same order of matches), with one difference that matters
-// on the hot path: appendMatches appends to a caller's buffer instead of
+// failure links, same order of matches), with two differences that matter
+// on the hot path: scan (scan.go) appends to a caller's buffer instead of
 // returning a fresh slice, so a string that holds a pattern (the owner's own
-// domain, "://") costs no allocation. The library stays the reference in
-// the tests (TestAutomatonMatchesLibrary, FuzzAutomaton).
+// domain, "://") costs no allocation, and it folds ASCII case through its
+// byte classes, so the haystack needs no lowered copy. The library stays
+// the reference in the tests (TestAutomatonMatchesLibrary, FuzzAutomaton).
 //
-// Matching is exact on bytes; callers lower the haystack and the patterns.
+// Patterns must be lower case (NewMatcher and the keyword index lower
+// them); scan then matches them ASCII case-insensitively.
 type automaton struct {
 	// trans[sid+class] is the next premultiplied state id; the states
 	// from matchFrom on report matches.
@@ -145,22 +147,4 @@ func newAutomaton(patterns []string) (*automaton, error) {
 		a.matchOff[ni+1] = uint32(len(a.matchData))
 	}
 	return a, nil
-}
-
-// appendMatches appends every (overlapping) occurrence of every pattern in
-// hay to dst, ordered by end and, at one end, as the library orders them.
-func (a *automaton) appendMatches(dst []acMatch, hay []byte) []acMatch {
-	trans, classes := a.trans, &a.classes
-	var sid uint32
-	for i, b := range hay {
-		sid = trans[sid+uint32(classes[b])]
-		if sid < a.matchFrom {
-			continue
-		}
-		st := sid >> a.stride2
-		for _, pi := range a.matchData[a.matchOff[st]:a.matchOff[st+1]] {
-			dst = append(dst, acMatch{int(pi), i + 1 - int(a.lens[pi]), i + 1})
-		}
-	}
-	return dst
 }

@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// checkScan asserts that scan's one pass gives exactly what prepare and
+// checkScan asserts that scan's one pass gives exactly what prepareRef and
 // appendMatches give in two.
 func checkScan(t testing.TB, a *automaton, s string) {
 	wantLower, wantFacts := prepareRef(nil, s)
@@ -57,7 +57,7 @@ func FuzzScan(f *testing.F) {
 
 var scanBody = "GET /api/v2/orders/83412/items?page=2 completed in 34ms status=200 bytes=5120 cache=miss region=eu-west-1 retries=0 ok"
 
-// BenchmarkScan compares the fused pass with prepare and appendMatches one
+// BenchmarkScan compares the fused pass with prepareRef and appendMatches one
 // after the other, on one ordinary log body.
 func BenchmarkScan(b *testing.B) {
 	m, err := NewMatcher(benchPolicy(b, 10))
