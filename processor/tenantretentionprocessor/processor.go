@@ -1,0 +1,381 @@
+package tenantretentionprocessor
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/processor"
+	"go.opentelemetry.io/collector/processor/processorhelper"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.uber.org/zap"
+
+	"github.com/tenancyhq/tenancy/internal/policy"
+	"github.com/tenancyhq/tenancy/processor/tenantretentionprocessor/internal/metadata"
+)
+
+// Attributes this processor reads and writes.
+const (
+	// AttrTenantID is the tenant processor's verified tenant.
+	AttrTenantID = "tenant.id"
+	// AttrRetention (resource) is the tenant's retention for the signal, in
+	// the policy's syntax ("30d", "36h0m0s"): what backends keep it for.
+	AttrRetention = "tenant.retention"
+	// AttrResidency (resource) is the region the tenant's data must stay in.
+	AttrResidency = "tenant.residency"
+	// AttrResidencyViolation (resource, flag mode) names the region the data
+	// was seen in against the tenant's residency.
+	AttrResidencyViolation = "tenant.residency.violation"
+	// AttrExpired (record, flag mode) marks a record older than the
+	// tenant's retention. Only this processor sets it: a client's copy is
+	// removed.
+	AttrExpired = "tenant.retention.expired"
+)
+
+// Reasons in the self-metrics.
+const (
+	reasonExpired   = "expired"
+	reasonResidency = "residency"
+)
+
+type retentionProcessor struct {
+	logger   *zap.Logger
+	tel      *metadata.Telemetry
+	cfg      *Config
+	provider policy.Provider
+	now      func() time.Time
+}
+
+func newRetentionProcessor(cfg *Config, set processor.Settings, now func() time.Time) (*retentionProcessor, error) {
+	tel, err := metadata.NewTelemetry(set.TelemetrySettings)
+	if err != nil {
+		return nil, err
+	}
+	return &retentionProcessor{logger: set.Logger, tel: tel, cfg: cfg, now: now}, nil
+}
+
+func (p *retentionProcessor) start(_ context.Context, host component.Host) error {
+	prov, err := policy.FromHost(host, p.cfg.Policy)
+	if err != nil {
+		return err
+	}
+	p.provider = prov
+	return nil
+}
+
+// verdict is what the policy says about one resource's data.
+type verdict struct {
+	// tenant labels the self-metrics: a declared tenant, _quarantine,
+	// _governance or _none, so labels stay bounded by the policy.
+	tenant    string
+	retention time.Duration // 0: none
+	residency string
+	// outOfRegion: the tenant's residency is not this collector's region.
+	outOfRegion bool
+	// cutoff is the oldest timestamp still within retention (0: none).
+	cutoff pcommon.Timestamp
+}
+
+func (p *retentionProcessor) judge(pol *policy.Policy, res pcommon.Map, sig policy.Signal, now time.Time) verdict {
+	id := ""
+	if v, ok := res.Get(AttrTenantID); ok {
+		id = v.AsString()
+	}
+	t, declared := pol.Tenant(id)
+	label := id
+	if !declared {
+		// Undeclared, reserved or missing: the defaults' retention, and no
+		// residency (the data belongs to no tenant's region).
+		t, label = &pol.Defaults, "_none"
+		if id == policy.Quarantine || id == policy.Governance {
+			label = id
+		}
+	}
+	v := verdict{tenant: label, retention: t.Retention[sig]}
+	if declared {
+		v.residency = t.Residency
+		v.outOfRegion = p.cfg.Region != "" && t.Residency != "" && t.Residency != p.cfg.Region
+	}
+	if v.retention > 0 {
+		v.cutoff = pcommon.NewTimestampFromTime(now.Add(-v.retention))
+	}
+	return v
+}
+
+// stamp writes the verdict on the resource, over anything that was there.
+func (p *retentionProcessor) stamp(res pcommon.Map, v verdict) {
+	if v.retention > 0 {
+		res.PutStr(AttrRetention, formatRetention(v.retention))
+	} else {
+		res.Remove(AttrRetention)
+	}
+	if v.residency != "" {
+		res.PutStr(AttrResidency, v.residency)
+	} else {
+		res.Remove(AttrResidency)
+	}
+	if v.outOfRegion {
+		res.PutStr(AttrResidencyViolation, p.cfg.Region)
+	} else {
+		res.Remove(AttrResidencyViolation)
+	}
+}
+
+// formatRetention writes whole days as the policy does ("30d").
+func formatRetention(d time.Duration) string {
+	const day = 24 * time.Hour
+	if d%day == 0 {
+		return strconv.FormatInt(int64(d/day), 10) + "d"
+	}
+	return d.String()
+}
+
+// expired reports whether a record stamped ts is out of v's retention. A
+// record without a timestamp is kept: its age is unknown.
+func (v verdict) expired(ts pcommon.Timestamp) bool {
+	return v.cutoff != 0 && ts != 0 && ts < v.cutoff
+}
+
+type tallyKey struct{ tenant, reason string }
+
+// tally counts one batch's dropped and flagged records.
+type tally struct{ dropped, flagged map[tallyKey]int64 }
+
+func (t *tally) add(m *map[tallyKey]int64, tenant, reason string, n int) {
+	if n == 0 {
+		return
+	}
+	if *m == nil {
+		*m = map[tallyKey]int64{}
+	}
+	(*m)[tallyKey{tenant, reason}] += int64(n)
+}
+
+// record is called for a record out of retention: it flags the record
+// (returning false, keep it) or counts it dropped (true).
+func (p *retentionProcessor) record(t *tally, v verdict, attrs pcommon.Map) bool {
+	if p.cfg.Expired == ActionDrop {
+		t.add(&t.dropped, v.tenant, reasonExpired, 1)
+		return true
+	}
+	attrs.PutBool(AttrExpired, true)
+	t.add(&t.flagged, v.tenant, reasonExpired, 1)
+	return false
+}
+
+// keep is called for a record within retention: a client's claim that it
+// expired is not ours, so it goes.
+func keep(attrs pcommon.Map) bool {
+	attrs.Remove(AttrExpired)
+	return false
+}
+
+// misplaced handles a resource out of its tenant's region holding n
+// records: true drops it.
+func (p *retentionProcessor) misplaced(t *tally, v verdict, n int) bool {
+	if p.cfg.OutOfRegion == ActionDrop {
+		t.add(&t.dropped, v.tenant, reasonResidency, n)
+		return true
+	}
+	t.add(&t.flagged, v.tenant, reasonResidency, n)
+	return false
+}
+
+func (p *retentionProcessor) report(ctx context.Context, signal string, t tally) {
+	for k, n := range t.dropped {
+		p.tel.RecordsDropped.Add(ctx, n, metric.WithAttributes(attribute.String("tenant", k.tenant), attribute.String("signal", signal), attribute.String("reason", k.reason)))
+	}
+	for k, n := range t.flagged {
+		p.tel.RecordsFlagged.Add(ctx, n, metric.WithAttributes(attribute.String("tenant", k.tenant), attribute.String("signal", signal), attribute.String("reason", k.reason)))
+	}
+	if len(t.dropped) > 0 && p.logger.Core().Enabled(zap.DebugLevel) {
+		for k, n := range t.dropped {
+			p.logger.Debug("records dropped", zap.String("tenant", k.tenant), zap.String("signal", signal), zap.String("reason", k.reason), zap.Int64("records", n))
+		}
+	}
+}
+
+func (p *retentionProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
+	pol, now := p.provider.Policy(), p.now()
+	var t tally
+	ld.ResourceLogs().RemoveIf(func(rl plog.ResourceLogs) bool {
+		v := p.judge(pol, rl.Resource().Attributes(), policy.SignalLogs, now)
+		if v.outOfRegion && p.misplaced(&t, v, countLogs(rl)) {
+			return true
+		}
+		p.stamp(rl.Resource().Attributes(), v)
+		emptied := false
+		rl.ScopeLogs().RemoveIf(func(sl plog.ScopeLogs) bool {
+			lrs := sl.LogRecords()
+			n := lrs.Len()
+			lrs.RemoveIf(func(lr plog.LogRecord) bool {
+				ts := lr.Timestamp()
+				if ts == 0 {
+					ts = lr.ObservedTimestamp()
+				}
+				if v.expired(ts) {
+					return p.record(&t, v, lr.Attributes())
+				}
+				return keep(lr.Attributes())
+			})
+			gone := n > 0 && lrs.Len() == 0
+			emptied = emptied || gone
+			return gone
+		})
+		return emptied && rl.ScopeLogs().Len() == 0
+	})
+	p.report(ctx, "logs", t)
+	if ld.ResourceLogs().Len() == 0 {
+		return ld, processorhelper.ErrSkipProcessingData
+	}
+	return ld, nil
+}
+
+func countLogs(rl plog.ResourceLogs) int {
+	n := 0
+	for _, sl := range rl.ScopeLogs().All() {
+		n += sl.LogRecords().Len()
+	}
+	return n
+}
+
+func (p *retentionProcessor) processTraces(ctx context.Context, td ptrace.Traces) (ptrace.Traces, error) {
+	pol, now := p.provider.Policy(), p.now()
+	var t tally
+	td.ResourceSpans().RemoveIf(func(rs ptrace.ResourceSpans) bool {
+		v := p.judge(pol, rs.Resource().Attributes(), policy.SignalTraces, now)
+		if v.outOfRegion && p.misplaced(&t, v, countSpans(rs)) {
+			return true
+		}
+		p.stamp(rs.Resource().Attributes(), v)
+		emptied := false
+		rs.ScopeSpans().RemoveIf(func(ss ptrace.ScopeSpans) bool {
+			spans := ss.Spans()
+			n := spans.Len()
+			spans.RemoveIf(func(sp ptrace.Span) bool {
+				// A span is as old as its end.
+				ts := sp.EndTimestamp()
+				if ts == 0 {
+					ts = sp.StartTimestamp()
+				}
+				if v.expired(ts) {
+					return p.record(&t, v, sp.Attributes())
+				}
+				return keep(sp.Attributes())
+			})
+			gone := n > 0 && spans.Len() == 0
+			emptied = emptied || gone
+			return gone
+		})
+		return emptied && rs.ScopeSpans().Len() == 0
+	})
+	p.report(ctx, "traces", t)
+	if td.ResourceSpans().Len() == 0 {
+		return td, processorhelper.ErrSkipProcessingData
+	}
+	return td, nil
+}
+
+func countSpans(rs ptrace.ResourceSpans) int {
+	n := 0
+	for _, ss := range rs.ScopeSpans().All() {
+		n += ss.Spans().Len()
+	}
+	return n
+}
+
+func (p *retentionProcessor) processMetrics(ctx context.Context, md pmetric.Metrics) (pmetric.Metrics, error) {
+	pol, now := p.provider.Policy(), p.now()
+	var t tally
+	md.ResourceMetrics().RemoveIf(func(rm pmetric.ResourceMetrics) bool {
+		v := p.judge(pol, rm.Resource().Attributes(), policy.SignalMetrics, now)
+		if v.outOfRegion && p.misplaced(&t, v, countDataPoints(rm)) {
+			return true
+		}
+		p.stamp(rm.Resource().Attributes(), v)
+		emptied := false
+		rm.ScopeMetrics().RemoveIf(func(sm pmetric.ScopeMetrics) bool {
+			ms := sm.Metrics()
+			n := ms.Len()
+			ms.RemoveIf(func(m pmetric.Metric) bool {
+				return p.dataPoints(&t, v, m)
+			})
+			gone := n > 0 && ms.Len() == 0
+			emptied = emptied || gone
+			return gone
+		})
+		return emptied && rm.ScopeMetrics().Len() == 0
+	})
+	p.report(ctx, "metrics", t)
+	if md.ResourceMetrics().Len() == 0 {
+		return md, processorhelper.ErrSkipProcessingData
+	}
+	return md, nil
+}
+
+// dataPoints applies v to m's data points and reports whether m lost its
+// last one.
+func (p *retentionProcessor) dataPoints(t *tally, v verdict, m pmetric.Metric) bool {
+	judge := func(ts pcommon.Timestamp, attrs pcommon.Map) bool {
+		if v.expired(ts) {
+			return p.record(t, v, attrs)
+		}
+		return keep(attrs)
+	}
+	var before, after int
+	switch m.Type() {
+	case pmetric.MetricTypeGauge:
+		dps := m.Gauge().DataPoints()
+		before = dps.Len()
+		dps.RemoveIf(func(dp pmetric.NumberDataPoint) bool { return judge(dp.Timestamp(), dp.Attributes()) })
+		after = dps.Len()
+	case pmetric.MetricTypeSum:
+		dps := m.Sum().DataPoints()
+		before = dps.Len()
+		dps.RemoveIf(func(dp pmetric.NumberDataPoint) bool { return judge(dp.Timestamp(), dp.Attributes()) })
+		after = dps.Len()
+	case pmetric.MetricTypeHistogram:
+		dps := m.Histogram().DataPoints()
+		before = dps.Len()
+		dps.RemoveIf(func(dp pmetric.HistogramDataPoint) bool { return judge(dp.Timestamp(), dp.Attributes()) })
+		after = dps.Len()
+	case pmetric.MetricTypeExponentialHistogram:
+		dps := m.ExponentialHistogram().DataPoints()
+		before = dps.Len()
+		dps.RemoveIf(func(dp pmetric.ExponentialHistogramDataPoint) bool { return judge(dp.Timestamp(), dp.Attributes()) })
+		after = dps.Len()
+	case pmetric.MetricTypeSummary:
+		dps := m.Summary().DataPoints()
+		before = dps.Len()
+		dps.RemoveIf(func(dp pmetric.SummaryDataPoint) bool { return judge(dp.Timestamp(), dp.Attributes()) })
+		after = dps.Len()
+	}
+	return before > 0 && after == 0
+}
+
+func countDataPoints(rm pmetric.ResourceMetrics) int {
+	n := 0
+	for _, sm := range rm.ScopeMetrics().All() {
+		for _, m := range sm.Metrics().All() {
+			switch m.Type() {
+			case pmetric.MetricTypeGauge:
+				n += m.Gauge().DataPoints().Len()
+			case pmetric.MetricTypeSum:
+				n += m.Sum().DataPoints().Len()
+			case pmetric.MetricTypeHistogram:
+				n += m.Histogram().DataPoints().Len()
+			case pmetric.MetricTypeExponentialHistogram:
+				n += m.ExponentialHistogram().DataPoints().Len()
+			case pmetric.MetricTypeSummary:
+				n += m.Summary().DataPoints().Len()
+			}
+		}
+	}
+	return n
+}
