@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/tenancyhq/tenancy/internal/identity"
+	"github.com/tenancyhq/tenancy/internal/pdatacount"
 	"github.com/tenancyhq/tenancy/internal/policy"
 )
 
@@ -88,10 +89,7 @@ func (p *anomalyProcessor) processLogs(_ context.Context, ld plog.Logs) (plog.Lo
 		}
 		t := e.series
 		if quarantined {
-			n := 0
-			for j := 0; j < rl.ScopeLogs().Len(); j++ {
-				n += rl.ScopeLogs().At(j).LogRecords().Len()
-			}
+			n := pdatacount.LogRecords(rl)
 			t.mu.Lock()
 			t.signal(signalLogs).acc.quarantined += int64(n)
 			t.mu.Unlock()
@@ -141,10 +139,7 @@ func (p *anomalyProcessor) processTraces(_ context.Context, td ptrace.Traces) (p
 		}
 		t := e.series
 		if quarantined {
-			n := 0
-			for j := 0; j < rs.ScopeSpans().Len(); j++ {
-				n += rs.ScopeSpans().At(j).Spans().Len()
-			}
+			n := pdatacount.Spans(rs)
 			t.mu.Lock()
 			t.signal(signalTraces).acc.quarantined += int64(n)
 			t.mu.Unlock()

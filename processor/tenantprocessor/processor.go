@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/tenancyhq/tenancy/internal/identity"
+	"github.com/tenancyhq/tenancy/internal/pdatacount"
 	"github.com/tenancyhq/tenancy/internal/policy"
 )
 
@@ -231,11 +232,7 @@ func (p *tenantProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.L
 	for i := 0; i < rls.Len(); i++ {
 		rl := rls.At(i)
 		e, r := p.stamp(v, req, rl.Resource().Attributes())
-		n := 0
-		for j := 0; j < rl.ScopeLogs().Len(); j++ {
-			n += rl.ScopeLogs().At(j).LogRecords().Len()
-		}
-		p.count(e, r, signalLogs, n)
+		p.count(e, r, signalLogs, pdatacount.LogRecords(rl))
 	}
 	return ld, nil
 }
@@ -246,7 +243,7 @@ func (p *tenantProcessor) processMetrics(ctx context.Context, md pmetric.Metrics
 	for i := 0; i < rms.Len(); i++ {
 		rm := rms.At(i)
 		e, r := p.stamp(v, req, rm.Resource().Attributes())
-		p.count(e, r, signalMetrics, dataPointCount(rm))
+		p.count(e, r, signalMetrics, pdatacount.DataPoints(rm))
 	}
 	return md, nil
 }
@@ -257,34 +254,7 @@ func (p *tenantProcessor) processTraces(ctx context.Context, td ptrace.Traces) (
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
 		e, r := p.stamp(v, req, rs.Resource().Attributes())
-		n := 0
-		for j := 0; j < rs.ScopeSpans().Len(); j++ {
-			n += rs.ScopeSpans().At(j).Spans().Len()
-		}
-		p.count(e, r, signalTraces, n)
+		p.count(e, r, signalTraces, pdatacount.Spans(rs))
 	}
 	return td, nil
-}
-
-func dataPointCount(rm pmetric.ResourceMetrics) int {
-	n := 0
-	for j := 0; j < rm.ScopeMetrics().Len(); j++ {
-		ms := rm.ScopeMetrics().At(j).Metrics()
-		for k := 0; k < ms.Len(); k++ {
-			m := ms.At(k)
-			switch m.Type() {
-			case pmetric.MetricTypeGauge:
-				n += m.Gauge().DataPoints().Len()
-			case pmetric.MetricTypeSum:
-				n += m.Sum().DataPoints().Len()
-			case pmetric.MetricTypeHistogram:
-				n += m.Histogram().DataPoints().Len()
-			case pmetric.MetricTypeExponentialHistogram:
-				n += m.ExponentialHistogram().DataPoints().Len()
-			case pmetric.MetricTypeSummary:
-				n += m.Summary().DataPoints().Len()
-			}
-		}
-	}
-	return n
 }

@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
+	"github.com/tenancyhq/tenancy/internal/pdatacount"
 	"github.com/tenancyhq/tenancy/internal/policy"
 	"github.com/tenancyhq/tenancy/processor/tenantretentionprocessor/internal/metadata"
 )
@@ -102,8 +103,10 @@ func (p *retentionProcessor) judge(pol *policy.Policy, res pcommon.Map, sig poli
 		v.residency = t.Residency
 		v.outOfRegion = p.cfg.Region != "" && t.Residency != "" && t.Residency != p.cfg.Region
 	}
-	if v.retention > 0 {
-		v.cutoff = pcommon.NewTimestampFromTime(now.Add(-v.retention))
+	// A retention reaching back before 1970 cuts nothing: timestamps are
+	// unsigned nanoseconds since then.
+	if c := now.Add(-v.retention); v.retention > 0 && c.After(time.Unix(0, 0)) {
+		v.cutoff = pcommon.NewTimestampFromTime(c)
 	}
 	return v
 }
@@ -206,7 +209,7 @@ func (p *retentionProcessor) processLogs(ctx context.Context, ld plog.Logs) (plo
 	var t tally
 	ld.ResourceLogs().RemoveIf(func(rl plog.ResourceLogs) bool {
 		v := p.judge(pol, rl.Resource().Attributes(), policy.SignalLogs, now)
-		if v.outOfRegion && p.misplaced(&t, v, countLogs(rl)) {
+		if v.outOfRegion && p.misplaced(&t, v, pdatacount.LogRecords(rl)) {
 			return true
 		}
 		p.stamp(rl.Resource().Attributes(), v)
@@ -237,20 +240,12 @@ func (p *retentionProcessor) processLogs(ctx context.Context, ld plog.Logs) (plo
 	return ld, nil
 }
 
-func countLogs(rl plog.ResourceLogs) int {
-	n := 0
-	for _, sl := range rl.ScopeLogs().All() {
-		n += sl.LogRecords().Len()
-	}
-	return n
-}
-
 func (p *retentionProcessor) processTraces(ctx context.Context, td ptrace.Traces) (ptrace.Traces, error) {
 	pol, now := p.provider.Policy(), p.now()
 	var t tally
 	td.ResourceSpans().RemoveIf(func(rs ptrace.ResourceSpans) bool {
 		v := p.judge(pol, rs.Resource().Attributes(), policy.SignalTraces, now)
-		if v.outOfRegion && p.misplaced(&t, v, countSpans(rs)) {
+		if v.outOfRegion && p.misplaced(&t, v, pdatacount.Spans(rs)) {
 			return true
 		}
 		p.stamp(rs.Resource().Attributes(), v)
@@ -282,20 +277,12 @@ func (p *retentionProcessor) processTraces(ctx context.Context, td ptrace.Traces
 	return td, nil
 }
 
-func countSpans(rs ptrace.ResourceSpans) int {
-	n := 0
-	for _, ss := range rs.ScopeSpans().All() {
-		n += ss.Spans().Len()
-	}
-	return n
-}
-
 func (p *retentionProcessor) processMetrics(ctx context.Context, md pmetric.Metrics) (pmetric.Metrics, error) {
 	pol, now := p.provider.Policy(), p.now()
 	var t tally
 	md.ResourceMetrics().RemoveIf(func(rm pmetric.ResourceMetrics) bool {
 		v := p.judge(pol, rm.Resource().Attributes(), policy.SignalMetrics, now)
-		if v.outOfRegion && p.misplaced(&t, v, countDataPoints(rm)) {
+		if v.outOfRegion && p.misplaced(&t, v, pdatacount.DataPoints(rm)) {
 			return true
 		}
 		p.stamp(rm.Resource().Attributes(), v)
@@ -328,54 +315,18 @@ func (p *retentionProcessor) dataPoints(t *tally, v verdict, m pmetric.Metric) b
 		}
 		return keep(attrs)
 	}
-	var before, after int
+	before := pdatacount.MetricDataPoints(m)
 	switch m.Type() {
 	case pmetric.MetricTypeGauge:
-		dps := m.Gauge().DataPoints()
-		before = dps.Len()
-		dps.RemoveIf(func(dp pmetric.NumberDataPoint) bool { return judge(dp.Timestamp(), dp.Attributes()) })
-		after = dps.Len()
+		m.Gauge().DataPoints().RemoveIf(func(dp pmetric.NumberDataPoint) bool { return judge(dp.Timestamp(), dp.Attributes()) })
 	case pmetric.MetricTypeSum:
-		dps := m.Sum().DataPoints()
-		before = dps.Len()
-		dps.RemoveIf(func(dp pmetric.NumberDataPoint) bool { return judge(dp.Timestamp(), dp.Attributes()) })
-		after = dps.Len()
+		m.Sum().DataPoints().RemoveIf(func(dp pmetric.NumberDataPoint) bool { return judge(dp.Timestamp(), dp.Attributes()) })
 	case pmetric.MetricTypeHistogram:
-		dps := m.Histogram().DataPoints()
-		before = dps.Len()
-		dps.RemoveIf(func(dp pmetric.HistogramDataPoint) bool { return judge(dp.Timestamp(), dp.Attributes()) })
-		after = dps.Len()
+		m.Histogram().DataPoints().RemoveIf(func(dp pmetric.HistogramDataPoint) bool { return judge(dp.Timestamp(), dp.Attributes()) })
 	case pmetric.MetricTypeExponentialHistogram:
-		dps := m.ExponentialHistogram().DataPoints()
-		before = dps.Len()
-		dps.RemoveIf(func(dp pmetric.ExponentialHistogramDataPoint) bool { return judge(dp.Timestamp(), dp.Attributes()) })
-		after = dps.Len()
+		m.ExponentialHistogram().DataPoints().RemoveIf(func(dp pmetric.ExponentialHistogramDataPoint) bool { return judge(dp.Timestamp(), dp.Attributes()) })
 	case pmetric.MetricTypeSummary:
-		dps := m.Summary().DataPoints()
-		before = dps.Len()
-		dps.RemoveIf(func(dp pmetric.SummaryDataPoint) bool { return judge(dp.Timestamp(), dp.Attributes()) })
-		after = dps.Len()
+		m.Summary().DataPoints().RemoveIf(func(dp pmetric.SummaryDataPoint) bool { return judge(dp.Timestamp(), dp.Attributes()) })
 	}
-	return before > 0 && after == 0
-}
-
-func countDataPoints(rm pmetric.ResourceMetrics) int {
-	n := 0
-	for _, sm := range rm.ScopeMetrics().All() {
-		for _, m := range sm.Metrics().All() {
-			switch m.Type() {
-			case pmetric.MetricTypeGauge:
-				n += m.Gauge().DataPoints().Len()
-			case pmetric.MetricTypeSum:
-				n += m.Sum().DataPoints().Len()
-			case pmetric.MetricTypeHistogram:
-				n += m.Histogram().DataPoints().Len()
-			case pmetric.MetricTypeExponentialHistogram:
-				n += m.ExponentialHistogram().DataPoints().Len()
-			case pmetric.MetricTypeSummary:
-				n += m.Summary().DataPoints().Len()
-			}
-		}
-	}
-	return n
+	return before > 0 && pdatacount.MetricDataPoints(m) == 0
 }

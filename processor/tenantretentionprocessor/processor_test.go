@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/collector/processor/processortest"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
+	"github.com/tenancyhq/tenancy/internal/pdatacount"
 	"github.com/tenancyhq/tenancy/internal/policy"
 	"github.com/tenancyhq/tenancy/internal/policytest"
 	"github.com/tenancyhq/tenancy/processor/tenantretentionprocessor/internal/metadata"
@@ -306,9 +307,7 @@ func TestMetricsEveryType(t *testing.T) {
 	got := map[string]int{}
 	out := h.ms.AllMetrics()[0].ResourceMetrics().At(0)
 	for _, m := range out.ScopeMetrics().At(0).Metrics().All() {
-		one := pmetric.NewMetrics()
-		m.CopyTo(one.ResourceMetrics().AppendEmpty().ScopeMetrics().AppendEmpty().Metrics().AppendEmpty())
-		got[m.Name()] = one.DataPointCount()
+		got[m.Name()] = pdatacount.MetricDataPoints(m)
 	}
 	assert.Equal(t, map[string]int{"gauge": 1, "histogram": 1, "summary": 1, "no points": 0}, got,
 		"expired points go, a metric that lost them all goes, one that came empty stays")
@@ -331,6 +330,18 @@ func TestPolicyReload(t *testing.T) {
 	prov.Store(next)
 	send()
 	assert.Equal(t, map[string][]string{"acme": {"72h0m0s"}}, bodies(h.ls), "kept under 7d, dropped under 2d")
+}
+
+// A retention longer than the time since 1970 keeps everything (the
+// cutoff would wrap round to the far future and drop everything).
+func TestRetentionBeforeEpochKeepsAll(t *testing.T) {
+	p, err := policy.Parse("tenants.yaml", []byte("tenants:\n  acme:\n    identifiers: [acme]\n    retention: {logs: 36500d}\n"))
+	require.NoError(t, err)
+	h := newHarness(t, config("", ActionDrop, ActionDrop), policy.Static{P: p})
+	ld := plog.NewLogs()
+	logsOf(ld, "acme", time.Hour, 50*365*day)
+	require.NoError(t, h.logs.ConsumeLogs(context.Background(), ld))
+	assert.Equal(t, map[string][]string{"acme": {"1h0m0s", "438000h0m0s"}}, bodies(h.ls))
 }
 
 func TestFormatRetention(t *testing.T) {
