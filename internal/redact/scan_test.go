@@ -35,14 +35,8 @@ func TestScanMatchesPrepare(t *testing.T) {
 		checkScan(t, m.ac, s)
 	}
 	// Random strings over the bytes the facts care about.
-	alphabet := []byte("aZb09 .-()+/:%\\@x_\xc3")
-	r := rand.New(rand.NewPCG(1, 2))
-	for range 20000 {
-		b := make([]byte, r.IntN(40))
-		for i := range b {
-			b[i] = alphabet[r.IntN(len(alphabet))]
-		}
-		checkScan(t, m.ac, string(b))
+	for _, s := range randomStrings(rand.New(rand.NewPCG(1, 2)), "aZb09 .-()+/:%\\@x_\xc3", 20000, 0, 39) {
+		checkScan(t, m.ac, s)
 	}
 }
 

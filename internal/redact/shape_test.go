@@ -20,13 +20,7 @@ func TestShapesAreNecessary(t *testing.T) {
 	}
 	var cases []string
 	cases = append(cases, seeds...)
-	for range 60000 {
-		b := make([]byte, 1+rng.IntN(24))
-		for i := range b {
-			b[i] = alphabet[rng.IntN(len(alphabet))]
-		}
-		cases = append(cases, string(b))
-	}
+	cases = append(cases, randomStrings(rng, alphabet, 60000, 1, 24)...)
 	for _, s := range cases {
 		for _, d := range detectors {
 			if d.cls != clsCreditCard && d.cls != clsSSN && d.cls != clsPhone {
@@ -53,13 +47,7 @@ func TestGatesFoldCase(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	const alphabet = "0123456789 -.:()+/=@'\"\t>_xetXETabfABFgzGZ$"
 	cases := []string{"DE89 3704 0044 0532 0130 00", "FE80::1", "Password: 'Hunter22'", "Bearer ABCDEFGHIJ", "HTTPS://U:P@H/", "Host:5432:DB:User:PW"}
-	for range 50000 {
-		b := make([]byte, 1+rng.IntN(30))
-		for i := range b {
-			b[i] = alphabet[rng.IntN(len(alphabet))]
-		}
-		cases = append(cases, string(b))
-	}
+	cases = append(cases, randomStrings(rng, alphabet, 50000, 1, 30)...)
 	for _, s := range cases {
 		lower := strings.ToLower(s)
 		if ibanShape(s) != ibanShape(lower) {
@@ -84,13 +72,7 @@ func TestValidIBANMatchesUnicodePath(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	cases := []string{"GB82 WEST 1234 5698 7654 32", "gb82west12345698765432", "DE89370400440532013000", "DE89370400440532013001", "cc623af8783354e7", "GB82WEST1234569876543212345678901234"}
 	const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcxyz -_"
-	for range 100000 {
-		b := make([]byte, rng.IntN(40))
-		for i := range b {
-			b[i] = alphabet[rng.IntN(len(alphabet))]
-		}
-		cases = append(cases, string(b))
-	}
+	cases = append(cases, randomStrings(rng, alphabet, 100000, 0, 39)...)
 	valid := 0
 	for _, s := range cases {
 		if got, want := validIBAN(s), validIBANUnicode(s); got != want {
@@ -114,13 +96,7 @@ func TestAnchoredRunsFindTheSame(t *testing.T) {
 		"notify billing-ops@cust00009.example about it", "a@b.com_x", "x@y.co@z.org", "@@a.b@c.de",
 		"mailto:J.Doe+tag@Example.COM, other@x.io.", "é@b.com a@é.com", "a@b.c0m a@b.com9",
 	}
-	for range 50000 {
-		b := make([]byte, 1+rng.IntN(40))
-		for i := range b {
-			b[i] = alphabet[rng.IntN(len(alphabet))]
-		}
-		cases = append(cases, string(b))
-	}
+	cases = append(cases, randomStrings(rng, alphabet, 50000, 1, 40)...)
 	anchored, found := 0, 0
 	for di := range detectors {
 		d := &detectors[di]
@@ -167,15 +143,8 @@ func TestGatedMatchesReference(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rng := rand.New(rand.NewPCG(11, 12))
-	const alphabet = "0123456789 -.:()+/abAZ%"
 	opened := 0
-	for range 50000 {
-		b := make([]byte, 1+rng.IntN(40))
-		for i := range b {
-			b[i] = alphabet[rng.IntN(len(alphabet))]
-		}
-		s := string(b)
+	for _, s := range randomStrings(rand.New(rand.NewPCG(11, 12)), "0123456789 -.:()+/abAZ%", 50000, 1, 40) {
 		_, f, _ := m.ac.scan(nil, s, nil)
 		want := gatedRef(s, f)
 		if got := gated(s, f, ^detectorSet(0)); got != want {
@@ -191,4 +160,17 @@ func TestGatedMatchesReference(t *testing.T) {
 	if opened < 1000 {
 		t.Fatalf("only %d strings opened a gate", opened)
 	}
+}
+
+// randomStrings returns n strings over alphabet, each of min to max bytes.
+func randomStrings(rng *rand.Rand, alphabet string, n, min, max int) []string {
+	out := make([]string, n)
+	for i := range out {
+		b := make([]byte, min+rng.IntN(max-min+1))
+		for j := range b {
+			b[j] = alphabet[rng.IntN(len(alphabet))]
+		}
+		out[i] = string(b)
+	}
+	return out
 }
