@@ -478,6 +478,10 @@ func ParseRetention(s string) (time.Duration, error) {
 		if perr != nil {
 			err = perr
 		}
+		// Past about 292 years a time.Duration wraps round.
+		if n > int64(math.MaxInt64/unit) {
+			return 0, fmt.Errorf("at most %dd, found %q", math.MaxInt64/int64(24*time.Hour), s)
+		}
 		d = time.Duration(n) * unit
 	default:
 		d, err = time.ParseDuration(s)

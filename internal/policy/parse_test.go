@@ -180,3 +180,13 @@ tenants:
 		"~ initech: retention",
 	}, got)
 }
+
+func TestParseRetentionBounds(t *testing.T) {
+	d, err := ParseRetention("106751d")
+	require.NoError(t, err)
+	assert.Equal(t, 106751*24*time.Hour, d)
+	for _, s := range []string{"106752d", "20000w", "2147483647d"} {
+		_, err := ParseRetention(s)
+		assert.EqualError(t, err, `at most 106751d, found "`+s+`"`, "a time.Duration past ~292 years wraps round")
+	}
+}
