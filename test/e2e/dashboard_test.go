@@ -87,7 +87,7 @@ scrape_configs:
 	// backend, no quarantine): they must show acme's data.
 	fed := map[string]bool{
 		"Records accepted": true, "Authenticated requests": true, "Gateway records": true, "Redactions by class": true,
-		"Records changed by redaction": true, "Records delivered": true, "Queue depth": true,
+		"Records changed by redaction": true, "Records outside retention or residency": true, "Records delivered": true, "Queue depth": true,
 		"Anomaly score by feature": true,
 	}
 	shown := map[string]bool{}

@@ -26,6 +26,9 @@ receivers:
 processors:
   tenant: {fingerprint_secret: "${env:TENANCY_FINGERPRINT_SECRET}"}
   tenantredact: {}
+  # newPayload's log records are stamped 1970: flagged, not dropped, so
+  # every other component still sees them.
+  tenantretention: {expired: flag}
   tenantanomaly: {interval: 1s, fingerprint_secret: "${env:TENANCY_FINGERPRINT_SECRET}"}
 exporters:
   tenantrouter:
@@ -40,9 +43,9 @@ service:
               prometheus: {host: "127.0.0.1", port: {{METRICS_PORT}}}
   extensions: [tenantpolicy, health_check]
   pipelines:
-    logs: {receivers: [tenantgateway], processors: [tenant, tenantredact, tenantanomaly], exporters: [tenantrouter]}
-    metrics: {receivers: [tenantgateway], processors: [tenant, tenantredact, tenantanomaly], exporters: [tenantrouter]}
-    traces: {receivers: [tenantgateway], processors: [tenant, tenantredact, tenantanomaly], exporters: [tenantrouter]}
+    logs: {receivers: [tenantgateway], processors: [tenant, tenantredact, tenantretention, tenantanomaly], exporters: [tenantrouter]}
+    metrics: {receivers: [tenantgateway], processors: [tenant, tenantredact, tenantretention, tenantanomaly], exporters: [tenantrouter]}
+    traces: {receivers: [tenantgateway], processors: [tenant, tenantredact, tenantretention, tenantanomaly], exporters: [tenantrouter]}
 `
 
 // startSelfMetricsCollector runs selfMetricsConfig and returns the
@@ -129,6 +132,8 @@ func TestEndToEndSelfMetricsPerTenantEverySignal(t *testing.T) {
 	}
 	want = append(want,
 		series{"otelcol_tenantredact_redactions", []string{`tenant="acme"`, `class="foreign_tenant"`}},
+		series{"otelcol_tenantretention_records_flagged", []string{`tenant="acme"`, `signal="logs"`, `reason="expired"`}},
+		series{"otelcol_tenantretention_records_flagged", []string{`tenant="globex"`, `signal="logs"`, `reason="expired"`}},
 		series{"otelcol_tenantanomaly_score", []string{`tenant="acme"`, `feature="logs.records"`}})
 
 	var last string
