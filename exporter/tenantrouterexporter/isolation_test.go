@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 
 	"github.com/tenancyhq/tenancy/internal/localstore"
+	"github.com/tenancyhq/tenancy/internal/peertest"
 )
 
 // blackHole accepts TCP connections and never answers: the worst dead
@@ -126,7 +127,7 @@ func TestIsolationUnderBlackHole(t *testing.T) {
 
 	// acme's backend: healthy, then a black hole on the same address, then
 	// healthy again.
-	acmeAddr := freeAddr(t)
+	acmeAddr := peertest.FreeAddr(t)
 	serveAcme := func() *http.Server {
 		var l net.Listener
 		var err error

@@ -3,7 +3,6 @@ package tenantrouterexporter
 import (
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -26,13 +25,6 @@ import (
 
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 
-func freeAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().String()
-}
-
 func getBody(t *testing.T, u string, headers map[string]string) string {
 	req, err := http.NewRequest(http.MethodGet, u, nil)
 	require.NoError(t, err)
@@ -51,7 +43,7 @@ func TestPeerPrometheusRemoteWrite(t *testing.T) {
 	dir := t.TempDir()
 	cfgFile := filepath.Join(dir, "prometheus.yml")
 	require.NoError(t, os.WriteFile(cfgFile, []byte("global: {}\n"), 0o600))
-	addr := freeAddr(t)
+	addr := peertest.FreeAddr(t)
 	peertest.Start(t, 10*time.Second, "http://"+addr+"/-/ready", bin, "--config.file="+cfgFile, "--storage.tsdb.path="+filepath.Join(dir, "tsdb"),
 		"--web.listen-address="+addr, "--web.enable-remote-write-receiver")
 
@@ -89,7 +81,7 @@ func TestPeerPrometheusRemoteWrite(t *testing.T) {
 // (counted) rather than sent under any id.
 func TestPeerVictoriaLogsLoki(t *testing.T) {
 	bin := peertest.Binary(t, "TENANCY_VICTORIALOGS", "victoria-logs")
-	addr := freeAddr(t)
+	addr := peertest.FreeAddr(t)
 	peertest.Start(t, 10*time.Second, "http://"+addr+"/health", bin, "-httpListenAddr="+addr, "-storageDataPath="+t.TempDir())
 
 	cfg := createDefaultConfig().(*Config)
@@ -143,19 +135,7 @@ func TestPeerVictoriaLogsLoki(t *testing.T) {
 // a query as acme sees acme's series only, as globex globex's only, and a
 // tenant that wrote nothing sees nothing.
 func TestPeerCortexRemoteWrite(t *testing.T) {
-	bin := peertest.Binary(t, "TENANCY_CORTEX", "cortex")
-	dir := t.TempDir()
-	httpAddr, grpcAddr := freeAddr(t), freeAddr(t)
-	port := func(addr string) string { _, p, _ := net.SplitHostPort(addr); return p }
-	tmpl, err := os.ReadFile(filepath.Join("testdata", "peers", "cortex.yaml"))
-	require.NoError(t, err)
-	for _, d := range []string{"alerts", "rules"} { // local stores it lists at start
-		require.NoError(t, os.MkdirAll(filepath.Join(dir, "data", d), 0o750))
-	}
-	cfgFile := filepath.Join(dir, "cortex.yaml")
-	require.NoError(t, os.WriteFile(cfgFile, []byte(strings.NewReplacer("CORTEX_DATA", filepath.Join(dir, "data"),
-		"CORTEX_HTTP_PORT", port(httpAddr), "CORTEX_GRPC_PORT", port(grpcAddr)).Replace(string(tmpl))), 0o600))
-	peertest.Start(t, time.Minute, "http://"+httpAddr+"/ready", bin, "-config.file="+cfgFile)
+	httpAddr := peertest.StartCortex(t)
 
 	cfg := createDefaultConfig().(*Config)
 	cfg.Backends = map[string]*BackendConfig{

@@ -4,10 +4,13 @@ package peertest
 
 import (
 	"bytes"
+	_ "embed"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -115,4 +118,45 @@ func Start(t testing.TB, timeout time.Duration, ready, bin string, args ...strin
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// FreeAddr returns a 127.0.0.1 address with a port free at the time of the
+// call.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("free port: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// cortexConfig is a single-process, multi-tenant Cortex on the local file
+// system (from ../shared/peers/cortex.yaml, PEERS.md).
+//
+//go:embed cortex.yaml
+var cortexConfig string
+
+// StartCortex runs a real Cortex (target all, auth enabled: X-Scope-OrgID on
+// every request) with its data under a temporary directory, until the test
+// ends, and returns its HTTP address once it is ready. args are extra
+// flags (e.g. -runtime-config.file=F).
+func StartCortex(t testing.TB, args ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, d := range []string{"alerts", "rules"} { // local stores Cortex lists at start
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o750); err != nil {
+			t.Fatal(err)
+		}
+	}
+	httpAddr, grpcAddr := FreeAddr(t), FreeAddr(t)
+	port := func(addr string) string { _, p, _ := net.SplitHostPort(addr); return p }
+	cfg := filepath.Join(dir, "cortex.yaml")
+	if err := os.WriteFile(cfg, []byte(strings.NewReplacer("CORTEX_DATA", dir,
+		"CORTEX_HTTP_PORT", port(httpAddr), "CORTEX_GRPC_PORT", port(grpcAddr)).Replace(cortexConfig)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	Start(t, time.Minute, "http://"+httpAddr+"/ready", Binary(t, "TENANCY_CORTEX", "cortex"), append([]string{"-config.file=" + cfg}, args...)...)
+	return httpAddr
 }

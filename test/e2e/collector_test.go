@@ -6,7 +6,6 @@ package e2e
 import (
 	"bufio"
 	"context"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -33,14 +32,6 @@ type collector struct {
 	healthAddr string
 	configPath string
 	exited     chan error
-}
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().String()
 }
 
 func collectorBinary(t *testing.T) string {
@@ -107,11 +98,11 @@ func startCollectorWith(t *testing.T, policyYAML, configTemplate string) *collec
 		dir:      dir,
 		policy:   filepath.Join(dir, "tenants.yaml"),
 		dataDir:  filepath.Join(dir, "data"),
-		httpAddr: freePort(t),
-		grpcAddr: freePort(t),
+		httpAddr: peertest.FreeAddr(t),
+		grpcAddr: peertest.FreeAddr(t),
 		stderr:   &peertest.Output{},
 	}
-	c.healthAddr = freePort(t)
+	c.healthAddr = peertest.FreeAddr(t)
 	require.NoError(t, os.WriteFile(c.policy, []byte(policyYAML), 0o600))
 	cfg := strings.NewReplacer("{{POLICY}}", c.policy, "{{HEALTH}}", c.healthAddr, "{{GRPC}}", c.grpcAddr,
 		"{{HTTP}}", c.httpAddr, "{{DATA}}", c.dataDir, "{{DIR}}", dir).Replace(configTemplate)

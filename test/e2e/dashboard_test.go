@@ -44,7 +44,7 @@ func TestEndToEndTenantDashboardOnPrometheus(t *testing.T) {
 	c, metricsAddr := startSelfMetricsCollector(t)
 
 	dir := t.TempDir()
-	promAddr := freePort(t)
+	promAddr := peertest.FreeAddr(t)
 	promCfg := filepath.Join(dir, "prometheus.yml")
 	require.NoError(t, os.WriteFile(promCfg, []byte(`global: {scrape_interval: 1s, evaluation_interval: 1s}
 scrape_configs:

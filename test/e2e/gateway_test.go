@@ -171,7 +171,7 @@ func TestEndToEndGatewayPrometheusRemoteWrite(t *testing.T) {
 	c := startCollectorWith(t, readRepoFile(t, "config/tenants.yaml"), gatewayConfig)
 
 	dir := t.TempDir()
-	promAddr := freePort(t)
+	promAddr := peertest.FreeAddr(t)
 	cfg := fmt.Sprintf(`global:
   scrape_interval: 1s
   evaluation_interval: 1s

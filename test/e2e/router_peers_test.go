@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -84,22 +83,13 @@ service:
 // takes every tenant's series as a plain sink.
 func TestEndToEndRouterRealPeers(t *testing.T) {
 	dir := t.TempDir()
-	vlAddr := freePort(t)
+	vlAddr := peertest.FreeAddr(t)
 	peertest.Start(t, time.Minute, "http://"+vlAddr+"/health", peertest.Binary(t, "TENANCY_VICTORIALOGS", "victoria-logs"),
 		"-httpListenAddr="+vlAddr, "-storageDataPath="+filepath.Join(dir, "vl"))
 
-	cortexAddr, cortexGRPC := freePort(t), freePort(t)
-	port := func(addr string) string { _, p, _ := net.SplitHostPort(addr); return p }
-	for _, d := range []string{"alerts", "rules"} {
-		require.NoError(t, os.MkdirAll(filepath.Join(dir, "cortex", d), 0o750))
-	}
-	cortexCfg := filepath.Join(dir, "cortex.yaml")
-	require.NoError(t, os.WriteFile(cortexCfg, []byte(strings.NewReplacer("CORTEX_DATA", filepath.Join(dir, "cortex"),
-		"CORTEX_HTTP_PORT", port(cortexAddr), "CORTEX_GRPC_PORT", port(cortexGRPC)).Replace(
-		readRepoFile(t, "exporter/tenantrouterexporter/testdata/peers/cortex.yaml"))), 0o600))
-	peertest.Start(t, time.Minute, "http://"+cortexAddr+"/ready", peertest.Binary(t, "TENANCY_CORTEX", "cortex"), "-config.file="+cortexCfg)
+	cortexAddr := peertest.StartCortex(t)
 
-	promAddr := freePort(t)
+	promAddr := peertest.FreeAddr(t)
 	promCfg := filepath.Join(dir, "prometheus.yml")
 	require.NoError(t, os.WriteFile(promCfg, []byte("global: {}\n"), 0o600))
 	peertest.Start(t, time.Minute, "http://"+promAddr+"/-/ready", peertest.Binary(t, "TENANCY_PROMETHEUS", "prometheus"), "--config.file="+promCfg,

@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/tenancyhq/tenancy/internal/peertest"
 )
 
 // selfMetricsConfig is the whole pipeline, every signal, behind the
@@ -53,7 +55,7 @@ service:
 func startSelfMetricsCollector(t *testing.T) (*collector, string) {
 	t.Helper()
 	t.Setenv("TENANCY_MASTER_KEY", routerMasterKey) // inherited by the collector
-	metricsAddr := freePort(t)
+	metricsAddr := peertest.FreeAddr(t)
 	port := metricsAddr[strings.LastIndexByte(metricsAddr, ':')+1:]
 	policyYAML := strings.Replace(readRepoFile(t, "config/tenants.yaml"),
 		"  acme:\n", "  acme:\n    redaction: {classes: {email: mask}}\n", 1)
