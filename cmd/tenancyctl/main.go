@@ -29,6 +29,8 @@ Usage:
                                       destroy a tenant's data key (crypto-shredding)
   tenancyctl redact --policy FILE     redact OTLP/JSON offline, as the tenantredact processor does
   tenancyctl anomaly replay --in CSV  score a series offline, as the tenantanomaly processor does
+  tenancyctl overrides --policy FILE --backend cortex|loki
+                                      per-tenant retention as the backend's runtime overrides
 
 Run 'tenancyctl COMMAND SUBCOMMAND --help' for details.
 `
@@ -60,6 +62,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runRedact(args[1:], stdin, stdout, stderr)
 	case "anomaly":
 		return runAnomaly(args[1:], stdin, stdout, stderr)
+	case "overrides":
+		return runOverrides(args[1:], stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "tenancyctl: unknown command %q\n\n%s", args[0], usage)
 	return 2
