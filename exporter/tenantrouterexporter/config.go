@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -77,6 +78,11 @@ type BackendConfig struct {
 	// number). When set, a tenant absent from it is never sent here
 	// (counted, reason no_backend_tenant_id), and no two tenants share an id.
 	TenantIDs map[string]string `mapstructure:"tenant_ids"`
+	// Region is where this backend keeps data, in the policy's residency
+	// syntax. A tenant whose policy names a residency is sent only to
+	// backends of that region (others count it, reason residency); a
+	// backend without a region takes only tenants without one.
+	Region string `mapstructure:"region"`
 	// Timeout of one send; 0 takes the exporter's timeout.
 	Timeout time.Duration `mapstructure:"timeout"`
 	// Retry overrides the exporter's retry_on_failure for this backend.
@@ -260,6 +266,15 @@ func (c *Config) reserved(tenant string) []string {
 	return names
 }
 
+// regionRE is the policy's rule for a residency, so a region can equal one.
+var regionRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+
+// holds reports whether this backend may keep the data of a tenant whose
+// residency is residency ("" = anywhere).
+func (b *BackendConfig) holds(residency string) bool {
+	return residency == "" || b.Region == residency
+}
+
 func (b *BackendConfig) validate() []error {
 	var errs []error
 	switch b.Type {
@@ -289,6 +304,9 @@ func (b *BackendConfig) validate() []error {
 	}
 	if len(b.StreamLabels) > MaxStreamLabels {
 		errs = append(errs, fmt.Errorf("stream_labels: at most %d, found %d (each label multiplies a tenant's streams)", MaxStreamLabels, len(b.StreamLabels)))
+	}
+	if b.Region != "" && !regionRE.MatchString(b.Region) {
+		errs = append(errs, fmt.Errorf("region: %q is not a residency name (lower-case letters, digits and '-', at most 63)", b.Region))
 	}
 	if len(b.TenantIDs) > 0 && b.Type == TypeLocalstore {
 		errs = append(errs, errors.New("tenant_ids: a localstore keeps each tenant under its own id"))

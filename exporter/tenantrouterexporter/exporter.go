@@ -267,6 +267,10 @@ func (r *router) route(pol *policy.Policy, tenant string, b batch) error {
 	b.policyVersion = pol.Version
 	var errs []error
 	names := r.backendNames(pol, tenant, b.signal)
+	residency := ""
+	if t, ok := pol.Tenant(tenant); ok {
+		residency = t.Residency
+	}
 	routed := 0
 	for _, name := range names {
 		if _, ok := r.backends[name]; !ok {
@@ -280,8 +284,7 @@ func (r *router) route(pol *policy.Policy, tenant string, b batch) error {
 				zap.String("backend", name), zap.String("signal", string(b.signal)))
 			continue
 		}
-		if _, ok := r.cfg.Backends[name].backendTenant(tenant); !ok {
-			r.refuseUnmapped(tenant, name, b)
+		if !r.may(tenant, name, residency, b, true) {
 			continue
 		}
 		routed++
@@ -289,16 +292,36 @@ func (r *router) route(pol *policy.Policy, tenant string, b batch) error {
 	}
 	if routed == 0 {
 		for _, name := range r.cfg.defaults(b.signal) {
-			if _, ok := r.cfg.Backends[name].backendTenant(tenant); !ok {
-				if !slices.Contains(names, name) { // else counted above
-					r.refuseUnmapped(tenant, name, b)
-				}
+			// A default the policy also named was counted above.
+			if !r.may(tenant, name, residency, b, !slices.Contains(names, name)) {
 				continue
 			}
 			errs = append(errs, r.offer(tenant, name, b))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// may reports whether backend name may take tenant's batch: the backend
+// knows an id for the tenant and keeps data in the tenant's residency.
+// When not, and count is set, the refusal is counted and logged.
+func (r *router) may(tenant, name, residency string, b batch, count bool) bool {
+	bc := r.cfg.Backends[name]
+	if _, ok := bc.backendTenant(tenant); !ok {
+		if count {
+			r.refuseUnmapped(tenant, name, b)
+		}
+		return false
+	}
+	if !bc.holds(residency) {
+		if count {
+			r.tel.of(tenant, name).fail(b, reasonResidency)
+			r.logger.Warn("backend is outside the tenant's residency; not sent there", zap.String("tenant", tenant),
+				zap.String("backend", name), zap.String("residency", residency), zap.String("region", bc.Region))
+		}
+		return false
+	}
+	return true
 }
 
 // refuseUnmapped counts a batch not sent to a backend that has no id for

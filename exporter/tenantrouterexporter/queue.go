@@ -22,6 +22,7 @@ const (
 	reasonUnknownBackend    = "unknown_backend"
 	reasonUnsupportedSignal = "unsupported_signal"
 	reasonNoBackendTenantID = "no_backend_tenant_id" // the backend's tenant_ids has no entry for the tenant
+	reasonResidency         = "residency"            // the backend's region is not the tenant's residency
 )
 
 // errQueueFull is returned to the pipeline for a batch its queue refused.
@@ -57,7 +58,7 @@ type queueStats struct {
 	failed  [signalCount][reasonCountIdx]atomic.Int64
 }
 
-var reasonNames = [...]string{reasonPermanent, reasonRetriesExhausted, reasonQueueFull, reasonShutdown, reasonUnknownBackend, reasonUnsupportedSignal, reasonNoBackendTenantID}
+var reasonNames = [...]string{reasonPermanent, reasonRetriesExhausted, reasonQueueFull, reasonShutdown, reasonUnknownBackend, reasonUnsupportedSignal, reasonNoBackendTenantID, reasonResidency}
 
 const reasonCountIdx = len(reasonNames)
 
