@@ -17,7 +17,7 @@ FUZZTIME ?= 20000x
 
 GO_SOURCES := $(shell find . -name '*.go' -not -path './build/*' -not -path './.tools/*') go.mod go.sum
 
-.PHONY: build run test test-unit test-e2e fuzz bench bench-tenant bench-anomaly eval-redaction bench-redaction tools peers clean check-versions
+.PHONY: build run test test-unit test-e2e fuzz bench bench-tenant bench-anomaly eval-redaction bench-redaction bench-retention tools peers clean check-versions
 
 # Real peers the tests start as processes (PEERS.md); Debian's prometheus
 # comes from .ci/run.
@@ -99,9 +99,15 @@ fuzz:
 
 BENCHSTAT := $(GO) run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 
-# Every comparison benchmark: the tenant processor and the redaction
-# processor, each against its baseline in the same run.
-bench: bench-tenant bench-redaction
+# Every comparison benchmark: the tenant, redaction and retention
+# processors, each against its baseline in the same run.
+bench: bench-tenant bench-redaction bench-retention
+
+# The retention processor at 10 and 10,000 tenants beside a bare pass that
+# reads each resource's tenant and each record's timestamp.
+bench-retention:
+	$(GO) test -run '^$$' -bench 'BenchmarkRetention$$' -benchmem -count 6 ./processor/tenantretentionprocessor/ | tee bench-retention.out
+	$(BENCHSTAT) -col /impl bench-retention.out
 
 # The tenant processor at 10 and 10,000 tenants beside the bare pass, side
 # by side (benchstat -col /pass), six runs each.

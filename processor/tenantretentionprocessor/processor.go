@@ -3,6 +3,7 @@ package tenantretentionprocessor
 import (
 	"context"
 	"strconv"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -114,7 +115,7 @@ func (p *retentionProcessor) judge(pol *policy.Policy, res pcommon.Map, sig poli
 // stamp writes the verdict on the resource, over anything that was there.
 func (p *retentionProcessor) stamp(res pcommon.Map, v verdict) {
 	if v.retention > 0 {
-		res.PutStr(AttrRetention, formatRetention(v.retention))
+		res.PutStr(AttrRetention, retentionText(v.retention))
 	} else {
 		res.Remove(AttrRetention)
 	}
@@ -128,6 +129,19 @@ func (p *retentionProcessor) stamp(res pcommon.Map, v verdict) {
 	} else {
 		res.Remove(AttrResidencyViolation)
 	}
+}
+
+// retentionTexts caches formatRetention: a policy names few durations, and
+// every resource of every batch is stamped with one.
+var retentionTexts sync.Map // time.Duration -> string
+
+func retentionText(d time.Duration) string {
+	if s, ok := retentionTexts.Load(d); ok {
+		return s.(string)
+	}
+	s := formatRetention(d)
+	retentionTexts.Store(d, s)
+	return s
 }
 
 // formatRetention writes whole days as the policy does ("30d").
