@@ -1,6 +1,10 @@
 package redact
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+	"math"
+)
 
 // automaton is a dense Aho-Corasick DFA over byte strings, built the way
 // github.com/coregx/ahocorasick builds its DFA (same byte classes, same
@@ -21,8 +25,13 @@ type automaton struct {
 	classes   [256]uint16
 	// info[b] packs what scan needs of byte b: the class of b lowered
 	// (bits 0-15) and b's fact kind (16-23).
-	info    [256]uint32
-	stride2 uint
+	info [256]uint32
+	// stride is the number of classes, so a state's row is exactly as wide
+	// as it needs to be (a power of two wasted up to half the table: 43
+	// classes took 64); recip turns a premultiplied id back into a state
+	// without a division (state).
+	stride uint32
+	recip  uint64
 	// matchOff[state]..matchOff[state+1] index matchData: the patterns
 	// ending at that state, own first, then those of its failure chain.
 	matchOff  []uint32
@@ -109,13 +118,11 @@ func newAutomaton(patterns []string) (*automaton, error) {
 			queue = append(queue, n)
 		}
 	}
-	stride := 1
-	for stride < nclass {
-		stride <<= 1
+	if uint64(len(nodes))*uint64(nclass) > math.MaxUint32 {
+		return nil, fmt.Errorf("automaton: %d states of %d classes do not fit 32-bit ids", len(nodes), nclass)
 	}
-	for 1<<a.stride2 < stride {
-		a.stride2++
-	}
+	a.stride = uint32(nclass)
+	a.recip = (1<<32 + uint64(a.stride) - 1) / uint64(a.stride)
 	// Number the states that report matches last, so that a step lands on
 	// one exactly when its id is at least matchFrom: the hot loops test
 	// that beside the step instead of unpacking a flag on it.
@@ -131,20 +138,25 @@ func newAutomaton(patterns []string) (*automaton, error) {
 	for ni, si := range order {
 		newID[si] = uint32(ni)
 		if len(nodes[si].matches) > 0 && a.matchFrom == 0 {
-			a.matchFrom = uint32(ni) << a.stride2
+			a.matchFrom = uint32(ni) * a.stride
 		}
 	}
 	if a.matchFrom == 0 {
-		a.matchFrom = uint32(len(nodes)) << a.stride2
+		a.matchFrom = uint32(len(nodes)) * a.stride
 	}
-	a.trans = make([]uint32, len(nodes)*stride)
+	a.trans = make([]uint32, len(nodes)*nclass)
 	a.matchOff = make([]uint32, len(nodes)+1)
 	for ni, si := range order {
 		for c := range nclass {
-			a.trans[ni<<a.stride2+c] = newID[nodes[si].next[c]] << a.stride2
+			a.trans[ni*nclass+c] = newID[nodes[si].next[c]] * a.stride
 		}
 		a.matchData = append(a.matchData, nodes[si].matches...)
 		a.matchOff[ni+1] = uint32(len(a.matchData))
 	}
 	return a, nil
 }
+
+// state is the state of premultiplied id sid: sid / stride, by the
+// reciprocal. It is exact because sid is a multiple of stride below 2^32:
+// sid*recip = state*(2^32 + e) with e < stride, and state*e < sid.
+func (a *automaton) state(sid uint32) uint32 { return uint32(uint64(sid) * a.recip >> 32) }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/coregx/ahocorasick"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -144,10 +145,38 @@ func (a *automaton) appendMatches(dst []acMatch, hay []byte) []acMatch {
 		if sid < a.matchFrom {
 			continue
 		}
-		st := sid >> a.stride2
+		st := a.state(sid)
 		for _, pi := range a.matchData[a.matchOff[st]:a.matchOff[st+1]] {
 			dst = append(dst, acMatch{int(pi), i + 1 - int(a.lens[pi]), i + 1})
 		}
 	}
 	return dst
+}
+
+// TestStateFromPremultipliedID: the reciprocal gives back the exact state
+// for every stride a byte alphabet allows, up to the largest id.
+func TestStateFromPremultipliedID(t *testing.T) {
+	for stride := uint32(1); stride <= 257; stride++ {
+		a := automaton{stride: stride, recip: (1<<32 + uint64(stride) - 1) / uint64(stride)}
+		last := (uint32(1<<32-1) / stride)
+		for _, st := range []uint32{0, 1, 2, 1000, 123457, last / 2, last - 1, last} {
+			if got := a.state(st * stride); got != st {
+				t.Fatalf("stride %d: state(%d) = %d, want %d", stride, st*stride, got, st)
+			}
+		}
+		for st := uint64(0); st <= uint64(last); st += uint64(last)/997 + 1 {
+			if got := a.state(uint32(st) * stride); got != uint32(st) {
+				t.Fatalf("stride %d: state(%d) = %d, want %d", stride, uint32(st)*stride, got, st)
+			}
+		}
+	}
+}
+
+// TestTableIsExactlyWide: one row of exactly the class count per state.
+func TestTableIsExactlyWide(t *testing.T) {
+	a, err := newAutomaton([]string{"acme", "acme.example", "://", "@"})
+	require.NoError(t, err)
+	assert.Equal(t, len(a.matchOff)-1, len(a.trans)/int(a.stride))
+	assert.Zero(t, len(a.trans)%int(a.stride))
+	assert.EqualValues(t, 1+len("acme.xpl:/@"), a.stride, "one class per distinct byte, plus the rest")
 }

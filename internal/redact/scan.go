@@ -196,7 +196,7 @@ func (a *automaton) scan(dst []acMatch, s string, states []uint32) ([]acMatch, f
 		if sid < a.matchFrom {
 			continue
 		}
-		st := sid >> a.stride2
+		st := a.state(sid)
 		for _, pi := range a.matchData[a.matchOff[st]:a.matchOff[st+1]] {
 			dst = append(dst, acMatch{int(pi), i + 1 - int(a.lens[pi]), i + 1})
 		}
