@@ -100,26 +100,20 @@ func (m *Matcher) find(dst []Span, mbuf []acMatch, states []uint32, s string, ow
 	}
 	var f facts
 	mbuf, f, states = m.ac.scan(mbuf[:0], s, states)
-	dst = m.findPlain(dst, s, mbuf, owner)
-	if !f.esc || !hasEscapes(s) {
-		return dst, mbuf, states
-	}
-	dec, pos, ok := unescapeLayers(s)
-	if !ok {
-		return dst, mbuf, states
-	}
-	n := len(dst)
-	mbuf, _, states = m.ac.scan(mbuf[:0], dec, states)
-	dst = m.findPlain(dst, dec, mbuf, owner)
-	for i := n; i < len(dst); i++ {
-		dst[i] = Span{pos[dst[i].Start], pos[dst[i].End]}
+	dst = m.findPlain(dst, s, mbuf, owner, nil)
+	if f.esc && hasEscapes(s) {
+		if dec, pos, ok := unescapeLayers(s); ok {
+			mbuf, _, states = m.ac.scan(mbuf[:0], dec, states)
+			dst = m.findPlain(dst, dec, mbuf, owner, pos)
+		}
 	}
 	return dst, mbuf, states
 }
 
 // findPlain appends the spans of the identifier hits among hits (the
-// automaton's matches on s) that are foreign to owner.
-func (m *Matcher) findPlain(dst []Span, s string, hits []acMatch, owner int32) []Span {
+// automaton's matches on s) that are foreign to owner. pos, for s decoded
+// from the string being searched, maps s's offsets back to that string's.
+func (m *Matcher) findPlain(dst []Span, s string, hits []acMatch, owner int32, pos []int) []Span {
 	first := len(dst)
 	for _, hit := range hits {
 		pi := hit.pattern
@@ -146,9 +140,13 @@ func (m *Matcher) findPlain(dst []Span, s string, hits []acMatch, owner int32) [
 		for end > hit.end && (s[end-1] == '.' || s[end-1] == '-') {
 			end--
 		}
+		sp := Span{start, end}
+		if pos != nil {
+			sp = Span{pos[start], pos[end]}
+		}
 		// Identifiers nested in one token (globex, globex.example) give one span.
-		if !slices.Contains(dst[first:], Span{start, end}) {
-			dst = append(dst, Span{start, end})
+		if !slices.Contains(dst[first:], sp) {
+			dst = append(dst, sp)
 		}
 	}
 	return dst

@@ -448,42 +448,40 @@ func (ps *pass) str(s string) (out string, changed, removed bool) {
 	if s == "" {
 		return s, false, false
 	}
-	m := ps.r.m
-	hits := ps.hits[:0]
-	matches, f, states := m.ac.scan(ps.matches[:0], s, ps.states)
-	ps.matches, ps.states = matches, states
-	ps.spans = m.findPlain(ps.spans[:0], s, matches, ps.ru.owner)
-	set := keywordHits(s, matches, len(m.patterns), ^ps.ru.active)
-	set |= gated(s, f, ps.ru.active&^set)
-	if set &= ps.ru.active; set != 0 {
-		hits = detect(hits, s, set)
-	}
-	if f.esc && hasEscapes(s) {
+	ps.spans, ps.hits = ps.spans[:0], ps.hits[:0]
+	if f := ps.layer(s, nil); f.esc && hasEscapes(s) {
 		if dec, pos, ok := unescapeLayers(s); ok {
-			matches, df, states := m.ac.scan(ps.matches[:0], dec, ps.states)
-			ps.matches, ps.states = matches, states
-			n := len(ps.spans)
-			ps.spans = m.findPlain(ps.spans, dec, matches, ps.ru.owner)
-			for i := n; i < len(ps.spans); i++ {
-				ps.spans[i] = Span{pos[ps.spans[i].Start], pos[ps.spans[i].End]}
-			}
-			if set := (keywordHits(dec, matches, len(m.patterns), ^ps.ru.active) | gated(dec, df, ps.ru.active)) & ps.ru.active; set != 0 {
-				n := len(hits)
-				hits = detect(hits, dec, set)
-				for i := n; i < len(hits); i++ {
-					hits[i].start, hits[i].end = pos[hits[i].start], pos[hits[i].end]
-				}
-			}
+			ps.layer(dec, pos)
 		}
 	}
 	for _, sp := range ps.spans {
-		hits = append(hits, hit{sp.Start, sp.End, classForeign})
+		ps.hits = append(ps.hits, hit{sp.Start, sp.End, classForeign})
 	}
-	ps.hits = hits
-	if len(hits) == 0 {
+	if len(ps.hits) == 0 {
 		return s, false, false
 	}
-	return ps.apply(s, hits)
+	return ps.apply(s, ps.hits)
+}
+
+// layer appends what text holds to ps.spans (foreign identifiers) and
+// ps.hits (findings of the classes the tenant does not keep) and returns
+// text's facts. pos, for text decoded from the string being redacted, maps
+// text's offsets back to that string's.
+func (ps *pass) layer(text string, pos []int) facts {
+	m := ps.r.m
+	var f facts
+	ps.matches, f, ps.states = m.ac.scan(ps.matches[:0], text, ps.states)
+	ps.spans = m.findPlain(ps.spans, text, ps.matches, ps.ru.owner, pos)
+	// Both sets hold only the tenant's active detectors.
+	set := keywordHits(text, ps.matches, len(m.patterns), ^ps.ru.active)
+	if set |= gated(text, f, ps.ru.active&^set); set != 0 {
+		n := len(ps.hits)
+		ps.hits = detect(ps.hits, text, set)
+		for i := n; pos != nil && i < len(ps.hits); i++ {
+			ps.hits[i].start, ps.hits[i].end = pos[ps.hits[i].start], pos[ps.hits[i].end]
+		}
+	}
+	return f
 }
 
 // apply replaces the findings in s. Overlapping findings merge into one
