@@ -926,37 +926,15 @@ func Detect(s string) []Finding {
 	return out
 }
 
-// Byte kinds, from which the facts DFA's are made (factKinds).
-const (
-	kindOther = iota
-	kindDigit
-	kindLetter
-	kindSep // separators a digit run may span: " -.()+/"
-	kindColon
-	kindEscape // '%' and '\\'
-)
-
-var byteKinds, lowerTable = func() (k, l [256]byte) {
+// lowerTable lowers ASCII letters and leaves every other byte.
+var lowerTable = func() (l [256]byte) {
 	for i := range 256 {
-		c := byte(i)
-		l[i] = c
-		switch {
-		case '0' <= c && c <= '9':
-			k[i] = kindDigit
-		case 'A' <= c && c <= 'Z':
-			l[i] = c + 'a' - 'A'
-			k[i] = kindLetter
-		case 'a' <= c && c <= 'z':
-			k[i] = kindLetter
-		case strings.IndexByte(" -.()+/", c) >= 0:
-			k[i] = kindSep
-		case c == ':':
-			k[i] = kindColon
-		case c == '%' || c == '\\':
-			k[i] = kindEscape
+		l[i] = byte(i)
+		if 'A' <= i && i <= 'Z' {
+			l[i] = byte(i) + 'a' - 'A'
 		}
 	}
-	return k, l
+	return l
 }()
 
 // facts are what scan measures of a string for the prefilters.

@@ -150,19 +150,18 @@ var factNext, factFlags = func() (next [1 << 16]uint16, flags [1 << 16]uint32) {
 // factKinds is the fact kind of every byte.
 var factKinds = func() (k [256]uint8) {
 	for i := range 256 {
-		switch byteKinds[i] {
-		case kindDigit:
+		switch c := byte(i); {
+		case '0' <= c && c <= '9':
 			k[i] = fkDigit
-		case kindLetter:
+		case 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z':
 			k[i] = fkLetter
-		case kindSep:
+		case c == '.':
+			k[i] = fkDot
+		case strings.IndexByte(" -()+/", c) >= 0:
 			k[i] = fkSep
-			if i == '.' {
-				k[i] = fkDot
-			}
-		case kindColon:
+		case c == ':':
 			k[i] = fkColon
-		case kindEscape:
+		case c == '%' || c == '\\':
 			k[i] = fkEscape
 		}
 	}

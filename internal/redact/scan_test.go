@@ -3,6 +3,7 @@ package redact
 import (
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -33,6 +34,13 @@ func TestScanMatchesPrepare(t *testing.T) {
 		"\xff\xfe€ 1234 ÄÖÜ", "PASSWORD=Hunter2 Token=abc", "https://user:pw@host/",
 	} {
 		checkScan(t, m.ac, s)
+	}
+	// Every byte between digits, letters and dots, so each byte's kind
+	// shows in the facts.
+	for b := range 256 {
+		for _, around := range [][2]string{{"12345", "678"}, {"ab", "12"}, {"1.2.3", "4"}, {"a:", ":b"}} {
+			checkScan(t, m.ac, around[0]+string([]byte{byte(b)})+around[1])
+		}
 	}
 	// Random strings over the bytes the facts care about.
 	for _, s := range randomStrings(rand.New(rand.NewPCG(1, 2)), "aZb09 .-()+/:%\\@x_\xc3", 20000, 0, 39) {
@@ -77,6 +85,38 @@ func BenchmarkScan(b *testing.B) {
 		}
 	})
 }
+
+// Byte kinds of prepareRef, classified on their own so the reference
+// shares no table with scan (factKinds).
+const (
+	kindOther = iota
+	kindDigit
+	kindLetter
+	kindSep // separators a digit run may span: " -.()+/"
+	kindColon
+	kindEscape // '%' and '\\'
+)
+
+var byteKinds = func() (k [256]byte) {
+	for i := range 256 {
+		c := byte(i)
+		switch {
+		case '0' <= c && c <= '9':
+			k[i] = kindDigit
+		case 'A' <= c && c <= 'Z':
+			k[i] = kindLetter
+		case 'a' <= c && c <= 'z':
+			k[i] = kindLetter
+		case strings.IndexByte(" -.()+/", c) >= 0:
+			k[i] = kindSep
+		case c == ':':
+			k[i] = kindColon
+		case c == '%' || c == '\\':
+			k[i] = kindEscape
+		}
+	}
+	return k
+}()
 
 // prepareRef is the reference for scan's facts: the prefilters' facts
 // measured by plain code, byte by byte, with s lowered.
