@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -266,9 +265,6 @@ func (c *Config) reserved(tenant string) []string {
 	return names
 }
 
-// regionRE is the policy's rule for a residency, so a region can equal one.
-var regionRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
-
 // holds reports whether this backend may keep the data of a tenant whose
 // residency is residency ("" = anywhere).
 func (b *BackendConfig) holds(residency string) bool {
@@ -305,7 +301,7 @@ func (b *BackendConfig) validate() []error {
 	if len(b.StreamLabels) > MaxStreamLabels {
 		errs = append(errs, fmt.Errorf("stream_labels: at most %d, found %d (each label multiplies a tenant's streams)", MaxStreamLabels, len(b.StreamLabels)))
 	}
-	if b.Region != "" && !regionRE.MatchString(b.Region) {
+	if b.Region != "" && !policy.ValidRegion(b.Region) {
 		errs = append(errs, fmt.Errorf("region: %q is not a residency name (lower-case letters, digits and '-', at most 63)", b.Region))
 	}
 	if len(b.TenantIDs) > 0 && b.Type == TypeLocalstore {

@@ -239,7 +239,6 @@ func limitField(l *Limits, key string) *int64 {
 var (
 	tenantKeys   = []string{"status", "identifiers", "api_keys", "client_certs", "redaction", "retention", "residency", "backends", "limits", "anomaly"}
 	defaultsKeys = []string{"status", "redaction", "retention", "residency", "backends", "limits", "anomaly"}
-	residencyRE  = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 	backendRE    = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_/.-]{0,127}$`)
 	certFPRE     = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
 )
@@ -371,7 +370,7 @@ func (ps *parser) spec(n *yaml.Node, path string, isTenant bool) *spec {
 			})
 		case "residency":
 			if str, ok := ps.scalar(v, kp); ok {
-				if str != "" && !residencyRE.MatchString(str) {
+				if str != "" && !ValidRegion(str) {
 					ps.add(v.Line, kp, "want a region label of lower-case letters, digits and '-', found %q", str)
 					return
 				}
@@ -620,3 +619,11 @@ func yamlErrorLine(err error) int {
 	}
 	return 1
 }
+
+// residencyRE is the syntax of a region: a tenant's residency, and the
+// region a collector or a backend declares, so the two can be compared.
+var residencyRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+
+// ValidRegion reports whether s is a region label: lower-case letters,
+// digits and '-', at most 63, not starting with '-'.
+func ValidRegion(s string) bool { return residencyRE.MatchString(s) }

@@ -3,9 +3,10 @@ package tenantretentionprocessor
 import (
 	"errors"
 	"fmt"
-	"regexp"
 
 	"go.opentelemetry.io/collector/component"
+
+	"github.com/tenancyhq/tenancy/internal/policy"
 )
 
 // Action is what happens to a record outside its tenant's retention or
@@ -19,9 +20,6 @@ const (
 	// the record, tenant.residency.violation on the resource).
 	ActionFlag Action = "flag"
 )
-
-// regionRE is the policy's rule for a residency, so a region can equal one.
-var regionRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 
 // Config of the tenantretention processor. Retention and residency come
 // from the policy; the config says where this collector runs and what to
@@ -48,7 +46,7 @@ func (c *Config) Validate() error {
 	if c.Policy.Type().String() == "" {
 		errs = append(errs, errors.New("policy: must name the tenantpolicy extension"))
 	}
-	if c.Region != "" && !regionRE.MatchString(c.Region) {
+	if c.Region != "" && !policy.ValidRegion(c.Region) {
 		errs = append(errs, fmt.Errorf("region: %q is not a residency name (lower-case letters, digits and '-', at most 63)", c.Region))
 	}
 	for _, a := range []struct {
