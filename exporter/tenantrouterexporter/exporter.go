@@ -218,12 +218,13 @@ func tenantOf(pol *policy.Policy, attrs pcommon.Map) string {
 
 // backendNames lists where a tenant's signal goes: the configured
 // quarantine/governance backends for the pipeline tenants (never a
-// policy's), else the tenant's policy backends, else the defaults.
-func (r *router) backendNames(pol *policy.Policy, tenant string, sig policy.Signal) []string {
+// policy's), else the tenant's policy backends (t, nil when undeclared),
+// else the defaults.
+func (r *router) backendNames(t *policy.Tenant, tenant string, sig policy.Signal) []string {
 	if tenant == policy.Quarantine || tenant == policy.Governance {
 		return r.cfg.reserved(tenant)
 	}
-	if t, ok := pol.Tenant(tenant); ok && len(t.Backends[sig]) > 0 {
+	if t != nil && len(t.Backends[sig]) > 0 {
 		return t.Backends[sig]
 	}
 	return r.cfg.defaults(sig)
@@ -266,9 +267,10 @@ func (r *router) newQueueLocked(k statsKey, extra int) *TenantQueue {
 func (r *router) route(pol *policy.Policy, tenant string, b batch) error {
 	b.policyVersion = pol.Version
 	var errs []error
-	names := r.backendNames(pol, tenant, b.signal)
+	t, _ := pol.Tenant(tenant)
+	names := r.backendNames(t, tenant, b.signal)
 	residency := ""
-	if t, ok := pol.Tenant(tenant); ok {
+	if t != nil {
 		residency = t.Residency
 	}
 	routed := 0
