@@ -159,60 +159,51 @@ func (v verdict) expired(ts pcommon.Timestamp) bool {
 	return v.cutoff != 0 && ts != 0 && ts < v.cutoff
 }
 
-type tallyKey struct{ tenant, reason string }
+type tallyKey struct {
+	tenant, reason string
+	dropped        bool // else flagged
+}
 
 // tally counts one batch's dropped and flagged records.
-type tally struct{ dropped, flagged map[tallyKey]int64 }
+type tally map[tallyKey]int64
 
-func (t *tally) add(m *map[tallyKey]int64, tenant, reason string, n int) {
-	if n == 0 {
-		return
+// drops is the verdict on one record stamped ts: out of retention, it is
+// dropped (true) or flagged, and counted; within it, a client's claim that
+// it expired is not ours, so that attribute goes.
+func (p *retentionProcessor) drops(t tally, v verdict, ts pcommon.Timestamp, attrs pcommon.Map) bool {
+	if !v.expired(ts) {
+		attrs.Remove(AttrExpired)
+		return false
 	}
-	if *m == nil {
-		*m = map[tallyKey]int64{}
+	drop := p.cfg.Expired == ActionDrop
+	if !drop {
+		attrs.PutBool(AttrExpired, true)
 	}
-	(*m)[tallyKey{tenant, reason}] += int64(n)
-}
-
-// record is called for a record out of retention: it flags the record
-// (returning false, keep it) or counts it dropped (true).
-func (p *retentionProcessor) record(t *tally, v verdict, attrs pcommon.Map) bool {
-	if p.cfg.Expired == ActionDrop {
-		t.add(&t.dropped, v.tenant, reasonExpired, 1)
-		return true
-	}
-	attrs.PutBool(AttrExpired, true)
-	t.add(&t.flagged, v.tenant, reasonExpired, 1)
-	return false
-}
-
-// keep is called for a record within retention: a client's claim that it
-// expired is not ours, so it goes.
-func keep(attrs pcommon.Map) bool {
-	attrs.Remove(AttrExpired)
-	return false
+	t[tallyKey{v.tenant, reasonExpired, drop}]++
+	return drop
 }
 
 // misplaced handles a resource out of its tenant's region holding n
 // records: true drops it.
-func (p *retentionProcessor) misplaced(t *tally, v verdict, n int) bool {
-	if p.cfg.OutOfRegion == ActionDrop {
-		t.add(&t.dropped, v.tenant, reasonResidency, n)
-		return true
-	}
-	t.add(&t.flagged, v.tenant, reasonResidency, n)
-	return false
+func (p *retentionProcessor) misplaced(t tally, v verdict, n int) bool {
+	drop := p.cfg.OutOfRegion == ActionDrop
+	t[tallyKey{v.tenant, reasonResidency, drop}] += int64(n)
+	return drop
 }
 
 func (p *retentionProcessor) report(ctx context.Context, signal string, t tally) {
-	for k, n := range t.dropped {
-		p.tel.RecordsDropped.Add(ctx, n, metric.WithAttributes(attribute.String("tenant", k.tenant), attribute.String("signal", signal), attribute.String("reason", k.reason)))
-	}
-	for k, n := range t.flagged {
-		p.tel.RecordsFlagged.Add(ctx, n, metric.WithAttributes(attribute.String("tenant", k.tenant), attribute.String("signal", signal), attribute.String("reason", k.reason)))
-	}
-	if len(t.dropped) > 0 && p.logger.Core().Enabled(zap.DebugLevel) {
-		for k, n := range t.dropped {
+	debug := p.logger.Core().Enabled(zap.DebugLevel)
+	for k, n := range t {
+		if n == 0 {
+			continue
+		}
+		attrs := metric.WithAttributes(attribute.String("tenant", k.tenant), attribute.String("signal", signal), attribute.String("reason", k.reason))
+		if !k.dropped {
+			p.tel.RecordsFlagged.Add(ctx, n, attrs)
+			continue
+		}
+		p.tel.RecordsDropped.Add(ctx, n, attrs)
+		if debug {
 			p.logger.Debug("records dropped", zap.String("tenant", k.tenant), zap.String("signal", signal), zap.String("reason", k.reason), zap.Int64("records", n))
 		}
 	}
@@ -220,10 +211,10 @@ func (p *retentionProcessor) report(ctx context.Context, signal string, t tally)
 
 func (p *retentionProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
 	pol, now := p.provider.Policy(), p.now()
-	var t tally
+	t := tally{}
 	ld.ResourceLogs().RemoveIf(func(rl plog.ResourceLogs) bool {
 		v := p.judge(pol, rl.Resource().Attributes(), policy.SignalLogs, now)
-		if v.outOfRegion && p.misplaced(&t, v, pdatacount.LogRecords(rl)) {
+		if v.outOfRegion && p.misplaced(t, v, pdatacount.LogRecords(rl)) {
 			return true
 		}
 		p.stamp(rl.Resource().Attributes(), v)
@@ -236,10 +227,7 @@ func (p *retentionProcessor) processLogs(ctx context.Context, ld plog.Logs) (plo
 				if ts == 0 {
 					ts = lr.ObservedTimestamp()
 				}
-				if v.expired(ts) {
-					return p.record(&t, v, lr.Attributes())
-				}
-				return keep(lr.Attributes())
+				return p.drops(t, v, ts, lr.Attributes())
 			})
 			gone := n > 0 && lrs.Len() == 0
 			emptied = emptied || gone
@@ -256,10 +244,10 @@ func (p *retentionProcessor) processLogs(ctx context.Context, ld plog.Logs) (plo
 
 func (p *retentionProcessor) processTraces(ctx context.Context, td ptrace.Traces) (ptrace.Traces, error) {
 	pol, now := p.provider.Policy(), p.now()
-	var t tally
+	t := tally{}
 	td.ResourceSpans().RemoveIf(func(rs ptrace.ResourceSpans) bool {
 		v := p.judge(pol, rs.Resource().Attributes(), policy.SignalTraces, now)
-		if v.outOfRegion && p.misplaced(&t, v, pdatacount.Spans(rs)) {
+		if v.outOfRegion && p.misplaced(t, v, pdatacount.Spans(rs)) {
 			return true
 		}
 		p.stamp(rs.Resource().Attributes(), v)
@@ -273,10 +261,7 @@ func (p *retentionProcessor) processTraces(ctx context.Context, td ptrace.Traces
 				if ts == 0 {
 					ts = sp.StartTimestamp()
 				}
-				if v.expired(ts) {
-					return p.record(&t, v, sp.Attributes())
-				}
-				return keep(sp.Attributes())
+				return p.drops(t, v, ts, sp.Attributes())
 			})
 			gone := n > 0 && spans.Len() == 0
 			emptied = emptied || gone
@@ -293,10 +278,10 @@ func (p *retentionProcessor) processTraces(ctx context.Context, td ptrace.Traces
 
 func (p *retentionProcessor) processMetrics(ctx context.Context, md pmetric.Metrics) (pmetric.Metrics, error) {
 	pol, now := p.provider.Policy(), p.now()
-	var t tally
+	t := tally{}
 	md.ResourceMetrics().RemoveIf(func(rm pmetric.ResourceMetrics) bool {
 		v := p.judge(pol, rm.Resource().Attributes(), policy.SignalMetrics, now)
-		if v.outOfRegion && p.misplaced(&t, v, pdatacount.DataPoints(rm)) {
+		if v.outOfRegion && p.misplaced(t, v, pdatacount.DataPoints(rm)) {
 			return true
 		}
 		p.stamp(rm.Resource().Attributes(), v)
@@ -305,7 +290,7 @@ func (p *retentionProcessor) processMetrics(ctx context.Context, md pmetric.Metr
 			ms := sm.Metrics()
 			n := ms.Len()
 			ms.RemoveIf(func(m pmetric.Metric) bool {
-				return p.dataPoints(&t, v, m)
+				return p.dataPoints(t, v, m)
 			})
 			gone := n > 0 && ms.Len() == 0
 			emptied = emptied || gone
@@ -322,13 +307,8 @@ func (p *retentionProcessor) processMetrics(ctx context.Context, md pmetric.Metr
 
 // dataPoints applies v to m's data points and reports whether m lost its
 // last one.
-func (p *retentionProcessor) dataPoints(t *tally, v verdict, m pmetric.Metric) bool {
-	judge := func(ts pcommon.Timestamp, attrs pcommon.Map) bool {
-		if v.expired(ts) {
-			return p.record(t, v, attrs)
-		}
-		return keep(attrs)
-	}
+func (p *retentionProcessor) dataPoints(t tally, v verdict, m pmetric.Metric) bool {
+	judge := func(ts pcommon.Timestamp, attrs pcommon.Map) bool { return p.drops(t, v, ts, attrs) }
 	before := pdatacount.MetricDataPoints(m)
 	switch m.Type() {
 	case pmetric.MetricTypeGauge:
