@@ -1,29 +1,64 @@
 // Package identity carries a verified tenant from an authenticator to the
 // components behind it, through the collector's client.Info auth data, and
-// names the resource attributes of the tenant contract (DESIGN.md).
+// owns the resource attributes of the tenant contract (docs/design.md): it
+// is the one reader of a resource's tenant.
 package identity
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 
 	"go.opentelemetry.io/collector/client"
 )
 
-// Resource attribute keys of the tenant contract.
+// Resource attribute keys of the tenant contract. Only the pipeline writes
+// them: the tenant processor removes every client-written tenant.* key at
+// every level before anything reads one.
 const (
 	AttrTenantID         = "tenant.id"
 	AttrFingerprint      = "tenant.fingerprint"
 	AttrQuarantineReason = "tenant.quarantine.reason"
 	AttrClaimed          = "tenant.claimed"
-	// AttrPrefix is the namespace Tenancy owns on resources: what a client
-	// wrote under it is a claim, never a fact.
+	// AttrAuthenticated is the verified tenant of a quarantined resource's
+	// sender, so a spoof is attributable.
+	AttrAuthenticated = "tenant.authenticated"
+	// AttrCredential is a short id of the credential that proved it: never
+	// the key itself.
+	AttrCredential = "tenant.credential"
+	// AttrSource is the receiver and client address the resource came from.
+	AttrSource = "tenant.source"
+	// AttrPrefix is the namespace Tenancy owns: what a client wrote under it
+	// is a claim, never a fact.
 	AttrPrefix = "tenant."
 )
 
+// Record attributes the redactor writes (its audit trail).
+const (
+	AttrRedactionCount         = "tenant.redaction.count"
+	AttrRedactionClasses       = "tenant.redaction.classes"
+	AttrRedactionPolicyVersion = "tenant.redaction.policy_version"
+)
+
+// PipelineKey reports whether k is an attribute the pipeline itself writes.
+// These are never redacted; any other tenant.* key is a client's and is
+// removed by the tenant processor.
+func PipelineKey(k string) bool {
+	switch k {
+	case AttrTenantID, AttrFingerprint, AttrQuarantineReason, AttrClaimed,
+		AttrAuthenticated, AttrCredential, AttrSource,
+		AttrRedactionCount, AttrRedactionClasses, AttrRedactionPolicyVersion:
+		return true
+	}
+	return false
+}
+
 // Auth data attribute names set by the tenantpolicy authenticator.
 const (
-	AuthTenant = "tenant.id"
-	AuthSource = "tenant.source"
+	AuthTenant     = "tenant.id"
+	AuthSource     = "tenant.source"
+	AuthCredential = "tenant.credential"
+	AuthReceiver   = "tenant.receiver"
 )
 
 // Source says how a tenant was established.
@@ -44,9 +79,15 @@ func (s Source) Verified() bool { return s == SourceAPIKey || s == SourceClientC
 type AuthData struct {
 	Tenant string
 	Source Source
+	// Credential is KeyID or CertID of what proved the tenant ("" for a
+	// trusted header).
+	Credential string
+	// Receiver names the component that authenticated the request, when it
+	// knows itself (the gateway; the authenticator alone does not).
+	Receiver string
 }
 
-var authNames = []string{AuthTenant, AuthSource}
+var authNames = []string{AuthTenant, AuthSource, AuthCredential, AuthReceiver}
 
 // GetAttribute implements client.AuthData.
 func (a AuthData) GetAttribute(name string) any {
@@ -55,6 +96,10 @@ func (a AuthData) GetAttribute(name string) any {
 		return a.Tenant
 	case AuthSource:
 		return string(a.Source)
+	case AuthCredential:
+		return a.Credential
+	case AuthReceiver:
+		return a.Receiver
 	}
 	return nil
 }
@@ -62,26 +107,57 @@ func (a AuthData) GetAttribute(name string) any {
 // GetAttributeNames implements client.AuthData.
 func (a AuthData) GetAttributeNames() []string { return authNames }
 
-// WithTenant returns ctx with the tenant in its client.Info auth data,
-// keeping the address and metadata already there.
-func WithTenant(ctx context.Context, tenant string, src Source) context.Context {
+// KeyID is the short, non-secret id of an API key: the first 12 hex digits
+// of its SHA-256, which an operator matches against the policy's key hashes.
+func KeyID(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return "key:" + hex.EncodeToString(sum[:6])
+}
+
+// CertID is the short id of a client certificate from its SHA-256
+// fingerprint in hex.
+func CertID(fingerprintHex string) string {
+	if len(fingerprintHex) > 12 {
+		fingerprintHex = fingerprintHex[:12]
+	}
+	return "cert:" + fingerprintHex
+}
+
+// WithAuth returns ctx with a in its client.Info auth data, keeping the
+// address and metadata already there.
+func WithAuth(ctx context.Context, a AuthData) context.Context {
 	info := client.FromContext(ctx)
-	info.Auth = AuthData{Tenant: tenant, Source: src}
+	info.Auth = a
 	return client.NewContext(ctx, info)
+}
+
+// WithTenant is WithAuth for a tenant and source alone.
+func WithTenant(ctx context.Context, tenant string, src Source) context.Context {
+	return WithAuth(ctx, AuthData{Tenant: tenant, Source: src})
 }
 
 // FromContext returns the tenant an authenticator put in ctx, if any. It
 // reads the attributes rather than the concrete type, so an identity set by
 // another authenticator with the same attribute names is honoured too.
 func FromContext(ctx context.Context) (tenant string, src Source, ok bool) {
+	a, ok := AuthFromContext(ctx)
+	return a.Tenant, a.Source, ok
+}
+
+// AuthFromContext is FromContext with the credential and receiver too.
+func AuthFromContext(ctx context.Context) (AuthData, bool) {
 	auth := client.FromContext(ctx).Auth
 	if auth == nil {
-		return "", "", false
+		return AuthData{}, false
 	}
-	t, _ := auth.GetAttribute(AuthTenant).(string)
+	var a AuthData
+	a.Tenant, _ = auth.GetAttribute(AuthTenant).(string)
 	s, _ := auth.GetAttribute(AuthSource).(string)
-	if t == "" {
-		return "", "", false
+	a.Source = Source(s)
+	a.Credential, _ = auth.GetAttribute(AuthCredential).(string)
+	a.Receiver, _ = auth.GetAttribute(AuthReceiver).(string)
+	if a.Tenant == "" {
+		return AuthData{}, false
 	}
-	return t, Source(s), true
+	return a, true
 }
