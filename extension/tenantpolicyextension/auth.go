@@ -43,7 +43,9 @@ func (e *policyExtension) Authenticate(ctx context.Context, sources map[string][
 			return ctx, e.refuse(ctx, "header_mismatch", errHeaderMismatch)
 		}
 		e.accept(ctx, t.ID, identity.SourceAPIKey)
-		return identity.WithTenant(ctx, t.ID, identity.SourceAPIKey), nil
+		// The key's short id, never the key, lets a quarantined spoof name
+		// the credential that sent it.
+		return identity.WithAuth(ctx, identity.AuthData{Tenant: t.ID, Source: identity.SourceAPIKey, Credential: identity.KeyID(key)}), nil
 	}
 	if header != "" {
 		if policy.ValidateTenantID(header) != nil {

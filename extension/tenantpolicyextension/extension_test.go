@@ -120,6 +120,31 @@ func TestAuthenticate(t *testing.T) {
 	}
 }
 
+// An accepted key leaves its short id in the auth data, so a quarantined
+// spoof can name the credential that sent it; never the key itself.
+func TestAuthenticateCredential(t *testing.T) {
+	h := start(t, readTestPolicy(t), nil)
+	ctx, err := h.ext.Authenticate(context.Background(), map[string][]string{"X-API-Key": {acmeKey}})
+	require.NoError(t, err)
+	a, ok := identity.AuthFromContext(ctx)
+	require.True(t, ok)
+	assert.Equal(t, identity.AuthData{Tenant: "acme", Source: identity.SourceAPIKey, Credential: identity.KeyID(acmeKey)}, a)
+	assert.NotContains(t, a.Credential, acmeKey)
+
+	// Another key of another tenant has another id.
+	ctx, err = h.ext.Authenticate(context.Background(), map[string][]string{"X-API-Key": {globexKey}})
+	require.NoError(t, err)
+	b, _ := identity.AuthFromContext(ctx)
+	assert.NotEqual(t, a.Credential, b.Credential)
+
+	// A trusted header proves no credential.
+	h = start(t, readTestPolicy(t), func(c *Config) { c.TrustedHeader.Enabled = true })
+	ctx, err = h.ext.Authenticate(context.Background(), map[string][]string{"X-Scope-OrgID": {"acme"}})
+	require.NoError(t, err)
+	c, _ := identity.AuthFromContext(ctx)
+	assert.Equal(t, identity.AuthData{Tenant: "acme", Source: identity.SourceTrustedHeader}, c)
+}
+
 func fieldStrings(e observer.LoggedEntry) []string {
 	var out []string
 	for k, v := range e.ContextMap() {
