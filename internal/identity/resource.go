@@ -112,13 +112,14 @@ func StripClientKeys(m pcommon.Map) int {
 			n++
 			return true
 		}
-		n += stripValue(v)
+		n += StripValue(v)
 		return false
 	})
 	return n
 }
 
-func stripValue(v pcommon.Value) int {
+// StripValue is StripClientKeys for the maps nested in v.
+func StripValue(v pcommon.Value) int {
 	switch v.Type() {
 	case pcommon.ValueTypeMap:
 		return StripClientKeys(v.Map())
@@ -126,7 +127,7 @@ func stripValue(v pcommon.Value) int {
 		n := 0
 		s := v.Slice()
 		for i := 0; i < s.Len(); i++ {
-			n += stripValue(s.At(i))
+			n += StripValue(s.At(i))
 		}
 		return n
 	}

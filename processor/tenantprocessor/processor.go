@@ -23,9 +23,6 @@ import (
 	"github.com/tenancyhq/tenancy/internal/policy"
 )
 
-// maxClaimedLength bounds what a client can make us store in tenant.claimed.
-const maxClaimedLength = 256
-
 // FingerprintBytes is the length of tenant.fingerprint before hex encoding.
 const FingerprintBytes = 16
 
@@ -110,48 +107,72 @@ func (p *tenantProcessor) currentView() *policyView {
 type requestIdentity struct {
 	verified string // from a key or certificate
 	header   string // from a trusted proxy
+	// credential and source attribute a quarantined resource to its sender.
+	credential string
+	source     string
 }
 
 func (p *tenantProcessor) readRequest(ctx context.Context) requestIdentity {
 	var r requestIdentity
-	if t, src, ok := identity.FromContext(ctx); ok {
+	if a, ok := identity.AuthFromContext(ctx); ok {
 		switch {
-		case src.Verified():
-			r.verified = t
-		case src == identity.SourceTrustedHeader:
-			r.header = t
+		case a.Source.Verified():
+			r.verified, r.credential = a.Tenant, a.Credential
+		case a.Source == identity.SourceTrustedHeader:
+			r.header = a.Tenant
 		}
+		r.source = a.Receiver
 	}
+	info := client.FromContext(ctx)
 	if r.header == "" && p.cfg.TrustedHeader != "" {
-		if v := client.FromContext(ctx).Metadata.Get(p.cfg.TrustedHeader); len(v) > 0 {
+		if v := info.Metadata.Get(p.cfg.TrustedHeader); len(v) > 0 {
 			r.header = v[0]
 		}
+	}
+	if info.Addr != nil {
+		if r.source != "" {
+			r.source += " "
+		}
+		r.source += info.Addr.String()
 	}
 	return r
 }
 
 // stamp decides the tenant of one resource and rewrites its tenant.*
 // attributes. Everything a client wrote under tenant.* is dropped: after
-// this processor, those attributes are the pipeline's word only.
+// this processor, those attributes are the pipeline's word only, and the
+// resource holds exactly one tenant.id.
 func (p *tenantProcessor) stamp(v *policyView, req requestIdentity, attrs pcommon.Map) (*tenantEntry, reason) {
-	claim, hasClaim, claimMalformed := "", false, false
-	// One pass finds the claim and drops the rest of the tenant namespace;
-	// tenant.id itself is kept so it can be overwritten in place.
+	claim, claims, claimMalformed := "", 0, false
+	// One pass finds the claims and drops the rest of the tenant namespace;
+	// the first tenant.id is kept so it can be overwritten in place. OTLP
+	// lets a key repeat, and a reader that picked another copy than this
+	// processor decided on would route by the client's word: a repeated
+	// tenant.id is malformed, whatever its values.
 	attrs.RemoveIf(func(k string, val pcommon.Value) bool {
 		if !strings.HasPrefix(k, identity.AttrPrefix) {
+			identity.StripValue(val)
 			return false
 		}
 		if k != identity.AttrTenantID {
 			return true
 		}
-		hasClaim = true
-		if val.Type() == pcommon.ValueTypeStr {
-			claim = val.Str()
-		} else {
-			claim, claimMalformed = val.AsString(), true
+		claims++
+		s := val.AsString()
+		if val.Type() != pcommon.ValueTypeStr {
+			claimMalformed = true
 		}
-		return false
+		if claims == 1 {
+			claim = s
+			return false
+		}
+		claim = identity.Truncate(claim+","+s, identity.MaxClaimed)
+		return true
 	})
+	hasClaim := claims > 0
+	if claims > 1 {
+		claimMalformed = true
+	}
 
 	e, r, attempted := p.decide(v, req, claim, hasClaim, claimMalformed)
 	// Grow the attribute slice once, to its final size, rather than letting
@@ -161,14 +182,25 @@ func (p *tenantProcessor) stamp(v *policyView, req requestIdentity, attrs pcommo
 		grow++ // tenant.id
 	}
 	if e == v.quarantine {
-		grow += 2 // reason, claimed
+		grow += 5 // reason, claimed, authenticated, credential, source
 	}
 	attrs.EnsureCapacity(attrs.Len() + grow)
 	if e == v.quarantine {
 		attrs.PutStr(identity.AttrTenantID, policy.Quarantine)
 		attrs.PutStr(identity.AttrQuarantineReason, r.String())
 		if attempted != "" {
-			attrs.PutStr(identity.AttrClaimed, truncate(attempted, maxClaimedLength))
+			attrs.PutStr(identity.AttrClaimed, identity.Truncate(attempted, identity.MaxClaimed))
+		}
+		// Who sent it: a spoof or a malformed claim is attributable to the
+		// verified tenant and the key that proved it, never the key itself.
+		if req.verified != "" {
+			attrs.PutStr(identity.AttrAuthenticated, req.verified)
+		}
+		if req.credential != "" {
+			attrs.PutStr(identity.AttrCredential, req.credential)
+		}
+		if req.source != "" {
+			attrs.PutStr(identity.AttrSource, req.source)
 		}
 	} else if !hasClaim || claim != e.tenant.ID {
 		attrs.PutStr(identity.AttrTenantID, e.tenant.ID)
@@ -177,12 +209,16 @@ func (p *tenantProcessor) stamp(v *policyView, req requestIdentity, attrs pcommo
 	return e, r
 }
 
-// decide applies the resolution order of DESIGN.md: verified identity, then
-// trusted header, then the resource's claim. It returns the id that was
+// decide applies the resolution order of docs/design.md: verified identity,
+// then trusted header, then the resource's claim. It returns the id that was
 // tried, for tenant.claimed when the resource is quarantined.
 func (p *tenantProcessor) decide(v *policyView, req requestIdentity, claim string, hasClaim, claimMalformed bool) (*tenantEntry, reason, string) {
 	var id string
 	switch {
+	case hasClaim && claimMalformed:
+		// Repeated or not a string: no reading of it can be trusted, even
+		// one that matches the identity.
+		return v.quarantine, reasonMalformed, claim
 	case req.verified != "" || req.header != "":
 		id = req.verified
 		if id == "" {
@@ -192,9 +228,6 @@ func (p *tenantProcessor) decide(v *policyView, req requestIdentity, claim strin
 			return v.quarantine, reasonSpoofed, claim
 		}
 	case hasClaim:
-		if claimMalformed {
-			return v.quarantine, reasonMalformed, claim
-		}
 		if !p.cfg.AllowUnverifiedClaims {
 			return v.quarantine, reasonUnverified, claim
 		}
@@ -219,19 +252,13 @@ func (p *tenantProcessor) decide(v *policyView, req requestIdentity, claim strin
 	return v.quarantine, reasonUnknown, id
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
-}
-
 func (p *tenantProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
 	v, req := p.currentView(), p.readRequest(ctx)
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
 		rl := rls.At(i)
 		e, r := p.stamp(v, req, rl.Resource().Attributes())
+		stripLogs(rl)
 		p.count(e, r, signalLogs, pdatacount.LogRecords(rl))
 	}
 	return ld, nil
@@ -243,6 +270,7 @@ func (p *tenantProcessor) processMetrics(ctx context.Context, md pmetric.Metrics
 	for i := 0; i < rms.Len(); i++ {
 		rm := rms.At(i)
 		e, r := p.stamp(v, req, rm.Resource().Attributes())
+		stripMetrics(rm)
 		p.count(e, r, signalMetrics, pdatacount.DataPoints(rm))
 	}
 	return md, nil
@@ -254,6 +282,7 @@ func (p *tenantProcessor) processTraces(ctx context.Context, td ptrace.Traces) (
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
 		e, r := p.stamp(v, req, rs.Resource().Attributes())
+		stripTraces(rs)
 		p.count(e, r, signalTraces, pdatacount.Spans(rs))
 	}
 	return td, nil
