@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
+	"github.com/tenancyhq/tenancy/internal/identity"
 	"github.com/tenancyhq/tenancy/internal/policy"
 )
 
@@ -33,7 +34,7 @@ func benchLogs(owner string, foreignDomain string) plog.Logs {
 	ld := plog.NewLogs()
 	rl := ld.ResourceLogs().AppendEmpty()
 	ra := rl.Resource().Attributes()
-	ra.PutStr(AttrTenantID, owner)
+	ra.PutStr(identity.AttrTenantID, owner)
 	ra.PutStr("service.name", "checkout")
 	ra.PutStr("host.name", "ip-10-0-3-17.eu-west-1.compute.internal")
 	ra.PutStr("k8s.pod.name", "checkout-7d9f8b6c5-x2x9q")

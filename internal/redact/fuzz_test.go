@@ -8,6 +8,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/tenancyhq/tenancy/internal/identity"
 )
 
 // FuzzMatcher checks the automaton against a naive search: every foreign
@@ -149,7 +151,7 @@ func TestCurrentSwapUnderLoad(t *testing.T) {
 				}
 				ld := plog.NewLogs()
 				rl := ld.ResourceLogs().AppendEmpty()
-				rl.Resource().Attributes().PutStr(AttrTenantID, "acme")
+				rl.Resource().Attributes().PutStr(identity.AttrTenantID, "acme")
 				rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Body().SetStr("bob@globex.example")
 				st := cur.Load().Logs(ld)
 				if st.Redactions[StatKey{"acme", ClassForeignTenant}] != 1 {

@@ -5,6 +5,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/tenancyhq/tenancy/internal/identity"
 )
 
 // TestCleanValueMemoIsPerResource: a value that was clean for one owner
@@ -16,7 +18,7 @@ func TestCleanValueMemoIsPerResource(t *testing.T) {
 	ld := plog.NewLogs()
 	for _, owner := range []string{"globex", "acme", "globex"} {
 		rl := ld.ResourceLogs().AppendEmpty()
-		rl.Resource().Attributes().PutStr(AttrTenantID, owner)
+		rl.Resource().Attributes().PutStr(identity.AttrTenantID, owner)
 		lrs := rl.ScopeLogs().AppendEmpty().LogRecords()
 		for _, v := range []string{"https://globex.example/x", "https://globex.example/x", "https://acme.example/y", "https://globex.example/x"} {
 			lrs.AppendEmpty().Attributes().PutStr("url.full", v)
@@ -29,7 +31,7 @@ func TestCleanValueMemoIsPerResource(t *testing.T) {
 		"acme":   {"https://" + F + "/x", "https://" + F + "/x", "https://acme.example/y", "https://" + F + "/x"},
 	}
 	for _, rl := range ld.ResourceLogs().All() {
-		owner, _ := rl.Resource().Attributes().Get(AttrTenantID)
+		owner, _ := rl.Resource().Attributes().Get(identity.AttrTenantID)
 		var got []string
 		for _, lr := range rl.ScopeLogs().At(0).LogRecords().All() {
 			v, _ := lr.Attributes().Get("url.full")

@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/tenancyhq/tenancy/internal/identity"
 	"github.com/tenancyhq/tenancy/internal/policy"
 )
 
@@ -152,7 +153,7 @@ func eachString(v pcommon.Value, fn func(string)) {
 
 func eachMapString(m pcommon.Map, fn func(string)) {
 	for k, v := range m.All() {
-		if k == AttrTenantID {
+		if k == identity.AttrTenantID {
 			continue
 		}
 		fn(k)
@@ -186,7 +187,7 @@ func TestPropertyNoForeignIdentifier(t *testing.T) {
 
 		ld := plog.NewLogs()
 		rl := ld.ResourceLogs().AppendEmpty()
-		rl.Resource().Attributes().PutStr(AttrTenantID, owner)
+		rl.Resource().Attributes().PutStr(identity.AttrTenantID, owner)
 		fill(rng, rl.Resource().Attributes(), own, foreign, 0)
 		sl := rl.ScopeLogs().AppendEmpty()
 		fill(rng, sl.Scope().Attributes(), own, foreign, 0)
@@ -201,7 +202,7 @@ func TestPropertyNoForeignIdentifier(t *testing.T) {
 		}
 		td := ptrace.NewTraces()
 		rs := td.ResourceSpans().AppendEmpty()
-		rs.Resource().Attributes().PutStr(AttrTenantID, owner)
+		rs.Resource().Attributes().PutStr(identity.AttrTenantID, owner)
 		sp := rs.ScopeSpans().AppendEmpty().Spans().AppendEmpty()
 		sp.SetName(text(rng, own, foreign))
 		fill(rng, sp.Attributes(), own, foreign, 0)
@@ -211,7 +212,7 @@ func TestPropertyNoForeignIdentifier(t *testing.T) {
 		fill(rng, sp.Links().AppendEmpty().Attributes(), own, foreign, 0)
 		md := pmetric.NewMetrics()
 		rm := md.ResourceMetrics().AppendEmpty()
-		rm.Resource().Attributes().PutStr(AttrTenantID, owner)
+		rm.Resource().Attributes().PutStr(identity.AttrTenantID, owner)
 		ms := rm.ScopeMetrics().AppendEmpty().Metrics()
 		dp := ms.AppendEmpty().SetEmptyHistogram().DataPoints().AppendEmpty()
 		fill(rng, dp.Attributes(), own, foreign, 0)

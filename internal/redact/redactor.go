@@ -8,19 +8,20 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
+	"github.com/tenancyhq/tenancy/internal/identity"
 	"github.com/tenancyhq/tenancy/internal/policy"
 )
 
-// Attribute names read and written on records.
+// The audit attributes written on what redaction changed; the names are
+// the identity package's, which owns the tenant.* namespace.
 const (
-	AttrTenantID      = "tenant.id"
-	AttrFingerprint   = "tenant.fingerprint"
-	AttrCount         = "tenant.redaction.count"
-	AttrClasses       = "tenant.redaction.classes"
-	AttrPolicyVersion = "tenant.redaction.policy_version"
+	AttrCount         = identity.AttrRedactionCount
+	AttrClasses       = identity.AttrRedactionClasses
+	AttrPolicyVersion = identity.AttrRedactionPolicyVersion
 )
 
 // Options configure a Redactor beyond the policy.
@@ -247,10 +248,9 @@ func (ps *pass) keyAt(i int, k string) *keyVerdict {
 func (r *Redactor) newPass() *pass { return &pass{r: r} }
 
 func (ps *pass) resource(attrs pcommon.Map) {
-	id := ""
-	if v, ok := attrs.Get(AttrTenantID); ok {
-		id = v.AsString()
-	}
+	// A resource without exactly one string tenant.id belongs to no one:
+	// every tenant's identifiers are foreign to it.
+	id, _ := identity.TenantOf(attrs)
 	ps.ru = ps.r.rulesFor(id)
 	ps.tenant = statsTenant(ps.ru, id)
 	clear(ps.keys)
@@ -299,11 +299,12 @@ func (ps *pass) flush(attrs pcommon.Map) {
 	attrs.PutStr(AttrPolicyVersion, ps.r.version)
 }
 
-// skipKey names the attributes redaction never touches: the routing key and
-// the audit trail.
-func skipKey(k string) bool {
-	return k == AttrTenantID || k == AttrFingerprint || strings.HasPrefix(k, "tenant.redaction.")
-}
+// skipKey names the attributes redaction never touches: the pipeline's own
+// tenant.* keys (the routing key, the quarantine's evidence and
+// attribution, the audit trail), by exact name. The tenant processor has
+// removed every other tenant.* key a client wrote, and a name alone earns
+// no trust: anything else is scanned.
+func skipKey(k string) bool { return identity.PipelineKey(k) }
 
 // keyNames are attribute names (or their last "." "_" "-" separated part)
 // whose whole value is of a class, in the order they are tried. host.name
@@ -367,38 +368,26 @@ func (ps *pass) attrs(m pcommon.Map, top bool) {
 		}
 		switch v.Type() {
 		case pcommon.ValueTypeStr:
-			if c := kv.cls; c != numClasses && v.Str() != "" {
-				a := ps.ru.actions[c]
-				// A foreign identifier under a secret's or a name's key
-				// is audited as what it is, the stricter finding.
-				if a != policy.ActionKeep && ps.foreignIn(v.Str()) {
-					c = classForeign
-					if a == policy.ActionHash {
-						a = policy.ActionMask
-					}
-				}
-				switch a {
-				case policy.ActionRemove:
-					ps.counts[c]++
-					return true
-				case policy.ActionMask, policy.ActionHash:
-					ps.counts[c]++
-					v.SetStr(ps.replacement(a, c, v.Str()))
-					return false
-				}
-			}
-			s := v.Str()
-			if kv.isClean && s == kv.clean {
-				return false
-			}
-			out, changed, removed := ps.str(s)
-			if removed {
+			out, changed, remove := ps.attrValue(kv, v.Str())
+			if remove {
 				return true
 			}
 			if changed {
 				v.SetStr(out)
-			} else {
-				kv.clean, kv.isClean = s, true
+			}
+		case pcommon.ValueTypeBytes:
+			// Bytes that are text are text to a reader of the store: an
+			// identifier in them leaks as surely as in a string.
+			b := v.Bytes().AsRaw()
+			if !utf8.Valid(b) {
+				return false
+			}
+			out, changed, remove := ps.attrValue(kv, string(b))
+			if remove {
+				return true
+			}
+			if changed {
+				v.SetEmptyBytes().FromRaw([]byte(out))
 			}
 		case pcommon.ValueTypeMap:
 			ps.attrs(v.Map(), false)
@@ -407,6 +396,41 @@ func (ps *pass) attrs(m pcommon.Map, top bool) {
 		}
 		return false
 	})
+}
+
+// attrValue redacts the text value s of an attribute whose key verdict is
+// kv. remove reports that the whole attribute goes.
+func (ps *pass) attrValue(kv *keyVerdict, s string) (out string, changed, remove bool) {
+	if c := kv.cls; c != numClasses && s != "" {
+		a := ps.ru.actions[c]
+		// A foreign identifier under a secret's or a name's key is audited
+		// as what it is, the stricter finding.
+		if a != policy.ActionKeep && ps.foreignIn(s) {
+			c = classForeign
+			if a == policy.ActionHash {
+				a = policy.ActionMask
+			}
+		}
+		switch a {
+		case policy.ActionRemove:
+			ps.counts[c]++
+			return "", false, true
+		case policy.ActionMask, policy.ActionHash:
+			ps.counts[c]++
+			return ps.replacement(a, c, s), true, false
+		}
+	}
+	if kv.isClean && s == kv.clean {
+		return s, false, false
+	}
+	out, changed, removed := ps.str(s)
+	if removed {
+		return "", false, true
+	}
+	if !changed {
+		kv.clean, kv.isClean = s, true
+	}
+	return out, changed, false
 }
 
 func (ps *pass) slice(s pcommon.Slice) {
@@ -421,6 +445,12 @@ func (ps *pass) value(v pcommon.Value) {
 	case pcommon.ValueTypeStr:
 		if out, changed, _ := ps.str(v.Str()); changed {
 			v.SetStr(out)
+		}
+	case pcommon.ValueTypeBytes:
+		if b := v.Bytes().AsRaw(); utf8.Valid(b) {
+			if out, changed, _ := ps.str(string(b)); changed {
+				v.SetEmptyBytes().FromRaw([]byte(out))
+			}
 		}
 	case pcommon.ValueTypeMap:
 		ps.attrs(v.Map(), false)

@@ -19,6 +19,7 @@ import (
 	"go.opentelemetry.io/collector/processor/processortest"
 
 	"github.com/tenancyhq/tenancy/internal/policy"
+	"github.com/tenancyhq/tenancy/internal/identity"
 	"github.com/tenancyhq/tenancy/internal/redact"
 	"github.com/tenancyhq/tenancy/processor/tenantredactprocessor/internal/metadata"
 )
@@ -90,7 +91,7 @@ func benchLogs(foreign int) plog.Logs {
 	ld := plog.NewLogs()
 	rl := ld.ResourceLogs().AppendEmpty()
 	ra := rl.Resource().Attributes()
-	ra.PutStr(redact.AttrTenantID, tenantName(benchOwner))
+	ra.PutStr(identity.AttrTenantID, tenantName(benchOwner))
 	ra.PutStr("service.name", "checkout")
 	ra.PutStr("host.name", "ip-10-0-3-17.eu-west-1.compute.internal")
 	lrs := rl.ScopeLogs().AppendEmpty().LogRecords()

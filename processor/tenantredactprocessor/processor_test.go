@@ -22,7 +22,7 @@ import (
 
 	"github.com/tenancyhq/tenancy/internal/policy"
 	"github.com/tenancyhq/tenancy/internal/policytest"
-	"github.com/tenancyhq/tenancy/internal/redact"
+	"github.com/tenancyhq/tenancy/internal/identity"
 	"github.com/tenancyhq/tenancy/processor/tenantredactprocessor/internal/metadata"
 )
 
@@ -44,7 +44,7 @@ func testConfig() *Config {
 func logsFor(owner, body string) plog.Logs {
 	ld := plog.NewLogs()
 	rl := ld.ResourceLogs().AppendEmpty()
-	rl.Resource().Attributes().PutStr(redact.AttrTenantID, owner)
+	rl.Resource().Attributes().PutStr(identity.AttrTenantID, owner)
 	rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Body().SetStr(body)
 	return ld
 }
