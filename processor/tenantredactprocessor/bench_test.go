@@ -18,8 +18,8 @@ import (
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/processortest"
 
-	"github.com/tenancyhq/tenancy/internal/policy"
 	"github.com/tenancyhq/tenancy/internal/identity"
+	"github.com/tenancyhq/tenancy/internal/policy"
 	"github.com/tenancyhq/tenancy/internal/redact"
 	"github.com/tenancyhq/tenancy/processor/tenantredactprocessor/internal/metadata"
 )

@@ -20,9 +20,9 @@ import (
 	"go.opentelemetry.io/collector/processor/processortest"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
+	"github.com/tenancyhq/tenancy/internal/identity"
 	"github.com/tenancyhq/tenancy/internal/policy"
 	"github.com/tenancyhq/tenancy/internal/policytest"
-	"github.com/tenancyhq/tenancy/internal/identity"
 	"github.com/tenancyhq/tenancy/processor/tenantredactprocessor/internal/metadata"
 )
 
