@@ -16,10 +16,9 @@ import (
 
 const (
 	attrServiceName = "service.name"
-	// attrRedactionCount is redact.AttrCount, which the tenantredact
-	// processor stamps on what it changed (a test keeps them equal; the
-	// redact package itself is not needed here).
-	attrRedactionCount = "tenant.redaction.count"
+	// attrRedactionCount is what the tenantredact processor stamps on what
+	// it changed.
+	attrRedactionCount = identity.AttrRedactionCount
 )
 
 // anomalyProcessor is one signal's instance; the state is its monitor's.
@@ -37,11 +36,11 @@ var (
 // quarantined resource the policy tenant it claimed. Pipeline tenants,
 // unknown tenants and tenants with anomaly detection off count for nobody.
 func (v *view) owner(attrs pcommon.Map) (e viewEntry, quarantined, ok bool) {
-	id, found := attrs.Get(identity.AttrTenantID)
-	if !found || id.Type() != pcommon.ValueTypeStr {
+	id, reason := identity.TenantOf(attrs)
+	if reason != "" {
 		return viewEntry{}, false, false
 	}
-	if id.Str() == policy.Quarantine {
+	if id == policy.Quarantine {
 		claimed, found := attrs.Get(identity.AttrClaimed)
 		if !found || claimed.Type() != pcommon.ValueTypeStr {
 			return viewEntry{}, false, false
@@ -49,7 +48,7 @@ func (v *view) owner(attrs pcommon.Map) (e viewEntry, quarantined, ok bool) {
 		e, ok = v.tenants[claimed.Str()]
 		return e, true, ok
 	}
-	e, ok = v.tenants[id.Str()]
+	e, ok = v.tenants[id]
 	return e, false, ok
 }
 
