@@ -18,6 +18,8 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+
+	"github.com/tenancyhq/tenancy/internal/identity"
 )
 
 func TestOTLPGRPC(t *testing.T) {
@@ -62,5 +64,7 @@ func TestOTLPGRPC(t *testing.T) {
 	assert.Equal(t, "acme", got[0].tenant)
 	assert.Equal(t, 4, got[0].logs.LogRecordCount())
 	assert.Equal(t, "globex", got[1].tenant)
+	assert.Equal(t, identity.AuthData{Tenant: "globex", Source: identity.SourceAPIKey,
+		Credential: identity.KeyID(keyGlobex), Receiver: "tenantgateway/edge"}, got[1].auth)
 	assert.EqualValues(t, 4, tg.g.counters.series(seriesKey{"acme", protoOTLPGRPC, signalLogs}).records.Load())
 }

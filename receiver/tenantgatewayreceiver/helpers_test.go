@@ -34,6 +34,9 @@ import (
 	"github.com/tenancyhq/tenancy/receiver/tenantgatewayreceiver/internal/metadata"
 )
 
+// testReceiverName names the test gateway: "tenantgateway/edge".
+const testReceiverName = "edge"
+
 // Test tenants and their keys.
 const (
 	keyAcme   = "acme-gateway-test-key-00001"
@@ -76,6 +79,7 @@ func indent(s string) string {
 // received is what reached the pipeline, with the tenant of its context.
 type received struct {
 	tenant  string
+	auth    identity.AuthData
 	logs    plog.Logs
 	metrics pmetric.Metrics
 	traces  ptrace.Traces
@@ -89,6 +93,7 @@ type sink struct {
 
 func (s *sink) add(ctx context.Context, r received) error {
 	r.tenant, _, _ = identity.FromContext(ctx)
+	r.auth, _ = identity.AuthFromContext(ctx)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.got = append(s.got, r)
@@ -128,6 +133,7 @@ func startGatewayWithMeter(t testing.TB, policyYAML string, mp metric.MeterProvi
 	}
 	s := &sink{}
 	set := receivertest.NewNopSettings(metadata.Type)
+	set.ID = component.NewIDWithName(metadata.Type, testReceiverName)
 	if mp != nil {
 		set.MeterProvider = mp
 	}

@@ -30,6 +30,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
+	"github.com/tenancyhq/tenancy/internal/identity"
 	"github.com/tenancyhq/tenancy/internal/policy"
 )
 
@@ -118,6 +119,10 @@ func TestMTLSIdentifiesTheTenantByCertificate(t *testing.T) {
 	got := tg.sink.all()
 	require.Len(t, got, 1)
 	assert.Equal(t, "acme", got[0].tenant)
+	// The certificate's short id and the receiver travel on, so a
+	// quarantined spoof names what sent it.
+	assert.Equal(t, identity.AuthData{Tenant: "acme", Source: identity.SourceClientCert,
+		Credential: identity.CertID(hex.EncodeToString(sum[:])), Receiver: "tenantgateway/edge"}, got[0].auth)
 }
 
 func TestSelfMetrics(t *testing.T) {

@@ -236,17 +236,22 @@ func (g *gateway) identify(ctx context.Context, state *tls.ConnectionState) (con
 		return ctx, caller{key: unauthenticatedTenant}, &httpError{status: http.StatusServiceUnavailable, reason: "no_policy",
 			retryAfter: time.Second, msg: "no tenant policy loaded yet"}
 	}
-	tenant, _, ok := identity.FromContext(ctx)
+	auth, ok := identity.AuthFromContext(ctx)
 	if !ok {
-		if tenant, ok = g.tenantForCert(p, state); ok {
-			ctx = identity.WithTenant(ctx, tenant, identity.SourceClientCert)
+		var fp string
+		if auth.Tenant, fp, ok = g.tenantForCert(p, state); ok {
+			auth = identity.AuthData{Tenant: auth.Tenant, Source: identity.SourceClientCert, Credential: identity.CertID(fp)}
 		}
 	}
 	if !ok {
 		return ctx, caller{key: unauthenticatedTenant}, &httpError{status: http.StatusUnauthorized, reason: "unauthenticated",
 			msg: "no verified tenant: send the tenant's API key (Authorization: Bearer <key> or X-API-Key) or a registered client certificate"}
 	}
-	if t, known := p.Tenant(tenant); known {
+	// The receiver's name goes with the identity, so a quarantined resource
+	// says where it came in.
+	auth.Receiver = g.set.ID.String()
+	ctx = identity.WithAuth(ctx, auth)
+	if t, known := p.Tenant(auth.Tenant); known {
 		return ctx, caller{key: t.ID, limits: t.Limits}, nil
 	}
 	return ctx, caller{key: unknownTenant, limits: p.Defaults.Limits}, nil
@@ -402,10 +407,11 @@ type certIndex struct {
 }
 
 // tenantForCert finds the tenant of a verified client certificate (mTLS),
-// for deployments that identify callers by certificate instead of a key.
-func (g *gateway) tenantForCert(p *policy.Policy, state *tls.ConnectionState) (string, bool) {
+// for deployments that identify callers by certificate instead of a key,
+// and the certificate's SHA-256 fingerprint in hex.
+func (g *gateway) tenantForCert(p *policy.Policy, state *tls.ConnectionState) (tenant, fingerprint string, ok bool) {
 	if state == nil || len(state.VerifiedChains) == 0 || len(state.PeerCertificates) == 0 {
-		return "", false
+		return "", "", false
 	}
 	idx := g.certs.Load()
 	if idx == nil || idx.p != p {
@@ -419,6 +425,7 @@ func (g *gateway) tenantForCert(p *policy.Policy, state *tls.ConnectionState) (s
 		g.certs.Store(idx)
 	}
 	sum := sha256.Sum256(state.PeerCertificates[0].Raw)
-	id, ok := idx.m["sha256:"+hex.EncodeToString(sum[:])]
-	return id, ok
+	fingerprint = hex.EncodeToString(sum[:])
+	tenant, ok = idx.m["sha256:"+fingerprint]
+	return tenant, fingerprint, ok
 }

@@ -22,6 +22,8 @@ import (
 	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/tenancyhq/tenancy/internal/identity"
 )
 
 // testLogs returns n log records, each with attrs attributes.
@@ -96,6 +98,12 @@ func TestOTLPEverySignalCarriesTheVerifiedTenant(t *testing.T) {
 	assert.Equal(t, "queue_depth", got[2].metrics.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0).Name())
 	assert.Equal(t, "globex", got[3].tenant)
 	assert.Equal(t, 1, got[3].traces.SpanCount())
+	// The authenticator's key id stays, and the gateway names itself, so a
+	// quarantined spoof is attributable to a key and a receiver.
+	assert.Equal(t, identity.AuthData{Tenant: "acme", Source: identity.SourceAPIKey,
+		Credential: identity.KeyID(keyAcme), Receiver: "tenantgateway/edge"}, got[0].auth)
+	assert.Equal(t, identity.KeyID(keyGlobex), got[3].auth.Credential)
+	assert.Equal(t, "tenantgateway/edge", got[3].auth.Receiver)
 }
 
 func TestRefusals(t *testing.T) {
