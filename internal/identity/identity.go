@@ -40,6 +40,15 @@ const (
 	AttrRedactionPolicyVersion = "tenant.redaction.policy_version"
 )
 
+// Attributes the retention and anomaly processors write.
+const (
+	AttrRetention          = "tenant.retention"
+	AttrRetentionExpired   = "tenant.retention.expired"
+	AttrResidency          = "tenant.residency"
+	AttrResidencyViolation = "tenant.residency.violation"
+	AttrAnomalyScore       = "tenant.anomaly.score"
+)
+
 // PipelineKey reports whether k is an attribute the pipeline itself writes.
 // These are never redacted; any other tenant.* key is a client's and is
 // removed by the tenant processor.
@@ -47,7 +56,8 @@ func PipelineKey(k string) bool {
 	switch k {
 	case AttrTenantID, AttrFingerprint, AttrQuarantineReason, AttrClaimed,
 		AttrAuthenticated, AttrCredential, AttrSource,
-		AttrRedactionCount, AttrRedactionClasses, AttrRedactionPolicyVersion:
+		AttrRedactionCount, AttrRedactionClasses, AttrRedactionPolicyVersion,
+		AttrRetention, AttrRetentionExpired, AttrResidency, AttrResidencyViolation, AttrAnomalyScore:
 		return true
 	}
 	return false

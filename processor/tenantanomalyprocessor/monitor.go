@@ -39,7 +39,7 @@ const (
 	AttrEnd         = "anomaly.interval_end"
 	// AttrAnnotation is stamped on a flagged tenant's resources when
 	// annotate is on.
-	AttrAnnotation = "tenant.anomaly.score"
+	AttrAnnotation = identity.AttrAnomalyScore
 )
 
 // tenantSeries is everything the processor keeps for one tenant: the open
