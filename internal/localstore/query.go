@@ -190,9 +190,18 @@ func (s *Store) query(ctx context.Context, tenant, query string, opts QueryOptio
 	return res, nil
 }
 
+// sqlExpire deletes a table's rows older than ?1: by their own time, or by
+// their ingestion when their time is later (the partial index *_ahead).
+func sqlExpire(table string) string {
+	return "DELETE FROM " + table + " WHERE time_unix_nano < ?1" +
+		" OR (time_unix_nano > ingested_unix_nano AND ingested_unix_nano < ?1)"
+}
+
 // ApplyRetention deletes the tenant's rows older than its retention per
 // signal (a signal with no retention, or 0, keeps everything) and appends
-// one "retention" audit entry for the run, with what it deleted.
+// one "retention" audit entry for the run, with what it deleted. A row is
+// as old as the earlier of its time and its ingestion, so a timestamp in
+// the future cannot keep it past its retention.
 func (s *Store) ApplyRetention(tenant string, retention map[policy.Signal]time.Duration, now time.Time, policyVersion string) (map[policy.Signal]int64, error) {
 	t, err := s.tenant(tenant)
 	if err != nil {
@@ -207,7 +216,7 @@ func (s *Store) ApplyRetention(tenant string, retention map[policy.Signal]time.D
 				continue
 			}
 			cutoff := now.Add(-d)
-			st, err := t.stmt("DELETE FROM " + tables[string(sig)] + " WHERE time_unix_nano < ?")
+			st, err := t.stmt(sqlExpire(tables[string(sig)]))
 			if err != nil {
 				return err
 			}

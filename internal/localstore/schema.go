@@ -4,7 +4,12 @@ package localstore
 // attribute columns hold JSON objects, so json_extract(attrs, '$.key')
 // works in forensic queries. time_unix_nano is the record's own time (log
 // timestamp, else observed time, else ingestion time; a data point's time;
-// a span's start), and retention deletes by it.
+// a span's start), at most 2^63-1. Retention ages a row from its time, or
+// from its ingestion when its time is later than that (a clock in the
+// future, or a year-2200 timestamp, must not keep a row forever): the
+// *_ahead partial indexes hold only such rows, so finding them is cheap.
+// JSON columns hold NaN and ±Inf as the strings "NaN", "+Inf", "-Inf"; the
+// REAL columns value and sum hold NaN as NULL (SQLite has no NaN).
 const schema = `
 CREATE TABLE IF NOT EXISTS logs (
   id                  INTEGER PRIMARY KEY,
@@ -22,6 +27,7 @@ CREATE TABLE IF NOT EXISTS logs (
   attrs               TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS logs_time ON logs(time_unix_nano);
+CREATE INDEX IF NOT EXISTS logs_ahead ON logs(ingested_unix_nano) WHERE time_unix_nano > ingested_unix_nano;
 
 CREATE TABLE IF NOT EXISTS datapoints (
   id                    INTEGER PRIMARY KEY,
@@ -41,6 +47,7 @@ CREATE TABLE IF NOT EXISTS datapoints (
   attrs                 TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS datapoints_time ON datapoints(time_unix_nano);
+CREATE INDEX IF NOT EXISTS datapoints_ahead ON datapoints(ingested_unix_nano) WHERE time_unix_nano > ingested_unix_nano;
 CREATE INDEX IF NOT EXISTS datapoints_name_time ON datapoints(metric_name, time_unix_nano);
 
 CREATE TABLE IF NOT EXISTS spans (
@@ -62,6 +69,7 @@ CREATE TABLE IF NOT EXISTS spans (
   events              TEXT
 );
 CREATE INDEX IF NOT EXISTS spans_time ON spans(time_unix_nano);
+CREATE INDEX IF NOT EXISTS spans_ahead ON spans(ingested_unix_nano) WHERE time_unix_nano > ingested_unix_nano;
 CREATE INDEX IF NOT EXISTS spans_trace ON spans(trace_id);
 
 CREATE TABLE IF NOT EXISTS audit (

@@ -1,7 +1,8 @@
 package localstore
 
 import (
-	"encoding/json"
+	"math"
+	"strconv"
 	"time"
 
 	"github.com/ncruces/go-sqlite3"
@@ -30,15 +31,14 @@ func (s *IngestSummary) see(t int64) {
 	s.Records++
 }
 
-func attrsJSON(m pcommon.Map) string {
-	if m.Len() == 0 {
-		return "{}"
+// nanos is a timestamp as SQLite's signed integer: one past 2^63-1 (year
+// 2262) would wrap round to a negative time, so it stops there; retention
+// ages such a row from its ingestion (ApplyRetention).
+func nanos(ts pcommon.Timestamp) int64 {
+	if ts > math.MaxInt64 {
+		return math.MaxInt64
 	}
-	b, err := json.Marshal(m.AsRaw())
-	if err != nil {
-		return "{}"
-	}
-	return string(b)
+	return int64(ts)
 }
 
 func serviceName(res pcommon.Map) any {
@@ -104,19 +104,15 @@ func (s *Store) WriteLogs(tenant string, ld plog.Logs, policyVersion string) err
 				scope := sl.Scope().Name()
 				for k := 0; k < sl.LogRecords().Len(); k++ {
 					lr := sl.LogRecords().At(k)
-					ts := int64(lr.Timestamp())
+					ts := nanos(lr.Timestamp())
 					if ts == 0 {
-						ts = int64(lr.ObservedTimestamp())
+						ts = nanos(lr.ObservedTimestamp())
 					}
 					if ts == 0 {
 						ts = ingested
 					}
 					sum.see(ts)
-					var body any
-					if lr.Body().Type() != pcommon.ValueTypeEmpty {
-						body = lr.Body().AsString()
-					}
-					err := execWith(st, ts, int64(lr.ObservedTimestamp()), ingested, int64(lr.SeverityNumber()), lr.SeverityText(), body,
+					err := execWith(st, ts, nanos(lr.ObservedTimestamp()), ingested, int64(lr.SeverityNumber()), lr.SeverityText(), bodyText(lr.Body()),
 						hexOrNil(lr.TraceID().IsEmpty(), lr.TraceID().String()), hexOrNil(lr.SpanID().IsEmpty(), lr.SpanID().String()),
 						svc, scope, res, attrsJSON(lr.Attributes()))
 					if err != nil {
@@ -165,12 +161,12 @@ func (s *Store) WriteMetrics(tenant string, md pmetric.Metrics, policyVersion st
 				for k := 0; k < sm.Metrics().Len(); k++ {
 					m := sm.Metrics().At(k)
 					row := func(ts, start pcommon.Timestamp, value, count, total, detail any, attrs pcommon.Map) error {
-						tn := int64(ts)
+						tn := nanos(ts)
 						if tn == 0 {
 							tn = ingested
 						}
 						sum.see(tn)
-						return execWith(st, tn, int64(start), ingested, m.Name(), m.Type().String(), m.Unit(), value, count, total, detail, svc, scope, res, attrsJSON(attrs))
+						return execWith(st, tn, nanos(start), ingested, m.Name(), m.Type().String(), m.Unit(), value, count, total, detail, svc, scope, res, attrsJSON(attrs))
 					}
 					var err error
 					switch m.Type() {
@@ -187,27 +183,38 @@ func (s *Store) WriteMetrics(tenant string, md pmetric.Metrics, policyVersion st
 					case pmetric.MetricTypeHistogram:
 						for p := 0; p < m.Histogram().DataPoints().Len() && err == nil; p++ {
 							dp := m.Histogram().DataPoints().At(p)
-							d, _ := json.Marshal(map[string]any{"bounds": dp.ExplicitBounds().AsRaw(), "counts": dp.BucketCounts().AsRaw()})
-							err = row(dp.Timestamp(), dp.StartTimestamp(), nil, int64(dp.Count()), dp.Sum(), string(d), dp.Attributes())
+							var d jsonObject
+							d.floats("bounds", dp.ExplicitBounds().AsRaw())
+							d.uints("counts", dp.BucketCounts().AsRaw())
+							err = row(dp.Timestamp(), dp.StartTimestamp(), nil, int64(dp.Count()), dp.Sum(), d.String(), dp.Attributes())
 						}
 					case pmetric.MetricTypeExponentialHistogram:
 						for p := 0; p < m.ExponentialHistogram().DataPoints().Len() && err == nil; p++ {
 							dp := m.ExponentialHistogram().DataPoints().At(p)
-							d, _ := json.Marshal(map[string]any{"scale": dp.Scale(), "zero_count": dp.ZeroCount(),
-								"positive": map[string]any{"offset": dp.Positive().Offset(), "counts": dp.Positive().BucketCounts().AsRaw()},
-								"negative": map[string]any{"offset": dp.Negative().Offset(), "counts": dp.Negative().BucketCounts().AsRaw()}})
-							err = row(dp.Timestamp(), dp.StartTimestamp(), nil, int64(dp.Count()), dp.Sum(), string(d), dp.Attributes())
+							var d jsonObject
+							d.int("scale", int64(dp.Scale()))
+							d.uint("zero_count", dp.ZeroCount())
+							for _, side := range []struct {
+								key string
+								b   pmetric.ExponentialHistogramDataPointBuckets
+							}{{"positive", dp.Positive()}, {"negative", dp.Negative()}} {
+								d.object(side.key, func(o *jsonObject) {
+									o.int("offset", int64(side.b.Offset()))
+									o.uints("counts", side.b.BucketCounts().AsRaw())
+								})
+							}
+							err = row(dp.Timestamp(), dp.StartTimestamp(), nil, int64(dp.Count()), dp.Sum(), d.String(), dp.Attributes())
 						}
 					case pmetric.MetricTypeSummary:
 						for p := 0; p < m.Summary().DataPoints().Len() && err == nil; p++ {
 							dp := m.Summary().DataPoints().At(p)
-							qs := make([]map[string]float64, 0, dp.QuantileValues().Len())
-							for q := 0; q < dp.QuantileValues().Len(); q++ {
+							var d jsonObject
+							d.objects("quantiles", dp.QuantileValues().Len(), func(q int, o *jsonObject) {
 								qv := dp.QuantileValues().At(q)
-								qs = append(qs, map[string]float64{"quantile": qv.Quantile(), "value": qv.Value()})
-							}
-							d, _ := json.Marshal(map[string]any{"quantiles": qs})
-							err = row(dp.Timestamp(), dp.StartTimestamp(), nil, int64(dp.Count()), dp.Sum(), string(d), dp.Attributes())
+								o.float("quantile", qv.Quantile())
+								o.float("value", qv.Value())
+							})
+							err = row(dp.Timestamp(), dp.StartTimestamp(), nil, int64(dp.Count()), dp.Sum(), d.String(), dp.Attributes())
 						}
 					}
 					if err != nil {
@@ -219,6 +226,24 @@ func (s *Store) WriteMetrics(tenant string, md pmetric.Metrics, policyVersion st
 		_, err = t.appendAudit(now, "ingest", sum, policyVersion)
 		return err
 	})
+}
+
+// eventsJSON is a span's events as a JSON array.
+func eventsJSON(evs ptrace.SpanEventSlice) string {
+	b := []byte{'['}
+	for i, ev := range evs.All() {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"time_unix_nano":`...)
+		b = strconv.AppendInt(b, nanos(ev.Timestamp()), 10)
+		b = append(b, `,"name":`...)
+		b = appendString(b, ev.Name())
+		b = append(b, `,"attrs":`...)
+		b = appendMap(b, ev.Attributes())
+		b = append(b, '}')
+	}
+	return string(append(b, ']'))
 }
 
 const sqlInsertSpan = `INSERT INTO spans(time_unix_nano, end_unix_nano, ingested_unix_nano, trace_id, span_id, parent_span_id, name, kind, status_code, status_message, service_name, scope_name, resource, attrs, events) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
@@ -247,26 +272,20 @@ func (s *Store) WriteTraces(tenant string, td ptrace.Traces, policyVersion strin
 				scope := ss.Scope().Name()
 				for k := 0; k < ss.Spans().Len(); k++ {
 					sp := ss.Spans().At(k)
-					ts := int64(sp.StartTimestamp())
+					ts := nanos(sp.StartTimestamp())
 					if ts == 0 {
 						ts = ingested
 					}
 					sum.see(ts)
 					var events any
 					if sp.Events().Len() > 0 {
-						evs := make([]map[string]any, 0, sp.Events().Len())
-						for e := 0; e < sp.Events().Len(); e++ {
-							ev := sp.Events().At(e)
-							evs = append(evs, map[string]any{"time_unix_nano": int64(ev.Timestamp()), "name": ev.Name(), "attrs": ev.Attributes().AsRaw()})
-						}
-						b, _ := json.Marshal(evs)
-						events = string(b)
+						events = eventsJSON(sp.Events())
 					}
 					parent := ""
 					if !sp.ParentSpanID().IsEmpty() {
 						parent = sp.ParentSpanID().String()
 					}
-					err := execWith(st, ts, int64(sp.EndTimestamp()), ingested, sp.TraceID().String(), sp.SpanID().String(), parent,
+					err := execWith(st, ts, nanos(sp.EndTimestamp()), ingested, sp.TraceID().String(), sp.SpanID().String(), parent,
 						sp.Name(), sp.Kind().String(), sp.Status().Code().String(), sp.Status().Message(), svc, scope, res, attrsJSON(sp.Attributes()), events)
 					if err != nil {
 						return err
