@@ -21,12 +21,6 @@ import (
 	"github.com/tenancyhq/tenancy/internal/policy"
 )
 
-// Quarantine reasons the router itself gives.
-const (
-	reasonNoTenant = "no_tenant" // no valid tenant.id: a pipeline without the tenant processor
-	reasonUnknown  = "unknown"   // a valid id the policy in force does not declare
-)
-
 // router is shared by the logs, metrics and traces exporters of one
 // config, so a tenant has one queue per backend whatever the signal.
 type router struct {
@@ -191,28 +185,16 @@ func (r *router) shutdownBackends(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// tenantOf returns the partition of a resource: its stamped tenant when
-// valid and known to the policy, the pipeline tenants as they are, else
-// _quarantine with the reason set on the resource.
-func tenantOf(pol *policy.Policy, attrs pcommon.Map) string {
-	reason := reasonNoTenant
-	if v, ok := attrs.Get(identity.AttrTenantID); ok && v.Type() == pcommon.ValueTypeStr {
-		id := v.Str()
-		switch {
-		case policy.ValidateTenantID(id) != nil:
-		case id == policy.Quarantine || id == policy.Governance:
-			return id
-		case policy.IsReserved(id):
-		default:
-			if _, known := pol.Tenant(id); known {
-				return id
-			}
-			reason = reasonUnknown
-		}
+// partition returns where a resource goes: its tenant when the policy
+// declares it active, a pipeline tenant as it is, else _quarantine, the
+// resource rewritten there with the reason (a repeated tenant.id is
+// malformed, never either tenant's).
+func partition(pol *policy.Policy, attrs pcommon.Map) string {
+	id, reason := identity.Partition(pol, attrs)
+	if reason == "" {
+		return id
 	}
-	if _, ok := attrs.Get(identity.AttrQuarantineReason); !ok {
-		attrs.PutStr(identity.AttrQuarantineReason, reason)
-	}
+	identity.Quarantine(attrs, reason)
 	return policy.Quarantine
 }
 
@@ -354,7 +336,7 @@ func (r *router) consumeLogs(_ context.Context, ld plog.Logs) error {
 	for i := 0; i < ld.ResourceLogs().Len(); i++ {
 		dst := plog.NewResourceLogs()
 		ld.ResourceLogs().At(i).CopyTo(dst)
-		t := tenantOf(pol, dst.Resource().Attributes())
+		t := partition(pol, dst.Resource().Attributes())
 		out, ok := parts[t]
 		if !ok {
 			out = plog.NewLogs()
@@ -378,7 +360,7 @@ func (r *router) consumeMetrics(_ context.Context, md pmetric.Metrics) error {
 	for i := 0; i < md.ResourceMetrics().Len(); i++ {
 		dst := pmetric.NewResourceMetrics()
 		md.ResourceMetrics().At(i).CopyTo(dst)
-		t := tenantOf(pol, dst.Resource().Attributes())
+		t := partition(pol, dst.Resource().Attributes())
 		out, ok := parts[t]
 		if !ok {
 			out = pmetric.NewMetrics()
@@ -402,7 +384,7 @@ func (r *router) consumeTraces(_ context.Context, td ptrace.Traces) error {
 	for i := 0; i < td.ResourceSpans().Len(); i++ {
 		dst := ptrace.NewResourceSpans()
 		td.ResourceSpans().At(i).CopyTo(dst)
-		t := tenantOf(pol, dst.Resource().Attributes())
+		t := partition(pol, dst.Resource().Attributes())
 		out, ok := parts[t]
 		if !ok {
 			out = ptrace.NewTraces()

@@ -24,9 +24,9 @@ func FuzzParseRetryAfter(f *testing.F) {
 	})
 }
 
-// FuzzTenantOf: whatever a resource's tenant.id holds, the partition is a
+// FuzzPartition: whatever a resource's tenant.id holds, the partition is a
 // policy tenant equal to it, or one of the pipeline tenants.
-func FuzzTenantOf(f *testing.F) {
+func FuzzPartition(f *testing.F) {
 	pol, err := policy.Parse("p", []byte("tenants: {acme: {}, globex: {}}\n"))
 	if err != nil {
 		f.Fatal(err)
@@ -37,7 +37,7 @@ func FuzzTenantOf(f *testing.F) {
 	f.Fuzz(func(t *testing.T, id string) {
 		m := pcommon.NewMap()
 		m.PutStr(identity.AttrTenantID, id)
-		got := tenantOf(pol, m)
+		got := partition(pol, m)
 		switch got {
 		case policy.Quarantine, policy.Governance:
 			if got != id {
