@@ -6,7 +6,10 @@ TOOLS := $(CURDIR)/.tools/bin
 OCB := $(TOOLS)/builder
 COLLECTOR := bin/otelcol-tenancy
 CTL := bin/tenancyctl
-NAB_DIR ?= ../shared/data/nab
+# The data sets the benchmarks and evaluations read: the repository's own
+# copies with their licences (testdata/README.md); override to use another.
+NAB_DIR ?= testdata/nab
+PII_DIR ?= testdata/pii
 # Short fuzz runs in `make test`; raise for a real fuzzing session. A
 # count, not a duration: with a duration, go1.26's fuzz coordinator can
 # report "context deadline exceeded" as a failure when the time runs out
@@ -19,8 +22,8 @@ GO_SOURCES := $(shell find . -name '*.go' -not -path './build/*' -not -path './.
 
 .PHONY: build run test test-unit test-e2e fuzz bench bench-tenant bench-anomaly eval-redaction bench-redaction bench-retention tools peers clean check-versions
 
-# Real peers the tests start as processes (PEERS.md); Debian's prometheus
-# comes from .ci/run.
+# Real peers the tests start as processes (docs/peers.md); Debian's
+# prometheus comes from .ci/run.
 TELEMETRYGEN := $(TOOLS)/telemetrygen
 VICTORIALOGS := $(TOOLS)/victoria-logs
 CORTEX := $(TOOLS)/cortex
@@ -115,13 +118,14 @@ bench-tenant:
 	$(GO) test -run '^$$' -bench 'BenchmarkTenantProcessor$$' -benchmem -count 6 ./processor/tenantprocessor/ | tee bench.out
 	$(BENCHSTAT) -col /pass bench.out
 
+# The anomaly detector on NAB v1.1, scored as NAB scores, beside NAB's
+# published scoreboard.
 bench-anomaly:
 	$(GO) run ./cmd/nabbench -data $(NAB_DIR)
 
 # Redaction detectors on Presidio's synthetic PII set (recall/precision per
 # class) and on leaky-repo (finds/175, false positives, as its benchmark.py
 # scores tools).
-PII_DIR ?= ../shared/data/pii
 eval-redaction:
 	$(GO) run ./cmd/redacteval -data $(PII_DIR)
 

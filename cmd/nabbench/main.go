@@ -3,7 +3,7 @@
 // configuration for all files, scores it with internal/nab and prints the
 // three profile scores beside NAB's published scoreboard.
 //
-//	go run ./cmd/nabbench -data ../shared/data/nab [-out DIR]
+//	go run ./cmd/nabbench [-data testdata/nab] [-out DIR]
 //
 // With -out it also writes per-file results in NAB's format
 // (DIR/<detector>/<category>/<detector>_<file>.csv) for cross-checking with
@@ -28,7 +28,7 @@ import (
 )
 
 func main() {
-	data := flag.String("data", "../shared/data/nab", "NAB root (holds data/, labels/, config/)")
+	data := flag.String("data", "testdata/nab", "NAB root (holds data/, labels/, config/); the default is the repository's copy, relative to its root")
 	out := flag.String("out", "", "if set, write NAB-format per-file results under this directory")
 	name := flag.String("detector", "tenancy", "detector name used for -out paths")
 	sens := flag.Float64("sensitivity", anomaly.DefaultConfig().Sensitivity, "detector sensitivity in [0,1]")

@@ -14,7 +14,7 @@ import (
 )
 
 func main() {
-	data := flag.String("data", "../shared/data/pii", "folder holding presidio/ and leaky-repo/")
+	data := flag.String("data", "testdata/pii", "folder holding presidio/ and leaky-repo/; the default is the repository's copy, relative to its root")
 	perFile := flag.Bool("files", true, "print leaky-repo per file")
 	misses := flag.Int("misses", 0, "print up to this many Presidio misses and false positives per type")
 	flag.Parse()
