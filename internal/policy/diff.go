@@ -64,6 +64,7 @@ func changedKeys(a, b *Tenant) []string {
 	check("client_certs", a.ClientCerts, b.ClientCerts)
 	check("redaction", a.Redaction, b.Redaction)
 	check("retention", a.Retention, b.Retention)
+	check("max_future_skew", a.MaxFutureSkew, b.MaxFutureSkew)
 	check("residency", a.Residency, b.Residency)
 	check("backends", a.Backends, b.Backends)
 	check("limits", a.Limits, b.Limits)

@@ -165,6 +165,7 @@ type spec struct {
 	clientCerts []string
 	redaction   map[string]Action
 	retention   map[Signal]time.Duration
+	futureSkew  *time.Duration
 	residency   *string
 	backends    map[Signal][]string
 	limits      map[string]int64
@@ -187,6 +188,9 @@ func (s *spec) applyTo(t *Tenant) {
 	}
 	maps.Copy(t.Redaction.Classes, s.redaction)
 	maps.Copy(t.Retention, s.retention)
+	if s.futureSkew != nil {
+		t.MaxFutureSkew = *s.futureSkew
+	}
 	if s.residency != nil {
 		t.Residency = *s.residency
 	}
@@ -237,8 +241,8 @@ func limitField(l *Limits, key string) *int64 {
 }
 
 var (
-	tenantKeys   = []string{"status", "identifiers", "api_keys", "client_certs", "redaction", "retention", "residency", "backends", "limits", "anomaly"}
-	defaultsKeys = []string{"status", "redaction", "retention", "residency", "backends", "limits", "anomaly"}
+	tenantKeys   = []string{"status", "identifiers", "api_keys", "client_certs", "redaction", "retention", "max_future_skew", "residency", "backends", "limits", "anomaly"}
+	defaultsKeys = []string{"status", "redaction", "retention", "max_future_skew", "residency", "backends", "limits", "anomaly"}
 	backendRE    = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_/.-]{0,127}$`)
 	certFPRE     = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
 )
@@ -368,6 +372,15 @@ func (ps *parser) spec(n *yaml.Node, path string, isTenant bool) *spec {
 					s.retention[Signal(sig)] = d
 				}
 			})
+		case "max_future_skew":
+			if str, ok := ps.scalar(v, kp); ok {
+				d, err := ParseFutureSkew(str)
+				if err != nil {
+					ps.add(v.Line, kp, "%s", err)
+					return
+				}
+				s.futureSkew = &d
+			}
 		case "residency":
 			if str, ok := ps.scalar(v, kp); ok {
 				if str != "" && !ValidRegion(str) {
@@ -492,6 +505,18 @@ func ParseRetention(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("must be positive, found %q", s)
 	}
 	return d, nil
+}
+
+// ParseFutureSkew reads max_future_skew: a duration as ParseRetention
+// reads it, or zero.
+func ParseFutureSkew(s string) (time.Duration, error) {
+	if d, err := ParseRetention(s); err == nil {
+		return d, nil
+	}
+	if d, err := time.ParseDuration(s); err == nil && d == 0 {
+		return 0, nil
+	}
+	return 0, fmt.Errorf("want a duration of 0 or more such as 1h, 30m or 0, found %q", s)
 }
 
 // parseQuantity reads a non-negative integer with an optional binary size

@@ -84,6 +84,10 @@ type Tenant struct {
 	Redaction   Redaction
 	// Retention per signal; data older than this is out of retention.
 	Retention map[Signal]time.Duration
+	// MaxFutureSkew is how far past its ingestion a record's timestamp
+	// may be and still count: a later record is aged from its ingestion, so
+	// a wrong clock cannot keep it past its retention.
+	MaxFutureSkew time.Duration
 	// Residency is the region the tenant's data must stay in ("" = any).
 	Residency string
 	// Backends per signal, by the names the router's config gives them.
@@ -136,7 +140,8 @@ func builtinDefaults() Tenant {
 			SignalMetrics: 90 * 24 * time.Hour,
 			SignalTraces:  7 * 24 * time.Hour,
 		},
-		Backends: map[Signal][]string{},
+		MaxFutureSkew: time.Hour,
+		Backends:      map[Signal][]string{},
 		Limits: Limits{
 			MaxRequestBytes:        16 << 20,
 			MaxDecompressedBytes:   64 << 20,
