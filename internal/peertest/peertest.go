@@ -1,5 +1,5 @@
-// Package peertest finds and starts the real test peers (PEERS.md) that
-// `make peers` and .ci/run install. Only tests import it.
+// Package peertest finds and starts the real test peers (docs/peers.md)
+// that `make peers` and .ci/run install. Only tests import it.
 package peertest
 
 import (
@@ -133,7 +133,7 @@ func FreeAddr(t testing.TB) string {
 }
 
 // cortexConfig is a single-process, multi-tenant Cortex on the local file
-// system (from ../shared/peers/cortex.yaml, PEERS.md).
+// system (cortex.yaml beside this file; docs/peers.md).
 //
 //go:embed cortex.yaml
 var cortexConfig string

@@ -19,8 +19,8 @@ import (
 	"github.com/tenancyhq/tenancy/internal/redact"
 )
 
-// PresidioFile and LeakyRepoDir are the data sets' places under the shared
-// pii folder.
+// PresidioFile and LeakyRepoDir are the data sets' places under a pii
+// folder (the repository's is testdata/pii).
 const (
 	PresidioFile = "presidio/synth_dataset_v2.json"
 	LeakyRepoDir = "leaky-repo"
