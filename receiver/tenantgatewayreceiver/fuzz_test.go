@@ -1,6 +1,8 @@
 package tenantgatewayreceiver
 
 import (
+	"bytes"
+	"encoding/json"
 	"testing"
 
 	"github.com/golang/snappy"
@@ -23,13 +25,44 @@ func FuzzOTLPJSON(f *testing.F) {
 	f.Add([]byte(`{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"s","traceId":"0af7651916cd43dd8448eb211c80319c"}]}]}]}`))
 	f.Add([]byte(`{"resourceLogs": 5}`))
 	f.Add([]byte(`{`))
+	f.Add([]byte(`{"a":"[\\\"{","b":[[{}]]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
+		if d, ok := tokenDepth(body); ok {
+			// The byte scan agrees with encoding/json on every valid body.
+			require.Nil(t, checkJSONDepth(body, d), "depth %d", d)
+			if d > 0 {
+				require.NotNil(t, checkJSONDepth(body, d-1), "depth %d", d)
+			}
+		}
 		for _, sig := range []string{signalLogs, signalMetrics, signalTraces} {
 			if pl, err := decodeOTLP(sig, true, body); err == nil {
 				checkPayload(t, pl)
 			}
 		}
 	})
+}
+
+// tokenDepth is the nesting depth of a valid JSON body by encoding/json's
+// tokenizer, the reference for checkJSONDepth.
+func tokenDepth(body []byte) (int, bool) {
+	if !json.Valid(body) {
+		return 0, false
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	depth, deepest := 0, 0
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return deepest, true
+		}
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			depth++
+			deepest = max(deepest, depth)
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+		}
+	}
 }
 
 func FuzzLokiProto(f *testing.F) {

@@ -32,6 +32,9 @@ func lokiRoute() *route {
 				err  error
 			)
 			if mt == mediaJSON {
+				if herr := checkJSONDepth(body, maxJSONDepth); herr != nil {
+					return payload{}, herr
+				}
 				logs, err = decodeLokiJSON(body)
 			} else {
 				logs, err = decodeLokiProto(body)

@@ -140,7 +140,7 @@ max_attributes_per_record: 4`, ""))
 		{"snappy bomb", "/v1/logs", keyAcme, bomb, []string{"Content-Type", ctProto, "Content-Encoding", "snappy"}, 413, "declares 1073741824 decoded bytes"},
 		{"gzip bomb", "/v1/logs", keyAcme, gzBomb, []string{"Content-Type", ctProto, "Content-Encoding", "gzip"}, 413, "max_decompressed_bytes"},
 		{"loki snappy bomb", "/loki/api/v1/push", keyAcme, bomb, []string{"Content-Type", ctProto}, 413, "declares 1073741824"},
-		{"too many attributes", "/v1/logs", keyAcme, logsProto(t, testLogs(2, 5)), []string{"Content-Type", ctProto}, 400, "resourceLogs[0].scopeLogs[0].logRecords[0] has 5 attributes, over the tenant's max_attributes_per_record 4"},
+		{"too many attributes", "/v1/logs", keyAcme, logsProto(t, testLogs(2, 5)), []string{"Content-Type", ctProto}, 400, "resourceLogs[0].scopeLogs[0].logRecords[0] has 6 attributes counted at every level (resource 1, scope 0, record 5), nested map keys and list elements included, over the tenant's max_attributes_per_record 4"},
 		{"wrong path", "/v2/logs", keyAcme, small, []string{"Content-Type", ctProto}, 404, "no such endpoint"},
 	}
 	for _, tt := range tests {
