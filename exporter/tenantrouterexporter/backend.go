@@ -32,6 +32,9 @@ type batch struct {
 	metrics pmetric.Metrics
 	traces  ptrace.Traces
 	records int
+	// bytes is the batch's OTLP protobuf size, what the queues' byte
+	// bounds count.
+	bytes int64
 	// policyVersion is the policy in force when the batch was routed; audit
 	// entries carry it.
 	policyVersion string
@@ -172,6 +175,19 @@ func (o *otlpHTTPBackend) start(context.Context, *router) error { return nil }
 func (o *otlpHTTPBackend) shutdown(context.Context) error {
 	o.client.CloseIdleConnections()
 	return nil
+}
+
+// protoSize is the batch's size as OTLP protobuf.
+func (b batch) protoSize() int64 {
+	switch b.signal {
+	case policy.SignalLogs:
+		return int64((&plog.ProtoMarshaler{}).LogsSize(b.logs))
+	case policy.SignalMetrics:
+		return int64((&pmetric.ProtoMarshaler{}).MetricsSize(b.metrics))
+	case policy.SignalTraces:
+		return int64((&ptrace.ProtoMarshaler{}).TracesSize(b.traces))
+	}
+	return 0
 }
 
 // otlpProto is the batch as an OTLP export request in protobuf.

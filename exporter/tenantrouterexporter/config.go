@@ -46,6 +46,13 @@ type Config struct {
 	// QueueSize is how many batches each (tenant, backend) queue holds; a
 	// batch that finds its queue full is refused and counted (queue_full).
 	QueueSize int `mapstructure:"queue_size"`
+	// QueueBytes bounds each (tenant, backend) queue in bytes (a batch's
+	// size as OTLP protobuf), so one tenant cannot hold the memory every
+	// other tenant needs; a batch over it is refused (queue_full).
+	QueueBytes int64 `mapstructure:"queue_bytes"`
+	// TotalQueueBytes bounds every queue together; a batch over it is
+	// refused (memory_limit).
+	TotalQueueBytes int64 `mapstructure:"total_queue_bytes"`
 	// Timeout of one send to a backend, unless the backend sets its own.
 	Timeout time.Duration `mapstructure:"timeout"`
 	// RetryOnFailure is the backoff of every queue, unless the backend
@@ -88,6 +95,8 @@ type BackendConfig struct {
 	Retry *configretry.BackOffConfig `mapstructure:"retry"`
 	// QueueSize overrides the exporter's queue_size for this backend.
 	QueueSize int `mapstructure:"queue_size"`
+	// QueueBytes overrides the exporter's queue_bytes for this backend.
+	QueueBytes int64 `mapstructure:"queue_bytes"`
 	// Consumers is how many batches of one tenant are in flight to this
 	// backend at once; default 1, which keeps each tenant's batches in
 	// order (Prometheus remote write refuses out-of-order samples).
@@ -142,12 +151,23 @@ func (b *BackendConfig) takes(sig policy.Signal) bool {
 	return true
 }
 
+// Default byte bounds of the queues: one tenant's queue holds a request
+// the edge's default max_decompressed_bytes lets in; all queues together
+// hold four, which keeps the router's queued pdata near 1 GiB at most
+// (pdata takes a few times its protobuf size).
+const (
+	DefaultQueueBytes      = 64 << 20
+	DefaultTotalQueueBytes = 256 << 20
+)
+
 func createDefaultConfig() component.Config {
 	return &Config{
-		Policy:         component.MustNewID("tenantpolicy"),
-		QueueSize:      100,
-		Timeout:        10 * time.Second,
-		RetryOnFailure: configretry.NewDefaultBackOffConfig(),
+		Policy:          component.MustNewID("tenantpolicy"),
+		QueueSize:       100,
+		QueueBytes:      DefaultQueueBytes,
+		TotalQueueBytes: DefaultTotalQueueBytes,
+		Timeout:         10 * time.Second,
+		RetryOnFailure:  configretry.NewDefaultBackOffConfig(),
 	}
 }
 
@@ -222,6 +242,20 @@ func (c *Config) Validate() error {
 	}
 	if c.Timeout <= 0 {
 		errs = append(errs, fmt.Errorf("timeout: must be positive, found %s", c.Timeout))
+	}
+	if c.QueueBytes <= 0 {
+		errs = append(errs, fmt.Errorf("queue_bytes: must be positive, found %d", c.QueueBytes))
+	}
+	if c.TotalQueueBytes <= 0 {
+		errs = append(errs, fmt.Errorf("total_queue_bytes: must be positive, found %d", c.TotalQueueBytes))
+	}
+	if c.TotalQueueBytes > 0 && c.QueueBytes > c.TotalQueueBytes {
+		errs = append(errs, fmt.Errorf("queue_bytes: %d is more than total_queue_bytes %d; one queue could take every other queue's room", c.QueueBytes, c.TotalQueueBytes))
+	}
+	for _, name := range sortedKeys(c.Backends) {
+		if b := c.Backends[name]; b != nil && c.TotalQueueBytes > 0 && b.QueueBytes > c.TotalQueueBytes {
+			errs = append(errs, fmt.Errorf("backends.%s.queue_bytes: %d is more than total_queue_bytes %d", name, b.QueueBytes, c.TotalQueueBytes))
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -337,6 +371,9 @@ func (b *BackendConfig) validate() []error {
 	}
 	if b.QueueSize < 0 {
 		errs = append(errs, errors.New("queue_size: must not be negative"))
+	}
+	if b.QueueBytes < 0 {
+		errs = append(errs, errors.New("queue_bytes: must not be negative"))
 	}
 	return errs
 }

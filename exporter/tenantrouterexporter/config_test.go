@@ -42,6 +42,8 @@ func TestLoadConfig(t *testing.T) {
 			assert.Equal(t, []string{"local"}, c.defaults("logs"), "the localstore is the default")
 			assert.Equal(t, []string{"local"}, c.reserved("_governance"))
 			assert.Equal(t, 100, c.QueueSize)
+			assert.EqualValues(t, 64<<20, c.QueueBytes)
+			assert.EqualValues(t, 256<<20, c.TotalQueueBytes)
 		}},
 		{id: component.NewIDWithName(metadata.Type, "minimal"), check: func(t *testing.T, c *Config) {
 			assert.Equal(t, []string{"store"}, c.defaults("traces"))
@@ -74,6 +76,15 @@ func TestLoadConfig(t *testing.T) {
 			`backends.vl.tenant_ids.globex: id "1" is already acme's`,
 			"backends.vl.tenant_ids.bad/id: ",
 			`backends.vl.tenant_ids.initech: "" is not a header value`,
+		}},
+		{id: component.NewIDWithName(metadata.Type, "bad_bytes"), wantErr: []string{
+			"backends.store.queue_bytes: must not be negative",
+			"queue_bytes: 5000 is more than total_queue_bytes 1000",
+			"backends.remote.queue_bytes: 2000 is more than total_queue_bytes 1000",
+		}},
+		{id: component.NewIDWithName(metadata.Type, "zero_bytes"), wantErr: []string{
+			"queue_bytes: must be positive, found 0",
+			"total_queue_bytes: must be positive, found 0",
 		}},
 		{id: component.NewIDWithName(metadata.Type, "key_in_env_name"), wantErr: []string{
 			`backends.store.master_key_env: "0123abcd 4567" is not an environment variable name`,

@@ -31,6 +31,8 @@ type router struct {
 	provider policy.Provider
 	backends map[string]backend
 	tel      *telemetry
+	// total is the byte budget every queue shares.
+	total *byteBudget
 
 	mu       sync.Mutex
 	queues   map[statsKey]*TenantQueue
@@ -52,7 +54,7 @@ func routerFor(cfg *Config, set exporter.Settings) (*router, error) {
 	if r, ok := routers[cfg]; ok {
 		return r, nil
 	}
-	r := &router{id: set.ID, cfg: cfg, logger: set.Logger, backends: map[string]backend{}, tel: newTelemetry(),
+	r := &router{id: set.ID, cfg: cfg, logger: set.Logger, backends: map[string]backend{}, tel: newTelemetry(), total: &byteBudget{limit: cfg.TotalQueueBytes},
 		queues: map[statsKey]*TenantQueue{}, stopping: make(chan struct{}), abandon: make(chan struct{})}
 	for name, b := range cfg.Backends {
 		switch b.Type {
@@ -230,9 +232,13 @@ func (r *router) queue(tenant, name string) (*TenantQueue, error) {
 func (r *router) newQueueLocked(k statsKey, extra int) *TenantQueue {
 	tenant, name := k.tenant, k.backend
 	bc := r.cfg.Backends[name]
-	size, retry, timeout := r.cfg.QueueSize, r.cfg.RetryOnFailure, r.cfg.Timeout
+	bounds := queueBounds{batches: r.cfg.QueueSize + extra, bytes: r.cfg.QueueBytes, total: r.total}
+	retry, timeout := r.cfg.RetryOnFailure, r.cfg.Timeout
 	if bc.QueueSize > 0 {
-		size = bc.QueueSize
+		bounds.batches = bc.QueueSize + extra
+	}
+	if bc.QueueBytes > 0 {
+		bounds.bytes = bc.QueueBytes
 	}
 	if bc.Retry != nil {
 		retry = *bc.Retry
@@ -240,7 +246,7 @@ func (r *router) newQueueLocked(k statsKey, extra int) *TenantQueue {
 	if bc.Timeout > 0 {
 		timeout = bc.Timeout
 	}
-	q := newTenantQueue(tenant, name, size+extra, bc.Consumers, r.backends[name].send, retry, timeout, r.tel.of(tenant, name), r.stopping, r.abandon, r.journal, r.logger)
+	q := newTenantQueue(tenant, name, bounds, bc.Consumers, r.backends[name].send, retry, timeout, r.tel.of(tenant, name), r.stopping, r.abandon, r.journal, r.logger)
 	r.queues[k] = q
 	return q
 }
@@ -248,6 +254,7 @@ func (r *router) newQueueLocked(k statsKey, extra int) *TenantQueue {
 // route puts one tenant's batch on the queue of each of its backends.
 func (r *router) route(pol *policy.Policy, tenant string, b batch) error {
 	b.policyVersion = pol.Version
+	b.bytes = b.protoSize()
 	var errs []error
 	t, _ := pol.Tenant(tenant)
 	names := r.backendNames(t, tenant, b.signal)
@@ -323,8 +330,8 @@ func (r *router) offer(tenant, name string, b batch) error {
 		r.tel.of(tenant, name).fail(b, reasonShutdown)
 		return err
 	}
-	if !q.offer(b) {
-		return fmt.Errorf("tenant %s, backend %s: %w (%d batches)", tenant, name, errQueueFull, cap(q.ch))
+	if err := q.offer(b); err != nil {
+		return fmt.Errorf("tenant %s, backend %s: %w", tenant, name, err)
 	}
 	return nil
 }

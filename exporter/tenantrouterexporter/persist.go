@@ -201,5 +201,6 @@ func decodeBatch(data []byte) (batch, error) {
 	default:
 		return b, fmt.Errorf("unknown signal %q", b.signal)
 	}
+	b.bytes = b.protoSize()
 	return b, nil
 }

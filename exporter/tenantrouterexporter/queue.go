@@ -3,6 +3,7 @@ package tenantrouterexporter
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -23,10 +24,49 @@ const (
 	reasonUnsupportedSignal = "unsupported_signal"
 	reasonNoBackendTenantID = "no_backend_tenant_id" // the backend's tenant_ids has no entry for the tenant
 	reasonResidency         = "residency"            // the backend's region is not the tenant's residency
+	reasonMemoryLimit       = "memory_limit"         // every queue together holds total_queue_bytes
+	reasonTooLarge          = "too_large"            // one batch over queue_bytes or total_queue_bytes: never fits
 )
 
-// errQueueFull is returned to the pipeline for a batch its queue refused.
-var errQueueFull = errors.New("tenantrouter: queue full")
+// Errors returned to the pipeline for a batch a queue refused: retryable
+// (the client tries again once the queue drains) except errTooLarge.
+var (
+	errQueueFull   = errors.New("queue full")
+	errMemoryLimit = errors.New("every queue together is at total_queue_bytes")
+	errTooLarge    = errors.New("batch larger than the queue's byte bound")
+)
+
+// byteBudget is the one byte bound every queue shares.
+type byteBudget struct {
+	limit int64
+	used  atomic.Int64
+	peak  atomic.Int64 // high-water mark of used
+}
+
+// take reserves n bytes unless that would pass the limit.
+func (bb *byteBudget) take(n int64) bool {
+	for {
+		u := bb.used.Load()
+		if u+n > bb.limit {
+			return false
+		}
+		if bb.used.CompareAndSwap(u, u+n) {
+			bb.raisePeak(u + n)
+			return true
+		}
+	}
+}
+
+// force reserves n bytes whatever the limit: batches restored from the
+// journal were accepted already, so they are queued; new ones wait.
+func (bb *byteBudget) force(n int64) { bb.raisePeak(bb.used.Add(n)) }
+
+func (bb *byteBudget) give(n int64) { bb.used.Add(-n) }
+
+func (bb *byteBudget) raisePeak(u int64) {
+	for p := bb.peak.Load(); u > p && !bb.peak.CompareAndSwap(p, u); p = bb.peak.Load() {
+	}
+}
 
 // TenantQueue is one tenant's queue to one backend: bounded, with its own
 // goroutine, retry and backoff. A queue stuck retrying holds up only its
@@ -43,6 +83,11 @@ type TenantQueue struct {
 	journal *journal   // nil without a storage extension
 	offerMu sync.Mutex // orders journal writes with channel sends
 
+	// bytes is this queue's own byte bound (its used bytes are in
+	// stats.bytes); total is the bound all queues share.
+	bytes *byteBudget
+	total *byteBudget
+
 	ch       chan batch
 	stopping chan struct{} // closed at shutdown: stop waiting between retries
 	abandon  chan struct{} // closed when shutdown's deadline passed: send nothing more
@@ -53,12 +98,14 @@ type TenantQueue struct {
 // queueStats are a queue's self-metrics, read at collection time.
 type queueStats struct {
 	size    atomic.Int64
+	bytes   atomic.Int64
 	retries atomic.Int64
 	sent    [signalCount]atomic.Int64
 	failed  [signalCount][reasonCountIdx]atomic.Int64
 }
 
-var reasonNames = [...]string{reasonPermanent, reasonRetriesExhausted, reasonQueueFull, reasonShutdown, reasonUnknownBackend, reasonUnsupportedSignal, reasonNoBackendTenantID, reasonResidency}
+var reasonNames = [...]string{reasonPermanent, reasonRetriesExhausted, reasonQueueFull, reasonShutdown, reasonUnknownBackend, reasonUnsupportedSignal, reasonNoBackendTenantID, reasonResidency,
+	reasonMemoryLimit, reasonTooLarge}
 
 const reasonCountIdx = len(reasonNames)
 
@@ -75,10 +122,19 @@ func (s *queueStats) fail(b batch, reason string) {
 	s.failed[signalIndex(b.signal)][reasonIndex(reason)].Add(int64(b.records))
 }
 
-func newTenantQueue(tenant, backend string, size, consumers int, send func(context.Context, string, batch) error,
+// queueBounds are what a queue may hold: batches, its own bytes, and the
+// budget every queue shares.
+type queueBounds struct {
+	batches int
+	bytes   int64
+	total   *byteBudget
+}
+
+func newTenantQueue(tenant, backend string, bounds queueBounds, consumers int, send func(context.Context, string, batch) error,
 	retry configretry.BackOffConfig, timeout time.Duration, stats *queueStats, stopping, abandon chan struct{}, j *journal, logger *zap.Logger) *TenantQueue {
 	q := &TenantQueue{tenant: tenant, backend: backend, send: send, retry: retry, timeout: timeout, stats: stats, journal: j,
-		logger: logger, ch: make(chan batch, size), stopping: stopping, abandon: abandon, done: make(chan struct{})}
+		logger: logger, ch: make(chan batch, bounds.batches), stopping: stopping, abandon: abandon, done: make(chan struct{}),
+		bytes: &byteBudget{limit: bounds.bytes}, total: bounds.total}
 	var wg sync.WaitGroup
 	for range max(consumers, 1) {
 		wg.Add(1)
@@ -94,25 +150,51 @@ func newTenantQueue(tenant, backend string, size, consumers int, send func(conte
 	return q
 }
 
-// offer enqueues without blocking; a full queue refuses the batch, counted.
-// With a journal the batch is written to storage first, so it survives a
-// restart from the moment the pipeline is told it was accepted.
-func (q *TenantQueue) offer(b batch) bool {
+// offer enqueues without blocking. A batch that finds its queue full, in
+// batches or bytes, or every queue together at total_queue_bytes, is
+// refused, counted, with a retryable error; one that could never fit,
+// with a permanent one. With a journal the batch is written to storage
+// first, so it survives a restart from the moment the pipeline is told it
+// was accepted.
+func (q *TenantQueue) offer(b batch) error {
+	if b.bytes > q.bytes.limit || b.bytes > q.total.limit {
+		q.stats.fail(b, reasonTooLarge)
+		return consumererror.NewPermanent(fmt.Errorf("%w (%d bytes; queue_bytes %d, total_queue_bytes %d)", errTooLarge, b.bytes, q.bytes.limit, q.total.limit))
+	}
+	if !q.bytes.take(b.bytes) {
+		q.stats.fail(b, reasonQueueFull)
+		return fmt.Errorf("%w (%d of %d bytes)", errQueueFull, q.bytes.used.Load(), q.bytes.limit)
+	}
+	if !q.total.take(b.bytes) {
+		q.bytes.give(b.bytes)
+		q.stats.fail(b, reasonMemoryLimit)
+		return fmt.Errorf("%w (%d bytes)", errMemoryLimit, q.total.limit)
+	}
+	q.stats.bytes.Add(b.bytes)
+	if err := q.enqueue(b); err != nil {
+		q.release(b)
+		return err
+	}
+	return nil
+}
+
+// enqueue puts a batch whose bytes are reserved on the channel.
+func (q *TenantQueue) enqueue(b batch) error {
 	if q.journal == nil {
 		select {
 		case q.ch <- b:
 			q.stats.size.Add(1)
-			return true
+			return nil
 		default:
 			q.stats.fail(b, reasonQueueFull)
-			return false
+			return fmt.Errorf("%w (%d batches)", errQueueFull, cap(q.ch))
 		}
 	}
 	q.offerMu.Lock()
 	defer q.offerMu.Unlock()
 	if len(q.ch) >= cap(q.ch) {
 		q.stats.fail(b, reasonQueueFull)
-		return false
+		return fmt.Errorf("%w (%d batches)", errQueueFull, cap(q.ch))
 	}
 	seq, err := q.journal.add(context.Background(), statsKey{q.tenant, q.backend}, b)
 	if err != nil {
@@ -123,12 +205,22 @@ func (q *TenantQueue) offer(b batch) bool {
 	}
 	q.ch <- b // room is certain: offers are serialized and consumers only take
 	q.stats.size.Add(1)
-	return true
+	return nil
+}
+
+// release gives back a batch's bytes once it left the queue.
+func (q *TenantQueue) release(b batch) {
+	q.bytes.give(b.bytes)
+	q.total.give(b.bytes)
+	q.stats.bytes.Add(-b.bytes)
 }
 
 // restore queues batches read back from the journal at start.
 func (q *TenantQueue) restore(bs []batch) {
 	for _, b := range bs {
+		q.bytes.force(b.bytes)
+		q.total.force(b.bytes)
+		q.stats.bytes.Add(b.bytes)
 		q.ch <- b
 		q.stats.size.Add(1)
 	}
@@ -159,6 +251,7 @@ func (q *TenantQueue) run() {
 				q.settle(b)
 			}
 		}
+		q.release(b)
 		q.stats.size.Add(-1)
 	}
 }

@@ -98,6 +98,14 @@ func (t *telemetry) register(set component.TelemetrySettings) error {
 	if err != nil {
 		return err
 	}
+	_, err = m.Int64ObservableGauge(metadata.QueueBytesName, metric.WithDescription(metadata.QueueBytesDesc), metric.WithUnit(metadata.ByteUnit),
+		metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {
+			t.each(func(k statsKey, s *queueStats) { o.Observe(s.bytes.Load(), attrs(k)) })
+			return nil
+		}))
+	if err != nil {
+		return err
+	}
 	_, err = m.Int64ObservableCounter(metadata.RetriesName, metric.WithDescription(metadata.RetriesDesc), metric.WithUnit(metadata.RetryUnit),
 		metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {
 			t.each(func(k statsKey, s *queueStats) {
