@@ -19,7 +19,7 @@ import (
 	"github.com/tenancyhq/tenancy/internal/peertest"
 )
 
-// Tests against real peers (PEERS.md). Each fails when its binary is not
+// Tests against real peers (docs/peers.md). Each fails when its binary is not
 // installed: .ci/run installs prometheus from Debian, `make peers` builds
 // victoria-logs.
 
