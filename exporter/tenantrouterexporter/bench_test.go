@@ -21,7 +21,8 @@ import (
 // (consume to arrival at its backend, one batch of 100 records at a time)
 // alone, and while acme's backend hangs on every request and acme sends a
 // batch before each of globex's (its queue fills, then refuses): the
-// second must match the first (guarantee 4). It reports p50 and p99.
+// second must match the first (guarantee 4, docs/design.md). It reports
+// p50 and p99.
 func BenchmarkHealthyTenantBesideDeadOne(b *testing.B) {
 	for _, mode := range []string{"alone", "beside_dead"} {
 		b.Run(mode, func(b *testing.B) {
