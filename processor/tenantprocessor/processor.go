@@ -79,7 +79,7 @@ func (p *tenantProcessor) start(_ context.Context, host component.Host) error {
 	return nil
 }
 
-// Fingerprint is the non-reversible tenant fingerprint of DESIGN.md: hex of
+// Fingerprint is the non-reversible tenant fingerprint of docs/design.md: hex of
 // HMAC-SHA256(secret, id) truncated to 16 bytes.
 func Fingerprint(secret []byte, id string) string {
 	m := hmac.New(sha256.New, secret)
