@@ -67,6 +67,7 @@ func changedKeys(a, b *Tenant) []string {
 	check("max_future_skew", a.MaxFutureSkew, b.MaxFutureSkew)
 	check("residency", a.Residency, b.Residency)
 	check("backends", a.Backends, b.Backends)
+	check("backend_credentials", a.BackendCredentials, b.BackendCredentials)
 	check("limits", a.Limits, b.Limits)
 	check("anomaly", a.Anomaly, b.Anomaly)
 	return keys

@@ -168,6 +168,7 @@ type spec struct {
 	futureSkew  *time.Duration
 	residency   *string
 	backends    map[Signal][]string
+	credentials map[string]string
 	limits      map[string]int64
 	sensitivity *float64
 	anomalyOn   *bool
@@ -195,6 +196,9 @@ func (s *spec) applyTo(t *Tenant) {
 		t.Residency = *s.residency
 	}
 	maps.Copy(t.Backends, s.backends)
+	if s.credentials != nil {
+		t.BackendCredentials = s.credentials
+	}
 	for k, v := range s.limits {
 		*limitField(&t.Limits, k) = v
 	}
@@ -211,6 +215,7 @@ func cloneTenant(t Tenant) Tenant {
 	c.Redaction.Classes = maps.Clone(t.Redaction.Classes)
 	c.Retention = maps.Clone(t.Retention)
 	c.Backends = maps.Clone(t.Backends)
+	c.BackendCredentials = maps.Clone(t.BackendCredentials)
 	c.Identifiers = slices.Clone(t.Identifiers)
 	c.APIKeys = slices.Clone(t.APIKeys)
 	c.ClientCerts = slices.Clone(t.ClientCerts)
@@ -241,10 +246,11 @@ func limitField(l *Limits, key string) *int64 {
 }
 
 var (
-	tenantKeys   = []string{"status", "identifiers", "api_keys", "client_certs", "redaction", "retention", "max_future_skew", "residency", "backends", "limits", "anomaly"}
+	tenantKeys   = []string{"status", "identifiers", "api_keys", "client_certs", "redaction", "retention", "max_future_skew", "residency", "backends", "limits", "anomaly", "backend_credentials"}
 	defaultsKeys = []string{"status", "redaction", "retention", "max_future_skew", "residency", "backends", "limits", "anomaly"}
 	backendRE    = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_/.-]{0,127}$`)
 	certFPRE     = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+	envNameRE    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
 )
 
 // MinIdentifierLength keeps identifiers from matching common short words.
@@ -409,6 +415,24 @@ func (ps *parser) spec(n *yaml.Node, path string, isTenant bool) *spec {
 					}
 				})
 				s.backends[Signal(sig)] = names
+			})
+		case "backend_credentials":
+			s.credentials = map[string]string{}
+			ps.mapping(v, kp, func(name string, bn, ev *yaml.Node) {
+				bp := kp + "." + name
+				if !backendRE.MatchString(name) {
+					ps.add(bn.Line, bp, "malformed backend name %q", name)
+					return
+				}
+				// The value is never quoted back: it may be a secret pasted
+				// where its variable's name belongs.
+				if str, ok := ps.scalar(ev, bp); ok {
+					if !envNameRE.MatchString(str) {
+						ps.add(ev.Line, bp, "want the name of the environment variable holding the credential, never the credential itself")
+						return
+					}
+					s.credentials[name] = str
+				}
 			})
 		case "limits":
 			s.limits = map[string]int64{}

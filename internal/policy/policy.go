@@ -94,6 +94,10 @@ type Tenant struct {
 	Backends map[Signal][]string
 	Limits   Limits
 	Anomaly  Anomaly
+	// BackendCredentials names, by router backend, the environment
+	// variable holding the tenant's own credential there (never the
+	// credential itself).
+	BackendCredentials map[string]string
 	// Line is where the tenant is declared in the policy file.
 	Line int
 }
