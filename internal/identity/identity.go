@@ -44,6 +44,7 @@ const (
 const (
 	AttrRetention          = "tenant.retention"
 	AttrRetentionExpired   = "tenant.retention.expired"
+	AttrRetentionOriginal  = "tenant.retention.original_time" // a timestamp past max_future_skew
 	AttrResidency          = "tenant.residency"
 	AttrResidencyViolation = "tenant.residency.violation"
 	AttrAnomalyScore       = "tenant.anomaly.score"
@@ -57,7 +58,7 @@ func PipelineKey(k string) bool {
 	case AttrTenantID, AttrFingerprint, AttrQuarantineReason, AttrClaimed,
 		AttrAuthenticated, AttrCredential, AttrSource,
 		AttrRedactionCount, AttrRedactionClasses, AttrRedactionPolicyVersion,
-		AttrRetention, AttrRetentionExpired, AttrResidency, AttrResidencyViolation, AttrAnomalyScore:
+		AttrRetention, AttrRetentionExpired, AttrRetentionOriginal, AttrResidency, AttrResidencyViolation, AttrAnomalyScore:
 		return true
 	}
 	return false

@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/processor/processortest"
 
+	"github.com/tenancyhq/tenancy/internal/identity"
 	"github.com/tenancyhq/tenancy/internal/policy"
 	"github.com/tenancyhq/tenancy/internal/policytest"
 	"github.com/tenancyhq/tenancy/processor/tenantretentionprocessor/internal/metadata"
@@ -32,7 +33,7 @@ func benchBatch(n int) plog.Logs {
 	fresh := pcommon.NewTimestampFromTime(time.Now().Add(-time.Hour))
 	for i := range benchResources {
 		rl := ld.ResourceLogs().AppendEmpty()
-		rl.Resource().Attributes().PutStr(AttrTenantID, fmt.Sprintf("cust%05d", i*n/benchResources))
+		rl.Resource().Attributes().PutStr(identity.AttrTenantID, fmt.Sprintf("cust%05d", i*n/benchResources))
 		rl.Resource().Attributes().PutStr("service.name", "checkout")
 		lrs := rl.ScopeLogs().AppendEmpty().LogRecords()
 		for range benchRecords {
@@ -87,7 +88,7 @@ func BenchmarkRetention(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				for _, rl := range ld.ResourceLogs().All() {
-					if v, ok := rl.Resource().Attributes().Get(AttrTenantID); ok {
+					if v, ok := rl.Resource().Attributes().Get(identity.AttrTenantID); ok {
 						sink += uint64(len(v.Str()))
 					}
 					for _, sl := range rl.ScopeLogs().All() {

@@ -2,6 +2,7 @@ package tenantretentionprocessor
 
 import (
 	"context"
+	"math"
 	"strconv"
 	"sync"
 	"time"
@@ -17,33 +18,38 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
+	"github.com/tenancyhq/tenancy/internal/identity"
 	"github.com/tenancyhq/tenancy/internal/pdatacount"
 	"github.com/tenancyhq/tenancy/internal/policy"
 	"github.com/tenancyhq/tenancy/processor/tenantretentionprocessor/internal/metadata"
 )
 
-// Attributes this processor reads and writes.
+// Attributes this processor writes.
 const (
-	// AttrTenantID is the tenant processor's verified tenant.
-	AttrTenantID = "tenant.id"
 	// AttrRetention (resource) is the tenant's retention for the signal, in
 	// the policy's syntax ("30d", "36h0m0s"): what backends keep it for.
-	AttrRetention = "tenant.retention"
+	AttrRetention = identity.AttrRetention
 	// AttrResidency (resource) is the region the tenant's data must stay in.
-	AttrResidency = "tenant.residency"
+	AttrResidency = identity.AttrResidency
 	// AttrResidencyViolation (resource, flag mode) names the region the data
 	// was seen in against the tenant's residency.
-	AttrResidencyViolation = "tenant.residency.violation"
+	AttrResidencyViolation = identity.AttrResidencyViolation
 	// AttrExpired (record, flag mode) marks a record older than the
 	// tenant's retention. Only this processor sets it: a client's copy is
 	// removed.
-	AttrExpired = "tenant.retention.expired"
+	AttrExpired = identity.AttrRetentionExpired
+	// AttrOriginalTime (record) is the timestamp a record came with when
+	// it lay further in the future than its tenant's max_future_skew, in
+	// RFC 3339; its timestamps were moved back to its ingestion.
+	AttrOriginalTime = identity.AttrRetentionOriginal
 )
 
 // Reasons in the self-metrics.
 const (
 	reasonExpired   = "expired"
 	reasonResidency = "residency"
+	// reasonFutureSkew: kept, aged from its ingestion (flagged).
+	reasonFutureSkew = "future_skew"
 )
 
 type retentionProcessor struct {
@@ -82,14 +88,17 @@ type verdict struct {
 	outOfRegion bool
 	// cutoff is the oldest timestamp still within retention (0: none).
 	cutoff pcommon.Timestamp
+	// now is the ingestion time; latest is now plus the tenant's
+	// max_future_skew, the latest timestamp taken as it is.
+	now, latest pcommon.Timestamp
 }
 
 func (p *retentionProcessor) judge(pol *policy.Policy, res pcommon.Map, sig policy.Signal, now time.Time) verdict {
-	id := ""
-	if v, ok := res.Get(AttrTenantID); ok {
-		id = v.AsString()
-	}
+	// A repeated or missing tenant.id is no tenant: neither copy's
+	// retention or residency applies, but the defaults'.
+	id, reason := identity.TenantOf(res)
 	t, declared := pol.Tenant(id)
+	declared = declared && reason == ""
 	label := id
 	if !declared {
 		// Undeclared, reserved or missing: the defaults' retention, and no
@@ -99,7 +108,11 @@ func (p *retentionProcessor) judge(pol *policy.Policy, res pcommon.Map, sig poli
 			label = id
 		}
 	}
-	v := verdict{tenant: label, retention: t.Retention[sig]}
+	v := verdict{tenant: label, retention: t.Retention[sig], now: pcommon.NewTimestampFromTime(now)}
+	v.latest = v.now + pcommon.Timestamp(t.MaxFutureSkew)
+	if v.latest < v.now { // the policy bounds the skew to ~292 years; a clock near 2554 could still wrap
+		v.latest = math.MaxUint64
+	}
 	if declared {
 		v.residency = t.Residency
 		v.outOfRegion = p.cfg.Region != "" && t.Residency != "" && t.Residency != p.cfg.Region
@@ -159,6 +172,28 @@ func (v verdict) expired(ts pcommon.Timestamp) bool {
 	return v.cutoff != 0 && ts != 0 && ts < v.cutoff
 }
 
+// back moves one of a record's timestamps back by shift, so a span or a
+// data point keeps its duration; one that would still lie past the skew
+// (or before 1970) becomes the ingestion time.
+func (v verdict) back(ts, shift pcommon.Timestamp) pcommon.Timestamp {
+	if shift == 0 || ts == 0 {
+		return ts
+	}
+	if ts > shift {
+		ts -= shift
+	}
+	if ts > v.latest {
+		ts = v.now
+	}
+	return ts
+}
+
+// timestampText is ts in RFC 3339, past 2262 too (where time.Unix(0, n)
+// would wrap).
+func timestampText(ts pcommon.Timestamp) string {
+	return time.Unix(int64(ts/1e9), int64(ts%1e9)).UTC().Format(time.RFC3339Nano)
+}
+
 type tallyKey struct {
 	tenant, reason string
 	dropped        bool // else flagged
@@ -167,20 +202,30 @@ type tallyKey struct {
 // tally counts one batch's dropped and flagged records.
 type tally map[tallyKey]int64
 
-// drops is the verdict on one record stamped ts: out of retention, it is
-// dropped (true) or flagged, and counted; within it, a client's claim that
-// it expired is not ours, so that attribute goes.
-func (p *retentionProcessor) drops(t tally, v verdict, ts pcommon.Timestamp, attrs pcommon.Map) bool {
-	if !v.expired(ts) {
-		attrs.Remove(AttrExpired)
-		return false
+// record is the verdict on one record stamped ts: how far its timestamps
+// move back (0: they stay), and whether it is dropped. Out of retention, it
+// is dropped or flagged, and counted. Further in the future than the
+// tenant's max_future_skew, its clock is wrong: it is aged from its
+// ingestion instead (else a year-2200 timestamp would outlive every
+// retention), keeps its original time in an attribute, and is counted.
+func (p *retentionProcessor) record(t tally, v verdict, ts pcommon.Timestamp, attrs pcommon.Map) (shift pcommon.Timestamp, drop bool) {
+	// A client's copies of these attributes are not ours; one pass over
+	// the attributes removes both.
+	attrs.RemoveIf(func(k string, _ pcommon.Value) bool { return k == AttrExpired || k == AttrOriginalTime })
+	if ts > v.latest {
+		attrs.PutStr(AttrOriginalTime, timestampText(ts))
+		t[tallyKey{v.tenant, reasonFutureSkew, false}]++
+		return ts - v.now, false // aged from now: within any retention
 	}
-	drop := p.cfg.Expired == ActionDrop
+	if !v.expired(ts) {
+		return 0, false
+	}
+	drop = p.cfg.Expired == ActionDrop
 	if !drop {
 		attrs.PutBool(AttrExpired, true)
 	}
 	t[tallyKey{v.tenant, reasonExpired, drop}]++
-	return drop
+	return 0, drop
 }
 
 // misplaced handles a resource out of its tenant's region holding n
@@ -227,7 +272,12 @@ func (p *retentionProcessor) processLogs(ctx context.Context, ld plog.Logs) (plo
 				if ts == 0 {
 					ts = lr.ObservedTimestamp()
 				}
-				return p.drops(t, v, ts, lr.Attributes())
+				shift, drop := p.record(t, v, ts, lr.Attributes())
+				if shift != 0 {
+					lr.SetTimestamp(v.back(lr.Timestamp(), shift))
+					lr.SetObservedTimestamp(v.back(lr.ObservedTimestamp(), shift))
+				}
+				return drop
 			})
 			gone := n > 0 && lrs.Len() == 0
 			emptied = emptied || gone
@@ -261,7 +311,15 @@ func (p *retentionProcessor) processTraces(ctx context.Context, td ptrace.Traces
 				if ts == 0 {
 					ts = sp.StartTimestamp()
 				}
-				return p.drops(t, v, ts, sp.Attributes())
+				shift, drop := p.record(t, v, ts, sp.Attributes())
+				if shift != 0 {
+					sp.SetStartTimestamp(v.back(sp.StartTimestamp(), shift))
+					sp.SetEndTimestamp(v.back(sp.EndTimestamp(), shift))
+					for _, ev := range sp.Events().All() {
+						ev.SetTimestamp(v.back(ev.Timestamp(), shift))
+					}
+				}
+				return drop
 			})
 			gone := n > 0 && spans.Len() == 0
 			emptied = emptied || gone
@@ -308,19 +366,37 @@ func (p *retentionProcessor) processMetrics(ctx context.Context, md pmetric.Metr
 // dataPoints applies v to m's data points and reports whether m lost its
 // last one.
 func (p *retentionProcessor) dataPoints(t tally, v verdict, m pmetric.Metric) bool {
-	judge := func(ts pcommon.Timestamp, attrs pcommon.Map) bool { return p.drops(t, v, ts, attrs) }
 	before := pdatacount.MetricDataPoints(m)
 	switch m.Type() {
 	case pmetric.MetricTypeGauge:
-		m.Gauge().DataPoints().RemoveIf(func(dp pmetric.NumberDataPoint) bool { return judge(dp.Timestamp(), dp.Attributes()) })
+		m.Gauge().DataPoints().RemoveIf(func(dp pmetric.NumberDataPoint) bool { return p.dataPoint(t, v, dp) })
 	case pmetric.MetricTypeSum:
-		m.Sum().DataPoints().RemoveIf(func(dp pmetric.NumberDataPoint) bool { return judge(dp.Timestamp(), dp.Attributes()) })
+		m.Sum().DataPoints().RemoveIf(func(dp pmetric.NumberDataPoint) bool { return p.dataPoint(t, v, dp) })
 	case pmetric.MetricTypeHistogram:
-		m.Histogram().DataPoints().RemoveIf(func(dp pmetric.HistogramDataPoint) bool { return judge(dp.Timestamp(), dp.Attributes()) })
+		m.Histogram().DataPoints().RemoveIf(func(dp pmetric.HistogramDataPoint) bool { return p.dataPoint(t, v, dp) })
 	case pmetric.MetricTypeExponentialHistogram:
-		m.ExponentialHistogram().DataPoints().RemoveIf(func(dp pmetric.ExponentialHistogramDataPoint) bool { return judge(dp.Timestamp(), dp.Attributes()) })
+		m.ExponentialHistogram().DataPoints().RemoveIf(func(dp pmetric.ExponentialHistogramDataPoint) bool { return p.dataPoint(t, v, dp) })
 	case pmetric.MetricTypeSummary:
-		m.Summary().DataPoints().RemoveIf(func(dp pmetric.SummaryDataPoint) bool { return judge(dp.Timestamp(), dp.Attributes()) })
+		m.Summary().DataPoints().RemoveIf(func(dp pmetric.SummaryDataPoint) bool { return p.dataPoint(t, v, dp) })
 	}
 	return before > 0 && pdatacount.MetricDataPoints(m) == 0
+}
+
+// point is what every data point type has.
+type point interface {
+	Timestamp() pcommon.Timestamp
+	StartTimestamp() pcommon.Timestamp
+	SetTimestamp(pcommon.Timestamp)
+	SetStartTimestamp(pcommon.Timestamp)
+	Attributes() pcommon.Map
+}
+
+// dataPoint is the verdict on one data point: true drops it.
+func (p *retentionProcessor) dataPoint(t tally, v verdict, dp point) bool {
+	shift, drop := p.record(t, v, dp.Timestamp(), dp.Attributes())
+	if shift != 0 {
+		dp.SetStartTimestamp(v.back(dp.StartTimestamp(), shift))
+		dp.SetTimestamp(v.now)
+	}
+	return drop
 }

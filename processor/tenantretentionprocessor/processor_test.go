@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/collector/processor/processortest"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
+	"github.com/tenancyhq/tenancy/internal/identity"
 	"github.com/tenancyhq/tenancy/internal/pdatacount"
 	"github.com/tenancyhq/tenancy/internal/policy"
 	"github.com/tenancyhq/tenancy/internal/policytest"
@@ -50,12 +51,17 @@ type harness struct {
 // newHarness starts the three signal processors of cfg, from the factory,
 // on prov with the clock at now.
 func newHarness(t *testing.T, cfg *Config, prov policy.Provider) *harness {
+	return newHarnessAt(t, cfg, prov, now)
+}
+
+// newHarnessAt is newHarness with the clock at clock.
+func newHarnessAt(t *testing.T, cfg *Config, prov policy.Provider, clock time.Time) *harness {
 	h := &harness{tel: componenttest.NewTelemetry(), ls: new(consumertest.LogsSink), ms: new(consumertest.MetricsSink), ts: new(consumertest.TracesSink)}
 	t.Cleanup(func() { _ = h.tel.Shutdown(context.Background()) })
 	set := processortest.NewNopSettings(metadata.Type)
 	set.TelemetrySettings = h.tel.NewTelemetrySettings()
 	ctx := context.Background()
-	f := newFactory(func() time.Time { return now })
+	f := newFactory(func() time.Time { return clock })
 	var err error
 	h.logs, err = f.CreateLogs(ctx, set, cfg, h.ls)
 	require.NoError(t, err)
@@ -101,7 +107,7 @@ func (h *harness) counters(t *testing.T) map[string]int64 {
 func logsOf(ld plog.Logs, tenant string, ages ...time.Duration) {
 	rl := ld.ResourceLogs().AppendEmpty()
 	if tenant != "" {
-		rl.Resource().Attributes().PutStr(AttrTenantID, tenant)
+		rl.Resource().Attributes().PutStr(identity.AttrTenantID, tenant)
 	}
 	lrs := rl.ScopeLogs().AppendEmpty().LogRecords()
 	for _, a := range ages {
@@ -118,7 +124,7 @@ func bodies(sink *consumertest.LogsSink) map[string][]string {
 	out := map[string][]string{}
 	for _, ld := range sink.AllLogs() {
 		for _, rl := range ld.ResourceLogs().All() {
-			id, _ := rl.Resource().Attributes().Get(AttrTenantID)
+			id, _ := rl.Resource().Attributes().Get(identity.AttrTenantID)
 			for _, sl := range rl.ScopeLogs().All() {
 				for _, lr := range sl.LogRecords().All() {
 					out[id.AsString()] = append(out[id.AsString()], lr.Body().Str())
@@ -217,7 +223,7 @@ func TestResidency(t *testing.T) {
 			assert.Equal(t, tc.want, bodies(h.ls))
 			assert.Equal(t, tc.counts, h.counters(t))
 			for _, rl := range h.ls.AllLogs()[0].ResourceLogs().All() {
-				id, _ := rl.Resource().Attributes().Get(AttrTenantID)
+				id, _ := rl.Resource().Attributes().Get(identity.AttrTenantID)
 				v, flagged := rl.Resource().Attributes().Get(AttrResidencyViolation)
 				if id.Str() == "globex" && tc.cfg.Region != "" {
 					require.True(t, flagged)
@@ -244,7 +250,7 @@ func TestTraces(t *testing.T) {
 	td := ptrace.NewTraces()
 	add := func(tenant string, ends ...time.Duration) {
 		rs := td.ResourceSpans().AppendEmpty()
-		rs.Resource().Attributes().PutStr(AttrTenantID, tenant)
+		rs.Resource().Attributes().PutStr(identity.AttrTenantID, tenant)
 		spans := rs.ScopeSpans().AppendEmpty().Spans()
 		for _, e := range ends {
 			sp := spans.AppendEmpty()
@@ -260,7 +266,7 @@ func TestTraces(t *testing.T) {
 	require.NoError(t, h.traces.ConsumeTraces(context.Background(), td))
 	got := map[string][]string{}
 	for _, rs := range h.ts.AllTraces()[0].ResourceSpans().All() {
-		id, _ := rs.Resource().Attributes().Get(AttrTenantID)
+		id, _ := rs.Resource().Attributes().Get(identity.AttrTenantID)
 		ret, _ := rs.Resource().Attributes().Get(AttrRetention)
 		got[id.Str()+" "+ret.Str()] = nil
 		for _, sp := range rs.ScopeSpans().At(0).Spans().All() {
@@ -279,7 +285,7 @@ func TestMetricsEveryType(t *testing.T) {
 	h := newHarness(t, config("", ActionDrop, ActionDrop), policy.Static{P: loadPolicy(t)})
 	md := pmetric.NewMetrics()
 	rm := md.ResourceMetrics().AppendEmpty()
-	rm.Resource().Attributes().PutStr(AttrTenantID, "acme") // metrics: the defaults' 90 days
+	rm.Resource().Attributes().PutStr(identity.AttrTenantID, "acme") // metrics: the defaults' 90 days
 	ms := rm.ScopeMetrics().AppendEmpty().Metrics()
 	fresh, old := ago(time.Hour), ago(91*day)
 	g := ms.AppendEmpty()

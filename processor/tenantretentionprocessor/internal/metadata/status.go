@@ -40,7 +40,7 @@ func NewTelemetry(set component.TelemetrySettings) (*Telemetry, error) {
 		return nil, err
 	}
 	if t.RecordsFlagged, err = m.Int64Counter("otelcol_tenantretention_records_flagged",
-		metric.WithDescription("Records (log records, data points, spans) flagged instead of dropped, by tenant, signal and reason."),
+		metric.WithDescription("Records (log records, data points, spans) flagged instead of dropped (reasons expired, residency), or kept and aged from their ingestion because their timestamp lay further in the future than their tenant's max_future_skew (reason future_skew), by tenant, signal and reason."),
 		metric.WithUnit("{record}")); err != nil {
 		return nil, err
 	}
