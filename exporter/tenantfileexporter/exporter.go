@@ -9,6 +9,7 @@ import (
 	"sort"
 	"sync"
 
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
@@ -18,56 +19,51 @@ import (
 	"github.com/tenancyhq/tenancy/internal/policy"
 )
 
-// reasonNoTenant marks resources that reached the exporter without a
-// tenant the pipeline stamped: a pipeline without the tenant processor.
-const reasonNoTenant = "no_tenant"
-
 type tenantWriter struct {
-	dir    string
-	signal string
+	dir      string
+	signal   string
+	policyID component.ID
+	provider policy.Provider
 
 	mu    sync.Mutex
 	files map[string]*os.File
 }
 
-func newTenantWriter(dir, signal string) *tenantWriter {
-	return &tenantWriter{dir: dir, signal: signal, files: map[string]*os.File{}}
+func newTenantWriter(cfg *Config, signal string) *tenantWriter {
+	return &tenantWriter{dir: cfg.Directory, signal: signal, policyID: cfg.Policy, files: map[string]*os.File{}}
 }
 
-// partition returns the folder a resource belongs to. Only ids that pass
-// the tenant id rules name a folder, so no value can escape the directory.
-func partition(attrs pcommon.Map) string {
-	v, ok := attrs.Get(identity.AttrTenantID)
-	if !ok || v.Type() != pcommon.ValueTypeStr {
-		return ""
+func (w *tenantWriter) start(_ context.Context, host component.Host) error {
+	prov, err := policy.FromHost(host, w.policyID)
+	if err != nil {
+		return err
 	}
-	id := v.Str()
-	if policy.ValidateTenantID(id) != nil {
-		return ""
-	}
-	if policy.IsReserved(id) && id != policy.Quarantine && id != policy.Governance {
-		return ""
+	w.provider = prov
+	return nil
+}
+
+// partition returns the folder a resource belongs to: its tenant when the
+// policy declares it and it is active, the pipeline's _quarantine or
+// _governance, and else _quarantine, the resource rewritten there with
+// the reason. Only ids that pass the tenant id rules name a folder, so no
+// value can escape the directory.
+func partition(pol *policy.Policy, attrs pcommon.Map) string {
+	id, reason := identity.Partition(pol, attrs)
+	if id == "" {
+		identity.Quarantine(attrs, reason)
+		id = policy.Quarantine
 	}
 	return id
 }
 
-func quarantineIfUnstamped(attrs pcommon.Map) string {
-	if id := partition(attrs); id != "" {
-		return id
-	}
-	if _, ok := attrs.Get(identity.AttrQuarantineReason); !ok {
-		attrs.PutStr(identity.AttrQuarantineReason, reasonNoTenant)
-	}
-	return policy.Quarantine
-}
-
 func (w *tenantWriter) writeLogs(_ context.Context, ld plog.Logs) error {
+	pol := w.provider.Policy()
 	parts := map[string]plog.Logs{}
 	for i := 0; i < ld.ResourceLogs().Len(); i++ {
 		rl := ld.ResourceLogs().At(i)
 		dst := plog.NewResourceLogs()
 		rl.CopyTo(dst)
-		t := quarantineIfUnstamped(dst.Resource().Attributes())
+		t := partition(pol, dst.Resource().Attributes())
 		out, ok := parts[t]
 		if !ok {
 			out = plog.NewLogs()
@@ -84,11 +80,12 @@ func (w *tenantWriter) writeLogs(_ context.Context, ld plog.Logs) error {
 }
 
 func (w *tenantWriter) writeMetrics(_ context.Context, md pmetric.Metrics) error {
+	pol := w.provider.Policy()
 	parts := map[string]pmetric.Metrics{}
 	for i := 0; i < md.ResourceMetrics().Len(); i++ {
 		dst := pmetric.NewResourceMetrics()
 		md.ResourceMetrics().At(i).CopyTo(dst)
-		t := quarantineIfUnstamped(dst.Resource().Attributes())
+		t := partition(pol, dst.Resource().Attributes())
 		out, ok := parts[t]
 		if !ok {
 			out = pmetric.NewMetrics()
@@ -105,11 +102,12 @@ func (w *tenantWriter) writeMetrics(_ context.Context, md pmetric.Metrics) error
 }
 
 func (w *tenantWriter) writeTraces(_ context.Context, td ptrace.Traces) error {
+	pol := w.provider.Policy()
 	parts := map[string]ptrace.Traces{}
 	for i := 0; i < td.ResourceSpans().Len(); i++ {
 		dst := ptrace.NewResourceSpans()
 		td.ResourceSpans().At(i).CopyTo(dst)
-		t := quarantineIfUnstamped(dst.Resource().Attributes())
+		t := partition(pol, dst.Resource().Attributes())
 		out, ok := parts[t]
 		if !ok {
 			out = ptrace.NewTraces()

@@ -1,7 +1,9 @@
 // Package tenantfileexporter writes each tenant's telemetry to its own
 // folder, one OTLP/JSON request per line (the file exporter's format):
-// <directory>/<tenant.id>/<signal>.jsonl. A resource without a valid
-// tenant.id goes to the _quarantine folder, never to a tenant's. It is the
+// <directory>/<tenant.id>/<signal>.jsonl. Only a tenant the policy
+// declares and keeps active gets a folder: any other resource (no
+// tenant.id, a repeated one, an unknown, suspended or invalid tenant) goes
+// to the _quarantine folder with its reason, never to a tenant's. It is the
 // simplest per-tenant partition, for trying Tenancy and for tests.
 package tenantfileexporter
 
@@ -24,24 +26,26 @@ func NewFactory() exporter.Factory {
 		exporter.WithTraces(createTraces, metadata.TracesStability))
 }
 
-func createDefaultConfig() component.Config { return &Config{} }
+func createDefaultConfig() component.Config {
+	return &Config{Policy: component.MustNewID("tenantpolicy")}
+}
 
 var capabilities = consumer.Capabilities{MutatesData: false}
 
 func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
-	w := newTenantWriter(cfg.(*Config).Directory, "logs")
-	return exporterhelper.NewLogs(ctx, set, cfg, w.writeLogs,
-		exporterhelper.WithCapabilities(capabilities), exporterhelper.WithShutdown(w.shutdown))
+	w := newTenantWriter(cfg.(*Config), "logs")
+	return exporterhelper.NewLogs(ctx, set, cfg, w.writeLogs, exporterhelper.WithCapabilities(capabilities),
+		exporterhelper.WithStart(w.start), exporterhelper.WithShutdown(w.shutdown))
 }
 
 func createMetrics(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Metrics, error) {
-	w := newTenantWriter(cfg.(*Config).Directory, "metrics")
-	return exporterhelper.NewMetrics(ctx, set, cfg, w.writeMetrics,
-		exporterhelper.WithCapabilities(capabilities), exporterhelper.WithShutdown(w.shutdown))
+	w := newTenantWriter(cfg.(*Config), "metrics")
+	return exporterhelper.NewMetrics(ctx, set, cfg, w.writeMetrics, exporterhelper.WithCapabilities(capabilities),
+		exporterhelper.WithStart(w.start), exporterhelper.WithShutdown(w.shutdown))
 }
 
 func createTraces(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Traces, error) {
-	w := newTenantWriter(cfg.(*Config).Directory, "traces")
-	return exporterhelper.NewTraces(ctx, set, cfg, w.writeTraces,
-		exporterhelper.WithCapabilities(capabilities), exporterhelper.WithShutdown(w.shutdown))
+	w := newTenantWriter(cfg.(*Config), "traces")
+	return exporterhelper.NewTraces(ctx, set, cfg, w.writeTraces, exporterhelper.WithCapabilities(capabilities),
+		exporterhelper.WithStart(w.start), exporterhelper.WithShutdown(w.shutdown))
 }
