@@ -448,6 +448,10 @@ func (ps *parser) spec(n *yaml.Node, path string, isTenant bool) *spec {
 						ps.add(lv.Line, lp, "%s", err)
 						return
 					}
+					if n == 0 && !isTenant {
+						ps.add(lv.Line, lp, "0 (unlimited) would lift the limit for every tenant; set it on the tenants that need it")
+						return
+					}
 					s.limits[lk] = n
 				}
 			})

@@ -29,7 +29,7 @@ func TestLoadValid(t *testing.T) {
 	assert.Equal(t, []string{"localstore"}, acme.Backends[SignalLogs])
 	assert.Equal(t, int64(1000), acme.Limits.RecordsPerSecond)
 	assert.Equal(t, int64(8<<20), acme.Limits.MaxRequestBytes)
-	assert.Equal(t, int64(64<<20), acme.Limits.MaxDecompressedBytes, "built-in default")
+	assert.Equal(t, int64(4<<20), acme.Limits.MaxDecompressedBytes, "built-in default")
 	assert.InDelta(t, 0.6, acme.Anomaly.Sensitivity, 1e-9)
 
 	globex, _ := p.Tenant("globex")

@@ -54,7 +54,8 @@ type Redaction struct {
 	Classes map[string]Action
 }
 
-// Limits are a tenant's edge limits. Zero means unlimited.
+// Limits are a tenant's edge limits. Zero means unlimited, which only a
+// tenant may say for itself: the defaults block keeps every limit bounded.
 type Limits struct {
 	RecordsPerSecond       int64
 	BytesPerSecond         int64
@@ -146,11 +147,18 @@ func builtinDefaults() Tenant {
 		},
 		MaxFutureSkew: time.Hour,
 		Backends:      map[Signal][]string{},
+		// Every edge limit is bounded unless a tenant lifts it. Decoding
+		// costs 3-6 bytes of memory per request byte for ordinary OTLP and
+		// up to 60 for the worst protobuf we could build (the gateway's
+		// BenchmarkDecodeAmplification), so a request is kept to 4 MiB, as
+		// OTLP/gRPC's default, and a tenant to 4 at once.
 		Limits: Limits{
-			MaxRequestBytes:        16 << 20,
-			MaxDecompressedBytes:   64 << 20,
+			RecordsPerSecond:       100_000,
+			BytesPerSecond:         32 << 20,
+			MaxRequestBytes:        4 << 20,
+			MaxDecompressedBytes:   4 << 20,
 			MaxAttributesPerRecord: 128,
-			MaxConcurrentRequests:  64,
+			MaxConcurrentRequests:  4,
 		},
 		Anomaly: Anomaly{Enabled: true, Sensitivity: 0.5},
 	}

@@ -7,10 +7,28 @@ package tenantgatewayreceiver
 // a goroutine stack by hundreds of MB. 160 admits all protobuf admits.
 const maxJSONDepth = 160
 
+// A JSON object decodes into at most about jsonObjectCost bytes of pdata
+// (a log record, or a key-value with its share of a doubling slice:
+// BenchmarkDecodeAmplification measured up to 240), so a body of
+// empty objects `{},{},...` costs up to 80 bytes per byte. A JSON body may
+// cost at most jsonCostFactor times the tenant's max_decompressed_bytes;
+// ordinary OTLP/JSON costs 3 to 11 times its size.
+const (
+	jsonObjectCost = 256
+	jsonCostFactor = 16
+)
+
 // checkJSONDepth refuses a body whose objects and arrays nest deeper than
-// max, before any decoder sees it: one pass over the bytes, skipping
-// strings, with no allocation.
+// max, before any decoder sees it.
 func checkJSONDepth(body []byte, max int) *httpError {
+	_, herr := scanJSON(body, max)
+	return herr
+}
+
+// scanJSON counts body's objects and refuses it when objects and arrays
+// nest deeper than max: one pass over the bytes, skipping strings, with no
+// allocation.
+func scanJSON(body []byte, max int) (objects int, _ *httpError) {
 	depth := 0
 	for i := 0; i < len(body); i++ {
 		switch body[i] {
@@ -22,15 +40,32 @@ func checkJSONDepth(body []byte, max int) *httpError {
 				}
 			}
 		case '{', '[':
+			if body[i] == '{' {
+				objects++
+			}
 			depth++
 			if depth > max {
 				line, col := lineCol(body, int64(i))
-				return errBadRequest("too_deep", "JSON body nests objects and arrays deeper than %d levels (line %d, column %d, offset %d); flatten the data",
+				return objects, errBadRequest("too_deep", "JSON body nests objects and arrays deeper than %d levels (line %d, column %d, offset %d); flatten the data",
 					max, line, col, i)
 			}
 		case '}', ']':
 			depth--
 		}
+	}
+	return objects, nil
+}
+
+// checkJSONCost refuses, before it is decoded, a JSON body whose objects
+// would cost more than jsonCostFactor times maxDecoded bytes of memory.
+func checkJSONCost(body []byte, maxDecoded int64) *httpError {
+	objects, herr := scanJSON(body, maxJSONDepth)
+	if herr != nil || maxDecoded <= 0 {
+		return herr
+	}
+	if cost := int64(objects) * jsonObjectCost; cost > jsonCostFactor*maxDecoded {
+		return errTooLarge("JSON body holds %d objects, which would take about %d MiB to decode, over %d times the tenant's max_decompressed_bytes %d; split the request",
+			objects, cost>>20, jsonCostFactor, maxDecoded)
 	}
 	return nil
 }

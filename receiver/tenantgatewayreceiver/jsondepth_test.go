@@ -74,3 +74,22 @@ func TestDeepJSONIsRefusedBeforeDecoding(t *testing.T) {
 	assert.Contains(t, r.body, "deeper than 160 levels")
 	assert.Len(t, tg.sink.all(), 1)
 }
+
+// A body of empty objects decodes into about 80 bytes per byte: refused
+// (413) from its object count alone, while ordinary OTLP/JSON of the same
+// size passes.
+func TestJSONThatWouldDecodeTooLargeIsRefused(t *testing.T) {
+	tg := startGateway(t, policyWith(t, "max_decompressed_bytes: 1MiB", ""))
+	for _, a := range amplifiers {
+		if a.name == "ordinary" || a.name == "nested_kvlists" {
+			r := tg.post(t, "/v1/logs", keyAcme, a.build(1<<20-1024), "Content-Type", ctJSON)
+			assert.Equal(t, http.StatusOK, r.status, "%s: %s", a.name, r.body)
+			continue
+		}
+		r := tg.post(t, "/v1/logs", keyAcme, a.build(1<<20-1024), "Content-Type", ctJSON)
+		assert.Equal(t, http.StatusRequestEntityTooLarge, r.status, a.name)
+		assert.Contains(t, r.body, "objects, which would take about", a.name)
+		assert.Contains(t, r.body, "over 16 times the tenant's max_decompressed_bytes 1048576", a.name)
+	}
+	assert.Len(t, tg.sink.all(), 2)
+}

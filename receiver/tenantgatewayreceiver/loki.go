@@ -32,9 +32,6 @@ func lokiRoute() *route {
 				err  error
 			)
 			if mt == mediaJSON {
-				if herr := checkJSONDepth(body, maxJSONDepth); herr != nil {
-					return payload{}, herr
-				}
 				logs, err = decodeLokiJSON(body)
 			} else {
 				logs, err = decodeLokiProto(body)

@@ -53,9 +53,6 @@ func decodeOTLP(signal string, isJSON bool, body []byte) (payload, *httpError) {
 
 func unmarshalOTLP(req otlpRequest, name string, isJSON bool, body []byte) *httpError {
 	if isJSON {
-		if herr := checkJSONDepth(body, maxJSONDepth); herr != nil {
-			return herr
-		}
 		if err := req.UnmarshalJSON(body); err != nil {
 			// pdata's error places the problem only within an excerpt; a
 			// syntax error gets its line and column from encoding/json.

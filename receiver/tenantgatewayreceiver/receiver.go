@@ -298,6 +298,12 @@ func (g *gateway) handle(ctx context.Context, w http.ResponseWriter, r *http.Req
 		return 0, 0, herr
 	}
 
+	if mt == mediaJSON {
+		// Before any decoder: its nesting and what its objects would cost.
+		if herr := checkJSONCost(body, decodedMax); herr != nil {
+			return 0, 0, herr
+		}
+	}
 	pl, herr := rt.decode(mt, body)
 	if herr != nil {
 		return 0, 0, herr
