@@ -274,8 +274,12 @@ func (p *retentionProcessor) processLogs(ctx context.Context, ld plog.Logs) (plo
 				}
 				shift, drop := p.record(t, v, ts, lr.Attributes())
 				if shift != 0 {
+					// The observed time is the collector's own clock, usually
+					// right: only one past the skew too becomes the ingestion.
 					lr.SetTimestamp(v.back(lr.Timestamp(), shift))
-					lr.SetObservedTimestamp(v.back(lr.ObservedTimestamp(), shift))
+					if lr.ObservedTimestamp() > v.latest {
+						lr.SetObservedTimestamp(v.now)
+					}
 				}
 				return drop
 			})

@@ -57,7 +57,7 @@ tenants:
 	}
 	// A client's claim of an original time is not ours.
 	add("acme", "within skew", at(30*time.Minute)).Attributes().PutStr(AttrOriginalTime, "forged")
-	add("acme", "past skew", at(2*time.Hour))
+	add("acme", "past skew", at(2*time.Hour)).SetObservedTimestamp(at(-time.Second)) // the receiver's clock is right
 	add("acme", "year 2200", y2200)
 	add("acme", "uint64 max", math.MaxUint64)
 	add("strict", "a second ahead", at(time.Second))
@@ -71,6 +71,8 @@ tenants:
 		{"a second ahead", "0s", "2026-11-26T12:00:01Z"},
 	}, originals(t, h.ls), "kept, the ones past the skew stamped with their ingestion time")
 	assert.Equal(t, map[string]int64{"flagged acme logs future_skew": 3, "flagged strict logs future_skew": 1}, h.counters(t))
+	assert.Equal(t, at(-time.Second), h.ls.AllLogs()[0].ResourceLogs().At(1).ScopeLogs().At(0).LogRecords().At(0).ObservedTimestamp(),
+		"a right observed time stays")
 
 	// Aged from its ingestion, each expires a week after it: eight days
 	// on, none is left (the year-2200 record would have stayed until 2200).
@@ -151,4 +153,19 @@ func TestRepeatedTenantTakesTheDefaults(t *testing.T) {
 		require.NoError(t, h.logs.ConsumeLogs(context.Background(), repeatedTenant(t, pair[0], pair[1], 31*day)))
 		assert.Equal(t, map[string]int64{"dropped _none logs expired": 1}, h.counters(t), pair)
 	}
+}
+
+// TestObservedTimeAheadAlone: a log record with only an observed time past
+// the skew is aged from its ingestion too.
+func TestObservedTimeAheadAlone(t *testing.T) {
+	h := newHarness(t, config("", ActionDrop, ActionDrop), policy.Static{P: loadPolicy(t)})
+	ld := plog.NewLogs()
+	logsOf(ld, "acme", 0, 0)
+	lrs := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+	lrs.At(0).SetObservedTimestamp(y2200)
+	lrs.At(1).SetObservedTimestamp(at(30 * time.Minute))
+	require.NoError(t, h.logs.ConsumeLogs(context.Background(), ld))
+	got := h.ls.AllLogs()[0].ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+	assert.Equal(t, [2]pcommon.Timestamp{at(0), at(30 * time.Minute)}, [2]pcommon.Timestamp{got.At(0).ObservedTimestamp(), got.At(1).ObservedTimestamp()})
+	assert.Equal(t, pcommon.Timestamp(0), got.At(0).Timestamp())
 }
