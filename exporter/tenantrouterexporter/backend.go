@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
@@ -48,7 +49,7 @@ type batch struct {
 // *retryAfterError saying how long the backend asked us to wait.
 type backend interface {
 	send(ctx context.Context, tenant string, b batch) error
-	start(ctx context.Context, r *router) error
+	start(ctx context.Context, host component.Host, r *router) error
 	shutdown(ctx context.Context) error
 }
 
@@ -71,7 +72,7 @@ type localstoreBackend struct {
 	wg   sync.WaitGroup
 }
 
-func (l *localstoreBackend) start(_ context.Context, r *router) error {
+func (l *localstoreBackend) start(_ context.Context, _ component.Host, r *router) error {
 	key, err := localstore.LoadMasterKey(l.cfg.MasterKeyFile, l.cfg.MasterKeyEnv)
 	if err != nil {
 		return fmt.Errorf("backends.%s: %w", l.name, err)
@@ -156,25 +157,10 @@ func (l *localstoreBackend) shutdown(context.Context) error {
 
 // otlpHTTPBackend posts OTLP/HTTP protobuf, one request per tenant batch,
 // with the tenant in the tenant header.
-type otlpHTTPBackend struct {
-	cfg    *BackendConfig
-	client *http.Client
-	header string
-}
+type otlpHTTPBackend struct{ httpTransport }
 
-func newOTLPHTTPBackend(cfg *BackendConfig) *otlpHTTPBackend {
-	h := cfg.TenantHeader
-	if h == "" {
-		h = DefaultTenantHeader
-	}
-	return &otlpHTTPBackend{cfg: cfg, header: h, client: &http.Client{}}
-}
-
-func (o *otlpHTTPBackend) start(context.Context, *router) error { return nil }
-
-func (o *otlpHTTPBackend) shutdown(context.Context) error {
-	o.client.CloseIdleConnections()
-	return nil
+func newOTLPHTTPBackend(name string, cfg *BackendConfig) *otlpHTTPBackend {
+	return &otlpHTTPBackend{newHTTPTransport(name, cfg)}
 }
 
 // protoSize is the batch's size as OTLP protobuf.
@@ -213,18 +199,8 @@ func (o *otlpHTTPBackend) send(ctx context.Context, tenant string, b batch) erro
 	if err != nil {
 		return consumererror.NewPermanent(err)
 	}
-	for k, v := range o.cfg.Headers {
-		req.Header.Set(k, string(v))
-	}
 	req.Header.Set("Content-Type", "application/x-protobuf")
-	if err := setTenant(req, o.cfg, o.header, tenant); err != nil {
-		return err
-	}
-	resp, err := o.client.Do(req)
-	if err != nil {
-		return err
-	}
-	return classify(resp)
+	return o.do(req, tenant)
 }
 
 // setTenant puts the backend's id for the tenant in the tenant header. A
@@ -233,7 +209,7 @@ func (o *otlpHTTPBackend) send(ctx context.Context, tenant string, b batch) erro
 func setTenant(req *http.Request, cfg *BackendConfig, header, tenant string) error {
 	id, ok := cfg.backendTenant(tenant)
 	if !ok {
-		return consumererror.NewPermanent(fmt.Errorf("tenant %s has no id under this backend's tenant_ids", tenant))
+		return consumererror.NewPermanent(&refusal{reason: reasonNoBackendTenantID, err: fmt.Errorf("tenant %s has no id under this backend's tenant_ids", tenant)})
 	}
 	req.Header.Set(header, id)
 	return nil

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/prometheus/prompb"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 
 	"github.com/tenancyhq/tenancy/internal/localstore"
@@ -69,7 +70,7 @@ func TestRemoteWriteOneRequestPerTenant(t *testing.T) {
 	cfg := createDefaultConfig().(*Config)
 	cfg.Backends = map[string]*BackendConfig{
 		"store": {Type: TypeLocalstore, Directory: t.TempDir()},
-		"prom":  {Type: TypeRemoteWrite, Endpoint: srv.URL + "/api/v1/push", Retry: fastRetry()},
+		"prom":  {Type: TypeRemoteWrite, ClientConfig: confighttp.ClientConfig{Endpoint: srv.URL + "/api/v1/push"}, Retry: fastRetry()},
 	}
 	t.Setenv(localstore.MasterKeyEnv, strings.Repeat("aa", 32))
 	e := startRouter(t, cfg, "tenants:\n  acme: {backends: {metrics: [prom], logs: [prom]}}\n  globex: {backends: {metrics: [prom]}}\n")
@@ -109,7 +110,7 @@ func TestLokiStreamsAndMetadata(t *testing.T) {
 	cfg := createDefaultConfig().(*Config)
 	cfg.Backends = map[string]*BackendConfig{
 		"store": {Type: TypeLocalstore, Directory: t.TempDir()},
-		"logs":  {Type: TypeLoki, Endpoint: srv.URL + "/insert/loki/api/v1/push", TenantHeader: "AccountID", StreamLabels: []string{"service.name", "deployment.environment"}, Retry: fastRetry()},
+		"logs":  {Type: TypeLoki, ClientConfig: confighttp.ClientConfig{Endpoint: srv.URL + "/insert/loki/api/v1/push"}, TenantHeader: "AccountID", StreamLabels: []string{"service.name", "deployment.environment"}, Retry: fastRetry()},
 	}
 	t.Setenv(localstore.MasterKeyEnv, strings.Repeat("bb", 32))
 	e := startRouter(t, cfg, "tenants:\n  '42': {backends: {logs: [logs]}}\n  '7': {backends: {logs: [logs]}}\n")

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 
@@ -56,8 +57,8 @@ func BenchmarkHealthyTenantBesideDeadOne(b *testing.B) {
 			cfg := createDefaultConfig().(*Config)
 			cfg.Backends = map[string]*BackendConfig{
 				"store": {Type: TypeLocalstore, Directory: b.TempDir()},
-				"dead":  {Type: TypeOTLPHTTP, Endpoint: dead.URL, Retry: fastRetry(), Timeout: time.Minute},
-				"ok":    {Type: TypeOTLPHTTP, Endpoint: healthy.URL, Retry: fastRetry()},
+				"dead":  {Type: TypeOTLPHTTP, ClientConfig: confighttp.ClientConfig{Endpoint: dead.URL, Timeout: time.Minute}, Retry: fastRetry()},
+				"ok":    {Type: TypeOTLPHTTP, ClientConfig: confighttp.ClientConfig{Endpoint: healthy.URL}, Retry: fastRetry()},
 			}
 			cfg.QueueSize = 1000
 			b.Setenv(localstore.MasterKeyEnv, strings.Repeat("ee", 32))

@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/pdata/plog"
 )
@@ -69,7 +70,7 @@ func TestByteBudgetUnderConcurrentProducers(t *testing.T) {
 	hung, release := hungBackend(t)
 	sz := logsBytes(paddedLogs("t0", "m000-000"))
 	cfg := createDefaultConfig().(*Config)
-	cfg.Backends = map[string]*BackendConfig{"hung": {Type: TypeOTLPHTTP, Endpoint: hung.URL, Retry: fastRetry()}}
+	cfg.Backends = map[string]*BackendConfig{"hung": {Type: TypeOTLPHTTP, ClientConfig: confighttp.ClientConfig{Endpoint: hung.URL}, Retry: fastRetry()}}
 	cfg.DefaultBackends = map[string][]string{"logs": {"hung"}, "metrics": {"hung"}, "traces": {"hung"}}
 	cfg.QuarantineBackends, cfg.GovernanceBackends = []string{"hung"}, []string{"hung"}
 	cfg.QueueSize = 10_000 // only bytes bind
@@ -129,8 +130,8 @@ func TestFullTenantDoesNotRefuseAnother(t *testing.T) {
 	sz := logsBytes(paddedLogs("acme", "m000-000"))
 	cfg := createDefaultConfig().(*Config)
 	cfg.Backends = map[string]*BackendConfig{
-		"hung": {Type: TypeOTLPHTTP, Endpoint: hung.URL, Retry: fastRetry()},
-		"ok":   {Type: TypeOTLPHTTP, Endpoint: ok.URL, Retry: fastRetry()},
+		"hung": {Type: TypeOTLPHTTP, ClientConfig: confighttp.ClientConfig{Endpoint: hung.URL}, Retry: fastRetry()},
+		"ok":   {Type: TypeOTLPHTTP, ClientConfig: confighttp.ClientConfig{Endpoint: ok.URL}, Retry: fastRetry()},
 	}
 	cfg.DefaultBackends = map[string][]string{"logs": {"ok"}, "metrics": {"ok"}, "traces": {"ok"}}
 	cfg.QuarantineBackends, cfg.GovernanceBackends = []string{"ok"}, []string{"ok"}
@@ -178,7 +179,7 @@ func TestFullTenantDoesNotRefuseAnother(t *testing.T) {
 func TestBatchLargerThanQueueBytes(t *testing.T) {
 	s := newOTLPServer(t, nil)
 	cfg := createDefaultConfig().(*Config)
-	cfg.Backends = map[string]*BackendConfig{"remote": {Type: TypeOTLPHTTP, Endpoint: s.URL, Retry: fastRetry(), QueueBytes: 500}}
+	cfg.Backends = map[string]*BackendConfig{"remote": {Type: TypeOTLPHTTP, ClientConfig: confighttp.ClientConfig{Endpoint: s.URL}, Retry: fastRetry(), QueueBytes: 500}}
 	cfg.DefaultBackends = map[string][]string{"logs": {"remote"}, "metrics": {"remote"}, "traces": {"remote"}}
 	cfg.QuarantineBackends, cfg.GovernanceBackends = []string{"remote"}, []string{"remote"}
 	e := startRouter(t, cfg, "tenants: {acme: {}}\n")

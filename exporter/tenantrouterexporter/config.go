@@ -3,6 +3,7 @@ package tenantrouterexporter
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"sort"
@@ -10,8 +11,9 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/confmap"
 
 	"github.com/tenancyhq/tenancy/internal/policy"
 )
@@ -69,13 +71,21 @@ type BackendConfig struct {
 	// Type is localstore, otlphttp, remotewrite (metrics only) or loki
 	// (logs only).
 	Type string `mapstructure:"type"`
-	// Endpoint is the base URL for otlphttp (signals go to /v1/logs,
-	// /v1/metrics, /v1/traces under it); the full push URL for remotewrite
-	// (.../api/v1/write or /api/v1/push) and loki (.../loki/api/v1/push).
-	Endpoint string `mapstructure:"endpoint"`
-	// Headers are added to every request (e.g. an Authorization); keep
-	// secrets in ${env:...}.
-	Headers map[string]configopaque.String `mapstructure:"headers"`
+	// ClientConfig is the collector's HTTP client: endpoint, tls (CA,
+	// client certificate for mTLS), auth (an authenticator extension),
+	// compression, proxy_url, headers (on every request, every tenant's;
+	// secrets in ${env:...}), timeout (one send; 0 takes the exporter's)
+	// and the rest of confighttp. Endpoint is the base URL for otlphttp
+	// (signals go to /v1/logs, /v1/metrics, /v1/traces under it); the full
+	// push URL for remotewrite (.../api/v1/write or /api/v1/push) and loki
+	// (.../loki/api/v1/push).
+	confighttp.ClientConfig `mapstructure:",squash"`
+	// TenantHeaders are headers carrying the tenant's own credential at
+	// this backend: "{credential}" in a value is replaced by the content
+	// of the environment variable the tenant's policy names under
+	// backend_credentials.<this backend>. A tenant without one is never
+	// sent here (counted, reason no_credential).
+	TenantHeaders map[string]string `mapstructure:"tenant_headers"`
 	// TenantHeader carries the tenant id on every request; default
 	// X-Scope-OrgID.
 	TenantHeader string `mapstructure:"tenant_header"`
@@ -89,8 +99,6 @@ type BackendConfig struct {
 	// backends of that region (others count it, reason residency); a
 	// backend without a region takes only tenants without one.
 	Region string `mapstructure:"region"`
-	// Timeout of one send; 0 takes the exporter's timeout.
-	Timeout time.Duration `mapstructure:"timeout"`
 	// Retry overrides the exporter's retry_on_failure for this backend.
 	Retry *configretry.BackOffConfig `mapstructure:"retry"`
 	// QueueSize overrides the exporter's queue_size for this backend.
@@ -125,6 +133,18 @@ type BackendConfig struct {
 	StreamLabels []string `mapstructure:"stream_labels"`
 }
 
+// credentialPlaceholder in a tenant_headers value stands for the tenant's
+// credential.
+const credentialPlaceholder = "{credential}"
+
+// Unmarshal starts every backend from the collector's HTTP client
+// defaults (keep-alives, HTTP/2), as contrib exporters do in their
+// createDefaultConfig; backends are map entries, which have no defaults.
+func (b *BackendConfig) Unmarshal(conf *confmap.Conf) error {
+	b.ClientConfig = confighttp.NewDefaultClientConfig()
+	return conf.Unmarshal(b)
+}
+
 // MaxStreamLabels keeps a tenant's Loki streams few: Loki's default limit
 // is 15 label names per stream.
 const MaxStreamLabels = 10
@@ -151,10 +171,10 @@ func (b *BackendConfig) takes(sig policy.Signal) bool {
 	return true
 }
 
-// Default byte bounds of the queues: one tenant's queue holds a request
-// the edge's default max_decompressed_bytes lets in; all queues together
-// hold four, which keeps the router's queued pdata near 1 GiB at most
-// (pdata takes a few times its protobuf size).
+// Default byte bounds of the queues: one tenant's queue holds a 64 MiB
+// request (the edge lets in 4 MiB unless a policy raises it); all queues
+// together hold four, which keeps the router's queued pdata near 1 GiB at
+// most (pdata takes a few times its protobuf size).
 const (
 	DefaultQueueBytes      = 64 << 20
 	DefaultTotalQueueBytes = 256 << 20
@@ -224,6 +244,13 @@ func (c *Config) Validate() error {
 	}
 	errs = append(errs, c.checkNames("quarantine_backends", c.QuarantineBackends)...)
 	errs = append(errs, c.checkNames("governance_backends", c.GovernanceBackends)...)
+	for key, names := range map[string][]string{"quarantine_backends": c.QuarantineBackends, "governance_backends": c.GovernanceBackends} {
+		for i, n := range names {
+			if b := c.Backends[n]; b != nil && len(b.TenantHeaders) > 0 {
+				errs = append(errs, fmt.Errorf("%s[%d]: %s has tenant_headers, and the pipeline tenants have no policy to name a credential", key, i, n))
+			}
+		}
+	}
 	if c.localstore() == "" && len(c.Backends) > 0 {
 		for _, sig := range policy.Signals {
 			if len(c.DefaultBackends[string(sig)]) == 0 {
@@ -358,10 +385,9 @@ func (b *BackendConfig) validate() []error {
 	if b.TenantHeader != "" && !validHeaderName(b.TenantHeader) {
 		errs = append(errs, fmt.Errorf("tenant_header: %q is not a valid header name", b.TenantHeader))
 	}
-	for h := range b.Headers {
-		if !validHeaderName(h) {
-			errs = append(errs, fmt.Errorf("headers: %q is not a valid header name", h))
-		}
+	errs = append(errs, b.validateHeaders()...)
+	if b.Compression.IsCompressed() && (b.Type == TypeRemoteWrite || b.Type == TypeLoki) {
+		errs = append(errs, fmt.Errorf("compression: a %s body is snappy-encoded by its protocol; leave compression unset", b.Type))
 	}
 	if b.Timeout < 0 {
 		errs = append(errs, errors.New("timeout: must not be negative"))
@@ -374,6 +400,44 @@ func (b *BackendConfig) validate() []error {
 	}
 	if b.QueueBytes < 0 {
 		errs = append(errs, errors.New("queue_bytes: must not be negative"))
+	}
+	return errs
+}
+
+// validateHeaders checks headers and tenant_headers. Neither may set the
+// tenant header: a static value there would send every tenant under one
+// id; nor may both set one name.
+func (b *BackendConfig) validateHeaders() []error {
+	var errs []error
+	tenantHeader := http.CanonicalHeaderKey(b.TenantHeader)
+	if b.TenantHeader == "" {
+		tenantHeader = http.CanonicalHeaderKey(DefaultTenantHeader)
+	}
+	static := map[string]bool{}
+	for h := range b.Headers.Iter {
+		switch {
+		case !validHeaderName(h):
+			errs = append(errs, fmt.Errorf("headers: %q is not a valid header name", h))
+		case http.CanonicalHeaderKey(h) == tenantHeader && b.Type != TypeLocalstore:
+			errs = append(errs, fmt.Errorf("headers: %s is the tenant header, set per tenant; a fixed value would send every tenant under one id", h))
+		}
+		static[http.CanonicalHeaderKey(h)] = true
+	}
+	if len(b.TenantHeaders) > 0 && b.Type == TypeLocalstore {
+		errs = append(errs, errors.New("tenant_headers: a localstore sends no requests"))
+	}
+	for _, h := range sortedKeys(b.TenantHeaders) {
+		v := b.TenantHeaders[h]
+		switch {
+		case !validHeaderName(h):
+			errs = append(errs, fmt.Errorf("tenant_headers: %q is not a valid header name", h))
+		case http.CanonicalHeaderKey(h) == tenantHeader:
+			errs = append(errs, fmt.Errorf("tenant_headers.%s: the tenant header carries the tenant id; give the credential its own header", h))
+		case static[http.CanonicalHeaderKey(h)]:
+			errs = append(errs, fmt.Errorf("tenant_headers.%s: also under headers, which would overwrite the tenant's credential", h))
+		case !strings.Contains(v, credentialPlaceholder):
+			errs = append(errs, fmt.Errorf("tenant_headers.%s: the value must hold %s (a fixed value belongs under headers)", h, credentialPlaceholder))
+		}
 	}
 	return errs
 }

@@ -8,6 +8,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configcompression"
+	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/confmap"
@@ -25,9 +27,21 @@ func TestLoadConfig(t *testing.T) {
 		wantErr []string
 	}{
 		{id: component.NewID(metadata.Type), check: func(t *testing.T, c *Config) {
-			assert.Equal(t, &BackendConfig{Type: TypeLocalstore, Directory: "./data", MasterKeyFile: "./master.key", RetentionInterval: 30 * time.Minute}, c.Backends["local"])
+			want := &BackendConfig{Type: TypeLocalstore, ClientConfig: confighttp.NewDefaultClientConfig(), Directory: "./data", MasterKeyFile: "./master.key", RetentionInterval: 30 * time.Minute}
+			assert.Equal(t, want, c.Backends["local"])
 			m := c.Backends["mimir"]
-			assert.Equal(t, configopaque.String("Bearer token"), m.Headers["Authorization"])
+			auth, _ := m.Headers.Get("Authorization")
+			assert.Equal(t, configopaque.String("Bearer token"), auth, "headers: a map, as before")
+			assert.Equal(t, "http://127.0.0.1:9009/otlp", m.Endpoint)
+			assert.Equal(t, 5*time.Second, m.Timeout)
+			assert.True(t, m.Keepalive.HasValue(), "a backend starts from confighttp's defaults (keep-alives on)")
+			assert.True(t, m.ForceAttemptHTTP2)
+			assert.Equal(t, "./ca.pem", m.TLS.CAFile)
+			assert.Equal(t, "./client.pem", m.TLS.CertFile)
+			assert.Equal(t, configcompression.TypeGzip, m.Compression)
+			assert.Equal(t, "http://proxy:3128", m.ProxyURL)
+			assert.Equal(t, component.MustNewID("bearertokenauth"), m.Auth.Get().AuthenticatorID)
+			assert.Equal(t, map[string]string{"X-Tenant-Token": "Bearer {credential}"}, m.TenantHeaders)
 			assert.Equal(t, &configretry.BackOffConfig{Enabled: true, InitialInterval: time.Second, MaxInterval: 10 * time.Second, MaxElapsedTime: 2 * time.Minute}, m.Retry)
 			assert.Equal(t, 10, m.QueueSize)
 			assert.Equal(t, "AccountID", c.Backends["victorialogs"].TenantHeader)
@@ -85,6 +99,15 @@ func TestLoadConfig(t *testing.T) {
 		{id: component.NewIDWithName(metadata.Type, "zero_bytes"), wantErr: []string{
 			"queue_bytes: must be positive, found 0",
 			"total_queue_bytes: must be positive, found 0",
+		}},
+		{id: component.NewIDWithName(metadata.Type, "bad_transport"), wantErr: []string{
+			"backends.rw.compression: a remotewrite body is snappy-encoded by its protocol",
+			"backends.otlp.headers: X-Scope-OrgID is the tenant header, set per tenant",
+			"backends.otlp.tenant_headers.Authorization: the value must hold {credential}",
+			"backends.otlp.tenant_headers.X-Api-Key: also under headers",
+			"backends.otlp.tenant_headers.X-Scope-OrgID: the tenant header carries the tenant id",
+			"backends.store.tenant_headers: a localstore sends no requests",
+			"quarantine_backends[0]: otlp has tenant_headers",
 		}},
 		{id: component.NewIDWithName(metadata.Type, "key_in_env_name"), wantErr: []string{
 			`backends.store.master_key_env: "0123abcd 4567" is not an environment variable name`,

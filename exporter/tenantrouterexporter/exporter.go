@@ -33,6 +33,9 @@ type router struct {
 	tel      *telemetry
 	// total is the byte budget every queue shares.
 	total *byteBudget
+	// telemetry is the component's, for the HTTP clients.
+	telemetry component.TelemetrySettings
+	creds     credentials
 
 	mu       sync.Mutex
 	queues   map[statsKey]*TenantQueue
@@ -55,17 +58,18 @@ func routerFor(cfg *Config, set exporter.Settings) (*router, error) {
 		return r, nil
 	}
 	r := &router{id: set.ID, cfg: cfg, logger: set.Logger, backends: map[string]backend{}, tel: newTelemetry(), total: &byteBudget{limit: cfg.TotalQueueBytes},
-		queues: map[statsKey]*TenantQueue{}, stopping: make(chan struct{}), abandon: make(chan struct{})}
+		telemetry: set.TelemetrySettings,
+		queues:    map[statsKey]*TenantQueue{}, stopping: make(chan struct{}), abandon: make(chan struct{})}
 	for name, b := range cfg.Backends {
 		switch b.Type {
 		case TypeLocalstore:
 			r.backends[name] = &localstoreBackend{cfg: b, name: name, logger: set.Logger}
 		case TypeOTLPHTTP:
-			r.backends[name] = newOTLPHTTPBackend(b)
+			r.backends[name] = newOTLPHTTPBackend(name, b)
 		case TypeRemoteWrite:
-			r.backends[name] = newRemoteWriteBackend(b)
+			r.backends[name] = newRemoteWriteBackend(name, b)
 		case TypeLoki:
-			r.backends[name] = newLokiBackend(b)
+			r.backends[name] = newLokiBackend(name, b)
 		default:
 			return nil, fmt.Errorf("backends.%s: type %q is not supported", name, b.Type)
 		}
@@ -90,7 +94,7 @@ func (r *router) start(ctx context.Context, host component.Host) error {
 	}
 	r.provider = prov
 	for _, name := range sortedKeys(r.backends) {
-		if err := r.backends[name].start(ctx, r); err != nil {
+		if err := r.backends[name].start(ctx, host, r); err != nil {
 			return err
 		}
 	}
@@ -294,7 +298,8 @@ func (r *router) route(pol *policy.Policy, tenant string, b batch) error {
 }
 
 // may reports whether backend name may take tenant's batch: the backend
-// knows an id for the tenant and keeps data in the tenant's residency.
+// knows an id for the tenant, has the tenant's credential when it needs
+// one, and keeps data in the tenant's residency.
 // When not, and count is set, the refusal is counted and logged.
 func (r *router) may(tenant, name, residency string, b batch, count bool) bool {
 	bc := r.cfg.Backends[name]
@@ -303,6 +308,16 @@ func (r *router) may(tenant, name, residency string, b batch, count bool) bool {
 			r.refuseUnmapped(tenant, name, b)
 		}
 		return false
+	}
+	if len(bc.TenantHeaders) > 0 {
+		if _, err := r.creds.lookup(r.provider.Policy(), name, tenant); err != nil {
+			if count {
+				r.tel.of(tenant, name).fail(b, reasonNoCredential)
+				r.logger.Warn("tenant has no credential for this backend; not sent there", zap.String("tenant", tenant),
+					zap.String("backend", name), zap.Error(err))
+			}
+			return false
+		}
 	}
 	if !bc.holds(residency) {
 		if count {

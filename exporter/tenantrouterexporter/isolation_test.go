@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 
 	"github.com/tenancyhq/tenancy/internal/localstore"
@@ -147,8 +148,8 @@ func TestIsolationUnderBlackHole(t *testing.T) {
 	cfg := createDefaultConfig().(*Config)
 	cfg.Backends = map[string]*BackendConfig{
 		"store":  {Type: TypeLocalstore, Directory: t.TempDir()},
-		"a":      {Type: TypeOTLPHTTP, Endpoint: "http://" + acmeAddr, Retry: fastRetry(), Timeout: 250 * time.Millisecond, QueueSize: acmeInFlight * 2},
-		"globex": {Type: TypeOTLPHTTP, Endpoint: "http://" + gl.Addr().String(), Retry: fastRetry()},
+		"a":      {Type: TypeOTLPHTTP, ClientConfig: confighttp.ClientConfig{Endpoint: "http://" + acmeAddr, Timeout: 250 * time.Millisecond}, Retry: fastRetry(), QueueSize: acmeInFlight * 2},
+		"globex": {Type: TypeOTLPHTTP, ClientConfig: confighttp.ClientConfig{Endpoint: "http://" + gl.Addr().String()}, Retry: fastRetry()},
 	}
 	t.Setenv(localstore.MasterKeyEnv, strings.Repeat("a1", 32))
 	e := startRouter(t, cfg, "tenants:\n  acme: {backends: {logs: [a]}}\n  globex: {backends: {logs: [globex]}}\n")

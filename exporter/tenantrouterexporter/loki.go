@@ -28,29 +28,16 @@ var DefaultStreamLabels = []string{"service.name"}
 // list of resource attributes, so a tenant's stream count stays bounded;
 // every other attribute travels as structured metadata.
 type lokiBackend struct {
-	cfg    *BackendConfig
-	client *http.Client
-	header string
+	httpTransport
 	labels []string
 }
 
-func newLokiBackend(cfg *BackendConfig) *lokiBackend {
-	h := cfg.TenantHeader
-	if h == "" {
-		h = DefaultTenantHeader
-	}
+func newLokiBackend(name string, cfg *BackendConfig) *lokiBackend {
 	labels := cfg.StreamLabels
 	if len(labels) == 0 {
 		labels = DefaultStreamLabels
 	}
-	return &lokiBackend{cfg: cfg, header: h, labels: labels, client: &http.Client{}}
-}
-
-func (l *lokiBackend) start(context.Context, *router) error { return nil }
-
-func (l *lokiBackend) shutdown(context.Context) error {
-	l.client.CloseIdleConnections()
-	return nil
+	return &lokiBackend{httpTransport: newHTTPTransport(name, cfg), labels: labels}
 }
 
 // labelName makes an attribute key a valid Prometheus/Loki label name.
@@ -154,16 +141,6 @@ func (l *lokiBackend) send(ctx context.Context, tenant string, b batch) error {
 	if err != nil {
 		return consumererror.NewPermanent(err)
 	}
-	for k, v := range l.cfg.Headers {
-		hr.Header.Set(k, string(v))
-	}
 	hr.Header.Set("Content-Type", "application/x-protobuf")
-	if err := setTenant(hr, l.cfg, l.header, tenant); err != nil {
-		return err
-	}
-	resp, err := l.client.Do(hr)
-	if err != nil {
-		return err
-	}
-	return classify(resp)
+	return l.do(hr, tenant)
 }

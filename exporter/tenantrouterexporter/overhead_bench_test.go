@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/exporter/exportertest"
@@ -71,7 +72,7 @@ func BenchmarkOTLPHTTPExport(b *testing.B) {
 		cfg := createDefaultConfig().(*Config)
 		cfg.Backends = map[string]*BackendConfig{
 			"store": {Type: TypeLocalstore, Directory: b.TempDir()},
-			"ok":    {Type: TypeOTLPHTTP, Endpoint: srv.URL, Retry: fastRetry()},
+			"ok":    {Type: TypeOTLPHTTP, ClientConfig: confighttp.ClientConfig{Endpoint: srv.URL}, Retry: fastRetry()},
 		}
 		b.Setenv(localstore.MasterKeyEnv, strings.Repeat("be", 32))
 		e := startRouter(b, cfg, "tenants:\n  acme: {backends: {logs: [ok]}}\n")

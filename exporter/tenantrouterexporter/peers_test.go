@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/tenancyhq/tenancy/internal/localstore"
@@ -50,7 +51,7 @@ func TestPeerPrometheusRemoteWrite(t *testing.T) {
 	cfg := createDefaultConfig().(*Config)
 	cfg.Backends = map[string]*BackendConfig{
 		"store": {Type: TypeLocalstore, Directory: t.TempDir()},
-		"prom":  {Type: TypeRemoteWrite, Endpoint: "http://" + addr + "/api/v1/write", Retry: fastRetry()},
+		"prom":  {Type: TypeRemoteWrite, ClientConfig: confighttp.ClientConfig{Endpoint: "http://" + addr + "/api/v1/write"}, Retry: fastRetry()},
 	}
 	t.Setenv(localstore.MasterKeyEnv, strings.Repeat("cc", 32))
 	e := startRouter(t, cfg, "tenants:\n  acme: {backends: {metrics: [prom]}}\n  globex: {backends: {metrics: [prom]}}\n")
@@ -87,7 +88,7 @@ func TestPeerVictoriaLogsLoki(t *testing.T) {
 	cfg := createDefaultConfig().(*Config)
 	cfg.Backends = map[string]*BackendConfig{
 		"store": {Type: TypeLocalstore, Directory: t.TempDir()},
-		"vl": {Type: TypeLoki, Endpoint: "http://" + addr + "/insert/loki/api/v1/push", TenantHeader: "AccountID",
+		"vl": {Type: TypeLoki, ClientConfig: confighttp.ClientConfig{Endpoint: "http://" + addr + "/insert/loki/api/v1/push"}, TenantHeader: "AccountID",
 			TenantIDs: map[string]string{"acme": "1", "globex": "2"}, Retry: fastRetry()},
 	}
 	require.NoError(t, cfg.Validate())
@@ -140,7 +141,7 @@ func TestPeerCortexRemoteWrite(t *testing.T) {
 	cfg := createDefaultConfig().(*Config)
 	cfg.Backends = map[string]*BackendConfig{
 		"store":  {Type: TypeLocalstore, Directory: t.TempDir()},
-		"cortex": {Type: TypeRemoteWrite, Endpoint: "http://" + httpAddr + "/api/v1/push", Retry: fastRetry()},
+		"cortex": {Type: TypeRemoteWrite, ClientConfig: confighttp.ClientConfig{Endpoint: "http://" + httpAddr + "/api/v1/push"}, Retry: fastRetry()},
 	}
 	t.Setenv(localstore.MasterKeyEnv, strings.Repeat("c0", 32))
 	e := startRouter(t, cfg, "tenants:\n  acme: {backends: {metrics: [cortex]}}\n  globex: {backends: {metrics: [cortex]}}\n")

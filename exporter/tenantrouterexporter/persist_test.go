@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -90,7 +91,7 @@ func TestQueuedBatchesSurviveARestart(t *testing.T) {
 	storageID := component.MustNewID("file_storage")
 	newCfg := func() *Config {
 		cfg := createDefaultConfig().(*Config)
-		cfg.Backends = map[string]*BackendConfig{"remote": {Type: TypeOTLPHTTP, Endpoint: s.URL, Retry: fastRetry()}}
+		cfg.Backends = map[string]*BackendConfig{"remote": {Type: TypeOTLPHTTP, ClientConfig: confighttp.ClientConfig{Endpoint: s.URL}, Retry: fastRetry()}}
 		cfg.DefaultBackends = map[string][]string{"logs": {"remote"}, "metrics": {"remote"}, "traces": {"remote"}}
 		cfg.QuarantineBackends, cfg.GovernanceBackends = []string{"remote"}, []string{"remote"}
 		cfg.Storage = &storageID

@@ -26,6 +26,7 @@ const (
 	reasonResidency         = "residency"            // the backend's region is not the tenant's residency
 	reasonMemoryLimit       = "memory_limit"         // every queue together holds total_queue_bytes
 	reasonTooLarge          = "too_large"            // one batch over queue_bytes or total_queue_bytes: never fits
+	reasonNoCredential      = "no_credential"        // the backend has tenant_headers and the tenant no usable credential
 )
 
 // Errors returned to the pipeline for a batch a queue refused: retryable
@@ -105,7 +106,7 @@ type queueStats struct {
 }
 
 var reasonNames = [...]string{reasonPermanent, reasonRetriesExhausted, reasonQueueFull, reasonShutdown, reasonUnknownBackend, reasonUnsupportedSignal, reasonNoBackendTenantID, reasonResidency,
-	reasonMemoryLimit, reasonTooLarge}
+	reasonMemoryLimit, reasonTooLarge, reasonNoCredential}
 
 const reasonCountIdx = len(reasonNames)
 
@@ -297,7 +298,12 @@ func (q *TenantQueue) deliver(b batch) bool {
 			return true
 		}
 		if consumererror.IsPermanent(err) {
-			q.stats.fail(b, reasonPermanent)
+			reason := reasonPermanent
+			var rf *refusal
+			if errors.As(err, &rf) {
+				reason = rf.reason
+			}
+			q.stats.fail(b, reason)
 			q.logger.Warn("backend refused a batch for good", zap.String("tenant", q.tenant), zap.String("backend", q.backend),
 				zap.String("signal", string(b.signal)), zap.Int("records", b.records), zap.Error(err))
 			return true

@@ -18,25 +18,10 @@ import (
 // remoteWriteBackend sends metrics as Prometheus remote write 1.0
 // (protobuf, snappy) with the tenant in the tenant header: Mimir, Cortex,
 // Prometheus, VictoriaMetrics. It takes metrics only.
-type remoteWriteBackend struct {
-	cfg    *BackendConfig
-	client *http.Client
-	header string
-}
+type remoteWriteBackend struct{ httpTransport }
 
-func newRemoteWriteBackend(cfg *BackendConfig) *remoteWriteBackend {
-	h := cfg.TenantHeader
-	if h == "" {
-		h = DefaultTenantHeader
-	}
-	return &remoteWriteBackend{cfg: cfg, header: h, client: &http.Client{}}
-}
-
-func (w *remoteWriteBackend) start(context.Context, *router) error { return nil }
-
-func (w *remoteWriteBackend) shutdown(context.Context) error {
-	w.client.CloseIdleConnections()
-	return nil
+func newRemoteWriteBackend(name string, cfg *BackendConfig) *remoteWriteBackend {
+	return &remoteWriteBackend{newHTTPTransport(name, cfg)}
 }
 
 func (w *remoteWriteBackend) send(ctx context.Context, tenant string, b batch) error {
@@ -64,18 +49,8 @@ func (w *remoteWriteBackend) send(ctx context.Context, tenant string, b batch) e
 	if err != nil {
 		return consumererror.NewPermanent(err)
 	}
-	for k, v := range w.cfg.Headers {
-		hr.Header.Set(k, string(v))
-	}
 	hr.Header.Set("Content-Type", "application/x-protobuf")
 	hr.Header.Set("Content-Encoding", "snappy")
 	hr.Header.Set("X-Prometheus-Remote-Write-Version", "0.1.0")
-	if err := setTenant(hr, w.cfg, w.header, tenant); err != nil {
-		return err
-	}
-	resp, err := w.client.Do(hr)
-	if err != nil {
-		return err
-	}
-	return classify(resp)
+	return w.do(hr, tenant)
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/config/confighttp"
 )
 
 // A tenant whose policy names a residency reaches only backends of that
@@ -14,9 +15,9 @@ func TestResidencyKeepsDataInRegion(t *testing.T) {
 	eu, us, plain := newOTLPServer(t, nil), newOTLPServer(t, nil), newOTLPServer(t, nil)
 	cfg := createDefaultConfig().(*Config)
 	cfg.Backends = map[string]*BackendConfig{
-		"eu":    {Type: TypeOTLPHTTP, Endpoint: eu.URL, Region: "eu-west", Retry: fastRetry()},
-		"us":    {Type: TypeOTLPHTTP, Endpoint: us.URL, Region: "us-east", Retry: fastRetry()},
-		"plain": {Type: TypeOTLPHTTP, Endpoint: plain.URL, Retry: fastRetry()},
+		"eu":    {Type: TypeOTLPHTTP, ClientConfig: confighttp.ClientConfig{Endpoint: eu.URL}, Region: "eu-west", Retry: fastRetry()},
+		"us":    {Type: TypeOTLPHTTP, ClientConfig: confighttp.ClientConfig{Endpoint: us.URL}, Region: "us-east", Retry: fastRetry()},
+		"plain": {Type: TypeOTLPHTTP, ClientConfig: confighttp.ClientConfig{Endpoint: plain.URL}, Retry: fastRetry()},
 	}
 	cfg.DefaultBackends = map[string][]string{"logs": {"us", "plain"}, "metrics": {"plain"}, "traces": {"plain"}}
 	cfg.QuarantineBackends, cfg.GovernanceBackends = []string{"plain"}, []string{"plain"}
@@ -49,7 +50,7 @@ func TestResidencyKeepsDataInRegion(t *testing.T) {
 
 func TestRegionIsValidated(t *testing.T) {
 	cfg := createDefaultConfig().(*Config)
-	cfg.Backends = map[string]*BackendConfig{"eu": {Type: TypeOTLPHTTP, Endpoint: "http://127.0.0.1:1", Region: "EU West"}}
+	cfg.Backends = map[string]*BackendConfig{"eu": {Type: TypeOTLPHTTP, ClientConfig: confighttp.ClientConfig{Endpoint: "http://127.0.0.1:1"}, Region: "EU West"}}
 	cfg.DefaultBackends = map[string][]string{"logs": {"eu"}, "metrics": {"eu"}, "traces": {"eu"}}
 	assert.ErrorContains(t, cfg.Validate(), `backends.eu.region: "EU West" is not a residency name`)
 }

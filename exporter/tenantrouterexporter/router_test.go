@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exportertest"
@@ -204,8 +205,8 @@ func TestDeadBackendDoesNotDelayOtherTenants(t *testing.T) {
 			cfg := createDefaultConfig().(*Config)
 			cfg.Backends = map[string]*BackendConfig{
 				"store": {Type: TypeLocalstore, Directory: t.TempDir()},
-				"a":     {Type: TypeOTLPHTTP, Endpoint: a.URL, Retry: fastRetry(), Timeout: 200 * time.Millisecond},
-				"b":     {Type: TypeOTLPHTTP, Endpoint: b.URL, Retry: fastRetry()},
+				"a":     {Type: TypeOTLPHTTP, ClientConfig: confighttp.ClientConfig{Endpoint: a.URL, Timeout: 200 * time.Millisecond}, Retry: fastRetry()},
+				"b":     {Type: TypeOTLPHTTP, ClientConfig: confighttp.ClientConfig{Endpoint: b.URL}, Retry: fastRetry()},
 			}
 			t.Setenv(localstore.MasterKeyEnv, strings.Repeat("ab", 32))
 			e := startRouter(t, cfg, twoTenants)
@@ -244,7 +245,7 @@ func TestPermanentErrorIsCounted(t *testing.T) {
 		_, _ = io.WriteString(w, strings.Repeat("x", 5000))
 	})
 	cfg := createDefaultConfig().(*Config)
-	cfg.Backends = map[string]*BackendConfig{"remote": {Type: TypeOTLPHTTP, Endpoint: s.URL, Retry: fastRetry()}}
+	cfg.Backends = map[string]*BackendConfig{"remote": {Type: TypeOTLPHTTP, ClientConfig: confighttp.ClientConfig{Endpoint: s.URL}, Retry: fastRetry()}}
 	cfg.DefaultBackends = map[string][]string{"logs": {"remote"}, "metrics": {"remote"}, "traces": {"remote"}}
 	cfg.QuarantineBackends = []string{"remote"}
 	cfg.GovernanceBackends = []string{"remote"}
@@ -271,7 +272,7 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 	cfg := createDefaultConfig().(*Config)
 	cfg.Backends = map[string]*BackendConfig{
 		"store":  {Type: TypeLocalstore, Directory: t.TempDir()},
-		"remote": {Type: TypeOTLPHTTP, Endpoint: s.URL, Retry: fastRetry()},
+		"remote": {Type: TypeOTLPHTTP, ClientConfig: confighttp.ClientConfig{Endpoint: s.URL}, Retry: fastRetry()},
 	}
 	cfg.DefaultBackends = map[string][]string{"logs": {"remote"}}
 	t.Setenv(localstore.MasterKeyEnv, strings.Repeat("cd", 32))
@@ -297,7 +298,7 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 func TestOneRequestPerTenant(t *testing.T) {
 	s := newOTLPServer(t, nil)
 	cfg := createDefaultConfig().(*Config)
-	cfg.Backends = map[string]*BackendConfig{"remote": {Type: TypeOTLPHTTP, Endpoint: s.URL + "/otlp/", Retry: fastRetry()}}
+	cfg.Backends = map[string]*BackendConfig{"remote": {Type: TypeOTLPHTTP, ClientConfig: confighttp.ClientConfig{Endpoint: s.URL + "/otlp/"}, Retry: fastRetry()}}
 	cfg.DefaultBackends = map[string][]string{"logs": {"remote"}, "metrics": {"remote"}, "traces": {"remote"}}
 	cfg.QuarantineBackends = []string{"remote"}
 	cfg.GovernanceBackends = []string{"remote"}
@@ -388,7 +389,7 @@ func TestPropertyNoCrossing(t *testing.T) {
 	cfg := createDefaultConfig().(*Config)
 	cfg.Backends = map[string]*BackendConfig{
 		"store":  {Type: TypeLocalstore, Directory: dir},
-		"remote": {Type: TypeOTLPHTTP, Endpoint: s.URL, Retry: fastRetry()},
+		"remote": {Type: TypeOTLPHTTP, ClientConfig: confighttp.ClientConfig{Endpoint: s.URL}, Retry: fastRetry()},
 	}
 	e := startRouter(t, cfg, pol.String())
 	owner := map[string]string{} // marker -> tenant it belongs to
@@ -464,7 +465,7 @@ func TestConsumersSendInParallel(t *testing.T) {
 		inFlight.Add(-1)
 	})
 	cfg := createDefaultConfig().(*Config)
-	cfg.Backends = map[string]*BackendConfig{"remote": {Type: TypeOTLPHTTP, Endpoint: s.URL, Retry: fastRetry(), Consumers: 3}}
+	cfg.Backends = map[string]*BackendConfig{"remote": {Type: TypeOTLPHTTP, ClientConfig: confighttp.ClientConfig{Endpoint: s.URL}, Retry: fastRetry(), Consumers: 3}}
 	cfg.DefaultBackends = map[string][]string{"logs": {"remote"}, "metrics": {"remote"}, "traces": {"remote"}}
 	cfg.QuarantineBackends, cfg.GovernanceBackends = []string{"remote"}, []string{"remote"}
 	e := startRouter(t, cfg, "tenants: {acme: {}}\n")

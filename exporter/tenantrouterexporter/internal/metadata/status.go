@@ -27,7 +27,7 @@ const (
 	RecordsSentName   = "otelcol_tenantrouter_records_sent"
 	RecordsSentDesc   = "Records (log records, data points, spans) a backend accepted, by tenant, backend and signal."
 	RecordsFailedName = "otelcol_tenantrouter_records_failed"
-	RecordsFailedDesc = "Records not delivered, by tenant, backend, signal and reason (permanent, retries_exhausted, queue_full, shutdown, unknown_backend, unsupported_signal, no_backend_tenant_id, residency, memory_limit, too_large)."
+	RecordsFailedDesc = "Records not delivered, by tenant, backend, signal and reason (permanent, retries_exhausted, queue_full, shutdown, unknown_backend, unsupported_signal, no_backend_tenant_id, residency, memory_limit, too_large, no_credential)."
 	QueueSizeName     = "otelcol_tenantrouter_queue_size"
 	QueueSizeDesc     = "Batches waiting in each (tenant, backend) queue."
 	QueueBytesName    = "otelcol_tenantrouter_queue_bytes"

@@ -1,0 +1,143 @@
+package tenantrouterexporter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer/consumererror"
+
+	"github.com/tenancyhq/tenancy/internal/policy"
+)
+
+// httpTransport is what the HTTP backends share: the client confighttp
+// builds (TLS, auth extension, compression, proxy, headers) and the
+// per-tenant headers, the tenant id and the tenant's own credential.
+type httpTransport struct {
+	name   string
+	cfg    *BackendConfig
+	header string
+	client *http.Client
+	router *router
+}
+
+func newHTTPTransport(name string, cfg *BackendConfig) httpTransport {
+	h := cfg.TenantHeader
+	if h == "" {
+		h = DefaultTenantHeader
+	}
+	return httpTransport{name: name, cfg: cfg, header: h}
+}
+
+func (h *httpTransport) start(ctx context.Context, host component.Host, r *router) error {
+	c, err := h.cfg.ToClient(ctx, host.GetExtensions(), r.telemetry)
+	if err != nil {
+		return fmt.Errorf("backends.%s: %w", h.name, err)
+	}
+	h.client, h.router = c, r
+	return nil
+}
+
+func (h *httpTransport) shutdown(context.Context) error {
+	if h.client != nil {
+		h.client.CloseIdleConnections()
+	}
+	return nil
+}
+
+// do sends req for tenant: the tenant header, then the tenant's
+// credential headers; a tenant this backend cannot send for is refused
+// for good, never sent without them.
+func (h *httpTransport) do(req *http.Request, tenant string) error {
+	if err := setTenant(req, h.cfg, h.header, tenant); err != nil {
+		return err
+	}
+	if len(h.cfg.TenantHeaders) > 0 {
+		secret, err := h.router.creds.lookup(h.router.provider.Policy(), h.name, tenant)
+		if err != nil {
+			return consumererror.NewPermanent(&refusal{reason: reasonNoCredential, err: err})
+		}
+		for k, v := range h.cfg.TenantHeaders {
+			req.Header.Set(k, strings.ReplaceAll(v, credentialPlaceholder, secret))
+		}
+	}
+	resp, err := h.client.Do(req)
+	if err != nil {
+		return err
+	}
+	return classify(resp)
+}
+
+// refusal is a permanent failure counted under its own reason rather than
+// "permanent".
+type refusal struct {
+	reason string
+	err    error
+}
+
+func (e *refusal) Error() string { return e.err.Error() }
+func (e *refusal) Unwrap() error { return e.err }
+
+// errNoCredential: the tenant has no usable credential for a backend with
+// tenant_headers.
+var errNoCredential = errors.New("no credential")
+
+// credentials finds a tenant's own credential at a backend: the policy
+// names, per tenant and backend, the environment variable holding it. A
+// variable two tenants name for one backend is no one's credential there,
+// since they would read each other's data under it.
+type credentials struct {
+	mu     sync.Mutex
+	pol    *policy.Policy
+	shared map[[2]string][]string // (backend, variable) -> tenants naming it, when more than one
+}
+
+func (c *credentials) lookup(pol *policy.Policy, backend, tenant string) (string, error) {
+	t, ok := pol.Tenant(tenant)
+	if !ok {
+		return "", fmt.Errorf("%w: tenant %s is not in the policy", errNoCredential, tenant)
+	}
+	env, ok := t.BackendCredentials[backend]
+	if !ok {
+		return "", fmt.Errorf("%w: tenant %s's policy names none under backend_credentials.%s", errNoCredential, tenant, backend)
+	}
+	if others := c.sharedOf(pol)[[2]string{backend, env}]; len(others) > 0 {
+		return "", fmt.Errorf("%w: tenants %s all name %s for backend %s; each needs its own", errNoCredential, strings.Join(others, ", "), env, backend)
+	}
+	v := os.Getenv(env)
+	switch {
+	case v == "":
+		return "", fmt.Errorf("%w: environment variable %s (tenant %s, backend %s) is unset or empty", errNoCredential, env, tenant, backend)
+	case !validHeaderValue(v):
+		return "", fmt.Errorf("%w: environment variable %s (tenant %s, backend %s) is not a header value (control characters or surrounding spaces)", errNoCredential, env, tenant, backend)
+	}
+	return v, nil
+}
+
+// sharedOf is the policy's shared variables, computed once per policy.
+func (c *credentials) sharedOf(pol *policy.Policy) map[[2]string][]string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.pol == pol {
+		return c.shared
+	}
+	byVar := map[[2]string][]string{}
+	for _, id := range pol.TenantIDs() {
+		t, _ := pol.Tenant(id)
+		for b, env := range t.BackendCredentials {
+			byVar[[2]string{b, env}] = append(byVar[[2]string{b, env}], id)
+		}
+	}
+	for k, ts := range byVar {
+		if len(ts) < 2 {
+			delete(byVar, k)
+		}
+	}
+	c.pol, c.shared = pol, byVar
+	return byVar
+}
