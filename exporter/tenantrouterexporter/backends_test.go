@@ -156,3 +156,50 @@ func TestLabelName(t *testing.T) {
 		assert.Equal(t, want, labelName(in), in)
 	}
 }
+
+// TestRemoteWritePartialTranslationIsCounted: metrics the translator
+// cannot carry (a delta sum, a gauge without points) are counted by
+// reason while the rest of the batch is sent; a batch with nothing
+// translatable is refused for good and counted too.
+func TestRemoteWritePartialTranslationIsCounted(t *testing.T) {
+	c, srv := newCapture(t)
+	cfg := createDefaultConfig().(*Config)
+	cfg.Backends = map[string]*BackendConfig{
+		"store": {Type: TypeLocalstore, Directory: t.TempDir()},
+		"prom":  {Type: TypeRemoteWrite, ClientConfig: confighttp.ClientConfig{Endpoint: srv.URL + "/api/v1/push"}, Retry: fastRetry()},
+	}
+	cfg.DefaultBackends = map[string][]string{"metrics": {"prom"}}
+	t.Setenv(localstore.MasterKeyEnv, strings.Repeat("ab", 32))
+	e := startRouter(t, cfg, "tenants: {acme: {}}\n")
+
+	md := metricsFor("acme")
+	ms := md.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics()
+	delta := ms.AppendEmpty()
+	delta.SetName("delta_orders")
+	ds := delta.SetEmptySum()
+	ds.SetIsMonotonic(true)
+	ds.SetAggregationTemporality(pmetric.AggregationTemporalityDelta)
+	ds.DataPoints().AppendEmpty().SetIntValue(1)
+	ms.AppendEmpty().SetName("no_points")
+	ms.At(ms.Len() - 1).SetEmptyGauge()
+	require.NoError(t, e.metrics.ConsumeMetrics(t.Context(), md))
+	st := e.stats("acme", "prom")
+	eventually(t, "the translatable part sent", func() bool { return st.sent[1].Load() > 0 })
+	require.Equal(t, 1, c.n())
+	raw, err := snappy.Decode(nil, c.body[0])
+	require.NoError(t, err)
+	var wr prompb.WriteRequest
+	require.NoError(t, wr.Unmarshal(raw))
+	require.NotEmpty(t, wr.Timeseries)
+	assert.EqualValues(t, 1, st.untranslated[0].Load(), "invalid_temporality")
+	assert.EqualValues(t, 1, st.untranslated[1].Load(), "empty_data_points")
+
+	only := pmetric.NewMetrics()
+	rm := only.ResourceMetrics().AppendEmpty()
+	rm.Resource().Attributes().PutStr("tenant.id", "acme")
+	delta.CopyTo(rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty())
+	require.NoError(t, e.metrics.ConsumeMetrics(t.Context(), only))
+	eventually(t, "the untranslatable batch refused", func() bool { return st.failed[1][reasonIndex(reasonPermanent)].Load() == 1 })
+	assert.EqualValues(t, 2, st.untranslated[0].Load())
+	assert.Equal(t, 1, c.n(), "nothing sent for it")
+}

@@ -2,6 +2,7 @@ package tenantrouterexporter
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"sync"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -24,8 +26,9 @@ import (
 type memStorage struct {
 	component.StartFunc
 	component.ShutdownFunc
-	mu   sync.Mutex
-	data map[string][]byte
+	mu      sync.Mutex
+	data    map[string][]byte
+	failing atomic.Bool // every write fails
 }
 
 func (m *memStorage) GetClient(context.Context, component.Kind, component.ID, string) (storage.Client, error) {
@@ -53,6 +56,9 @@ func (m *memStorage) Delete(_ context.Context, k string) error {
 }
 
 func (m *memStorage) Batch(ctx context.Context, ops ...*storage.Operation) error {
+	if m.failing.Load() {
+		return errors.New("disk full")
+	}
 	for _, op := range ops {
 		switch op.Type {
 		case storage.Set:
@@ -132,4 +138,40 @@ func TestQueuedBatchesSurviveARestart(t *testing.T) {
 		}
 	}
 	assert.ElementsMatch(t, []string{"kept-1", "kept-2"}, markers)
+}
+
+// TestJournalFailureRefusesTheBatch: with storage configured, a batch the
+// journal cannot write is refused with a retryable error the caller sees
+// and counted (storage), never acknowledged and held in memory only; once
+// storage works again the client's retry is accepted and delivered.
+func TestJournalFailureRefusesTheBatch(t *testing.T) {
+	s := newOTLPServer(t, nil)
+	store := &memStorage{data: map[string][]byte{}}
+	storageID := component.MustNewID("file_storage")
+	cfg := createDefaultConfig().(*Config)
+	cfg.Backends = map[string]*BackendConfig{"remote": {Type: TypeOTLPHTTP, ClientConfig: confighttp.ClientConfig{Endpoint: s.URL}, Retry: fastRetry()}}
+	cfg.DefaultBackends = map[string][]string{"logs": {"remote"}, "metrics": {"remote"}, "traces": {"remote"}}
+	cfg.QuarantineBackends, cfg.GovernanceBackends = []string{"remote"}, []string{"remote"}
+	cfg.Storage = &storageID
+	e := startRouterWith(t, cfg, "tenants: {acme: {}}\n", map[component.ID]component.Component{storageID: store})
+
+	store.failing.Store(true)
+	err := e.logs.ConsumeLogs(t.Context(), logsFor([2]string{"acme", "unpersisted"}))
+	require.Error(t, err, "the caller sees the refusal")
+	assert.False(t, consumererror.IsPermanent(err), "retryable: %v", err)
+	assert.Contains(t, err.Error(), "disk full")
+	st := e.stats("acme", "remote")
+	assert.EqualValues(t, 1, st.failed[0][reasonIndex(reasonStorage)].Load())
+	assert.Zero(t, st.size.Load(), "not queued in memory")
+	assert.Zero(t, st.bytes.Load())
+	assert.Zero(t, e.r.total.used.Load(), "its bytes given back")
+
+	store.failing.Store(false)
+	require.NoError(t, e.logs.ConsumeLogs(t.Context(), logsFor([2]string{"acme", "retried"})))
+	eventually(t, "the retry delivered", func() bool { return st.sent[0].Load() == 1 })
+	var markers []string
+	for _, rq := range s.requests() {
+		markers = append(markers, rq.markers...)
+	}
+	assert.Equal(t, []string{"retried"}, markers)
 }

@@ -27,6 +27,7 @@ const (
 	reasonMemoryLimit       = "memory_limit"         // every queue together holds total_queue_bytes
 	reasonTooLarge          = "too_large"            // one batch over queue_bytes or total_queue_bytes: never fits
 	reasonNoCredential      = "no_credential"        // the backend has tenant_headers and the tenant no usable credential
+	reasonStorage           = "storage"              // the journal could not persist the batch
 )
 
 // Errors returned to the pipeline for a batch a queue refused: retryable
@@ -103,10 +104,13 @@ type queueStats struct {
 	retries atomic.Int64
 	sent    [signalCount]atomic.Int64
 	failed  [signalCount][reasonCountIdx]atomic.Int64
+	// untranslated counts metrics remote write could not carry, by
+	// untranslatedReasons.
+	untranslated [len(untranslatedReasons)]atomic.Int64
 }
 
 var reasonNames = [...]string{reasonPermanent, reasonRetriesExhausted, reasonQueueFull, reasonShutdown, reasonUnknownBackend, reasonUnsupportedSignal, reasonNoBackendTenantID, reasonResidency,
-	reasonMemoryLimit, reasonTooLarge, reasonNoCredential}
+	reasonMemoryLimit, reasonTooLarge, reasonNoCredential, reasonStorage}
 
 const reasonCountIdx = len(reasonNames)
 
@@ -199,11 +203,13 @@ func (q *TenantQueue) enqueue(b batch) error {
 	}
 	seq, err := q.journal.add(context.Background(), statsKey{q.tenant, q.backend}, b)
 	if err != nil {
-		// Storage trouble must not stop the data: queue it in memory only.
-		q.logger.Warn("could not persist a batch; it is queued in memory only", zap.String("tenant", q.tenant), zap.String("backend", q.backend), zap.Error(err))
-	} else {
-		b.seq, b.journaled = seq, true
+		// Accepting it into memory only would break the promise storage
+		// makes (nothing acknowledged is lost): refuse, the client retries.
+		q.stats.fail(b, reasonStorage)
+		q.logger.Warn("could not persist a batch; refused", zap.String("tenant", q.tenant), zap.String("backend", q.backend), zap.Error(err))
+		return fmt.Errorf("could not persist the batch: %w", err)
 	}
+	b.seq, b.journaled = seq, true
 	q.ch <- b // room is certain: offers are serialized and consumers only take
 	q.stats.size.Add(1)
 	return nil

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strings"
 
 	"github.com/golang/snappy"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/translator/prometheusremotewrite"
 	"github.com/prometheus/prometheus/prompb"
 	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.uber.org/zap"
 
 	"github.com/tenancyhq/tenancy/internal/policy"
 )
@@ -29,8 +31,11 @@ func (w *remoteWriteBackend) send(ctx context.Context, tenant string, b batch) e
 		return consumererror.NewPermanent(fmt.Errorf("remote write takes metrics, not %s", b.signal))
 	}
 	series, err := prometheusremotewrite.FromMetrics(b.metrics, prometheusremotewrite.Settings{AddMetricSuffixes: true})
-	if err != nil && len(series) == 0 {
-		return consumererror.NewPermanent(fmt.Errorf("translate to remote write: %w", err))
+	if err != nil {
+		w.untranslated(tenant, err)
+		if len(series) == 0 {
+			return consumererror.NewPermanent(fmt.Errorf("translate to remote write: %w", err))
+		}
 	}
 	req := prompb.WriteRequest{Timeseries: make([]prompb.TimeSeries, 0, len(series))}
 	keys := make([]string, 0, len(series))
@@ -53,4 +58,37 @@ func (w *remoteWriteBackend) send(ctx context.Context, tenant string, b batch) e
 	hr.Header.Set("Content-Encoding", "snappy")
 	hr.Header.Set("X-Prometheus-Remote-Write-Version", "0.1.0")
 	return w.do(hr, tenant)
+}
+
+// Reasons a metric could not be translated to remote write, the reason
+// label of metrics_untranslated.
+const (
+	untranslatedTemporality = "invalid_temporality" // e.g. a delta sum or histogram
+	untranslatedEmpty       = "empty_data_points"
+	untranslatedOther       = "untranslatable"
+)
+
+var untranslatedReasons = [...]string{untranslatedTemporality, untranslatedEmpty, untranslatedOther}
+
+// untranslated counts and logs the metrics the translator dropped, one
+// error each; the rest of the batch is still sent.
+func (w *remoteWriteBackend) untranslated(tenant string, err error) {
+	errs := []error{err}
+	if u, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = u.Unwrap()
+	}
+	st := w.router.tel.of(tenant, w.name)
+	for _, e := range errs {
+		msg := e.Error()
+		i := 2
+		switch {
+		case strings.HasPrefix(msg, "invalid temporality"):
+			i = 0
+		case strings.HasPrefix(msg, "empty data points"):
+			i = 1
+		}
+		st.untranslated[i].Add(1)
+	}
+	w.router.logger.Warn("metrics not translatable to remote write were not sent", zap.String("tenant", tenant),
+		zap.String("backend", w.name), zap.Int("metrics", len(errs)), zap.Error(err))
 }

@@ -106,6 +106,20 @@ func (t *telemetry) register(set component.TelemetrySettings) error {
 	if err != nil {
 		return err
 	}
+	_, err = m.Int64ObservableCounter(metadata.MetricsUntranslatedName, metric.WithDescription(metadata.MetricsUntranslatedDesc), metric.WithUnit(metadata.MetricUnit),
+		metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {
+			t.each(func(k statsKey, s *queueStats) {
+				for i, reason := range untranslatedReasons {
+					if n := s.untranslated[i].Load(); n > 0 {
+						o.Observe(n, attrs(k, attribute.String("reason", reason)))
+					}
+				}
+			})
+			return nil
+		}))
+	if err != nil {
+		return err
+	}
 	_, err = m.Int64ObservableCounter(metadata.RetriesName, metric.WithDescription(metadata.RetriesDesc), metric.WithUnit(metadata.RetryUnit),
 		metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {
 			t.each(func(k statsKey, s *queueStats) {
