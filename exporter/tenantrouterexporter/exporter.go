@@ -255,14 +255,17 @@ func (r *router) newQueueLocked(k statsKey, extra int) *TenantQueue {
 	return q
 }
 
-// route puts one tenant's batch on the queue of each of its backends.
-func (r *router) route(pol *policy.Policy, tenant string, b batch) error {
+// route puts one partition's batch on the queue of each of its backends.
+// A tenant's residency comes from its policy; a pipeline tenant's is the
+// one its resources' tenant has (p.residency).
+func (r *router) route(pol *policy.Policy, p partKey, b batch) error {
+	tenant := p.tenant
 	b.policyVersion = pol.Version
 	b.bytes = b.protoSize()
 	var errs []error
 	t, _ := pol.Tenant(tenant)
 	names := r.backendNames(t, tenant, b.signal)
-	residency := ""
+	residency := p.residency
 	if t != nil {
 		residency = t.Residency
 	}
@@ -285,7 +288,8 @@ func (r *router) route(pol *policy.Policy, tenant string, b batch) error {
 		routed++
 		errs = append(errs, r.offer(tenant, name, b))
 	}
-	if routed == 0 {
+	// The pipeline tenants never fall back to the tenants' defaults.
+	if routed == 0 && !pipelineTenant(tenant) {
 		for _, name := range r.cfg.defaults(b.signal) {
 			// A default the policy also named was counted above.
 			if !r.may(tenant, name, residency, b, !slices.Contains(names, name)) {
@@ -353,72 +357,77 @@ func (r *router) offer(tenant, name string, b batch) error {
 
 func (r *router) consumeLogs(_ context.Context, ld plog.Logs) error {
 	pol := r.provider.Policy()
-	parts := map[string]plog.Logs{}
-	var order []string
+	parts := map[partKey]plog.Logs{}
+	var order []partKey
 	for i := 0; i < ld.ResourceLogs().Len(); i++ {
 		dst := plog.NewResourceLogs()
 		ld.ResourceLogs().At(i).CopyTo(dst)
 		t := partition(pol, dst.Resource().Attributes())
-		out, ok := parts[t]
-		if !ok {
-			out = plog.NewLogs()
-			parts[t] = out
-			order = append(order, t)
+		for _, part := range r.splitLogs(pol, t, dst) {
+			k := partKey{t, part.residency}
+			out, ok := parts[k]
+			if !ok {
+				out = plog.NewLogs()
+				parts[k] = out
+				order = append(order, k)
+			}
+			part.logs.MoveTo(out.ResourceLogs().AppendEmpty())
 		}
-		dst.MoveTo(out.ResourceLogs().AppendEmpty())
 	}
 	var errs []error
-	for _, t := range order {
-		p := parts[t]
-		errs = append(errs, r.route(pol, t, batch{signal: policy.SignalLogs, logs: p, records: p.LogRecordCount()}))
+	for _, k := range order {
+		p := parts[k]
+		errs = append(errs, r.route(pol, k, batch{signal: policy.SignalLogs, logs: p, records: p.LogRecordCount()}))
 	}
 	return errors.Join(errs...)
 }
 
 func (r *router) consumeMetrics(_ context.Context, md pmetric.Metrics) error {
 	pol := r.provider.Policy()
-	parts := map[string]pmetric.Metrics{}
-	var order []string
+	parts := map[partKey]pmetric.Metrics{}
+	var order []partKey
 	for i := 0; i < md.ResourceMetrics().Len(); i++ {
 		dst := pmetric.NewResourceMetrics()
 		md.ResourceMetrics().At(i).CopyTo(dst)
 		t := partition(pol, dst.Resource().Attributes())
-		out, ok := parts[t]
+		k := partKey{t, r.residencyOf(pol, t, dst.Resource().Attributes())}
+		out, ok := parts[k]
 		if !ok {
 			out = pmetric.NewMetrics()
-			parts[t] = out
-			order = append(order, t)
+			parts[k] = out
+			order = append(order, k)
 		}
 		dst.MoveTo(out.ResourceMetrics().AppendEmpty())
 	}
 	var errs []error
-	for _, t := range order {
-		p := parts[t]
-		errs = append(errs, r.route(pol, t, batch{signal: policy.SignalMetrics, metrics: p, records: p.DataPointCount()}))
+	for _, k := range order {
+		p := parts[k]
+		errs = append(errs, r.route(pol, k, batch{signal: policy.SignalMetrics, metrics: p, records: p.DataPointCount()}))
 	}
 	return errors.Join(errs...)
 }
 
 func (r *router) consumeTraces(_ context.Context, td ptrace.Traces) error {
 	pol := r.provider.Policy()
-	parts := map[string]ptrace.Traces{}
-	var order []string
+	parts := map[partKey]ptrace.Traces{}
+	var order []partKey
 	for i := 0; i < td.ResourceSpans().Len(); i++ {
 		dst := ptrace.NewResourceSpans()
 		td.ResourceSpans().At(i).CopyTo(dst)
 		t := partition(pol, dst.Resource().Attributes())
-		out, ok := parts[t]
+		k := partKey{t, r.residencyOf(pol, t, dst.Resource().Attributes())}
+		out, ok := parts[k]
 		if !ok {
 			out = ptrace.NewTraces()
-			parts[t] = out
-			order = append(order, t)
+			parts[k] = out
+			order = append(order, k)
 		}
 		dst.MoveTo(out.ResourceSpans().AppendEmpty())
 	}
 	var errs []error
-	for _, t := range order {
-		p := parts[t]
-		errs = append(errs, r.route(pol, t, batch{signal: policy.SignalTraces, traces: p, records: p.SpanCount()}))
+	for _, k := range order {
+		p := parts[k]
+		errs = append(errs, r.route(pol, k, batch{signal: policy.SignalTraces, traces: p, records: p.SpanCount()}))
 	}
 	return errors.Join(errs...)
 }
