@@ -82,6 +82,7 @@ test: check-versions build peers test-unit fuzz test-e2e
 test-unit:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /test/e2e)
+	$(GO) test -count=1 -timeout 20m -run TestHostileInputIsolation ./test/isolation/
 	# allocation bounds, which the race detector's own allocations would break
 	$(GO) test -count=1 -run 'Allocate' ./processor/tenantredactprocessor/
 
