@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/tenancyhq/tenancy/internal/identity"
@@ -119,4 +120,50 @@ func TestRepeatedTenantIDOwnsNothing(t *testing.T) {
 	r.Logs(ld)
 	body := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Body().Str()
 	assert.Equal(t, foreign+" "+foreign, body)
+}
+
+// TestEveryClientStringIsScanned: the strings beside the attributes —
+// scope name and version, severity text, event name, metric name,
+// description and unit, trace state — are a client's text too.
+func TestEveryClientStringIsScanned(t *testing.T) {
+	r := testRedactor(t)
+	ld, lr := acmeLog()
+	sc := ld.ResourceLogs().At(0).ScopeLogs().At(0).Scope()
+	sc.SetName("globex-lib")
+	sc.SetVersion("globex.example/1")
+	lr.SetSeverityText("globex")
+	lr.SetEventName("globex.example.signup")
+	r.Logs(ld)
+	for name, got := range map[string]string{"scope name": sc.Name(), "scope version": sc.Version(),
+		"severity text": lr.SeverityText(), "event name": lr.EventName()} {
+		assert.Contains(t, got, foreign, name)
+		assert.NotContains(t, got, "globex", name)
+	}
+
+	md := pmetric.NewMetrics()
+	rm := md.ResourceMetrics().AppendEmpty()
+	rm.Resource().Attributes().PutStr(identity.AttrTenantID, "acme")
+	m := rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+	m.SetName("globex_orders_total")
+	m.SetDescription("orders of ak_globex_1")
+	m.SetUnit("{globex}")
+	m.SetEmptySum().DataPoints().AppendEmpty().SetIntValue(1)
+	r.Metrics(md)
+	for name, got := range map[string]string{"metric name": m.Name(), "description": m.Description(), "unit": m.Unit()} {
+		assert.NotContains(t, got, "globex", name)
+	}
+	cnt, ok := m.Sum().DataPoints().At(0).Attributes().Get(AttrCount)
+	require.True(t, ok, "a renamed metric is counted")
+	assert.GreaterOrEqual(t, cnt.Int(), int64(3))
+
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	rs.Resource().Attributes().PutStr(identity.AttrTenantID, "acme")
+	sp := rs.ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+	sp.TraceState().FromRaw("vendor=globex")
+	l := sp.Links().AppendEmpty()
+	l.TraceState().FromRaw("vendor=ak_globex_2")
+	r.Traces(td)
+	assert.NotContains(t, sp.TraceState().AsRaw(), "globex")
+	assert.NotContains(t, l.TraceState().AsRaw(), "globex")
 }

@@ -15,13 +15,15 @@ func (r *Redactor) Logs(ld plog.Logs) Stats {
 		ps.resource(res)
 		ps.attrs(res, true)
 		for _, sl := range rl.ScopeLogs().All() {
-			ps.attrs(sl.Scope().Attributes(), true)
+			ps.scope(sl.Scope())
 		}
 		ps.flush(res)
 		for _, sl := range rl.ScopeLogs().All() {
 			for _, lr := range sl.LogRecords().All() {
 				ps.attrs(lr.Attributes(), true)
 				ps.value(lr.Body())
+				ps.setStr(lr.SeverityText(), lr.SetSeverityText)
+				ps.setStr(lr.EventName(), lr.SetEventName)
 				ps.flush(lr.Attributes())
 			}
 		}
@@ -37,13 +39,14 @@ func (r *Redactor) Traces(td ptrace.Traces) Stats {
 		ps.resource(res)
 		ps.attrs(res, true)
 		for _, ss := range rs.ScopeSpans().All() {
-			ps.attrs(ss.Scope().Attributes(), true)
+			ps.scope(ss.Scope())
 		}
 		ps.flush(res)
 		for _, ss := range rs.ScopeSpans().All() {
 			for _, sp := range ss.Spans().All() {
 				ps.setStr(sp.Name(), sp.SetName)
 				ps.setStr(sp.Status().Message(), sp.Status().SetMessage)
+				ps.traceState(sp.TraceState())
 				ps.attrs(sp.Attributes(), true)
 				for _, ev := range sp.Events().All() {
 					ps.setStr(ev.Name(), ev.SetName)
@@ -51,6 +54,7 @@ func (r *Redactor) Traces(td ptrace.Traces) Stats {
 				}
 				for _, l := range sp.Links().All() {
 					ps.attrs(l.Attributes(), false)
+					ps.traceState(l.TraceState())
 				}
 				ps.flush(sp.Attributes())
 			}
@@ -67,7 +71,7 @@ func (r *Redactor) Metrics(md pmetric.Metrics) Stats {
 		ps.resource(res)
 		ps.attrs(res, true)
 		for _, sm := range rm.ScopeMetrics().All() {
-			ps.attrs(sm.Scope().Attributes(), true)
+			ps.scope(sm.Scope())
 		}
 		ps.flush(res)
 		for _, sm := range rm.ScopeMetrics().All() {
@@ -80,6 +84,13 @@ func (r *Redactor) Metrics(md pmetric.Metrics) Stats {
 }
 
 func (ps *pass) metric(m pmetric.Metric) {
+	// A metric's name, description and unit are strings a client chose like
+	// any other: a customer's name in them is stored and, through remote
+	// write's __name__, becomes a series name in a shared backend. A changed
+	// name carries the redaction marker and is counted on its first point.
+	ps.setStr(m.Name(), m.SetName)
+	ps.setStr(m.Description(), m.SetDescription)
+	ps.setStr(m.Unit(), m.SetUnit)
 	switch m.Type() {
 	case pmetric.MetricTypeGauge:
 		for _, dp := range m.Gauge().DataPoints().All() {
@@ -110,4 +121,17 @@ func (ps *pass) point(attrs pcommon.Map, exemplars pmetric.ExemplarSlice) {
 		ps.attrs(ex.FilteredAttributes(), false)
 	}
 	ps.flush(attrs)
+}
+
+// scope redacts an instrumentation scope: its name and version are strings
+// a client chose, stored beside every record.
+func (ps *pass) scope(sc pcommon.InstrumentationScope) {
+	ps.attrs(sc.Attributes(), true)
+	ps.setStr(sc.Name(), sc.SetName)
+	ps.setStr(sc.Version(), sc.SetVersion)
+}
+
+// traceState redacts a W3C tracestate, whose vendor values are free text.
+func (ps *pass) traceState(ts pcommon.TraceState) {
+	ps.setStr(ts.AsRaw(), ts.FromRaw)
 }
