@@ -100,6 +100,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzUnescape$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 50x ./internal/redact
 	$(GO) test -run '^$$' -fuzz '^FuzzRedactString$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 50x ./internal/redact
 	$(GO) test -run '^$$' -fuzz '^FuzzScan$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 50x ./internal/redact
+	$(GO) test -run '^$$' -fuzz '^FuzzEncodeMap$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 50x ./internal/localstore
 
 BENCHSTAT := $(GO) run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 
