@@ -25,3 +25,22 @@ func TestRepeatedTenantIDCountsForNobody(t *testing.T) {
 		t.Fatal("a stamped resource was not counted")
 	}
 }
+
+// TestSpoofCountsForTheSender: acme's key naming globex is quarantined;
+// it must count for acme, never raise globex's quarantined feature.
+func TestSpoofCountsForTheSender(t *testing.T) {
+	v := &view{tenants: map[string]viewEntry{"acme": {sensitivity: 0.1}, "globex": {sensitivity: 0.9}}}
+	attrs := plog.NewLogs().ResourceLogs().AppendEmpty().Resource().Attributes()
+	attrs.PutStr("tenant.id", "_quarantine")
+	attrs.PutStr("tenant.quarantine.reason", "spoofed")
+	attrs.PutStr("tenant.claimed", "globex")
+	attrs.PutStr("tenant.authenticated", "acme")
+	e, quarantined, ok := v.owner(attrs)
+	if !ok || !quarantined || e.sensitivity != 0.1 {
+		t.Fatalf("spoof counted for %+v (quarantined %v, ok %v), want acme's series", e, quarantined, ok)
+	}
+	attrs.Remove("tenant.authenticated")
+	if e, _, ok := v.owner(attrs); !ok || e.sensitivity != 0.9 {
+		t.Fatalf("an unverified claim counts for the claimed tenant, got %+v", e)
+	}
+}

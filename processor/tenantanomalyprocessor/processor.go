@@ -33,7 +33,8 @@ var (
 )
 
 // owner finds the series a resource counts for: its tenant, or for a
-// quarantined resource the policy tenant it claimed. Pipeline tenants,
+// quarantined resource its verified sender, else the policy tenant it
+// claimed. Pipeline tenants,
 // unknown tenants and tenants with anomaly detection off count for nobody.
 func (v *view) owner(attrs pcommon.Map) (e viewEntry, quarantined, ok bool) {
 	id, reason := identity.TenantOf(attrs)
@@ -41,11 +42,18 @@ func (v *view) owner(attrs pcommon.Map) (e viewEntry, quarantined, ok bool) {
 		return viewEntry{}, false, false
 	}
 	if id == policy.Quarantine {
-		claimed, found := attrs.Get(identity.AttrClaimed)
-		if !found || claimed.Type() != pcommon.ValueTypeStr {
+		// A quarantined resource counts for whoever sent it: the verified
+		// sender when there is one, so a tenant cannot raise another's
+		// anomaly alerts (or stamp scores on its data) by spoofing its id;
+		// the claim only where no credential proved anyone.
+		who, found := attrs.Get(identity.AttrAuthenticated)
+		if !found {
+			who, found = attrs.Get(identity.AttrClaimed)
+		}
+		if !found || who.Type() != pcommon.ValueTypeStr {
 			return viewEntry{}, false, false
 		}
-		e, ok = v.tenants[claimed.Str()]
+		e, ok = v.tenants[who.Str()]
 		return e, true, ok
 	}
 	e, ok = v.tenants[id]
