@@ -50,7 +50,11 @@ func scanJSON(body []byte, max int) (objects int, _ *httpError) {
 					max, line, col, i)
 			}
 		case '}', ']':
-			depth--
+			// A stray closer is invalid JSON the decoder refuses, but it must
+			// not buy depth for the brackets after it.
+			if depth > 0 {
+				depth--
+			}
 		}
 	}
 	return objects, nil

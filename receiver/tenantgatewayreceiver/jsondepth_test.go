@@ -93,3 +93,12 @@ func TestJSONThatWouldDecodeTooLargeIsRefused(t *testing.T) {
 	}
 	assert.Len(t, tg.sink.all(), 2)
 }
+
+// TestStrayClosersBuyNoDepth: closers before any opener cannot lower the
+// count below zero and let deeper nesting through.
+func TestStrayClosersBuyNoDepth(t *testing.T) {
+	body := []byte(strings.Repeat("]", 50) + strings.Repeat("[", maxJSONDepth+1))
+	if herr := checkJSONDepth(body, maxJSONDepth); herr == nil {
+		t.Fatal("nesting past the limit passed after stray closers")
+	}
+}
