@@ -10,10 +10,6 @@ import (
 	"github.com/tenancyhq/tenancy/internal/policy"
 )
 
-// anomalyTenantAttr is the attribute the tenantanomaly processor puts on
-// each _governance record (or resource) to name the tenant it is about.
-const anomalyTenantAttr = "anomaly.tenant.id"
-
 // conflictingResidency is the residency of data whose tenants must stay in
 // different regions: no region is written like this, so no backend holds
 // it, and it is refused (residency) rather than sent to either region.
@@ -40,7 +36,7 @@ func (r *router) residencyOf(pol *policy.Policy, tenant string, attrs pcommon.Ma
 			return commonResidency(pol, strings.Split(v.Str(), ","))
 		}
 	case policy.Governance:
-		if v, ok := attrs.Get(anomalyTenantAttr); ok {
+		if v, ok := attrs.Get(identity.AttrAnomalyTenant); ok {
 			return tenantResidency(pol, v.Str())
 		}
 	}
@@ -86,7 +82,7 @@ func (r *router) splitLogs(pol *policy.Policy, tenant string, rl plog.ResourceLo
 		return []residentLogs{{rl, resRes}}
 	}
 	recordRes := func(lr plog.LogRecord) string {
-		if v, ok := lr.Attributes().Get(anomalyTenantAttr); ok {
+		if v, ok := lr.Attributes().Get(identity.AttrAnomalyTenant); ok {
 			return tenantResidency(pol, v.Str())
 		}
 		return resRes

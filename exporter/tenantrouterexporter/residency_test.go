@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 
+	"github.com/tenancyhq/tenancy/internal/identity"
 	"github.com/tenancyhq/tenancy/internal/policy"
 	"github.com/tenancyhq/tenancy/processor/tenantanomalyprocessor"
 )
@@ -156,9 +157,9 @@ func TestResidencyOfPipelineTenants(t *testing.T) {
 	for _, about := range []string{"acme", "globex", "initech"} {
 		lr := gov.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
 		lr.Body().SetStr("g-about-" + about)
-		lr.Attributes().PutStr(anomalyTenantAttr, about)
+		lr.Attributes().PutStr(identity.AttrAnomalyTenant, about)
 	}
-	add(policy.Governance, "g-resource-about-acme", map[string]string{anomalyTenantAttr: "acme"})
+	add(policy.Governance, "g-resource-about-acme", map[string]string{identity.AttrAnomalyTenant: "acme"})
 	require.Equal(t, 2, ld.ResourceLogs().At(5).Resource().Attributes().Len(), "pcommon kept both tenant.id")
 	require.NoError(t, e.logs.ConsumeLogs(t.Context(), ld))
 
@@ -189,5 +190,5 @@ func TestResidencyOfPipelineTenants(t *testing.T) {
 
 // The governance attribute the router reads is the anomaly processor's.
 func TestAnomalyTenantAttrIsTheProcessors(t *testing.T) {
-	assert.Equal(t, tenantanomalyprocessor.AttrTenantID, anomalyTenantAttr)
+	assert.Equal(t, tenantanomalyprocessor.AttrTenantID, identity.AttrAnomalyTenant)
 }

@@ -50,6 +50,11 @@ const (
 	AttrAnomalyScore       = "tenant.anomaly.score"
 )
 
+// AttrAnomalyTenant names, on each _governance record (or resource) the
+// anomaly processor writes, the tenant the report is about. It is not under
+// tenant.: the record belongs to _governance.
+const AttrAnomalyTenant = "anomaly.tenant.id"
+
 // PipelineKey reports whether k is an attribute the pipeline itself writes.
 // These are never redacted; any other tenant.* key is a client's and is
 // removed by the tenant processor.

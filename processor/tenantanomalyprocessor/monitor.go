@@ -28,7 +28,7 @@ import (
 
 // Attributes of the anomaly records and of annotated resources.
 const (
-	AttrTenantID    = "anomaly.tenant.id"
+	AttrTenantID    = identity.AttrAnomalyTenant
 	AttrFingerprint = "anomaly.tenant.fingerprint"
 	AttrFeature     = "anomaly.feature"
 	AttrObserved    = "anomaly.observed"
