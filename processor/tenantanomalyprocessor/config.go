@@ -10,7 +10,7 @@ import (
 	"go.opentelemetry.io/collector/config/configopaque"
 
 	"github.com/tenancyhq/tenancy/internal/anomaly"
-	"github.com/tenancyhq/tenancy/processor/tenantprocessor"
+	"github.com/tenancyhq/tenancy/internal/identity"
 )
 
 // minInterval keeps the ticker from turning into a busy loop; a real
@@ -53,8 +53,8 @@ func (c *Config) Validate() error {
 	if c.Policy.Type().String() == "" {
 		errs = append(errs, errors.New("policy: must name the tenantpolicy extension"))
 	}
-	if len(c.FingerprintSecret) < tenantprocessor.MinSecretLength {
-		errs = append(errs, fmt.Errorf("fingerprint_secret: must be at least %d bytes (use the tenant processor's, e.g. ${env:TENANCY_FINGERPRINT_SECRET})", tenantprocessor.MinSecretLength))
+	if len(c.FingerprintSecret) < identity.MinSecretLength {
+		errs = append(errs, fmt.Errorf("fingerprint_secret: must be at least %d bytes (use the tenant processor's, e.g. ${env:TENANCY_FINGERPRINT_SECRET})", identity.MinSecretLength))
 	}
 	if c.Interval < minInterval {
 		errs = append(errs, fmt.Errorf("interval: %s is shorter than %s", c.Interval, minInterval))

@@ -23,7 +23,6 @@ import (
 	"github.com/tenancyhq/tenancy/internal/identity"
 	"github.com/tenancyhq/tenancy/internal/policy"
 	"github.com/tenancyhq/tenancy/processor/tenantanomalyprocessor/internal/metadata"
-	"github.com/tenancyhq/tenancy/processor/tenantprocessor"
 )
 
 // Attributes of the anomaly records and of annotated resources.
@@ -123,7 +122,7 @@ func newMonitor(id component.ID, cfg *Config, set component.TelemetrySettings, o
 		id: id, cfg: cfg, secret: []byte(cfg.FingerprintSecret), logger: set.Logger,
 		now: opts.now, manual: opts.manual,
 		series:   map[string]*tenantSeries{},
-		governFP: tenantprocessor.Fingerprint([]byte(cfg.FingerprintSecret), policy.Governance),
+		governFP: identity.Fingerprint([]byte(cfg.FingerprintSecret), policy.Governance),
 	}
 	if err := m.registerMetrics(set); err != nil {
 		return nil, err
@@ -262,7 +261,7 @@ func (m *monitor) rebuildViewLocked(pol *policy.Policy) *view {
 func (m *monitor) seriesLocked(id string) *tenantSeries {
 	s, ok := m.series[id]
 	if !ok {
-		s = &tenantSeries{id: id, fingerprint: tenantprocessor.Fingerprint(m.secret, id)}
+		s = &tenantSeries{id: id, fingerprint: identity.Fingerprint(m.secret, id)}
 		m.series[id] = s
 	}
 	return s

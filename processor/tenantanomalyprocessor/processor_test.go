@@ -21,7 +21,6 @@ import (
 	"github.com/tenancyhq/tenancy/internal/policy"
 	"github.com/tenancyhq/tenancy/internal/redact"
 	"github.com/tenancyhq/tenancy/processor/tenantanomalyprocessor/internal/metadata"
-	"github.com/tenancyhq/tenancy/processor/tenantprocessor"
 )
 
 // baseline sends every tenant an ordinary interval: about 100 log records
@@ -58,7 +57,7 @@ func TestVolumeSpikeFlagsOnlyThatTenant(t *testing.T) {
 	lr := got[0]
 	a := lr.Attributes()
 	assert.Equal(t, "acme", str(a, AttrTenantID))
-	assert.Equal(t, tenantprocessor.Fingerprint([]byte(testSecret), "acme"), str(a, AttrFingerprint))
+	assert.Equal(t, identity.Fingerprint([]byte(testSecret), "acme"), str(a, AttrFingerprint))
 	assert.Contains(t, []string{"logs.records", "logs.bytes"}, str(a, AttrFeature))
 	features, _ := a.Get(AttrFeatures)
 	assert.Contains(t, features.Slice().AsRaw(), "logs.records")
@@ -81,7 +80,7 @@ func TestVolumeSpikeFlagsOnlyThatTenant(t *testing.T) {
 	assert.Equal(t, pcommon.NewTimestampFromTime(spikeEnd), lr.Timestamp())
 	gov := h.sink.AllLogs()[len(h.sink.AllLogs())-1].ResourceLogs().At(0).Resource().Attributes()
 	assert.Equal(t, policy.Governance, str(gov, identity.AttrTenantID))
-	assert.Equal(t, tenantprocessor.Fingerprint([]byte(testSecret), policy.Governance), str(gov, identity.AttrFingerprint))
+	assert.Equal(t, identity.Fingerprint([]byte(testSecret), policy.Governance), str(gov, identity.AttrFingerprint))
 
 	// The score metric has acme's spike and no series of the disabled tenant.
 	scores := scoreMetric(t, h.tel)

@@ -6,10 +6,9 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/configopaque"
-)
 
-// MinSecretLength keeps fingerprints from being brute-forced back to ids.
-const MinSecretLength = 16
+	"github.com/tenancyhq/tenancy/internal/identity"
+)
 
 // Config of the tenant processor.
 type Config struct {
@@ -33,8 +32,8 @@ type Config struct {
 // Validate checks the configuration.
 func (c *Config) Validate() error {
 	var errs []error
-	if len(c.FingerprintSecret) < MinSecretLength {
-		errs = append(errs, fmt.Errorf("fingerprint_secret: must be at least %d bytes (set it from the environment, e.g. ${env:TENANCY_FINGERPRINT_SECRET})", MinSecretLength))
+	if len(c.FingerprintSecret) < identity.MinSecretLength {
+		errs = append(errs, fmt.Errorf("fingerprint_secret: must be at least %d bytes (set it from the environment, e.g. ${env:TENANCY_FINGERPRINT_SECRET})", identity.MinSecretLength))
 	}
 	for _, r := range c.TrustedHeader {
 		if r <= ' ' || r >= 0x7f || r == ':' {

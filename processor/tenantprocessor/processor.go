@@ -2,9 +2,6 @@ package tenantprocessor
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,9 +19,6 @@ import (
 	"github.com/tenancyhq/tenancy/internal/pdatacount"
 	"github.com/tenancyhq/tenancy/internal/policy"
 )
-
-// FingerprintBytes is the length of tenant.fingerprint before hex encoding.
-const FingerprintBytes = 16
 
 type tenantProcessor struct {
 	cfg      *Config
@@ -79,14 +73,6 @@ func (p *tenantProcessor) start(_ context.Context, host component.Host) error {
 	return nil
 }
 
-// Fingerprint is the non-reversible tenant fingerprint of docs/design.md: hex of
-// HMAC-SHA256(secret, id) truncated to 16 bytes.
-func Fingerprint(secret []byte, id string) string {
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte(id))
-	return hex.EncodeToString(m.Sum(nil)[:FingerprintBytes])
-}
-
 func (p *tenantProcessor) currentView() *policyView {
 	pol := p.provider.Policy()
 	if v := p.view.Load(); v != nil && v.pol == pol {
@@ -95,9 +81,9 @@ func (p *tenantProcessor) currentView() *policyView {
 	v := &policyView{pol: pol, entries: make(map[string]*tenantEntry, pol.Len()+2)}
 	for _, id := range pol.TenantIDs() {
 		t, _ := pol.Tenant(id)
-		v.entries[id] = &tenantEntry{tenant: t, fingerprint: Fingerprint(p.secret, id), counts: p.counters.accepted(id)}
+		v.entries[id] = &tenantEntry{tenant: t, fingerprint: identity.Fingerprint(p.secret, id), counts: p.counters.accepted(id)}
 	}
-	v.quarantine = &tenantEntry{fingerprint: Fingerprint(p.secret, policy.Quarantine)}
+	v.quarantine = &tenantEntry{fingerprint: identity.Fingerprint(p.secret, policy.Quarantine)}
 	p.view.Store(v)
 	return v
 }

@@ -205,7 +205,7 @@ func decisions(t *testing.T, secret string, attrsOf func(int) pcommon.Map, n int
 		require.True(t, ok, "resource %d has no tenant.id", i)
 		fp, ok := attrs.Get(identity.AttrFingerprint)
 		require.True(t, ok, "resource %d has no tenant.fingerprint", i)
-		assert.Equal(t, Fingerprint([]byte(secret), id.Str()), fp.Str())
+		assert.Equal(t, identity.Fingerprint([]byte(secret), id.Str()), fp.Str())
 		if id.Str() != policy.Quarantine {
 			_, hasReason := attrs.Get(identity.AttrQuarantineReason)
 			assert.False(t, hasReason, "an accepted resource carries no quarantine reason")
@@ -337,15 +337,6 @@ func TestStartWithoutPolicyExtension(t *testing.T) {
 	require.NoError(t, err)
 	err = lp.Start(context.Background(), componenttest.NewNopHost())
 	assert.ErrorContains(t, err, `extension "tenantpolicy" is not configured`)
-}
-
-func TestFingerprintStableAndKeyed(t *testing.T) {
-	a := Fingerprint([]byte(testSecret), "acme")
-	assert.Len(t, a, 2*FingerprintBytes)
-	assert.Equal(t, a, Fingerprint([]byte(testSecret), "acme"), "stable across instances sharing the secret")
-	assert.NotEqual(t, a, Fingerprint([]byte("another-secret-0001"), "acme"))
-	assert.NotEqual(t, a, Fingerprint([]byte(testSecret), "acmf"))
-	assert.NotContains(t, a, "acme")
 }
 
 // The policy can change between batches; each batch sees one whole policy.
