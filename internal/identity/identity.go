@@ -69,9 +69,11 @@ func PipelineKey(k string) bool {
 	return false
 }
 
-// Auth data attribute names set by the tenantpolicy authenticator.
+// Auth data attribute names set by the tenantpolicy authenticator. The
+// tenant is under the resource attribute's name, so a collector config that
+// reads auth.tenant.id (headers_setter, routing) names what resources carry.
 const (
-	AuthTenant     = "tenant.id"
+	AuthTenant     = AttrTenantID
 	AuthSource     = "tenant.source"
 	AuthCredential = "tenant.credential"
 	AuthReceiver   = "tenant.receiver"
