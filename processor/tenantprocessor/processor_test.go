@@ -1,16 +1,16 @@
 package tenantprocessor
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"flag"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/golden"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/plogtest"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/pmetrictest"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/ptracetest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/client"
@@ -30,8 +30,6 @@ import (
 	"github.com/tenancyhq/tenancy/internal/policytest"
 	"github.com/tenancyhq/tenancy/processor/tenantprocessor/internal/metadata"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden expected files")
 
 const testSecret = "0123456789abcdef"
 
@@ -222,6 +220,12 @@ func decisions(t *testing.T, secret string, attrsOf func(int) pcommon.Map, n int
 	return out
 }
 
+// TestGolden compares what each signal's processor passes on with
+// testdata/golden/<case>/{logs,metrics,traces}.yaml. To regenerate after an
+// intended change, do as contrib's pkg/golden says: add
+// golden.WriteLogs(t, path, got) (WriteTraces, or WriteMetrics with
+// golden.SkipMetricTimestampNormalization()) before the read, run the test
+// once (it fails on purpose), remove the call and review the diff.
 func TestGolden(t *testing.T) {
 	pol := loadTestPolicy(t)
 	for _, c := range goldenCases {
@@ -241,7 +245,9 @@ func TestGolden(t *testing.T) {
 			assert.Equal(t, c.want, decisions(t, testSecret, func(i int) pcommon.Map {
 				return gotLogs.ResourceLogs().At(i).Resource().Attributes()
 			}, gotLogs.ResourceLogs().Len()), "logs")
-			checkGolden(t, filepath.Join(dir, "logs.json"), mustJSON(t, jsonOf((&plog.JSONMarshaler{}).MarshalLogs(gotLogs))))
+			wantLogs, err := golden.ReadLogs(filepath.Join(dir, "logs.yaml"))
+			require.NoError(t, err)
+			require.NoError(t, plogtest.CompareLogs(wantLogs, gotLogs))
 
 			metricSink := new(consumertest.MetricsSink)
 			mp, err := NewFactory().CreateMetrics(context.Background(), set, c.config(), metricSink)
@@ -252,7 +258,11 @@ func TestGolden(t *testing.T) {
 			assert.Equal(t, c.want, decisions(t, testSecret, func(i int) pcommon.Map {
 				return gotMetrics.ResourceMetrics().At(i).Resource().Attributes()
 			}, gotMetrics.ResourceMetrics().Len()), "metrics")
-			checkGolden(t, filepath.Join(dir, "metrics.json"), mustJSON(t, jsonOf((&pmetric.JSONMarshaler{}).MarshalMetrics(gotMetrics))))
+			wantMetrics, err := golden.ReadMetrics(filepath.Join(dir, "metrics.yaml"))
+			require.NoError(t, err)
+			// golden.WriteMetrics sorts resources by their attributes; the
+			// decisions above hold the metrics' resource order.
+			require.NoError(t, pmetrictest.CompareMetrics(wantMetrics, gotMetrics, pmetrictest.IgnoreResourceMetricsOrder()))
 
 			traceSink := new(consumertest.TracesSink)
 			tp, err := NewFactory().CreateTraces(context.Background(), set, c.config(), traceSink)
@@ -263,38 +273,11 @@ func TestGolden(t *testing.T) {
 			assert.Equal(t, c.want, decisions(t, testSecret, func(i int) pcommon.Map {
 				return gotTraces.ResourceSpans().At(i).Resource().Attributes()
 			}, gotTraces.ResourceSpans().Len()), "traces")
-			checkGolden(t, filepath.Join(dir, "traces.json"), mustJSON(t, jsonOf((&ptrace.JSONMarshaler{}).MarshalTraces(gotTraces))))
+			wantTraces, err := golden.ReadTraces(filepath.Join(dir, "traces.yaml"))
+			require.NoError(t, err)
+			require.NoError(t, ptracetest.CompareTraces(wantTraces, gotTraces))
 		})
 	}
-}
-
-type jsonResult struct {
-	b   []byte
-	err error
-}
-
-func jsonOf(b []byte, err error) jsonResult { return jsonResult{b, err} }
-
-func mustJSON(t *testing.T, r jsonResult) []byte {
-	b, err := r.b, r.err
-	t.Helper()
-	require.NoError(t, err)
-	var out bytes.Buffer
-	require.NoError(t, json.Indent(&out, b, "", "  "))
-	out.WriteByte('\n')
-	return out.Bytes()
-}
-
-func checkGolden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
-		require.NoError(t, os.WriteFile(path, got, 0o600))
-		return
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "run go test -update to write the golden file")
-	assert.Equal(t, string(want), string(got), path)
 }
 
 func TestSelfMetrics(t *testing.T) {
