@@ -7,99 +7,77 @@ package tenantprocessor
 import (
 	"context"
 	"fmt"
-	"sync"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/processorhelper"
 
+	"github.com/tenancyhq/tenancy/internal/sharedcomponent"
 	"github.com/tenancyhq/tenancy/processor/tenantprocessor/internal/metadata"
 )
 
 var processorCapabilities = consumer.Capabilities{MutatesData: true}
 
 // NewFactory returns the factory of the tenant processor.
+//
+// The signal instances of one component id share one processor. The
+// collector builds one instance per pipeline, each with its own meter;
+// per-tenant counters registered by each instance under the same names
+// reached the collector's Prometheus endpoint for one signal only. Shared,
+// the counters are registered once and count every signal. One map per
+// factory, so tests do not share.
 func NewFactory() processor.Factory {
-	r := &registry{m: map[component.ID]*shared{}}
+	f := &factory{procs: sharedcomponent.NewMap[component.ID, *tenantProcessor]()}
 	return processor.NewFactory(metadata.Type, createDefaultConfig,
-		processor.WithLogs(r.createLogs, metadata.LogsStability),
-		processor.WithMetrics(r.createMetrics, metadata.MetricsStability),
-		processor.WithTraces(r.createTraces, metadata.TracesStability))
+		processor.WithLogs(f.createLogs, metadata.LogsStability),
+		processor.WithMetrics(f.createMetrics, metadata.MetricsStability),
+		processor.WithTraces(f.createTraces, metadata.TracesStability))
 }
 
 func createDefaultConfig() component.Config {
 	return &Config{Policy: component.MustNewID("tenantpolicy")}
 }
 
-// registry shares one processor among the signal instances of a component
-// id, as contrib's sharedcomponent does. The collector builds one instance
-// per pipeline, each with its own meter; per-tenant counters registered by
-// each instance under the same names reached the collector's Prometheus
-// endpoint for one signal only. Shared, the counters are registered once
-// and count every signal. One registry per factory, so tests do not share.
-type registry struct {
-	mu sync.Mutex
-	m  map[component.ID]*shared
+type factory struct {
+	procs *sharedcomponent.Map[component.ID, *tenantProcessor]
 }
 
-type shared struct {
-	p     *tenantProcessor
-	users int
-}
-
-// acquire returns the id's processor, creating it for the first instance,
-// and the shutdown function of one instance.
-func (r *registry) acquire(cfg component.Config, set processor.Settings) (*tenantProcessor, component.ShutdownFunc, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	s, ok := r.m[set.ID]
-	if !ok {
-		p, err := newTenantProcessor(cfg.(*Config), set)
-		if err != nil {
-			return nil, nil, fmt.Errorf("tenant processor: %w", err)
-		}
-		s = &shared{p: p}
-		r.m[set.ID] = s
+// shared returns the id's processor, creating it for the first signal
+// instance; it is started once and shut down by the first Shutdown.
+func (f *factory) shared(cfg component.Config, set processor.Settings) (*sharedcomponent.Component[*tenantProcessor], error) {
+	c, err := f.procs.LoadOrStore(set.ID, func() (*tenantProcessor, error) {
+		return newTenantProcessor(cfg.(*Config), set)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("tenant processor: %w", err)
 	}
-	s.users++
-	var once sync.Once
-	release := func(context.Context) error {
-		once.Do(func() {
-			r.mu.Lock()
-			defer r.mu.Unlock()
-			if s.users--; s.users == 0 && r.m[set.ID] == s {
-				delete(r.m, set.ID)
-			}
-		})
-		return nil
-	}
-	return s.p, release, nil
+	return c, nil
 }
 
-func (r *registry) createLogs(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Logs) (processor.Logs, error) {
-	p, release, err := r.acquire(cfg, set)
+func (f *factory) createLogs(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Logs) (processor.Logs, error) {
+	c, err := f.shared(cfg, set)
 	if err != nil {
 		return nil, err
 	}
-	return processorhelper.NewLogs(ctx, set, cfg, next, p.processLogs,
-		processorhelper.WithCapabilities(processorCapabilities), processorhelper.WithStart(p.start), processorhelper.WithShutdown(release))
+	return processorhelper.NewLogs(ctx, set, cfg, next, c.Unwrap().processLogs,
+		processorhelper.WithCapabilities(processorCapabilities), processorhelper.WithStart(c.Start), processorhelper.WithShutdown(c.Shutdown))
 }
 
-func (r *registry) createMetrics(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Metrics) (processor.Metrics, error) {
-	p, release, err := r.acquire(cfg, set)
+func (f *factory) createMetrics(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Metrics) (processor.Metrics, error) {
+	c, err := f.shared(cfg, set)
 	if err != nil {
 		return nil, err
 	}
-	return processorhelper.NewMetrics(ctx, set, cfg, next, p.processMetrics,
-		processorhelper.WithCapabilities(processorCapabilities), processorhelper.WithStart(p.start), processorhelper.WithShutdown(release))
+	return processorhelper.NewMetrics(ctx, set, cfg, next, c.Unwrap().processMetrics,
+		processorhelper.WithCapabilities(processorCapabilities), processorhelper.WithStart(c.Start), processorhelper.WithShutdown(c.Shutdown))
 }
 
-func (r *registry) createTraces(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Traces) (processor.Traces, error) {
-	p, release, err := r.acquire(cfg, set)
+func (f *factory) createTraces(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Traces) (processor.Traces, error) {
+	c, err := f.shared(cfg, set)
 	if err != nil {
 		return nil, err
 	}
-	return processorhelper.NewTraces(ctx, set, cfg, next, p.processTraces,
-		processorhelper.WithCapabilities(processorCapabilities), processorhelper.WithStart(p.start), processorhelper.WithShutdown(release))
+	return processorhelper.NewTraces(ctx, set, cfg, next, c.Unwrap().processTraces,
+		processorhelper.WithCapabilities(processorCapabilities), processorhelper.WithStart(c.Start), processorhelper.WithShutdown(c.Shutdown))
 }

@@ -3,7 +3,6 @@ package tenantprocessor
 import (
 	"context"
 	"strings"
-	"sync"
 	"sync/atomic"
 
 	"go.opentelemetry.io/collector/client"
@@ -25,7 +24,6 @@ type tenantProcessor struct {
 	logger   *zap.Logger
 	secret   []byte
 	provider policy.Provider
-	startMu  sync.Mutex
 
 	// view caches the fingerprints of the policy in force, rebuilt when the
 	// provider hands out a new policy, so the hot path does no HMAC.
@@ -56,15 +54,10 @@ func newTenantProcessor(cfg *Config, set processor.Settings) (*tenantProcessor, 
 	return p, nil
 }
 
-// start runs once per signal instance sharing p; the first one finds the
-// provider, the others see it set (the collector starts every processor
-// before any receiver, so no record is in flight yet).
-func (p *tenantProcessor) start(_ context.Context, host component.Host) error {
-	p.startMu.Lock()
-	defer p.startMu.Unlock()
-	if p.provider != nil {
-		return nil
-	}
+// Start finds the policy provider. It runs once for all the signal
+// instances sharing p (sharedcomponent), before any receiver starts, so no
+// record is in flight yet.
+func (p *tenantProcessor) Start(_ context.Context, host component.Host) error {
 	prov, err := policy.FromHost(host, p.cfg.Policy)
 	if err != nil {
 		return err
@@ -72,6 +65,9 @@ func (p *tenantProcessor) start(_ context.Context, host component.Host) error {
 	p.provider = prov
 	return nil
 }
+
+// Shutdown stops nothing: the processor runs no goroutine of its own.
+func (*tenantProcessor) Shutdown(context.Context) error { return nil }
 
 func (p *tenantProcessor) currentView() *policyView {
 	pol := p.provider.Policy()
