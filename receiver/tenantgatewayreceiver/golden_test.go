@@ -1,42 +1,22 @@
 package tenantgatewayreceiver
 
 import (
-	"bytes"
-	"encoding/json"
-	"flag"
 	"math"
 	"net/http"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/golang/snappy"
 	"github.com/grafana/loki/pkg/push"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/golden"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/plogtest"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/pmetrictest"
 	"github.com/prometheus/prometheus/model/value"
 	"github.com/prometheus/prometheus/prompb"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/pdata/plog"
-	"go.opentelemetry.io/collector/pdata/pmetric"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
-
-// golden compares got (JSON) with testdata/golden/name, or rewrites it.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	var pretty bytes.Buffer
-	require.NoError(t, json.Indent(&pretty, got, "", "  "))
-	pretty.WriteByte('\n')
-	path := filepath.Join("testdata", "golden", name)
-	if *update {
-		require.NoError(t, os.WriteFile(path, pretty.Bytes(), 0o600))
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "run go test -run %s -update to write it", t.Name())
-	assert.JSONEq(t, string(want), pretty.String())
-}
 
 var lokiTime = time.Date(2026, 11, 25, 10, 0, 0, 123456789, time.UTC)
 
@@ -59,19 +39,10 @@ const lokiJSONBody = `{"streams":[
  {"stream":{"job":"billing"},"values":[["1795601800123456789","invoice sent"]]}
 ]}`
 
-func logsGoldenJSON(t *testing.T, ld plog.Logs) []byte {
-	for _, rl := range ld.ResourceLogs().All() {
-		for _, sl := range rl.ScopeLogs().All() {
-			for _, lr := range sl.LogRecords().All() {
-				lr.SetObservedTimestamp(0) // the time of the test run
-			}
-		}
-	}
-	b, err := (&plog.JSONMarshaler{}).MarshalLogs(ld)
-	require.NoError(t, err)
-	return b
-}
-
+// TestLokiGolden checks both Loki encodings against testdata/golden. To
+// regenerate after an intended change, do as contrib's pkg/golden says: add
+// golden.WriteLogs(t, path, got) before the read, run once, remove it and
+// review the diff.
 func TestLokiGolden(t *testing.T) {
 	tg := startGateway(t, policyWith(t, "", ""))
 	req := lokiRequest()
@@ -87,8 +58,12 @@ func TestLokiGolden(t *testing.T) {
 	require.Len(t, got, 2)
 	assert.Equal(t, "acme", got[0].tenant)
 	assert.Equal(t, "globex", got[1].tenant)
-	golden(t, "loki_proto.json", logsGoldenJSON(t, got[0].logs))
-	golden(t, "loki_json.json", logsGoldenJSON(t, got[1].logs))
+	for i, name := range []string{"loki_proto.yaml", "loki_json.yaml"} {
+		want, err := golden.ReadLogs(filepath.Join("testdata", "golden", name))
+		require.NoError(t, err)
+		// The observed time is the time of the run: not compared, left out of the files.
+		require.NoError(t, plogtest.CompareLogs(want, got[i].logs, plogtest.IgnoreObservedTimestamp()), name)
+	}
 	// The JSON lists the second stream's entry a second later than the
 	// proto; apart from that the two encodings give the same logs.
 	first := got[0].logs.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
@@ -163,6 +138,11 @@ func remoteWriteRequest() *prompb.WriteRequest {
 	}
 }
 
+// TestRemoteWriteGolden checks a remote write request against
+// testdata/golden/remote_write.yaml. To regenerate, add
+// golden.WriteMetrics(t, path, got, golden.SkipMetricTimestampNormalization())
+// before the read (the samples' own times are what is checked), run once,
+// remove it and review the diff.
 func TestRemoteWriteGolden(t *testing.T) {
 	tg := startGateway(t, policyWith(t, "", ""))
 	pb, err := remoteWriteRequest().Marshal()
@@ -173,9 +153,9 @@ func TestRemoteWriteGolden(t *testing.T) {
 	got := tg.sink.all()
 	require.Len(t, got, 1)
 	assert.Equal(t, "globex", got[0].tenant)
-	b, err := (&pmetric.JSONMarshaler{}).MarshalMetrics(got[0].metrics)
+	want, err := golden.ReadMetrics(filepath.Join("testdata", "golden", "remote_write.yaml"))
 	require.NoError(t, err)
-	golden(t, "remote_write.json", b)
+	require.NoError(t, pmetrictest.CompareMetrics(want, got[0].metrics))
 }
 
 func TestRemoteWriteStaleMarker(t *testing.T) {
