@@ -16,7 +16,6 @@ import (
 
 	"github.com/tenancyhq/tenancy/internal/identity"
 	"github.com/tenancyhq/tenancy/internal/policy"
-	"github.com/tenancyhq/tenancy/processor/tenantanomalyprocessor"
 )
 
 // A tenant whose policy names a residency reaches only backends of that
@@ -186,9 +185,4 @@ func TestResidencyOfPipelineTenants(t *testing.T) {
 	assert.EqualValues(t, 2, e.stats(policy.Quarantine, "eu").failed[0][residency].Load(), "initech, conflict")
 	assert.EqualValues(t, 2+1, e.stats(policy.Governance, "plain").failed[0][residency].Load(), "acme x2, initech")
 	assert.EqualValues(t, 1, e.stats(policy.Governance, "eu").failed[0][residency].Load(), "initech")
-}
-
-// The governance attribute the router reads is the anomaly processor's.
-func TestAnomalyTenantAttrIsTheProcessors(t *testing.T) {
-	assert.Equal(t, tenantanomalyprocessor.AttrTenantID, identity.AttrAnomalyTenant)
 }

@@ -12,8 +12,9 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 )
 
-// anomalyConfig runs the tenantanomaly processor on 2s intervals with a
-// short probation, keeping baselines in file_storage under the test's dir.
+// anomalyConfig runs the tenantanomaly connector on 2s intervals with a
+// short probation, keeping baselines in file_storage under the test's dir;
+// its records reach the file exporter through their own logs pipeline.
 // {{CHECKPOINT}} is filled in per test.
 const anomalyConfig = `
 extensions:
@@ -26,6 +27,7 @@ receivers:
       http: {endpoint: "{{HTTP}}", auth: {authenticator: tenantpolicy}}
 processors:
   tenant: {fingerprint_secret: "${env:TENANCY_FINGERPRINT_SECRET}"}
+connectors:
   tenantanomaly:
     fingerprint_secret: "${env:TENANCY_FINGERPRINT_SECRET}"
     interval: 2s
@@ -38,7 +40,8 @@ service:
   telemetry: {metrics: {level: none}}
   extensions: [tenantpolicy, health_check, file_storage]
   pipelines:
-    logs: {receivers: [otlp], processors: [tenant, tenantanomaly], exporters: [tenantfile]}
+    logs: {receivers: [otlp], processors: [tenant], exporters: [tenantfile, tenantanomaly]}
+    logs/governance: {receivers: [tenantanomaly], exporters: [tenantfile]}
 `
 
 // sendVolume sends n log records of one tenant, authenticated with its demo
@@ -53,12 +56,12 @@ func (c *collector) sendVolume(t *testing.T, tenant string, n int) {
 	require.Equal(t, http.StatusOK, c.postHTTP(t, "logs", p, map[string]string{"X-API-Key": demoKeys[tenant]}))
 }
 
-// anomalyInterval is the processor's interval in anomalyConfig.
+// anomalyInterval is the connector's interval in anomalyConfig.
 const anomalyInterval = 2 * time.Second
 
 // feedIntervals sends, in each of k intervals, the volumes that volumes(i)
 // gives per tenant. Requests go in the middle of the interval (the
-// processor's intervals are aligned to the wall clock), so a late timer on
+// connector's intervals are aligned to the wall clock), so a late timer on
 // either side, on a loaded machine, still leaves a steady tenant's counts
 // exactly steady.
 func (c *collector) feedIntervals(t *testing.T, k int, volumes func(i int) map[string]int) {

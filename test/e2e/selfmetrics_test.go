@@ -31,6 +31,7 @@ processors:
   # newPayload's log records are stamped 1970: flagged, not dropped, so
   # every other component still sees them.
   tenantretention: {expired: flag}
+connectors:
   tenantanomaly: {interval: 1s, fingerprint_secret: "${env:TENANCY_FINGERPRINT_SECRET}"}
 exporters:
   tenantrouter:
@@ -45,9 +46,10 @@ service:
               prometheus: {host: "127.0.0.1", port: {{METRICS_PORT}}}
   extensions: [tenantpolicy, health_check]
   pipelines:
-    logs: {receivers: [tenantgateway], processors: [tenant, tenantredact, tenantretention, tenantanomaly], exporters: [tenantrouter]}
-    metrics: {receivers: [tenantgateway], processors: [tenant, tenantredact, tenantretention, tenantanomaly], exporters: [tenantrouter]}
-    traces: {receivers: [tenantgateway], processors: [tenant, tenantredact, tenantretention, tenantanomaly], exporters: [tenantrouter]}
+    logs: {receivers: [tenantgateway], processors: [tenant, tenantredact, tenantretention], exporters: [tenantrouter, tenantanomaly]}
+    metrics: {receivers: [tenantgateway], processors: [tenant, tenantredact, tenantretention], exporters: [tenantrouter, tenantanomaly]}
+    traces: {receivers: [tenantgateway], processors: [tenant, tenantredact, tenantretention], exporters: [tenantrouter, tenantanomaly]}
+    logs/governance: {receivers: [tenantanomaly], exporters: [tenantrouter]}
 `
 
 // startSelfMetricsCollector runs selfMetricsConfig and returns the

@@ -1,4 +1,4 @@
-package tenantanomalyprocessor
+package tenantanomalyconnector
 
 import (
 	"errors"
@@ -17,7 +17,7 @@ import (
 // deployment uses minutes.
 const minInterval = time.Second
 
-// Config of the tenantanomaly processor.
+// Config of the tenantanomaly connector.
 type Config struct {
 	// Policy is the id of the tenantpolicy extension to ask.
 	Policy component.ID `mapstructure:"policy"`
@@ -42,9 +42,6 @@ type Config struct {
 	// CheckpointInterval is how often the baselines are written to Storage
 	// besides at shutdown; 0 writes them after every interval.
 	CheckpointInterval time.Duration `mapstructure:"checkpoint_interval"`
-	// Annotate stamps tenant.anomaly.score on the resources of a tenant
-	// during the interval after one that was flagged.
-	Annotate bool `mapstructure:"annotate"`
 }
 
 // Validate checks the configuration.

@@ -1,16 +1,16 @@
-package tenantanomalyprocessor
+package tenantanomalyconnector
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/connector"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -19,13 +19,13 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
+	"github.com/tenancyhq/tenancy/connector/tenantanomalyconnector/internal/metadata"
 	"github.com/tenancyhq/tenancy/internal/anomaly"
 	"github.com/tenancyhq/tenancy/internal/identity"
 	"github.com/tenancyhq/tenancy/internal/policy"
-	"github.com/tenancyhq/tenancy/processor/tenantanomalyprocessor/internal/metadata"
 )
 
-// Attributes of the anomaly records and of annotated resources.
+// Attributes of the anomaly records.
 const (
 	AttrTenantID    = identity.AttrAnomalyTenant
 	AttrFingerprint = "anomaly.tenant.fingerprint"
@@ -36,12 +36,9 @@ const (
 	AttrFeatures    = "anomaly.features"
 	AttrStart       = "anomaly.interval_start"
 	AttrEnd         = "anomaly.interval_end"
-	// AttrAnnotation is stamped on a flagged tenant's resources when
-	// annotate is on.
-	AttrAnnotation = identity.AttrAnomalyScore
 )
 
-// tenantSeries is everything the processor keeps for one tenant: the open
+// tenantSeries is everything the connector keeps for one tenant: the open
 // interval's accumulators and the detectors, per signal. Signals are
 // allocated on the tenant's first record of that signal, so a tenant that
 // only sends logs costs only the log features.
@@ -51,10 +48,6 @@ type tenantSeries struct {
 
 	mu  sync.Mutex
 	sig [signalCount]*signalSeries
-
-	// annotation is the float64 bits of the score to stamp on this tenant's
-	// resources during the open interval; 0 when it was not flagged.
-	annotation atomic.Uint64
 }
 
 type signalSeries struct {
@@ -88,22 +81,22 @@ type viewEntry struct {
 
 // monitor is the state that every signal's instance of one tenantanomaly
 // component id shares: one set of series per tenant, one ticker, one
-// storage client, and the logs consumer the anomaly records go to.
+// storage client, and the logs consumer the anomaly records go to. It is
+// the component that internal/sharedcomponent starts and shuts down once.
 type monitor struct {
-	id     component.ID
-	cfg    *Config
-	secret []byte
-	logger *zap.Logger
-	now    func() time.Time
-	manual bool // tests drive flush themselves
+	id        component.ID
+	cfg       *Config
+	secret    []byte
+	logger    *zap.Logger
+	now       func() time.Time
+	manual    bool // tests drive flush themselves
+	logsNext  consumer.Logs
+	telemetry *metadata.TelemetryBuilder
 
 	mu       sync.Mutex // guards the fields below and view rebuilds
 	series   map[string]*tenantSeries
 	provider policy.Provider
-	logsNext consumer.Logs
-	users    int
 	started  bool
-	stopped  bool
 	stop     chan struct{}
 	done     chan struct{}
 	client   storage.Client
@@ -117,27 +110,30 @@ type monitor struct {
 	restored  int // series restored at start, for the log and tests
 }
 
-func newMonitor(id component.ID, cfg *Config, set component.TelemetrySettings, opts options) (*monitor, error) {
+func newMonitor(set connector.Settings, cfg *Config, logsNext consumer.Logs, opts options) (*monitor, error) {
 	m := &monitor{
-		id: id, cfg: cfg, secret: []byte(cfg.FingerprintSecret), logger: set.Logger,
-		now: opts.now, manual: opts.manual,
+		id: set.ID, cfg: cfg, secret: []byte(cfg.FingerprintSecret), logger: set.Logger,
+		now: opts.now, manual: opts.manual, logsNext: logsNext,
 		series:   map[string]*tenantSeries{},
 		governFP: identity.Fingerprint([]byte(cfg.FingerprintSecret), policy.Governance),
 	}
-	if err := m.registerMetrics(set); err != nil {
+	tb, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
+	if err != nil {
+		return nil, err
+	}
+	m.telemetry = tb
+	if err := tb.RegisterTenantanomalyScoreCallback(m.observeScores); err != nil {
+		tb.Shutdown()
 		return nil, err
 	}
 	return m, nil
 }
 
-// start runs once for all instances: find the policy, restore the
+// Start runs once for all instances: find the policy, restore the
 // baselines, start the ticker.
-func (m *monitor) start(ctx context.Context, host component.Host) error {
+func (m *monitor) Start(ctx context.Context, host component.Host) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.started {
-		return nil
-	}
 	prov, err := policy.FromHost(host, m.cfg.Policy)
 	if err != nil {
 		return err
@@ -181,34 +177,32 @@ func storageClient(ctx context.Context, host component.Host, storageID, owner co
 	if !ok {
 		return nil, fmt.Errorf("storage: extension %q is not a storage extension", storageID)
 	}
-	return se.GetClient(ctx, component.KindProcessor, owner, "")
+	return se.GetClient(ctx, component.KindConnector, owner, "")
 }
 
-// release is one instance's shutdown; the last one stops the ticker and
-// saves the baselines. It reports whether the monitor is done with.
-func (m *monitor) release(ctx context.Context) (bool, error) {
+// Shutdown runs once for all instances (also when Start never ran or
+// failed): it stops the ticker, saves the baselines and closes the storage
+// client.
+func (m *monitor) Shutdown(ctx context.Context) error {
+	m.telemetry.Shutdown()
 	m.mu.Lock()
-	m.users--
-	last := m.users <= 0
-	if !last || !m.started || m.stopped {
-		m.mu.Unlock()
-		return last, nil
-	}
-	m.stopped = true
-	stop, done, client := m.stop, m.done, m.client
+	started, stop, done, client := m.started, m.stop, m.done, m.client
 	m.mu.Unlock()
+	if !started {
+		return nil
+	}
 	if stop != nil {
 		close(stop)
 		<-done
 	}
 	if client == nil {
-		return true, nil
+		return nil
 	}
 	// The open interval is partial; it is dropped rather than scored.
 	m.flushMu.Lock()
 	err := m.save(ctx)
 	m.flushMu.Unlock()
-	return true, errors.Join(err, client.Close(ctx))
+	return errors.Join(err, client.Close(ctx))
 }
 
 // run closes an interval at every multiple of Interval.
@@ -315,11 +309,9 @@ func (m *monitor) flush(ctx context.Context, end time.Time) {
 		}
 		e.series.mu.Unlock()
 		if len(fs) == 0 {
-			e.series.annotation.Store(0)
 			continue
 		}
 		sort.Slice(fs, func(i, j int) bool { return fs[i].score > fs[j].score })
-		e.series.annotation.Store(math.Float64bits(fs[0].score))
 		flagged = append(flagged, tenantFindings{series: e.series, findings: fs})
 	}
 	if len(flagged) > 0 {
@@ -355,12 +347,9 @@ func (m *monitor) detector(ss *signalSeries, f feature, sensitivity float64) *an
 }
 
 // emit sends one _governance log record per flagged tenant to the logs
-// pipeline, naming its strongest feature and listing all flagged ones.
+// pipelines, naming its strongest feature and listing all flagged ones.
 func (m *monitor) emit(ctx context.Context, flagged []tenantFindings, start, end time.Time) {
 	sort.Slice(flagged, func(i, j int) bool { return flagged[i].series.id < flagged[j].series.id })
-	m.mu.Lock()
-	next := m.logsNext
-	m.mu.Unlock()
 	ld := plog.NewLogs()
 	rl := ld.ResourceLogs().AppendEmpty()
 	rl.Resource().Attributes().PutStr(identity.AttrTenantID, policy.Governance)
@@ -389,44 +378,33 @@ func (m *monitor) emit(ctx context.Context, flagged []tenantFindings, start, end
 		}
 		a.PutStr(AttrStart, startStr)
 		a.PutStr(AttrEnd, endStr)
-		if next == nil {
-			m.logger.Warn("tenantanomaly: anomaly (no logs pipeline has this processor; the record is not emitted)",
-				zap.String("tenant", tf.series.id), zap.String("feature", top.key),
-				zap.Float64("observed", top.observed), zap.Float64("score", top.score))
-		}
 	}
-	if next == nil {
-		return
-	}
-	if err := next.ConsumeLogs(ctx, ld); err != nil {
+	if err := m.logsNext.ConsumeLogs(ctx, ld); err != nil {
 		m.logger.Warn("tenantanomaly: could not emit anomaly records", zap.Int("records", len(flagged)), zap.Error(err))
 	}
 }
 
-func (m *monitor) registerMetrics(set component.TelemetrySettings) error {
-	_, err := metadata.Meter(set).Float64ObservableGauge(metadata.ScoreName,
-		metric.WithDescription(metadata.ScoreDescription), metric.WithUnit(metadata.ScoreUnit),
-		metric.WithFloat64Callback(func(_ context.Context, o metric.Float64Observer) error {
-			v := m.view.Load()
-			if v == nil {
-				return nil
+// observeScores reports the last score of every enabled tenant's features
+// that have a detector (otelcol_tenantanomaly_score).
+func (m *monitor) observeScores(_ context.Context, o metric.Float64Observer) error {
+	v := m.view.Load()
+	if v == nil {
+		return nil
+	}
+	for id, e := range v.tenants {
+		e.series.mu.Lock()
+		for s := range signalCount {
+			ss := e.series.sig[s]
+			if ss == nil {
+				continue
 			}
-			for id, e := range v.tenants {
-				e.series.mu.Lock()
-				for s := range signalCount {
-					ss := e.series.sig[s]
-					if ss == nil {
-						continue
-					}
-					for _, f := range signalFeatures[s] {
-						if ss.det[f] != nil {
-							o.Observe(ss.score[f], metric.WithAttributes(attribute.String("tenant", id), attribute.String("feature", featureKeys[s][f])))
-						}
-					}
+			for _, f := range signalFeatures[s] {
+				if ss.det[f] != nil {
+					o.Observe(ss.score[f], metric.WithAttributes(attribute.String("tenant", id), attribute.String("feature", featureKeys[s][f])))
 				}
-				e.series.mu.Unlock()
 			}
-			return nil
-		}))
-	return err
+		}
+		e.series.mu.Unlock()
+	}
+	return nil
 }

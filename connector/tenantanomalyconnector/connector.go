@@ -1,9 +1,6 @@
-package tenantanomalyprocessor
+package tenantanomalyconnector
 
 import (
-	"context"
-	"math"
-
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
@@ -20,11 +17,6 @@ const (
 	// it changed.
 	attrRedactionCount = identity.AttrRedactionCount
 )
-
-// anomalyProcessor is one signal's instance; the state is its monitor's.
-type anomalyProcessor struct {
-	m *monitor
-}
 
 var (
 	logsSizer    plog.ProtoMarshaler
@@ -60,17 +52,6 @@ func (v *view) owner(attrs pcommon.Map) (e viewEntry, quarantined, ok bool) {
 	return e, false, ok
 }
 
-// annotate stamps the tenant's last flagged score on the resource, when
-// annotate is on and the previous interval was flagged.
-func (p *anomalyProcessor) annotate(t *tenantSeries, attrs pcommon.Map) {
-	if !p.m.cfg.Annotate {
-		return
-	}
-	if bits := t.annotation.Load(); bits != 0 {
-		attrs.PutDouble(AttrAnnotation, math.Float64frombits(bits))
-	}
-}
-
 func hasRedaction(attrs pcommon.Map) bool {
 	_, ok := attrs.Get(attrRedactionCount)
 	return ok
@@ -84,8 +65,9 @@ func serviceName(attrs pcommon.Map) (string, bool) {
 	return v.Str(), true
 }
 
-func (p *anomalyProcessor) processLogs(_ context.Context, ld plog.Logs) (plog.Logs, error) {
-	v := p.m.currentView()
+// consumeLogs adds the batch to its tenants' open intervals.
+func (m *monitor) consumeLogs(ld plog.Logs) {
+	v := m.currentView()
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
 		rl := rls.At(i)
@@ -129,13 +111,12 @@ func (p *anomalyProcessor) processLogs(_ context.Context, ld plog.Logs) (plog.Lo
 			a.addService(svc)
 		}
 		t.mu.Unlock()
-		p.annotate(t, attrs)
 	}
-	return ld, nil
 }
 
-func (p *anomalyProcessor) processTraces(_ context.Context, td ptrace.Traces) (ptrace.Traces, error) {
-	v := p.m.currentView()
+// consumeTraces adds the batch to its tenants' open intervals.
+func (m *monitor) consumeTraces(td ptrace.Traces) {
+	v := m.currentView()
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
@@ -183,13 +164,12 @@ func (p *anomalyProcessor) processTraces(_ context.Context, td ptrace.Traces) (p
 			a.addService(svc)
 		}
 		t.mu.Unlock()
-		p.annotate(t, attrs)
 	}
-	return td, nil
 }
 
-func (p *anomalyProcessor) processMetrics(_ context.Context, md pmetric.Metrics) (pmetric.Metrics, error) {
-	v := p.m.currentView()
+// consumeMetrics adds the batch to its tenants' open intervals.
+func (m *monitor) consumeMetrics(md pmetric.Metrics) {
+	v := m.currentView()
 	rms := md.ResourceMetrics()
 	for i := 0; i < rms.Len(); i++ {
 		rm := rms.At(i)
@@ -217,9 +197,7 @@ func (p *anomalyProcessor) processMetrics(_ context.Context, md pmetric.Metrics)
 			a.addService(svc)
 		}
 		t.mu.Unlock()
-		p.annotate(t, attrs)
 	}
-	return md, nil
 }
 
 // dataPoints counts a resource's data points and those the tenantredact

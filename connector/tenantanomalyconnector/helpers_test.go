@@ -1,4 +1,4 @@
-package tenantanomalyprocessor
+package tenantanomalyconnector
 
 import (
 	"context"
@@ -11,18 +11,18 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/connector"
+	"go.opentelemetry.io/collector/connector/connectortest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
-	"go.opentelemetry.io/collector/processor"
-	"go.opentelemetry.io/collector/processor/processortest"
 
+	"github.com/tenancyhq/tenancy/connector/tenantanomalyconnector/internal/metadata"
 	"github.com/tenancyhq/tenancy/internal/identity"
 	"github.com/tenancyhq/tenancy/internal/policy"
 	"github.com/tenancyhq/tenancy/internal/policytest"
-	"github.com/tenancyhq/tenancy/processor/tenantanomalyprocessor/internal/metadata"
 )
 
 const testSecret = "0123456789abcdef"
@@ -114,14 +114,16 @@ func (c *memClient) Batch(_ context.Context, ops ...*storage.Operation) error {
 func (c *memClient) Close(context.Context) error { return nil }
 
 // harness runs the three signal instances of one component id on a fake
-// clock; flush closes the next interval by hand.
+// clock; flush closes the next interval by hand. Every instance's logs out
+// is the one sink, as the collector routes them all to the same pipelines.
 type harness struct {
 	t       testing.TB
 	clock   *fakeClock
 	cfg     *Config
-	reg     *registry
-	logs    processor.Logs
-	traces  processor.Traces
+	factory connector.Factory
+	logs    connector.Logs
+	metrics connector.Metrics
+	traces  connector.Traces
 	sink    *consumertest.LogsSink
 	tel     *componenttest.Telemetry
 	stopped bool
@@ -143,24 +145,33 @@ func loadPolicy(t testing.TB) *policy.Policy {
 func newHarness(t testing.TB, cfg *Config, pol *policy.Policy, st *memStorage, start time.Time) *harness {
 	t.Helper()
 	h := &harness{t: t, clock: &fakeClock{t: start}, cfg: cfg, sink: new(consumertest.LogsSink), tel: componenttest.NewTelemetry()}
-	h.reg = newRegistry(options{now: h.clock.Now, manual: true})
-	f := h.reg.factory()
-	set := processortest.NewNopSettings(metadata.Type)
+	h.factory = newFactory(options{now: h.clock.Now, manual: true})
+	set := connectortest.NewNopSettings(metadata.Type)
+	// A fixed id, as a restarted collector has: the baselines are stored
+	// under it (NewNopSettings names each instance anew).
+	set.ID = component.NewID(metadata.Type)
 	set.TelemetrySettings = h.tel.NewTelemetrySettings()
 	var err error
-	h.logs, err = f.CreateLogs(context.Background(), set, cfg, h.sink)
+	h.logs, err = h.factory.CreateLogsToLogs(context.Background(), set, cfg, h.sink)
 	require.NoError(t, err)
-	h.traces, err = f.CreateTraces(context.Background(), set, cfg, consumertest.NewNop())
+	h.metrics, err = h.factory.CreateMetricsToLogs(context.Background(), set, cfg, h.sink)
+	require.NoError(t, err)
+	h.traces, err = h.factory.CreateTracesToLogs(context.Background(), set, cfg, h.sink)
 	require.NoError(t, err)
 	host := newHost(pol, st)
-	require.NoError(t, h.logs.Start(context.Background(), host))
-	require.NoError(t, h.traces.Start(context.Background(), host))
+	for _, c := range h.instances() {
+		require.NoError(t, c.Start(context.Background(), host))
+	}
 	t.Cleanup(func() { h.shutdown() })
 	return h
 }
 
+func (h *harness) instances() []component.Component {
+	return []component.Component{h.logs, h.metrics, h.traces}
+}
+
 func (h *harness) monitor() *monitor {
-	return h.reg.get(processortest.NewNopSettings(metadata.Type).ID)
+	return h.logs.(logsConnector).Unwrap()
 }
 
 func (h *harness) shutdown() {
@@ -168,8 +179,9 @@ func (h *harness) shutdown() {
 		return
 	}
 	h.stopped = true
-	require.NoError(h.t, h.logs.Shutdown(context.Background()))
-	require.NoError(h.t, h.traces.Shutdown(context.Background()))
+	for _, c := range h.instances() {
+		require.NoError(h.t, c.Shutdown(context.Background()))
+	}
 	require.NoError(h.t, h.tel.Shutdown(context.Background()))
 }
 
@@ -213,7 +225,7 @@ func (h *harness) sendSpans(tenant string, n int, d time.Duration) {
 	require.NoError(h.t, h.traces.ConsumeTraces(context.Background(), td))
 }
 
-// anomalies returns the _governance log records the processor emitted.
+// anomalies returns the _governance log records the connector emitted.
 func (h *harness) anomalies() []plog.LogRecord {
 	var out []plog.LogRecord
 	for _, ld := range h.sink.AllLogs() {
@@ -236,4 +248,10 @@ func (h *harness) anomalies() []plog.LogRecord {
 func str(m pcommon.Map, k string) string {
 	v, _ := m.Get(k)
 	return v.AsString()
+}
+
+// newLifecycleHost is the host of the generated lifecycle test
+// (metadata.yaml tests.host): Start needs the tenantpolicy extension.
+func newLifecycleHost(t *testing.T) component.Host {
+	return newHost(loadPolicy(t), nil)
 }

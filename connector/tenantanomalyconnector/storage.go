@@ -1,4 +1,4 @@
-package tenantanomalyprocessor
+package tenantanomalyconnector
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package tenantanomalyprocessor
+package tenantanomalyconnector
 
 import (
 	"context"
@@ -9,18 +9,20 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/connector/connectortest"
+	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
-	"go.opentelemetry.io/collector/processor/processortest"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
+	"github.com/tenancyhq/tenancy/connector/tenantanomalyconnector/internal/metadata"
 	"github.com/tenancyhq/tenancy/internal/identity"
 	"github.com/tenancyhq/tenancy/internal/policy"
 	"github.com/tenancyhq/tenancy/internal/redact"
-	"github.com/tenancyhq/tenancy/processor/tenantanomalyprocessor/internal/metadata"
 )
 
 // baseline sends every tenant an ordinary interval: about 100 log records
@@ -99,7 +101,7 @@ func TestVolumeSpikeFlagsOnlyThatTenant(t *testing.T) {
 
 func scoreMetric(t *testing.T, tel *componenttest.Telemetry) map[string]float64 {
 	t.Helper()
-	m, err := tel.GetMetric(metadata.ScoreName)
+	m, err := tel.GetMetric("otelcol_tenantanomaly_score")
 	require.NoError(t, err)
 	out := map[string]float64{}
 	for _, dp := range m.Data.(metricdata.Gauge[float64]).DataPoints {
@@ -209,36 +211,63 @@ func TestRedactionAttributeName(t *testing.T) {
 	assert.Equal(t, redact.AttrCount, attrRedactionCount)
 }
 
-func TestAnnotateNextInterval(t *testing.T) {
+// The connector is the end of the pipelines that feed it: it passes
+// nothing on, changes nothing it reads (the collector hands it read-only
+// data when another exporter shares the batch), and emits only anomaly
+// records.
+func TestPassesNothingOn(t *testing.T) {
+	h := newHarness(t, testConfig(), loadPolicy(t), nil, t0)
+	assert.False(t, h.logs.Capabilities().MutatesData)
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr(identity.AttrTenantID, "acme")
+	rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Body().SetStr("order accepted")
+	ld.MarkReadOnly()
+	require.NoError(t, h.logs.ConsumeLogs(context.Background(), ld))
+	md := pmetric.NewMetrics()
+	rm := md.ResourceMetrics().AppendEmpty()
+	rm.Resource().Attributes().PutStr(identity.AttrTenantID, "acme")
+	rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty().SetEmptyGauge().DataPoints().AppendEmpty().SetIntValue(1)
+	md.MarkReadOnly()
+	require.NoError(t, h.metrics.ConsumeMetrics(context.Background(), md))
+	h.sendSpans("acme", 3, time.Millisecond)
+	assert.Zero(t, h.sink.LogRecordCount(), "nothing observed is passed on")
+	acme := h.monitor().series["acme"]
+	assert.EqualValues(t, 1, acme.sig[signalLogs].acc.records)
+	assert.EqualValues(t, 1, acme.sig[signalMetrics].acc.records)
+	assert.EqualValues(t, 3, acme.sig[signalTraces].acc.records)
+}
+
+// The instances of one id share one monitor, whichever signal they take
+// in; another id has its own; after the shutdown the next start of the id
+// builds a new one (a collector reload).
+func TestInstancesShareOneMonitor(t *testing.T) {
+	f := newFactory(options{now: time.Now, manual: true})
 	cfg := testConfig()
-	cfg.Annotate = true
-	h := newHarness(t, cfg, loadPolicy(t), nil, t0)
-	r := rand.New(rand.NewPCG(3, 4))
-	for range 30 {
-		baseline(h, r, "acme", "initech")
-		h.flush()
+	set := connectortest.NewNopSettings(metadata.Type)
+	logs, err := f.CreateLogsToLogs(context.Background(), set, cfg, consumertest.NewNop())
+	require.NoError(t, err)
+	metrics, err := f.CreateMetricsToLogs(context.Background(), set, cfg, consumertest.NewNop())
+	require.NoError(t, err)
+	traces, err := f.CreateTracesToLogs(context.Background(), set, cfg, consumertest.NewNop())
+	require.NoError(t, err)
+	m := logs.(logsConnector).Unwrap()
+	assert.Same(t, m, metrics.(metricsConnector).Unwrap())
+	assert.Same(t, m, traces.(tracesConnector).Unwrap())
+
+	other := connectortest.NewNopSettings(metadata.Type)
+	other.ID = component.NewIDWithName(metadata.Type, "other")
+	otherLogs, err := f.CreateLogsToLogs(context.Background(), other, cfg, consumertest.NewNop())
+	require.NoError(t, err)
+	assert.NotSame(t, m, otherLogs.(logsConnector).Unwrap())
+
+	for _, c := range []component.Component{logs, metrics, traces, otherLogs} {
+		require.NoError(t, c.Shutdown(context.Background()))
 	}
-	h.sendLogs("acme", 3000, 0)
-	baseline(h, r, "initech")
-	h.flush()
-	require.Len(t, h.anomalies(), 1)
-
-	before := len(h.sink.AllLogs())
-	h.sendLogs("acme", 100, 0)
-	h.sendLogs("initech", 100, 0)
-	out := h.sink.AllLogs()[before:]
-	require.Len(t, out, 2)
-	score, ok := out[0].ResourceLogs().At(0).Resource().Attributes().Get(AttrAnnotation)
-	require.True(t, ok, "acme's records of the interval after the flagged one carry the score")
-	assert.GreaterOrEqual(t, score.Double(), 0.5)
-	_, ok = out[1].ResourceLogs().At(0).Resource().Attributes().Get(AttrAnnotation)
-	assert.False(t, ok, "initech was not flagged")
-
-	// The next ordinary interval clears it.
-	h.flush()
-	h.sendLogs("acme", 100, 0)
-	_, ok = h.sink.AllLogs()[len(h.sink.AllLogs())-1].ResourceLogs().At(0).Resource().Attributes().Get(AttrAnnotation)
-	assert.False(t, ok)
+	again, err := f.CreateLogsToLogs(context.Background(), set, cfg, consumertest.NewNop())
+	require.NoError(t, err)
+	assert.NotSame(t, m, again.(logsConnector).Unwrap(), "the shutdown released the shared monitor")
+	require.NoError(t, again.Shutdown(context.Background()))
 }
 
 func TestBaselinesSurviveRestart(t *testing.T) {
@@ -253,7 +282,6 @@ func TestBaselinesSurviveRestart(t *testing.T) {
 	}
 	end := h.clock.Now()
 	h.shutdown()
-	require.Nil(t, h.reg.get(processortest.NewNopSettings(metadata.Type).ID), "the last shutdown releases the shared state")
 
 	// The next process: a spike on its first full interval is flagged, with
 	// no new probation (probation is 10 intervals).
@@ -323,13 +351,13 @@ func TestCheckpointInterval(t *testing.T) {
 func TestStartErrors(t *testing.T) {
 	cfg := testConfig()
 	f := NewFactory()
-	lp, err := f.CreateLogs(context.Background(), processortest.NewNopSettings(metadata.Type), cfg, nil)
+	lp, err := f.CreateLogsToLogs(context.Background(), connectortest.NewNopSettings(metadata.Type), cfg, consumertest.NewNop())
 	require.NoError(t, err)
 	assert.ErrorContains(t, lp.Start(context.Background(), componenttest.NewNopHost()), `extension "tenantpolicy" is not configured`)
 	require.NoError(t, lp.Shutdown(context.Background()))
 
 	cfg.Storage = &storageID
-	lp, err = f.CreateLogs(context.Background(), processortest.NewNopSettings(metadata.Type), cfg, nil)
+	lp, err = f.CreateLogsToLogs(context.Background(), connectortest.NewNopSettings(metadata.Type), cfg, consumertest.NewNop())
 	require.NoError(t, err)
 	assert.EqualError(t, lp.Start(context.Background(), newHost(loadPolicy(t), nil)),
 		`storage: extension "file_storage" is not configured; add it under extensions: and service.extensions`)

@@ -1,4 +1,4 @@
-package tenantanomalyprocessor
+package tenantanomalyconnector
 
 import (
 	"context"
@@ -9,18 +9,14 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
-	"go.opentelemetry.io/collector/processor/processorhelper"
-	"go.opentelemetry.io/collector/processor/processortest"
 
 	"github.com/tenancyhq/tenancy/internal/anomaly"
 	"github.com/tenancyhq/tenancy/internal/identity"
 	"github.com/tenancyhq/tenancy/internal/policy"
-	"github.com/tenancyhq/tenancy/processor/tenantanomalyprocessor/internal/metadata"
 )
 
 // Batch shape of the benchmarks: resources per batch, records per resource.
@@ -100,8 +96,8 @@ func benchMetrics(nTenants int) pmetric.Metrics {
 }
 
 // barePass reads each resource's tenant.id and counts its records: the
-// floor any per-tenant processor pays, through the same processorhelper.
-func barePass(_ context.Context, ld plog.Logs) (plog.Logs, error) {
+// floor any per-tenant component pays.
+func barePass(_ context.Context, ld plog.Logs) error {
 	n := 0
 	for i := 0; i < ld.ResourceLogs().Len(); i++ {
 		rl := ld.ResourceLogs().At(i)
@@ -112,29 +108,24 @@ func barePass(_ context.Context, ld plog.Logs) (plog.Logs, error) {
 		}
 	}
 	_ = n
-	return ld, nil
+	return nil
 }
 
-func BenchmarkProcessor(b *testing.B) {
+func BenchmarkConnector(b *testing.B) {
 	const records = benchResources * benchRecords
 	perRecord := func(b *testing.B) {
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*records), "ns/record")
 	}
 	b.Run("bare_pass/logs", func(b *testing.B) {
-		lp, err := processorhelper.NewLogs(context.Background(), processortest.NewNopSettings(metadata.Type), testConfig(), consumertest.NewNop(), barePass)
-		require.NoError(b, err)
 		ld := benchLogs(10)
 		b.ReportAllocs()
 		for b.Loop() {
-			_ = lp.ConsumeLogs(context.Background(), ld)
+			_ = barePass(context.Background(), ld)
 		}
 		perRecord(b)
 	})
 	for _, n := range []int{10, 10_000} {
 		h := newHarness(b, testConfig(), benchPolicy(b, n), nil, t0)
-		metrics, err := h.reg.factory().CreateMetrics(context.Background(), processortest.NewNopSettings(metadata.Type), h.cfg, consumertest.NewNop())
-		require.NoError(b, err)
-		b.Cleanup(func() { _ = metrics.Shutdown(context.Background()) })
 		b.Run(fmt.Sprintf("tenantanomaly/logs/tenants=%d", n), func(b *testing.B) {
 			ld := benchLogs(n)
 			b.ReportAllocs()
@@ -155,7 +146,7 @@ func BenchmarkProcessor(b *testing.B) {
 			md := benchMetrics(n)
 			b.ReportAllocs()
 			for b.Loop() {
-				_ = metrics.ConsumeMetrics(context.Background(), md)
+				_ = h.metrics.ConsumeMetrics(context.Background(), md)
 			}
 			perRecord(b)
 		})
@@ -164,7 +155,7 @@ func BenchmarkProcessor(b *testing.B) {
 
 // BenchmarkMemory10kTenants measures the retained heap of 10,000 tenants
 // that each send every signal (all 19 features have a detector), through the
-// processor's own structures, and the time of one flush over them.
+// connector's own structures, and the time of one flush over them.
 func BenchmarkMemory10kTenants(b *testing.B) {
 	const n = 10_000
 	pol := benchPolicy(b, n)
@@ -174,8 +165,6 @@ func BenchmarkMemory10kTenants(b *testing.B) {
 		runtime.GC()
 		runtime.ReadMemStats(&before)
 		h := newHarness(b, testConfig(), pol, nil, t0)
-		metrics, err := h.reg.factory().CreateMetrics(context.Background(), processortest.NewNopSettings(metadata.Type), h.cfg, consumertest.NewNop())
-		require.NoError(b, err)
 		// Every tenant appears in one of these batches.
 		for off := 0; off < n; off += benchResources {
 			ld, td, md := benchLogs(n), benchTraces(n), benchMetrics(n)
@@ -184,7 +173,7 @@ func BenchmarkMemory10kTenants(b *testing.B) {
 			retarget(md.ResourceMetrics().Len(), func(i int) pcommon.Map { return md.ResourceMetrics().At(i).Resource().Attributes() }, off)
 			require.NoError(b, h.logs.ConsumeLogs(context.Background(), ld))
 			require.NoError(b, h.traces.ConsumeTraces(context.Background(), td))
-			require.NoError(b, metrics.ConsumeMetrics(context.Background(), md))
+			require.NoError(b, h.metrics.ConsumeMetrics(context.Background(), md))
 		}
 		b.StartTimer()
 		start := time.Now()
@@ -214,7 +203,6 @@ func BenchmarkMemory10kTenants(b *testing.B) {
 		b.ReportMetric(float64(anomaly.StateSize), "B/detector-state")
 		b.ReportMetric(float64(flushTime.Milliseconds()), "ms/flush")
 		runtime.KeepAlive(h)
-		require.NoError(b, metrics.Shutdown(context.Background()))
 		h.shutdown()
 		b.StartTimer()
 	}

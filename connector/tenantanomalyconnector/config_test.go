@@ -1,4 +1,4 @@
-package tenantanomalyprocessor
+package tenantanomalyconnector
 
 import (
 	"path/filepath"
@@ -12,7 +12,7 @@ import (
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
 
-	"github.com/tenancyhq/tenancy/processor/tenantanomalyprocessor/internal/metadata"
+	"github.com/tenancyhq/tenancy/connector/tenantanomalyconnector/internal/metadata"
 )
 
 func TestLoadConfig(t *testing.T) {
@@ -30,7 +30,7 @@ func TestLoadConfig(t *testing.T) {
 		{id: component.NewIDWithName(metadata.Type, "full"), want: &Config{
 			Policy: component.MustNewIDWithName("tenantpolicy", "edge"), FingerprintSecret: "0123456789abcdef",
 			Interval: 30 * time.Second, Threshold: 0.7, Probation: 20, Suppress: 50, Storage: &storageID,
-			CheckpointInterval: 0, Annotate: true}},
+			CheckpointInterval: 0}},
 		{id: component.NewIDWithName(metadata.Type, "shortsecret"),
 			wantErr: "fingerprint_secret: must be at least 16 bytes (use the tenant processor's, e.g. ${env:TENANCY_FINGERPRINT_SECRET})"},
 		{id: component.NewIDWithName(metadata.Type, "badnumbers"),
