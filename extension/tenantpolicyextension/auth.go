@@ -65,11 +65,11 @@ func (e *policyExtension) accept(ctx context.Context, tenant string, src identit
 		// Only policy tenants become label values, so the series are bounded.
 		attrs = append(attrs, attribute.String("tenant", tenant))
 	}
-	e.tel.AuthAccepted.Add(ctx, 1, metric.WithAttributes(attrs...))
+	e.tel.TenantpolicyAuthAccepted.Add(ctx, 1, metric.WithAttributes(attrs...))
 }
 
 func (e *policyExtension) refuse(ctx context.Context, reason string, err error) error {
-	e.tel.AuthRefused.Add(ctx, 1, metric.WithAttributes(attribute.String("reason", reason)))
+	e.tel.TenantpolicyAuthRefused.Add(ctx, 1, metric.WithAttributes(attribute.String("reason", reason)))
 	return err
 }
 

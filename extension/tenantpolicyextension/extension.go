@@ -25,7 +25,7 @@ import (
 type policyExtension struct {
 	cfg    *Config
 	logger *zap.Logger
-	tel    *metadata.Telemetry
+	tel    *metadata.TelemetryBuilder
 
 	current atomic.Pointer[policy.Policy]
 	// lastSeen is the hash of the file content last read, valid or not, so a
@@ -47,7 +47,7 @@ var (
 )
 
 func newPolicyExtension(cfg *Config, set extension.Settings) (*policyExtension, error) {
-	tel, err := metadata.NewTelemetry(set.TelemetrySettings)
+	tel, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
 	if err != nil {
 		return nil, fmt.Errorf("tenantpolicy: telemetry: %w", err)
 	}
@@ -59,12 +59,12 @@ func newPolicyExtension(cfg *Config, set extension.Settings) (*policyExtension, 
 func (e *policyExtension) Start(ctx context.Context, _ component.Host) error {
 	data, err := os.ReadFile(e.cfg.Path)
 	if err != nil {
-		e.tel.Reloads.Add(ctx, 1, metric.WithAttributes(attribute.String("result", "failure")))
+		e.tel.TenantpolicyReloads.Add(ctx, 1, metric.WithAttributes(attribute.String("result", "failure")))
 		return fmt.Errorf("tenantpolicy: %w", err)
 	}
 	p, err := policy.Parse(e.cfg.Path, data)
 	if err != nil {
-		e.tel.Reloads.Add(ctx, 1, metric.WithAttributes(attribute.String("result", "failure")))
+		e.tel.TenantpolicyReloads.Add(ctx, 1, metric.WithAttributes(attribute.String("result", "failure")))
 		return fmt.Errorf("tenantpolicy: invalid policy:\n%w", err)
 	}
 	e.lastSeen = sha256.Sum256(data)
@@ -94,8 +94,8 @@ func (e *policyExtension) Policy() *policy.Policy { return e.current.Load() }
 
 func (e *policyExtension) install(ctx context.Context, p *policy.Policy) {
 	e.current.Store(p)
-	e.tel.Reloads.Add(ctx, 1, metric.WithAttributes(attribute.String("result", "success")))
-	e.tel.Tenants.Record(ctx, int64(p.Len()))
+	e.tel.TenantpolicyReloads.Add(ctx, 1, metric.WithAttributes(attribute.String("result", "success")))
+	e.tel.TenantpolicyTenants.Record(ctx, int64(p.Len()))
 	e.logger.Info("Tenant policy in force", zap.String("path", p.Source),
 		zap.String("version", p.Version), zap.Int("tenants", p.Len()))
 }
@@ -127,7 +127,7 @@ func (e *policyExtension) reload(ctx context.Context) {
 		}
 		e.readFailing = true
 		e.lastSeen = [sha256.Size]byte{}
-		e.tel.Reloads.Add(ctx, 1, metric.WithAttributes(attribute.String("result", "failure")))
+		e.tel.TenantpolicyReloads.Add(ctx, 1, metric.WithAttributes(attribute.String("result", "failure")))
 		e.logger.Error("Tenant policy file unreadable; the last good policy stays in force",
 			zap.Error(err), zap.String("version_in_force", e.Policy().Version))
 		return
@@ -140,7 +140,7 @@ func (e *policyExtension) reload(ctx context.Context) {
 	e.lastSeen = sum
 	p, err := policy.Parse(e.cfg.Path, data)
 	if err != nil {
-		e.tel.Reloads.Add(ctx, 1, metric.WithAttributes(attribute.String("result", "failure")))
+		e.tel.TenantpolicyReloads.Add(ctx, 1, metric.WithAttributes(attribute.String("result", "failure")))
 		e.logger.Error("Tenant policy change refused; the last good policy stays in force",
 			zap.Error(err), zap.String("version_in_force", e.Policy().Version))
 		return

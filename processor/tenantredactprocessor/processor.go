@@ -22,7 +22,7 @@ import (
 
 type redactProcessor struct {
 	logger   *zap.Logger
-	tel      *metadata.Telemetry
+	tel      *metadata.TelemetryBuilder
 	opts     redact.Options
 	policyID component.ID
 	provider policy.Provider
@@ -43,7 +43,7 @@ type builtRedactor struct {
 }
 
 func newRedactProcessor(cfg *Config, set processor.Settings) (*redactProcessor, error) {
-	tel, err := metadata.NewTelemetry(set.TelemetrySettings)
+	tel, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
 	if err != nil {
 		return nil, err
 	}
@@ -98,10 +98,10 @@ func (p *redactProcessor) redactor() (*redact.Redactor, error) {
 
 func (p *redactProcessor) record(ctx context.Context, signal string, st redact.Stats) {
 	for k, n := range st.Redactions {
-		p.tel.Redactions.Add(ctx, n, metric.WithAttributes(attribute.String("tenant", k.Tenant), attribute.String("class", k.Class)))
+		p.tel.TenantredactRedactions.Add(ctx, n, metric.WithAttributes(attribute.String("tenant", k.Tenant), attribute.String("class", k.Class)))
 	}
 	for tenant, n := range st.Records {
-		p.tel.Records.Add(ctx, n, metric.WithAttributes(attribute.String("tenant", tenant), attribute.String("signal", signal)))
+		p.tel.TenantredactRecords.Add(ctx, n, metric.WithAttributes(attribute.String("tenant", tenant), attribute.String("signal", signal)))
 	}
 }
 

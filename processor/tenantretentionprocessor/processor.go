@@ -54,14 +54,14 @@ const (
 
 type retentionProcessor struct {
 	logger   *zap.Logger
-	tel      *metadata.Telemetry
+	tel      *metadata.TelemetryBuilder
 	cfg      *Config
 	provider policy.Provider
 	now      func() time.Time
 }
 
 func newRetentionProcessor(cfg *Config, set processor.Settings, now func() time.Time) (*retentionProcessor, error) {
-	tel, err := metadata.NewTelemetry(set.TelemetrySettings)
+	tel, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
 	if err != nil {
 		return nil, err
 	}
@@ -244,10 +244,10 @@ func (p *retentionProcessor) report(ctx context.Context, signal string, t tally)
 		}
 		attrs := metric.WithAttributes(attribute.String("tenant", k.tenant), attribute.String("signal", signal), attribute.String("reason", k.reason))
 		if !k.dropped {
-			p.tel.RecordsFlagged.Add(ctx, n, attrs)
+			p.tel.TenantretentionRecordsFlagged.Add(ctx, n, attrs)
 			continue
 		}
-		p.tel.RecordsDropped.Add(ctx, n, attrs)
+		p.tel.TenantretentionRecordsDropped.Add(ctx, n, attrs)
 		if debug {
 			p.logger.Debug("records dropped", zap.String("tenant", k.tenant), zap.String("signal", signal), zap.String("reason", k.reason), zap.Int64("records", n))
 		}
