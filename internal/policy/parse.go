@@ -157,6 +157,8 @@ func Parse(name string, data []byte) (*Policy, error) {
 
 // spec is what one mapping (a tenant or the defaults block) sets.
 type spec struct {
+	// tenant is false for the defaults block, which may not lift a limit.
+	tenant      bool
 	status      *Status
 	identifiers []string
 	identLines  []int
@@ -245,19 +247,53 @@ func limitField(l *Limits, key string) *int64 {
 	panic("unknown limit " + key)
 }
 
+// specKeys are the keys of a tenant's settings, in the order messages list
+// them, each with the function that reads it. The defaults block may set
+// the keys that are not tenantOnly.
+var specKeys = []struct {
+	name       string
+	tenantOnly bool
+	read       func(ps *parser, s *spec, v *yaml.Node, kp string)
+}{
+	{"status", false, (*parser).specStatus},
+	{"identifiers", true, (*parser).specIdentifiers},
+	{"api_keys", true, (*parser).specAPIKeys},
+	{"client_certs", true, (*parser).specClientCerts},
+	{"redaction", false, (*parser).specRedaction},
+	{"retention", false, (*parser).specRetention},
+	{"max_future_skew", false, (*parser).specMaxFutureSkew},
+	{"residency", false, (*parser).specResidency},
+	{"backends", false, (*parser).specBackends},
+	{"limits", false, (*parser).specLimits},
+	{"anomaly", false, (*parser).specAnomaly},
+	{"backend_credentials", true, (*parser).specBackendCredentials},
+}
+
 var (
-	tenantKeys   = []string{"status", "identifiers", "api_keys", "client_certs", "redaction", "retention", "max_future_skew", "residency", "backends", "limits", "anomaly", "backend_credentials"}
-	defaultsKeys = []string{"status", "redaction", "retention", "max_future_skew", "residency", "backends", "limits", "anomaly"}
+	tenantKeys   = specKeyNames(true)
+	defaultsKeys = specKeyNames(false)
 	backendRE    = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_/.-]{0,127}$`)
 	certFPRE     = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
 	envNameRE    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
 )
 
+func specKeyNames(tenant bool) []string {
+	var names []string
+	for _, k := range specKeys {
+		if tenant || !k.tenantOnly {
+			names = append(names, k.name)
+		}
+	}
+	return names
+}
+
 // MinIdentifierLength keeps identifiers from matching common short words.
 const MinIdentifierLength = 3
 
+// spec reads a tenant's mapping, or the defaults block's when isTenant is
+// false, one key at a time through specKeys.
 func (ps *parser) spec(n *yaml.Node, path string, isTenant bool) *spec {
-	s := &spec{}
+	s := &spec{tenant: isTenant}
 	if isNull(n) {
 		return s
 	}
@@ -279,211 +315,239 @@ func (ps *parser) spec(n *yaml.Node, path string, isTenant bool) *spec {
 			}
 			return
 		}
-		switch key {
-		case "status":
-			if str, ok := ps.scalar(v, kp); ok {
-				st := Status(str)
-				if st != StatusActive && st != StatusSuspended {
-					ps.add(v.Line, kp, "must be active or suspended, found %q", str)
-					return
-				}
-				s.status = &st
+		for _, sk := range specKeys {
+			if sk.name == key {
+				sk.read(ps, s, v, kp)
+				return
 			}
-		case "identifiers":
-			s.identifiers = []string{}
-			seen := map[string]bool{}
-			ps.eachItem(v, kp, func(i int, item *yaml.Node) {
-				ip := fmt.Sprintf("%s[%d]", kp, i)
-				str, ok := ps.scalar(item, ip)
-				if !ok {
-					return
-				}
-				if msg := identifierProblem(str); msg != "" {
-					ps.add(item.Line, ip, "%s", msg)
-					return
-				}
-				if seen[strings.ToLower(str)] {
-					ps.add(item.Line, ip, "identifier %q is listed twice", str)
-					return
-				}
-				seen[strings.ToLower(str)] = true
-				s.identifiers = append(s.identifiers, str)
-				s.identLines = append(s.identLines, item.Line)
-			})
-		case "api_keys":
-			s.apiKeys = []KeyHash{}
-			ps.eachItem(v, kp, func(i int, item *yaml.Node) {
-				ip := fmt.Sprintf("%s[%d]", kp, i)
-				str, ok := ps.scalar(item, ip)
-				if !ok {
-					return
-				}
-				h, err := ParseKeyHash(str)
-				if err != nil {
-					ps.add(item.Line, ip, "malformed key hash: %s", err)
-					return
-				}
-				s.apiKeys = append(s.apiKeys, h)
-				s.keyLines = append(s.keyLines, item.Line)
-			})
-		case "client_certs":
-			s.clientCerts = []string{}
-			ps.eachItem(v, kp, func(i int, item *yaml.Node) {
-				ip := fmt.Sprintf("%s[%d]", kp, i)
-				if str, ok := ps.scalar(item, ip); ok {
-					if !certFPRE.MatchString(str) {
-						ps.add(item.Line, ip, `malformed certificate fingerprint: want "sha256:" and 64 lower-case hex digits`)
-						return
-					}
-					s.clientCerts = append(s.clientCerts, str)
-				}
-			})
-		case "redaction":
-			s.redaction = map[string]Action{}
-			ps.mapping(v, kp, func(rk string, rkn, rv *yaml.Node) {
-				if rk != "classes" {
-					ps.add(rkn.Line, kp+"."+rk, "unknown key (want: classes)")
-					return
-				}
-				ps.mapping(rv, kp+".classes", func(class string, cn, av *yaml.Node) {
-					cp := kp + ".classes." + class
-					if !slices.Contains(RedactionClasses, class) {
-						ps.add(cn.Line, cp, "unknown redaction class (want one of: %s)", strings.Join(RedactionClasses, ", "))
-						return
-					}
-					if str, ok := ps.scalar(av, cp); ok {
-						a := Action(str)
-						if a != ActionMask && a != ActionRemove && a != ActionHash && a != ActionKeep {
-							ps.add(av.Line, cp, "must be mask, remove, hash or keep, found %q", str)
-							return
-						}
-						s.redaction[class] = a
-					}
-				})
-			})
-		case "retention":
-			s.retention = map[Signal]time.Duration{}
-			ps.mapping(v, kp, func(sig string, sn, dv *yaml.Node) {
-				sp := kp + "." + sig
-				if !slices.Contains(Signals, Signal(sig)) {
-					ps.add(sn.Line, sp, "unknown signal (want logs, metrics or traces)")
-					return
-				}
-				if str, ok := ps.scalar(dv, sp); ok {
-					d, err := ParseRetention(str)
-					if err != nil {
-						ps.add(dv.Line, sp, "%s", err)
-						return
-					}
-					s.retention[Signal(sig)] = d
-				}
-			})
-		case "max_future_skew":
-			if str, ok := ps.scalar(v, kp); ok {
-				d, err := ParseFutureSkew(str)
-				if err != nil {
-					ps.add(v.Line, kp, "%s", err)
-					return
-				}
-				s.futureSkew = &d
-			}
-		case "residency":
-			if str, ok := ps.scalar(v, kp); ok {
-				if str != "" && !ValidRegion(str) {
-					ps.add(v.Line, kp, "want a region label of lower-case letters, digits and '-', found %q", str)
-					return
-				}
-				s.residency = &str
-			}
-		case "backends":
-			s.backends = map[Signal][]string{}
-			ps.mapping(v, kp, func(sig string, sn, lv *yaml.Node) {
-				sp := kp + "." + sig
-				if !slices.Contains(Signals, Signal(sig)) {
-					ps.add(sn.Line, sp, "unknown signal (want logs, metrics or traces)")
-					return
-				}
-				names := []string{}
-				ps.eachItem(lv, sp, func(i int, item *yaml.Node) {
-					ip := fmt.Sprintf("%s[%d]", sp, i)
-					if str, ok := ps.scalar(item, ip); ok {
-						if !backendRE.MatchString(str) {
-							ps.add(item.Line, ip, "malformed backend name %q", str)
-							return
-						}
-						names = append(names, str)
-					}
-				})
-				s.backends[Signal(sig)] = names
-			})
-		case "backend_credentials":
-			s.credentials = map[string]string{}
-			ps.mapping(v, kp, func(name string, bn, ev *yaml.Node) {
-				bp := kp + "." + name
-				if !backendRE.MatchString(name) {
-					ps.add(bn.Line, bp, "malformed backend name %q", name)
-					return
-				}
-				// The value is never quoted back: it may be a secret pasted
-				// where its variable's name belongs.
-				if str, ok := ps.scalar(ev, bp); ok {
-					if !envNameRE.MatchString(str) {
-						ps.add(ev.Line, bp, "want the name of the environment variable holding the credential, never the credential itself")
-						return
-					}
-					s.credentials[name] = str
-				}
-			})
-		case "limits":
-			s.limits = map[string]int64{}
-			ps.mapping(v, kp, func(lk string, ln, lv *yaml.Node) {
-				lp := kp + "." + lk
-				if !slices.Contains(limitKeys, lk) {
-					ps.add(ln.Line, lp, "unknown limit (want one of: %s)", strings.Join(limitKeys, ", "))
-					return
-				}
-				if str, ok := ps.scalar(lv, lp); ok {
-					n, err := parseQuantity(str)
-					if err != nil {
-						ps.add(lv.Line, lp, "%s", err)
-						return
-					}
-					if n == 0 && !isTenant {
-						ps.add(lv.Line, lp, "0 (unlimited) would lift the limit for every tenant; set it on the tenants that need it")
-						return
-					}
-					s.limits[lk] = n
-				}
-			})
-		case "anomaly":
-			ps.mapping(v, kp, func(ak string, an, av *yaml.Node) {
-				ap := kp + "." + ak
-				switch ak {
-				case "sensitivity":
-					if str, ok := ps.scalar(av, ap); ok {
-						f, err := strconv.ParseFloat(str, 64)
-						if err != nil || math.IsNaN(f) || f < 0 || f > 1 {
-							ps.add(av.Line, ap, "want a number from 0 to 1, found %q", str)
-							return
-						}
-						s.sensitivity = &f
-					}
-				case "enabled":
-					if str, ok := ps.scalar(av, ap); ok {
-						b, err := strconv.ParseBool(str)
-						if err != nil {
-							ps.add(av.Line, ap, "want true or false, found %q", str)
-							return
-						}
-						s.anomalyOn = &b
-					}
-				default:
-					ps.add(an.Line, ap, "unknown key (want: enabled, sensitivity)")
-				}
-			})
 		}
 	})
 	return s
+}
+
+func (ps *parser) specStatus(s *spec, v *yaml.Node, kp string) {
+	if str, ok := ps.scalar(v, kp); ok {
+		st := Status(str)
+		if st != StatusActive && st != StatusSuspended {
+			ps.add(v.Line, kp, "must be active or suspended, found %q", str)
+			return
+		}
+		s.status = &st
+	}
+}
+
+func (ps *parser) specIdentifiers(s *spec, v *yaml.Node, kp string) {
+	s.identifiers = []string{}
+	seen := map[string]bool{}
+	ps.eachItem(v, kp, func(i int, item *yaml.Node) {
+		ip := fmt.Sprintf("%s[%d]", kp, i)
+		str, ok := ps.scalar(item, ip)
+		if !ok {
+			return
+		}
+		if msg := identifierProblem(str); msg != "" {
+			ps.add(item.Line, ip, "%s", msg)
+			return
+		}
+		if seen[strings.ToLower(str)] {
+			ps.add(item.Line, ip, "identifier %q is listed twice", str)
+			return
+		}
+		seen[strings.ToLower(str)] = true
+		s.identifiers = append(s.identifiers, str)
+		s.identLines = append(s.identLines, item.Line)
+	})
+}
+
+func (ps *parser) specAPIKeys(s *spec, v *yaml.Node, kp string) {
+	s.apiKeys = []KeyHash{}
+	ps.eachItem(v, kp, func(i int, item *yaml.Node) {
+		ip := fmt.Sprintf("%s[%d]", kp, i)
+		str, ok := ps.scalar(item, ip)
+		if !ok {
+			return
+		}
+		h, err := ParseKeyHash(str)
+		if err != nil {
+			ps.add(item.Line, ip, "malformed key hash: %s", err)
+			return
+		}
+		s.apiKeys = append(s.apiKeys, h)
+		s.keyLines = append(s.keyLines, item.Line)
+	})
+}
+
+func (ps *parser) specClientCerts(s *spec, v *yaml.Node, kp string) {
+	s.clientCerts = []string{}
+	ps.eachItem(v, kp, func(i int, item *yaml.Node) {
+		ip := fmt.Sprintf("%s[%d]", kp, i)
+		if str, ok := ps.scalar(item, ip); ok {
+			if !certFPRE.MatchString(str) {
+				ps.add(item.Line, ip, `malformed certificate fingerprint: want "sha256:" and 64 lower-case hex digits`)
+				return
+			}
+			s.clientCerts = append(s.clientCerts, str)
+		}
+	})
+}
+
+func (ps *parser) specRedaction(s *spec, v *yaml.Node, kp string) {
+	s.redaction = map[string]Action{}
+	ps.mapping(v, kp, func(rk string, rkn, rv *yaml.Node) {
+		if rk != "classes" {
+			ps.add(rkn.Line, kp+"."+rk, "unknown key (want: classes)")
+			return
+		}
+		ps.mapping(rv, kp+".classes", func(class string, cn, av *yaml.Node) {
+			cp := kp + ".classes." + class
+			if !slices.Contains(RedactionClasses, class) {
+				ps.add(cn.Line, cp, "unknown redaction class (want one of: %s)", strings.Join(RedactionClasses, ", "))
+				return
+			}
+			if str, ok := ps.scalar(av, cp); ok {
+				a := Action(str)
+				if a != ActionMask && a != ActionRemove && a != ActionHash && a != ActionKeep {
+					ps.add(av.Line, cp, "must be mask, remove, hash or keep, found %q", str)
+					return
+				}
+				s.redaction[class] = a
+			}
+		})
+	})
+}
+
+func (ps *parser) specRetention(s *spec, v *yaml.Node, kp string) {
+	s.retention = map[Signal]time.Duration{}
+	ps.mapping(v, kp, func(sig string, sn, dv *yaml.Node) {
+		sp := kp + "." + sig
+		if !slices.Contains(Signals, Signal(sig)) {
+			ps.add(sn.Line, sp, "unknown signal (want logs, metrics or traces)")
+			return
+		}
+		if str, ok := ps.scalar(dv, sp); ok {
+			d, err := ParseRetention(str)
+			if err != nil {
+				ps.add(dv.Line, sp, "%s", err)
+				return
+			}
+			s.retention[Signal(sig)] = d
+		}
+	})
+}
+
+func (ps *parser) specMaxFutureSkew(s *spec, v *yaml.Node, kp string) {
+	if str, ok := ps.scalar(v, kp); ok {
+		d, err := ParseFutureSkew(str)
+		if err != nil {
+			ps.add(v.Line, kp, "%s", err)
+			return
+		}
+		s.futureSkew = &d
+	}
+}
+
+func (ps *parser) specResidency(s *spec, v *yaml.Node, kp string) {
+	if str, ok := ps.scalar(v, kp); ok {
+		if str != "" && !ValidRegion(str) {
+			ps.add(v.Line, kp, "want a region label of lower-case letters, digits and '-', found %q", str)
+			return
+		}
+		s.residency = &str
+	}
+}
+
+func (ps *parser) specBackends(s *spec, v *yaml.Node, kp string) {
+	s.backends = map[Signal][]string{}
+	ps.mapping(v, kp, func(sig string, sn, lv *yaml.Node) {
+		sp := kp + "." + sig
+		if !slices.Contains(Signals, Signal(sig)) {
+			ps.add(sn.Line, sp, "unknown signal (want logs, metrics or traces)")
+			return
+		}
+		names := []string{}
+		ps.eachItem(lv, sp, func(i int, item *yaml.Node) {
+			ip := fmt.Sprintf("%s[%d]", sp, i)
+			if str, ok := ps.scalar(item, ip); ok {
+				if !backendRE.MatchString(str) {
+					ps.add(item.Line, ip, "malformed backend name %q", str)
+					return
+				}
+				names = append(names, str)
+			}
+		})
+		s.backends[Signal(sig)] = names
+	})
+}
+
+func (ps *parser) specBackendCredentials(s *spec, v *yaml.Node, kp string) {
+	s.credentials = map[string]string{}
+	ps.mapping(v, kp, func(name string, bn, ev *yaml.Node) {
+		bp := kp + "." + name
+		if !backendRE.MatchString(name) {
+			ps.add(bn.Line, bp, "malformed backend name %q", name)
+			return
+		}
+		// The value is never quoted back: it may be a secret pasted
+		// where its variable's name belongs.
+		if str, ok := ps.scalar(ev, bp); ok {
+			if !envNameRE.MatchString(str) {
+				ps.add(ev.Line, bp, "want the name of the environment variable holding the credential, never the credential itself")
+				return
+			}
+			s.credentials[name] = str
+		}
+	})
+}
+
+func (ps *parser) specLimits(s *spec, v *yaml.Node, kp string) {
+	s.limits = map[string]int64{}
+	ps.mapping(v, kp, func(lk string, ln, lv *yaml.Node) {
+		lp := kp + "." + lk
+		if !slices.Contains(limitKeys, lk) {
+			ps.add(ln.Line, lp, "unknown limit (want one of: %s)", strings.Join(limitKeys, ", "))
+			return
+		}
+		if str, ok := ps.scalar(lv, lp); ok {
+			n, err := parseQuantity(str)
+			if err != nil {
+				ps.add(lv.Line, lp, "%s", err)
+				return
+			}
+			if n == 0 && !s.tenant {
+				ps.add(lv.Line, lp, "0 (unlimited) would lift the limit for every tenant; set it on the tenants that need it")
+				return
+			}
+			s.limits[lk] = n
+		}
+	})
+}
+
+func (ps *parser) specAnomaly(s *spec, v *yaml.Node, kp string) {
+	ps.mapping(v, kp, func(ak string, an, av *yaml.Node) {
+		ap := kp + "." + ak
+		switch ak {
+		case "sensitivity":
+			if str, ok := ps.scalar(av, ap); ok {
+				f, err := strconv.ParseFloat(str, 64)
+				if err != nil || math.IsNaN(f) || f < 0 || f > 1 {
+					ps.add(av.Line, ap, "want a number from 0 to 1, found %q", str)
+					return
+				}
+				s.sensitivity = &f
+			}
+		case "enabled":
+			if str, ok := ps.scalar(av, ap); ok {
+				b, err := strconv.ParseBool(str)
+				if err != nil {
+					ps.add(av.Line, ap, "want true or false, found %q", str)
+					return
+				}
+				s.anomalyOn = &b
+			}
+		default:
+			ps.add(an.Line, ap, "unknown key (want: enabled, sensitivity)")
+		}
+	})
 }
 
 func identifierProblem(s string) string {
