@@ -2,13 +2,12 @@ package tenantprocessor
 
 import (
 	"context"
-	"sync"
 	"sync/atomic"
 
-	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
+	"github.com/tenancyhq/tenancy/internal/selfmetrics"
 	"github.com/tenancyhq/tenancy/processor/tenantprocessor/internal/metadata"
 )
 
@@ -47,27 +46,13 @@ type signalCounts [signalCount]atomic.Int64
 
 // counters are the processor's self-metrics. Counts per tenant live as
 // long as the processor, across policy reloads, so the counters stay
-// monotonic; a tenant's series exists once it has been in a policy.
+// monotonic; a tenant's series appears once something was counted in it.
 type counters struct {
-	mu          sync.Mutex
-	perTenant   map[string]*signalCounts
+	perTenant   selfmetrics.Series[string, signalCounts]
 	quarantined [reasonCount]signalCounts
 }
 
-func newCounters() *counters {
-	return &counters{perTenant: map[string]*signalCounts{}}
-}
-
-func (c *counters) accepted(tenant string) *signalCounts {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	sc, ok := c.perTenant[tenant]
-	if !ok {
-		sc = new(signalCounts)
-		c.perTenant[tenant] = sc
-	}
-	return sc
-}
+func (c *counters) accepted(tenant string) *signalCounts { return c.perTenant.Get(tenant) }
 
 func (p *tenantProcessor) count(e *tenantEntry, r reason, s signal, n int) {
 	if n == 0 {
@@ -80,36 +65,25 @@ func (p *tenantProcessor) count(e *tenantEntry, r reason, s signal, n int) {
 	e.counts[s].Add(int64(n))
 }
 
-func (c *counters) register(set component.TelemetrySettings) error {
-	m := metadata.Meter(set)
-	_, err := m.Int64ObservableCounter(metadata.RecordsAcceptedName,
-		metric.WithDescription(metadata.RecordsAcceptedDescription), metric.WithUnit(metadata.RecordUnit),
-		metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {
-			c.mu.Lock()
-			defer c.mu.Unlock()
-			for tenant, sc := range c.perTenant {
-				for s := range signalCount {
-					if n := sc[s].Load(); n > 0 {
-						o.Observe(n, metric.WithAttributes(attribute.String("tenant", tenant), attribute.String("signal", signalNames[s])))
-					}
-				}
+// register reads the counters from the observable counters of metadata.yaml.
+func (c *counters) register(tb *metadata.TelemetryBuilder) error {
+	err := tb.RegisterTenantRecordsAcceptedCallback(func(_ context.Context, o metric.Int64Observer) error {
+		c.perTenant.Range(func(tenant string, sc *signalCounts) {
+			for s := range signalCount {
+				selfmetrics.ObserveNonZero(o, &sc[s], attribute.String("tenant", tenant), attribute.String("signal", signalNames[s]))
 			}
-			return nil
-		}))
+		})
+		return nil
+	})
 	if err != nil {
 		return err
 	}
-	_, err = m.Int64ObservableCounter(metadata.RecordsQuarantinedName,
-		metric.WithDescription(metadata.RecordsQuarantinedDesc), metric.WithUnit(metadata.RecordUnit),
-		metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {
-			for r := reasonNone + 1; r < reasonCount; r++ {
-				for s := range signalCount {
-					if n := c.quarantined[r][s].Load(); n > 0 {
-						o.Observe(n, metric.WithAttributes(attribute.String("reason", r.String()), attribute.String("signal", signalNames[s])))
-					}
-				}
+	return tb.RegisterTenantRecordsQuarantinedCallback(func(_ context.Context, o metric.Int64Observer) error {
+		for r := reasonNone + 1; r < reasonCount; r++ {
+			for s := range signalCount {
+				selfmetrics.ObserveNonZero(o, &c.quarantined[r][s], attribute.String("reason", r.String()), attribute.String("signal", signalNames[s]))
 			}
-			return nil
-		}))
-	return err
+		}
+		return nil
+	})
 }

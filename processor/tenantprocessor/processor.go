@@ -17,6 +17,7 @@ import (
 	"github.com/tenancyhq/tenancy/internal/identity"
 	"github.com/tenancyhq/tenancy/internal/pdatacount"
 	"github.com/tenancyhq/tenancy/internal/policy"
+	"github.com/tenancyhq/tenancy/processor/tenantprocessor/internal/metadata"
 )
 
 type tenantProcessor struct {
@@ -27,8 +28,9 @@ type tenantProcessor struct {
 
 	// view caches the fingerprints of the policy in force, rebuilt when the
 	// provider hands out a new policy, so the hot path does no HMAC.
-	view     atomic.Pointer[policyView]
-	counters *counters
+	view      atomic.Pointer[policyView]
+	counters  counters
+	telemetry *metadata.TelemetryBuilder
 }
 
 type policyView struct {
@@ -47,8 +49,13 @@ type tenantEntry struct {
 }
 
 func newTenantProcessor(cfg *Config, set processor.Settings) (*tenantProcessor, error) {
-	p := &tenantProcessor{cfg: cfg, logger: set.Logger, secret: []byte(cfg.FingerprintSecret), counters: newCounters()}
-	if err := p.counters.register(set.TelemetrySettings); err != nil {
+	tb, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
+	if err != nil {
+		return nil, err
+	}
+	p := &tenantProcessor{cfg: cfg, logger: set.Logger, secret: []byte(cfg.FingerprintSecret), telemetry: tb}
+	if err := p.counters.register(tb); err != nil {
+		tb.Shutdown()
 		return nil, err
 	}
 	return p, nil
@@ -66,8 +73,13 @@ func (p *tenantProcessor) Start(_ context.Context, host component.Host) error {
 	return nil
 }
 
-// Shutdown stops nothing: the processor runs no goroutine of its own.
-func (*tenantProcessor) Shutdown(context.Context) error { return nil }
+// Shutdown unregisters the self-metrics callbacks, so the processor a
+// config reload builds next is the only one reporting; the processor runs
+// no goroutine of its own.
+func (p *tenantProcessor) Shutdown(context.Context) error {
+	p.telemetry.Shutdown()
+	return nil
+}
 
 func (p *tenantProcessor) currentView() *policyView {
 	pol := p.provider.Policy()
