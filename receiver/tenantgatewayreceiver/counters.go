@@ -2,13 +2,13 @@ package tenantgatewayreceiver
 
 import (
 	"context"
-	"sync"
+	"errors"
 	"sync/atomic"
 
-	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
+	"github.com/tenancyhq/tenancy/internal/selfmetrics"
 	"github.com/tenancyhq/tenancy/receiver/tenantgatewayreceiver/internal/metadata"
 )
 
@@ -22,71 +22,51 @@ const unauthenticatedTenant = "_unauthenticated"
 
 type seriesCounts struct {
 	requests, records, bytes atomic.Int64
-	mu                       sync.Mutex
-	refused                  map[string]*atomic.Int64
+	refused                  selfmetrics.Series[string, atomic.Int64] // by reason
 }
 
-func (s *seriesCounts) refuse(reason string) {
-	s.mu.Lock()
-	c, ok := s.refused[reason]
-	if !ok {
-		c = new(atomic.Int64)
-		s.refused[reason] = c
-	}
-	s.mu.Unlock()
-	c.Add(1)
-}
+func (s *seriesCounts) refuse(reason string) { s.refused.Get(reason).Add(1) }
 
 // counters are the receiver's self-metrics: atomics on the hot path, read
-// by the SDK at collection time.
-type counters struct{ m sync.Map } // seriesKey -> *seriesCounts
-
-func (c *counters) series(k seriesKey) *seriesCounts {
-	if v, ok := c.m.Load(k); ok {
-		return v.(*seriesCounts)
-	}
-	v, _ := c.m.LoadOrStore(k, &seriesCounts{refused: map[string]*atomic.Int64{}})
-	return v.(*seriesCounts)
+// by the TelemetryBuilder's callbacks at collection time. A series reports
+// its requests, records and bytes from its first request, zeros included.
+type counters struct {
+	all selfmetrics.Series[seriesKey, seriesCounts]
 }
 
-// register declares the observable counters of metadata.yaml.
-func (c *counters) register(set component.TelemetrySettings) (metric.Registration, error) {
-	m := metadata.Meter(set)
-	req, err := m.Int64ObservableCounter(metadata.RequestsName, metric.WithDescription(metadata.RequestsDescription), metric.WithUnit("{request}"))
-	if err != nil {
-		return nil, err
+func (c *counters) series(k seriesKey) *seriesCounts { return c.all.Get(k) }
+
+func (k seriesKey) attrs() []attribute.KeyValue {
+	return []attribute.KeyValue{
+		attribute.String("tenant", k.tenant),
+		attribute.String("protocol", k.protocol),
+		attribute.String("signal", k.signal),
 	}
-	rec, err := m.Int64ObservableCounter(metadata.RecordsName, metric.WithDescription(metadata.RecordsDescription), metric.WithUnit("{record}"))
-	if err != nil {
-		return nil, err
-	}
-	byt, err := m.Int64ObservableCounter(metadata.BytesName, metric.WithDescription(metadata.BytesDescription), metric.WithUnit("By"))
-	if err != nil {
-		return nil, err
-	}
-	ref, err := m.Int64ObservableCounter(metadata.RefusedName, metric.WithDescription(metadata.RefusedDescription), metric.WithUnit("{request}"))
-	if err != nil {
-		return nil, err
-	}
-	return m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
-		c.m.Range(func(k, v any) bool {
-			key, s := k.(seriesKey), v.(*seriesCounts)
-			attrs := []attribute.KeyValue{
-				attribute.String("tenant", key.tenant),
-				attribute.String("protocol", key.protocol),
-				attribute.String("signal", key.signal),
-			}
-			set := metric.WithAttributes(attrs...)
-			o.ObserveInt64(req, s.requests.Load(), set)
-			o.ObserveInt64(rec, s.records.Load(), set)
-			o.ObserveInt64(byt, s.bytes.Load(), set)
-			s.mu.Lock()
-			for reason, n := range s.refused {
-				o.ObserveInt64(ref, n.Load(), metric.WithAttributes(append(attrs, attribute.String("reason", reason))...))
-			}
-			s.mu.Unlock()
-			return true
+}
+
+// observeEach reports one value per series.
+func (c *counters) observeEach(value func(*seriesCounts) *atomic.Int64) metric.Int64Callback {
+	return func(_ context.Context, o metric.Int64Observer) error {
+		c.all.Range(func(k seriesKey, s *seriesCounts) {
+			o.Observe(value(s).Load(), metric.WithAttributes(k.attrs()...))
 		})
 		return nil
-	}, req, rec, byt, ref)
+	}
+}
+
+// register reads the counters from the observable counters of metadata.yaml.
+func (c *counters) register(tb *metadata.TelemetryBuilder) error {
+	return errors.Join(
+		tb.RegisterTenantgatewayRequestsCallback(c.observeEach(func(s *seriesCounts) *atomic.Int64 { return &s.requests })),
+		tb.RegisterTenantgatewayRecordsCallback(c.observeEach(func(s *seriesCounts) *atomic.Int64 { return &s.records })),
+		tb.RegisterTenantgatewayBytesCallback(c.observeEach(func(s *seriesCounts) *atomic.Int64 { return &s.bytes })),
+		tb.RegisterTenantgatewayRefusedCallback(func(_ context.Context, o metric.Int64Observer) error {
+			c.all.Range(func(k seriesKey, s *seriesCounts) {
+				s.refused.Range(func(reason string, n *atomic.Int64) {
+					o.Observe(n.Load(), metric.WithAttributes(append(k.attrs(), attribute.String("reason", reason))...))
+				})
+			})
+			return nil
+		}),
+	)
 }

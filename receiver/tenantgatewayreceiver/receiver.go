@@ -23,12 +23,12 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"go.opentelemetry.io/collector/receiver"
-	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 
 	"github.com/tenancyhq/tenancy/internal/identity"
 	"github.com/tenancyhq/tenancy/internal/policy"
+	"github.com/tenancyhq/tenancy/receiver/tenantgatewayreceiver/internal/metadata"
 )
 
 // defaultMaxRequestBodySize is confighttp's default cap, kept when the
@@ -78,7 +78,7 @@ type gateway struct {
 	addr                net.Addr
 	grpcServer          *grpc.Server
 	grpcAddr            net.Addr
-	reg                 metric.Registration
+	telemetry           *metadata.TelemetryBuilder
 	serving             sync.WaitGroup
 }
 
@@ -94,7 +94,10 @@ func (g *gateway) start(ctx context.Context, host component.Host) error {
 		return err
 	}
 	g.policy = prov
-	if g.reg, err = g.counters.register(g.set.TelemetrySettings); err != nil {
+	if g.telemetry, err = metadata.NewTelemetryBuilder(g.set.TelemetrySettings); err != nil {
+		return fmt.Errorf("self-metrics: %w", err)
+	}
+	if err = g.counters.register(g.telemetry); err != nil {
 		return fmt.Errorf("self-metrics: %w", err)
 	}
 	srv := g.cfg.ServerConfig
@@ -183,8 +186,8 @@ func (g *gateway) Shutdown(ctx context.Context) error {
 			err = g.server.Shutdown(ctx)
 		}
 		g.serving.Wait()
-		if g.reg != nil {
-			err = errors.Join(err, g.reg.Unregister())
+		if g.telemetry != nil {
+			g.telemetry.Shutdown()
 		}
 	})
 	return err
