@@ -339,12 +339,7 @@ func (ps *parser) specStatus(s *spec, v *yaml.Node, kp string) {
 func (ps *parser) specIdentifiers(s *spec, v *yaml.Node, kp string) {
 	s.identifiers = []string{}
 	seen := map[string]bool{}
-	ps.eachItem(v, kp, func(i int, item *yaml.Node) {
-		ip := fmt.Sprintf("%s[%d]", kp, i)
-		str, ok := ps.scalar(item, ip)
-		if !ok {
-			return
-		}
+	ps.eachScalarItem(v, kp, func(str, ip string, item *yaml.Node) {
 		if msg := identifierProblem(str); msg != "" {
 			ps.add(item.Line, ip, "%s", msg)
 			return
@@ -361,12 +356,7 @@ func (ps *parser) specIdentifiers(s *spec, v *yaml.Node, kp string) {
 
 func (ps *parser) specAPIKeys(s *spec, v *yaml.Node, kp string) {
 	s.apiKeys = []KeyHash{}
-	ps.eachItem(v, kp, func(i int, item *yaml.Node) {
-		ip := fmt.Sprintf("%s[%d]", kp, i)
-		str, ok := ps.scalar(item, ip)
-		if !ok {
-			return
-		}
+	ps.eachScalarItem(v, kp, func(str, ip string, item *yaml.Node) {
 		h, err := ParseKeyHash(str)
 		if err != nil {
 			ps.add(item.Line, ip, "malformed key hash: %s", err)
@@ -379,15 +369,12 @@ func (ps *parser) specAPIKeys(s *spec, v *yaml.Node, kp string) {
 
 func (ps *parser) specClientCerts(s *spec, v *yaml.Node, kp string) {
 	s.clientCerts = []string{}
-	ps.eachItem(v, kp, func(i int, item *yaml.Node) {
-		ip := fmt.Sprintf("%s[%d]", kp, i)
-		if str, ok := ps.scalar(item, ip); ok {
-			if !certFPRE.MatchString(str) {
-				ps.add(item.Line, ip, `malformed certificate fingerprint: want "sha256:" and 64 lower-case hex digits`)
-				return
-			}
-			s.clientCerts = append(s.clientCerts, str)
+	ps.eachScalarItem(v, kp, func(str, ip string, item *yaml.Node) {
+		if !certFPRE.MatchString(str) {
+			ps.add(item.Line, ip, `malformed certificate fingerprint: want "sha256:" and 64 lower-case hex digits`)
+			return
 		}
+		s.clientCerts = append(s.clientCerts, str)
 	})
 }
 
@@ -418,19 +405,14 @@ func (ps *parser) specRedaction(s *spec, v *yaml.Node, kp string) {
 
 func (ps *parser) specRetention(s *spec, v *yaml.Node, kp string) {
 	s.retention = map[Signal]time.Duration{}
-	ps.mapping(v, kp, func(sig string, sn, dv *yaml.Node) {
-		sp := kp + "." + sig
-		if !slices.Contains(Signals, Signal(sig)) {
-			ps.add(sn.Line, sp, "unknown signal (want logs, metrics or traces)")
-			return
-		}
+	ps.eachSignal(v, kp, func(sig Signal, sp string, dv *yaml.Node) {
 		if str, ok := ps.scalar(dv, sp); ok {
 			d, err := ParseRetention(str)
 			if err != nil {
 				ps.add(dv.Line, sp, "%s", err)
 				return
 			}
-			s.retention[Signal(sig)] = d
+			s.retention[sig] = d
 		}
 	})
 }
@@ -458,24 +440,16 @@ func (ps *parser) specResidency(s *spec, v *yaml.Node, kp string) {
 
 func (ps *parser) specBackends(s *spec, v *yaml.Node, kp string) {
 	s.backends = map[Signal][]string{}
-	ps.mapping(v, kp, func(sig string, sn, lv *yaml.Node) {
-		sp := kp + "." + sig
-		if !slices.Contains(Signals, Signal(sig)) {
-			ps.add(sn.Line, sp, "unknown signal (want logs, metrics or traces)")
-			return
-		}
+	ps.eachSignal(v, kp, func(sig Signal, sp string, lv *yaml.Node) {
 		names := []string{}
-		ps.eachItem(lv, sp, func(i int, item *yaml.Node) {
-			ip := fmt.Sprintf("%s[%d]", sp, i)
-			if str, ok := ps.scalar(item, ip); ok {
-				if !backendRE.MatchString(str) {
-					ps.add(item.Line, ip, "malformed backend name %q", str)
-					return
-				}
-				names = append(names, str)
+		ps.eachScalarItem(lv, sp, func(str, ip string, item *yaml.Node) {
+			if !backendRE.MatchString(str) {
+				ps.add(item.Line, ip, "malformed backend name %q", str)
+				return
 			}
+			names = append(names, str)
 		})
-		s.backends[Signal(sig)] = names
+		s.backends[sig] = names
 	})
 }
 
@@ -693,6 +667,28 @@ func (ps *parser) eachItem(n *yaml.Node, path string, fn func(i int, item *yaml.
 	for i, item := range n.Content {
 		fn(i, item)
 	}
+}
+
+// eachScalarItem walks a list of single values; path[i] names item i.
+func (ps *parser) eachScalarItem(n *yaml.Node, path string, fn func(str, ip string, item *yaml.Node)) {
+	ps.eachItem(n, path, func(i int, item *yaml.Node) {
+		ip := fmt.Sprintf("%s[%d]", path, i)
+		if str, ok := ps.scalar(item, ip); ok {
+			fn(str, ip, item)
+		}
+	})
+}
+
+// eachSignal walks a mapping keyed by signal name, refusing other keys.
+func (ps *parser) eachSignal(n *yaml.Node, path string, fn func(sig Signal, sp string, v *yaml.Node)) {
+	ps.mapping(n, path, func(key string, k, v *yaml.Node) {
+		sp := path + "." + key
+		if !slices.Contains(Signals, Signal(key)) {
+			ps.add(k.Line, sp, "unknown signal (want logs, metrics or traces)")
+			return
+		}
+		fn(Signal(key), sp, v)
+	})
 }
 
 func (ps *parser) scalar(n *yaml.Node, path string) (string, bool) {
