@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"net/http/httptrace"
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer/consumererror"
@@ -24,6 +27,7 @@ type httpTransport struct {
 	header string
 	client *http.Client
 	router *router
+	conns  *connSet
 }
 
 func newHTTPTransport(name string, cfg *BackendConfig) httpTransport {
@@ -31,7 +35,11 @@ func newHTTPTransport(name string, cfg *BackendConfig) httpTransport {
 	if h == "" {
 		h = DefaultTenantHeader
 	}
-	return httpTransport{name: name, cfg: cfg, header: h}
+	idle := defaultIdleConnTimeout
+	if ka := cfg.Keepalive.Get(); ka != nil && ka.IdleConnTimeout > 0 {
+		idle = ka.IdleConnTimeout
+	}
+	return httpTransport{name: name, cfg: cfg, header: h, conns: &connSet{seen: map[net.Conn]time.Time{}, forget: idle + time.Minute}}
 }
 
 func (h *httpTransport) start(ctx context.Context, host component.Host, r *router) error {
@@ -47,7 +55,51 @@ func (h *httpTransport) shutdown(context.Context) error {
 	if h.client != nil {
 		h.client.CloseIdleConnections()
 	}
+	h.conns.closeAll()
 	return nil
+}
+
+// defaultIdleConnTimeout is net/http's, for a client that sets none.
+const defaultIdleConnTimeout = 90 * time.Second
+
+// connSet holds the connections the client's requests were given, so
+// shutdown can close them: http.Client.CloseIdleConnections reaches the
+// transport only through wrappers that pass the call on, and otelhttp's,
+// which confighttp puts around every client, does not. An idle keep-alive
+// connection would outlive the exporter, with net/http's two goroutines,
+// until the backend or the idle timeout closed it.
+type connSet struct {
+	mu   sync.Mutex
+	seen map[net.Conn]time.Time // when last given to a request
+	// forget: a connection unused this long was closed by the transport's
+	// idle timeout; dropping it bounds the set.
+	forget time.Duration
+}
+
+// trace records the connection a request gets.
+func (c *connSet) trace(ctx context.Context) context.Context {
+	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
+		now := time.Now()
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		for conn, at := range c.seen {
+			if now.Sub(at) > c.forget {
+				delete(c.seen, conn)
+			}
+		}
+		c.seen[info.Conn] = now
+	}})
+}
+
+// closeAll closes every connection still held, idle or not: the queues
+// have stopped sending.
+func (c *connSet) closeAll() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for conn := range c.seen {
+		_ = conn.Close()
+	}
+	clear(c.seen)
 }
 
 // do sends req for tenant: the tenant header, then the tenant's
@@ -66,7 +118,7 @@ func (h *httpTransport) do(req *http.Request, tenant string) error {
 			req.Header.Set(k, strings.ReplaceAll(v, credentialPlaceholder, secret))
 		}
 	}
-	resp, err := h.client.Do(req)
+	resp, err := h.client.Do(req.WithContext(h.conns.trace(req.Context())))
 	if err != nil {
 		return err
 	}

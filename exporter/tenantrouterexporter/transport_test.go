@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -189,6 +190,37 @@ func TestCompressedBackend(t *testing.T) {
 	require.NoError(t, e.logs.ConsumeLogs(t.Context(), logsFor([2]string{"acme", "z1"})))
 	eventually(t, "the request", func() bool { return len(rc.requests()) == 1 })
 	assert.Equal(t, seen{tenant: "acme", encoding: "gzip", markers: []string{"z1"}}, rc.requests()[0])
+}
+
+// TestShutdownClosesBackendConnections: once the router is shut down, the
+// keep-alive connections of its HTTP backends are closed, not left idle
+// (with net/http's two goroutines each) until the backend or the idle
+// timeout closes them.
+func TestShutdownClosesBackendConnections(t *testing.T) {
+	var open atomic.Int64
+	rc := &recorder{}
+	srv := httptest.NewUnstartedServer(rc.handler(t))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		switch s {
+		case http.StateNew:
+			open.Add(1)
+		case http.StateClosed, http.StateHijacked:
+			open.Add(-1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	cc := confighttp.NewDefaultClientConfig()
+	cc.Endpoint = srv.URL
+	cfg := createDefaultConfig().(*Config)
+	cfg.Backends = map[string]*BackendConfig{"otlp": {Type: TypeOTLPHTTP, ClientConfig: cc, Retry: fastRetry()}}
+	otlpOnly(cfg, "otlp")
+	e := startRouter(t, cfg, "tenants: {acme: {}}\n")
+	require.NoError(t, e.logs.ConsumeLogs(t.Context(), logsFor([2]string{"acme", "k1"})))
+	eventually(t, "the request", func() bool { return len(rc.requests()) == 1 })
+	require.EqualValues(t, 1, open.Load(), "the connection is kept alive after the request")
+	e.stop(t)
+	eventually(t, "the router to close its connection", func() bool { return open.Load() == 0 })
 }
 
 // headerAuth is an authenticator extension that sets Authorization.
