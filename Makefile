@@ -64,7 +64,8 @@ $(CTL): $(GO_SOURCES)
 DEMO_MASTER_KEY := 64656d6f2d6d61737465722d6b65792d6368616e67652d6d652d303030303031
 run: build
 	@mkdir -p data/tenants
-	@if [ -z "$$TENANCY_FINGERPRINT_SECRET$$TENANCY_MASTER_KEY" ]; then echo "make run: using demo secrets; set TENANCY_FINGERPRINT_SECRET and TENANCY_MASTER_KEY for real use" >&2; fi
+	@if [ -z "$$TENANCY_FINGERPRINT_SECRET" ]; then echo "make run: TENANCY_FINGERPRINT_SECRET is not set: using the demo fingerprint secret; set your own for real use" >&2; fi
+	@if [ -z "$$TENANCY_MASTER_KEY" ]; then echo "make run: TENANCY_MASTER_KEY is not set: using the demo master key; set your own (openssl rand -hex 32) for real use" >&2; fi
 	TENANCY_POLICY=$${TENANCY_POLICY:-config/tenants.yaml} \
 	TENANCY_DATA_DIR=$${TENANCY_DATA_DIR:-data/tenants} \
 	TENANCY_FINGERPRINT_SECRET=$${TENANCY_FINGERPRINT_SECRET:-demo-fingerprint-secret-change-me} \
