@@ -10,13 +10,12 @@ import (
 	"sync"
 
 	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
-	"github.com/tenancyhq/tenancy/internal/identity"
 	"github.com/tenancyhq/tenancy/internal/policy"
+	"github.com/tenancyhq/tenancy/internal/tenantsplit"
 )
 
 type tenantWriter struct {
@@ -42,104 +41,42 @@ func (w *tenantWriter) start(_ context.Context, host component.Host) error {
 	return nil
 }
 
-// partition returns the folder a resource belongs to: its tenant when the
-// policy declares it and it is active, the pipeline's _quarantine or
-// _governance, and else _quarantine, the resource rewritten there with
-// the reason. Only ids that pass the tenant id rules name a folder, so no
-// value can escape the directory.
-func partition(pol *policy.Policy, attrs pcommon.Map) string {
-	id, reason := identity.Partition(pol, attrs)
-	if id == "" {
-		identity.Quarantine(attrs, reason)
-		id = policy.Quarantine
-	}
-	return id
-}
+// The write functions split a batch the exporter owns (it declares
+// MutatesData). tenantsplit only names folders by ids that pass the tenant
+// id rules, so no value can escape the directory.
 
 func (w *tenantWriter) writeLogs(_ context.Context, ld plog.Logs) error {
-	pol := w.provider.Policy()
-	parts := map[string]plog.Logs{}
-	for i := 0; i < ld.ResourceLogs().Len(); i++ {
-		rl := ld.ResourceLogs().At(i)
-		dst := plog.NewResourceLogs()
-		rl.CopyTo(dst)
-		t := partition(pol, dst.Resource().Attributes())
-		out, ok := parts[t]
-		if !ok {
-			out = plog.NewLogs()
-			parts[t] = out
-		}
-		dst.MoveTo(out.ResourceLogs().AppendEmpty())
-	}
 	m := &plog.JSONMarshaler{}
-	lines := make(map[string]func() ([]byte, error), len(parts))
-	for t, p := range parts {
-		lines[t] = func() ([]byte, error) { return m.MarshalLogs(p) }
-	}
-	return w.writeParts(lines)
+	return writeParts(w, tenantsplit.Logs(w.provider.Policy(), ld, tenantsplit.ByTenant), m.MarshalLogs)
 }
 
 func (w *tenantWriter) writeMetrics(_ context.Context, md pmetric.Metrics) error {
-	pol := w.provider.Policy()
-	parts := map[string]pmetric.Metrics{}
-	for i := 0; i < md.ResourceMetrics().Len(); i++ {
-		dst := pmetric.NewResourceMetrics()
-		md.ResourceMetrics().At(i).CopyTo(dst)
-		t := partition(pol, dst.Resource().Attributes())
-		out, ok := parts[t]
-		if !ok {
-			out = pmetric.NewMetrics()
-			parts[t] = out
-		}
-		dst.MoveTo(out.ResourceMetrics().AppendEmpty())
-	}
 	m := &pmetric.JSONMarshaler{}
-	lines := make(map[string]func() ([]byte, error), len(parts))
-	for t, p := range parts {
-		lines[t] = func() ([]byte, error) { return m.MarshalMetrics(p) }
-	}
-	return w.writeParts(lines)
+	return writeParts(w, tenantsplit.Metrics(w.provider.Policy(), md, tenantsplit.ByTenant), m.MarshalMetrics)
 }
 
 func (w *tenantWriter) writeTraces(_ context.Context, td ptrace.Traces) error {
-	pol := w.provider.Policy()
-	parts := map[string]ptrace.Traces{}
-	for i := 0; i < td.ResourceSpans().Len(); i++ {
-		dst := ptrace.NewResourceSpans()
-		td.ResourceSpans().At(i).CopyTo(dst)
-		t := partition(pol, dst.Resource().Attributes())
-		out, ok := parts[t]
-		if !ok {
-			out = ptrace.NewTraces()
-			parts[t] = out
-		}
-		dst.MoveTo(out.ResourceSpans().AppendEmpty())
-	}
 	m := &ptrace.JSONMarshaler{}
-	lines := make(map[string]func() ([]byte, error), len(parts))
-	for t, p := range parts {
-		lines[t] = func() ([]byte, error) { return m.MarshalTraces(p) }
-	}
-	return w.writeParts(lines)
+	return writeParts(w, tenantsplit.Traces(w.provider.Policy(), td, tenantsplit.ByTenant), m.MarshalTraces)
 }
 
 // writeParts writes one line per tenant, each to that tenant's file only.
 // Marshalling happens before the lock, so tenants' writes wait only on
 // the file appends.
-func (w *tenantWriter) writeParts(parts map[string]func() ([]byte, error)) error {
+func writeParts[B any](w *tenantWriter, parts []tenantsplit.Part[string, B], marshal func(B) ([]byte, error)) error {
 	type line struct {
 		tenant string
 		data   []byte
 	}
 	var lines []line
 	var errs []error
-	for t, marshal := range parts {
-		b, err := marshal()
+	for _, p := range parts {
+		b, err := marshal(p.Data)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("tenant %s: %w", t, err))
+			errs = append(errs, fmt.Errorf("tenant %s: %w", p.Key, err))
 			continue
 		}
-		lines = append(lines, line{t, append(b, '\n')})
+		lines = append(lines, line{p.Key, append(b, '\n')})
 	}
 	sort.Slice(lines, func(i, j int) bool { return lines[i].tenant < lines[j].tenant })
 	w.mu.Lock()

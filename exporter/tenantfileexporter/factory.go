@@ -30,7 +30,10 @@ func createDefaultConfig() component.Config {
 	return &Config{Policy: component.MustNewID("tenantpolicy")}
 }
 
-var capabilities = consumer.Capabilities{MutatesData: false}
+// The exporter rewrites a resource that belongs to no one into
+// _quarantine, so it declares that it changes its input: the collector then
+// hands it a batch of its own, cloned only when another consumer shares it.
+var capabilities = consumer.Capabilities{MutatesData: true}
 
 func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
 	w := newTenantWriter(cfg.(*Config), "logs")

@@ -11,14 +11,13 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
-	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.uber.org/zap"
 
-	"github.com/tenancyhq/tenancy/internal/identity"
 	"github.com/tenancyhq/tenancy/internal/policy"
+	"github.com/tenancyhq/tenancy/internal/tenantsplit"
 )
 
 // router is shared by the logs, metrics and traces exporters of one
@@ -191,19 +190,6 @@ func (r *router) shutdownBackends(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// partition returns where a resource goes: its tenant when the policy
-// declares it active, a pipeline tenant as it is, else _quarantine, the
-// resource rewritten there with the reason (a repeated tenant.id is
-// malformed, never either tenant's).
-func partition(pol *policy.Policy, attrs pcommon.Map) string {
-	id, reason := identity.Partition(pol, attrs)
-	if reason == "" {
-		return id
-	}
-	identity.Quarantine(attrs, reason)
-	return policy.Quarantine
-}
-
 // backendNames lists where a tenant's signal goes: the configured
 // quarantine/governance backends for the pipeline tenants (never a
 // policy's), else the tenant's policy backends (t, nil when undeclared),
@@ -355,79 +341,42 @@ func (r *router) offer(tenant, name string, b batch) error {
 	return nil
 }
 
+// The consume functions split a batch the router owns (it declares
+// MutatesData), so the parts queued are its own.
+
 func (r *router) consumeLogs(_ context.Context, ld plog.Logs) error {
 	pol := r.provider.Policy()
-	parts := map[partKey]plog.Logs{}
-	var order []partKey
-	for i := 0; i < ld.ResourceLogs().Len(); i++ {
-		dst := plog.NewResourceLogs()
-		ld.ResourceLogs().At(i).CopyTo(dst)
-		t := partition(pol, dst.Resource().Attributes())
-		for _, part := range r.splitLogs(pol, t, dst) {
-			k := partKey{t, part.residency}
-			out, ok := parts[k]
-			if !ok {
-				out = plog.NewLogs()
-				parts[k] = out
-				order = append(order, k)
-			}
-			part.logs.MoveTo(out.ResourceLogs().AppendEmpty())
-		}
-	}
-	var errs []error
-	for _, k := range order {
-		p := parts[k]
-		errs = append(errs, r.route(pol, k, batch{signal: policy.SignalLogs, logs: p, records: p.LogRecordCount()}))
+	r.splitGovernance(pol, ld)
+	parts := tenantsplit.Logs(pol, ld, func(t string, rl plog.ResourceLogs) partKey {
+		return partKey{t, r.logsResidency(pol, t, rl)}
+	})
+	errs := make([]error, 0, len(parts))
+	for _, p := range parts {
+		errs = append(errs, r.route(pol, p.Key, batch{signal: policy.SignalLogs, logs: p.Data, records: p.Data.LogRecordCount()}))
 	}
 	return errors.Join(errs...)
 }
 
 func (r *router) consumeMetrics(_ context.Context, md pmetric.Metrics) error {
 	pol := r.provider.Policy()
-	parts := map[partKey]pmetric.Metrics{}
-	var order []partKey
-	for i := 0; i < md.ResourceMetrics().Len(); i++ {
-		dst := pmetric.NewResourceMetrics()
-		md.ResourceMetrics().At(i).CopyTo(dst)
-		t := partition(pol, dst.Resource().Attributes())
-		k := partKey{t, r.residencyOf(pol, t, dst.Resource().Attributes())}
-		out, ok := parts[k]
-		if !ok {
-			out = pmetric.NewMetrics()
-			parts[k] = out
-			order = append(order, k)
-		}
-		dst.MoveTo(out.ResourceMetrics().AppendEmpty())
-	}
-	var errs []error
-	for _, k := range order {
-		p := parts[k]
-		errs = append(errs, r.route(pol, k, batch{signal: policy.SignalMetrics, metrics: p, records: p.DataPointCount()}))
+	parts := tenantsplit.Metrics(pol, md, func(t string, rm pmetric.ResourceMetrics) partKey {
+		return partKey{t, r.residencyOf(pol, t, rm.Resource().Attributes())}
+	})
+	errs := make([]error, 0, len(parts))
+	for _, p := range parts {
+		errs = append(errs, r.route(pol, p.Key, batch{signal: policy.SignalMetrics, metrics: p.Data, records: p.Data.DataPointCount()}))
 	}
 	return errors.Join(errs...)
 }
 
 func (r *router) consumeTraces(_ context.Context, td ptrace.Traces) error {
 	pol := r.provider.Policy()
-	parts := map[partKey]ptrace.Traces{}
-	var order []partKey
-	for i := 0; i < td.ResourceSpans().Len(); i++ {
-		dst := ptrace.NewResourceSpans()
-		td.ResourceSpans().At(i).CopyTo(dst)
-		t := partition(pol, dst.Resource().Attributes())
-		k := partKey{t, r.residencyOf(pol, t, dst.Resource().Attributes())}
-		out, ok := parts[k]
-		if !ok {
-			out = ptrace.NewTraces()
-			parts[k] = out
-			order = append(order, k)
-		}
-		dst.MoveTo(out.ResourceSpans().AppendEmpty())
-	}
-	var errs []error
-	for _, k := range order {
-		p := parts[k]
-		errs = append(errs, r.route(pol, k, batch{signal: policy.SignalTraces, traces: p, records: p.SpanCount()}))
+	parts := tenantsplit.Traces(pol, td, func(t string, rs ptrace.ResourceSpans) partKey {
+		return partKey{t, r.residencyOf(pol, t, rs.Resource().Attributes())}
+	})
+	errs := make([]error, 0, len(parts))
+	for _, p := range parts {
+		errs = append(errs, r.route(pol, p.Key, batch{signal: policy.SignalTraces, traces: p.Data, records: p.Data.SpanCount()}))
 	}
 	return errors.Join(errs...)
 }

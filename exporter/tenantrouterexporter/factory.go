@@ -26,8 +26,12 @@ func NewFactory() exporter.Factory {
 		exporter.WithTraces(createTraces, metadata.TracesStability))
 }
 
-// The router copies what it keeps; it never changes its input.
-var capabilities = consumer.Capabilities{MutatesData: false}
+// The router changes its input (a resource that belongs to no one is
+// rewritten into _quarantine) and keeps it queued after ConsumeX returns.
+// Declaring it lets the collector hand it a batch of its own, cloned only
+// when another consumer shares the batch, where copying every resource
+// itself would cost a copy always.
+var capabilities = consumer.Capabilities{MutatesData: true}
 
 func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
 	r, err := routerFor(cfg.(*Config), set)

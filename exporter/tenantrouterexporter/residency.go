@@ -1,6 +1,7 @@
 package tenantrouterexporter
 
 import (
+	"slices"
 	"strings"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -66,63 +67,91 @@ func commonResidency(pol *policy.Policy, ids []string) string {
 	return res
 }
 
-// residentLogs is a resource's logs that share one residency.
-type residentLogs struct {
-	logs      plog.ResourceLogs
-	residency string
+// splitGovernance splits, in place, each _governance resource of ld whose
+// records are about tenants of different residencies (anomaly.tenant.id on
+// the record, else on the resource) into one resource per residency, in
+// the order they first appear, since one anomaly report covers many
+// tenants. logsResidency then reads one residency off each resource.
+func (r *router) splitGovernance(pol *policy.Policy, ld plog.Logs) {
+	rls := ld.ResourceLogs()
+	mixed := false
+	for i := 0; i < rls.Len() && !mixed; i++ {
+		mixed = len(r.recordResidencies(pol, rls.At(i))) > 1
+	}
+	if !mixed {
+		return
+	}
+	all := plog.NewResourceLogsSlice()
+	rls.MoveAndAppendTo(all)
+	for i := 0; i < all.Len(); i++ {
+		rl := all.At(i)
+		order := r.recordResidencies(pol, rl)
+		if len(order) <= 1 {
+			rl.MoveTo(rls.AppendEmpty())
+			continue
+		}
+		resRes := r.residencyOf(pol, policy.Governance, rl.Resource().Attributes())
+		for _, res := range order {
+			part := rls.AppendEmpty()
+			rl.Resource().CopyTo(part.Resource())
+			part.SetSchemaUrl(rl.SchemaUrl())
+			for i := 0; i < rl.ScopeLogs().Len(); i++ {
+				sl := rl.ScopeLogs().At(i)
+				dst := part.ScopeLogs().AppendEmpty()
+				sl.Scope().CopyTo(dst.Scope())
+				dst.SetSchemaUrl(sl.SchemaUrl())
+				for j := 0; j < sl.LogRecords().Len(); j++ {
+					if lr := sl.LogRecords().At(j); recordResidency(pol, lr, resRes) == res {
+						lr.CopyTo(dst.LogRecords().AppendEmpty())
+					}
+				}
+			}
+			part.ScopeLogs().RemoveIf(func(sl plog.ScopeLogs) bool { return sl.LogRecords().Len() == 0 })
+		}
+	}
 }
 
-// splitLogs splits a _governance resource by the residency of the tenant
-// each record is about (anomaly.tenant.id on the record, else on the
-// resource), since one anomaly report covers many tenants; any other
-// resource is one part.
-func (r *router) splitLogs(pol *policy.Policy, tenant string, rl plog.ResourceLogs) []residentLogs {
-	resRes := r.residencyOf(pol, tenant, rl.Resource().Attributes())
-	if tenant != policy.Governance {
-		return []residentLogs{{rl, resRes}}
+// recordResidencies lists the residencies of the tenants a _governance
+// resource's records are about, in first-seen order; nil for any other
+// resource.
+func (r *router) recordResidencies(pol *policy.Policy, rl plog.ResourceLogs) []string {
+	if id, reason := identity.TenantOf(rl.Resource().Attributes()); reason != "" || id != policy.Governance {
+		return nil
 	}
-	recordRes := func(lr plog.LogRecord) string {
-		if v, ok := lr.Attributes().Get(identity.AttrAnomalyTenant); ok {
-			return tenantResidency(pol, v.Str())
-		}
-		return resRes
-	}
+	resRes := r.residencyOf(pol, policy.Governance, rl.Resource().Attributes())
 	var order []string
-	seen := map[string]bool{}
 	for i := 0; i < rl.ScopeLogs().Len(); i++ {
 		lrs := rl.ScopeLogs().At(i).LogRecords()
 		for j := 0; j < lrs.Len(); j++ {
-			if res := recordRes(lrs.At(j)); !seen[res] {
-				seen[res] = true
+			if res := recordResidency(pol, lrs.At(j), resRes); !slices.Contains(order, res) {
 				order = append(order, res)
 			}
 		}
 	}
-	if len(order) <= 1 {
-		res := resRes
-		if len(order) == 1 {
-			res = order[0]
-		}
-		return []residentLogs{{rl, res}}
+	return order
+}
+
+// recordResidency is the residency of the tenant a _governance record is
+// about, else its resource's (resRes).
+func recordResidency(pol *policy.Policy, lr plog.LogRecord, resRes string) string {
+	if v, ok := lr.Attributes().Get(identity.AttrAnomalyTenant); ok {
+		return tenantResidency(pol, v.Str())
 	}
-	out := make([]residentLogs, 0, len(order))
-	for _, res := range order {
-		part := plog.NewResourceLogs()
-		rl.Resource().CopyTo(part.Resource())
-		part.SetSchemaUrl(rl.SchemaUrl())
-		for i := 0; i < rl.ScopeLogs().Len(); i++ {
-			sl := rl.ScopeLogs().At(i)
-			dst := part.ScopeLogs().AppendEmpty()
-			sl.Scope().CopyTo(dst.Scope())
-			dst.SetSchemaUrl(sl.SchemaUrl())
-			for j := 0; j < sl.LogRecords().Len(); j++ {
-				if lr := sl.LogRecords().At(j); recordRes(lr) == res {
-					lr.CopyTo(dst.LogRecords().AppendEmpty())
-				}
-			}
-		}
-		part.ScopeLogs().RemoveIf(func(sl plog.ScopeLogs) bool { return sl.LogRecords().Len() == 0 })
-		out = append(out, residentLogs{part, res})
+	return resRes
+}
+
+// logsResidency is residencyOf for a resource's logs: a _governance
+// resource's first record (splitGovernance left one residency per
+// resource) says whose data it is.
+func (r *router) logsResidency(pol *policy.Policy, tenant string, rl plog.ResourceLogs) string {
+	res := r.residencyOf(pol, tenant, rl.Resource().Attributes())
+	if tenant != policy.Governance {
+		return res
 	}
-	return out
+	for i := 0; i < rl.ScopeLogs().Len(); i++ {
+		if lrs := rl.ScopeLogs().At(i).LogRecords(); lrs.Len() > 0 {
+			return recordResidency(pol, lrs.At(0), res)
+		}
+	}
+	return res
 }
