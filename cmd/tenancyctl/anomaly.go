@@ -12,7 +12,7 @@ import (
 
 const anomalyUsage = `Usage:
   tenancyctl anomaly replay --in FILE.csv [--out FILE.csv] [--sensitivity 0.5] [--probation 150]
-      Run the tenantanomaly processor's detector over one series offline.
+      Run the tenantanomaly connector's detector over one series offline.
       FILE.csv is NAB-format CSV: a header with timestamp and value columns,
       then one row per interval, oldest first (timestamps as
       "2006-01-02 15:04:05" or RFC 3339). Writes timestamp,value,anomaly_score

@@ -28,7 +28,7 @@ Usage:
   tenancyctl tenant shred --data DIR T
                                       destroy a tenant's data key (crypto-shredding)
   tenancyctl redact --policy FILE     redact OTLP/JSON offline, as the tenantredact processor does
-  tenancyctl anomaly replay --in CSV  score a series offline, as the tenantanomaly processor does
+  tenancyctl anomaly replay --in CSV  score a series offline, as the tenantanomaly connector does
   tenancyctl overrides --policy FILE --backend cortex|loki
                                       per-tenant retention as the backend's runtime overrides
 

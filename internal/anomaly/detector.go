@@ -1,5 +1,5 @@
 // Package anomaly is the streaming anomaly detector behind the tenantanomaly
-// processor: one small Detector per (tenant, feature) series turns each new
+// connector: one small Detector per (tenant, feature) series turns each new
 // value into a score in [0,1], online and without look-ahead.
 //
 // Each update compares the value with the median of a short recent window,

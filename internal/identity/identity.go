@@ -40,18 +40,17 @@ const (
 	AttrRedactionPolicyVersion = "tenant.redaction.policy_version"
 )
 
-// Attributes the retention and anomaly processors write.
+// Attributes the retention processor writes.
 const (
 	AttrRetention          = "tenant.retention"
 	AttrRetentionExpired   = "tenant.retention.expired"
 	AttrRetentionOriginal  = "tenant.retention.original_time" // a timestamp past max_future_skew
 	AttrResidency          = "tenant.residency"
 	AttrResidencyViolation = "tenant.residency.violation"
-	AttrAnomalyScore       = "tenant.anomaly.score"
 )
 
 // AttrAnomalyTenant names, on each _governance record (or resource) the
-// anomaly processor writes, the tenant the report is about. It is not under
+// anomaly connector writes, the tenant the report is about. It is not under
 // tenant.: the record belongs to _governance.
 const AttrAnomalyTenant = "anomaly.tenant.id"
 
@@ -63,7 +62,7 @@ func PipelineKey(k string) bool {
 	case AttrTenantID, AttrFingerprint, AttrQuarantineReason, AttrClaimed,
 		AttrAuthenticated, AttrCredential, AttrSource,
 		AttrRedactionCount, AttrRedactionClasses, AttrRedactionPolicyVersion,
-		AttrRetention, AttrRetentionExpired, AttrRetentionOriginal, AttrResidency, AttrResidencyViolation, AttrAnomalyScore:
+		AttrRetention, AttrRetentionExpired, AttrRetentionOriginal, AttrResidency, AttrResidencyViolation:
 		return true
 	}
 	return false
