@@ -344,22 +344,23 @@ func CheckTelemetry(md Metadata, c Component) []error {
 			}
 			continue
 		}
+		// Counters and up-down counters add, gauges and histograms record.
 		switch inst := fv.Interface().(type) {
-		case metric.Int64Counter:
+		case interface {
+			Add(context.Context, int64, ...metric.AddOption)
+		}:
 			inst.Add(ctx, 1)
-		case metric.Int64UpDownCounter:
-			inst.Add(ctx, 1)
-		case metric.Int64Gauge:
+		case interface {
+			Record(context.Context, int64, ...metric.RecordOption)
+		}:
 			inst.Record(ctx, 1)
-		case metric.Int64Histogram:
-			inst.Record(ctx, 1)
-		case metric.Float64Counter:
+		case interface {
+			Add(context.Context, float64, ...metric.AddOption)
+		}:
 			inst.Add(ctx, 1)
-		case metric.Float64UpDownCounter:
-			inst.Add(ctx, 1)
-		case metric.Float64Gauge:
-			inst.Record(ctx, 1)
-		case metric.Float64Histogram:
+		case interface {
+			Record(context.Context, float64, ...metric.RecordOption)
+		}:
 			inst.Record(ctx, 1)
 		}
 	}
