@@ -150,6 +150,14 @@ func (r *router) shutdown(ctx context.Context) error {
 		return nil
 	}
 	r.stopped = true
+	// Forgotten however the shutdown ends, a missed deadline included:
+	// exporters created again from this config get a new router, never
+	// this stopped one.
+	defer func() {
+		routersMu.Lock()
+		delete(routers, r.cfg)
+		routersMu.Unlock()
+	}()
 	close(r.stopping)
 	queues := make([]*TenantQueue, 0, len(r.queues))
 	for _, q := range r.queues {
@@ -172,11 +180,7 @@ func (r *router) shutdown(ctx context.Context) error {
 			return errors.Join(ctx.Err(), r.shutdownBackends(context.Background()))
 		}
 	}
-	err := r.shutdownBackends(ctx)
-	routersMu.Lock()
-	delete(routers, r.cfg)
-	routersMu.Unlock()
-	return err
+	return r.shutdownBackends(ctx)
 }
 
 func (r *router) shutdownBackends(ctx context.Context) error {

@@ -2,6 +2,7 @@ package tenantrouterexporter
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -237,6 +238,43 @@ func TestDeadBackendDoesNotDelayOtherTenants(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestShutdownPastItsDeadline: a backend that does not answer holds a
+// batch when the collector's shutdown deadline passes. Shutdown gives up
+// the send, counts the batch as lost to the shutdown and returns the
+// deadline's error; and the router is forgotten all the same, so exporters
+// created again from the same config get a new one that takes batches.
+func TestShutdownPastItsDeadline(t *testing.T) {
+	release := make(chan struct{})
+	srv := newOTLPServer(t, func(_ int, _ http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
+	cfg := createDefaultConfig().(*Config)
+	cfg.Backends = map[string]*BackendConfig{"slow": {Type: TypeOTLPHTTP, ClientConfig: confighttp.ClientConfig{Endpoint: srv.URL}, Retry: fastRetry()}}
+	otlpOnly(cfg, "slow")
+	e := startRouter(t, cfg, "tenants: {acme: {}}\n")
+	require.NoError(t, e.logs.ConsumeLogs(t.Context(), logsFor([2]string{"acme", "d1"})))
+	eventually(t, "the send in flight", func() bool { return srv.count.Load() == 1 })
+
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	e.stopped = true
+	var errs []error
+	for _, c := range []component.Component{e.logs, e.metrics, e.traces} {
+		errs = append(errs, c.Shutdown(ctx))
+	}
+	require.ErrorIs(t, errors.Join(errs...), context.DeadlineExceeded)
+	assert.EqualValues(t, 1, e.stats("acme", "slow").failed[0][reasonIndex(reasonShutdown)].Load())
+
+	close(release)
+	again := startRouter(t, cfg, "tenants: {acme: {}}\n")
+	assert.True(t, e.r != again.r, "a new router, not the stopped one")
+	require.NoError(t, again.logs.ConsumeLogs(t.Context(), logsFor([2]string{"acme", "d2"})))
+	eventually(t, "the batch after the restart", func() bool { return again.stats("acme", "slow").sent[0].Load() == 1 })
 }
 
 func TestPermanentErrorIsCounted(t *testing.T) {
