@@ -3,8 +3,8 @@
 // traces.
 //
 // A Redactor is built once per policy version (New) and is safe for
-// concurrent use; Current holds the live one so a policy reload swaps it
-// without blocking readers.
+// concurrent use; the tenantredact processor keeps the live one and swaps
+// it on a policy reload without blocking readers.
 //
 // Ownership. For each resource the owner is the resource attribute
 // tenant.id. Resources of the reserved tenants _quarantine and _governance,

@@ -2,14 +2,10 @@ package redact
 
 import (
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/pdata/plog"
-
-	"github.com/tenancyhq/tenancy/internal/identity"
 )
 
 // FuzzMatcher checks the automaton against a naive search: every foreign
@@ -127,42 +123,4 @@ func FuzzRedactString(f *testing.F) {
 			t.Fatalf("foreign identifier survives: %q -> %q", s, out)
 		}
 	})
-}
-
-// TestCurrentSwapUnderLoad reloads the policy while readers redact; run
-// with -race.
-func TestCurrentSwapUnderLoad(t *testing.T) {
-	p := testPolicy(t)
-	var cur Current
-	require.NoError(t, cur.Rebuild(p, testOptions()))
-	require.Error(t, cur.Rebuild(p, Options{}), "a bad rebuild keeps the live redactor")
-	require.NotNil(t, cur.Load())
-	var wg sync.WaitGroup
-	stop := make(chan struct{})
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				ld := plog.NewLogs()
-				rl := ld.ResourceLogs().AppendEmpty()
-				rl.Resource().Attributes().PutStr(identity.AttrTenantID, "acme")
-				rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Body().SetStr("bob@globex.example")
-				st := cur.Load().Logs(ld)
-				if st.Redactions[StatKey{"acme", ClassForeignTenant}] != 1 {
-					panic("foreign identifier not redacted during reload")
-				}
-			}
-		}()
-	}
-	for range 20 {
-		require.NoError(t, cur.Rebuild(p, testOptions()))
-	}
-	close(stop)
-	wg.Wait()
 }

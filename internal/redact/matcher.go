@@ -3,7 +3,6 @@ package redact
 import (
 	"fmt"
 	"slices"
-	"sync/atomic"
 
 	"github.com/tenancyhq/tenancy/internal/policy"
 )
@@ -182,25 +181,3 @@ func appendLower(dst []byte, s string) []byte {
 }
 
 func lowerASCII(s string) string { return string(appendLower(make([]byte, 0, len(s)), s)) }
-
-// Current holds the live Redactor. Readers Load it without locks; a policy
-// reload builds the next one off to the side and Stores it, so in-flight
-// batches finish with the version they started with.
-type Current struct{ p atomic.Pointer[Redactor] }
-
-// Load returns the live Redactor, or nil before the first Store.
-func (c *Current) Load() *Redactor { return c.p.Load() }
-
-// Store makes r the live Redactor.
-func (c *Current) Store(r *Redactor) { c.p.Store(r) }
-
-// Rebuild builds a Redactor for p with opts and makes it live. On error the
-// previous one stays live.
-func (c *Current) Rebuild(p *policy.Policy, opts Options) error {
-	r, err := New(p, opts)
-	if err != nil {
-		return err
-	}
-	c.p.Store(r)
-	return nil
-}
