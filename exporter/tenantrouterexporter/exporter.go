@@ -171,10 +171,14 @@ func (r *router) shutdown(ctx context.Context) error {
 		case <-q.done:
 		case <-ctx.Done():
 			close(r.abandon)
+			// One grace for every queue together, not one each: the
+			// deadline has passed already.
+			grace, cancel := context.WithTimeout(context.Background(), abandonGrace)
+			defer cancel()
 			for _, q := range queues {
 				select {
 				case <-q.done:
-				case <-time.After(5 * time.Second):
+				case <-grace.Done():
 				}
 			}
 			return errors.Join(ctx.Err(), r.shutdownBackends(context.Background()))
@@ -182,6 +186,10 @@ func (r *router) shutdown(ctx context.Context) error {
 	}
 	return r.shutdownBackends(ctx)
 }
+
+// abandonGrace is how long a shutdown past its deadline still waits for
+// the sends it cancelled to return.
+var abandonGrace = 5 * time.Second
 
 func (r *router) shutdownBackends(ctx context.Context) error {
 	var errs []error

@@ -277,6 +277,59 @@ func TestShutdownPastItsDeadline(t *testing.T) {
 	eventually(t, "the batch after the restart", func() bool { return again.stats("acme", "slow").sent[0].Load() == 1 })
 }
 
+// stuckBackend's sends return only once released, whatever their context
+// says: a send that does not honour cancellation.
+type stuckBackend struct {
+	release  chan struct{}
+	inFlight *atomic.Int64
+}
+
+func (s stuckBackend) send(context.Context, string, batch) error {
+	s.inFlight.Add(1)
+	<-s.release
+	return nil
+}
+func (stuckBackend) start(context.Context, component.Host, *router) error { return nil }
+func (stuckBackend) shutdown(context.Context) error                       { return nil }
+
+// TestShutdownPastItsDeadlineIsBounded: with every queue stuck in a send
+// that ignores cancellation, a shutdown past its deadline still returns
+// within one grace period, not one per queue.
+func TestShutdownPastItsDeadlineIsBounded(t *testing.T) {
+	defer func(g time.Duration) { abandonGrace = g }(abandonGrace)
+	abandonGrace = 200 * time.Millisecond
+	const tenants = 6
+	cfg := createDefaultConfig().(*Config)
+	cfg.Backends = map[string]*BackendConfig{"stuck": {Type: TypeOTLPHTTP, ClientConfig: confighttp.ClientConfig{Endpoint: "http://127.0.0.1:1"}}}
+	otlpOnly(cfg, "stuck")
+	var pol strings.Builder
+	pol.WriteString("tenants:\n")
+	var pairs [][2]string
+	for i := range tenants {
+		id := fmt.Sprintf("t%d", i)
+		fmt.Fprintf(&pol, "  %s: {}\n", id)
+		pairs = append(pairs, [2]string{id, id})
+	}
+	e := startRouter(t, cfg, pol.String())
+	stuck := stuckBackend{release: make(chan struct{}), inFlight: &atomic.Int64{}}
+	t.Cleanup(func() { close(stuck.release) }) // lets the queue goroutines end before goleak looks
+	e.r.backends["stuck"] = stuck
+	require.NoError(t, e.logs.ConsumeLogs(t.Context(), logsFor(pairs...)))
+	eventually(t, "a send in flight in every queue", func() bool { return stuck.inFlight.Load() == tenants })
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	e.stopped = true
+	began := time.Now()
+	var errs []error
+	for _, c := range []component.Component{e.logs, e.metrics, e.traces} {
+		errs = append(errs, c.Shutdown(ctx))
+	}
+	took := time.Since(began)
+	require.ErrorIs(t, errors.Join(errs...), context.DeadlineExceeded)
+	assert.Less(t, took, 3*abandonGrace, "one grace for all %d queues", tenants)
+}
+
 func TestPermanentErrorIsCounted(t *testing.T) {
 	s := newOTLPServer(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
 		w.WriteHeader(http.StatusBadRequest)
