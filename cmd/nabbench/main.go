@@ -25,6 +25,7 @@ import (
 
 	"github.com/tenancyhq/tenancy/internal/anomaly"
 	"github.com/tenancyhq/tenancy/internal/nab"
+	"github.com/tenancyhq/tenancy/internal/seriescsv"
 )
 
 func main() {
@@ -61,7 +62,7 @@ func run(w io.Writer, dir, out, name string, cfg anomaly.Config, perFile bool) e
 		return err
 	}
 	start := time.Now()
-	series := make([]*nab.Series, len(c.Files))
+	series := make([]*seriescsv.Series, len(c.Files))
 	scores := make([][]float64, len(c.Files))
 	errs := make([]error, len(c.Files))
 	var wg sync.WaitGroup

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/tenancyhq/tenancy/internal/nab"
+	"github.com/tenancyhq/tenancy/internal/seriescsv"
 )
 
 // Replay reads a NAB-format CSV (header "timestamp,value") from r, runs one
@@ -23,9 +23,9 @@ func Replay(r io.Reader, w io.Writer, cfg Config) error {
 		return err
 	}
 	var last time.Time
-	err = nab.ReadRows(r, func(line int, ts string, t time.Time, v float64) error {
+	err = seriescsv.ReadRows(r, func(line int, ts string, t time.Time, v float64) error {
 		if !last.IsZero() && t.Before(last) {
-			return fmt.Errorf("timestamp %s is before the previous row's %s", ts, last.Format(nab.TimeLayout))
+			return fmt.Errorf("timestamp %s is before the previous row's %s", ts, last.Format(seriescsv.TimeLayout))
 		}
 		last = t
 		score := d.Update(t, v)

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/tenancyhq/tenancy/internal/seriescsv"
 )
 
 // ResultPath is where NAB keeps a detector's output for one data file:
@@ -19,7 +21,7 @@ func ResultPath(dir, detector, file string) string {
 
 // WriteResult writes one file's detector output in NAB's results format:
 // timestamp,value,anomaly_score,label (label 1 inside a window).
-func WriteResult(path string, s *Series, scores []float64, windows []Window) error {
+func WriteResult(path string, s *seriescsv.Series, scores []float64, windows []Window) error {
 	if len(scores) != len(s.Values) {
 		return fmt.Errorf("%s: %d rows but %d scores", path, len(s.Values), len(scores))
 	}
