@@ -180,10 +180,10 @@ func (g *gateway) Shutdown(ctx context.Context) error {
 		delete(gateways.m, g.cfg)
 		gateways.Unlock()
 		if g.grpcServer != nil {
-			g.grpcServer.GracefulStop()
+			err = g.stopGRPC(ctx)
 		}
 		if g.server != nil {
-			err = g.server.Shutdown(ctx)
+			err = errors.Join(err, g.server.Shutdown(ctx))
 		}
 		g.serving.Wait()
 		if g.telemetry != nil {
@@ -191,6 +191,26 @@ func (g *gateway) Shutdown(ctx context.Context) error {
 		}
 	})
 	return err
+}
+
+// stopGRPC lets the exports in flight finish until ctx ends, then closes
+// their connections and cancels them: GracefulStop alone ignores ctx and
+// would hold Shutdown as long as the pipeline holds an export. An export
+// still held then ends when the pipeline lets it go, and GracefulStop's
+// goroutine with it (it waits for the handlers whatever Stop does).
+func (g *gateway) stopGRPC(ctx context.Context) error {
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		g.grpcServer.GracefulStop()
+	}()
+	select {
+	case <-stopped:
+		return nil
+	case <-ctx.Done():
+		g.grpcServer.Stop()
+		return fmt.Errorf("OTLP/gRPC exports cut short: %w", ctx.Err())
+	}
 }
 
 func (g *gateway) routes() http.Handler {
