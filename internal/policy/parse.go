@@ -290,6 +290,10 @@ func specKeyNames(tenant bool) []string {
 // MinIdentifierLength keeps identifiers from matching common short words.
 const MinIdentifierLength = 3
 
+// MinIdentifierPrefixLength is the shortest key prefix ("acme_live_k*"): a
+// prefix matches the start of any token, so it needs more than a word does.
+const MinIdentifierPrefixLength = 4
+
 // spec reads a tenant's mapping, or the defaults block's when isTenant is
 // false, one key at a time through specKeys.
 func (ps *parser) spec(n *yaml.Node, path string, isTenant bool) *spec {
@@ -525,9 +529,14 @@ func (ps *parser) specAnomaly(s *spec, v *yaml.Node, kp string) {
 }
 
 func identifierProblem(s string) string {
+	prefix, isPrefix := strings.CutSuffix(s, "*")
 	switch {
 	case strings.TrimSpace(s) != s:
 		return fmt.Sprintf("identifier %q has leading or trailing space", s)
+	case strings.Contains(prefix, "*"):
+		return fmt.Sprintf("identifier %q holds a \"*\" that is not its last character (only a trailing \"*\" is allowed: it marks a key prefix)", s)
+	case isPrefix && len(prefix) < MinIdentifierPrefixLength:
+		return fmt.Sprintf("identifier %q is a prefix shorter than %d characters and would match ordinary text", s, MinIdentifierPrefixLength)
 	case len(s) < MinIdentifierLength:
 		return fmt.Sprintf("identifier %q is shorter than %d characters and would match ordinary text", s, MinIdentifierLength)
 	case len(s) > 256:

@@ -190,3 +190,25 @@ func TestParseRetentionBounds(t *testing.T) {
 		assert.EqualError(t, err, `at most 106751d, found "`+s+`"`, "a time.Duration past ~292 years wraps round")
 	}
 }
+
+func TestIdentifierPrefixValidation(t *testing.T) {
+	tests := []struct {
+		name, ident, want string
+	}{
+		{"star inside", "acme*live", `p.yaml:3: tenants.acme.identifiers[0]: identifier "acme*live" holds a "*" that is not its last character`},
+		{"two stars", "acme_k**", `p.yaml:3: tenants.acme.identifiers[0]: identifier "acme_k**" holds a "*"`},
+		{"leading star", "*acme", `p.yaml:3: tenants.acme.identifiers[0]: identifier "*acme" holds a "*"`},
+		{"short prefix", "ak_*", `p.yaml:3: tenants.acme.identifiers[0]: identifier "ak_*" is a prefix shorter than 4 characters`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("p.yaml", []byte("tenants:\n  acme:\n    identifiers: ['"+tt.ident+"']\n"))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.want)
+		})
+	}
+	p, err := Parse("p.yaml", []byte("tenants:\n  acme:\n    identifiers: ['acme_live_k*', 'AK-ACME-*', acme.example]\n"))
+	require.NoError(t, err)
+	acme, _ := p.Tenant("acme")
+	assert.Equal(t, []string{"acme_live_k*", "AK-ACME-*", "acme.example"}, acme.Identifiers)
+}

@@ -19,7 +19,9 @@
 //     and end on a word boundary (the neighbouring byte is not an ASCII letter
 //     or digit, unless the identifier itself starts or ends with punctuation,
 //     as key prefixes like "ak_acme_" do), so "hooli" does not touch
-//     "hooligan". The whole enclosing token (ASCII letters, digits and
+//     "hooligan". An identifier ending in "*" ("acme_live_k*") is a key
+//     prefix: no boundary is wanted after it, so it matches any token that
+//     starts with it. The whole enclosing token (ASCII letters, digits and
 //     . _ - @ +) is replaced by "<redacted:foreign_tenant>": the whole e-mail
 //     address, the whole API key, the host of a URL. Identifiers are also
 //     found percent-encoded (%40, %2F; "+" is left alone because it is legal

@@ -3,6 +3,7 @@ package redact
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/tenancyhq/tenancy/internal/policy"
 )
@@ -50,15 +51,20 @@ func NewMatcher(p *policy.Policy) (*Matcher, error) {
 		m.ids = append(m.ids, id)
 		m.tenants[id] = ti
 		for _, ident := range t.Identifiers {
-			lo := lowerASCII(ident)
-			pi, ok := byPattern[lo]
+			// A key prefix ("acme_live_k*") is its text without the star,
+			// with no boundary wanted after it: any token starting with it
+			// is the tenant's. It keeps its own pattern id, apart from an
+			// exact identifier of the same text.
+			key := lowerASCII(ident)
+			lo, prefix := strings.CutSuffix(key, "*")
+			pi, ok := byPattern[key]
 			if !ok {
 				pi = len(m.patterns)
-				byPattern[lo] = pi
+				byPattern[key] = pi
 				m.patterns = append(m.patterns, lo)
 				m.owners = append(m.owners, nil)
 				m.wordStart = append(m.wordStart, isWord(lo[0]))
-				m.wordEnd = append(m.wordEnd, isWord(lo[len(lo)-1]))
+				m.wordEnd = append(m.wordEnd, !prefix && isWord(lo[len(lo)-1]))
 			}
 			if !slices.Contains(m.owners[pi], ti) {
 				m.owners[pi] = append(m.owners[pi], ti)
