@@ -27,6 +27,7 @@ GO_SOURCES := $(shell find . -name '*.go' -not -path './build/*' -not -path './.
 TELEMETRYGEN := $(TOOLS)/telemetrygen
 VICTORIALOGS := $(TOOLS)/victoria-logs
 CORTEX := $(TOOLS)/cortex
+KFAKE := $(TOOLS)/kfake
 export PATH := $(TOOLS):$(PATH)
 
 build: $(COLLECTOR) $(CTL)
@@ -47,7 +48,11 @@ $(VICTORIALOGS):
 $(CORTEX): hack/build-cortex.sh
 	GO=$(GO) ./hack/build-cortex.sh $(CORTEX)
 
-peers: $(TELEMETRYGEN) $(VICTORIALOGS) $(CORTEX)
+# The Kafka test peer: franz-go's kfake, from go.mod, as its own process.
+$(KFAKE): hack/kfake/main.go go.mod go.sum
+	CGO_ENABLED=0 $(GO) build -o $(KFAKE) ./hack/kfake
+
+peers: $(TELEMETRYGEN) $(VICTORIALOGS) $(CORTEX) $(KFAKE)
 
 $(COLLECTOR): $(OCB) builder-config.yaml $(GO_SOURCES)
 	@mkdir -p build bin

@@ -34,7 +34,7 @@ func Binary(t testing.TB, env, name string) string {
 			return p
 		}
 	}
-	t.Fatalf("%s is not installed (set %s): run `make peers` (telemetrygen, victoria-logs, cortex) or `apt-get install -y prometheus` (.ci/run does both)", name, env)
+	t.Fatalf("%s is not installed (set %s): run `make peers` (telemetrygen, victoria-logs, cortex, kfake) or `apt-get install -y prometheus` (.ci/run does both)", name, env)
 	return ""
 }
 

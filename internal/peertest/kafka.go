@@ -1,0 +1,26 @@
+package peertest
+
+import (
+	"testing"
+	"time"
+)
+
+// StartKafka runs the kfake broker (hack/kfake, docs/peers.md) on a free
+// 127.0.0.1 port until the test ends and returns its address once it is
+// ready. args are extra kfake flags (e.g. -data-dir, -c key=value).
+func StartKafka(t testing.TB, args ...string) string {
+	t.Helper()
+	addr := FreeAddr(t)
+	StartKafkaAt(t, addr, args...)
+	return addr
+}
+
+// StartKafkaAt is StartKafka on a given address, so a test can stop the
+// broker and start it again where its clients expect it (with the same
+// -data-dir, the same topics and offsets). It returns the peer's output.
+func StartKafkaAt(t testing.TB, addr string, args ...string) *Output {
+	t.Helper()
+	ready := FreeAddr(t)
+	return Start(t, 30*time.Second, "http://"+ready+"/ready", Binary(t, "TENANCY_KFAKE", "kfake"),
+		append([]string{"-listen", addr, "-ready", ready}, args...)...)
+}
