@@ -40,22 +40,14 @@ type router struct {
 	queues   map[statsKey]*TenantQueue
 	stopping chan struct{}
 	abandon  chan struct{}
-	started  int
 	stopped  bool
+	// users counts the exporters started and not yet shut down (factory.go).
+	users int
 }
 
-var (
-	routersMu sync.Mutex
-	routers   = map[*Config]*router{}
-)
-
-// routerFor returns the config's shared router, creating it on first use.
-func routerFor(cfg *Config, set exporter.Settings) (*router, error) {
-	routersMu.Lock()
-	defer routersMu.Unlock()
-	if r, ok := routers[cfg]; ok {
-		return r, nil
-	}
+// newRouter builds the router of one config, shared by its exporters
+// through routers (factory.go).
+func newRouter(cfg *Config, set exporter.Settings) (*router, error) {
 	r := &router{id: set.ID, cfg: cfg, logger: set.Logger, backends: map[string]backend{}, tel: newTelemetry(), total: &byteBudget{limit: cfg.TotalQueueBytes},
 		telemetry: set.TelemetrySettings,
 		queues:    map[statsKey]*TenantQueue{}, stopping: make(chan struct{}), abandon: make(chan struct{})}
@@ -74,19 +66,17 @@ func routerFor(cfg *Config, set exporter.Settings) (*router, error) {
 		}
 	}
 	if err := r.tel.register(set.TelemetrySettings); err != nil {
+		r.tel.shutdown()
 		return nil, err
 	}
-	routers[cfg] = r
 	return r, nil
 }
 
-func (r *router) start(ctx context.Context, host component.Host) error {
+// Start implements component.Component; internal/sharedcomponent calls it
+// once for the three exporters.
+func (r *router) Start(ctx context.Context, host component.Host) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.started++
-	if r.started > 1 {
-		return nil
-	}
 	prov, err := policy.FromHost(host, r.cfg.Policy)
 	if err != nil {
 		return err
@@ -138,26 +128,20 @@ func (r *router) restoreLocked(ctx context.Context, host component.Host) error {
 	return nil
 }
 
-// shutdown stops taking batches, lets the queues drain (a batch that
-// fails now is not retried: counted as shutdown), and once ctx expires
-// abandons what is left, counted too. The last of the three exporters to
-// shut down does it.
-func (r *router) shutdown(ctx context.Context) error {
+// Shutdown implements component.Component: it stops taking batches, lets
+// the queues drain (a batch that fails now is not retried: counted as
+// shutdown), and once ctx expires abandons what is left, counted too.
+// internal/sharedcomponent calls it once, when the last of the three
+// exporters shuts down (factory.go), and forgets the router however it
+// ends, a missed deadline included: exporters created again from this
+// config get a new router, never this stopped one.
+func (r *router) Shutdown(ctx context.Context) error {
+	// The self-metric callbacks read this router's counters: unregistered,
+	// or a stopped router would report its series for as long as the
+	// meter provider lives.
+	defer r.tel.shutdown()
 	r.mu.Lock()
-	r.started--
-	if r.started > 0 || r.stopped {
-		r.mu.Unlock()
-		return nil
-	}
 	r.stopped = true
-	// Forgotten however the shutdown ends, a missed deadline included:
-	// exporters created again from this config get a new router, never
-	// this stopped one.
-	defer func() {
-		routersMu.Lock()
-		delete(routers, r.cfg)
-		routersMu.Unlock()
-	}()
 	close(r.stopping)
 	queues := make([]*TenantQueue, 0, len(r.queues))
 	for _, q := range r.queues {

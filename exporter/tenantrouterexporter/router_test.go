@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/exporter"
@@ -68,9 +69,17 @@ func startRouterWith(t testing.TB, cfg *Config, policyYAML string, extra map[com
 	for _, c := range []component.Component{l, m, tr} {
 		require.NoError(t, c.Start(ctx, host))
 	}
-	e := &exporters{logs: l, metrics: m, traces: tr, r: routers[cfg]}
+	e := &exporters{logs: l, metrics: m, traces: tr, r: routerOf(t, cfg)}
 	t.Cleanup(func() { e.stop(t) })
 	return e
+}
+
+// routerOf is the router the exporters of cfg share, which they created.
+func routerOf(t testing.TB, cfg *Config) *router {
+	t.Helper()
+	c, err := routers.LoadOrStore(cfg, func() (*router, error) { return nil, errors.New("no router for this config") })
+	require.NoError(t, err)
+	return c.Unwrap()
 }
 
 func (e *exporters) stop(t testing.TB) {
@@ -567,4 +576,44 @@ func TestConsumersSendInParallel(t *testing.T) {
 	close(release)
 	eventually(t, "all sent", func() bool { return e.stats("acme", "remote").sent[0].Load() == 5 })
 	assert.Equal(t, int64(3), peak.Load())
+}
+
+// TestShutdownUnregistersSelfMetrics: a stopped router's series leave the
+// meter provider with it; its callbacks would otherwise keep reading the
+// stopped router's counters (and the router itself) for as long as the
+// provider lives, once per router a restart creates.
+func TestShutdownUnregistersSelfMetrics(t *testing.T) {
+	srv := newOTLPServer(t, func(int, http.ResponseWriter, *http.Request) {})
+	cfg := createDefaultConfig().(*Config)
+	cfg.Backends = map[string]*BackendConfig{"remote": {Type: TypeOTLPHTTP, ClientConfig: confighttp.ClientConfig{Endpoint: srv.URL}, Retry: fastRetry()}}
+	otlpOnly(cfg, "remote")
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
+	f := NewFactory()
+	set := exportertest.NewNopSettings(f.Type())
+	set.TelemetrySettings = tel.NewTelemetrySettings()
+	ctx := t.Context()
+	l, err := f.CreateLogs(ctx, set, cfg)
+	require.NoError(t, err)
+	m, err := f.CreateMetrics(ctx, set, cfg)
+	require.NoError(t, err)
+	host := hostWith(t, "tenants: {acme: {}}\n", nil)
+	require.NoError(t, l.Start(ctx, host))
+	require.NoError(t, m.Start(ctx, host))
+	require.NoError(t, l.ConsumeLogs(ctx, logsFor([2]string{"acme", "x"})))
+	sent := routerOf(t, cfg).tel.of("acme", "remote").sent[0].Load
+	eventually(t, "the batch counted as sent", func() bool { return sent() == 1 })
+	for _, name := range []string{"otelcol_tenantrouter_records_sent", "otelcol_tenantrouter_queue_size"} {
+		_, err := tel.GetMetric(name)
+		require.NoError(t, err, "%s while the router runs", name)
+	}
+
+	require.NoError(t, l.Shutdown(ctx))
+	_, err = tel.GetMetric("otelcol_tenantrouter_queue_size")
+	require.NoError(t, err, "the router runs on while its metrics exporter does")
+	require.NoError(t, m.Shutdown(ctx))
+	for _, name := range []string{"otelcol_tenantrouter_records_sent", "otelcol_tenantrouter_queue_size"} {
+		_, err := tel.GetMetric(name)
+		assert.Error(t, err, "%s still observed after the router stopped", name)
+	}
 }

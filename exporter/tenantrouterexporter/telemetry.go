@@ -35,6 +35,8 @@ func (k statsKey) attrs(extra ...attribute.KeyValue) []attribute.KeyValue {
 // policy (ids it does not know go to _quarantine), so the series are too.
 type telemetry struct {
 	stats selfmetrics.Series[statsKey, queueStats]
+	// builder holds the callbacks' registrations, undone by shutdown.
+	builder *metadata.TelemetryBuilder
 }
 
 func newTelemetry() *telemetry { return &telemetry{} }
@@ -45,12 +47,13 @@ func (t *telemetry) of(tenant, backend string) *queueStats {
 
 // register reads the counters from the observable instruments of
 // metadata.yaml: counters report a series once something was counted in
-// it, gauges report every queue.
+// it, gauges report every queue. Called once per router.
 func (t *telemetry) register(set component.TelemetrySettings) error {
 	tb, err := metadata.NewTelemetryBuilder(set)
 	if err != nil {
 		return err
 	}
+	t.builder = tb
 	gauge := func(value func(*queueStats) int64) metric.Int64Callback {
 		return func(_ context.Context, o metric.Int64Observer) error {
 			t.stats.Range(func(k statsKey, s *queueStats) { o.Observe(value(s), metric.WithAttributes(k.attrs()...)) })
@@ -91,4 +94,11 @@ func (t *telemetry) register(set component.TelemetrySettings) error {
 			return nil
 		}),
 	)
+}
+
+// shutdown unregisters register's callbacks.
+func (t *telemetry) shutdown() {
+	if t.builder != nil {
+		t.builder.Shutdown()
+	}
 }
