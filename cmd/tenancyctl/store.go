@@ -36,7 +36,12 @@ comes from --policy when given):
   tenancyctl keys rotate --data DIR [--tenant T] --new-master-key-file F
       Re-wrap T's data key (every tenant's without --tenant) with the new
       master key (or $TENANCY_NEW_MASTER_KEY); the databases are unchanged.
-      Start the collector with the new key afterwards.
+      All or nothing: every re-wrap is prepared first, and if one tenant's
+      fails the command names it and no key file changes. Tenants already
+      on the new key are kept, so a rerun completes. A T the store does not
+      hold is refused. A running collector keeps writing the tenants it
+      has open and refuses to create new ones under the old key until it
+      reads the new one (replace its master key file) or is restarted.
   tenancyctl tenants --data DIR [--format table|json]
       List the tenants in the store: size on disk, records (logs, data
       points, spans), oldest and newest record time, and the id of the

@@ -174,17 +174,40 @@ func TestKeysRotateCommand(t *testing.T) {
 	code, _, _ = tenancyctl(t, "", "query", "--data", dir, "--master-key-file", keyFile, "--tenant", "globex", "SELECT 1")
 	assert.Equal(t, 0, code)
 
-	// Every tenant: from the old key (globex); acme is already on the new
-	// one, so the run names it and the rest still moves.
+	// A mistyped tenant is refused and not created.
+	code, _, errOut = tenancyctl(t, "", "keys", "rotate", "--data", dir, "--master-key-file", keyFile, "--tenant", "acmeee", "--new-master-key-file", newFile)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "acmeee")
+	_, err := os.Stat(filepath.Join(dir, "acmeee"))
+	assert.ErrorIs(t, err, os.ErrNotExist)
+
+	// Every tenant, all or nothing: once globex's key is wrapped by a third
+	// master key, the run names it and changes nothing.
+	thirdHex := strings.Repeat("cd", 32)
+	code, _, errOut = tenancyctl(t, "", "keys", "rotate", "--data", dir, "--master-key-file", keyFile, "--tenant", "globex", "--new-master-key-file", writeFile(t, "third.key", thirdHex))
+	require.Equal(t, 0, code, errOut)
+	globexKey, err := os.ReadFile(filepath.Join(dir, "globex", "data.key"))
+	require.NoError(t, err)
 	t.Setenv(NewMasterKeyEnv, newHex)
 	code, _, errOut = tenancyctl(t, "", "keys", "rotate", "--data", dir, "--master-key-file", keyFile)
 	assert.Equal(t, 1, code)
-	assert.Contains(t, errOut, "tenant acme")
+	assert.Contains(t, errOut, "tenant globex")
+	assert.Contains(t, errOut, "nothing was changed")
+	after, err := os.ReadFile(filepath.Join(dir, "globex", "data.key"))
+	require.NoError(t, err)
+	assert.Equal(t, string(globexKey), string(after))
+
+	// Put globex back on the old key; the rerun moves it and keeps acme,
+	// already on the new key.
+	code, _, errOut = tenancyctl(t, "", "keys", "rotate", "--data", dir, "--master-key-file", writeFile(t, "third2.key", thirdHex), "--tenant", "globex", "--new-master-key-file", keyFile)
+	require.Equal(t, 0, code, errOut)
+	code, _, errOut = tenancyctl(t, "", "keys", "rotate", "--data", dir, "--master-key-file", keyFile)
+	require.Equal(t, 0, code, errOut)
 	code, _, _ = tenancyctl(t, "", "query", "--data", dir, "--master-key-file", newFile, "--tenant", "globex", "SELECT 1")
 	assert.Equal(t, 0, code)
 	code, out, _ = tenancyctl(t, "", "query", "--data", dir, "--master-key-file", newFile, "--tenant", "globex", "--format", "csv", "SELECT kind FROM audit WHERE kind = 'key_rotation'")
 	require.Equal(t, 0, code)
-	assert.Equal(t, "kind\nkey_rotation\n", out)
+	assert.Equal(t, "kind\nkey_rotation\nkey_rotation\nkey_rotation\n", out)
 
 	code, _, _ = tenancyctl(t, "", "keys", "rotate", "--data", dir, "--master-key-file", keyFile, "--new-master-key-file", writeFile(t, "short.key", "abc"))
 	assert.Equal(t, 2, code)

@@ -214,20 +214,24 @@ func writeKeyFile(dir string, kf *keyFile) error {
 }
 
 // loadOrCreateDataKey unwraps the tenant's data key, creating and wrapping
-// a random one for a new tenant.
-func loadOrCreateDataKey(master []byte, dir, tenant string) ([]byte, error) {
+// a random one for a new tenant under the master key the key set names.
+func (s *Store) loadOrCreateDataKey(dir, tenant string) ([]byte, error) {
 	if _, err := os.Stat(filepath.Join(dir, tombstoneName)); err == nil {
 		return nil, fmt.Errorf("%w: %s", ErrShredded, tenant)
 	}
 	kf, err := readKeyFile(dir, tenant)
 	if err == nil {
-		return unwrapKey(master, kf)
+		return unwrapKey(s.masterFor(kf.MasterKeyID), kf)
 	}
 	if !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
 	if _, err := os.Stat(filepath.Join(dir, dbFileName)); err == nil {
 		return nil, fmt.Errorf("localstore: tenant %s: database exists but its key file is missing", tenant)
+	}
+	master, err := s.masterForNewTenant()
+	if err != nil {
+		return nil, err
 	}
 	dataKey := make([]byte, KeySize)
 	if _, err := rand.Read(dataKey); err != nil {
@@ -244,28 +248,6 @@ func loadOrCreateDataKey(master []byte, dir, tenant string) ([]byte, error) {
 		return nil, err
 	}
 	return dataKey, nil
-}
-
-// rewrapKeyFile unwraps the tenant's data key with oldMaster and wraps it
-// with newMaster. The data key and so the database are unchanged.
-func rewrapKeyFile(dir, tenant string, oldMaster, newMaster []byte) error {
-	kf, err := readKeyFile(dir, tenant)
-	if err != nil {
-		return err
-	}
-	dataKey, err := unwrapKey(oldMaster, kf)
-	if err != nil {
-		return err
-	}
-	nonce, wrapped, err := wrapKey(newMaster, dataKey, tenant)
-	if err != nil {
-		return err
-	}
-	kf.MasterKeyID = KeyID(newMaster)
-	kf.Nonce = base64.StdEncoding.EncodeToString(nonce)
-	kf.WrappedKey = base64.StdEncoding.EncodeToString(wrapped)
-	kf.Rewrapped = time.Now().UTC()
-	return writeKeyFile(dir, kf)
 }
 
 // destroyKeyFile overwrites the key file with random bytes, syncs and

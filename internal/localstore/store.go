@@ -20,6 +20,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -44,6 +45,9 @@ type Store struct {
 	open    atomic.Int64 // open connections
 	maxOpen atomic.Int64
 	clock   atomic.Int64 // orders uses for closing the least recently used
+
+	// keySource reads the master key again after a rotation (nil: never).
+	keySource func() ([]byte, error)
 
 	// unencrypted opens tenant databases without the encrypting VFS: set
 	// only by the benchmark that measures what encryption costs.
@@ -131,7 +135,7 @@ func (t *tenantDB) openLocked() error {
 		return t.err
 	}
 	t.s.mu.Lock()
-	master, closed := t.s.master, t.s.closed
+	closed := t.s.closed
 	t.s.mu.Unlock()
 	if closed {
 		return errors.New("localstore: store is closed")
@@ -140,7 +144,7 @@ func (t *tenantDB) openLocked() error {
 		if err := os.MkdirAll(t.dir, 0o750); err != nil {
 			return fmt.Errorf("localstore: %w", err)
 		}
-		key, err := loadOrCreateDataKey(master, t.dir, t.id)
+		key, err := t.s.loadOrCreateDataKey(t.dir, t.id)
 		if err != nil {
 			return err
 		}
@@ -347,54 +351,87 @@ func (s *Store) Close() error {
 	return errors.Join(errs...)
 }
 
-// RotateMasterKey re-wraps every tenant's data key with newMaster and
-// records the rotation in each tenant's audit log. Data keys and database
-// files are unchanged, so it is cheap and safe while data flows. A tenant
-// that fails keeps its old wrapping; the error names it.
+// RotateMasterKey re-wraps every tenant's data key with newMaster, all or
+// nothing: every re-wrap is prepared before any key file is replaced, and
+// an error names each tenant that could not be and leaves every key file
+// as it was. Tenants wrapped by newMaster already (a rotation that stopped
+// half way) are kept. Then the key set names newMaster, so a collector
+// still holding the old key refuses to create tenants under it, and each
+// re-wrapped tenant's audit log records the rotation. Data keys and
+// database files are unchanged.
 func (s *Store) RotateMasterKey(newMaster []byte, policyVersion string) error {
-	tenants, err := s.Tenants()
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for _, t := range tenants {
-		if _, err := os.Stat(filepath.Join(s.dir, t, tombstoneName)); err == nil {
-			continue
-		}
-		if err := s.RewrapTenant(t, newMaster, policyVersion); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if len(errs) == 0 {
-		s.mu.Lock()
-		s.master = append([]byte(nil), newMaster...)
-		s.mu.Unlock()
-	}
-	return errors.Join(errs...)
-}
-
-// RewrapTenant re-wraps one tenant's data key with newMaster. The store
-// keeps its master key; RotateMasterKey switches it once all are done.
-func (s *Store) RewrapTenant(tenant string, newMaster []byte, policyVersion string) error {
 	if _, err := newGCM(newMaster); err != nil {
-		return err
-	}
-	t, err := s.tenant(tenant)
-	if err != nil {
 		return err
 	}
 	s.mu.Lock()
 	oldMaster := s.master
 	s.mu.Unlock()
-	oldID, newID := KeyID(oldMaster), KeyID(newMaster)
-	// The audit entry and the key file change under the tenant's write lock.
-	return t.inTx(func() error {
-		if err := rewrapKeyFile(t.dir, tenant, oldMaster, newMaster); err != nil {
-			return err
-		}
-		_, err := t.appendAudit(time.Now(), "key_rotation", map[string]any{"old_master_key_id": oldID, "new_master_key_id": newID}, policyVersion)
+	tenants, err := s.keyedTenants()
+	if err != nil {
 		return err
-	})
+	}
+	dirOf := func(tn string) string { return filepath.Join(s.dir, tn) }
+	done, err := rotation(dirOf, tenants, oldMaster, newMaster)
+	if err != nil {
+		return err
+	}
+	if err := writeKeySet(s.dir, KeyID(newMaster)); err != nil {
+		return fmt.Errorf("localstore: every key file was re-wrapped, but the key set was not updated: %w", err)
+	}
+	s.mu.Lock()
+	s.master = append([]byte(nil), newMaster...)
+	s.mu.Unlock()
+	// A tenant a collector created under the old key while the key files
+	// were being prepared is caught here: the key set already names the
+	// new key, so no more can appear.
+	again, err := s.keyedTenants()
+	if err != nil {
+		return err
+	}
+	late := slices.DeleteFunc(again, func(tn string) bool { return slices.Contains(tenants, tn) })
+	more, err := rotation(dirOf, late, oldMaster, newMaster)
+	if err != nil {
+		return fmt.Errorf("localstore: tenants created during the rotation: %w", err)
+	}
+	return s.auditRotation(append(done, more...), KeyID(oldMaster), KeyID(newMaster), policyVersion)
+}
+
+func (s *Store) auditRotation(tenants []string, oldID, newID, policyVersion string) error {
+	var errs []error
+	for _, tn := range tenants {
+		if err := s.Audit(tn, "key_rotation", map[string]any{"old_master_key_id": oldID, "new_master_key_id": newID}, policyVersion); err != nil {
+			errs = append(errs, fmt.Errorf("localstore: tenant %s: the key was re-wrapped but its audit entry failed: %w", tn, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// RewrapTenant re-wraps one existing tenant's data key with newMaster; it
+// refuses a tenant the store does not hold (ErrNoTenant) and creates
+// nothing. The store keeps its master key and the key set is unchanged:
+// RotateMasterKey moves the whole store.
+func (s *Store) RewrapTenant(tenant string, newMaster []byte, policyVersion string) error {
+	if _, err := newGCM(newMaster); err != nil {
+		return err
+	}
+	dir, err := s.existingTenantDir(tenant)
+	if err != nil {
+		return err
+	}
+	// Opened first, so its data key is cached for the audit entry after
+	// the store's own master key no longer unwraps it.
+	if _, err := s.tenant(tenant); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	oldMaster := s.master
+	s.mu.Unlock()
+	done, err := rotation(func(string) string { return dir }, []string{tenant}, oldMaster, newMaster)
+	if err != nil {
+		return err
+	}
+	// The tenant's cached data key is unchanged; only the wrapping moved.
+	return s.auditRotation(done, KeyID(oldMaster), KeyID(newMaster), policyVersion)
 }
 
 // Shred destroys the tenant's data key, so its database can never be read
