@@ -20,7 +20,7 @@ FUZZTIME ?= 20000x
 
 GO_SOURCES := $(shell find . -name '*.go' -not -path './build/*' -not -path './.tools/*') go.mod go.sum
 
-.PHONY: build run test test-unit test-e2e fuzz bench bench-tenant bench-anomaly eval-redaction bench-redaction bench-retention tools peers clean check-versions
+.PHONY: build run test test-unit test-e2e fuzz bench bench-tenant bench-anomaly eval-redaction bench-redaction bench-retention tools peers clean check-versions dashboards
 
 # Real peers the tests start as processes (docs/peers.md); Debian's
 # prometheus comes from .ci/run.
@@ -145,6 +145,12 @@ eval-redaction:
 bench-redaction:
 	$(GO) test -run '^$$' -bench 'BenchmarkLogRedaction$$' -benchmem -count 6 -timeout 60m ./processor/tenantredactprocessor/ | tee bench-redaction.out
 	$(BENCHSTAT) -col /impl bench-redaction.out
+
+# The dashboards and alert rules are Go code (package dashboards); this
+# writes their JSON and YAML, which are committed, and a test fails when
+# they differ from what the code generates.
+dashboards:
+	$(GO) run ./dashboards/gen -out dashboards
 
 clean:
 	rm -rf bin build

@@ -1,7 +1,9 @@
 // Package dashboards holds the Grafana dashboards of a Tenancy fleet, read
-// from the collectors' own metrics in Prometheus. tenant.json is the SRE's
-// per-tenant view: pick a tenant and every panel above the Fleet row shows
-// that tenant's series and no other's.
+// from the collectors' own metrics in Prometheus, as Go code
+// (grafana-foundation-sdk); `make dashboards` writes them into the
+// committed JSON files. tenant.json is the SRE's per-tenant view: pick a
+// tenant and every panel above the Fleet row shows that tenant's series
+// and no other's.
 package dashboards
 
 import (

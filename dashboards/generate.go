@@ -1,0 +1,24 @@
+package dashboards
+
+import (
+	"encoding/json"
+
+	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+)
+
+// Generate returns every file `make dashboards` writes, by name.
+func Generate() (map[string][]byte, error) {
+	out := map[string][]byte{}
+	for name, b := range map[string]*dashboard.DashboardBuilder{"tenant.json": Tenant()} {
+		d, err := b.Build()
+		if err != nil {
+			return nil, err
+		}
+		j, err := json.MarshalIndent(d, "", "  ")
+		if err != nil {
+			return nil, err
+		}
+		out[name] = append(j, '\n')
+	}
+	return out, nil
+}
