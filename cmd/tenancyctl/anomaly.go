@@ -14,9 +14,11 @@ const anomalyUsage = `Usage:
   tenancyctl anomaly replay --in FILE.csv [--out FILE.csv] [--sensitivity 0.5] [--probation 150]
       Run the tenantanomaly connector's detector over one series offline.
       FILE.csv is NAB-format CSV: a header with timestamp and value columns,
-      then one row per interval, oldest first (timestamps as
-      "2006-01-02 15:04:05" or RFC 3339). Writes timestamp,value,anomaly_score
-      to --out, or stdout without it. Scores are in [0,1]; the processor
+      then one row per interval (timestamps as "2006-01-02 15:04:05" or
+      RFC 3339). Rows are scored in file order, as the connector scores
+      records in arrival order: a row whose timestamp goes back is scored
+      where it stands, not reordered. Writes timestamp,value,anomaly_score,
+      one row per input row, to --out, or stdout without it. Scores are in [0,1]; the processor
       flags an interval at its threshold (0.5 by default).
       A malformed row exits 1 naming its line.
 `

@@ -92,7 +92,7 @@ type binStat struct {
 type state struct {
 	N         uint64 // points seen
 	FirstUnix int64  // first timestamp (unix seconds)
-	LastUnix  int64  // last timestamp
+	LastUnix  int64  // latest timestamp
 	Prev      float64
 	PrevRes   float64
 	Ring      [winLen]float64 // recent values; Ring[N%winLen] is the oldest
@@ -150,9 +150,11 @@ func (d *Detector) Config() Config { return d.cfg }
 // Points is the number of values the detector has seen.
 func (d *Detector) Points() uint64 { return d.s.N }
 
-// Update feeds the next value of the series (timestamps should not go
-// backwards) and returns its anomaly score in [0,1]. It uses only this and
-// earlier values. NaN and ±Inf are ignored and score 0.
+// Update feeds the next value of the series and returns its anomaly score in
+// [0,1]. It uses only this and earlier values. Values are taken in arrival
+// order: t only picks the value's hour-of-day and hour-of-week bins, so a
+// late value is scored where it arrives. NaN and ±Inf are ignored and
+// score 0.
 func (d *Detector) Update(t time.Time, v float64) float64 {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return 0
@@ -160,7 +162,9 @@ func (d *Detector) Update(t time.Time, v float64) float64 {
 	s := &d.s
 	n := s.N
 	s.N++
-	s.LastUnix = t.Unix()
+	if u := t.Unix(); n == 0 || u > s.LastUnix {
+		s.LastUnix = u
+	}
 	hod := t.UTC().Hour()
 	how := int(t.UTC().Weekday())*24 + hod
 	if n == 0 {
