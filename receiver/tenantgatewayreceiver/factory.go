@@ -40,7 +40,7 @@ func createLogs(_ context.Context, set receiver.Settings, cfg component.Config, 
 	if err != nil {
 		return nil, fmt.Errorf("tenantgateway receiver: %w", err)
 	}
-	g.logs = next
+	g.Unwrap().logs = next
 	return g, nil
 }
 
@@ -49,7 +49,7 @@ func createMetrics(_ context.Context, set receiver.Settings, cfg component.Confi
 	if err != nil {
 		return nil, fmt.Errorf("tenantgateway receiver: %w", err)
 	}
-	g.metrics = next
+	g.Unwrap().metrics = next
 	return g, nil
 }
 
@@ -58,6 +58,6 @@ func createTraces(_ context.Context, set receiver.Settings, cfg component.Config
 	if err != nil {
 		return nil, fmt.Errorf("tenantgateway receiver: %w", err)
 	}
-	g.traces = next
+	g.Unwrap().traces = next
 	return g, nil
 }

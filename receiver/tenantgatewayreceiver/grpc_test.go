@@ -89,7 +89,7 @@ func TestShutdownPastItsDeadlineStopsGRPC(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, r.Start(context.Background(), host))
 
-	conn, err := grpc.NewClient(r.(*gateway).grpcAddr.String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(unwrap(r).grpcAddr.String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	require.NoError(t, err)
 	defer conn.Close()
 	exported := make(chan error, 1)

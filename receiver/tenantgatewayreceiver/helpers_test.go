@@ -31,6 +31,7 @@ import (
 	"github.com/tenancyhq/tenancy/extension/tenantpolicyextension"
 	"github.com/tenancyhq/tenancy/internal/identity"
 	"github.com/tenancyhq/tenancy/internal/policy"
+	"github.com/tenancyhq/tenancy/internal/sharedcomponent"
 	"github.com/tenancyhq/tenancy/receiver/tenantgatewayreceiver/internal/metadata"
 )
 
@@ -158,7 +159,7 @@ func startGatewayWithMeter(t testing.TB, policyYAML string, mp metric.MeterProvi
 			require.NoError(t, c.Shutdown(context.Background()))
 		}
 	})
-	g := lr.(*gateway)
+	g := unwrap(lr)
 	return &testGateway{url: "http://" + g.addr.String(), sink: s, g: g}
 }
 
@@ -242,4 +243,9 @@ func (b blockingLogs) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 		<-b.release
 	}
 	return b.next.ConsumeLogs(ctx, ld)
+}
+
+// unwrap is the gateway behind a receiver the factory created.
+func unwrap(c component.Component) *gateway {
+	return c.(*sharedcomponent.Component[*gateway]).Unwrap()
 }

@@ -28,6 +28,7 @@ import (
 
 	"github.com/tenancyhq/tenancy/internal/identity"
 	"github.com/tenancyhq/tenancy/internal/policy"
+	"github.com/tenancyhq/tenancy/internal/sharedcomponent"
 	"github.com/tenancyhq/tenancy/receiver/tenantgatewayreceiver/internal/metadata"
 )
 
@@ -39,21 +40,12 @@ const defaultMaxRequestBodySize = 20 << 20
 var defaultEncodings = []string{"", "gzip", "zstd", "zlib", "snappy", "deflate"}
 
 // gateways shares one server between the logs, metrics and traces
-// receivers created from the same config, as the otlp receiver does.
-var gateways = struct {
-	sync.Mutex
-	m map[*Config]*gateway
-}{m: map[*Config]*gateway{}}
+// receivers created from the same config, as the otlp receiver does: the
+// first Start starts it, the first Shutdown stops it and forgets it.
+var gateways = sharedcomponent.NewMap[*Config, *gateway]()
 
-func gatewayFor(cfg *Config, set receiver.Settings) (*gateway, error) {
-	gateways.Lock()
-	defer gateways.Unlock()
-	if g, ok := gateways.m[cfg]; ok {
-		return g, nil
-	}
-	g := &gateway{cfg: cfg, set: set}
-	gateways.m[cfg] = g
-	return g, nil
+func gatewayFor(cfg *Config, set receiver.Settings) (*sharedcomponent.Component[*gateway], error) {
+	return gateways.LoadOrStore(cfg, func() (*gateway, error) { return &gateway{cfg: cfg, set: set}, nil })
 }
 
 // gateway is the receiver: one HTTP server for every protocol and signal.
@@ -72,23 +64,17 @@ type gateway struct {
 	encodings []string
 	serverMax int64
 
-	startOnce, stopOnce sync.Once
-	startErr            error
-	server              *http.Server
-	addr                net.Addr
-	grpcServer          *grpc.Server
-	grpcAddr            net.Addr
-	telemetry           *metadata.TelemetryBuilder
-	serving             sync.WaitGroup
+	server     *http.Server
+	addr       net.Addr
+	grpcServer *grpc.Server
+	grpcAddr   net.Addr
+	telemetry  *metadata.TelemetryBuilder
+	serving    sync.WaitGroup
 }
 
-// Start implements component.Component; the first call starts the server.
+// Start implements component.Component; gateways calls it once for the
+// three receivers.
 func (g *gateway) Start(ctx context.Context, host component.Host) error {
-	g.startOnce.Do(func() { g.startErr = g.start(ctx, host) })
-	return g.startErr
-}
-
-func (g *gateway) start(ctx context.Context, host component.Host) error {
 	prov, err := policy.FromHost(host, g.cfg.Policy)
 	if err != nil {
 		return err
@@ -172,24 +158,20 @@ func (g *gateway) startGRPC(ctx context.Context, host component.Host) error {
 	return nil
 }
 
-// Shutdown implements component.Component; the first call stops the server.
+// Shutdown implements component.Component; gateways calls it once, at the
+// first receiver's Shutdown.
 func (g *gateway) Shutdown(ctx context.Context) error {
 	var err error
-	g.stopOnce.Do(func() {
-		gateways.Lock()
-		delete(gateways.m, g.cfg)
-		gateways.Unlock()
-		if g.grpcServer != nil {
-			err = g.stopGRPC(ctx)
-		}
-		if g.server != nil {
-			err = errors.Join(err, g.server.Shutdown(ctx))
-		}
-		g.serving.Wait()
-		if g.telemetry != nil {
-			g.telemetry.Shutdown()
-		}
-	})
+	if g.grpcServer != nil {
+		err = g.stopGRPC(ctx)
+	}
+	if g.server != nil {
+		err = errors.Join(err, g.server.Shutdown(ctx))
+	}
+	g.serving.Wait()
+	if g.telemetry != nil {
+		g.telemetry.Shutdown()
+	}
 	return err
 }
 
