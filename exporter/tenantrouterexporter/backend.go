@@ -81,6 +81,15 @@ func (l *localstoreBackend) start(_ context.Context, _ component.Host, r *router
 	if err != nil {
 		return fmt.Errorf("backends.%s: %w", l.name, err)
 	}
+	// A wrong master key fails here, not on the first write minutes
+	// after the collector reported ready.
+	if err := s.CheckKeys(); err != nil {
+		s.Close()
+		return fmt.Errorf("backends.%s: %w", l.name, err)
+	}
+	// After a keys rotate, an operator who replaced the key file need not
+	// restart the collector for new tenants to be stored.
+	s.SetMasterKeySource(func() ([]byte, error) { return localstore.LoadMasterKey(l.cfg.MasterKeyFile, l.cfg.MasterKeyEnv) })
 	if l.cfg.MaxOpenTenants > 0 {
 		s.SetMaxOpenTenants(l.cfg.MaxOpenTenants)
 	}
