@@ -99,3 +99,22 @@ func TestRedactThousandsWithProgress(t *testing.T) {
 	assert.Equal(t, requests, strings.Count(string(got), "\n"))
 	assert.NotContains(t, string(got), "globex.example")
 }
+
+// TestRedactRulesAndPrefixes: tenancyctl redact applies what the processor
+// applies, key prefixes and tenant-defined rules included.
+func TestRedactRulesAndPrefixes(t *testing.T) {
+	pol := writeFile(t, "tenants.yaml", `
+tenants:
+  acme:
+    identifiers: [acme.example]
+    redaction:
+      rules:
+        order_id: {pattern: 'ORD-[0-9]{10}', keywords: [ORD-]}
+  globex: {identifiers: ['glx_live_k*']}
+`)
+	in := `{"resourceLogs":[{"resource":{"attributes":[{"key":"tenant.id","value":{"stringValue":"acme"}}]},"scopeLogs":[{"logRecords":[{"body":{"stringValue":"order ORD-1234567890 key glx_live_k9f2c41ab"}}]}]}]}` + "\n"
+	code, out, errOut := tenancyctl(t, in, "redact", "--policy", pol)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "order <redacted:order_id> key <redacted:foreign_tenant>")
+	assert.Regexp(t, `order_id\s+1`, errOut)
+}

@@ -166,9 +166,11 @@ type spec struct {
 	keyLines    []int
 	clientCerts []string
 	redaction   map[string]Action
+	rules       map[string]Rule
 	retention   map[Signal]time.Duration
 	futureSkew  *time.Duration
 	residency   *string
+	tier        *string
 	backends    map[Signal][]string
 	credentials map[string]string
 	limits      map[string]int64
@@ -190,12 +192,21 @@ func (s *spec) applyTo(t *Tenant) {
 		t.ClientCerts = s.clientCerts
 	}
 	maps.Copy(t.Redaction.Classes, s.redaction)
+	if len(s.rules) > 0 {
+		if t.Redaction.Rules == nil {
+			t.Redaction.Rules = map[string]Rule{}
+		}
+		maps.Copy(t.Redaction.Rules, s.rules)
+	}
 	maps.Copy(t.Retention, s.retention)
 	if s.futureSkew != nil {
 		t.MaxFutureSkew = *s.futureSkew
 	}
 	if s.residency != nil {
 		t.Residency = *s.residency
+	}
+	if s.tier != nil {
+		t.Tier = *s.tier
 	}
 	maps.Copy(t.Backends, s.backends)
 	if s.credentials != nil {
@@ -215,6 +226,7 @@ func (s *spec) applyTo(t *Tenant) {
 func cloneTenant(t Tenant) Tenant {
 	c := t
 	c.Redaction.Classes = maps.Clone(t.Redaction.Classes)
+	c.Redaction.Rules = maps.Clone(t.Redaction.Rules)
 	c.Retention = maps.Clone(t.Retention)
 	c.Backends = maps.Clone(t.Backends)
 	c.BackendCredentials = maps.Clone(t.BackendCredentials)
@@ -263,6 +275,7 @@ var specKeys = []struct {
 	{"retention", false, (*parser).specRetention},
 	{"max_future_skew", false, (*parser).specMaxFutureSkew},
 	{"residency", false, (*parser).specResidency},
+	{"tier", false, (*parser).specTier},
 	{"backends", false, (*parser).specBackends},
 	{"limits", false, (*parser).specLimits},
 	{"anomaly", false, (*parser).specAnomaly},
@@ -275,6 +288,7 @@ var (
 	backendRE    = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_/.-]{0,127}$`)
 	certFPRE     = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
 	envNameRE    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
+	tierRE       = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
 )
 
 func specKeyNames(tenant bool) []string {
@@ -385,8 +399,12 @@ func (ps *parser) specClientCerts(s *spec, v *yaml.Node, kp string) {
 func (ps *parser) specRedaction(s *spec, v *yaml.Node, kp string) {
 	s.redaction = map[string]Action{}
 	ps.mapping(v, kp, func(rk string, rkn, rv *yaml.Node) {
+		if rk == "rules" {
+			ps.specRedactionRules(s, rv, kp+".rules")
+			return
+		}
 		if rk != "classes" {
-			ps.add(rkn.Line, kp+"."+rk, "unknown key (want: classes)")
+			ps.add(rkn.Line, kp+"."+rk, "unknown key (want: classes, rules)")
 			return
 		}
 		ps.mapping(rv, kp+".classes", func(class string, cn, av *yaml.Node) {
@@ -405,6 +423,126 @@ func (ps *parser) specRedaction(s *spec, v *yaml.Node, kp string) {
 			}
 		})
 	})
+}
+
+// Limits of tenant-defined rules: each is compiled once per policy
+// version, and its name becomes a metric label, so a block's count is
+// bounded.
+const (
+	MaxRulesPerBlock       = 128
+	MaxRulePatternLength   = 1024
+	MinRuleKeywordLength   = 3
+	MaxRuleKeywordLength   = 64
+	maxRuleKeywordsPerRule = 16
+)
+
+var ruleNameRE = regexp.MustCompile(`^[a-z][a-z0-9_]{1,39}$`)
+
+// specRedactionRules reads redaction.rules: name -> {pattern, keywords,
+// action}. A pattern is compiled here, so a bad one is reported with its
+// file and line instead of failing the redactor later.
+func (ps *parser) specRedactionRules(s *spec, v *yaml.Node, kp string) {
+	if s.rules == nil {
+		s.rules = map[string]Rule{}
+	}
+	ps.mapping(v, kp, func(name string, nn, rv *yaml.Node) {
+		rp := kp + "." + name
+		switch {
+		case !ruleNameRE.MatchString(name):
+			ps.add(nn.Line, rp, "rule name must be 2 to 40 lower-case letters, digits or _, starting with a letter")
+			return
+		case slices.Contains(RedactionClasses, name) || name == "foreign_tenant":
+			ps.add(nn.Line, rp, "rule name %q is a built-in class; pick another", name)
+			return
+		case len(s.rules) >= MaxRulesPerBlock:
+			ps.add(nn.Line, rp, "more than %d rules in one block", MaxRulesPerBlock)
+			return
+		}
+		r := Rule{Action: ActionMask}
+		var havePattern, haveKeywords, bad bool
+		ps.mapping(rv, rp, func(key string, kn, fv *yaml.Node) {
+			fp := rp + "." + key
+			switch key {
+			case "pattern":
+				str, ok := ps.scalar(fv, fp)
+				if !ok {
+					bad = true
+					return
+				}
+				havePattern = true
+				if msg := rulePatternProblem(str); msg != "" {
+					ps.add(fv.Line, fp, "%s", msg)
+					bad = true
+					return
+				}
+				r.Pattern = str
+			case "keywords":
+				haveKeywords = true
+				r.Keywords = []string{}
+				ps.eachScalarItem(fv, fp, func(str, ip string, item *yaml.Node) {
+					if len(str) < MinRuleKeywordLength || len(str) > MaxRuleKeywordLength || strings.TrimSpace(str) != str {
+						ps.add(item.Line, ip, "keyword %q must be %d to %d characters without leading or trailing space (it gates the rule: a short one would run it on most strings)", str, MinRuleKeywordLength, MaxRuleKeywordLength)
+						bad = true
+						return
+					}
+					r.Keywords = append(r.Keywords, str)
+				})
+				if len(r.Keywords) > maxRuleKeywordsPerRule {
+					ps.add(fv.Line, fp, "more than %d keywords", maxRuleKeywordsPerRule)
+					bad = true
+				}
+			case "action":
+				str, ok := ps.scalar(fv, fp)
+				if !ok {
+					bad = true
+					return
+				}
+				a := Action(str)
+				if a != ActionMask && a != ActionRemove && a != ActionHash && a != ActionKeep {
+					ps.add(fv.Line, fp, "must be mask, remove, hash or keep, found %q", str)
+					bad = true
+					return
+				}
+				r.Action = a
+			default:
+				ps.add(kn.Line, fp, "unknown key (want: pattern, keywords, action)")
+				bad = true
+			}
+		})
+		if isNull(rv) {
+			ps.add(nn.Line, rp, "want a mapping with pattern, keywords and action")
+			return
+		}
+		if rv.Kind != yaml.MappingNode {
+			return // mapping reported it
+		}
+		if !havePattern {
+			ps.add(nn.Line, rp, "missing pattern")
+			bad = true
+		}
+		if !haveKeywords || (len(r.Keywords) == 0 && !bad) {
+			ps.add(nn.Line, rp, "missing keywords: a rule needs at least one, so it runs only on strings that hold one")
+			bad = true
+		}
+		if !bad {
+			s.rules[name] = r
+		}
+	})
+}
+
+// rulePatternProblem says what is wrong with a rule's pattern, or "".
+func rulePatternProblem(p string) string {
+	if len(p) > MaxRulePatternLength {
+		return fmt.Sprintf("pattern is longer than %d characters", MaxRulePatternLength)
+	}
+	re, err := regexp.Compile(p)
+	if err != nil {
+		return fmt.Sprintf("pattern is not valid RE2 syntax: %s", err)
+	}
+	if re.MatchString("") {
+		return "pattern matches the empty string"
+	}
+	return ""
 }
 
 func (ps *parser) specRetention(s *spec, v *yaml.Node, kp string) {
@@ -439,6 +577,18 @@ func (ps *parser) specResidency(s *spec, v *yaml.Node, kp string) {
 			return
 		}
 		s.residency = &str
+	}
+}
+
+// specTier reads a tier: a label dashboards and alerts group tenants by,
+// so a short, closed word, not free text.
+func (ps *parser) specTier(s *spec, v *yaml.Node, kp string) {
+	if str, ok := ps.scalar(v, kp); ok {
+		if !tierRE.MatchString(str) {
+			ps.add(v.Line, kp, "want a tier of 1 to 32 lower-case letters, digits and '-', found %q", str)
+			return
+		}
+		s.tier = &str
 	}
 }
 

@@ -55,7 +55,7 @@ func TestLoadInvalidNamesFileLineAndKey(t *testing.T) {
 		`testdata/invalid.yaml:3: defaults.identifiers: only a tenant may set identifiers, not the defaults block`,
 		`testdata/invalid.yaml:7: tenants.acme.api_keys[0]: malformed key hash: must hold 64 hex digits after "sha256:", found 4`,
 		`testdata/invalid.yaml:7: tenants.acme.api_keys[1]: malformed key hash: must start with "sha256:" (use: tenancyctl policy hash-key)`,
-		`testdata/invalid.yaml:8: tenants.acme.colour: unknown key (want one of: status, identifiers, api_keys, client_certs, redaction, retention, max_future_skew, residency, backends, limits, anomaly, backend_credentials)`,
+		`testdata/invalid.yaml:8: tenants.acme.colour: unknown key (want one of: status, identifiers, api_keys, client_certs, redaction, retention, max_future_skew, residency, tier, backends, limits, anomaly, backend_credentials)`,
 		`testdata/invalid.yaml:10: tenants.globex.status: must be active or suspended, found "paused"`,
 		`testdata/invalid.yaml:11: tenants.globex.identifiers[1]: identifier "ab" is shorter than 3 characters and would match ordinary text`,
 		`testdata/invalid.yaml:11: tenants.globex.identifiers[0]: identifier "ACME.example" is already claimed by tenant "acme"`,
@@ -211,4 +211,56 @@ func TestIdentifierPrefixValidation(t *testing.T) {
 	require.NoError(t, err)
 	acme, _ := p.Tenant("acme")
 	assert.Equal(t, []string{"acme_live_k*", "AK-ACME-*", "acme.example"}, acme.Identifiers)
+}
+
+func TestRedactionRules(t *testing.T) {
+	p, err := Parse("p.yaml", []byte(`defaults:
+  redaction:
+    rules:
+      order_id: {pattern: 'ORD-[0-9]{10}', keywords: [ORD-], action: hash}
+      ticket: {pattern: 'TCK[0-9]{6}', keywords: [tck]}
+tenants:
+  acme:
+    redaction:
+      rules:
+        ticket: {pattern: 'TCK-[0-9]{8}', keywords: [TCK-], action: remove}
+  globex: {}
+`))
+	require.NoError(t, err)
+	acme, _ := p.Tenant("acme")
+	globex, _ := p.Tenant("globex")
+	assert.Equal(t, map[string]Rule{
+		"order_id": {Pattern: "ORD-[0-9]{10}", Keywords: []string{"ORD-"}, Action: ActionHash},
+		"ticket":   {Pattern: "TCK-[0-9]{8}", Keywords: []string{"TCK-"}, Action: ActionRemove},
+	}, acme.Redaction.Rules)
+	assert.Equal(t, Rule{Pattern: "TCK[0-9]{6}", Keywords: []string{"tck"}, Action: ActionMask}, globex.Redaction.Rules["ticket"])
+	assert.Len(t, p.Defaults.Redaction.Rules, 2)
+}
+
+func TestRedactionRuleErrors(t *testing.T) {
+	tests := []struct {
+		name, rule, want string
+	}{
+		{"bad re2", "{pattern: 'ORD-(?=x)', keywords: [ORD-]}", `p.yaml:6: tenants.acme.redaction.rules.order_id.pattern: pattern is not valid RE2 syntax: error parsing regexp: invalid or unsupported Perl syntax: ` + "`(?=`"},
+		{"backreference", "{pattern: '(a)\\1', keywords: [aaa]}", `p.yaml:6: tenants.acme.redaction.rules.order_id.pattern: pattern is not valid RE2 syntax`},
+		{"empty match", "{pattern: 'x*', keywords: [xxx]}", `p.yaml:6: tenants.acme.redaction.rules.order_id.pattern: pattern matches the empty string`},
+		{"no keywords", "{pattern: 'ORD-[0-9]+'}", `p.yaml:5: tenants.acme.redaction.rules.order_id: missing keywords`},
+		{"empty keywords", "{pattern: 'ORD-[0-9]+', keywords: []}", `p.yaml:5: tenants.acme.redaction.rules.order_id: missing keywords`},
+		{"short keyword", "{pattern: 'ORD-[0-9]+', keywords: [O]}", `p.yaml:6: tenants.acme.redaction.rules.order_id.keywords[0]: keyword "O" must be 3 to 64 characters`},
+		{"no pattern", "{keywords: [ORD-]}", `p.yaml:5: tenants.acme.redaction.rules.order_id: missing pattern`},
+		{"bad action", "{pattern: 'ORD-[0-9]+', keywords: [ORD-], action: shred}", `p.yaml:6: tenants.acme.redaction.rules.order_id.action: must be mask, remove, hash or keep, found "shred"`},
+		{"unknown key", "{pattern: 'ORD-[0-9]+', keywords: [ORD-], flags: i}", `p.yaml:6: tenants.acme.redaction.rules.order_id.flags: unknown key (want: pattern, keywords, action)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("p.yaml", []byte("tenants:\n  acme:\n    redaction:\n      rules:\n        order_id:\n          "+tt.rule+"\n"))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.want)
+		})
+	}
+	for _, name := range []string{"email", "foreign_tenant", "Order", "x"} {
+		_, err := Parse("p.yaml", []byte("tenants:\n  acme:\n    redaction:\n      rules:\n        "+name+": {pattern: 'ORD-[0-9]+', keywords: [ORD-]}\n"))
+		require.Error(t, err, name)
+		assert.Contains(t, err.Error(), "p.yaml:5: tenants.acme.redaction.rules."+name+": rule name", name)
+	}
 }

@@ -52,6 +52,20 @@ type Redaction struct {
 	// Classes maps a class of RedactionClasses to its action. A class that is
 	// absent is kept.
 	Classes map[string]Action
+	// Rules are the tenant's own classes by name (the defaults' and the
+	// tenant's, the tenant's winning on a name). A rule's name is its class
+	// in audit attributes and metrics.
+	Rules map[string]Rule
+}
+
+// Rule is a tenant-defined redaction class: values that Pattern (RE2
+// syntax, so matching is linear in the input) matches, looked for only in
+// strings that hold one of Keywords (ASCII case-insensitively), so a rule
+// never runs on every string.
+type Rule struct {
+	Pattern  string
+	Keywords []string
+	Action   Action
 }
 
 // Limits are a tenant's edge limits. Zero means unlimited, which only a
@@ -91,6 +105,8 @@ type Tenant struct {
 	MaxFutureSkew time.Duration
 	// Residency is the region the tenant's data must stay in ("" = any).
 	Residency string
+	// Tier groups tenants on the fleet dashboard and in alerts ("" = none).
+	Tier string
 	// Backends per signal, by the names the router's config gives them.
 	Backends map[Signal][]string
 	Limits   Limits

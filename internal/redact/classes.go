@@ -13,8 +13,9 @@ import (
 // ClassForeignTenant is the audit class of another tenant's identifier.
 const ClassForeignTenant = "foreign_tenant"
 
-// class indexes policy.RedactionClasses; classForeign follows them.
-type class uint8
+// class indexes policy.RedactionClasses; classForeign follows them, and
+// tenant-defined rules follow numClasses (rules.go).
+type class uint16
 
 const (
 	clsEmail class = iota
@@ -401,8 +402,9 @@ var digitGated, colonGated = func() (dg [maxDigitRun + 1]detectorSet, cg [8]dete
 func keywordHits(s string, hits []acMatch, base int, skip detectorSet) detectorSet {
 	set := skip
 	for _, m := range hits {
-		if m.pattern >= base {
-			set |= keywords.enable(m.pattern-base, s, m.end, set)
+		// Past the built-in keywords come tenant-defined rules' (rules.go).
+		if k := m.pattern - base; k >= 0 && k < len(keywords.det) {
+			set |= keywords.enable(k, s, m.end, set)
 		}
 	}
 	return set &^ skip

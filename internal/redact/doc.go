@@ -42,6 +42,10 @@
 //     value is an attribute value of a map, and deletes the substring
 //     elsewhere (bodies, span names, slice elements); keep, or a class absent
 //     from the policy, leaves the value alone.
+//   - Tenant-defined rules (policy redaction.rules) are classes named by the
+//     rule: an RE2 expression that runs only on strings holding one of its
+//     keywords, found in the same automaton pass (rules.go), with the same
+//     actions and audit.
 //   - Places. Resource, scope and record attributes (nested maps and slices
 //     included), log bodies, span names, span events and links, and the
 //     attributes of datapoints and exemplars of every metric type. Byte

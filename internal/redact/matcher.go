@@ -28,9 +28,10 @@ const noOwner = -1
 // (the owner's own domain and "://" are patterns).
 type Matcher struct {
 	// ac holds the identifiers (pattern ids below len(patterns)) and, after
-	// them, the class keywords of the prefilter, so one pass over a string
-	// finds both.
+	// them, the class keywords of the prefilter and, from ruleBase on, the
+	// keywords of tenant-defined rules, so one pass over a string finds all.
 	ac       *automaton
+	ruleBase int
 	patterns []string
 	// owners[pattern] lists the tenants (indices into ids) that declare it.
 	owners [][]int32
@@ -42,7 +43,11 @@ type Matcher struct {
 }
 
 // NewMatcher compiles the identifiers of every tenant of p.
-func NewMatcher(p *policy.Policy) (*Matcher, error) {
+func NewMatcher(p *policy.Policy) (*Matcher, error) { return newMatcher(p, nil) }
+
+// newMatcher is NewMatcher with more patterns (tenant-defined rules'
+// keywords) after the class keywords, ids from ruleBase on.
+func newMatcher(p *policy.Policy, extra []string) (*Matcher, error) {
 	m := &Matcher{tenants: map[string]int32{}}
 	byPattern := map[string]int{}
 	for _, id := range p.TenantIDs() {
@@ -71,7 +76,8 @@ func NewMatcher(p *policy.Policy) (*Matcher, error) {
 			}
 		}
 	}
-	ac, err := newAutomaton(append(slices.Clip(m.patterns), keywords.patterns...))
+	m.ruleBase = len(m.patterns) + len(keywords.patterns)
+	ac, err := newAutomaton(slices.Concat(m.patterns, keywords.patterns, extra))
 	if err != nil {
 		return nil, fmt.Errorf("compile identifiers: %w", err)
 	}

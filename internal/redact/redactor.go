@@ -39,6 +39,7 @@ type Options struct {
 // concurrent use.
 type Redactor struct {
 	m       *Matcher
+	rix     ruleIndex
 	version string
 	keyID   string
 	rules   []rules // by tenant index of m
@@ -51,17 +52,56 @@ type rules struct {
 	label   string
 	actions [numClasses]policy.Action
 	// active holds the detectors whose class is not kept.
-	active  detectorSet
+	active detectorSet
+	// custom are the tenant-defined rules it applies, by class.
+	custom  []ruleAction
 	hashKey []byte
+}
+
+// action is the tenant's action on class c, built in or its own.
+func (ru *rules) action(c class) policy.Action {
+	if c < numClasses {
+		return ru.actions[c]
+	}
+	if i, ok := slices.BinarySearchFunc(ru.custom, c, func(a ruleAction, c class) int { return int(a.cls) - int(c) }); ok {
+		return ru.custom[i].action
+	}
+	return policy.ActionKeep
+}
+
+// className is the audit name of class c.
+func (r *Redactor) className(c class) string {
+	if c >= firstRule {
+		return r.rix.rules[c-firstRule].name
+	}
+	return c.String()
 }
 
 // New compiles p for redaction.
 func New(p *policy.Policy, opts Options) (*Redactor, error) {
-	m, err := NewMatcher(p)
+	// Tenant-defined rules first: their keywords go into the automaton.
+	r := &Redactor{version: p.Version, keyID: opts.ActiveHashKey}
+	ids := p.TenantIDs()
+	custom := make([][]ruleAction, len(ids)+1)
+	for i, id := range ids {
+		t, _ := p.Tenant(id)
+		c, err := r.rix.compile(t.Redaction)
+		if err != nil {
+			return nil, fmt.Errorf("tenant %q: redaction rule: %w", id, err)
+		}
+		custom[i] = c
+	}
+	c, err := r.rix.compile(p.Defaults.Redaction)
+	if err != nil {
+		return nil, fmt.Errorf("defaults: redaction rule: %w", err)
+	}
+	custom[len(ids)] = c
+	m, err := newMatcher(p, r.rix.keywords)
 	if err != nil {
 		return nil, err
 	}
-	r := &Redactor{m: m, version: p.Version, keyID: opts.ActiveHashKey, rules: make([]rules, len(m.ids))}
+	r.m = m
+	r.rules = make([]rules, len(m.ids))
 	var secret []byte
 	if opts.ActiveHashKey != "" {
 		s, ok := opts.HashKeys[opts.ActiveHashKey]
@@ -70,8 +110,9 @@ func New(p *policy.Policy, opts Options) (*Redactor, error) {
 		}
 		secret = s
 	}
-	build := func(t *policy.Tenant, owner int32, label string) (rules, error) {
-		ru := rules{owner: owner, label: label}
+	build := func(t *policy.Tenant, owner int32, label string, custom []ruleAction) (rules, error) {
+		ru := rules{owner: owner, label: label, custom: custom}
+		hashed := ""
 		for i, name := range policy.RedactionClasses {
 			a := t.Redaction.Classes[name]
 			if a == "" {
@@ -85,30 +126,45 @@ func New(p *policy.Policy, opts Options) (*Redactor, error) {
 					}
 				}
 			}
-			if a == policy.ActionHash && ru.hashKey == nil {
-				if secret == nil {
-					return ru, fmt.Errorf("tenant %q hashes class %s but no active_hash_key is configured", label, name)
-				}
-				k, err := hkdf.Key(sha256.New, secret, nil, "tenancy/redact/v1/"+t.ID, 32)
-				if err != nil {
-					return ru, fmt.Errorf("derive hash key for tenant %q: %w", label, err)
-				}
-				ru.hashKey = k
+			if a == policy.ActionHash && hashed == "" {
+				hashed = "class " + name
+			}
+		}
+		for _, ra := range custom {
+			if ra.action == policy.ActionHash && hashed == "" {
+				hashed = "rule " + r.className(ra.cls)
 			}
 		}
 		ru.actions[classForeign] = policy.ActionMask
+		if hashed != "" {
+			if secret == nil {
+				return ru, fmt.Errorf("tenant %q hashes %s but no active_hash_key is configured", label, hashed)
+			}
+			k, err := TenantHashKey(secret, t.ID)
+			if err != nil {
+				return ru, fmt.Errorf("derive hash key for tenant %q: %w", label, err)
+			}
+			ru.hashKey = k
+		}
 		return ru, nil
 	}
 	for i, id := range m.ids {
 		t, _ := p.Tenant(id)
-		if r.rules[i], err = build(t, int32(i), id); err != nil {
+		if r.rules[i], err = build(t, int32(i), id, custom[i]); err != nil {
 			return nil, err
 		}
 	}
-	if r.none, err = build(&p.Defaults, noOwner, "_none"); err != nil {
+	if r.none, err = build(&p.Defaults, noOwner, "_none", custom[len(ids)]); err != nil {
 		return nil, err
 	}
 	return r, nil
+}
+
+// TenantHashKey derives tenant's HMAC key for the hash action from the
+// secret of a hash key, so one secret gives every tenant a key of its own
+// (two tenants' hashes of one value differ and cannot be joined).
+func TenantHashKey(secret []byte, tenant string) ([]byte, error) {
+	return hkdf.Key(sha256.New, secret, nil, "tenancy/redact/v1/"+tenant, 32)
 }
 
 // Matcher returns the foreign-identifier matcher of this policy version.
@@ -186,7 +242,9 @@ type pass struct {
 	matches []acMatch
 	states  []uint32
 	counts  [numClasses]int32
-	stats   Stats
+	// ruleCounts counts the current record's tenant-defined rule findings.
+	ruleCounts []classCount
+	stats      Stats
 	// keys caches what an attribute key means for the current resource's
 	// owner: keys repeat on every record, and their verdict is exact.
 	keys map[string]*keyVerdict
@@ -194,6 +252,26 @@ type pass struct {
 	// a record's attribute map: records of one kind list the same keys in
 	// the same order, and comparing a key is cheaper than hashing it.
 	slots [16]keySlot
+}
+
+type classCount struct {
+	cls class
+	n   int32
+}
+
+// count counts one finding of class c on the current record.
+func (ps *pass) count(c class) {
+	if c < numClasses {
+		ps.counts[c]++
+		return
+	}
+	for i := range ps.ruleCounts {
+		if ps.ruleCounts[i].cls == c {
+			ps.ruleCounts[i].n++
+			return
+		}
+	}
+	ps.ruleCounts = append(ps.ruleCounts, classCount{c, 1})
 }
 
 type keySlot struct {
@@ -270,6 +348,16 @@ func (ps *pass) flush(attrs pcommon.Map) {
 		classes = append(classes, class(c).String())
 		ps.stats.add(StatKey{ps.tenant, class(c).String()}, int64(n))
 	}
+	for _, cc := range ps.ruleCounts {
+		total += int64(cc.n)
+		name := ps.r.className(cc.cls)
+		// Two tenants' rules may share a name with different patterns.
+		if !slices.Contains(classes, name) {
+			classes = append(classes, name)
+		}
+		ps.stats.add(StatKey{ps.tenant, name}, int64(cc.n))
+	}
+	ps.ruleCounts = ps.ruleCounts[:0]
 	if total == 0 {
 		return
 	}
@@ -511,6 +599,9 @@ func (ps *pass) layer(text string, pos []int) facts {
 			ps.hits[i].start, ps.hits[i].end = pos[ps.hits[i].start], pos[ps.hits[i].end]
 		}
 	}
+	if len(ps.ru.custom) > 0 {
+		ps.hits = ps.r.rix.ruleHits(ps.hits, text, ps.matches, m.ruleBase, ps.ru, pos)
+	}
 	return f
 }
 
@@ -529,7 +620,8 @@ func (ps *pass) apply(s string, hits []hit) (string, bool, bool) {
 	last, removed := 0, false
 	for i := 0; i < len(hits); {
 		start, end := hits[i].start, hits[i].end
-		var seen [numClasses]bool
+		var seenBuf [4]class
+		seen := seenBuf[:0]
 		primary := hits[i].cls
 		j := i
 		for ; j < len(hits) && hits[j].start < end; j++ {
@@ -538,17 +630,14 @@ func (ps *pass) apply(s string, hits []hit) (string, bool, bool) {
 			if c == classForeign {
 				primary = c
 			}
-			if !seen[c] {
-				seen[c] = true
-				ps.counts[c]++
+			if !slices.Contains(seen, c) {
+				seen = append(seen, c)
+				ps.count(c)
 			}
 		}
 		action := policy.ActionHash
-		for c, ok := range seen {
-			if !ok {
-				continue
-			}
-			switch ps.ru.actions[c] {
+		for _, c := range seen {
+			switch ps.ru.action(c) {
 			case policy.ActionRemove:
 				action = policy.ActionRemove
 			case policy.ActionMask:
@@ -577,5 +666,5 @@ func (ps *pass) replacement(a policy.Action, c class, value string) string {
 		mac.Write([]byte(value))
 		return "<hash:" + ps.r.keyID + ":" + hex.EncodeToString(mac.Sum(nil)[:16]) + ">"
 	}
-	return "<redacted:" + c.String() + ">"
+	return "<redacted:" + ps.r.className(c) + ">"
 }

@@ -109,6 +109,16 @@ func TestSelfMetrics(t *testing.T) {
 	require.NoError(t, lp.Start(context.Background(), newHost(policy.Static{P: loadPolicy(t)})))
 	require.NoError(t, lp.ConsumeLogs(context.Background(), logsFor("acme", "bob@globex.example paid with 4111 1111 1111 1111")))
 
+	assert.Equal(t, map[string]int64{
+		"otelcol_tenantredact_redactions class=foreign_tenant tenant=acme": 1,
+		"otelcol_tenantredact_redactions class=email tenant=acme":          1,
+		"otelcol_tenantredact_redactions class=credit_card tenant=acme":    1,
+		"otelcol_tenantredact_records signal=logs tenant=acme":             1,
+	}, selfMetrics(t, tel))
+}
+
+// selfMetrics reads the processor's counters as "name label=value...".
+func selfMetrics(t *testing.T, tel *componenttest.Telemetry) map[string]int64 {
 	got := map[string]int64{}
 	for _, name := range []string{"otelcol_tenantredact_redactions", "otelcol_tenantredact_records"} {
 		m, err := tel.GetMetric(name)
@@ -121,12 +131,32 @@ func TestSelfMetrics(t *testing.T) {
 			got[key] = dp.Value
 		}
 	}
+	return got
+}
+
+// A tenant-defined rule is counted under its own name, in the audit
+// attributes and the self-metrics.
+func TestTenantRuleIsCountedUnderItsName(t *testing.T) {
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
+	set := processortest.NewNopSettings(metadata.Type)
+	set.TelemetrySettings = tel.NewTelemetrySettings()
+	p, err := policy.Parse("p.yaml", []byte("tenants:\n  acme:\n    redaction:\n      rules:\n        order_id: {pattern: 'ORD-[0-9]{10}', keywords: [ORD-], action: hash}\n"))
+	require.NoError(t, err)
+	sink := new(consumertest.LogsSink)
+	lp, err := NewFactory().CreateLogs(context.Background(), set, testConfig(), sink)
+	require.NoError(t, err)
+	require.NoError(t, lp.Start(context.Background(), newHost(policy.Static{P: p})))
+	require.NoError(t, lp.ConsumeLogs(context.Background(), logsFor("acme", "order ORD-1234567890 shipped")))
+
+	assert.Regexp(t, `^order <hash:k1:[0-9a-f]{32}> shipped$`, bodyOf(sink.AllLogs()[0]))
+	cls, ok := sink.AllLogs()[0].ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes().Get("tenant.redaction.classes")
+	require.True(t, ok)
+	assert.Equal(t, []any{"order_id"}, cls.Slice().AsRaw())
 	assert.Equal(t, map[string]int64{
-		"otelcol_tenantredact_redactions class=foreign_tenant tenant=acme": 1,
-		"otelcol_tenantredact_redactions class=email tenant=acme":          1,
-		"otelcol_tenantredact_redactions class=credit_card tenant=acme":    1,
-		"otelcol_tenantredact_records signal=logs tenant=acme":             1,
-	}, got)
+		"otelcol_tenantredact_redactions class=order_id tenant=acme": 1,
+		"otelcol_tenantredact_records signal=logs tenant=acme":       1,
+	}, selfMetrics(t, tel))
 }
 
 // A reload takes effect on the next batch; a reload whose rules cannot be
