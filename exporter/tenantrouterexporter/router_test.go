@@ -232,7 +232,10 @@ func TestDeadBackendDoesNotDelayOtherTenants(t *testing.T) {
 			as := e.stats("acme", "a")
 			assert.Equal(t, int64(1), as.size.Load(), "acme's batch still queued")
 			assert.Zero(t, as.sent[0].Load())
-			assert.Equal(t, int64(1), e.stats("globex", "b").sent[0].Load())
+			// The server has seen globex's request before the router has
+			// its answer and counts the batch sent.
+			gs := e.stats("globex", "b")
+			eventually(t, "globex's batch counted as sent", func() bool { return gs.sent[0].Load() == 1 })
 			t.Logf("%s: globex delivered %s after it was consumed, acme at %d attempts", mode, latency, a.count.Load())
 
 			eventually(t, "acme's batch to be retried", func() bool { return a.count.Load() >= 2 })
