@@ -49,7 +49,13 @@ comes from --policy when given):
       sizes and key ids only. Reads no records and writes nothing.
   tenancyctl tenant shred --data DIR [--reason R] [--yes] T
       Destroy T's data key: its database becomes unreadable for good. Asks
-      for T's id on stdin unless --yes. Writes SHREDDED.json beside it.
+      for T's id on stdin unless --yes. Writes SHREDDED.json beside it, a
+      tombstone: the store refuses data that arrives later for T until
+      tenant clear. A T the store does not hold is refused.
+  tenancyctl tenant clear --data DIR T
+      Clear T's tombstone: the unreadable database goes, the tombstone is
+      kept as SHREDDED-<time>.json, and data for T is stored again under a
+      new data key.
 `
 
 // storeFlags are the flags every store command shares.
@@ -326,12 +332,15 @@ func runKeys(args []string, stdout, stderr io.Writer) int {
 }
 
 func runTenant(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "clear" {
+		return runTenantClear(args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "shred" {
 		if len(args) > 0 && isHelp(args[0]) {
 			fmt.Fprint(stdout, storeUsage)
 			return 0
 		}
-		fmt.Fprintf(stderr, "tenancyctl tenant: want the shred subcommand\n\n%s", storeUsage)
+		fmt.Fprintf(stderr, "tenancyctl tenant: want the shred or clear subcommand\n\n%s", storeUsage)
 		return 2
 	}
 	f := newStoreFlags("tenant shred", stderr)
@@ -369,6 +378,36 @@ func runTenant(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	fmt.Fprintf(stdout, "%s shredded at %s; last audit entry seq %d hash %s\n", tenant, ts.Time.Format(time.RFC3339), ts.AuditHeadSeq, ts.AuditHeadHash)
+	return 0
+}
+
+// runTenantClear lets a shredded tenant id take data again.
+func runTenantClear(args []string, stdout, stderr io.Writer) int {
+	f := newStoreFlags("tenant clear", stderr)
+	if code := f.parse(args, false, stderr); code >= 0 {
+		return code
+	}
+	if f.fs.NArg() != 1 {
+		fmt.Fprintf(stderr, "tenancyctl tenant clear: want the tenant id\n\n%s", storeUsage)
+		return 2
+	}
+	tenant := f.fs.Arg(0)
+	if err := policy.ValidateTenantID(tenant); err != nil {
+		fmt.Fprintf(stderr, "tenancyctl tenant clear: %v\n", err)
+		return 2
+	}
+	s, _, err := f.open()
+	if err != nil {
+		fmt.Fprintf(stderr, "tenancyctl tenant clear: %v\n", err)
+		return 1
+	}
+	defer s.Close()
+	ts, err := s.ClearTombstone(tenant, actor())
+	if err != nil {
+		fmt.Fprintf(stderr, "tenancyctl tenant clear: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s: tombstone of %s cleared; data for %s is stored again, under a new data key\n", tenant, ts.Time.Format(time.RFC3339), tenant)
 	return 0
 }
 

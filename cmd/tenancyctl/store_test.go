@@ -242,6 +242,26 @@ func TestTenantShredCommand(t *testing.T) {
 
 	code, _, _ = tenancyctl(t, "", "tenant", "shred", "--data", dir, "--yes", "a/b")
 	assert.Equal(t, 2, code)
+
+	// A typo is refused and creates nothing; the real tenant is untouched.
+	code, _, errOut = tenancyctl(t, "", "tenant", "shred", "--data", dir, "--master-key-file", keyFile, "--yes", "globexx")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "globexx")
+	_, err = os.Stat(filepath.Join(dir, "globexx"))
+	assert.ErrorIs(t, err, os.ErrNotExist)
+
+	// Clearing the tombstone lets acme's id take data again, afresh.
+	code, _, errOut = tenancyctl(t, "", "tenant", "clear", "--data", dir, "--master-key-file", keyFile, "globex")
+	assert.Equal(t, 1, code, "globex is not shredded")
+	assert.Contains(t, errOut, "not shredded")
+	code, out, errOut = tenancyctl(t, "", "tenant", "clear", "--data", dir, "--master-key-file", keyFile, "acme")
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "tombstone")
+	kept, err := filepath.Glob(filepath.Join(dir, "acme", "SHREDDED-*.json"))
+	require.NoError(t, err)
+	assert.Len(t, kept, 1)
+	_, err = os.Stat(filepath.Join(dir, "acme", "data.db"))
+	assert.ErrorIs(t, err, os.ErrNotExist, "the unreadable database is gone")
 }
 
 func TestTenantsCommand(t *testing.T) {

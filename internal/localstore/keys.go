@@ -110,6 +110,9 @@ type Tombstone struct {
 	MasterKeyID   string    `json:"master_key_id"`
 	AuditHeadSeq  int64     `json:"audit_head_seq"`
 	AuditHeadHash string    `json:"audit_head_hash"`
+	// Cleared and ClearedBy are set on the record ClearTombstone keeps.
+	Cleared   time.Time `json:"cleared,omitzero"`
+	ClearedBy string    `json:"cleared_by,omitempty"`
 }
 
 const (

@@ -121,3 +121,51 @@ func TestCheckKeysRefusesAWrongMasterKey(t *testing.T) {
 	assert.ErrorContains(t, wrong.CheckKeys(), "the store's master key is "+KeyID(key))
 	require.NoError(t, right.CheckKeys())
 }
+
+func TestShredRefusesAnUnknownTenant(t *testing.T) {
+	s, _ := openStore(t)
+	require.NoError(t, s.WriteLogs("acme", logsWith("acme", time.Now(), "a"), "v1"))
+	_, err := s.Shred("acmee", "typo", "v1")
+	require.ErrorIs(t, err, ErrNoTenant)
+	_, err = os.Stat(filepath.Join(s.Dir(), "acmee"))
+	assert.ErrorIs(t, err, os.ErrNotExist, "nothing was created for the typo")
+	err = s.RewrapTenant("acmeee", newKey(t), "v1")
+	require.ErrorIs(t, err, ErrNoTenant)
+	_, err = os.Stat(filepath.Join(s.Dir(), "acmeee"))
+	assert.ErrorIs(t, err, os.ErrNotExist)
+	assert.Equal(t, [][]any{{"a"}}, query(t, s, "acme", "SELECT body FROM logs"), "the real tenant is untouched")
+}
+
+func TestTombstoneRefusesDataUntilCleared(t *testing.T) {
+	collector, key := openStore(t)
+	require.NoError(t, collector.WriteLogs("acme", logsWith("acme", time.Now(), "old"), "v1"))
+	ctl, err := Open(collector.Dir(), key)
+	require.NoError(t, err)
+	defer ctl.Close()
+	_, err = ctl.Shred("acme", "erasure request", "v1")
+	require.NoError(t, err)
+
+	// Later data for the id is refused, in the collector too, and again
+	// after a restart.
+	require.ErrorIs(t, collector.WriteLogs("acme", logsWith("acme", time.Now(), "late"), "v1"), ErrShredded)
+	_, err = ctl.Shred("acme", "again", "v1")
+	require.ErrorIs(t, err, ErrShredded)
+	_, err = ctl.ClearTombstone("globex", "op")
+	require.Error(t, err, "globex is not shredded")
+
+	rec, err := ctl.ClearTombstone("acme", "op")
+	require.NoError(t, err)
+	assert.Equal(t, "erasure request", rec.Reason)
+	assert.Equal(t, "op", rec.ClearedBy)
+	kept, err := filepath.Glob(filepath.Join(collector.Dir(), "acme", "SHREDDED-*.json"))
+	require.NoError(t, err)
+	assert.Len(t, kept, 1, "the erasure's record stays")
+
+	// Once cleared, the id starts afresh under a new data key: none of the
+	// shredded rows come back.
+	require.NoError(t, collector.WriteLogs("acme", logsWith("acme", time.Now(), "new"), "v1"))
+	assert.Equal(t, [][]any{{"new"}}, query(t, collector, "acme", "SELECT body FROM logs"))
+	res, err := collector.VerifyAudit("acme")
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), res.Entries, "a new chain: this ingest and the query")
+}

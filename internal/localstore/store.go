@@ -15,6 +15,7 @@ package localstore
 
 import (
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -131,6 +132,11 @@ func (s *Store) tenant(tenant string) (*tenantDB, error) {
 // openLocked opens the tenant's connection if it is closed; t.mu held.
 func (t *tenantDB) openLocked() error {
 	t.lastUsed.Store(t.s.clock.Add(1))
+	if errors.Is(t.err, ErrShredded) {
+		if _, err := os.Stat(filepath.Join(t.dir, tombstoneName)); errors.Is(err, os.ErrNotExist) {
+			t.err = nil // an operator cleared the tombstone: the id starts afresh
+		}
+	}
 	if t.err != nil || t.conn != nil {
 		return t.err
 	}
@@ -438,7 +444,14 @@ func (s *Store) RewrapTenant(tenant string, newMaster []byte, policyVersion stri
 // again, after appending a "shred" entry to its audit log; a tombstone file
 // records when, why and the last audit entry. Writes to the tenant fail
 // with ErrShredded from then on.
+//
+// A tenant the store does not hold is refused (ErrNoTenant) and nothing is
+// created: an erasure request with a mistyped id must not print success
+// while the real tenant's data remains.
 func (s *Store) Shred(tenant, reason, policyVersion string) (*Tombstone, error) {
+	if _, err := s.existingTenantDir(tenant); err != nil {
+		return nil, err
+	}
 	t, err := s.tenant(tenant)
 	if err != nil {
 		return nil, err
@@ -477,4 +490,44 @@ func (s *Store) ReadTombstone(tenant string) (*Tombstone, bool, error) {
 		return nil, false, err
 	}
 	return readTombstone(dir)
+}
+
+// ClearTombstone lets a shredded tenant id be used again. Until then every
+// write for it is refused (ErrShredded), so data arriving after an erasure
+// is not stored under a fresh key as if nothing happened. The unreadable
+// database files go; the tombstone stays as the erasure's record, renamed
+// SHREDDED-<time>.json with who cleared it and when. It returns that
+// record; a tenant that is not shredded is refused.
+func (s *Store) ClearTombstone(tenant, by string) (*Tombstone, error) {
+	dir, err := s.tenantDir(tenant)
+	if err != nil {
+		return nil, err
+	}
+	ts, ok, err := readTombstone(dir)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("localstore: tenant %s is not shredded", tenant)
+	}
+	now := time.Now().UTC()
+	ts.Cleared, ts.ClearedBy = now, by
+	b, err := json.MarshalIndent(ts, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	// The record first and the tombstone last: a crash half way leaves
+	// the tenant refused, never cleared without a record.
+	if err := writeFileAtomic(filepath.Join(dir, "SHREDDED-"+now.Format("20060102T150405.000000000Z")+".json"), append(b, '\n'), 0o640); err != nil {
+		return nil, err
+	}
+	for _, f := range []string{dbFileName, dbFileName + "-wal", dbFileName + "-shm"} {
+		if err := os.Remove(filepath.Join(dir, f)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
+	}
+	if err := os.Remove(filepath.Join(dir, tombstoneName)); err != nil {
+		return nil, err
+	}
+	return ts, nil
 }
