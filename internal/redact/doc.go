@@ -47,10 +47,14 @@
 //     keywords, found in the same automaton pass (rules.go), with the same
 //     actions and audit.
 //   - Places. Resource, scope and record attributes (nested maps and slices
-//     included), log bodies, span names, span events and links, and the
-//     attributes of datapoints and exemplars of every metric type. Byte
-//     values are not inspected. tenant.id, tenant.fingerprint and the audit
-//     attributes are never touched.
+//     included), schema URLs, scope names and versions, log bodies,
+//     severity texts and event names, span names, status messages,
+//     tracestates, span events and links, metric names, descriptions,
+//     units and metadata, and the attributes of datapoints and exemplars of
+//     every metric type. Byte values that are valid UTF-8 are scanned as
+//     text. A metric whose name changed is counted on its first point, or
+//     on its resource when it has none. tenant.id, tenant.fingerprint and
+//     the audit attributes are never touched.
 //   - Audit. A log record, span or datapoint that changed gets
 //     tenant.redaction.count, tenant.redaction.classes (class names, never
 //     values) and tenant.redaction.policy_version; changes to resource or

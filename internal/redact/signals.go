@@ -14,8 +14,10 @@ func (r *Redactor) Logs(ld plog.Logs) Stats {
 		res := rl.Resource().Attributes()
 		ps.resource(res)
 		ps.attrs(res, true)
+		ps.setStr(rl.SchemaUrl(), rl.SetSchemaUrl)
 		for _, sl := range rl.ScopeLogs().All() {
 			ps.scope(sl.Scope())
+			ps.setStr(sl.SchemaUrl(), sl.SetSchemaUrl)
 		}
 		ps.flush(res)
 		for _, sl := range rl.ScopeLogs().All() {
@@ -38,8 +40,10 @@ func (r *Redactor) Traces(td ptrace.Traces) Stats {
 		res := rs.Resource().Attributes()
 		ps.resource(res)
 		ps.attrs(res, true)
+		ps.setStr(rs.SchemaUrl(), rs.SetSchemaUrl)
 		for _, ss := range rs.ScopeSpans().All() {
 			ps.scope(ss.Scope())
+			ps.setStr(ss.SchemaUrl(), ss.SetSchemaUrl)
 		}
 		ps.flush(res)
 		for _, ss := range rs.ScopeSpans().All() {
@@ -70,27 +74,36 @@ func (r *Redactor) Metrics(md pmetric.Metrics) Stats {
 		res := rm.Resource().Attributes()
 		ps.resource(res)
 		ps.attrs(res, true)
+		ps.setStr(rm.SchemaUrl(), rm.SetSchemaUrl)
 		for _, sm := range rm.ScopeMetrics().All() {
 			ps.scope(sm.Scope())
+			ps.setStr(sm.SchemaUrl(), sm.SetSchemaUrl)
 		}
 		ps.flush(res)
 		for _, sm := range rm.ScopeMetrics().All() {
 			for _, m := range sm.Metrics().All() {
-				ps.metric(m)
+				ps.metric(m, res)
 			}
 		}
 	}
 	return ps.stats
 }
 
-func (ps *pass) metric(m pmetric.Metric) {
-	// A metric's name, description and unit are strings a client chose like
-	// any other: a customer's name in them is stored and, through remote
-	// write's __name__, becomes a series name in a shared backend. A changed
-	// name carries the redaction marker and is counted on its first point.
+func (ps *pass) metric(m pmetric.Metric, res pcommon.Map) {
+	// A metric's name, description, unit and metadata are strings a client
+	// chose like any other: a customer's name in them is stored and,
+	// through remote write's __name__, becomes a series name in a shared
+	// backend. A changed name carries the redaction marker and is counted
+	// on its first point, or on the resource when it has none, so the count
+	// is not left for the next record, perhaps another tenant's.
 	ps.setStr(m.Name(), m.SetName)
 	ps.setStr(m.Description(), m.SetDescription)
 	ps.setStr(m.Unit(), m.SetUnit)
+	ps.attrs(m.Metadata(), false)
+	if metricPoints(m) == 0 {
+		ps.flush(res)
+		return
+	}
 	switch m.Type() {
 	case pmetric.MetricTypeGauge:
 		for _, dp := range m.Gauge().DataPoints().All() {
@@ -134,4 +147,21 @@ func (ps *pass) scope(sc pcommon.InstrumentationScope) {
 // traceState redacts a W3C tracestate, whose vendor values are free text.
 func (ps *pass) traceState(ts pcommon.TraceState) {
 	ps.setStr(ts.AsRaw(), ts.FromRaw)
+}
+
+// metricPoints is the number of datapoints of m.
+func metricPoints(m pmetric.Metric) int {
+	switch m.Type() {
+	case pmetric.MetricTypeGauge:
+		return m.Gauge().DataPoints().Len()
+	case pmetric.MetricTypeSum:
+		return m.Sum().DataPoints().Len()
+	case pmetric.MetricTypeHistogram:
+		return m.Histogram().DataPoints().Len()
+	case pmetric.MetricTypeExponentialHistogram:
+		return m.ExponentialHistogram().DataPoints().Len()
+	case pmetric.MetricTypeSummary:
+		return m.Summary().DataPoints().Len()
+	}
+	return 0
 }
