@@ -24,6 +24,7 @@ const (
 	TypeOTLPHTTP    = "otlphttp"
 	TypeRemoteWrite = "remotewrite"
 	TypeLoki        = "loki"
+	TypeKafka       = "kafka"
 )
 
 // DefaultTenantHeader carries the tenant to Loki, Mimir, Cortex and Tempo.
@@ -68,8 +69,8 @@ type Config struct {
 
 // BackendConfig is one destination.
 type BackendConfig struct {
-	// Type is localstore, otlphttp, remotewrite (metrics only) or loki
-	// (logs only).
+	// Type is localstore, otlphttp, remotewrite (metrics only), loki
+	// (logs only) or kafka.
 	Type string `mapstructure:"type"`
 	// ClientConfig is the collector's HTTP client: endpoint, tls (CA,
 	// client certificate for mTLS), auth (an authenticator extension),
@@ -131,6 +132,10 @@ type BackendConfig struct {
 	// labels (dots become underscores); default [service.name]. Every other
 	// attribute is sent as structured metadata.
 	StreamLabels []string `mapstructure:"stream_labels"`
+
+	// Kafka (kafka) is the broker connection, topics and producer
+	// (kafka.go). A kafka backend has no endpoint.
+	Kafka KafkaConfig `mapstructure:"kafka"`
 }
 
 // credentialPlaceholder in a tenant_headers value stands for the tenant's
@@ -142,7 +147,14 @@ const credentialPlaceholder = "{credential}"
 // createDefaultConfig; backends are map entries, which have no defaults.
 func (b *BackendConfig) Unmarshal(conf *confmap.Conf) error {
 	b.ClientConfig = confighttp.NewDefaultClientConfig()
-	return conf.Unmarshal(b)
+	b.Kafka = defaultKafkaConfig()
+	if err := conf.Unmarshal(b); err != nil {
+		return err
+	}
+	if b.Type != TypeKafka {
+		b.Kafka = KafkaConfig{}
+	}
+	return nil
 }
 
 // MaxStreamLabels keeps a tenant's Loki streams few: Loki's default limit
@@ -353,8 +365,13 @@ func (b *BackendConfig) validate() []error {
 		if b.Endpoint == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			errs = append(errs, fmt.Errorf("endpoint: want an http(s) URL, found %q", b.Endpoint))
 		}
+	case TypeKafka:
+		if b.Endpoint != "" {
+			errs = append(errs, errors.New("endpoint: a kafka backend names its brokers under kafka.brokers"))
+		}
+		errs = append(errs, b.Kafka.validate()...)
 	default:
-		errs = append(errs, fmt.Errorf("type: must be localstore, otlphttp, remotewrite or loki, found %q", b.Type))
+		errs = append(errs, fmt.Errorf("type: must be localstore, otlphttp, remotewrite, loki or kafka, found %q", b.Type))
 	}
 	if len(b.StreamLabels) > 0 && b.Type != TypeLoki {
 		errs = append(errs, errors.New("stream_labels: only a loki backend has stream labels"))
@@ -364,6 +381,9 @@ func (b *BackendConfig) validate() []error {
 	}
 	if b.Region != "" && !policy.ValidRegion(b.Region) {
 		errs = append(errs, fmt.Errorf("region: %q is not a residency name (lower-case letters, digits and '-', at most 63)", b.Region))
+	}
+	if b.Type == TypeKafka && (len(b.TenantIDs) > 0 || len(b.TenantHeaders) > 0 || b.TenantHeader != "") {
+		errs = append(errs, errors.New("tenant_ids, tenant_headers, tenant_header: a kafka backend carries the tenant in its topic, key and headers"))
 	}
 	if len(b.TenantIDs) > 0 && b.Type == TypeLocalstore {
 		errs = append(errs, errors.New("tenant_ids: a localstore keeps each tenant under its own id"))

@@ -69,7 +69,7 @@ func TestLoadConfig(t *testing.T) {
 			`backends.remote.endpoint: want an http(s) URL, found "127.0.0.1:4318"`,
 			`backends.remote.tenant_header: "Bad Header" is not a valid header name`,
 			"backends.loki.stream_labels: at most 10, found 11",
-			`backends.other.type: must be localstore, otlphttp, remotewrite or loki, found "kafka"`,
+			`backends.other.type: must be localstore, otlphttp, remotewrite, loki or kafka, found "nats"`,
 			"backends.prom.stream_labels: only a loki backend has stream labels",
 		}},
 		{id: component.NewIDWithName(metadata.Type, "unknown_names"), wantErr: []string{
@@ -108,6 +108,34 @@ func TestLoadConfig(t *testing.T) {
 			"backends.otlp.tenant_headers.X-Scope-OrgID: the tenant header carries the tenant id",
 			"backends.store.tenant_headers: a localstore sends no requests",
 			"quarantine_backends[0]: otlp has tenant_headers",
+		}},
+		{id: component.NewIDWithName(metadata.Type, "kafka"), check: func(t *testing.T, c *Config) {
+			k := c.Backends["edge"]
+			assert.Equal(t, []string{"127.0.0.1:9092", "127.0.0.1:9093"}, k.Kafka.Brokers)
+			assert.Equal(t, "tenancy-edge", k.Kafka.ClientID)
+			assert.Equal(t, "./ca.pem", k.Kafka.TLS.CAFile)
+			assert.Equal(t, "SCRAM-SHA-512", k.Kafka.SASL.Mechanism)
+			assert.Equal(t, "zstd", k.Kafka.Compression)
+			assert.EqualValues(t, 3, k.Kafka.Partitions)
+			assert.Equal(t, "tenancy.{tenant}.{signal}", k.Kafka.Topic, "the default template")
+			assert.Equal(t, "all", k.Kafka.RequiredAcks)
+			assert.True(t, k.Kafka.Idempotent, "idempotent by default")
+			assert.Equal(t, DefaultKafkaMaxMessageBytes, k.Kafka.MaxMessageBytes)
+			assert.Equal(t, 5*time.Second, k.Timeout)
+			assert.True(t, k.takes("traces"))
+		}},
+		{id: component.NewIDWithName(metadata.Type, "bad_kafka"), wantErr: []string{
+			"backends.k1.endpoint: a kafka backend names its brokers under kafka.brokers",
+			`backends.k1.kafka.brokers[0]: want host:port, found "nohost"`,
+			"backends.k1.kafka.sasl.mechanism: must be PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512",
+			`backends.k1.kafka.topic: "tenancy.{tenant}" must hold {signal} exactly once`,
+			`backends.k1.kafka.reserved_topic: "tenancy.{signal}" must hold {tenant}`,
+			"backends.k1.kafka.idempotent: needs required_acks all, found leader",
+			`backends.k1.kafka.compression: must be none, gzip, snappy, lz4 or zstd, found "brotli"`,
+			"backends.k1.tenant_ids, tenant_headers, tenant_header: a kafka backend carries the tenant",
+			"backends.k2.kafka.brokers: name at least one broker",
+			`backends.k2.kafka.required_acks: must be all, leader or none, found "some"`,
+			"backends.k2.kafka.max_message_bytes: must be positive",
 		}},
 		{id: component.NewIDWithName(metadata.Type, "key_in_env_name"), wantErr: []string{
 			`backends.store.master_key_env: "0123abcd 4567" is not an environment variable name`,

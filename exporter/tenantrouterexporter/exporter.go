@@ -61,6 +61,12 @@ func newRouter(cfg *Config, set exporter.Settings) (*router, error) {
 			r.backends[name] = newRemoteWriteBackend(name, b)
 		case TypeLoki:
 			r.backends[name] = newLokiBackend(name, b)
+		case TypeKafka:
+			k, err := newKafkaBackend(name, b)
+			if err != nil {
+				return nil, fmt.Errorf("backends.%s: %w", name, err)
+			}
+			r.backends[name] = k
 		default:
 			return nil, fmt.Errorf("backends.%s: type %q is not supported", name, b.Type)
 		}

@@ -1,0 +1,429 @@
+package tenantrouterexporter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/tenancyhq/tenancy/internal/identity"
+	"github.com/tenancyhq/tenancy/internal/policy"
+	"github.com/tenancyhq/tenancy/internal/tenantkafka"
+)
+
+// KafkaConfig (kafka) is the broker connection and the producer. The edge
+// writes each tenant batch as one OTLP protobuf message keyed by the
+// tenant id, so one tenant's records stay in one partition, in order.
+type KafkaConfig struct {
+	// ClientConfig: brokers, client_id, tls, sasl, dial_timeout.
+	tenantkafka.ClientConfig `mapstructure:",squash"`
+	// Topic is the template of a tenant's topic: {tenant} and {signal}
+	// (default tenancy.{tenant}.{signal}, a topic per tenant and signal,
+	// with the tenant's retention). Without {tenant} there is one topic per
+	// signal, shared, keyed by tenant, on the broker's retention.
+	Topic string `mapstructure:"topic"`
+	// ReservedTopic is the template of the pipeline tenants' topics
+	// (_quarantine, _governance); it must hold {tenant}, so they never
+	// share a topic with a tenant.
+	ReservedTopic string `mapstructure:"reserved_topic"`
+	// Partitions of a topic the backend creates; 0: 1 for a tenant's own
+	// topic (its key sends all of it to one partition anyway), 16 for a
+	// shared one.
+	Partitions int32 `mapstructure:"partitions"`
+	// ReplicationFactor of a topic the backend creates; 0: the broker's
+	// default.
+	ReplicationFactor int16 `mapstructure:"replication_factor"`
+	// RequiredAcks is all (default), leader or none. Only all keeps an
+	// acknowledged batch through a broker's loss.
+	RequiredAcks string `mapstructure:"required_acks"`
+	// Idempotent (default true) makes the broker drop a retried
+	// duplicate; it needs required_acks all.
+	Idempotent bool `mapstructure:"idempotent"`
+	// Compression of record batches: none (default), gzip, snappy, lz4
+	// or zstd.
+	Compression string `mapstructure:"compression"`
+	// MaxMessageBytes bounds one message; a larger batch is split by
+	// resource (default 1000000, the broker's message.max.bytes).
+	MaxMessageBytes int `mapstructure:"max_message_bytes"`
+}
+
+// Defaults of a kafka backend.
+const (
+	DefaultKafkaMaxMessageBytes    = 1_000_000
+	defaultKafkaSharedPartitions   = 16
+	defaultKafkaPerTenantPartitions = 1
+)
+
+func defaultKafkaConfig() KafkaConfig {
+	return KafkaConfig{Topic: tenantkafka.DefaultTopic, ReservedTopic: tenantkafka.DefaultReservedTopic,
+		RequiredAcks: "all", Idempotent: true, MaxMessageBytes: DefaultKafkaMaxMessageBytes}
+}
+
+var kafkaCompressions = []string{"", "none", "gzip", "snappy", "lz4", "zstd"}
+
+func (k *KafkaConfig) validate() []error {
+	var errs []error
+	if err := k.ClientConfig.Check(); err != nil {
+		for _, e := range unjoin(err) {
+			errs = append(errs, fmt.Errorf("kafka.%w", e))
+		}
+	}
+	if _, err := tenantkafka.NewTopics(k.Topic); err != nil {
+		errs = append(errs, fmt.Errorf("kafka.topic: %w", err))
+	}
+	if t, err := tenantkafka.NewTopics(k.ReservedTopic); err != nil {
+		errs = append(errs, fmt.Errorf("kafka.reserved_topic: %w", err))
+	} else if !t.PerTenant() {
+		errs = append(errs, fmt.Errorf("kafka.reserved_topic: %q must hold %s: the pipeline tenants never share a topic", k.ReservedTopic, tenantkafka.PlaceholderTenant))
+	}
+	switch k.RequiredAcks {
+	case "all":
+	case "leader", "none":
+		if k.Idempotent {
+			errs = append(errs, fmt.Errorf("kafka.idempotent: needs required_acks all, found %s (set idempotent: false)", k.RequiredAcks))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("kafka.required_acks: must be all, leader or none, found %q", k.RequiredAcks))
+	}
+	if !slices.Contains(kafkaCompressions, k.Compression) {
+		errs = append(errs, fmt.Errorf("kafka.compression: must be none, gzip, snappy, lz4 or zstd, found %q", k.Compression))
+	}
+	if k.Partitions < 0 {
+		errs = append(errs, errors.New("kafka.partitions: must not be negative"))
+	}
+	if k.ReplicationFactor < 0 {
+		errs = append(errs, errors.New("kafka.replication_factor: must not be negative"))
+	}
+	if k.MaxMessageBytes <= 0 {
+		errs = append(errs, errors.New("kafka.max_message_bytes: must be positive"))
+	}
+	return errs
+}
+
+// unjoin lists the errors errors.Join made, so each gets its key prefix.
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+// kafkaBackend produces each tenant batch to its topic, creating the topic
+// on first use with the tenant's retention and keeping retention.ms in
+// step with the policy.
+type kafkaBackend struct {
+	name     string
+	cfg      *BackendConfig
+	topics   tenantkafka.Topics
+	reserved tenantkafka.Topics
+	router   *router
+	client   *kgo.Client
+	admin    *kadm.Client
+
+	mu sync.Mutex
+	// retention is each topic's retention.ms as last set (-1: the
+	// broker's); a topic is created or altered when the policy's differs.
+	retention map[string]int64
+}
+
+func newKafkaBackend(name string, cfg *BackendConfig) (*kafkaBackend, error) {
+	topics, err := tenantkafka.NewTopics(cfg.Kafka.Topic)
+	if err != nil {
+		return nil, err
+	}
+	reserved, err := tenantkafka.NewTopics(cfg.Kafka.ReservedTopic)
+	if err != nil {
+		return nil, err
+	}
+	return &kafkaBackend{name: name, cfg: cfg, topics: topics, reserved: reserved, retention: map[string]int64{}}, nil
+}
+
+func (k *kafkaBackend) start(ctx context.Context, _ component.Host, r *router) error {
+	kc := &k.cfg.Kafka
+	opts, err := kc.ClientConfig.Opts(ctx)
+	if err != nil {
+		return fmt.Errorf("backends.%s.kafka.%w", k.name, err)
+	}
+	timeout := r.cfg.Timeout
+	if k.cfg.Timeout > 0 {
+		timeout = k.cfg.Timeout
+	}
+	opts = append(opts,
+		// The key decides the partition: a tenant's records stay in one.
+		kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)),
+		// Room for the key and headers around a value at the bound.
+		kgo.ProducerBatchMaxBytes(int32(kc.MaxMessageBytes)+16<<10),
+		// The router's queue retries with its own backoff; a produce ends
+		// with the send's timeout.
+		kgo.RecordDeliveryTimeout(timeout),
+		kgo.ProduceRequestTimeout(timeout),
+	)
+	switch kc.RequiredAcks {
+	case "leader":
+		opts = append(opts, kgo.RequiredAcks(kgo.LeaderAck()))
+	case "none":
+		opts = append(opts, kgo.RequiredAcks(kgo.NoAck()))
+	default:
+		opts = append(opts, kgo.RequiredAcks(kgo.AllISRAcks()))
+	}
+	if !kc.Idempotent {
+		opts = append(opts, kgo.DisableIdempotentWrite())
+	}
+	switch kc.Compression {
+	case "gzip":
+		opts = append(opts, kgo.ProducerBatchCompression(kgo.GzipCompression()))
+	case "snappy":
+		opts = append(opts, kgo.ProducerBatchCompression(kgo.SnappyCompression()))
+	case "lz4":
+		opts = append(opts, kgo.ProducerBatchCompression(kgo.Lz4Compression()))
+	case "zstd":
+		opts = append(opts, kgo.ProducerBatchCompression(kgo.ZstdCompression()))
+	default:
+		opts = append(opts, kgo.ProducerBatchCompression(kgo.NoCompression()))
+	}
+	c, err := kgo.NewClient(opts...)
+	if err != nil {
+		return fmt.Errorf("backends.%s.kafka: %w", k.name, err)
+	}
+	k.client, k.admin, k.router = c, kadm.NewClient(c), r
+	return nil
+}
+
+func (k *kafkaBackend) shutdown(context.Context) error {
+	if k.client != nil {
+		k.client.Close()
+	}
+	return nil
+}
+
+func (k *kafkaBackend) send(ctx context.Context, tenant string, b batch) error {
+	topics := k.topics
+	if pipelineTenant(tenant) {
+		topics = k.reserved
+	}
+	topic, err := topics.Topic(tenant, b.signal)
+	if err != nil {
+		return consumererror.NewPermanent(err)
+	}
+	if err := k.ensureTopic(ctx, topic, k.retentionMs(topics, tenant, b.signal), topics.PerTenant()); err != nil {
+		return kafkaError(fmt.Errorf("topic %s: %w", topic, err))
+	}
+	recs, err := k.records(topic, tenant, b)
+	if err != nil {
+		return err
+	}
+	return kafkaError(k.client.ProduceSync(ctx, recs...).FirstErr())
+}
+
+// retentionMs is the retention.ms a tenant's topic of sig gets: the
+// policy's retention for the signal (the defaults' for the pipeline
+// tenants and tenants no longer in the policy); -1 (the broker's) for a
+// topic tenants share.
+func (k *kafkaBackend) retentionMs(topics tenantkafka.Topics, tenant string, sig policy.Signal) int64 {
+	if !topics.PerTenant() {
+		return -1
+	}
+	pol := k.router.provider.Policy()
+	ret := pol.Defaults.Retention[sig]
+	if t, ok := pol.Tenant(tenant); ok {
+		ret = t.Retention[sig]
+	}
+	if ret <= 0 {
+		return -1
+	}
+	return ret.Milliseconds()
+}
+
+// ensureTopic creates topic on first use, or sets its retention.ms when
+// the topic exists already (made by another edge, or before a restart) or
+// the policy changed it.
+func (k *kafkaBackend) ensureTopic(ctx context.Context, topic string, retention int64, perTenant bool) error {
+	k.mu.Lock()
+	have, known := k.retention[topic]
+	k.mu.Unlock()
+	if known && have == retention {
+		return nil
+	}
+	var value *string
+	if retention > 0 {
+		value = kadm.StringPtr(strconv.FormatInt(retention, 10))
+	}
+	if !known {
+		partitions := k.cfg.Kafka.Partitions
+		if partitions == 0 {
+			partitions = defaultKafkaSharedPartitions
+			if perTenant {
+				partitions = defaultKafkaPerTenantPartitions
+			}
+		}
+		rf := k.cfg.Kafka.ReplicationFactor
+		if rf == 0 {
+			rf = -1
+		}
+		var configs map[string]*string
+		if value != nil {
+			configs = map[string]*string{"retention.ms": value}
+		}
+		_, err := k.admin.CreateTopic(ctx, partitions, rf, configs, topic)
+		if err == nil {
+			k.setRetention(topic, retention)
+			return nil
+		}
+		if !errors.Is(err, kerr.TopicAlreadyExists) {
+			return err
+		}
+	}
+	op := kadm.SetConfig
+	if value == nil {
+		op = kadm.DeleteConfig // back to the broker's
+	}
+	resp, err := k.admin.AlterTopicConfigs(ctx, []kadm.AlterConfig{{Op: op, Name: "retention.ms", Value: value}}, topic)
+	if err == nil {
+		_, err = resp.On(topic, nil)
+	}
+	if err == nil {
+		for _, r := range resp {
+			err = errors.Join(err, r.Err)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("set retention.ms: %w", err)
+	}
+	k.setRetention(topic, retention)
+	return nil
+}
+
+func (k *kafkaBackend) setRetention(topic string, ms int64) {
+	k.mu.Lock()
+	k.retention[topic] = ms
+	k.mu.Unlock()
+}
+
+// records is the batch as messages under max_message_bytes, halved by
+// resource until each fits. A single resource over the bound is refused
+// for good: the broker would refuse it every time.
+func (k *kafkaBackend) records(topic, tenant string, b batch) ([]*kgo.Record, error) {
+	body, err := b.otlpProto()
+	if err != nil {
+		return nil, consumererror.NewPermanent(err)
+	}
+	if len(body) > k.cfg.Kafka.MaxMessageBytes {
+		l, r, ok := b.halves()
+		if !ok {
+			return nil, consumererror.NewPermanent(fmt.Errorf("one resource is %d bytes as OTLP, over max_message_bytes %d", len(body), k.cfg.Kafka.MaxMessageBytes))
+		}
+		left, err := k.records(topic, tenant, l)
+		if err != nil {
+			return nil, err
+		}
+		right, err := k.records(topic, tenant, r)
+		return append(left, right...), err
+	}
+	headers := []kgo.RecordHeader{
+		{Key: tenantkafka.HeaderTenant, Value: []byte(tenant)},
+		{Key: tenantkafka.HeaderSignal, Value: []byte(b.signal)},
+		{Key: tenantkafka.HeaderPolicyVersion, Value: []byte(b.policyVersion)},
+	}
+	if fp := b.fingerprint(); fp != "" {
+		headers = append(headers, kgo.RecordHeader{Key: tenantkafka.HeaderFingerprint, Value: []byte(fp)})
+	}
+	return []*kgo.Record{{Topic: topic, Key: []byte(tenant), Value: body, Headers: headers}}, nil
+}
+
+// fingerprint is the tenant.fingerprint the tenant processor stamped on
+// the batch's resources (one tenant, one fingerprint); "" when absent.
+func (b batch) fingerprint() string {
+	var attrs pcommon.Map
+	switch {
+	case b.signal == policy.SignalLogs && b.logs.ResourceLogs().Len() > 0:
+		attrs = b.logs.ResourceLogs().At(0).Resource().Attributes()
+	case b.signal == policy.SignalMetrics && b.metrics.ResourceMetrics().Len() > 0:
+		attrs = b.metrics.ResourceMetrics().At(0).Resource().Attributes()
+	case b.signal == policy.SignalTraces && b.traces.ResourceSpans().Len() > 0:
+		attrs = b.traces.ResourceSpans().At(0).Resource().Attributes()
+	default:
+		return ""
+	}
+	if v, ok := attrs.Get(identity.AttrFingerprint); ok {
+		return v.Str()
+	}
+	return ""
+}
+
+// halves splits a batch of two or more resources into two.
+func (b batch) halves() (batch, batch, bool) {
+	l, r := b, b
+	switch b.signal {
+	case policy.SignalLogs:
+		rls := b.logs.ResourceLogs()
+		if rls.Len() < 2 {
+			return b, b, false
+		}
+		l.logs, r.logs = plog.NewLogs(), plog.NewLogs()
+		for i := 0; i < rls.Len(); i++ {
+			dst := l.logs
+			if i >= rls.Len()/2 {
+				dst = r.logs
+			}
+			rls.At(i).CopyTo(dst.ResourceLogs().AppendEmpty())
+		}
+		l.records, r.records = l.logs.LogRecordCount(), r.logs.LogRecordCount()
+	case policy.SignalMetrics:
+		rms := b.metrics.ResourceMetrics()
+		if rms.Len() < 2 {
+			return b, b, false
+		}
+		l.metrics, r.metrics = pmetric.NewMetrics(), pmetric.NewMetrics()
+		for i := 0; i < rms.Len(); i++ {
+			dst := l.metrics
+			if i >= rms.Len()/2 {
+				dst = r.metrics
+			}
+			rms.At(i).CopyTo(dst.ResourceMetrics().AppendEmpty())
+		}
+		l.records, r.records = l.metrics.DataPointCount(), r.metrics.DataPointCount()
+	case policy.SignalTraces:
+		rss := b.traces.ResourceSpans()
+		if rss.Len() < 2 {
+			return b, b, false
+		}
+		l.traces, r.traces = ptrace.NewTraces(), ptrace.NewTraces()
+		for i := 0; i < rss.Len(); i++ {
+			dst := l.traces
+			if i >= rss.Len()/2 {
+				dst = r.traces
+			}
+			rss.At(i).CopyTo(dst.ResourceSpans().AppendEmpty())
+		}
+		l.records, r.records = l.traces.SpanCount(), r.traces.SpanCount()
+	default:
+		return b, b, false
+	}
+	return l, r, true
+}
+
+// kafkaError keeps what the broker will refuse every time permanent (an
+// invalid topic, a message too large, a denied write) and lets the queue
+// retry the rest (a broker down, a leader moving, a timeout).
+func kafkaError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ke *kerr.Error
+	if errors.As(err, &ke) && !ke.Retriable && !errors.Is(err, kerr.TopicAlreadyExists) {
+		return consumererror.NewPermanent(err)
+	}
+	return err
+}
