@@ -61,8 +61,8 @@ type KafkaConfig struct {
 
 // Defaults of a kafka backend.
 const (
-	DefaultKafkaMaxMessageBytes    = 1_000_000
-	defaultKafkaSharedPartitions   = 16
+	DefaultKafkaMaxMessageBytes     = 1_000_000
+	defaultKafkaSharedPartitions    = 16
 	defaultKafkaPerTenantPartitions = 1
 )
 
