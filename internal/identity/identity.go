@@ -26,7 +26,8 @@ const (
 	// AttrCredential is a short id of the credential that proved it: never
 	// the key itself.
 	AttrCredential = "tenant.credential"
-	// AttrSource is the receiver and client address the resource came from.
+	// AttrSource is the receiver and client address the resource came from
+	// (not AuthSource, which names how the tenant was proved).
 	AttrSource = "tenant.source"
 	// AttrPrefix is the namespace Tenancy owns: what a client wrote under it
 	// is a claim, never a fact.
@@ -70,12 +71,14 @@ func PipelineKey(k string) bool {
 
 // Auth data attribute names set by the tenantpolicy authenticator. The
 // tenant is under the resource attribute's name, so a collector config that
-// reads auth.tenant.id (headers_setter, routing) names what resources carry.
+// reads auth.tenant.id (headers_setter, routing) names what resources carry;
+// the credential is AttrCredential, the same id under the same name.
 const (
-	AuthTenant     = AttrTenantID
-	AuthSource     = "tenant.source"
-	AuthCredential = "tenant.credential"
-	AuthReceiver   = "tenant.receiver"
+	AuthTenant = AttrTenantID
+	// AuthSource is how the tenant was proved (a Source); AttrSource, the
+	// same name on a resource, is where the data came from: not one idea.
+	AuthSource   = "tenant.source"
+	AuthReceiver = "tenant.receiver"
 )
 
 // Source says how a tenant was established.
@@ -104,7 +107,7 @@ type AuthData struct {
 	Receiver string
 }
 
-var authNames = []string{AuthTenant, AuthSource, AuthCredential, AuthReceiver}
+var authNames = []string{AuthTenant, AuthSource, AttrCredential, AuthReceiver}
 
 // GetAttribute implements client.AuthData.
 func (a AuthData) GetAttribute(name string) any {
@@ -113,7 +116,7 @@ func (a AuthData) GetAttribute(name string) any {
 		return a.Tenant
 	case AuthSource:
 		return string(a.Source)
-	case AuthCredential:
+	case AttrCredential:
 		return a.Credential
 	case AuthReceiver:
 		return a.Receiver
@@ -171,7 +174,7 @@ func AuthFromContext(ctx context.Context) (AuthData, bool) {
 	a.Tenant, _ = auth.GetAttribute(AuthTenant).(string)
 	s, _ := auth.GetAttribute(AuthSource).(string)
 	a.Source = Source(s)
-	a.Credential, _ = auth.GetAttribute(AuthCredential).(string)
+	a.Credential, _ = auth.GetAttribute(AttrCredential).(string)
 	a.Receiver, _ = auth.GetAttribute(AuthReceiver).(string)
 	if a.Tenant == "" {
 		return AuthData{}, false
