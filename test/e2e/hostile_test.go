@@ -55,8 +55,8 @@ receivers:
     grpc: {endpoint: "{{GW_GRPC}}", auth: {authenticator: tenantpolicy}}
 processors:
   tenant: {fingerprint_secret: "${env:TENANCY_FINGERPRINT_SECRET}"}
-  tenantredact: {}
   tenantretention: {}
+  tenantredact: {}
 exporters:
   tenantrouter:
     backends:
@@ -65,9 +65,9 @@ service:
   telemetry: {metrics: {level: none}}
   extensions: [tenantpolicy, health_check]
   pipelines:
-    logs: {receivers: [otlp, tenantgateway], processors: [tenant, tenantredact, tenantretention], exporters: [tenantrouter]}
-    metrics: {receivers: [otlp, tenantgateway], processors: [tenant, tenantredact, tenantretention], exporters: [tenantrouter]}
-    traces: {receivers: [otlp, tenantgateway], processors: [tenant, tenantredact, tenantretention], exporters: [tenantrouter]}
+    logs: {receivers: [otlp, tenantgateway], processors: [tenant, tenantretention, tenantredact], exporters: [tenantrouter]}
+    metrics: {receivers: [otlp, tenantgateway], processors: [tenant, tenantretention, tenantredact], exporters: [tenantrouter]}
+    traces: {receivers: [otlp, tenantgateway], processors: [tenant, tenantretention, tenantredact], exporters: [tenantrouter]}
 `
 
 // The attacker holds acme's key and names globex. hostileForeign are

@@ -27,10 +27,10 @@ receivers:
     grpc: {endpoint: "{{GRPC}}", auth: {authenticator: tenantpolicy}}
 processors:
   tenant: {fingerprint_secret: "${env:TENANCY_FINGERPRINT_SECRET}"}
-  tenantredact: {}
   # newPayload's log records are stamped 1970: flagged, not dropped, so
   # every other component still sees them.
   tenantretention: {expired: flag}
+  tenantredact: {}
 connectors:
   tenantanomaly: {interval: 1s, fingerprint_secret: "${env:TENANCY_FINGERPRINT_SECRET}"}
 exporters:
@@ -46,9 +46,9 @@ service:
               prometheus: {host: "127.0.0.1", port: {{METRICS_PORT}}}
   extensions: [tenantpolicy, health_check]
   pipelines:
-    logs: {receivers: [tenantgateway], processors: [tenant, tenantredact, tenantretention], exporters: [tenantrouter, tenantanomaly]}
-    metrics: {receivers: [tenantgateway], processors: [tenant, tenantredact, tenantretention], exporters: [tenantrouter, tenantanomaly]}
-    traces: {receivers: [tenantgateway], processors: [tenant, tenantredact, tenantretention], exporters: [tenantrouter, tenantanomaly]}
+    logs: {receivers: [tenantgateway], processors: [tenant, tenantretention, tenantredact], exporters: [tenantrouter, tenantanomaly]}
+    metrics: {receivers: [tenantgateway], processors: [tenant, tenantretention, tenantredact], exporters: [tenantrouter, tenantanomaly]}
+    traces: {receivers: [tenantgateway], processors: [tenant, tenantretention, tenantredact], exporters: [tenantrouter, tenantanomaly]}
     logs/governance: {receivers: [tenantanomaly], exporters: [tenantrouter]}
 `
 

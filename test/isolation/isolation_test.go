@@ -84,8 +84,9 @@ func seed(t *testing.T) uint64 {
 	return uint64(time.Now().UnixNano())
 }
 
-// pipeline is tenant → tenantredact → tenantretention → tenantrouter (local
-// store), each signal, built from the real factories.
+// pipeline is tenant → tenantretention → tenantredact → tenantrouter (local
+// store), each signal, built from the real factories, in the quickstart's
+// order.
 type pipeline struct {
 	logs    consumer.Logs
 	metrics consumer.Metrics
@@ -132,8 +133,8 @@ func startPipeline(t *testing.T, pol *policy.Policy, dir string) *pipeline {
 		f   processor.Factory
 		cfg component.Config
 	}{
-		{tenantretentionprocessor.NewFactory(), nil},
 		{tenantredactprocessor.NewFactory(), nil},
+		{tenantretentionprocessor.NewFactory(), nil},
 		{tenantprocessor.NewFactory(), tcfg},
 	} {
 		cfg := f.cfg
