@@ -1,12 +1,16 @@
 package dashboards
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
 )
 
 // fleetMetrics carry no tenant label by design (nothing is attributed to a
@@ -84,4 +88,110 @@ func TestTenantDashboardQueriesStayInTheTenant(t *testing.T) {
 			assert.Positive(t, selectors, p.Title)
 		}
 	}
+}
+
+func TestFleetDashboardShape(t *testing.T) {
+	d, err := Load("fleet.json")
+	require.NoError(t, err)
+	assert.Equal(t, FleetUID, d.UID)
+	require.Len(t, d.Templating.List, 1, "the fleet view picks no tenant")
+	assert.Equal(t, "datasource", d.Templating.List[0].Name)
+	for _, p := range d.Panels {
+		if !p.IsRow() {
+			assert.NotEmpty(t, p.Targets, "panel %q has no query", p.Title)
+		}
+	}
+}
+
+// No fleet panel shows a tenant's data: every query is an aggregation
+// (sum, count, topk, max...) of self-metrics, or arithmetic of them, so a
+// panel can show a count per tenant but never a raw series, and none
+// names a tenant.
+func TestFleetDashboardShowsOnlyCounts(t *testing.T) {
+	d, err := Load("fleet.json")
+	require.NoError(t, err)
+	queries := 0
+	for _, p := range d.Panels {
+		for _, tg := range p.Targets {
+			queries++
+			assert.NotContains(t, tg.Expr, "$tenant", p.Title)
+			expr, err := parser.NewParser(parser.Options{}).ParseExpr(Expand(tg.Expr, ""))
+			require.NoError(t, err, "%s: %s", p.Title, tg.Expr)
+			assert.True(t, onlyAggregates(expr), "%s: %s is not an aggregation", p.Title, tg.Expr)
+			parser.Inspect(expr, func(n parser.Node, _ []parser.Node) error {
+				if vs, ok := n.(*parser.VectorSelector); ok {
+					assert.True(t, strings.HasPrefix(vs.Name, "otelcol_"), "%s: %s is not a collector self-metric", p.Title, vs.Name)
+					for _, m := range vs.LabelMatchers {
+						assert.NotEqual(t, "tenant", m.Name, "%s selects a tenant", p.Title)
+					}
+				}
+				return nil
+			})
+		}
+	}
+	assert.GreaterOrEqual(t, queries, 15)
+}
+
+// onlyAggregates reports whether every path from the root of e to a
+// selector passes through an aggregation.
+func onlyAggregates(e parser.Expr) bool {
+	switch n := e.(type) {
+	case *parser.AggregateExpr:
+		return true
+	case *parser.BinaryExpr:
+		return onlyAggregates(n.LHS) && onlyAggregates(n.RHS)
+	case *parser.ParenExpr:
+		return onlyAggregates(n.Expr)
+	case *parser.NumberLiteral:
+		return true
+	}
+	return false
+}
+
+// Every self-metric some component declares in its metadata.yaml is on a
+// dashboard, so a new metric cannot be forgotten; the exceptions say why.
+func TestEveryMetricIsOnADashboard(t *testing.T) {
+	notShown := map[string]string{
+		"otelcol_tenantpolicy_tenants": "the fleet counts the tenant info series, which also carry tier and region",
+	}
+	used := map[string]bool{}
+	for _, name := range []string{"tenant.json", "fleet.json"} {
+		d, err := Load(name)
+		require.NoError(t, err)
+		for _, p := range d.Panels {
+			for _, tg := range p.Targets {
+				expr, err := parser.NewParser(parser.Options{}).ParseExpr(Expand(tg.Expr, "acme"))
+				require.NoError(t, err)
+				parser.Inspect(expr, func(n parser.Node, _ []parser.Node) error {
+					if vs, ok := n.(*parser.VectorSelector); ok {
+						used[vs.Name] = true
+					}
+					return nil
+				})
+			}
+		}
+	}
+	files, err := filepath.Glob("../*/*/metadata.yaml")
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	declared := 0
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		var md struct {
+			Telemetry struct {
+				Metrics map[string]any `yaml:"metrics"`
+			} `yaml:"telemetry"`
+		}
+		require.NoError(t, yaml.Unmarshal(b, &md), f)
+		for m := range md.Telemetry.Metrics {
+			declared++
+			name := "otelcol_" + m
+			if _, ok := notShown[name]; ok {
+				continue
+			}
+			assert.True(t, used[name], "%s (%s) is on no dashboard", name, f)
+		}
+	}
+	assert.Greater(t, declared, 20)
 }

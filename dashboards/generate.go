@@ -9,7 +9,7 @@ import (
 // Generate returns every file `make dashboards` writes, by name.
 func Generate() (map[string][]byte, error) {
 	out := map[string][]byte{}
-	for name, b := range map[string]*dashboard.DashboardBuilder{"tenant.json": Tenant()} {
+	for name, b := range map[string]*dashboard.DashboardBuilder{"tenant.json": Tenant(), "fleet.json": Fleet()} {
 		d, err := b.Build()
 		if err != nil {
 			return nil, err

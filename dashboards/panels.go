@@ -1,6 +1,7 @@
 package dashboards
 
 import (
+	"github.com/grafana/grafana-foundation-sdk/go/bargauge"
 	"github.com/grafana/grafana-foundation-sdk/go/cog"
 	"github.com/grafana/grafana-foundation-sdk/go/common"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
@@ -66,6 +67,25 @@ func (l *layout) stat(span uint32, title, description, unit string, qs ...query)
 		ReduceOptions(common.NewReduceDataOptionsBuilder().Calcs([]string{"lastNotNull"}))
 	for _, t := range targets(qs) {
 		p.WithTarget(t)
+	}
+	l.b.WithPanel(p)
+}
+
+// bars adds a horizontal bar gauge of width span and height 8 whose
+// queries are instant: a ranking at the end of the dashboard's window.
+func (l *layout) bars(span uint32, title, description, unit string, qs ...query) {
+	p := bargauge.NewPanelBuilder().
+		Id(l.next()).
+		Title(title).
+		Description(description).
+		Datasource(datasource()).
+		Height(8).Span(span).
+		Unit(unit).
+		Orientation(common.VizOrientationHorizontal).
+		DisplayMode(common.BarGaugeDisplayModeGradient).
+		ReduceOptions(common.NewReduceDataOptionsBuilder().Calcs([]string{"lastNotNull"}))
+	for _, t := range targets(qs) {
+		p.WithTarget(t.Instant())
 	}
 	l.b.WithPanel(p)
 }

@@ -21,6 +21,12 @@ func Tenant() *dashboard.DashboardBuilder {
 		query{`sum by (protocol, signal) (rate(otelcol_tenantgateway_records{tenant="$tenant"}[$__rate_interval]))`, "{{protocol}} {{signal}}"})
 	l.timeseries(12, "Gateway refusals", "Requests of $tenant the gateway refused (rate limit 429, body or decompressed size 413, bad input 400), by reason.", "reqps",
 		query{`sum by (reason) (rate(otelcol_tenantgateway_refused{tenant="$tenant"}[$__rate_interval]))`, "{{reason}}"})
+	l.timeseries(12, "Gateway requests", "Requests of $tenant the gateway answered, by protocol and signal.", "reqps",
+		query{`sum by (protocol, signal) (rate(otelcol_tenantgateway_requests{tenant="$tenant"}[$__rate_interval]))`, "{{protocol}} {{signal}}"})
+	l.timeseries(12, "Gateway bytes", "Decompressed request bytes of $tenant the gateway accepted, by protocol and signal.", "Bps",
+		query{`sum by (protocol, signal) (rate(otelcol_tenantgateway_bytes{tenant="$tenant"}[$__rate_interval]))`, "{{protocol}} {{signal}}"})
+	l.timeseries(24, "Quarantined with $tenant's credentials", "Records sent to _quarantine although their request authenticated as $tenant, by reason: spoofed (a claim of another tenant) or suspended. A rise is a leaked key or a misconfigured sender.", "rps",
+		query{`sum by (reason) (rate(otelcol_tenant_records_quarantined_by_credential{tenant="$tenant"}[$__rate_interval]))`, "{{reason}}"})
 
 	l.row("Redaction: what was removed from $tenant's records")
 	l.timeseries(12, "Redactions by class", "Values redacted in $tenant's records, by class (foreign_tenant = another tenant's identifier). Class names only, never values.", "short",
@@ -36,12 +42,16 @@ func Tenant() *dashboard.DashboardBuilder {
 	l.row("Delivery: $tenant's queues and backends")
 	l.timeseries(12, "Records delivered", "Records the tenantrouter delivered for $tenant, by backend and signal.", "rps",
 		query{`sum by (backend, signal) (rate(otelcol_tenantrouter_records_sent{tenant="$tenant"}[$__rate_interval]))`, "{{backend}} {{signal}}"})
-	l.timeseries(12, "Records failed", "Records of $tenant a backend refused for good or that could not be queued, by backend and reason.", "rps",
+	l.timeseries(12, "Records failed", "Records of $tenant not delivered, by backend and reason: permanent, retries_exhausted, queue_full, shutdown, unknown_backend, unsupported_signal, no_backend_tenant_id, residency, memory_limit, too_large, no_credential, storage.", "rps",
 		query{`sum by (backend, reason) (rate(otelcol_tenantrouter_records_failed{tenant="$tenant"}[$__rate_interval]))`, "{{backend}} {{reason}}"})
 	l.timeseries(12, "Queue depth", "Batches waiting in $tenant's own queue per backend; another tenant's queue never holds $tenant's data.", "short",
 		query{`max by (backend) (otelcol_tenantrouter_queue_size{tenant="$tenant"})`, "{{backend}}"})
 	l.timeseries(12, "Retries", "Delivery retries of $tenant's batches, by backend.", "short",
 		query{`sum by (backend) (rate(otelcol_tenantrouter_retries{tenant="$tenant"}[$__rate_interval]))`, "{{backend}}"})
+	l.timeseries(12, "Queue bytes", "Bytes (OTLP protobuf size) held in $tenant's own queue per backend, the batch in flight included.", "bytes",
+		query{`max by (backend) (otelcol_tenantrouter_queue_bytes{tenant="$tenant"})`, "{{backend}}"})
+	l.timeseries(12, "Metrics not translated", "Metrics of $tenant a remotewrite backend could not translate and left out while the rest of the batch was sent, by backend and reason.", "short",
+		query{`sum by (backend, reason) (rate(otelcol_tenantrouter_metrics_untranslated{tenant="$tenant"}[$__rate_interval]))`, "{{backend}} {{reason}}"})
 
 	l.row("Anomalies: $tenant against its own baseline")
 	l.timeseries(24, "Anomaly score by feature", "Score in [0, 1] of each of $tenant's features in the last interval; the tenantanomaly connector emits an event above its threshold (default 0.5).", "percentunit",

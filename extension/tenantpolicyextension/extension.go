@@ -69,6 +69,9 @@ func (e *policyExtension) Start(ctx context.Context, _ component.Host) error {
 	}
 	e.lastSeen = sha256.Sum256(data)
 	e.install(ctx, p)
+	if err := e.tel.RegisterTenantpolicyTenantInfoCallback(e.observeTenantInfo); err != nil {
+		return fmt.Errorf("tenantpolicy: telemetry: %w", err)
+	}
 	if e.cfg.TrustedHeader.Enabled {
 		e.logger.Warn("Trusted header mode is on: the tenant header is believed without a key; only run this behind a proxy that sets it",
 			zap.String("header", e.cfg.TrustedHeader.Name))
@@ -79,8 +82,9 @@ func (e *policyExtension) Start(ctx context.Context, _ component.Host) error {
 	return nil
 }
 
-// Shutdown stops the reload loop.
+// Shutdown stops the reload loop and the info callback.
 func (e *policyExtension) Shutdown(context.Context) error {
+	e.tel.Shutdown()
 	if e.stop != nil {
 		close(e.stop)
 		e.done.Wait()
@@ -99,6 +103,37 @@ func (e *policyExtension) install(ctx context.Context, p *policy.Policy) {
 	e.logger.Info("Tenant policy in force", zap.String("path", p.Source),
 		zap.String("version", p.Version), zap.Int("tenants", p.Len()))
 }
+
+// observeTenantInfo reports one series per declared tenant, valued 1, that
+// carries its tier and region: dashboards and alerts join it on tenant
+// (`* on(tenant) group_left(tier)`) instead of every per-tenant series
+// carrying them, so a tier change is one series, not a relabelled history.
+// A tenant the policy drops disappears at the next collection.
+func (e *policyExtension) observeTenantInfo(_ context.Context, o metric.Int64Observer) error {
+	p := e.current.Load()
+	if p == nil {
+		return nil
+	}
+	for _, id := range p.TenantIDs() {
+		t, _ := p.Tenant(id)
+		tier, region := t.Tier, t.Residency
+		if tier == "" {
+			tier = NoTier
+		}
+		if region == "" {
+			region = AnyRegion
+		}
+		o.Observe(1, metric.WithAttributes(attribute.String("tenant", id), attribute.String("tier", tier), attribute.String("region", region)))
+	}
+	return nil
+}
+
+// The info series' values for a tenant without a tier or a residency, so
+// that every tenant has both labels and a `by (tier)` sum keeps them apart.
+const (
+	NoTier    = "none"
+	AnyRegion = "any"
+)
 
 func (e *policyExtension) watch() {
 	defer e.done.Done()

@@ -50,16 +50,24 @@ type signalCounts [signalCount]atomic.Int64
 type counters struct {
 	perTenant   selfmetrics.Series[string, signalCounts]
 	quarantined [reasonCount]signalCounts
+	// byCredential counts quarantined records by the policy tenant whose
+	// key or certificate sent them, so a tenant's dashboard and alerts see
+	// spoofing done with its credentials. Only verified identities: they
+	// are policy tenants, so the series stay bounded.
+	byCredential selfmetrics.Series[string, [reasonCount]signalCounts]
 }
 
 func (c *counters) accepted(tenant string) *signalCounts { return c.perTenant.Get(tenant) }
 
-func (p *tenantProcessor) count(e *tenantEntry, r reason, s signal, n int) {
+func (p *tenantProcessor) count(e *tenantEntry, r reason, req requestIdentity, s signal, n int) {
 	if n == 0 {
 		return
 	}
 	if r != reasonNone {
 		p.counters.quarantined[r][s].Add(int64(n))
+		if req.verified != "" {
+			p.counters.byCredential.Get(req.verified)[r][s].Add(int64(n))
+		}
 		return
 	}
 	e.counts[s].Add(int64(n))
@@ -78,12 +86,25 @@ func (c *counters) register(tb *metadata.TelemetryBuilder) error {
 	if err != nil {
 		return err
 	}
-	return tb.RegisterTenantRecordsQuarantinedCallback(func(_ context.Context, o metric.Int64Observer) error {
+	err = tb.RegisterTenantRecordsQuarantinedCallback(func(_ context.Context, o metric.Int64Observer) error {
 		for r := reasonNone + 1; r < reasonCount; r++ {
 			for s := range signalCount {
 				selfmetrics.ObserveNonZero(o, &c.quarantined[r][s], attribute.String("reason", r.String()), attribute.String("signal", signalNames[s]))
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return tb.RegisterTenantRecordsQuarantinedByCredentialCallback(func(_ context.Context, o metric.Int64Observer) error {
+		c.byCredential.Range(func(tenant string, rc *[reasonCount]signalCounts) {
+			for r := reasonNone + 1; r < reasonCount; r++ {
+				for s := range signalCount {
+					selfmetrics.ObserveNonZero(o, &rc[r][s], attribute.String("tenant", tenant), attribute.String("reason", r.String()), attribute.String("signal", signalNames[s]))
+				}
+			}
+		})
 		return nil
 	})
 }

@@ -7,10 +7,12 @@
 package metadata
 
 import (
+	"context"
 	"errors"
 	"sync"
 
 	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/metric/embedded"
 	"go.opentelemetry.io/otel/trace"
 
 	"go.opentelemetry.io/collector/component"
@@ -33,6 +35,7 @@ type TelemetryBuilder struct {
 	TenantpolicyAuthAccepted metric.Int64Counter
 	TenantpolicyAuthRefused  metric.Int64Counter
 	TenantpolicyReloads      metric.Int64Counter
+	TenantpolicyTenantInfo   metric.Int64ObservableGauge
 	TenantpolicyTenants      metric.Int64Gauge
 }
 
@@ -45,6 +48,31 @@ type telemetryBuilderOptionFunc func(mb *TelemetryBuilder)
 
 func (tbof telemetryBuilderOptionFunc) apply(mb *TelemetryBuilder) {
 	tbof(mb)
+}
+
+// RegisterTenantpolicyTenantInfoCallback sets callback for observable TenantpolicyTenantInfo metric.
+func (builder *TelemetryBuilder) RegisterTenantpolicyTenantInfoCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.TenantpolicyTenantInfo, obs: o})
+		return nil
+	}, builder.TenantpolicyTenantInfo)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+type observerInt64 struct {
+	embedded.Int64Observer
+	inst metric.Int64Observable
+	obs  metric.Observer
+}
+
+func (oi *observerInt64) Observe(value int64, opts ...metric.ObserveOption) {
+	oi.obs.ObserveInt64(oi.inst, value, opts...)
 }
 
 // Shutdown unregister all registered callbacks for async instruments.
@@ -81,6 +109,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_tenantpolicy_reloads",
 		metric.WithDescription("Policy file loads, by result (success, failure)."),
 		metric.WithUnit("{reload}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.TenantpolicyTenantInfo, err = builder.meter.Int64ObservableGauge(
+		"otelcol_tenantpolicy_tenant_info",
+		metric.WithDescription("1 for each tenant declared in the policy in force, by tenant, tier and region (its residency, any when unset); dashboards join it on tenant to group by tier or region."),
+		metric.WithUnit("1"),
 	)
 	errs = errors.Join(errs, err)
 	builder.TenantpolicyTenants, err = builder.meter.Int64Gauge(

@@ -29,11 +29,12 @@ func Tracer(settings component.TelemetrySettings) trace.Tracer {
 // TelemetryBuilder provides an interface for components to report telemetry
 // as defined in metadata and user config.
 type TelemetryBuilder struct {
-	meter                    metric.Meter
-	mu                       sync.Mutex
-	registrations            []metric.Registration
-	TenantRecordsAccepted    metric.Int64ObservableCounter
-	TenantRecordsQuarantined metric.Int64ObservableCounter
+	meter                                metric.Meter
+	mu                                   sync.Mutex
+	registrations                        []metric.Registration
+	TenantRecordsAccepted                metric.Int64ObservableCounter
+	TenantRecordsQuarantined             metric.Int64ObservableCounter
+	TenantRecordsQuarantinedByCredential metric.Int64ObservableCounter
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -68,6 +69,21 @@ func (builder *TelemetryBuilder) RegisterTenantRecordsQuarantinedCallback(cb met
 		cb(ctx, &observerInt64{inst: builder.TenantRecordsQuarantined, obs: o})
 		return nil
 	}, builder.TenantRecordsQuarantined)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+// RegisterTenantRecordsQuarantinedByCredentialCallback sets callback for observable TenantRecordsQuarantinedByCredential metric.
+func (builder *TelemetryBuilder) RegisterTenantRecordsQuarantinedByCredentialCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.TenantRecordsQuarantinedByCredential, obs: o})
+		return nil
+	}, builder.TenantRecordsQuarantinedByCredential)
 	if err != nil {
 		return err
 	}
@@ -114,6 +130,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	builder.TenantRecordsQuarantined, err = builder.meter.Int64ObservableCounter(
 		"otelcol_tenant_records_quarantined",
 		metric.WithDescription("Records sent to the _quarantine tenant, by reason and signal."),
+		metric.WithUnit("{record}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.TenantRecordsQuarantinedByCredential, err = builder.meter.Int64ObservableCounter(
+		"otelcol_tenant_records_quarantined_by_credential",
+		metric.WithDescription("Records sent to the _quarantine tenant although their request authenticated with a policy tenant's key or certificate (a spoofed claim, or the tenant is suspended), by that tenant, reason and signal."),
 		metric.WithUnit("{record}"),
 	)
 	errs = errors.Join(errs, err)
