@@ -20,7 +20,7 @@ FUZZTIME ?= 20000x
 
 GO_SOURCES := $(shell find . -name '*.go' -not -path './build/*' -not -path './.tools/*') go.mod go.sum
 
-.PHONY: build run test test-unit test-e2e fuzz bench bench-tenant bench-anomaly eval-redaction bench-redaction bench-retention tools peers clean check-versions dashboards
+.PHONY: build run test test-unit test-e2e fuzz bench bench-noisy bench-tenant bench-anomaly eval-redaction bench-redaction bench-retention tools peers clean check-versions dashboards
 
 # Real peers the tests start as processes (docs/peers.md); Debian's
 # prometheus comes from .ci/run.
@@ -112,7 +112,13 @@ BENCHSTAT := $(GO) run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c
 
 # Every comparison benchmark: the tenant, redaction and retention
 # processors, each against its baseline in the same run.
-bench: bench-tenant bench-redaction bench-retention
+bench: bench-tenant bench-redaction bench-retention bench-noisy
+
+# One tenant's request latency with its neighbour quiet and flooding at
+# 10x its limit, side by side (benchstat -col /neighbour), six runs each.
+bench-noisy:
+	$(GO) test -run '^$$' -bench 'BenchmarkNoisyNeighbour$$' -count 6 ./receiver/tenantgatewayreceiver/ | tee bench-noisy.out
+	$(BENCHSTAT) -col /neighbour bench-noisy.out
 
 # The retention processor at 10 and 10,000 tenants beside a bare pass that
 # reads each resource's tenant and each record's timestamp.
