@@ -1,6 +1,8 @@
 package redact
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"math/big"
 	"math/bits"
 	"net/netip"
@@ -116,7 +118,7 @@ var detectors = []detector{
 	{cls: clsPhone, minDigits: 8, scan: phoneShape,
 		re: regexp.MustCompile(`(?:\+|\b)\(?\d{1,4}\)?(?:[ .\-]?\(?\d{1,4}\)?){1,6}(?:\s?(?:x|ext\.?)\s?\d{1,5})?\b`), valid: validPhone},
 	{cls: clsJWT, keywords: []string{"eyj"},
-		re: regexp.MustCompile(`\beyJ[A-Za-z0-9_\-]{5,}\.eyJ[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]*`)},
+		re: regexp.MustCompile(`\beyJ[A-Za-z0-9_\-]{5,}\.eyJ[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]*`), valid: validJWT},
 	{cls: clsAuthHeader, keywords: []string{"bearer", "basic", "token", "digest"}, near: authValueNear,
 		re: regexp.MustCompile(`(?i)\b(?:bearer|basic|token|digest)\s+([A-Za-z0-9._~+/\-]{8,}=*)`), group: 1},
 	{cls: clsURLPassword, keywords: []string{"://"}, near: userinfoNear,
@@ -806,6 +808,25 @@ func validIPv6(s string, i, j int) bool {
 	v := s[i:j]
 	a, err := netip.ParseAddr(v)
 	return err == nil && a.Is6() && strings.Count(v, ":") >= 2
+}
+
+// validJWT confirms a JWS in compact form: exactly three base64url parts
+// (the signature may be empty: alg "none"), the first of which decodes to
+// a JSON object naming its "alg". Two dotted "eyJ" words that are not a
+// token (a JWE's five parts, base64 of other JSON) are left alone.
+func validJWT(s string, a, b int) bool {
+	if b+1 < len(s) && s[b] == '.' && (isWord(s[b+1]) || s[b+1] == '_' || s[b+1] == '-') {
+		return false // a fourth part
+	}
+	header, _, _ := strings.Cut(s[a:b], ".")
+	raw, err := base64.RawURLEncoding.DecodeString(header)
+	if err != nil {
+		return false
+	}
+	var h struct {
+		Alg *string `json:"alg"`
+	}
+	return json.Unmarshal(raw, &h) == nil && h.Alg != nil && *h.Alg != ""
 }
 
 // validSSN rejects the ranges the SSA never issues: area 000, 666 and

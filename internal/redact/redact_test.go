@@ -77,6 +77,12 @@ func TestClasses(t *testing.T) {
 		{"ipv6", "from 2001:db8::1 at 12:30:45", "from <redacted:ipv6> at 12:30:45"},
 		{"phone", "call +44 20 7946 0958", "call <redacted:phone>"},
 		{"jwt", "tok eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl", "tok <redacted:jwt>"},
+		{"jwt alg none", "tok eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0.", "tok <redacted:jwt>"},
+		// {"foo":"bar"} names no alg: base64 of JSON, not a token.
+		{"jwt header without alg", "tok eyJmb28iOiJiYXIifQ.eyJzdWIiOiIxIn0.c2ln", "tok eyJmb28iOiJiYXIifQ.eyJzdWIiOiIxIn0.c2ln"},
+		{"jwt header not json", "v eyJhbGciOi.eyJzdWIiOiIxIn0.c2ln", "v eyJhbGciOi.eyJzdWIiOiIxIn0.c2ln"},
+		// Five parts are a JWE's shape, not a signed token's three.
+		{"jwt four parts", "tok eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln.ZXh0cmE.dGFn", "tok eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln.ZXh0cmE.dGFn"},
 		{"bearer", "Authorization: Bearer abcdef123456789", "Authorization: Bearer <redacted:auth_header>"},
 		{"url password", "dial postgres://app:s3cr3tpw@db:5432/x", "dial postgres://app:<redacted:url_password>@db:5432/x"},
 		{"secret pair", `password=hunter22 user=x`, `password=<redacted:secret_pair> user=x`},
