@@ -30,6 +30,17 @@ Hash keys, needed when the policy hashes a class, are read from the named
 environment variables so they stay out of shell history:
   TENANCY_HASH_KEY_k1=... tenancyctl redact --policy tenants.yaml \
       --hash-key k1=TENANCY_HASH_KEY_k1 --active-hash-key k1 < in.jsonl
+
+  tenancyctl redact pseudonym --tenant ID --hash-key ID=ENVVAR ...
+      [--check '<hash:ID:HEX>'] VALUE
+
+prints the pseudonym the hash action writes for VALUE in a record of the
+tenant (--tenant "" for records no declared tenant owns) under the one key
+given, or, with --check, says whether a stored pseudonym is VALUE's under
+the key it names (exit 0 when it is, 1 when not). This is what inactive
+keys of the processor's hash_keys are kept for: after a rotation the
+processor hashes with the active key only, and a pseudonym an older key
+wrote is looked up or verified with that key's secret.
 `
 
 type hashKeyFlags map[string]string
@@ -46,6 +57,9 @@ func (h hashKeyFlags) Set(v string) error {
 }
 
 func runRedact(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "pseudonym" {
+		return runPseudonym(args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("tenancyctl redact", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, redactUsage) }
@@ -158,4 +172,66 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
 	return n, err
+}
+
+func runPseudonym(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("tenancyctl redact pseudonym", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, redactUsage) }
+	tenant := fs.String("tenant", "", "tenant whose records the value was in (\"\" for records without an owner)")
+	check := fs.String("check", "", "a stored pseudonym <hash:ID:HEX> to verify against VALUE")
+	keys := hashKeyFlags{}
+	fs.Var(keys, "hash-key", "ID=ENVVAR: a hash key read from an environment variable (repeatable)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprint(stderr, "tenancyctl redact pseudonym: want exactly one VALUE\n\n"+redactUsage)
+		return 2
+	}
+	keyID := ""
+	if *check != "" {
+		id, _, ok := strings.Cut(strings.TrimPrefix(*check, "<hash:"), ":")
+		if !ok || !strings.HasPrefix(*check, "<hash:") {
+			fmt.Fprintf(stderr, "tenancyctl redact pseudonym: --check %q is not <hash:ID:HEX>\n", *check)
+			return 2
+		}
+		keyID = id
+	} else {
+		if len(keys) != 1 {
+			fmt.Fprint(stderr, "tenancyctl redact pseudonym: give exactly one --hash-key (or --check, which names its key)\n")
+			return 2
+		}
+		for id := range keys {
+			keyID = id
+		}
+	}
+	env, ok := keys[keyID]
+	if !ok {
+		fmt.Fprintf(stderr, "tenancyctl redact pseudonym: no --hash-key %s=ENVVAR given for the key the pseudonym names\n", keyID)
+		return 2
+	}
+	secret := os.Getenv(env)
+	if secret == "" {
+		fmt.Fprintf(stderr, "tenancyctl redact pseudonym: hash key %s: environment variable %s is empty\n", keyID, env)
+		return 2
+	}
+	got, err := redact.Pseudonym([]byte(secret), keyID, *tenant, fs.Arg(0))
+	if err != nil {
+		fmt.Fprintf(stderr, "tenancyctl redact pseudonym: %v\n", err)
+		return 1
+	}
+	if *check == "" {
+		fmt.Fprintln(stdout, got)
+		return 0
+	}
+	if got != *check {
+		fmt.Fprintf(stdout, "no match: under key %s, tenant %q, the value is %s\n", keyID, *tenant, got)
+		return 1
+	}
+	fmt.Fprintln(stdout, "match")
+	return 0
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -117,4 +118,37 @@ tenants:
 	require.Equal(t, 0, code, errOut)
 	assert.Contains(t, out, "order <redacted:order_id> key <redacted:foreign_tenant>")
 	assert.Regexp(t, `order_id\s+1`, errOut)
+}
+
+// TestRedactPseudonym: after a rotation (k1 -> k2) the pseudonyms k1 wrote
+// are re-derived and verified with k1, the inactive key, and the value's
+// k2 pseudonym differs.
+func TestRedactPseudonym(t *testing.T) {
+	t.Setenv("TEST_K1", "first-secret-0123456")
+	t.Setenv("TEST_K2", "second-secret-012345")
+	hashPol := writeFile(t, "hash.yaml", "defaults: {redaction: {classes: {email: hash}}}\ntenants: {acme: {}, globex: {}}\n")
+	in := `{"resourceLogs":[{"resource":{"attributes":[{"key":"tenant.id","value":{"stringValue":"acme"}}]},"scopeLogs":[{"logRecords":[{"body":{"stringValue":"ann@example.org"}}]}]}]}` + "\n"
+	code, out, errOut := tenancyctl(t, in, "redact", "--policy", hashPol, "--hash-key", "k1=TEST_K1", "--active-hash-key", "k1")
+	require.Equal(t, 0, code, errOut)
+	written := regexp.MustCompile(`<hash:k1:[0-9a-f]{32}>`).FindString(out)
+	require.NotEmpty(t, written, out)
+
+	code, got, errOut := tenancyctl(t, "", "redact", "pseudonym", "--tenant", "acme", "--hash-key", "k1=TEST_K1", "ann@example.org")
+	require.Equal(t, 0, code, errOut)
+	assert.Equal(t, written+"\n", got)
+
+	code, got, _ = tenancyctl(t, "", "redact", "pseudonym", "--tenant", "acme", "--hash-key", "k1=TEST_K1", "--hash-key", "k2=TEST_K2", "--check", written, "ann@example.org")
+	assert.Equal(t, 0, code)
+	assert.Equal(t, "match\n", got)
+	code, got, _ = tenancyctl(t, "", "redact", "pseudonym", "--tenant", "globex", "--hash-key", "k1=TEST_K1", "--check", written, "ann@example.org")
+	assert.Equal(t, 1, code, "another tenant's pseudonym of the value differs")
+	assert.Contains(t, got, "no match")
+
+	code, got, errOut = tenancyctl(t, "", "redact", "pseudonym", "--tenant", "acme", "--hash-key", "k2=TEST_K2", "ann@example.org")
+	require.Equal(t, 0, code, errOut)
+	assert.Regexp(t, `^<hash:k2:[0-9a-f]{32}>\n$`, got)
+	assert.NotEqual(t, strings.TrimPrefix(written, "<hash:k1:"), strings.TrimPrefix(strings.TrimSpace(got), "<hash:k2:"))
+
+	code, _, _ = tenancyctl(t, "", "redact", "pseudonym", "--tenant", "acme", "--hash-key", "k2=TEST_K2", "--check", written, "ann@example.org")
+	assert.Equal(t, 2, code, "the key the pseudonym names was not given")
 }

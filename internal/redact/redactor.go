@@ -160,6 +160,29 @@ func New(p *policy.Policy, opts Options) (*Redactor, error) {
 	return r, nil
 }
 
+// hashToken is what the hash action writes for value under a tenant's
+// derived key: the key id, so a reader knows which secret made it, and
+// the first 16 bytes of HMAC-SHA256.
+func hashToken(tenantKey []byte, keyID, value string) string {
+	mac := hmac.New(sha256.New, tenantKey)
+	mac.Write([]byte(value))
+	return "<hash:" + keyID + ":" + hex.EncodeToString(mac.Sum(nil)[:16]) + ">"
+}
+
+// Pseudonym is the hash action's output for value in a record of tenant
+// ("" for records no declared tenant owns) under hash key keyID with
+// secret. It is how an inactive key is used after a rotation: the
+// processor hashes only with the active key, and an old pseudonym is
+// re-derived or checked with the secret it names (tenancyctl redact
+// pseudonym).
+func Pseudonym(secret []byte, keyID, tenant, value string) (string, error) {
+	k, err := TenantHashKey(secret, tenant)
+	if err != nil {
+		return "", err
+	}
+	return hashToken(k, keyID, value), nil
+}
+
 // TenantHashKey derives tenant's HMAC key for the hash action from the
 // secret of a hash key, so one secret gives every tenant a key of its own
 // (two tenants' hashes of one value differ and cannot be joined).
@@ -662,9 +685,7 @@ func (ps *pass) apply(s string, hits []hit) (string, bool, bool) {
 // replacement is what a mask or hash writes in place of value.
 func (ps *pass) replacement(a policy.Action, c class, value string) string {
 	if a == policy.ActionHash && ps.ru.hashKey != nil {
-		mac := hmac.New(sha256.New, ps.ru.hashKey)
-		mac.Write([]byte(value))
-		return "<hash:" + ps.r.keyID + ":" + hex.EncodeToString(mac.Sum(nil)[:16]) + ">"
+		return hashToken(ps.ru.hashKey, ps.r.keyID, value)
 	}
 	return "<redacted:" + ps.r.className(c) + ">"
 }

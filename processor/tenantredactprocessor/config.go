@@ -20,8 +20,10 @@ type Config struct {
 	// Policy is the id of the tenantpolicy extension to ask.
 	Policy component.ID `mapstructure:"policy"`
 	// HashKeys maps a key id to a secret for the hash action. The id is
-	// written into every hash (<hash:ID:...>) so keys can rotate: add a key,
-	// make it active, keep the old one while old outputs matter. Keep the
+	// written into every hash (<hash:ID:...>) so keys can rotate: add a key
+	// and make it active. Only the active key hashes; an inactive one is
+	// kept so the secret an old pseudonym names stays at hand for
+	// tenancyctl redact pseudonym to re-derive or verify it. Keep the
 	// secrets out of the config file (use ${env:...}).
 	HashKeys map[string]configopaque.String `mapstructure:"hash_keys"`
 	// ActiveHashKey is the id in hash_keys that new hashes use. Required
