@@ -5,6 +5,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/tenancyhq/tenancy/internal/pdatacount"
 )
 
 // Logs redacts ld in place and returns what it did.
@@ -100,7 +102,7 @@ func (ps *pass) metric(m pmetric.Metric, res pcommon.Map) {
 	ps.setStr(m.Description(), m.SetDescription)
 	ps.setStr(m.Unit(), m.SetUnit)
 	ps.attrs(m.Metadata(), false)
-	if metricPoints(m) == 0 {
+	if pdatacount.MetricDataPoints(m) == 0 {
 		ps.flush(res)
 		return
 	}
@@ -147,21 +149,4 @@ func (ps *pass) scope(sc pcommon.InstrumentationScope) {
 // traceState redacts a W3C tracestate, whose vendor values are free text.
 func (ps *pass) traceState(ts pcommon.TraceState) {
 	ps.setStr(ts.AsRaw(), ts.FromRaw)
-}
-
-// metricPoints is the number of datapoints of m.
-func metricPoints(m pmetric.Metric) int {
-	switch m.Type() {
-	case pmetric.MetricTypeGauge:
-		return m.Gauge().DataPoints().Len()
-	case pmetric.MetricTypeSum:
-		return m.Sum().DataPoints().Len()
-	case pmetric.MetricTypeHistogram:
-		return m.Histogram().DataPoints().Len()
-	case pmetric.MetricTypeExponentialHistogram:
-		return m.ExponentialHistogram().DataPoints().Len()
-	case pmetric.MetricTypeSummary:
-		return m.Summary().DataPoints().Len()
-	}
-	return 0
 }
