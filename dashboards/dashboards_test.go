@@ -153,6 +153,11 @@ func onlyAggregates(e parser.Expr) bool {
 func TestEveryMetricIsOnADashboard(t *testing.T) {
 	notShown := map[string]string{
 		"otelcol_tenantpolicy_tenants": "the fleet counts the tenant info series, which also carry tier and region",
+		// Issue 15's Kafka receiver runs in no pipeline of the e2e dashboard
+		// test, where every panel must show data; its panels come with a
+		// Kafka load there.
+		"otelcol_tenantkafka_records": "Kafka receiver: not in the dashboard e2e pipeline yet",
+		"otelcol_tenantkafka_dropped": "Kafka receiver: not in the dashboard e2e pipeline yet",
 	}
 	used := map[string]bool{}
 	for _, name := range []string{"tenant.json", "fleet.json"} {

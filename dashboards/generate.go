@@ -20,5 +20,10 @@ func Generate() (map[string][]byte, error) {
 		}
 		out[name] = append(j, '\n')
 	}
+	alerts, err := alertsYAML()
+	if err != nil {
+		return nil, err
+	}
+	out["alerts.yaml"] = alerts
 	return out, nil
 }
