@@ -200,3 +200,52 @@ func TestEveryMetricIsOnADashboard(t *testing.T) {
 	}
 	assert.Greater(t, declared, 20)
 }
+
+// The provisioning folder gives Grafana a Prometheus data source and loads
+// the directory the README mounts this one at: every dashboard file here.
+func TestProvisioning(t *testing.T) {
+	var ds struct {
+		APIVersion  int `yaml:"apiVersion"`
+		Datasources []struct {
+			Type, URL string
+			IsDefault bool `yaml:"isDefault"`
+		} `yaml:"datasources"`
+	}
+	b, err := os.ReadFile("provisioning/datasources/prometheus.yaml")
+	require.NoError(t, err)
+	require.NoError(t, yaml.Unmarshal(b, &ds))
+	assert.Equal(t, 1, ds.APIVersion)
+	require.Len(t, ds.Datasources, 1)
+	assert.Equal(t, "prometheus", ds.Datasources[0].Type, "the dashboards' datasource variable lists Prometheus data sources")
+	assert.True(t, ds.Datasources[0].IsDefault)
+
+	var dp struct {
+		APIVersion int `yaml:"apiVersion"`
+		Providers  []struct {
+			Type    string
+			Options struct {
+				Path string
+			}
+		} `yaml:"providers"`
+	}
+	b, err = os.ReadFile("provisioning/dashboards/tenancy.yaml")
+	require.NoError(t, err)
+	require.NoError(t, yaml.Unmarshal(b, &dp))
+	require.Len(t, dp.Providers, 1)
+	assert.Equal(t, "file", dp.Providers[0].Type)
+	readme, err := os.ReadFile("../README.md")
+	require.NoError(t, err)
+	assert.Contains(t, string(readme), "dashboards:"+dp.Providers[0].Options.Path, "the README mounts dashboards/ where the provider reads")
+
+	files, err := Generate()
+	require.NoError(t, err)
+	var want []string
+	for name := range files {
+		if strings.HasSuffix(name, ".json") {
+			want = append(want, name)
+		}
+	}
+	got, err := filepath.Glob("*.json")
+	require.NoError(t, err)
+	assert.ElementsMatch(t, want, got, "Grafana loads every JSON file of the mounted directory")
+}
