@@ -115,7 +115,7 @@ var detectors = []detector{
 		re: regexp.MustCompile(`(?i)(?:[0-9a-f]{1,4}:|:)(?:[0-9a-f]{0,4}:){1,6}(?:[0-9a-f]{1,4}|:)(?:(?:\d{1,3}\.){3}\d{1,3})?`), valid: validIPv6},
 	{cls: clsSSN, minDigits: 9, scan: ssnShape,
 		re: regexp.MustCompile(`\b\d{3}([- ])\d{2}([- ])\d{4}\b|\b\d{9}\b`), valid: valueOnly(validSSN)},
-	{cls: clsPhone, minDigits: 8, scan: phoneShape,
+	{cls: clsPhone, minDigits: 7, scan: phoneShape,
 		re: regexp.MustCompile(`(?:\+|\b)\(?\d{1,4}\)?(?:[ .\-]?\(?\d{1,4}\)?){1,6}(?:\s?(?:x|ext\.?)\s?\d{1,5})?\b`), valid: validPhone},
 	{cls: clsJWT, keywords: []string{"eyj"},
 		re: regexp.MustCompile(`\beyJ[A-Za-z0-9_\-]{5,}\.eyJ[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]*`), valid: validJWT},
@@ -467,9 +467,9 @@ func ssnShape(l string) bool { return boundedDigits(l, 9, isCardByte, regexpBoun
 // byte validPhone allows before a number and ending before one it allows
 // after, holding at least 8 digits.
 func phoneShape(l string) bool {
-	return boundedDigits(l, 8, isPhoneByte,
+	return boundedDigits(l, 7, isPhoneByte,
 		func(c byte) bool { return !isWord(c) && strings.IndexByte("-_/.:", c) < 0 },
-		func(c byte) bool { return !isWord(c) && strings.IndexByte("-_/", c) < 0 })
+		func(c byte) bool { return !isWord(c) && strings.IndexByte("_/", c) < 0 })
 }
 
 func isCardByte(c byte) bool { return isDigit(c) || c == ' ' || c == '-' }
@@ -852,25 +852,35 @@ var dateLike = regexp.MustCompile(`^\d{4}[-./]\d{1,2}[-./]\d{1,2}`)
 
 // validPhone accepts E.164-style numbers: 8 to 15 digits, and either a
 // leading + or 00, or separators that group the digits as people write them.
+// Where the text says it is a phone number (a word such as phone, mobile,
+// fax or call shortly before it, or office, fax, mobile after it), a local
+// number of 7 digits and an ungrouped run count too.
 func validPhone(s string, a, b int) bool {
 	// Not part of a longer token: an id, a key, a version.
 	if a > 0 && (isWord(s[a-1]) || strings.IndexByte("-_/.:", s[a-1]) >= 0) {
 		return false
 	}
-	if b < len(s) && (isWord(s[b]) || strings.IndexByte("-_/", s[b]) >= 0) {
+	labelAfter := phoneLabelAfter(s, b)
+	if b < len(s) && !labelAfter && (isWord(s[b]) || strings.IndexByte("-_/", s[b]) >= 0) {
 		return false
 	}
 	v := s[a:b]
 	d := digitsOf(v)
-	if len(d) < 8 || len(d) > 15 {
+	if len(d) < 7 || len(d) > 15 {
+		return false
+	}
+	context := labelAfter || phoneWordBefore(s, a)
+	if len(d) < 8 && !context {
 		return false
 	}
 	if strings.HasPrefix(v, "+") || strings.HasPrefix(v, "00") {
 		return true
 	}
 	groups := strings.FieldsFunc(v, func(r rune) bool { return r == ' ' || r == '-' || r == '.' || r == '(' || r == ')' })
-	// Two bare groups are as often house numbers and zip codes as phones.
-	if len(groups) < 3 && !strings.Contains(v, "(") {
+	// Two bare groups are as often house numbers and zip codes as phones;
+	// under a phone word, one run of digits must be as long as a full
+	// national number, since "call id 1234567" is a log's, not a phone.
+	if len(groups) < 3 && !strings.Contains(v, "(") && (!context || len(groups) < 2 && len(d) < 10) {
 		return false
 	}
 	// Timestamps: 2006-01-02 15:04.
@@ -886,6 +896,46 @@ func validPhone(s string, a, b int) bool {
 		return false
 	}
 	return true
+}
+
+// phoneWords say that a number nearby is a phone number.
+var phoneWords = [...]string{"phone", "tel", "mobile", "cell", "fax", "desk", "call", "sms", "whatsapp", "dial", "contact", "registered", "answering", "reach"}
+
+// phoneWordBefore reports a phone word starting a word within the 32 bytes
+// before s[a], with no digit between it and the number (the number it
+// labels is the first that follows).
+func phoneWordBefore(s string, a int) bool {
+	lo := max(0, a-32)
+	for i := a - 1; i >= lo; i-- {
+		if isDigit(s[i]) {
+			lo = i + 1
+			break
+		}
+	}
+	w := s[lo:a]
+	for _, pw := range phoneWords {
+		for i := 0; i+len(pw) <= len(w); i++ {
+			if (i == 0 || !isAlpha(w[i-1])) && strings.EqualFold(w[i:i+len(pw)], pw) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// phoneLabelAfter reports a label right after a number, joined by a dash
+// or a space: "082 490 1693-Office", "781 1704 office".
+func phoneLabelAfter(s string, b int) bool {
+	if b >= len(s) || (s[b] != '-' && s[b] != ' ') {
+		return false
+	}
+	rest := s[b+1:]
+	for _, l := range [...]string{"office", "fax", "mobile", "home", "work", "cell"} {
+		if len(rest) >= len(l) && strings.EqualFold(rest[:len(l)], l) && (len(rest) == len(l) || !isAlpha(rest[len(l)])) {
+			return true
+		}
+	}
+	return false
 }
 
 // validSecretValue skips placeholders and values that are clearly not

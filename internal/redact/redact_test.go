@@ -76,6 +76,19 @@ func TestClasses(t *testing.T) {
 		{"ssn invalid", "ssn 666-45-6789 and 123-00-6789", "ssn 666-45-6789 and 123-00-6789"},
 		{"ipv6", "from 2001:db8::1 at 12:30:45", "from <redacted:ipv6> at 12:30:45"},
 		{"phone", "call +44 20 7946 0958", "call <redacted:phone>"},
+		// A phone word before, or a label after, lets local numbers and
+		// ungrouped national ones count.
+		{"phone local under a label", "Phone:\n467 3395\n", "Phone:\n<redacted:phone>\n"},
+		{"phone two groups after call", "call me on 9472 7916?", "call me on <redacted:phone>?"},
+		{"phone bare national after fax", "Fax: 9498777106", "Fax: <redacted:phone>"},
+		{"phone dash label", "082 490 1693-Office, +41 (0)69 979 80 58-Fax", "<redacted:phone>-Office, <redacted:phone>-Fax"},
+		{"phone space label", "781 1704 office", "<redacted:phone> office"},
+		// Without a phone word they are house numbers, ids and durations.
+		{"phone local without context", "order 467 3395 shipped", "order 467 3395 shipped"},
+		{"phone bare after call", "rpc call id 1234567 took 5ms", "rpc call id 1234567 took 5ms"},
+		{"phone bare ten without context", "batch 9498777106 done", "batch 9498777106 done"},
+		{"phone word then other digits", "phone 3 of 12, id 4673395", "phone 3 of 12, id 4673395"},
+		{"phone dash not a label", "v 082 490 1693-beta", "v 082 490 1693-beta"},
 		{"jwt", "tok eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl", "tok <redacted:jwt>"},
 		{"jwt alg none", "tok eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0.", "tok <redacted:jwt>"},
 		// {"foo":"bar"} names no alg: base64 of JSON, not a token.
