@@ -89,6 +89,11 @@ const (
 	SourceAPIKey        Source = "api_key"
 	SourceClientCert    Source = "client_cert"
 	SourceTrustedHeader Source = "trusted_header"
+	// SourceKafkaTopic: the tenant whose Kafka topic the data was read
+	// from (the tenantkafka receiver; Credential names the topic). It is
+	// the edge's word, so the tenant processor believes it only from the
+	// receivers its trusted_receivers names.
+	SourceKafkaTopic Source = "kafka_topic"
 )
 
 // Verified reports whether the source proves the caller's identity itself

@@ -49,23 +49,31 @@ func NewTopics(template string) (Topics, error) {
 	if !validChars(rest) {
 		return Topics{}, fmt.Errorf("%q: a topic may only hold a-z A-Z 0-9 . _ - besides the placeholders", template)
 	}
+	t := Topics{template: template}
+	t.re = regexp.MustCompile(t.pattern(`[a-zA-Z0-9._-]+`, `logs|metrics|traces`))
+	return t, nil
+}
+
+// pattern is the template as an anchored regular expression, with tenant
+// and signal as the groups' contents.
+func (t Topics) pattern(tenant, signal string) string {
 	var b strings.Builder
 	b.WriteString("^")
-	for i := 0; i < len(template); {
+	for i := 0; i < len(t.template); {
 		switch {
-		case strings.HasPrefix(template[i:], PlaceholderTenant):
-			b.WriteString(`([a-zA-Z0-9._-]+)`)
+		case strings.HasPrefix(t.template[i:], PlaceholderTenant):
+			b.WriteString("(" + tenant + ")")
 			i += len(PlaceholderTenant)
-		case strings.HasPrefix(template[i:], PlaceholderSignal):
-			b.WriteString(`(logs|metrics|traces)`)
+		case strings.HasPrefix(t.template[i:], PlaceholderSignal):
+			b.WriteString("(" + signal + ")")
 			i += len(PlaceholderSignal)
 		default:
-			b.WriteString(regexp.QuoteMeta(template[i : i+1]))
+			b.WriteString(regexp.QuoteMeta(t.template[i : i+1]))
 			i++
 		}
 	}
 	b.WriteString("$")
-	return Topics{template: template, re: regexp.MustCompile(b.String())}, nil
+	return b.String()
 }
 
 // PerTenant reports whether each tenant has topics of its own.
@@ -102,9 +110,22 @@ func (t Topics) Parse(topic string) (tenant string, sig policy.Signal, ok bool) 
 	}
 }
 
-// Regex is a regular expression matching every topic of the template, for
-// a consumer that follows tenants' topics as they are created.
-func (t Topics) Regex() string { return t.re.String() }
+// Regex matches the topics of the template for sigs, for a consumer that
+// follows tenants' topics as they are created: the policy tenants' or,
+// with reserved, the pipeline tenants' (their ids start with "_", which no
+// policy tenant's may; RE2 has no look-ahead, so the first character
+// decides).
+func (t Topics) Regex(reserved bool, sigs ...policy.Signal) string {
+	names := make([]string, len(sigs))
+	for i, s := range sigs {
+		names[i] = regexp.QuoteMeta(string(s))
+	}
+	tenant := `[a-zA-Z0-9.-][a-zA-Z0-9._-]*`
+	if reserved {
+		tenant = `_[a-zA-Z0-9._-]+`
+	}
+	return t.pattern(tenant, strings.Join(names, "|"))
+}
 
 // ValidTopic applies Kafka's topic name rules.
 func ValidTopic(name string) bool {

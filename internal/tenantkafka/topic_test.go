@@ -1,6 +1,7 @@
 package tenantkafka
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 
@@ -69,5 +70,24 @@ func TestClientConfigValidate(t *testing.T) {
 	}
 	if err := (&ClientConfig{}).Check(); err == nil || !strings.Contains(err.Error(), "brokers:") {
 		t.Errorf("no brokers accepted: %v", err)
+	}
+}
+
+func TestTopicsRegex(t *testing.T) {
+	tp, _ := NewTopics(DefaultTopic)
+	logs := regexp.MustCompile(tp.Regex(false, policy.SignalLogs, policy.SignalTraces))
+	reserved := regexp.MustCompile(tp.Regex(true, policy.SignalLogs))
+	for topic, want := range map[string][2]bool{
+		"tenancy.acme.logs":        {true, false},
+		"tenancy.acme.traces":      {true, false},
+		"tenancy.acme.metrics":     {false, false},
+		"tenancy._quarantine.logs": {false, true},
+		"tenancy._governance.logs": {false, true},
+		"tenancy.a_b.logs":         {true, false},
+		"other.acme.logs":          {false, false},
+	} {
+		if got := [2]bool{logs.MatchString(topic), reserved.MatchString(topic)}; got != want {
+			t.Errorf("%s: tenant, reserved match = %v, want %v", topic, got, want)
+		}
 	}
 }

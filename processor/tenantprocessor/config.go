@@ -27,6 +27,12 @@ type Config struct {
 	// (the default) ignores headers. The tenantpolicy extension's own
 	// trusted_header mode is the other way to trust a proxy.
 	TrustedHeader string `mapstructure:"trusted_header"`
+	// TrustedReceivers are receivers whose word for the tenant counts as
+	// verified though they checked no key: the tenantkafka receiver says
+	// whose topic a message was read from, which only the edge (the one
+	// Kafka principal allowed to write tenant topics) decides. From any
+	// other receiver that identity counts for nothing.
+	TrustedReceivers []component.ID `mapstructure:"trusted_receivers"`
 }
 
 // Validate checks the configuration.

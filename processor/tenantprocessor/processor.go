@@ -106,6 +106,16 @@ type requestIdentity struct {
 	source     string
 }
 
+// trustsReceiver reports whether trusted_receivers names the receiver id.
+func (p *tenantProcessor) trustsReceiver(id string) bool {
+	for _, r := range p.cfg.TrustedReceivers {
+		if r.String() == id {
+			return true
+		}
+	}
+	return false
+}
+
 func (p *tenantProcessor) readRequest(ctx context.Context) requestIdentity {
 	var r requestIdentity
 	if a, ok := identity.AuthFromContext(ctx); ok {
@@ -114,6 +124,8 @@ func (p *tenantProcessor) readRequest(ctx context.Context) requestIdentity {
 			r.verified, r.credential = a.Tenant, a.Credential
 		case a.Source == identity.SourceTrustedHeader:
 			r.header = a.Tenant
+		case a.Source == identity.SourceKafkaTopic && p.trustsReceiver(a.Receiver):
+			r.verified, r.credential = a.Tenant, a.Credential
 		}
 		r.source = a.Receiver
 	}

@@ -1,0 +1,297 @@
+package tenantkafkareceiver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.opentelemetry.io/collector/client"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"go.opentelemetry.io/collector/receiver"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.uber.org/zap"
+
+	"github.com/tenancyhq/tenancy/internal/identity"
+	"github.com/tenancyhq/tenancy/internal/policy"
+	"github.com/tenancyhq/tenancy/internal/selfmetrics"
+	"github.com/tenancyhq/tenancy/internal/tenantkafka"
+	"github.com/tenancyhq/tenancy/receiver/tenantkafkareceiver/internal/metadata"
+)
+
+// Reasons a message is committed without reaching the pipeline.
+const (
+	reasonUndecodable = "undecodable" // not OTLP protobuf of the topic's signal
+	reasonNoTenant    = "no_tenant"   // a shared topic's record without a key
+	reasonPermanent   = "permanent"   // the pipeline refused it for good
+)
+
+type recordsKey struct {
+	tenant string
+	signal policy.Signal
+}
+
+type kafkaReceiver struct {
+	cfg    *Config
+	id     component.ID
+	logger *zap.Logger
+	topics tenantkafka.Topics
+
+	logs    consumer.Logs
+	metrics consumer.Metrics
+	traces  consumer.Traces
+
+	client *kgo.Client
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	tb      *metadata.TelemetryBuilder
+	records selfmetrics.Series[recordsKey, atomic.Int64]
+	dropped selfmetrics.Series[string, atomic.Int64]
+	// assigned counts partitions this member was given, for tests.
+	assigned atomic.Int64
+}
+
+func newReceiver(cfg *Config, set receiver.Settings) (*kafkaReceiver, error) {
+	topics, err := tenantkafka.NewTopics(cfg.Topic)
+	if err != nil {
+		return nil, err
+	}
+	tb, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
+	if err != nil {
+		return nil, err
+	}
+	r := &kafkaReceiver{cfg: cfg, id: set.ID, logger: set.Logger, topics: topics, tb: tb}
+	err = errors.Join(
+		tb.RegisterTenantkafkaRecordsCallback(func(_ context.Context, o metric.Int64Observer) error {
+			r.records.Range(func(k recordsKey, n *atomic.Int64) {
+				selfmetrics.ObserveNonZero(o, n, attribute.String("tenant", k.tenant), attribute.String("signal", string(k.signal)))
+			})
+			return nil
+		}),
+		tb.RegisterTenantkafkaDroppedCallback(func(_ context.Context, o metric.Int64Observer) error {
+			r.dropped.Range(func(reason string, n *atomic.Int64) {
+				selfmetrics.ObserveNonZero(o, n, attribute.String("reason", reason))
+			})
+			return nil
+		}))
+	if err != nil {
+		tb.Shutdown()
+		return nil, err
+	}
+	return r, nil
+}
+
+// signals are those a pipeline takes from this receiver: only their
+// topics are consumed, so no message is committed for want of a consumer.
+func (r *kafkaReceiver) signals() []policy.Signal {
+	var s []policy.Signal
+	if r.logs != nil {
+		s = append(s, policy.SignalLogs)
+	}
+	if r.metrics != nil {
+		s = append(s, policy.SignalMetrics)
+	}
+	if r.traces != nil {
+		s = append(s, policy.SignalTraces)
+	}
+	return s
+}
+
+// Start joins the group; sharedcomponent calls it once for the signals.
+func (r *kafkaReceiver) Start(ctx context.Context, _ component.Host) error {
+	opts, err := r.cfg.ClientConfig.Opts(ctx)
+	if err != nil {
+		return err
+	}
+	reset := kgo.NewOffset().AtStart()
+	if r.cfg.InitialOffset == "latest" {
+		reset = kgo.NewOffset().AtEnd()
+	}
+	opts = append(opts,
+		kgo.ConsumeRegex(),
+		kgo.ConsumeTopics(r.topics.Regex(r.cfg.Reserved, r.signals()...)),
+		kgo.ConsumerGroup(r.cfg.GroupID),
+		kgo.ConsumeResetOffset(reset),
+		kgo.SessionTimeout(r.cfg.SessionTimeout),
+		kgo.HeartbeatInterval(r.cfg.HeartbeatInterval),
+		kgo.MetadataMaxAge(r.cfg.TopicRefreshInterval),
+		kgo.MetadataMinAge(min(r.cfg.TopicRefreshInterval, time.Second)),
+		// Offsets are committed by hand once the pipeline accepted the
+		// records, and no rebalance takes partitions away between a poll
+		// and that commit: the next owner starts after the last accepted
+		// record, never past an unaccepted one.
+		kgo.DisableAutoCommit(),
+		kgo.BlockRebalanceOnPoll(),
+		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+			for _, ps := range m {
+				r.assigned.Add(int64(len(ps)))
+			}
+		}),
+	)
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return err
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	r.client, r.cancel, r.done = cl, cancel, make(chan struct{})
+	go r.run(runCtx)
+	return nil
+}
+
+// Shutdown stops polling, lets the message in hand finish or give up
+// (uncommitted, so it is read again), and leaves the group.
+func (r *kafkaReceiver) Shutdown(ctx context.Context) error {
+	defer r.tb.Shutdown()
+	if r.cancel == nil {
+		return nil
+	}
+	r.cancel()
+	select {
+	case <-r.done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	r.client.Close()
+	return nil
+}
+
+func (r *kafkaReceiver) run(ctx context.Context) {
+	defer close(r.done)
+	for {
+		fs := r.client.PollRecords(ctx, 500)
+		if ctx.Err() != nil {
+			r.client.AllowRebalance()
+			return
+		}
+		fs.EachError(func(topic string, p int32, err error) {
+			r.logger.Warn("kafka fetch error", zap.String("topic", topic), zap.Int32("partition", p), zap.Error(err))
+		})
+		var done []*kgo.Record
+		fs.EachRecord(func(rec *kgo.Record) {
+			if ctx.Err() != nil {
+				return
+			}
+			if r.handle(ctx, rec) {
+				done = append(done, rec)
+			}
+		})
+		if len(done) > 0 {
+			// Not ctx: what the pipeline accepted is committed even when
+			// shutdown began meanwhile.
+			cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			if err := r.client.CommitRecords(cctx, done...); err != nil {
+				r.logger.Warn("commit failed; the records will be read again", zap.Error(err))
+			}
+			cancel()
+		}
+		r.client.AllowRebalance()
+	}
+}
+
+// handle hands one message to the pipeline until it is accepted or
+// refused for good (true: commit it), or shutdown interrupts (false).
+func (r *kafkaReceiver) handle(ctx context.Context, rec *kgo.Record) bool {
+	tenant, sig, ok := r.topics.Parse(rec.Topic)
+	if !ok {
+		// The regex and the template agree; a topic matching one and not
+		// the other would be a bug, and its records are not ours to drop.
+		r.logger.Error("topic does not match the template", zap.String("topic", rec.Topic))
+		return false
+	}
+	if !r.topics.PerTenant() {
+		tenant = string(rec.Key)
+	}
+	if tenant == "" {
+		r.drop(reasonNoTenant, rec)
+		return true
+	}
+	cctx := identity.WithAuth(client.NewContext(ctx, client.Info{}), identity.AuthData{
+		Tenant: tenant, Source: identity.SourceKafkaTopic,
+		Credential: "topic:" + rec.Topic, Receiver: r.id.String(),
+	})
+	consume, n, err := r.decode(sig, tenant, rec.Value)
+	if err != nil {
+		r.drop(reasonUndecodable, rec)
+		return true
+	}
+	for {
+		err := consume(cctx)
+		switch {
+		case err == nil:
+			r.records.Get(recordsKey{tenant, sig}).Add(int64(n))
+			return true
+		case consumererror.IsPermanent(err):
+			r.drop(reasonPermanent, rec)
+			r.logger.Warn("the pipeline refused a message for good", zap.String("topic", rec.Topic), zap.Int64("offset", rec.Offset), zap.Error(err))
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(r.cfg.RetryInterval):
+		}
+		// A fresh copy: the pipeline may have changed the last one
+		// (the tenant processor stamps resources) before it failed.
+		consume, _, _ = r.decode(sig, tenant, rec.Value)
+	}
+}
+
+func (r *kafkaReceiver) drop(reason string, rec *kgo.Record) {
+	r.dropped.Get(reason).Add(1)
+	r.logger.Warn("kafka message dropped", zap.String("reason", reason), zap.String("topic", rec.Topic),
+		zap.Int32("partition", rec.Partition), zap.Int64("offset", rec.Offset))
+}
+
+// decode reads a message of sig and returns how to consume it and its
+// record count. In reserved mode each resource is set to the topic's
+// tenant.
+func (r *kafkaReceiver) decode(sig policy.Signal, tenant string, value []byte) (func(context.Context) error, int, error) {
+	bind := func(attrs pcommon.Map) {
+		if r.cfg.Reserved {
+			attrs.PutStr(identity.AttrTenantID, tenant)
+		}
+	}
+	switch sig {
+	case policy.SignalLogs:
+		req := plogotlp.NewExportRequest()
+		if err := req.UnmarshalProto(value); err != nil {
+			return nil, 0, err
+		}
+		ld := req.Logs()
+		for i := 0; i < ld.ResourceLogs().Len(); i++ {
+			bind(ld.ResourceLogs().At(i).Resource().Attributes())
+		}
+		return func(ctx context.Context) error { return r.logs.ConsumeLogs(ctx, ld) }, ld.LogRecordCount(), nil
+	case policy.SignalMetrics:
+		req := pmetricotlp.NewExportRequest()
+		if err := req.UnmarshalProto(value); err != nil {
+			return nil, 0, err
+		}
+		md := req.Metrics()
+		for i := 0; i < md.ResourceMetrics().Len(); i++ {
+			bind(md.ResourceMetrics().At(i).Resource().Attributes())
+		}
+		return func(ctx context.Context) error { return r.metrics.ConsumeMetrics(ctx, md) }, md.DataPointCount(), nil
+	case policy.SignalTraces:
+		req := ptraceotlp.NewExportRequest()
+		if err := req.UnmarshalProto(value); err != nil {
+			return nil, 0, err
+		}
+		td := req.Traces()
+		for i := 0; i < td.ResourceSpans().Len(); i++ {
+			bind(td.ResourceSpans().At(i).Resource().Attributes())
+		}
+		return func(ctx context.Context) error { return r.traces.ConsumeTraces(ctx, td) }, td.SpanCount(), nil
+	}
+	return nil, 0, fmt.Errorf("signal %q", sig)
+}
