@@ -30,9 +30,13 @@ comes from --policy when given):
       ATTACH and PRAGMA are refused. Every query, refused ones too, is
       appended to the tenant's audit log.
   tenancyctl audit verify --data DIR --tenant T
-      Check T's hash-chained audit log; name the first broken entry and exit
-      1 if it does not verify. Prints the head (seq and hash) to keep
-      elsewhere: a later chain that does not contain it was truncated.
+      Check T's audit log, a hash chain keyed by T's data key, and T's data
+      rows against it (each ingest entry carries a digest of the rows it
+      inserted, each retention run of the rows it deleted): name the first
+      broken entry, or the table whose rows were edited, inserted or
+      deleted, and exit 1. An empty chain on a database with rows fails.
+      Prints the head (seq and hash) to keep elsewhere: a later chain that
+      does not contain it was truncated or rebuilt.
   tenancyctl keys rotate --data DIR [--tenant T] --new-master-key-file F
       Re-wrap T's data key (every tenant's without --tenant) with the new
       master key (or $TENANCY_NEW_MASTER_KEY); the databases are unchanged.
@@ -267,15 +271,22 @@ func runAudit(args []string, stdout, stderr io.Writer) int {
 	}
 	res, err := s.VerifyAudit(f.tenant)
 	var ce *localstore.ChainError
-	if errors.As(err, &ce) {
+	var re *localstore.RowsError
+	switch {
+	case errors.As(err, &ce):
 		fmt.Fprintf(stdout, "%s: audit log BROKEN at seq %d: %s (%d entries verified before it)\n", f.tenant, ce.Seq, ce.Reason, res.Entries)
 		return 1
-	}
-	if err != nil {
+	case errors.As(err, &re):
+		fmt.Fprintf(stdout, "%s: data rows do NOT match the audit log: table %s: %s\n", f.tenant, re.Table, re.Reason)
+		return 1
+	case err != nil:
 		fmt.Fprintf(stderr, "tenancyctl audit verify: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "%s: audit log verified, %d entries, head seq %d hash %s\n", f.tenant, res.Entries, res.HeadSeq, res.HeadHash)
+	fmt.Fprintf(stdout, "%s: audit log verified, %d entries, %d data rows accounted for, head seq %d hash %s\n", f.tenant, res.Entries, res.Rows, res.HeadSeq, res.HeadHash)
+	if res.Unkeyed > 0 {
+		fmt.Fprintf(stdout, "%s: the first %d entries were written before the chain was keyed: they verify only as a plain hash chain\n", f.tenant, res.Unkeyed)
+	}
 	return 0
 }
 

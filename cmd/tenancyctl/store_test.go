@@ -118,7 +118,7 @@ func TestAuditVerifyCommand(t *testing.T) {
 	dir, keyFile := seedStore(t)
 	code, out, errOut := tenancyctl(t, "", "audit", "verify", "--data", dir, "--master-key-file", keyFile, "--tenant", "acme")
 	require.Equal(t, 0, code, errOut)
-	assert.Regexp(t, `^acme: audit log verified, 2 entries, head seq 2 hash [0-9a-f]{64}\n$`, out)
+	assert.Regexp(t, `^acme: audit log verified, 2 entries, 2 data rows accounted for, head seq 2 hash k1:[0-9a-f]{64}\n$`, out)
 
 	tamperAudit(t, dir, "acme", `UPDATE audit SET policy_version = 'forged' WHERE seq = 2`)
 	code, out, _ = tenancyctl(t, "", "audit", "verify", "--data", dir, "--master-key-file", keyFile, "--tenant", "acme")
@@ -127,6 +127,17 @@ func TestAuditVerifyCommand(t *testing.T) {
 
 	code, _, _ = tenancyctl(t, "", "audit", "verify", "--data", dir, "--master-key-file", keyFile, "--tenant", "globex")
 	assert.Equal(t, 0, code, "another tenant's chain is its own")
+
+	// A data row edited, or the whole chain emptied, by someone holding
+	// the key is caught.
+	tamperAudit(t, dir, "globex", `UPDATE logs SET body = 'forged' WHERE id = 1`)
+	code, out, _ = tenancyctl(t, "", "audit", "verify", "--data", dir, "--master-key-file", keyFile, "--tenant", "globex")
+	assert.Equal(t, 1, code, out)
+	assert.Contains(t, out, "globex: data rows do NOT match the audit log: table logs")
+	tamperAudit(t, dir, "globex", `DELETE FROM audit`)
+	code, out, _ = tenancyctl(t, "", "audit", "verify", "--data", dir, "--master-key-file", keyFile, "--tenant", "globex")
+	assert.Equal(t, 1, code, out)
+	assert.Contains(t, out, "the audit chain is empty but the table holds 2 rows")
 	code, _, _ = tenancyctl(t, "", "audit", "--data", dir)
 	assert.Equal(t, 2, code)
 }
@@ -153,7 +164,7 @@ func tamperAudit(t *testing.T, dir, tenant, sql string) {
 	conn, err := sqlite3.Open("file:" + filepath.Join(dir, tenant, "data.db") + "?vfs=adiantum&hexkey=" + hex.EncodeToString(dataKey))
 	require.NoError(t, err)
 	defer conn.Close()
-	require.NoError(t, conn.Exec("DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete; "+sql))
+	require.NoError(t, conn.Exec("DROP TRIGGER IF EXISTS audit_no_update; DROP TRIGGER IF EXISTS audit_no_delete; "+sql))
 }
 
 func TestKeysRotateCommand(t *testing.T) {
@@ -224,7 +235,7 @@ func TestTenantShredCommand(t *testing.T) {
 
 	code, out, errOut := tenancyctl(t, "acme\n", args...)
 	require.Equal(t, 0, code, errOut)
-	assert.Regexp(t, `^acme shredded at \S+; last audit entry seq 3 hash [0-9a-f]{64}\n$`, out)
+	assert.Regexp(t, `^acme shredded at \S+; last audit entry seq 3 hash k1:[0-9a-f]{64}\n$`, out)
 	_, err = os.Stat(filepath.Join(dir, "acme", "data.key"))
 	assert.ErrorIs(t, err, os.ErrNotExist)
 	b, err := os.ReadFile(filepath.Join(dir, "acme", "SHREDDED.json"))

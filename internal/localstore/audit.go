@@ -1,10 +1,12 @@
 package localstore
 
 import (
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -25,16 +27,29 @@ type AuditEntry struct {
 	Hash          string `json:"hash,omitempty"`
 }
 
-// ComputeHash is SHA-256, in hex, over the canonical form of the entry (its
-// fields but the hash, as JSON in a fixed order) followed by prev_hash.
-func (e AuditEntry) ComputeHash() string {
+// canonical is the entry's fields but the hash, as JSON in a fixed order,
+// followed by prev_hash.
+func (e AuditEntry) canonical() []byte {
 	c := e
 	c.Hash = ""
 	b, _ := json.Marshal(c) // fields of fixed types in declaration order: canonical
-	h := sha256.New()
-	h.Write(b)
-	h.Write([]byte(e.PrevHash))
-	return hex.EncodeToString(h.Sum(nil))
+	return append(b, e.PrevHash...)
+}
+
+// ComputeHash is SHA-256, in hex, over the canonical form of the entry:
+// the unkeyed hash of entries written before the chain was keyed.
+func (e AuditEntry) ComputeHash() string {
+	h := sha256.Sum256(e.canonical())
+	return hex.EncodeToString(h[:])
+}
+
+// ComputeKeyedHash is "k1:" and HMAC-SHA256, in hex, over the canonical
+// form under the tenant's chain key: without the tenant's data key
+// nobody can write an entry that verifies.
+func (e AuditEntry) ComputeKeyedHash(key []byte) string {
+	m := hmac.New(sha256.New, key)
+	m.Write(e.canonical())
+	return keyedPrefix + hex.EncodeToString(m.Sum(nil))
 }
 
 type auditHead struct {
@@ -59,7 +74,7 @@ func (t *tenantDB) appendAudit(now time.Time, kind string, detail any, policyVer
 	}
 	e := AuditEntry{Seq: head.seq + 1, Time: now.UTC().Format(time.RFC3339Nano), Kind: kind, Detail: string(d),
 		PolicyVersion: policyVersion, PrevHash: head.hash}
-	e.Hash = e.ComputeHash()
+	e.Hash = e.ComputeKeyedHash(t.chainKey)
 	st, err := t.stmt(sqlAuditInsert)
 	if err != nil {
 		return auditHead{}, err
@@ -92,6 +107,65 @@ func (t *tenantDB) auditHead() (auditHead, error) {
 	return auditHead{hash: GenesisHash}, nil
 }
 
+// RowsTally is what part of the chain accounts for in one table: how many
+// rows and the sum of their keyed hashes.
+type RowsTally struct {
+	Rows   int64  `json:"rows"`
+	Digest string `json:"rows_digest"`
+}
+
+// upgradeChain, at a connection's first transaction, keys a chain an
+// older Tenancy wrote unkeyed: a "chain_upgrade" entry names the last
+// unkeyed entry and accounts for every row the database holds, so from
+// here on the rows and the chain verify together. t.mu held, in a
+// transaction, before the transaction changes any row.
+func (t *tenantDB) upgradeChain(now time.Time) error {
+	if t.chainKeyed {
+		return nil
+	}
+	head, err := t.auditHead()
+	if err != nil {
+		return err
+	}
+	if head.seq > 0 && !strings.HasPrefix(head.hash, keyedPrefix) {
+		rows := map[string]RowsTally{}
+		for _, table := range sortedTables() {
+			st, _, err := t.conn.Prepare("SELECT * FROM " + table + " ORDER BY id")
+			if err != nil {
+				return err
+			}
+			sum, n, err := t.rowHasher().sumRows(st, table)
+			st.Close()
+			if err != nil {
+				return err
+			}
+			rows[table] = RowsTally{Rows: n, Digest: sum.String()}
+		}
+		detail := map[string]any{"unkeyed_head_seq": head.seq, "unkeyed_head_hash": head.hash, "rows": rows}
+		if _, err := t.appendAudit(now, "chain_upgrade", detail, ""); err != nil {
+			return err
+		}
+	}
+	t.chainKeyed = true
+	return nil
+}
+
+func (t *tenantDB) rowHasher() *rowHasher {
+	if t.rows == nil {
+		t.rows = newRowHasher(t.chainKey)
+	}
+	return t.rows
+}
+
+func sortedTables() []string {
+	out := make([]string, 0, len(tables))
+	for _, tb := range tables {
+		out = append(out, tb)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // ChainError names the first entry of an audit log that does not verify.
 type ChainError struct {
 	Seq    int64
@@ -102,48 +176,177 @@ func (e *ChainError) Error() string {
 	return fmt.Sprintf("audit chain broken at seq %d: %s", e.Seq, e.Reason)
 }
 
+// RowsError says the data rows of a table are not the rows the audit chain
+// accounts for: a row was edited, inserted or deleted outside the store.
+type RowsError struct {
+	Table  string
+	Reason string
+}
+
+func (e *RowsError) Error() string {
+	return fmt.Sprintf("data rows of table %s do not match the audit chain: %s", e.Table, e.Reason)
+}
+
 // VerifyResult summarizes a verified chain: its length and last hash, the
 // value to keep elsewhere to detect a later truncation of the tail.
 type VerifyResult struct {
 	Entries  int64
 	HeadSeq  int64
 	HeadHash string
+	// Unkeyed counts the entries an older Tenancy wrote before the chain
+	// was keyed; they verify only as a plain hash chain.
+	Unkeyed int64
+	// Rows is how many data rows the chain was checked to account for.
+	Rows int64
+	// Heads is every entry's hash by seq, for checking anchors.
+	Heads map[int64]string `json:"-"`
 }
 
-// verifyChain walks the audit table in seq order on conn.
-func verifyChain(conn *sqlite3.Conn) (VerifyResult, error) {
+// ingestDetail is the part of an ingest entry's detail the check reads.
+type ingestDetail struct {
+	Signal     string `json:"signal"`
+	Records    int64  `json:"records"`
+	RowsDigest string `json:"rows_digest"`
+}
+
+// verifyChain walks the audit table in seq order on conn, checking each
+// entry's hash (keyed under key once keyed) and its link, and tallies the
+// rows the chain accounts for; then it compares them with the rows the
+// tables hold.
+func verifyChain(conn *sqlite3.Conn, key []byte) (VerifyResult, error) {
 	st, _, err := conn.Prepare(`SELECT seq, time, kind, detail, policy_version, prev_hash, hash FROM audit ORDER BY seq`)
 	if err != nil {
 		return VerifyResult{}, err
 	}
 	defer st.Close()
-	res := VerifyResult{HeadHash: GenesisHash}
+	res := VerifyResult{HeadHash: GenesisHash, Heads: map[int64]string{}}
+	want := map[string]*RowsTally{}
+	sums := map[string]*rowSum{}
+	for _, tb := range tables {
+		want[tb], sums[tb] = &RowsTally{}, &rowSum{}
+	}
+	keyed := false
 	for st.Step() {
 		e := AuditEntry{Seq: st.ColumnInt64(0), Time: st.ColumnText(1), Kind: st.ColumnText(2), Detail: st.ColumnText(3),
 			PolicyVersion: st.ColumnText(4), PrevHash: st.ColumnText(5), Hash: st.ColumnText(6)}
+		isKeyed := strings.HasPrefix(e.Hash, keyedPrefix)
 		switch {
 		case e.Seq != res.HeadSeq+1:
 			return res, &ChainError{Seq: res.HeadSeq + 1, Reason: fmt.Sprintf("entry missing (next present is seq %d)", e.Seq)}
 		case e.PrevHash != res.HeadHash:
 			return res, &ChainError{Seq: e.Seq, Reason: "prev_hash does not match the previous entry's hash"}
-		case e.ComputeHash() != e.Hash:
+		case keyed && !isKeyed:
+			return res, &ChainError{Seq: e.Seq, Reason: "an unkeyed entry after the chain was keyed"}
+		case isKeyed && !hmac.Equal([]byte(e.ComputeKeyedHash(key)), []byte(e.Hash)):
 			return res, &ChainError{Seq: e.Seq, Reason: "hash does not match the entry's content"}
+		case !isKeyed && e.ComputeHash() != e.Hash:
+			return res, &ChainError{Seq: e.Seq, Reason: "hash does not match the entry's content"}
+		}
+		if isKeyed {
+			keyed = true
+			if err := tally(e, want, sums); err != nil {
+				return res, err
+			}
+		} else {
+			res.Unkeyed++
 		}
 		res.Entries++
 		res.HeadSeq, res.HeadHash = e.Seq, e.Hash
+		res.Heads[e.Seq] = e.Hash
 	}
-	return res, st.Err()
+	if err := st.Err(); err != nil {
+		return res, err
+	}
+	h := newRowHasher(key)
+	for _, table := range sortedTables() {
+		rs, _, err := conn.Prepare("SELECT * FROM " + table + " ORDER BY id")
+		if err != nil {
+			return res, err
+		}
+		sum, n, err := h.sumRows(rs, table)
+		rs.Close()
+		if err != nil {
+			return res, err
+		}
+		res.Rows += n
+		w := want[table]
+		switch {
+		case n > 0 && res.Entries == 0:
+			return res, &RowsError{Table: table, Reason: fmt.Sprintf("the audit chain is empty but the table holds %d rows", n)}
+		case n > 0 && !keyed:
+			return res, &RowsError{Table: table, Reason: fmt.Sprintf("the chain was written by a Tenancy before keyed chains and does not cover the table's %d rows; the next write (by the collector, or a tenancyctl query) upgrades it", n)}
+		case n < w.Rows:
+			return res, &RowsError{Table: table, Reason: fmt.Sprintf("the table holds %d rows, the chain accounts for %d: rows were deleted", n, w.Rows)}
+		case n > w.Rows:
+			return res, &RowsError{Table: table, Reason: fmt.Sprintf("the table holds %d rows, the chain accounts for %d: rows were inserted", n, w.Rows)}
+		case keyed && sum != *sums[table]:
+			return res, &RowsError{Table: table, Reason: fmt.Sprintf("the %d rows' digest differs from the chain's: rows were edited or replaced", n)}
+		}
+	}
+	return res, nil
 }
 
-// VerifyAudit checks the tenant's audit chain on a read-only connection.
-// A *ChainError names the first broken entry.
+// tally adds what a keyed entry says about rows to the expected tallies:
+// a chain upgrade's baseline, an ingest's inserted rows, a retention
+// run's deleted rows.
+func tally(e AuditEntry, want map[string]*RowsTally, sums map[string]*rowSum) error {
+	add := func(table string, rows int64, digest string, minus bool) error {
+		w, ok := want[table]
+		if !ok {
+			return &ChainError{Seq: e.Seq, Reason: fmt.Sprintf("%s entry names unknown table %q", e.Kind, table)}
+		}
+		d, err := parseRowSum(digest)
+		if err != nil {
+			return &ChainError{Seq: e.Seq, Reason: err.Error()}
+		}
+		if minus {
+			w.Rows -= rows
+			sums[table].sub(d)
+		} else {
+			w.Rows += rows
+			sums[table].plus(d)
+		}
+		return nil
+	}
+	switch e.Kind {
+	case "ingest":
+		var d ingestDetail
+		if err := json.Unmarshal([]byte(e.Detail), &d); err != nil {
+			return &ChainError{Seq: e.Seq, Reason: "ingest detail: " + err.Error()}
+		}
+		return add(tables[d.Signal], d.Records, d.RowsDigest, false)
+	case "chain_upgrade", "retention":
+		var d struct {
+			Rows    map[string]RowsTally `json:"rows"`
+			Removed map[string]RowsTally `json:"removed"`
+		}
+		if err := json.Unmarshal([]byte(e.Detail), &d); err != nil {
+			return &ChainError{Seq: e.Seq, Reason: e.Kind + " detail: " + err.Error()}
+		}
+		for table, r := range d.Rows {
+			if err := add(table, r.Rows, r.Digest, false); err != nil {
+				return err
+			}
+		}
+		for table, r := range d.Removed {
+			if err := add(table, r.Rows, r.Digest, true); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// VerifyAudit checks the tenant's audit chain, and the data rows against
+// it, on a read-only connection. A *ChainError names the first broken
+// entry, a *RowsError a table whose rows the chain does not account for.
 func (s *Store) VerifyAudit(tenant string) (VerifyResult, error) {
-	conn, err := s.openReadOnly(tenant)
+	conn, key, err := s.openReadOnlyKey(tenant)
 	if err != nil {
 		return VerifyResult{}, err
 	}
 	defer conn.Close()
-	return verifyChain(conn)
+	return verifyChain(conn, chainKey(key))
 }
 
 // AuditLog returns the tenant's audit entries with seq > after, in order.

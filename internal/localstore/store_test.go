@@ -207,7 +207,7 @@ func TestShreddingMakesDataUnreadable(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "customer offboarding", ts.Reason)
 	assert.Positive(t, ts.AuditHeadSeq)
-	assert.Len(t, ts.AuditHeadHash, 64)
+	assert.Regexp(t, `^k1:[0-9a-f]{64}$`, ts.AuditHeadHash)
 
 	_, err = os.Stat(filepath.Join(s.Dir(), "acme", keyFileName))
 	assert.ErrorIs(t, err, os.ErrNotExist, "the wrapped data key is gone")
@@ -324,11 +324,24 @@ func TestAuditChainDetectsTampering(t *testing.T) {
 	assert.Equal(t, int64(3), ce.Seq)
 	assert.Contains(t, ce.Reason, "content")
 
-	// Recomputing entry 3's hash to match breaks the link to entry 4.
+	// An unkeyed hash (what anyone can compute) is refused in a keyed
+	// chain.
 	rows, err := s2.AuditLog("acme", 2)
 	require.NoError(t, err)
 	e := rows[0]
 	tamper(fmt.Sprintf(`UPDATE audit SET hash = '%s' WHERE seq = 3`, e.ComputeHash()))
+	_, err = s2.VerifyAudit("acme")
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, int64(3), ce.Seq)
+	assert.Contains(t, ce.Reason, "unkeyed")
+
+	// Recomputing entry 3's keyed hash (this one holds the key) breaks the
+	// link to entry 4.
+	kf, err := readKeyFile(filepath.Join(s.Dir(), "acme"), "acme")
+	require.NoError(t, err)
+	dataKey, err := unwrapKey(master, kf)
+	require.NoError(t, err)
+	tamper(fmt.Sprintf(`UPDATE audit SET hash = '%s' WHERE seq = 3`, e.ComputeKeyedHash(chainKey(dataKey))))
 	_, err = s2.VerifyAudit("acme")
 	require.ErrorAs(t, err, &ce)
 	assert.Equal(t, int64(4), ce.Seq)

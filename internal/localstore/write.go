@@ -19,6 +19,15 @@ type IngestSummary struct {
 	Resources int    `json:"resources"`
 	MinTime   int64  `json:"min_time_unix_nano"`
 	MaxTime   int64  `json:"max_time_unix_nano"`
+	// FirstID and LastID are the row ids the batch took, so a row leads
+	// back to the entry that inserted it; RowsDigest is the sum of the
+	// rows' keyed hashes (see digest.go), which audit verify checks the
+	// table's rows against.
+	FirstID    int64  `json:"first_id,omitempty"`
+	LastID     int64  `json:"last_id,omitempty"`
+	RowsDigest string `json:"rows_digest"`
+
+	digest rowSum
 }
 
 func (s *IngestSummary) see(t int64) {
@@ -63,11 +72,37 @@ func bindAny(st *sqlite3.Stmt, i int, v any) {
 	}
 }
 
-func execWith(st *sqlite3.Stmt, args ...any) error {
+// insertRow inserts one row of the batch with args as its columns, in
+// table order, and adds it to the batch's ids and digest. t.mu held.
+func (t *tenantDB) insertRow(st *sqlite3.Stmt, sum *IngestSummary, args ...any) error {
 	for i, a := range args {
 		bindAny(st, i+1, a)
 	}
-	return st.Exec()
+	if err := st.Exec(); err != nil {
+		return err
+	}
+	id := t.conn.LastInsertRowID()
+	if sum.FirstID == 0 {
+		sum.FirstID = id
+	}
+	sum.LastID = id
+	if t.s.noRowDigests {
+		return nil
+	}
+	h := t.rowHasher()
+	h.begin(tables[sum.Signal], id)
+	for _, a := range args {
+		h.value(a)
+	}
+	h.end(&sum.digest)
+	return nil
+}
+
+// appendIngest records the batch in the audit log. t.mu held.
+func (t *tenantDB) appendIngest(now time.Time, sum *IngestSummary, policyVersion string) error {
+	sum.RowsDigest = sum.digest.String()
+	_, err := t.appendAudit(now, "ingest", sum, policyVersion)
+	return err
 }
 
 func hexOrNil(empty bool, s string) any {
@@ -112,7 +147,7 @@ func (s *Store) WriteLogs(tenant string, ld plog.Logs, policyVersion string) err
 						ts = ingested
 					}
 					sum.see(ts)
-					err := execWith(st, ts, nanos(lr.ObservedTimestamp()), ingested, int64(lr.SeverityNumber()), lr.SeverityText(), bodyText(lr.Body()),
+					err := t.insertRow(st, &sum, ts, nanos(lr.ObservedTimestamp()), ingested, int64(lr.SeverityNumber()), lr.SeverityText(), bodyText(lr.Body()),
 						hexOrNil(lr.TraceID().IsEmpty(), lr.TraceID().String()), hexOrNil(lr.SpanID().IsEmpty(), lr.SpanID().String()),
 						svc, scope, res, attrsJSON(lr.Attributes()))
 					if err != nil {
@@ -121,8 +156,7 @@ func (s *Store) WriteLogs(tenant string, ld plog.Logs, policyVersion string) err
 				}
 			}
 		}
-		_, err = t.appendAudit(now, "ingest", sum, policyVersion)
-		return err
+		return t.appendIngest(now, &sum, policyVersion)
 	})
 }
 
@@ -166,7 +200,7 @@ func (s *Store) WriteMetrics(tenant string, md pmetric.Metrics, policyVersion st
 							tn = ingested
 						}
 						sum.see(tn)
-						return execWith(st, tn, nanos(start), ingested, m.Name(), m.Type().String(), m.Unit(), value, count, total, detail, svc, scope, res, attrsJSON(attrs))
+						return t.insertRow(st, &sum, tn, nanos(start), ingested, m.Name(), m.Type().String(), m.Unit(), value, count, total, detail, svc, scope, res, attrsJSON(attrs))
 					}
 					var err error
 					switch m.Type() {
@@ -223,8 +257,7 @@ func (s *Store) WriteMetrics(tenant string, md pmetric.Metrics, policyVersion st
 				}
 			}
 		}
-		_, err = t.appendAudit(now, "ingest", sum, policyVersion)
-		return err
+		return t.appendIngest(now, &sum, policyVersion)
 	})
 }
 
@@ -285,7 +318,7 @@ func (s *Store) WriteTraces(tenant string, td ptrace.Traces, policyVersion strin
 					if !sp.ParentSpanID().IsEmpty() {
 						parent = sp.ParentSpanID().String()
 					}
-					err := execWith(st, ts, nanos(sp.EndTimestamp()), ingested, sp.TraceID().String(), sp.SpanID().String(), parent,
+					err := t.insertRow(st, &sum, ts, nanos(sp.EndTimestamp()), ingested, sp.TraceID().String(), sp.SpanID().String(), parent,
 						sp.Name(), sp.Kind().String(), sp.Status().Code().String(), sp.Status().Message(), svc, scope, res, attrsJSON(sp.Attributes()), events)
 					if err != nil {
 						return err
@@ -293,7 +326,6 @@ func (s *Store) WriteTraces(tenant string, td ptrace.Traces, policyVersion strin
 				}
 			}
 		}
-		_, err = t.appendAudit(now, "ingest", sum, policyVersion)
-		return err
+		return t.appendIngest(now, &sum, policyVersion)
 	})
 }
