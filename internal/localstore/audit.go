@@ -89,6 +89,7 @@ func (t *tenantDB) appendAudit(now time.Time, kind string, detail any, policyVer
 	if err := st.Exec(); err != nil {
 		return auditHead{}, fmt.Errorf("audit: %w", err)
 	}
+	t.headSeq = e.Seq
 	return auditHead{seq: e.Seq, hash: e.Hash}, nil
 }
 

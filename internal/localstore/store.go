@@ -10,7 +10,8 @@
 // hash-chained audit log of what was ingested, deleted, rotated and queried.
 //
 // Layout: <dir>/<tenant>/data.db (with -wal and -shm), data.key, and
-// SHREDDED.json once shredded.
+// SHREDDED.json once shredded; <dir>/keyset.json names the master key in
+// force and <dir>/anchors.jsonl is the anchor log of the audit chains.
 package localstore
 
 import (
@@ -78,6 +79,9 @@ type tenantDB struct {
 	chainKey   []byte
 	chainKeyed bool
 	rows       *rowHasher
+	// headSeq is the last audit seq this process wrote, anchoredSeq the
+	// last it anchored (Anchors).
+	headSeq, anchoredSeq int64
 }
 
 // Open opens (creating if needed) the store under dir with the master key.

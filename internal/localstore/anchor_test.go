@@ -1,0 +1,99 @@
+package localstore
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// anchored writes five batches to acme, anchoring after the third and
+// the fifth, and returns the closed store's directory and master key.
+func anchored(t *testing.T) (string, []byte) {
+	t.Helper()
+	s, master := openStore(t)
+	for i := range 5 {
+		require.NoError(t, s.WriteLogs("acme", logsWith("acme", time.Now(), fmt.Sprint(i)), "v1"))
+		if i == 2 || i == 4 {
+			as, err := s.Anchors(time.Now())
+			require.NoError(t, err)
+			require.Len(t, as, 1)
+			assert.Equal(t, int64(i+1), as[0].Seq)
+			require.NoError(t, s.AppendAnchors(as))
+		}
+	}
+	as, err := s.Anchors(time.Now())
+	require.NoError(t, err)
+	assert.Empty(t, as, "nothing new to anchor")
+	require.NoError(t, s.Close())
+	return s.Dir(), master
+}
+
+func checkAnchors(t *testing.T, dir string, master []byte) (int, error) {
+	t.Helper()
+	s, err := Open(dir, master)
+	require.NoError(t, err)
+	defer s.Close()
+	res, err := s.VerifyAudit("acme")
+	require.NoError(t, err, "the chain verifies on its own: only the anchors tell")
+	b, err := os.ReadFile(filepath.Join(dir, AnchorFileName))
+	require.NoError(t, err)
+	return s.CheckAnchors("acme", res, bytes.NewReader(b))
+}
+
+func TestAnchorsPassAnIntactChain(t *testing.T) {
+	dir, master := anchored(t)
+	n, err := checkAnchors(t, dir, master)
+	require.NoError(t, err)
+	assert.Equal(t, 2, n)
+}
+
+func TestAnchorsDetectATruncatedTail(t *testing.T) {
+	dir, master := anchored(t)
+	// The last two batches, entries and rows, cut away together: the
+	// chain and the rows agree, the anchor does not.
+	tamperDB(t, dir, master, "acme", `DELETE FROM audit WHERE seq > 3; DELETE FROM logs WHERE id > 3`)
+	_, err := checkAnchors(t, dir, master)
+	var ae *AnchorError
+	require.ErrorAs(t, err, &ae)
+	assert.Equal(t, int64(5), ae.Anchor.Seq)
+	assert.Contains(t, ae.Reason, "truncated")
+}
+
+func TestAnchorsDetectARebuiltChain(t *testing.T) {
+	dir, master := anchored(t)
+	// Someone with the master key rewrites entry 2 and recomputes every
+	// keyed hash after it.
+	s, err := Open(dir, master)
+	require.NoError(t, err)
+	entries, err := s.AuditLog("acme", 0)
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	kf, err := readKeyFile(filepath.Join(dir, "acme"), "acme")
+	require.NoError(t, err)
+	dataKey, err := unwrapKey(master, kf)
+	require.NoError(t, err)
+	key := chainKey(dataKey)
+	sql := `DELETE FROM audit WHERE seq >= 2;`
+	prev := entries[0].Hash
+	for _, e := range entries[1:] {
+		if e.Seq == 2 {
+			e.PolicyVersion = "forged"
+		}
+		e.PrevHash = prev
+		e.Hash = e.ComputeKeyedHash(key)
+		prev = e.Hash
+		sql += `INSERT INTO audit VALUES (` + sqlQuote(e.Seq) + `,` + sqlQuote(e.Time) + `,` + sqlQuote(e.Kind) + `,` + sqlQuote(e.Detail) + `,` + sqlQuote(e.PolicyVersion) + `,` + sqlQuote(e.PrevHash) + `,` + sqlQuote(e.Hash) + `);`
+	}
+	tamperDB(t, dir, master, "acme", sql)
+	_, err = checkAnchors(t, dir, master)
+	var ae *AnchorError
+	require.ErrorAs(t, err, &ae)
+	assert.Equal(t, int64(3), ae.Anchor.Seq)
+	assert.Contains(t, ae.Reason, "rebuilt")
+}
