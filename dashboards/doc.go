@@ -36,8 +36,10 @@ type Panel struct {
 	Type    string `json:"type"`
 	Title   string `json:"title"`
 	Targets []struct {
-		RefID string `json:"refId"`
-		Expr  string `json:"expr"`
+		RefID        string `json:"refId"`
+		Expr         string `json:"expr"`
+		LegendFormat string `json:"legendFormat"`
+		Instant      bool   `json:"instant"`
 	} `json:"targets"`
 }
 

@@ -72,8 +72,8 @@ func Fleet() *dashboard.DashboardBuilder {
 		query{top(perTenant("otelcol_tenantrouter_records_failed")), "{{tenant}}"})
 	l.bars(8, "Top tenants by gateway refusals", "The ten tenants with the most requests the gateway refused (rate, size or bad input), per second.", "reqps",
 		query{top(perTenant("otelcol_tenantgateway_refused")), "{{tenant}}"})
-	l.bars(8, "Top tenants by anomalous features", "The ten tenants with the most features scored above 0.5 now.", "short",
-		query{`topk(10, count by (tenant) (otelcol_tenantanomaly_score > 0.5))`, "{{tenant}}"})
+	l.bars(8, "Top tenants by anomaly score", "The ten tenants whose most anomalous feature scores highest now, in [0, 1]; the tenantanomaly connector raises an anomaly above its threshold (default 0.5).", "percentunit",
+		query{`topk(10, max by (tenant) (otelcol_tenantanomaly_score))`, "{{tenant}}"})
 
 	sent := perTenant("otelcol_tenantrouter_records_sent")
 	failed := perTenant("otelcol_tenantrouter_records_failed")
