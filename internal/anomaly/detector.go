@@ -12,7 +12,10 @@
 // alarm on every burst), the stronger one is squashed into [0,1), and a score
 // is damped unless it beats the strongest alarm of the last Suppress points:
 // one event, one alarm. Baselines learn winsorised values, so a flagged
-// outlier barely moves them, and all state is fixed-size (see StateSize).
+// outlier barely moves them, and all state is fixed-size (see StateSize):
+// under 1 KiB per series, with the recent values in float32, the recent
+// residuals and the week profile in bfloat16 and saturating 8-bit bin
+// counters.
 package anomaly
 
 import (
@@ -72,6 +75,13 @@ const (
 	scoreHalf   = 10.0  // calibrated signal that maps to score 0.5 at sensitivity 0.5
 	minSeasonal = 2 * 86400
 	driftScale  = 2.0 // long-run deviations per unit of the drift signal
+	weekAlpha   = 0.2 // learning rate of an hour-of-week bin
+)
+
+// The quantile tracker's steps up and down.
+var (
+	quantileUp   = math.Exp(quantileLR * quantileP)
+	quantileDown = math.Exp(-quantileLR * (1 - quantileP))
 )
 
 const (
@@ -83,8 +93,6 @@ const (
 // binStat is one seasonal bin: a running level and typical absolute residual.
 type binStat struct {
 	Mean, Dev float32
-	N         uint16
-	_         uint16
 }
 
 // state is everything a Detector remembers. It is fixed-size so that it is
@@ -95,8 +103,8 @@ type state struct {
 	LastUnix  int64  // latest timestamp
 	Prev      float64
 	PrevRes   float64
-	Ring      [winLen]float64 // recent values; Ring[N%winLen] is the oldest
-	RingRes   [winLen]float32 // recent residuals against the seasonal profile
+	Ring      [winLen]float32 // recent values; Ring[N%winLen] is the oldest
+	RingRes   [winLen]uint16  // recent residuals against the seasonal profile, bfloat16
 	DevEW     float64         // long-run typical |x - recent median|
 	DevEWRes  float64         // the same for residuals
 	DiffEW    float64         // long-run typical |first difference|
@@ -105,20 +113,23 @@ type state struct {
 	ResFlat   float64    // EW |x - Level|
 	ResDay    float64    // EW |x - hour-of-day profile|
 	ResWeek   float64    // EW |x - hour-of-week profile|
-	Quant     [3]float64 // running 99.9th percentiles of the value and difference signals
-	Peak      float64    // strongest recent alarm
+	Quant     [2]float32 // running 99.9th percentiles of the value and difference signals
+	Peak      float32    // strongest recent alarm
 	Damp      uint32     // points left before Peak is forgotten
 	Seasonal  uint8      // 0 none, 1 hour-of-day, 2 hour-of-week profile in use
 	_         [3]uint8
 	Day       [nDay]binStat
-	Week      [nWeek]binStat
+	DayN      [nDay]uint8 // points each day bin has learned, saturating
+	// Week holds each hour-of-week bin's level as its difference from the
+	// hour-of-day bin, in bfloat16: the weekly effect is small beside the
+	// level, so 8 bits of mantissa lose little, and 168 bins fit in 336 B.
+	Week [nWeek]uint16
 }
 
 // Detector scores one series. It is not safe for concurrent use.
 type Detector struct {
 	cfg  Config
 	s    state
-	buf  [winLen]float64 // scratch for medians, not state
 	last Explanation
 }
 
@@ -171,26 +182,23 @@ func (d *Detector) Update(t time.Time, v float64) float64 {
 		s.FirstUnix = s.LastUnix
 		d.seed(v)
 		s.Prev = v
-		s.Ring[0] = v
+		s.Ring[0] = float32(v)
 		return 0
 	}
 
-	// Residual against the better seasonal profile; always kept, used when
-	// the profile explains the series much better than a flat level.
+	// Residual against the seasonal profile; always kept, used when the
+	// profile explains the series much better than a flat level.
 	res := v - float64(s.Day[hod].Mean)
 	if s.ResWeek < 0.8*s.ResDay {
-		res = v - float64(s.Week[how].Mean)
+		res = v - d.weekMean(hod, how)
 	}
 	d.updateSeasonal(n)
 
 	m := int(min(n, winLen))
-	var med, u, prev, devEW, diffEW float64
+	medV, medR := d.median(m), d.median32(m)
+	med, u, prev, devEW, diffEW := medV, v, s.Prev, s.DevEW, s.DiffEW
 	if s.Seasonal != 0 {
-		med, _ = d.medMAD32(m)
-		u, prev, devEW, diffEW = res, s.PrevRes, s.DevEWRes, s.DiffEWRes
-	} else {
-		med, _ = d.medMAD(m)
-		u, prev, devEW, diffEW = v, s.Prev, s.DevEW, s.DiffEW
+		med, u, prev, devEW, diffEW = medR, res, s.PrevRes, s.DevEWRes, s.DiffEWRes
 	}
 	tiny := 1e-9*math.Abs(v) + 1e-12
 	zVal := math.Abs(u-med) / math.Max(1.25*devEW, tiny)
@@ -210,10 +218,10 @@ func (d *Detector) Update(t time.Time, v float64) float64 {
 	}
 	d.last = Explanation{Value: zVal, Diff: zDiff, Seasonal: int(s.Seasonal), Raw: score, Expected: expected}
 
-	d.learn(v, res, n, hod, how)
+	d.learn(v, res, n, hod, how, medV, medR)
 	s.Prev, s.PrevRes = v, res
-	s.Ring[n%winLen] = v
-	s.RingRes[n%winLen] = float32(res)
+	s.Ring[n%winLen] = float32(v)
+	s.RingRes[n%winLen] = toBF16(float32(res))
 
 	if n < uint64(d.cfg.Probation) {
 		return 0
@@ -226,16 +234,17 @@ func (d *Detector) Update(t time.Time, v float64) float64 {
 // The percentile tracker moves by bounded log-steps, so one outlier cannot
 // poison it.
 func (d *Detector) calibrate(i int, z float64) float64 {
-	q := &d.s.Quant[i]
-	if *q == 0 {
-		*q = quantileRef
+	q := float64(d.s.Quant[i])
+	if q == 0 {
+		q = quantileRef
 	}
-	zq := z / math.Max(1, *q/quantileRef)
-	if z > *q {
-		*q *= math.Exp(quantileLR * quantileP)
+	zq := z / math.Max(1, q/quantileRef)
+	if z > q {
+		q *= quantileUp
 	} else {
-		*q *= math.Exp(-quantileLR * (1 - quantileP))
+		q *= quantileDown
 	}
+	d.s.Quant[i] = float32(q)
 	return zq
 }
 
@@ -261,26 +270,34 @@ func (d *Detector) updateSeasonal(n uint64) {
 	}
 }
 
+// weekMean is the level of hour-of-week bin how (hour-of-day hod).
+func (d *Detector) weekMean(hod, how int) float64 {
+	return float64(d.s.Day[hod].Mean) + float64(fromBF16(d.s.Week[how]))
+}
+
+// toBF16 rounds f to bfloat16 (the top half of a float32, round to even).
+func toBF16(f float32) uint16 {
+	b := math.Float32bits(f)
+	return uint16((b + 0x7fff + (b>>16)&1) >> 16)
+}
+
+func fromBF16(u uint16) float32 { return math.Float32frombits(uint32(u) << 16) }
+
 func (d *Detector) seed(v float64) {
 	s := &d.s
 	s.Level = v
 	for i := range s.Day {
 		s.Day[i].Mean = float32(v)
 	}
-	for i := range s.Week {
-		s.Week[i].Mean = float32(v)
-	}
 }
 
-// learn updates the baselines with winsorised values.
-func (d *Detector) learn(v, res float64, n uint64, hod, how int) {
+// learn updates the baselines with winsorised values; medV and medR are the
+// medians of the recent values and residuals before this point.
+func (d *Detector) learn(v, res float64, n uint64, hod, how int, medV, medR float64) {
 	s := &d.s
 	a := math.Max(1/float64(n+1), 1.0/1000)
-	m := int(min(n, winLen))
-	med, _ := d.medMAD(m)
-	learnScale(&s.DevEW, &s.DiffEW, v, s.Prev, med, a, n)
-	med, _ = d.medMAD32(m)
-	learnScale(&s.DevEWRes, &s.DiffEWRes, res, s.PrevRes, med, a, n)
+	learnScale(&s.DevEW, &s.DiffEW, v, s.Prev, medV, a, n)
+	learnScale(&s.DevEWRes, &s.DiffEWRes, res, s.PrevRes, medR, a, n)
 
 	// Seasonality evidence: residuals against a flat level and the profiles,
 	// measured before the profiles learn this point.
@@ -289,10 +306,22 @@ func (d *Detector) learn(v, res float64, n uint64, hod, how int) {
 	const as = 1.0 / 500
 	s.ResFlat += as * (clip(v-s.Level) - s.ResFlat)
 	s.ResDay += as * (clip(v-float64(s.Day[hod].Mean)) - s.ResDay)
-	s.ResWeek += as * (clip(v-float64(s.Week[how].Mean)) - s.ResWeek)
+	week := d.weekMean(hod, how)
+	s.ResWeek += as * (clip(v-week) - s.ResWeek)
 	s.Level += (1.0 / 200) * (v - s.Level)
-	learnBin(&s.Day[hod], v, 0.1)
-	learnBin(&s.Week[how], v, 0.2)
+	// The week bin learns as the day bin does, winsorised by the day bin's
+	// spread, and is stored again against the day bin's new level.
+	// Its visits are counted by the weeks the series spans, as the bin
+	// keeps no counter of its own.
+	visits := float64((s.LastUnix - s.FirstUnix) / (7 * 86400))
+	r := v - week
+	if visits >= 3 {
+		lim = 4*float64(s.Day[hod].Dev) + 1e-12
+		r = math.Max(-lim, math.Min(lim, r))
+	}
+	week += math.Max(1/(visits+1), weekAlpha) * r
+	learnBin(&s.Day[hod], &s.DayN[hod], v, 0.1)
+	s.Week[how] = toBF16(float32(week - float64(s.Day[hod].Mean)))
 }
 
 func learnScale(devEW, diffEW *float64, u, prev, med, a float64, n uint64) {
@@ -308,19 +337,19 @@ func learnScale(devEW, diffEW *float64, u, prev, med, a float64, n uint64) {
 	*diffEW += a * (ad - *diffEW)
 }
 
-func learnBin(b *binStat, v float64, minAlpha float64) {
-	a := math.Max(1/float64(b.N+1), minAlpha)
+func learnBin(b *binStat, n *uint8, v float64, minAlpha float64) {
+	a := math.Max(1/(float64(*n)+1), minAlpha)
 	mean, dev := float64(b.Mean), float64(b.Dev)
 	r := v - mean
-	if b.N >= 3 {
+	if *n >= 3 {
 		lim := 4*dev + 1e-12
 		r = math.Max(-lim, math.Min(lim, r))
 	}
 	mean += a * r
 	dev += a * (math.Abs(r) - dev)
 	b.Mean, b.Dev = float32(mean), float32(dev)
-	if b.N < math.MaxUint16 {
-		b.N++
+	if *n < math.MaxUint8 {
+		*n++
 	}
 }
 
@@ -334,65 +363,91 @@ func (d *Detector) suppress(score float64) float64 {
 	} else {
 		s.Damp--
 	}
+	peak := float64(s.Peak)
 	out := score
-	if score <= s.Peak+peakMargin*(1-s.Peak) {
+	if score <= peak+peakMargin*(1-peak) {
 		out = score * dampFactor
 	}
-	if score > s.Peak && score >= peakFloor {
-		s.Peak = score
+	if score > peak && score >= peakFloor {
+		s.Peak = float32(score)
 		s.Damp = uint32(d.cfg.Suppress)
 	}
 	return out
 }
 
-// medMAD returns the median and the median absolute deviation of the last m
-// values.
-func (d *Detector) medMAD(m int) (float64, float64) {
-	b := d.buf[:m]
-	copy(b, d.s.Ring[:m])
-	med := median(b)
+// median returns the median of the last m values. The scratch copy lives
+// on the stack, not in the Detector, so it costs no memory per series.
+func (d *Detector) median(m int) float64 {
+	var buf [winLen]float64
+	b := buf[:m]
 	for i := range b {
-		b[i] = math.Abs(b[i] - med)
+		b[i] = float64(d.s.Ring[i])
 	}
-	return med, median(b)
+	return median(b)
 }
 
-// medMAD32 is medMAD over the residual ring.
-func (d *Detector) medMAD32(m int) (float64, float64) {
-	b := d.buf[:m]
+// median32 is median over the residual ring.
+func (d *Detector) median32(m int) float64 {
+	var buf [winLen]float64
+	b := buf[:m]
 	for i := range b {
-		b[i] = float64(d.s.RingRes[i])
+		b[i] = float64(fromBF16(d.s.RingRes[i]))
 	}
-	med := median(b)
-	for i := range b {
-		b[i] = math.Abs(b[i] - med)
-	}
-	return med, median(b)
+	return median(b)
 }
 
-// median sorts b in place (insertion sort: b is at most winLen long).
+// median reorders b and returns its median, by quickselect: the sort it
+// replaced was three quarters of an Update.
 func median(b []float64) float64 {
-	for i := 1; i < len(b); i++ {
-		x := b[i]
-		j := i - 1
-		for j >= 0 && b[j] > x {
-			b[j+1] = b[j]
-			j--
-		}
-		b[j+1] = x
-	}
 	n := len(b)
-	if n%2 == 1 {
-		return b[n/2]
+	if n == 0 {
+		return 0
 	}
-	return 0.5 * (b[n/2-1] + b[n/2])
+	k := n / 2
+	selectK(b, k)
+	hi := b[k]
+	if n%2 == 1 {
+		return hi
+	}
+	lo := b[0]
+	for _, x := range b[1:k] {
+		lo = max(lo, x)
+	}
+	return 0.5 * (lo + hi)
 }
 
-// negLog10Tail is -log10 of the standard normal upper tail at z > 0, using
-// the asymptotic form where Erfc underflows.
-func negLog10Tail(z float64) float64 {
-	if z < 30 {
-		return -math.Log10(0.5 * math.Erfc(z/math.Sqrt2))
+// selectK reorders b so that b[k] is its k-th smallest element, every
+// element before it is no larger and every one after it no smaller.
+func selectK(b []float64, k int) {
+	l, r := 0, len(b)-1
+	for r > l {
+		// Median of three as the pivot, moved to b[r].
+		m := l + (r-l)/2
+		if b[m] < b[l] {
+			b[m], b[l] = b[l], b[m]
+		}
+		if b[r] < b[l] {
+			b[r], b[l] = b[l], b[r]
+		}
+		if b[m] < b[r] {
+			b[m], b[r] = b[r], b[m]
+		}
+		p := b[r]
+		i := l
+		for j := l; j < r; j++ {
+			if b[j] < p {
+				b[i], b[j] = b[j], b[i]
+				i++
+			}
+		}
+		b[i], b[r] = b[r], b[i]
+		switch {
+		case k < i:
+			r = i - 1
+		case k > i:
+			l = i + 1
+		default:
+			return
+		}
 	}
-	return (z*z/2 + math.Log(z*math.Sqrt(2*math.Pi))) / math.Ln10
 }

@@ -6,7 +6,7 @@ import (
 	"fmt"
 )
 
-const stateVersion = 1
+const stateVersion = 2
 
 // StateSize is the number of bytes MarshalBinary produces: the whole state of
 // one series.
