@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/user"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -29,14 +30,17 @@ comes from --policy when given):
       logs, datapoints and spans to that window. Statements that write,
       ATTACH and PRAGMA are refused. Every query, refused ones too, is
       appended to the tenant's audit log.
-  tenancyctl audit verify --data DIR --tenant T
+  tenancyctl audit verify --data DIR --tenant T [--anchors FILE]
       Check T's audit log, a hash chain keyed by T's data key, and T's data
       rows against it (each ingest entry carries a digest of the rows it
       inserted, each retention run of the rows it deleted): name the first
       broken entry, or the table whose rows were edited, inserted or
       deleted, and exit 1. An empty chain on a database with rows fails.
-      Prints the head (seq and hash) to keep elsewhere: a later chain that
-      does not contain it was truncated or rebuilt.
+      Then checks the chain against the anchors (chain heads the collector
+      wrote every anchor_interval) in FILE, or in DIR/anchors.jsonl when
+      present: a chain shorter than an anchor was truncated, one whose entry
+      differs from an anchor was rebuilt; exit 1 either way. Keep a copy of
+      the anchor log (or the _governance anchor records) off the host.
   tenancyctl keys rotate --data DIR [--tenant T] --new-master-key-file F
       Re-wrap T's data key (every tenant's without --tenant) with the new
       master key (or $TENANCY_NEW_MASTER_KEY); the databases are unchanged.
@@ -255,6 +259,7 @@ func runAudit(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	f := newStoreFlags("audit verify", stderr)
+	anchors := f.fs.String("anchors", "", "anchor log to check the chain against (default: the store's own anchors.jsonl when present)")
 	if code := f.parse(args[1:], true, stderr); code >= 0 {
 		return code
 	}
@@ -287,6 +292,36 @@ func runAudit(args []string, stdout, stderr io.Writer) int {
 	if res.Unkeyed > 0 {
 		fmt.Fprintf(stdout, "%s: the first %d entries were written before the chain was keyed: they verify only as a plain hash chain\n", f.tenant, res.Unkeyed)
 	}
+	return checkAnchors(s, f.tenant, res, *anchors, filepath.Join(f.data, localstore.AnchorFileName), stdout, stderr)
+}
+
+// checkAnchors checks a verified chain against an anchor log: the one
+// given, else the store's own when it has one.
+func checkAnchors(s *localstore.Store, tenant string, res localstore.VerifyResult, given, own string, stdout, stderr io.Writer) int {
+	path := given
+	if path == "" {
+		if _, err := os.Stat(own); err != nil {
+			return 0
+		}
+		path = own
+	}
+	fh, err := os.Open(path)
+	if err != nil {
+		fmt.Fprintf(stderr, "tenancyctl audit verify: --anchors: %v\n", err)
+		return 1
+	}
+	defer fh.Close()
+	n, err := s.CheckAnchors(tenant, res, fh)
+	var ae *localstore.AnchorError
+	switch {
+	case errors.As(err, &ae):
+		fmt.Fprintf(stdout, "%s: audit log does NOT match %s: %v\n", tenant, path, ae)
+		return 1
+	case err != nil:
+		fmt.Fprintf(stderr, "tenancyctl audit verify: %s: %v\n", path, err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s: audit log contains all %d anchors of this chain in %s\n", tenant, n, path)
 	return 0
 }
 

@@ -335,3 +335,39 @@ func TestTenantsCommand(t *testing.T) {
 	assert.Equal(t, 1, code)
 	assert.Contains(t, errOut, "no such file")
 }
+
+func TestAuditVerifyAgainstAnchors(t *testing.T) {
+	dir, keyFile := seedStore(t)
+	key, err := localstore.ParseKey(testMasterHex)
+	require.NoError(t, err)
+	s, err := localstore.Open(dir, key)
+	require.NoError(t, err)
+	ld := plog.NewLogs()
+	ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Body().SetStr("third")
+	require.NoError(t, s.WriteLogs("acme", ld, "v1"))
+	anchors, err := s.Anchors(time.Now())
+	require.NoError(t, err)
+	require.NoError(t, s.AppendAnchors(anchors))
+	require.NoError(t, s.Close())
+	copied := writeFile(t, "anchors-copy.jsonl", string(must(os.ReadFile(filepath.Join(dir, localstore.AnchorFileName)))))
+
+	code, out, errOut := tenancyctl(t, "", "audit", "verify", "--data", dir, "--master-key-file", keyFile, "--tenant", "acme", "--anchors", copied)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "acme: audit log contains all 1 anchors of this chain in "+copied)
+
+	// The last batch cut away, entry and row together: the chain and the
+	// rows agree, the anchor does not; the store's own log is read too.
+	tamperAudit(t, dir, "acme", `DELETE FROM audit WHERE seq = 3; DELETE FROM logs WHERE id = 3`)
+	for _, args := range [][]string{{"--anchors", copied}, nil} {
+		code, out, _ = tenancyctl(t, "", append([]string{"audit", "verify", "--data", dir, "--master-key-file", keyFile, "--tenant", "acme"}, args...)...)
+		assert.Equal(t, 1, code, out)
+		assert.Contains(t, out, "the chain ends at seq 2: its tail was truncated")
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}

@@ -14,6 +14,7 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/pmetric"
@@ -22,6 +23,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"go.uber.org/zap"
 
+	"github.com/tenancyhq/tenancy/internal/identity"
 	"github.com/tenancyhq/tenancy/internal/localstore"
 	"github.com/tenancyhq/tenancy/internal/policy"
 )
@@ -99,8 +101,83 @@ func (l *localstoreBackend) start(_ context.Context, _ component.Host, r *router
 		l.wg.Add(1)
 		go l.retentionLoop(r)
 	}
+	l.wg.Add(1)
+	go l.anchorLoop(r)
 	return nil
 }
+
+// defaultAnchorInterval is anchor_interval's default.
+const defaultAnchorInterval = time.Minute
+
+// anchorLoop anchors the audit chains every interval, and once more at
+// shutdown so the last batches are anchored too.
+func (l *localstoreBackend) anchorLoop(r *router) {
+	defer l.wg.Done()
+	every := l.cfg.AnchorInterval
+	if every <= 0 {
+		every = defaultAnchorInterval
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.stop:
+			l.anchor(r, false) // the router takes no more batches now
+			return
+		case <-t.C:
+			l.anchor(r, true)
+		}
+	}
+}
+
+// anchor appends the chains' new heads to the anchor log and sends each,
+// but _governance's own (which the record itself moves on), to
+// _governance, so a copy leaves the host the store is on.
+func (l *localstoreBackend) anchor(r *router, governance bool) {
+	anchors, err := l.store.Anchors(time.Now())
+	if err != nil {
+		l.logger.Warn("audit anchors", zap.Error(err))
+	}
+	if err := l.store.AppendAnchors(anchors); err != nil {
+		l.logger.Warn("audit anchors", zap.Error(err))
+		return
+	}
+	if !governance {
+		return
+	}
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr(identity.AttrTenantID, policy.Governance)
+	sl := rl.ScopeLogs().AppendEmpty()
+	for _, a := range anchors {
+		if a.Tenant == policy.Governance {
+			continue
+		}
+		lr := sl.LogRecords().AppendEmpty()
+		lr.SetTimestamp(pcommon.NewTimestampFromTime(a.Time))
+		lr.Body().SetStr(fmt.Sprintf("audit anchor: tenant %s chain %s seq %d hash %s", a.Tenant, a.Chain, a.Seq, a.Hash))
+		attrs := lr.Attributes()
+		attrs.PutStr(AttrAnchorTenant, a.Tenant)
+		attrs.PutStr(AttrAnchorChain, a.Chain)
+		attrs.PutInt(AttrAnchorSeq, a.Seq)
+		attrs.PutStr(AttrAnchorHash, a.Hash)
+	}
+	if sl.LogRecords().Len() == 0 {
+		return
+	}
+	if err := r.consumeLogs(context.Background(), ld); err != nil {
+		l.logger.Warn("audit anchors to _governance", zap.Error(err))
+	}
+}
+
+// Attributes of the _governance record of an audit anchor; the tenant is
+// not under tenant.: the record belongs to _governance.
+const (
+	AttrAnchorTenant = "audit.anchor.tenant.id"
+	AttrAnchorChain  = "audit.anchor.chain"
+	AttrAnchorSeq    = "audit.anchor.seq"
+	AttrAnchorHash   = "audit.anchor.hash"
+)
 
 // retentionLoop deletes each tenant's expired rows every interval, with
 // the retention the policy in force gives the tenant (the defaults for the

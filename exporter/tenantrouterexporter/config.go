@@ -123,6 +123,10 @@ type BackendConfig struct {
 	// RetentionInterval (localstore) is how often each tenant's expired
 	// rows are deleted; 0 disables the store's retention runs.
 	RetentionInterval time.Duration `mapstructure:"retention_interval"`
+	// AnchorInterval (localstore) is how often the head of each audit
+	// chain written since the last anchor goes to the store's anchor log
+	// (anchors.jsonl) and, as a record, to _governance. 0: every minute.
+	AnchorInterval time.Duration `mapstructure:"anchor_interval"`
 	// MaxOpenTenants (localstore) bounds the tenant databases kept open
 	// (about 0.4 MiB each); idle ones beyond it are closed and reopened on
 	// their next batch. 0: 256.
@@ -359,6 +363,9 @@ func (b *BackendConfig) validate() []error {
 		}
 		if b.RetentionInterval < 0 {
 			errs = append(errs, errors.New("retention_interval: must not be negative"))
+		}
+		if b.AnchorInterval < 0 {
+			errs = append(errs, errors.New("anchor_interval: must not be negative"))
 		}
 	case TypeOTLPHTTP, TypeRemoteWrite, TypeLoki:
 		u, err := url.Parse(b.Endpoint)

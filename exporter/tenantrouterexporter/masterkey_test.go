@@ -1,7 +1,10 @@
 package tenantrouterexporter
 
 import (
+	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -45,4 +48,38 @@ func TestWrongMasterKeyRefusesToStart(t *testing.T) {
 	assert.ErrorContains(t, err, "does not unwrap 1 of 1 tenants")
 	assert.ErrorContains(t, err, "tenant acme")
 	require.NoError(t, start(strings.Repeat("a7", 32)))
+}
+
+// The localstore backend anchors each chain it wrote: the head goes to
+// the anchor log and, as a record, to _governance.
+func TestAuditChainsAreAnchored(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv(localstore.MasterKeyEnv, strings.Repeat("c3", 32))
+	cfg := createDefaultConfig().(*Config)
+	cfg.Backends = map[string]*BackendConfig{"store": {Type: TypeLocalstore, Directory: dir, AnchorInterval: 20 * time.Millisecond}}
+	e := startRouter(t, cfg, "tenants:\n  acme: {}\n")
+	require.NoError(t, e.logs.ConsumeLogs(t.Context(), logsFor([2]string{"acme", "x"})))
+	eventually(t, "acme's chain anchored in the log and in _governance", func() bool {
+		b, _ := os.ReadFile(filepath.Join(dir, localstore.AnchorFileName))
+		_, gov := os.Stat(filepath.Join(dir, "_governance", "data.db"))
+		return strings.Contains(string(b), `"tenant":"acme"`) && gov == nil
+	})
+	e.stop(t)
+
+	key, err := localstore.ParseKey(strings.Repeat("c3", 32))
+	require.NoError(t, err)
+	s, err := localstore.Open(dir, key)
+	require.NoError(t, err)
+	defer s.Close()
+	res, err := s.Query(t.Context(), "_governance", `SELECT json_extract(attrs, '$."audit.anchor.tenant.id"'), json_extract(attrs, '$."audit.anchor.seq"') FROM logs`, localstore.QueryOptions{}, "")
+	require.NoError(t, err)
+	require.NotEmpty(t, res.Rows)
+	assert.Equal(t, "acme", res.Rows[0][0])
+	verified, err := s.VerifyAudit("acme")
+	require.NoError(t, err)
+	b, err := os.ReadFile(filepath.Join(dir, localstore.AnchorFileName))
+	require.NoError(t, err)
+	n, err := s.CheckAnchors("acme", verified, bytes.NewReader(b))
+	require.NoError(t, err)
+	assert.Positive(t, n)
 }
