@@ -73,9 +73,10 @@ func TestNoisyNeighbour(t *testing.T) {
 	// A at 10x its limit: 1000 requests of 10 records a second, from 4
 	// senders.
 	ctx, cancel := context.WithCancel(context.Background())
+	floodStart := time.Now()
 	var (
-		wg                      sync.WaitGroup
-		aSent, a429, aNoRetryAt atomic.Int64
+		wg                           sync.WaitGroup
+		aSent, aOK, a429, aNoRetryAt atomic.Int64
 	)
 	for range 4 {
 		wg.Add(1)
@@ -92,6 +93,9 @@ func TestNoisyNeighbour(t *testing.T) {
 				}
 				status, retry, _ := send(c, keyAcme)
 				aSent.Add(1)
+				if status == http.StatusOK {
+					aOK.Add(1)
+				}
 				if status == http.StatusTooManyRequests {
 					a429.Add(1)
 					if retry == "" {
@@ -105,6 +109,7 @@ func TestNoisyNeighbour(t *testing.T) {
 	crowded, b429Crowded := runB()
 	cancel()
 	wg.Wait()
+	flood := time.Since(floodStart)
 
 	medAlone, medCrowded := median(alone), median(crowded)
 	ratio := float64(medCrowded) / float64(medAlone)
@@ -113,7 +118,14 @@ func TestNoisyNeighbour(t *testing.T) {
 
 	assert.Zero(t, b429Alone, "B alone must not be limited")
 	assert.Zero(t, b429Crowded, "B must not be limited by A's flood")
-	assert.Greater(t, a429.Load(), aSent.Load()/2, "A over 10x its limit must be refused most of the time")
+	// A token bucket of `limit` records a second with a burst of one
+	// second's worth admits at most limit*(seconds+1) records, however
+	// fast or slow the machine let A's senders go.
+	admissible := int64(float64(limit)*flood.Seconds()) + limit
+	assert.LessOrEqual(t, aOK.Load()*recordsPerRequest, admissible, "A's accepted records over %v", flood)
+	if aSent.Load()*recordsPerRequest > admissible {
+		assert.Positive(t, a429.Load(), "A sent more than its limit admits")
+	}
 	assert.Zero(t, aNoRetryAt.Load(), "every 429 carries Retry-After")
 }
 
