@@ -32,6 +32,8 @@ type collector struct {
 	healthAddr string
 	configPath string
 	exited     chan error
+	// env is added to the process's environment (KEY=value).
+	env []string
 }
 
 func collectorBinary(t *testing.T) string {
@@ -117,7 +119,7 @@ func startCollectorWith(t *testing.T, policyYAML, configTemplate string) *collec
 func (c *collector) start(t *testing.T) {
 	t.Helper()
 	c.cmd = exec.Command(collectorBinary(t), "--config", c.configPath)
-	c.cmd.Env = append(os.Environ(), "TENANCY_FINGERPRINT_SECRET="+fingerprintSecret)
+	c.cmd.Env = append(append(os.Environ(), "TENANCY_FINGERPRINT_SECRET="+fingerprintSecret), c.env...)
 	c.cmd.Stdout = c.stderr
 	c.cmd.Stderr = c.stderr
 	require.NoError(t, c.cmd.Start())
