@@ -9,7 +9,9 @@
 // both run on the residual against that profile instead, so a daily peak is
 // normal but a daily pattern that stops is not. Each signal is divided by a
 // running estimate of its own 99.9th percentile (so a bursty series does not
-// alarm on every burst), the stronger one is squashed into [0,1), and a score
+// alarm on every burst), the stronger one is squashed into [0,1) (a value
+// beyond the whole range seen so far, and far from the median, scores at
+// least 0.75 at the default sensitivity), and a score
 // is damped unless it beats the strongest alarm of the last Suppress points:
 // one event, one alarm. Baselines learn winsorised values, so a flagged
 // outlier barely moves them, and all state is fixed-size (see StateSize):
@@ -74,8 +76,11 @@ const (
 	seasonalOff = 0.7   // and stop when it rises above this share
 	scoreHalf   = 10.0  // calibrated signal that maps to score 0.5 at sensitivity 0.5
 	minSeasonal = 2 * 86400
-	driftScale  = 2.0 // long-run deviations per unit of the drift signal
-	weekAlpha   = 0.2 // learning rate of an hour-of-week bin
+	driftScale  = 2.0  // long-run deviations per unit of the drift signal
+	weekAlpha   = 0.2  // learning rate of an hour-of-week bin
+	rangeMargin = 0.05 // share of the seen range a value may exceed it by unflagged
+	rangeMinZ   = 4.0  // and the value signal it must reach as well
+	rangeSignal = 30.0 // calibrated signal of such a value (score 0.75 at sensitivity 0.5)
 )
 
 // The quantile tracker's steps up and down.
@@ -116,6 +121,7 @@ type state struct {
 	Quant     [2]float32 // running 99.9th percentiles of the value and difference signals
 	Peak      float32    // strongest recent alarm
 	Damp      uint32     // points left before Peak is forgotten
+	Lo, Hi    float32    // lowest and highest value seen
 	Seasonal  uint8      // 0 none, 1 hour-of-day, 2 hour-of-week profile in use
 	_         [3]uint8
 	Day       [nDay]binStat
@@ -210,6 +216,15 @@ func (d *Detector) Update(t time.Time, v float64) float64 {
 		zDrift := math.Abs(med-s.Level) / math.Max(driftScale*s.DevEW, tiny)
 		x = math.Max(x, zDrift)
 	}
+	// A value beyond everything seen so far, by a margin, that is also well
+	// away from the recent median, is an anomaly whatever the signals'
+	// calibration says: HTM's detector on NAB scores such values 1.0. The
+	// distance gate keeps a noisy series' slowly widening range from
+	// alarming on its own.
+	lo, hi := float64(s.Lo), float64(s.Hi)
+	if margin := rangeMargin * (hi - lo); (v > hi+margin || v < lo-margin) && zVal >= rangeMinZ {
+		x = math.Max(x, rangeSignal)
+	}
 	x *= 0.5 + d.cfg.Sensitivity
 	score := x / (x + scoreHalf)
 	expected := med
@@ -223,6 +238,7 @@ func (d *Detector) Update(t time.Time, v float64) float64 {
 	s.Ring[n%winLen] = float32(v)
 	s.RingRes[n%winLen] = toBF16(float32(res))
 
+	s.Lo, s.Hi = float32(math.Min(float64(s.Lo), v)), float32(math.Max(float64(s.Hi), v))
 	if n < uint64(d.cfg.Probation) {
 		return 0
 	}
@@ -286,6 +302,7 @@ func fromBF16(u uint16) float32 { return math.Float32frombits(uint32(u) << 16) }
 func (d *Detector) seed(v float64) {
 	s := &d.s
 	s.Level = v
+	s.Lo, s.Hi = float32(v), float32(v)
 	for i := range s.Day {
 		s.Day[i].Mean = float32(v)
 	}

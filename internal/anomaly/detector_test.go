@@ -386,3 +386,22 @@ func TestMedianMatchesSort(t *testing.T) {
 		}
 	}
 }
+
+// A value beyond everything the series has shown, though only moderately
+// far from its median in units of its noise, is flagged; the same distance
+// inside the seen range is not.
+func TestOutOfRangeFlagged(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	v := make([]float64, 2100)
+	for i := range v {
+		v[i] = 10 * rng.Float64() // bounded noise: the range is [0,10]
+	}
+	v[2000] = 20
+	sc := run(t, v)
+	if sc[2000] < alarm {
+		t.Errorf("value 20 after 2000 values in [0,10]: score %.3f, want >= %.2f", sc[2000], alarm)
+	}
+	if m, at := maxIn(sc, 200, 2000); m >= alarm {
+		t.Errorf("score %.3f at %d inside the range, want < %.2f", m, at, alarm)
+	}
+}
