@@ -15,12 +15,13 @@ func StartKafka(t testing.TB, args ...string) string {
 	return addr
 }
 
-// StartKafkaAt is StartKafka on a given address, so a test can stop the
-// broker and start it again where its clients expect it (with the same
-// -data-dir, the same topics and offsets). It returns the peer's output.
-func StartKafkaAt(t testing.TB, addr string, args ...string) *Output {
+// StartKafkaAt is StartKafka on a given address, returning the process,
+// so a test can stop the broker and start it again where its clients
+// expect it (with the same -data-dir: the same topics, records and
+// offsets).
+func StartKafkaAt(t testing.TB, addr string, args ...string) *Process {
 	t.Helper()
 	ready := FreeAddr(t)
-	return Start(t, 30*time.Second, "http://"+ready+"/ready", Binary(t, "TENANCY_KFAKE", "kfake"),
+	return StartProcess(t, 30*time.Second, "http://"+ready+"/ready", Binary(t, "TENANCY_KFAKE", "kfake"),
 		append([]string{"-listen", addr, "-ready", ready}, args...)...)
 }

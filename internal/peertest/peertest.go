@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -80,6 +81,30 @@ func (o *Output) String() string {
 // time fails the test.
 func Start(t testing.TB, timeout time.Duration, ready, bin string, args ...string) *Output {
 	t.Helper()
+	return StartProcess(t, timeout, ready, bin, args...).Out
+}
+
+// Process is a running peer a test may stop before it ends.
+type Process struct {
+	Out    *Output
+	cmd    *exec.Cmd
+	exited chan struct{}
+}
+
+// Stop ends the peer with SIGTERM (SIGKILL after 10 s) and waits for it.
+func (p *Process) Stop() {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.exited:
+	case <-time.After(10 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.exited
+	}
+}
+
+// StartProcess is Start returning the process.
+func StartProcess(t testing.TB, timeout time.Duration, ready, bin string, args ...string) *Process {
+	t.Helper()
 	cmd := exec.Command(bin, args...)
 	out := &Output{}
 	cmd.Stdout, cmd.Stderr = out, out
@@ -105,7 +130,7 @@ func Start(t testing.TB, timeout time.Duration, ready, bin string, args ...strin
 		if resp, err := http.Get(ready); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return out
+				return &Process{Out: out, cmd: cmd, exited: exited}
 			}
 		}
 		select {
