@@ -58,8 +58,10 @@ comes from --policy when given):
   tenancyctl tenant shred --data DIR [--reason R] [--yes] T
       Destroy T's data key: its database becomes unreadable for good. Asks
       for T's id on stdin unless --yes. Writes SHREDDED.json beside it, a
-      tombstone: the store refuses data that arrives later for T until
-      tenant clear. A T the store does not hold is refused.
+      tombstone: data that arrives later for T is refused (by the store and
+      by the router, which also drops T's batches still queued; those in
+      its persistent queue were sealed with T's data key) until tenant
+      clear. A T the store does not hold is refused.
   tenancyctl tenant clear --data DIR T
       Clear T's tombstone: the unreadable database goes, the tombstone is
       kept as SHREDDED-<time>.json, and data for T is stored again under a

@@ -44,6 +44,9 @@ type batch struct {
 	// seq names the batch in the journal when journaled.
 	seq       uint64
 	journaled bool
+	// unreadable marks a journaled batch sealed for a tenant shredded
+	// since: only dropping it is left.
+	unreadable bool
 }
 
 // backend delivers one tenant's batch. send returns nil, a permanent error

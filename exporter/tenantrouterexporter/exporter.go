@@ -114,7 +114,7 @@ func (r *router) restoreLocked(ctx context.Context, host component.Host) error {
 	if err != nil {
 		return fmt.Errorf("storage: %w", err)
 	}
-	r.journal = newJournal(client)
+	r.journal = newJournal(client, r.queueSealer())
 	pending, err := r.journal.load(ctx)
 	if err != nil {
 		return fmt.Errorf("storage: %w", err)
@@ -238,7 +238,7 @@ func (r *router) newQueueLocked(k statsKey, extra int) *TenantQueue {
 	if bc.Timeout > 0 {
 		timeout = bc.Timeout
 	}
-	q := newTenantQueue(tenant, name, bounds, bc.Consumers, r.backends[name].send, retry, timeout, r.tel.of(tenant, name), r.stopping, r.abandon, r.journal, r.logger)
+	q := newTenantQueue(tenant, name, bounds, bc.Consumers, r.unlessShredded(r.backends[name].send), retry, timeout, r.tel.of(tenant, name), r.stopping, r.abandon, r.journal, r.logger)
 	r.queues[k] = q
 	return q
 }
@@ -248,6 +248,10 @@ func (r *router) newQueueLocked(k statsKey, extra int) *TenantQueue {
 // one its resources' tenant has (p.residency).
 func (r *router) route(pol *policy.Policy, p partKey, b batch) error {
 	tenant := p.tenant
+	if store := r.shreddedIn(tenant); store != "" {
+		r.tel.of(tenant, store).fail(b, reasonShredded)
+		return errShredded(tenant, store)
+	}
 	b.policyVersion = pol.Version
 	b.bytes = b.protoSize()
 	var errs []error

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
 
+	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
@@ -16,6 +18,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
+	"github.com/tenancyhq/tenancy/internal/localstore"
 	"github.com/tenancyhq/tenancy/internal/policy"
 )
 
@@ -27,6 +30,9 @@ import (
 // good.
 type journal struct {
 	client storage.Client
+	// seal encrypts each batch with its tenant's data key; nil writes
+	// them in clear (no localstore backend holds tenant keys).
+	seal sealer
 
 	mu      sync.Mutex
 	indexes map[statsKey]*journalIndex
@@ -47,8 +53,62 @@ func itemKey(k statsKey, seq uint64) string {
 	return fmt.Sprintf("tenantrouter/q/%q/%q/%d", k.tenant, k.backend, seq)
 }
 
-func newJournal(c storage.Client) *journal {
-	return &journal{client: c, indexes: map[statsKey]*journalIndex{}}
+func newJournal(c storage.Client, seal sealer) *journal {
+	return &journal{client: c, seal: seal, indexes: map[statsKey]*journalIndex{}}
+}
+
+// sealer encrypts what belongs to a tenant under the tenant's data key:
+// localstore.Store.
+type sealer interface {
+	Seal(tenant string, aad, data []byte) ([]byte, error)
+	Unseal(tenant string, aad, sealed []byte) ([]byte, error)
+}
+
+// queueSealer is the store of the first localstore backend (by name):
+// queued batches are sealed with the data keys it holds, so they are
+// encrypted at rest and unreadable once their tenant is shredded. nil
+// without a localstore backend.
+func (r *router) queueSealer() sealer {
+	for _, name := range sortedKeys(r.backends) {
+		if l, ok := r.backends[name].(*localstoreBackend); ok && l.store != nil {
+			return l.store
+		}
+	}
+	return nil
+}
+
+// shreddedIn names a localstore backend that holds a tombstone for the
+// tenant, or "". The pipeline tenants are never shredded.
+func (r *router) shreddedIn(tenant string) string {
+	if pipelineTenant(tenant) {
+		return ""
+	}
+	for _, name := range sortedKeys(r.backends) {
+		if l, ok := r.backends[name].(*localstoreBackend); ok && l.store != nil {
+			if _, shredded, _ := l.store.ReadTombstone(tenant); shredded {
+				return name
+			}
+		}
+	}
+	return ""
+}
+
+// errShredded refuses a shredded tenant's batch at every backend.
+func errShredded(tenant, store string) error {
+	return consumererror.NewPermanent(&refusal{reason: reasonShredded,
+		err: fmt.Errorf("tenant %s was crypto-shredded (backend %s); its data is refused until `tenancyctl tenant clear`", tenant, store)})
+}
+
+// unlessShredded wraps a backend's send: a batch of a tenant shredded
+// since it was queued (in memory or in the journal) is dropped, not sent,
+// and so purged from the journal.
+func (r *router) unlessShredded(send func(context.Context, string, batch) error) func(context.Context, string, batch) error {
+	return func(ctx context.Context, tenant string, b batch) error {
+		if store := r.shreddedIn(tenant); store != "" {
+			return errShredded(tenant, store)
+		}
+		return send(ctx, tenant, b)
+	}
 }
 
 func (j *journal) registryOps() (*storage.Operation, error) {
@@ -68,7 +128,7 @@ func (j *journal) registryOps() (*storage.Operation, error) {
 
 // add writes the batch and its queue's index; it returns the batch's seq.
 func (j *journal) add(ctx context.Context, k statsKey, b batch) (uint64, error) {
-	data, err := encodeBatch(b)
+	data, err := j.encodeBatch(k, b)
 	if err != nil {
 		return 0, err
 	}
@@ -147,7 +207,7 @@ func (j *journal) load(ctx context.Context) (map[statsKey][]batch, error) {
 			if err != nil {
 				return nil, err
 			}
-			b, err := decodeBatch(data)
+			b, err := j.decodeBatch(k, data)
 			if err != nil {
 				return nil, fmt.Errorf("queue %s/%s batch %d: %w", k.tenant, k.backend, seq, err)
 			}
@@ -158,16 +218,59 @@ func (j *journal) load(ctx context.Context) (map[statsKey][]batch, error) {
 	return out, nil
 }
 
-// encodeBatch is the signal, the policy version and the OTLP protobuf.
-func encodeBatch(b batch) ([]byte, error) {
+// sealedMagic starts a sealed batch: the magic, the signal, a newline,
+// then the sealed plain form. A batch the previous version wrote is the
+// plain form itself (it starts with the signal); it is read as it is, and
+// sent, so a restart onto this version loses nothing.
+const sealedMagic = "\x00tq1\n"
+
+// sealAAD binds a sealed batch to its tenant's queue at its backend.
+func sealAAD(k statsKey) []byte { return []byte(indexKey(k)) }
+
+// encodeBatch is the plain form, the signal, the policy version and the
+// OTLP protobuf, sealed with the tenant's data key when the journal seals.
+func (j *journal) encodeBatch(k statsKey, b batch) ([]byte, error) {
 	body, err := b.otlpProto()
 	if err != nil {
 		return nil, err
 	}
-	return append([]byte(string(b.signal)+"\n"+b.policyVersion+"\n"), body...), nil
+	plain := append([]byte(string(b.signal)+"\n"+b.policyVersion+"\n"), body...)
+	if j.seal == nil {
+		return plain, nil
+	}
+	sealed, err := j.seal.Seal(k.tenant, sealAAD(k), plain)
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte(sealedMagic+string(b.signal)+"\n"), sealed...), nil
 }
 
-func decodeBatch(data []byte) (batch, error) {
+// decodeBatch reads a batch back. A sealed batch of a tenant shredded
+// since cannot be read; it comes back empty, marked unreadable, for the
+// queue to drop (unlessShredded) and so purge.
+func (j *journal) decodeBatch(k statsKey, data []byte) (batch, error) {
+	rest, sealed := bytes.CutPrefix(data, []byte(sealedMagic))
+	if !sealed {
+		return decodePlain(data)
+	}
+	sig, body, ok := bytes.Cut(rest, []byte("\n"))
+	if !ok {
+		return batch{}, fmt.Errorf("malformed sealed batch of %d bytes", len(data))
+	}
+	if j.seal == nil {
+		return batch{}, errors.New("a sealed batch, and no localstore backend holds the tenant keys to read it")
+	}
+	plain, err := j.seal.Unseal(k.tenant, sealAAD(k), body)
+	if errors.Is(err, localstore.ErrShredded) {
+		return batch{signal: policy.Signal(sig), unreadable: true}, nil
+	}
+	if err != nil {
+		return batch{}, err
+	}
+	return decodePlain(plain)
+}
+
+func decodePlain(data []byte) (batch, error) {
 	parts := bytes.SplitN(data, []byte("\n"), 3)
 	if len(parts) != 3 {
 		return batch{}, fmt.Errorf("malformed batch of %d bytes", len(data))

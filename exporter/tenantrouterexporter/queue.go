@@ -28,6 +28,7 @@ const (
 	reasonTooLarge          = "too_large"            // one batch over queue_bytes or total_queue_bytes: never fits
 	reasonNoCredential      = "no_credential"        // the backend has tenant_headers and the tenant no usable credential
 	reasonStorage           = "storage"              // the journal could not persist the batch
+	reasonShredded          = "shredded"             // the tenant was crypto-shredded: refused until its tombstone is cleared
 )
 
 // Errors returned to the pipeline for a batch a queue refused: retryable
@@ -110,7 +111,7 @@ type queueStats struct {
 }
 
 var reasonNames = [...]string{reasonPermanent, reasonRetriesExhausted, reasonQueueFull, reasonShutdown, reasonUnknownBackend, reasonUnsupportedSignal, reasonNoBackendTenantID, reasonResidency,
-	reasonMemoryLimit, reasonTooLarge, reasonNoCredential, reasonStorage}
+	reasonMemoryLimit, reasonTooLarge, reasonNoCredential, reasonStorage, reasonShredded}
 
 const reasonCountIdx = len(reasonNames)
 

@@ -117,22 +117,10 @@ func (s *Store) tenantDir(tenant string) (string, error) {
 // tenant returns the tenant's database, opening or creating it, and then
 // closes the least recently used connections over the store's limit.
 func (s *Store) tenant(tenant string) (*tenantDB, error) {
-	dir, err := s.tenantDir(tenant)
+	t, err := s.tenantEntry(tenant)
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil, errors.New("localstore: store is closed")
-	}
-	t, ok := s.tenants[tenant]
-	if !ok {
-		t = &tenantDB{s: s, id: tenant, dir: dir}
-		s.tenants[tenant] = t
-	}
-	s.mu.Unlock()
-
 	t.mu.Lock()
 	err = t.openLocked()
 	t.mu.Unlock()
@@ -141,6 +129,42 @@ func (s *Store) tenant(tenant string) (*tenantDB, error) {
 	}
 	s.closeIdle(t)
 	return t, nil
+}
+
+// tenantEntry returns the tenant's entry, open or not, adding it.
+func (s *Store) tenantEntry(tenant string) (*tenantDB, error) {
+	dir, err := s.tenantDir(tenant)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, errors.New("localstore: store is closed")
+	}
+	t, ok := s.tenants[tenant]
+	if !ok {
+		t = &tenantDB{s: s, id: tenant, dir: dir}
+		s.tenants[tenant] = t
+	}
+	return t, nil
+}
+
+// loadKeyLocked loads (creating for a new tenant) the tenant's data key
+// if it is not loaded; t.mu held.
+func (t *tenantDB) loadKeyLocked() error {
+	if t.dataKey != nil {
+		return nil
+	}
+	if err := os.MkdirAll(t.dir, 0o750); err != nil {
+		return fmt.Errorf("localstore: %w", err)
+	}
+	key, err := t.s.loadOrCreateDataKey(t.dir, t.id)
+	if err != nil {
+		return err
+	}
+	t.dataKey, t.chainKey, t.rows, t.chainKeyed = key, chainKey(key), nil, false
+	return nil
 }
 
 // openLocked opens the tenant's connection if it is closed; t.mu held.
@@ -160,15 +184,8 @@ func (t *tenantDB) openLocked() error {
 	if closed {
 		return errors.New("localstore: store is closed")
 	}
-	if t.dataKey == nil {
-		if err := os.MkdirAll(t.dir, 0o750); err != nil {
-			return fmt.Errorf("localstore: %w", err)
-		}
-		key, err := t.s.loadOrCreateDataKey(t.dir, t.id)
-		if err != nil {
-			return err
-		}
-		t.dataKey, t.chainKey, t.rows, t.chainKeyed = key, chainKey(key), nil, false
+	if err := t.loadKeyLocked(); err != nil {
+		return err
 	}
 	open := openConn
 	if t.s.unencrypted {

@@ -189,7 +189,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.TenantrouterRecordsFailed, err = builder.meter.Int64ObservableCounter(
 		"otelcol_tenantrouter_records_failed",
-		metric.WithDescription("Records not delivered, by tenant, backend, signal and reason (permanent, retries_exhausted, queue_full, shutdown, unknown_backend, unsupported_signal, no_backend_tenant_id, residency, memory_limit, too_large, no_credential, storage)."),
+		metric.WithDescription("Records not delivered, by tenant, backend, signal and reason (permanent, retries_exhausted, queue_full, shutdown, unknown_backend, unsupported_signal, no_backend_tenant_id, residency, memory_limit, too_large, no_credential, storage, shredded)."),
 		metric.WithUnit("{record}"),
 	)
 	errs = errors.Join(errs, err)

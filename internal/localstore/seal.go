@@ -1,0 +1,73 @@
+package localstore
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// Seal encrypts data that belongs to a tenant but lives outside its
+// database (the router's persistent queue) under a key derived from the
+// tenant's data key, AES-256-GCM with aad bound in. Shredding the tenant
+// makes it unreadable with the rest of the tenant's data. A new tenant
+// gets its data key (not yet its database).
+func (s *Store) Seal(tenant string, aad, data []byte) ([]byte, error) {
+	gcm, err := s.sealAEAD(tenant, true)
+	if err != nil {
+		return nil, err
+	}
+	nonce := make([]byte, gcm.NonceSize(), gcm.NonceSize()+len(data)+gcm.Overhead())
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, err
+	}
+	return gcm.Seal(nonce, nonce, data, aad), nil
+}
+
+// Unseal decrypts what Seal sealed for the tenant with the same aad. A
+// shredded tenant's is ErrShredded.
+func (s *Store) Unseal(tenant string, aad, sealed []byte) ([]byte, error) {
+	gcm, err := s.sealAEAD(tenant, false)
+	if err != nil {
+		return nil, err
+	}
+	if len(sealed) < gcm.NonceSize() {
+		return nil, fmt.Errorf("localstore: tenant %s: sealed data of %d bytes", tenant, len(sealed))
+	}
+	out, err := gcm.Open(nil, sealed[:gcm.NonceSize()], sealed[gcm.NonceSize():], aad)
+	if err != nil {
+		return nil, fmt.Errorf("localstore: tenant %s: unseal: %w", tenant, err)
+	}
+	return out, nil
+}
+
+func (s *Store) sealAEAD(tenant string, create bool) (cipher.AEAD, error) {
+	t, err := s.tenantEntry(tenant)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(filepath.Join(t.dir, tombstoneName)); err == nil {
+		return nil, fmt.Errorf("%w: %s", ErrShredded, tenant)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.dataKey == nil && !create {
+		if _, err := os.Stat(filepath.Join(t.dir, keyFileName)); err != nil {
+			return nil, fmt.Errorf("%w: %s", ErrNoTenant, tenant)
+		}
+	}
+	if err := t.loadKeyLocked(); err != nil {
+		return nil, err
+	}
+	m := hmac.New(sha256.New, t.dataKey)
+	m.Write([]byte("tenancy-localstore-seal:v1"))
+	block, err := aes.NewCipher(m.Sum(nil))
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
+}
