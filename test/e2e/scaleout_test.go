@@ -68,6 +68,86 @@ func scaleoutPayload(marker, claim string) payload {
 	return p
 }
 
+// scaleOut is a running two-tier deployment from the shipped configs.
+type scaleOut struct {
+	broker string
+	dir    string
+	ids    []string
+	keys   map[string]string
+	stores []string // each processing instance's TENANCY_DATA_DIR
+	edges  []*collector
+}
+
+// startScaleOut starts edges edge and processing collectors, as make
+// run-scaleout does, around the broker at broker, for tenants tenants.
+func startScaleOut(t *testing.T, broker string, tenants, processing, edge int) *scaleOut {
+	t.Helper()
+	so := &scaleOut{broker: broker, dir: t.TempDir()}
+	ids, keys, policyYAML := scaleoutTenants(tenants)
+	so.ids, so.keys = ids, keys
+	policyPath := filepath.Join(so.dir, "tenants.yaml")
+	require.NoError(t, os.WriteFile(policyPath, []byte(policyYAML), 0o600))
+	common := []string{"TENANCY_POLICY=" + policyPath, "TENANCY_KAFKA_BROKERS=" + broker}
+	for i := range processing {
+		store := filepath.Join(so.dir, fmt.Sprintf("processing%d", i), "tenants")
+		so.stores = append(so.stores, store)
+		startTier(t, "processing.yaml", append(common, "TENANCY_MASTER_KEY="+routerMasterKey, "TENANCY_DATA_DIR="+store,
+			"TENANCY_PROCESSING_STATE="+filepath.Join(so.dir, fmt.Sprintf("processing%d", i), "state"))...)
+	}
+	for i := range edge {
+		grpcAddr, httpAddr := peertest.FreeAddr(t), peertest.FreeAddr(t)
+		e := startTier(t, "edge.yaml", append(common, "TENANCY_EDGE_STATE="+filepath.Join(so.dir, fmt.Sprintf("edge%d", i)),
+			"TENANCY_OTLP_GRPC_ENDPOINT="+grpcAddr, "TENANCY_OTLP_HTTP_ENDPOINT="+httpAddr)...)
+		e.grpcAddr, e.httpAddr = grpcAddr, httpAddr
+		so.edges = append(so.edges, e)
+	}
+	return so
+}
+
+// stored counts, by store and resource marker, the rows the processing
+// instances have written so far (a store being created answers with an
+// error, read as nothing yet).
+func (so *scaleOut) stored(t *testing.T) map[string]map[string]int {
+	t.Helper()
+	key, err := localstore.ParseKey(routerMasterKey)
+	require.NoError(t, err)
+	out := map[string]map[string]int{}
+	for _, dir := range so.stores {
+		st, err := localstore.Open(dir, key)
+		if err != nil {
+			continue
+		}
+		names, _ := st.Tenants()
+		for _, name := range names {
+			for _, table := range []string{"logs", "datapoints", "spans"} {
+				res, err := st.Query(context.Background(), name, "SELECT resource FROM "+table, localstore.QueryOptions{Actor: "e2e"}, "")
+				if err != nil {
+					continue
+				}
+				for _, r := range res.Rows {
+					if out[name] == nil {
+						out[name] = map[string]int{}
+					}
+					res, _ := r[0].(string)
+					out[name][resourceMarker(res)]++
+				}
+			}
+		}
+		st.Close()
+	}
+	return out
+}
+
+// resourceMarker is the marker attribute of a stored resource (JSON).
+func resourceMarker(res string) string {
+	_, after, ok := strings.Cut(res, `"marker":"`)
+	if !ok {
+		return ""
+	}
+	m, _, _ := strings.Cut(after, `"`)
+	return m
+}
+
 // TestEndToEndScaleOut runs the two tiers as make run-scaleout does, from
 // the shipped configs and built binaries only: the kfake broker, two edge
 // and two processing collectors, twenty tenants. Every record arrives in
@@ -75,28 +155,8 @@ func scaleoutPayload(marker, claim string) payload {
 // another's; a spoof through the edge and a record forged straight into a
 // tenant's topic are both quarantined as spoofed.
 func TestEndToEndScaleOut(t *testing.T) {
-	broker := peertest.StartKafka(t)
-	dir := t.TempDir()
-	ids, keys, policyYAML := scaleoutTenants(20)
-	policyPath := filepath.Join(dir, "tenants.yaml")
-	require.NoError(t, os.WriteFile(policyPath, []byte(policyYAML), 0o600))
-	common := []string{"TENANCY_POLICY=" + policyPath, "TENANCY_KAFKA_BROKERS=" + broker}
-
-	var stores []string
-	for i := range 2 {
-		store := filepath.Join(dir, fmt.Sprintf("processing%d", i), "tenants")
-		stores = append(stores, store)
-		startTier(t, "processing.yaml", append(common, "TENANCY_MASTER_KEY="+routerMasterKey, "TENANCY_DATA_DIR="+store,
-			"TENANCY_PROCESSING_STATE="+filepath.Join(dir, fmt.Sprintf("processing%d", i), "state"))...)
-	}
-	var edges []*collector
-	for i := range 2 {
-		grpcAddr, httpAddr := peertest.FreeAddr(t), peertest.FreeAddr(t)
-		e := startTier(t, "edge.yaml", append(common, "TENANCY_EDGE_STATE="+filepath.Join(dir, fmt.Sprintf("edge%d", i)),
-			"TENANCY_OTLP_GRPC_ENDPOINT="+grpcAddr, "TENANCY_OTLP_HTTP_ENDPOINT="+httpAddr)...)
-		e.grpcAddr, e.httpAddr = grpcAddr, httpAddr
-		edges = append(edges, e)
-	}
+	so := startScaleOut(t, peertest.StartKafka(t), 20, 2, 2)
+	broker, ids, keys, edges := so.broker, so.ids, so.keys, so.edges
 
 	// Each tenant sends each signal twice, once through each edge.
 	for n, id := range ids {
@@ -111,28 +171,14 @@ func TestEndToEndScaleOut(t *testing.T) {
 	// A spoof through the edge: tenant00's key, a resource claiming tenant01.
 	require.Equal(t, 200, edges[1].postHTTP(t, "logs", scaleoutPayload("spoof-edge", "tenant01"), map[string]string{"X-API-Key": keys["tenant00"]}))
 
-	// settled reports whether every tenant's store holds at least want
-	// rows and _quarantine at least quarantined, reading whatever the
-	// processing collectors have written so far (a store being created
-	// answers with an error, read as not yet).
+	// settled: every tenant's store holds at least want rows and
+	// _quarantine at least quarantined.
 	settled := func(want, quarantined int) bool {
 		count := map[string]int{}
-		for _, dir := range stores {
-			key, err := localstore.ParseKey(routerMasterKey)
-			require.NoError(t, err)
-			st, err := localstore.Open(dir, key)
-			if err != nil {
-				return false
+		for store, markers := range so.stored(t) {
+			for _, n := range markers {
+				count[store] += n
 			}
-			names, _ := st.Tenants()
-			for _, name := range names {
-				for _, table := range []string{"logs", "datapoints", "spans"} {
-					if res, err := st.Query(context.Background(), name, "SELECT id FROM "+table, localstore.QueryOptions{Actor: "e2e"}, ""); err == nil {
-						count[name] += len(res.Rows)
-					}
-				}
-			}
-			st.Close()
 		}
 		for _, id := range ids {
 			if count[id] < want {
@@ -143,10 +189,7 @@ func TestEndToEndScaleOut(t *testing.T) {
 	}
 	rowsOf := func() map[string][]storedRow {
 		by := map[string][]storedRow{}
-		for _, s := range stores {
-			if _, err := os.Stat(filepath.Join(s, "keyset.json")); err != nil {
-				continue
-			}
+		for _, s := range so.stores {
 			for _, r := range readAllStores(t, s) {
 				by[r.store] = append(by[r.store], r)
 			}
@@ -155,12 +198,7 @@ func TestEndToEndScaleOut(t *testing.T) {
 	}
 	markerOf := func(r storedRow) string {
 		res, _ := r.cols["resource"].(string)
-		_, after, ok := strings.Cut(res, `"marker":"`)
-		if !ok {
-			return ""
-		}
-		m, _, _ := strings.Cut(after, `"`)
-		return m
+		return resourceMarker(res)
 	}
 	waitFor(t, "every tenant's 6 records and the edge spoof in the stores", 2*time.Minute, func() bool { return settled(6, 1) })
 
@@ -222,4 +260,77 @@ func dedupe(s []string) []string {
 		}
 	}
 	return out
+}
+
+// TestEndToEndScaleOutBrokerOutage stops the broker for 30 s while the
+// edges take load: each edge answers from its journal, holds what it
+// acknowledged, and delivers it once the broker is back (on its address,
+// with its data); every acknowledged record is then in its tenant's store,
+// 0 lost, duplicates counted.
+func TestEndToEndScaleOutBrokerOutage(t *testing.T) {
+	broker, kafkaDir := peertest.FreeAddr(t), t.TempDir()
+	kafka := peertest.StartKafkaAt(t, broker, "-data-dir", kafkaDir)
+	so := startScaleOut(t, broker, 4, 1, 2)
+
+	acked := map[string][]string{} // tenant -> markers the edge answered 200 for
+	refused := 0
+	send := func(round int) {
+		for n, id := range so.ids {
+			marker := fmt.Sprintf("%s-%d", id, round)
+			code := so.edges[(n+round)%2].postHTTP(t, "logs", scaleoutPayload(marker, ""), map[string]string{"X-API-Key": so.keys[id]})
+			if code == 200 {
+				acked[id] = append(acked[id], marker)
+			} else {
+				refused++
+			}
+		}
+	}
+	round := 0
+	load := func(d time.Duration) {
+		for end := time.Now().Add(d); time.Now().Before(end); round++ {
+			send(round)
+			time.Sleep(250 * time.Millisecond)
+		}
+	}
+	load(3 * time.Second)
+	kafka.Stop()
+	outageStart := round
+	load(30 * time.Second)
+	duringOutage := 0
+	for _, id := range so.ids {
+		for _, m := range acked[id] {
+			var r int
+			_, _ = fmt.Sscanf(m[len(id)+1:], "%d", &r)
+			if r >= outageStart {
+				duringOutage++
+			}
+		}
+	}
+	require.Positive(t, duringOutage, "the edges acknowledged nothing while the broker was down")
+	peertest.StartKafkaAt(t, broker, "-data-dir", kafkaDir)
+	load(3 * time.Second)
+
+	var stored map[string]map[string]int
+	waitFor(t, "every acknowledged record in its tenant's store", 2*time.Minute, func() bool {
+		stored = so.stored(t)
+		for id, markers := range acked {
+			for _, m := range markers {
+				if stored[id][m] == 0 {
+					return false
+				}
+			}
+		}
+		return true
+	})
+	total, dups := 0, 0
+	for id, markers := range acked {
+		total += len(markers)
+		for _, m := range markers {
+			dups += stored[id][m] - 1
+		}
+		for m := range stored[id] {
+			assert.True(t, strings.HasPrefix(m, id+"-"), "store %s holds %q", id, m)
+		}
+	}
+	t.Logf("broker outage: %d records acknowledged (%d while the broker was down), %d refused (retryable), 0 lost, %d duplicates", total, duringOutage, refused, dups)
 }
