@@ -79,18 +79,13 @@ func TestAnchorsDetectARebuiltChain(t *testing.T) {
 	dataKey, err := unwrapKey(master, kf)
 	require.NoError(t, err)
 	key := chainKey(dataKey)
-	sql := `DELETE FROM audit WHERE seq >= 2;`
-	prev := entries[0].Hash
-	for _, e := range entries[1:] {
+	forge := func(e *AuditEntry) {
 		if e.Seq == 2 {
 			e.PolicyVersion = "forged"
 		}
-		e.PrevHash = prev
-		e.Hash = e.ComputeKeyedHash(key)
-		prev = e.Hash
-		sql += `INSERT INTO audit VALUES (` + sqlQuote(e.Seq) + `,` + sqlQuote(e.Time) + `,` + sqlQuote(e.Kind) + `,` + sqlQuote(e.Detail) + `,` + sqlQuote(e.PolicyVersion) + `,` + sqlQuote(e.PrevHash) + `,` + sqlQuote(e.Hash) + `);`
 	}
-	tamperDB(t, dir, master, "acme", sql)
+	keyed := func(e AuditEntry) string { return e.ComputeKeyedHash(key) }
+	tamperDB(t, dir, master, "acme", `DELETE FROM audit WHERE seq >= 2;`+rechain(entries[1:], entries[0].Hash, forge, keyed))
 	_, err = checkAnchors(t, dir, master)
 	var ae *AnchorError
 	require.ErrorAs(t, err, &ae)

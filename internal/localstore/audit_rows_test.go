@@ -120,15 +120,7 @@ func TestUnkeyedChainIsUpgraded(t *testing.T) {
 	entries, err := s.AuditLog("acme", 0)
 	require.NoError(t, err)
 	require.NoError(t, s.Close())
-	sql := `DELETE FROM audit;`
-	prev := GenesisHash
-	for _, e := range entries {
-		e.PrevHash = prev
-		e.Hash = e.ComputeHash()
-		prev = e.Hash
-		sql += `INSERT INTO audit VALUES (` + sqlQuote(e.Seq) + `,` + sqlQuote(e.Time) + `,` + sqlQuote(e.Kind) + `,` + sqlQuote(e.Detail) + `,` + sqlQuote(e.PolicyVersion) + `,` + sqlQuote(e.PrevHash) + `,` + sqlQuote(e.Hash) + `);`
-	}
-	tamperDB(t, dir, master, "acme", sql)
+	tamperDB(t, dir, master, "acme", `DELETE FROM audit;`+rechain(entries, GenesisHash, nil, AuditEntry.ComputeHash))
 	var re *RowsError
 	require.ErrorAs(t, verifyErr(t, dir, master), &re)
 	assert.Contains(t, re.Reason, "before keyed chains")
@@ -145,6 +137,22 @@ func TestUnkeyedChainIsUpgraded(t *testing.T) {
 	tamperDB(t, dir, master, "acme", `UPDATE logs SET body = 'forged' WHERE id = 1`)
 	require.ErrorAs(t, verifyErr(t, dir, master), &re)
 	assert.Contains(t, re.Reason, "edited")
+}
+
+// rechain is the SQL that inserts entries again as a chain after prev,
+// edited by edit (when not nil) and hashed by hash.
+func rechain(entries []AuditEntry, prev string, edit func(*AuditEntry), hash func(AuditEntry) string) string {
+	sql := ""
+	for _, e := range entries {
+		if edit != nil {
+			edit(&e)
+		}
+		e.PrevHash = prev
+		e.Hash = hash(e)
+		prev = e.Hash
+		sql += `INSERT INTO audit VALUES (` + sqlQuote(e.Seq) + `,` + sqlQuote(e.Time) + `,` + sqlQuote(e.Kind) + `,` + sqlQuote(e.Detail) + `,` + sqlQuote(e.PolicyVersion) + `,` + sqlQuote(e.PrevHash) + `,` + sqlQuote(e.Hash) + `);`
+	}
+	return sql
 }
 
 func sqlQuote(v any) string {

@@ -35,3 +35,33 @@ func TestEndToEndWrongMasterKeyRefusesToStart(t *testing.T) {
 	assert.Contains(t, string(out), "does not unwrap")
 	assert.Contains(t, string(out), "tenant acme")
 }
+
+// TestEndToEndAnchorsAndShred: the collector anchors each chain it
+// writes, audit verify checks the chain against the anchor log, and once a
+// tenant is shredded (a typo refused first) the collector refuses its data.
+func TestEndToEndAnchorsAndShred(t *testing.T) {
+	t.Setenv("TENANCY_MASTER_KEY", routerMasterKey)
+	cfg := strings.Replace(routerConfig, "directory: {{DIR}}/store\n", "directory: {{DIR}}/store\n        anchor_interval: 100ms\n", 1)
+	require.Contains(t, cfg, "anchor_interval")
+	c := startCollectorWith(t, readRepoFile(t, "config/tenants.yaml"), cfg)
+	store := filepath.Join(c.dir, "store")
+	acme := map[string]string{"X-API-Key": demoKeys["acme"]}
+	require.Equal(t, http.StatusOK, c.postHTTP(t, "logs", newPayload("anchored", ""), acme))
+	waitFor(t, "acme's chain anchored", 15*time.Second, func() bool {
+		b, _ := os.ReadFile(filepath.Join(store, "anchors.jsonl"))
+		return strings.Contains(string(b), `"tenant":"acme"`)
+	})
+	code, out := ctl(t, "audit", "verify", "--data", store, "--tenant", "acme")
+	require.Equal(t, 0, code, out)
+	assert.Contains(t, out, "acme: audit log verified")
+	assert.Regexp(t, `acme: audit log contains all [1-9]\d* anchors of this chain`, out)
+
+	code, out = ctl(t, "tenant", "shred", "--data", store, "--yes", "acmee")
+	assert.Equal(t, 1, code, out)
+	_, err := os.Stat(filepath.Join(store, "acmee"))
+	assert.ErrorIs(t, err, os.ErrNotExist, "the typo created nothing")
+	code, out = ctl(t, "tenant", "shred", "--data", store, "--yes", "acme")
+	require.Equal(t, 0, code, out)
+	assert.NotEqual(t, http.StatusOK, c.postHTTP(t, "logs", newPayload("after-shred", ""), acme), "a shredded tenant's data is refused")
+	assert.Equal(t, http.StatusOK, c.postHTTP(t, "logs", newPayload("globex-goes-on", ""), map[string]string{"X-API-Key": demoKeys["globex"]}))
+}
