@@ -10,8 +10,8 @@
 // normal but a daily pattern that stops is not. Each signal is divided by a
 // running estimate of its own 99.9th percentile (so a bursty series does not
 // alarm on every burst), the stronger one is squashed into [0,1) (a value
-// beyond the whole range seen so far, and far from the median, scores at
-// least 0.75 at the default sensitivity), and a score
+// beyond the whole range seen so far by a margin scores at least 0.75 at
+// the default sensitivity), and a score
 // is damped unless it beats the strongest alarm of the last Suppress points:
 // one event, one alarm. Baselines learn winsorised values, so a flagged
 // outlier barely moves them, and all state is fixed-size (see StateSize):
@@ -79,7 +79,7 @@ const (
 	driftScale  = 2.0  // long-run deviations per unit of the drift signal
 	weekAlpha   = 0.2  // learning rate of an hour-of-week bin
 	rangeMargin = 0.05 // share of the seen range a value may exceed it by unflagged
-	rangeMinZ   = 4.0  // and the value signal it must reach as well
+	rangeMinDev = 1.0  // and at least this many typical deviations
 	rangeSignal = 30.0 // calibrated signal of such a value (score 0.75 at sensitivity 0.5)
 )
 
@@ -136,7 +136,15 @@ type state struct {
 type Detector struct {
 	cfg  Config
 	s    state
-	last Explanation
+	last explanation
+}
+
+// explanation is Explanation as a Detector keeps it: the signals in float32,
+// which is all a reader of them needs, to keep the Detector small.
+type explanation struct {
+	expected         float64
+	value, diff, raw float32
+	seasonal         uint8
 }
 
 // Explanation says what made the last score.
@@ -151,7 +159,10 @@ type Explanation struct {
 }
 
 // Explain describes the last Update.
-func (d *Detector) Explain() Explanation { return d.last }
+func (d *Detector) Explain() Explanation {
+	e := d.last
+	return Explanation{Value: float64(e.value), Diff: float64(e.diff), Seasonal: int(e.seasonal), Raw: float64(e.raw), Expected: e.expected}
+}
 
 // New returns a Detector for one series.
 func New(cfg Config) (*Detector, error) {
@@ -216,13 +227,12 @@ func (d *Detector) Update(t time.Time, v float64) float64 {
 		zDrift := math.Abs(med-s.Level) / math.Max(driftScale*s.DevEW, tiny)
 		x = math.Max(x, zDrift)
 	}
-	// A value beyond everything seen so far, by a margin, that is also well
-	// away from the recent median, is an anomaly whatever the signals'
-	// calibration says: HTM's detector on NAB scores such values 1.0. The
-	// distance gate keeps a noisy series' slowly widening range from
-	// alarming on its own.
+	// A value beyond everything seen so far, by a margin, is an anomaly
+	// whatever the signals' calibration says: HTM's detector on NAB scores
+	// such values 1.0. The margin is at least one typical deviation, so a
+	// noisy series' slowly widening range does not alarm on its own.
 	lo, hi := float64(s.Lo), float64(s.Hi)
-	if margin := rangeMargin * (hi - lo); (v > hi+margin || v < lo-margin) && zVal >= rangeMinZ {
+	if margin := math.Max(rangeMargin*(hi-lo), rangeMinDev*1.25*s.DevEW); v > hi+margin || v < lo-margin {
 		x = math.Max(x, rangeSignal)
 	}
 	x *= 0.5 + d.cfg.Sensitivity
@@ -231,7 +241,7 @@ func (d *Detector) Update(t time.Time, v float64) float64 {
 	if s.Seasonal != 0 {
 		expected = v - res + med // profile level plus the residuals' median
 	}
-	d.last = Explanation{Value: zVal, Diff: zDiff, Seasonal: int(s.Seasonal), Raw: score, Expected: expected}
+	d.last = explanation{value: float32(zVal), diff: float32(zDiff), seasonal: s.Seasonal, raw: float32(score), expected: expected}
 
 	d.learn(v, res, n, hod, how, medV, medR)
 	s.Prev, s.PrevRes = v, res

@@ -38,6 +38,6 @@ func (d *Detector) UnmarshalBinary(p []byte) error {
 		return fmt.Errorf("anomaly state: %w", err)
 	}
 	d.s = s
-	d.last = Explanation{}
+	d.last = explanation{}
 	return nil
 }
