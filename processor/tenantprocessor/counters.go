@@ -52,20 +52,23 @@ type counters struct {
 	quarantined [reasonCount]signalCounts
 	// byCredential counts quarantined records by the policy tenant whose
 	// key or certificate sent them, so a tenant's dashboard and alerts see
-	// spoofing done with its credentials. Only verified identities: they
-	// are policy tenants, so the series stay bounded.
+	// spoofing done with its credentials. Only policy tenants, so the
+	// series stay bounded.
 	byCredential selfmetrics.Series[string, [reasonCount]signalCounts]
 }
 
 func (c *counters) accepted(tenant string) *signalCounts { return c.perTenant.Get(tenant) }
 
-func (p *tenantProcessor) count(e *tenantEntry, r reason, req requestIdentity, s signal, n int) {
+func (p *tenantProcessor) count(v *policyView, e *tenantEntry, r reason, req requestIdentity, s signal, n int) {
 	if n == 0 {
 		return
 	}
 	if r != reasonNone {
 		p.counters.quarantined[r][s].Add(int64(n))
-		if req.verified != "" {
+		// Only a policy tenant gets a series: a trusted receiver's word
+		// (a Kafka topic, a record key) can name any id, and each would
+		// be a series kept for the processor's life.
+		if _, ok := v.entries[req.verified]; ok {
 			p.counters.byCredential.Get(req.verified)[r][s].Add(int64(n))
 		}
 		return

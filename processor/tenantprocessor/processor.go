@@ -265,7 +265,7 @@ func (p *tenantProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.L
 		rl := rls.At(i)
 		e, r := p.stamp(v, req, rl.Resource().Attributes())
 		stripLogs(rl)
-		p.count(e, r, req, signalLogs, pdatacount.LogRecords(rl))
+		p.count(v, e, r, req, signalLogs, pdatacount.LogRecords(rl))
 	}
 	return ld, nil
 }
@@ -277,7 +277,7 @@ func (p *tenantProcessor) processMetrics(ctx context.Context, md pmetric.Metrics
 		rm := rms.At(i)
 		e, r := p.stamp(v, req, rm.Resource().Attributes())
 		stripMetrics(rm)
-		p.count(e, r, req, signalMetrics, pdatacount.DataPoints(rm))
+		p.count(v, e, r, req, signalMetrics, pdatacount.DataPoints(rm))
 	}
 	return md, nil
 }
@@ -289,7 +289,7 @@ func (p *tenantProcessor) processTraces(ctx context.Context, td ptrace.Traces) (
 		rs := rss.At(i)
 		e, r := p.stamp(v, req, rs.Resource().Attributes())
 		stripTraces(rs)
-		p.count(e, r, req, signalTraces, pdatacount.Spans(rs))
+		p.count(v, e, r, req, signalTraces, pdatacount.Spans(rs))
 	}
 	return td, nil
 }
