@@ -27,6 +27,10 @@ Usage:
                                       re-wrap data keys with a new master key
   tenancyctl tenant shred --data DIR T
                                       destroy a tenant's data key (crypto-shredding)
+  tenancyctl backup --data DIR --tenant T|--all --out DIR
+                                      online, encrypted, verified copy of tenants' databases
+  tenancyctl restore --data DIR --from DIR
+                                      put a backup back; audit verify passes on it
   tenancyctl redact --policy FILE     redact OTLP/JSON offline, as the tenantredact processor does
   tenancyctl anomaly replay --in CSV  score a series offline, as the tenantanomaly connector does
   tenancyctl overrides --policy FILE --backend cortex|loki
@@ -58,6 +62,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runTenants(args[1:], stdout, stderr)
 	case "tenant":
 		return runTenant(args[1:], stdin, stdout, stderr)
+	case "backup":
+		return runBackup(args[1:], stdout, stderr)
+	case "restore":
+		return runRestore(args[1:], stdout, stderr)
 	case "redact":
 		return runRedact(args[1:], stdin, stdout, stderr)
 	case "anomaly":

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -185,12 +186,17 @@ func readKeyFile(dir, tenant string) (*keyFile, error) {
 // writeFileAtomic replaces path with data through a synced temporary file,
 // so a crash leaves the old or the new key file, never half of one.
 func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	return writeAtomic(path, perm, func(w io.Writer) error { _, err := w.Write(data); return err })
+}
+
+// writeAtomic replaces path with what write writes, as writeFileAtomic.
+func writeAtomic(path string, perm os.FileMode, write func(io.Writer) error) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
+	if err := write(tmp); err != nil {
 		tmp.Close()
 		return err
 	}
