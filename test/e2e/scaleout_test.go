@@ -75,6 +75,7 @@ type scaleOut struct {
 	ids    []string
 	keys   map[string]string
 	stores []string // each processing instance's TENANCY_DATA_DIR
+	procs  []*collector
 	edges  []*collector
 }
 
@@ -91,8 +92,8 @@ func startScaleOut(t *testing.T, broker string, tenants, processing, edge int) *
 	for i := range processing {
 		store := filepath.Join(so.dir, fmt.Sprintf("processing%d", i), "tenants")
 		so.stores = append(so.stores, store)
-		startTier(t, "processing.yaml", append(common, "TENANCY_MASTER_KEY="+routerMasterKey, "TENANCY_DATA_DIR="+store,
-			"TENANCY_PROCESSING_STATE="+filepath.Join(so.dir, fmt.Sprintf("processing%d", i), "state"))...)
+		so.procs = append(so.procs, startTier(t, "processing.yaml", append(common, "TENANCY_MASTER_KEY="+routerMasterKey, "TENANCY_DATA_DIR="+store,
+			"TENANCY_PROCESSING_STATE="+filepath.Join(so.dir, fmt.Sprintf("processing%d", i), "state"))...))
 	}
 	for i := range edge {
 		grpcAddr, httpAddr := peertest.FreeAddr(t), peertest.FreeAddr(t)
@@ -109,10 +110,16 @@ func startScaleOut(t *testing.T, broker string, tenants, processing, edge int) *
 // error, read as nothing yet).
 func (so *scaleOut) stored(t *testing.T) map[string]map[string]int {
 	t.Helper()
+	return storedIn(t, so.stores...)
+}
+
+// storedIn is stored for the stores at dirs.
+func storedIn(t *testing.T, dirs ...string) map[string]map[string]int {
+	t.Helper()
 	key, err := localstore.ParseKey(routerMasterKey)
 	require.NoError(t, err)
 	out := map[string]map[string]int{}
-	for _, dir := range so.stores {
+	for _, dir := range dirs {
 		st, err := localstore.Open(dir, key)
 		if err != nil {
 			continue
@@ -272,48 +279,69 @@ func TestEndToEndScaleOutBrokerOutage(t *testing.T) {
 	kafka := peertest.StartKafkaAt(t, broker, "-data-dir", kafkaDir)
 	so := startScaleOut(t, broker, 4, 1, 2)
 
-	acked := map[string][]string{} // tenant -> markers the edge answered 200 for
-	refused := 0
-	send := func(round int) {
-		for n, id := range so.ids {
-			marker := fmt.Sprintf("%s-%d", id, round)
-			code := so.edges[(n+round)%2].postHTTP(t, "logs", scaleoutPayload(marker, ""), map[string]string{"X-API-Key": so.keys[id]})
-			if code == 200 {
-				acked[id] = append(acked[id], marker)
-			} else {
-				refused++
-			}
-		}
-	}
-	round := 0
-	load := func(d time.Duration) {
-		for end := time.Now().Add(d); time.Now().Before(end); round++ {
-			send(round)
-			time.Sleep(250 * time.Millisecond)
-		}
-	}
+	l := &scaleOutLoad{t: t, so: so, acked: map[string][]string{}}
+	load := l.run
 	load(3 * time.Second)
 	kafka.Stop()
-	outageStart := round
+	outageStart := l.round
 	load(30 * time.Second)
-	duringOutage := 0
-	for _, id := range so.ids {
-		for _, m := range acked[id] {
-			var r int
-			_, _ = fmt.Sscanf(m[len(id)+1:], "%d", &r)
-			if r >= outageStart {
-				duringOutage++
-			}
-		}
-	}
+	duringOutage := l.ackedSince(outageStart)
 	require.Positive(t, duringOutage, "the edges acknowledged nothing while the broker was down")
 	peertest.StartKafkaAt(t, broker, "-data-dir", kafkaDir)
 	load(3 * time.Second)
 
+	total, dups := l.settle(2 * time.Minute)
+	t.Logf("broker outage: %d records acknowledged (%d while the broker was down), %d refused (retryable), 0 lost, %d duplicates", total, duringOutage, l.refused, dups)
+}
+
+// scaleOutLoad sends each tenant's logs through the edges, round after
+// round, and remembers what the edges acknowledged.
+type scaleOutLoad struct {
+	t       *testing.T
+	so      *scaleOut
+	round   int
+	acked   map[string][]string // tenant -> markers the edge answered 200 for
+	refused int
+}
+
+func (l *scaleOutLoad) run(d time.Duration) {
+	for end := time.Now().Add(d); time.Now().Before(end); l.round++ {
+		for n, id := range l.so.ids {
+			marker := fmt.Sprintf("%s-%d", id, l.round)
+			if l.so.edges[(n+l.round)%len(l.so.edges)].postHTTP(l.t, "logs", scaleoutPayload(marker, ""), map[string]string{"X-API-Key": l.so.keys[id]}) == 200 {
+				l.acked[id] = append(l.acked[id], marker)
+			} else {
+				l.refused++
+			}
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// ackedSince counts the records acknowledged from round on.
+func (l *scaleOutLoad) ackedSince(round int) int {
+	n := 0
+	for id, markers := range l.acked {
+		for _, m := range markers {
+			var r int
+			_, _ = fmt.Sscanf(m[len(id)+1:], "%d", &r)
+			if r >= round {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// settle waits until every acknowledged record is in its tenant's store
+// and none is in another's, and returns how many were acknowledged and
+// how many stored twice or more (at least once allows them).
+func (l *scaleOutLoad) settle(timeout time.Duration) (total, dups int) {
+	t := l.t
 	var stored map[string]map[string]int
-	waitFor(t, "every acknowledged record in its tenant's store", 2*time.Minute, func() bool {
-		stored = so.stored(t)
-		for id, markers := range acked {
+	waitFor(t, "every acknowledged record in its tenant's store", timeout, func() bool {
+		stored = l.so.stored(t)
+		for id, markers := range l.acked {
 			for _, m := range markers {
 				if stored[id][m] == 0 {
 					return false
@@ -322,8 +350,7 @@ func TestEndToEndScaleOutBrokerOutage(t *testing.T) {
 		}
 		return true
 	})
-	total, dups := 0, 0
-	for id, markers := range acked {
+	for id, markers := range l.acked {
 		total += len(markers)
 		for _, m := range markers {
 			dups += stored[id][m] - 1
@@ -332,5 +359,71 @@ func TestEndToEndScaleOutBrokerOutage(t *testing.T) {
 			assert.True(t, strings.HasPrefix(m, id+"-"), "store %s holds %q", id, m)
 		}
 	}
-	t.Logf("broker outage: %d records acknowledged (%d while the broker was down), %d refused (retryable), 0 lost, %d duplicates", total, duringOutage, refused, dups)
+	return total, dups
+}
+
+// policyTenants counts the stores of policy tenants (not _quarantine or
+// _governance).
+func policyTenants(stored map[string]map[string]int) int {
+	n := 0
+	for id := range stored {
+		if !strings.HasPrefix(id, "_") {
+			n++
+		}
+	}
+	return n
+}
+
+// TestEndToEndScaleOutFailover kills one processing collector (kill -9)
+// under load: the other takes its partitions within the group's session
+// timeout and stores the moved tenants' new records; every record an edge
+// acknowledged ends in its tenant's store once the killed instance is
+// started again on its state (what it had journaled before it died is
+// delivered then), 0 lost, duplicates counted.
+func TestEndToEndScaleOutFailover(t *testing.T) {
+	so := startScaleOut(t, peertest.StartKafka(t), 6, 2, 1)
+	l := &scaleOutLoad{t: t, so: so, acked: map[string][]string{}}
+	// Until both instances hold tenants: the group has spread the topics.
+	waitFor(t, "both processing instances storing", time.Minute, func() bool {
+		l.run(time.Second)
+		return policyTenants(storedIn(t, so.stores[0])) > 0 && policyTenants(storedIn(t, so.stores[1])) > 0
+	})
+	var moved []string
+	for id := range storedIn(t, so.stores[0]) {
+		if id != "_quarantine" && id != "_governance" {
+			moved = append(moved, id)
+		}
+	}
+	require.NotEmpty(t, moved)
+	victim := so.procs[0]
+	require.NoError(t, victim.cmd.Process.Kill())
+	<-victim.exited
+	victim.exited = nil
+	killedAt, killed := l.round, time.Now()
+
+	// The survivor stores records of every moved tenant sent after the kill.
+	var tookOver time.Duration
+	waitFor(t, "the survivor storing the moved tenants' new records", time.Minute, func() bool {
+		l.run(time.Second)
+		got := storedIn(t, so.stores[1])
+		for _, id := range moved {
+			found := false
+			for m := range got[id] {
+				var r int
+				_, _ = fmt.Sscanf(m[len(id)+1:], "%d", &r)
+				found = found || r >= killedAt
+			}
+			if !found {
+				return false
+			}
+		}
+		tookOver = time.Since(killed)
+		return true
+	})
+	l.run(2 * time.Second)
+
+	victim.start(t)
+	total, dups := l.settle(2 * time.Minute)
+	t.Logf("failover: moved tenants %v stored by the survivor %s after kill -9 (session timeout 10s); %d records acknowledged, %d refused, 0 lost, %d duplicates",
+		moved, tookOver.Round(time.Second), total, l.refused, dups)
 }
