@@ -27,6 +27,8 @@ Usage:
                                       re-wrap data keys with a new master key
   tenancyctl tenant shred --data DIR T
                                       destroy a tenant's data key (crypto-shredding)
+  tenancyctl quarantine --data DIR [--by TENANT] [--reason R]
+                                      quarantined records: who sent them, claiming whom, why
   tenancyctl backup --data DIR --tenant T|--all --out DIR
                                       online, encrypted, verified copy of tenants' databases
   tenancyctl restore --data DIR --from DIR
@@ -62,6 +64,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runTenants(args[1:], stdout, stderr)
 	case "tenant":
 		return runTenant(args[1:], stdin, stdout, stderr)
+	case "quarantine":
+		return runQuarantine(args[1:], stdout, stderr)
 	case "backup":
 		return runBackup(args[1:], stdout, stderr)
 	case "restore":
