@@ -32,6 +32,11 @@ import (
 const (
 	reasonUndecodable = "undecodable" // not OTLP protobuf of the topic's signal
 	reasonNoTenant    = "no_tenant"   // a shared topic's record without a key
+	// reasonInvalidTenant: the topic or key names no tenant id the policy
+	// could hold (a path, a space, 4 KiB), or, in reserved mode, no
+	// pipeline tenant. Anyone who can write the topic writes the key, so
+	// such a name becomes neither a series label nor a vouched identity.
+	reasonInvalidTenant = "invalid_tenant"
 	reasonPermanent   = "permanent"   // the pipeline refused it for good
 )
 
@@ -159,6 +164,13 @@ func (r *kafkaReceiver) Shutdown(ctx context.Context) error {
 	select {
 	case <-r.done:
 	case <-ctx.Done():
+		// The batch in hand is still in the pipeline. Leave the group once
+		// it returns all the same: a member the collector forgot would keep
+		// its partitions and never poll them.
+		go func() {
+			<-r.done
+			r.client.Close()
+		}()
 		return ctx.Err()
 	}
 	r.client.Close()
@@ -215,6 +227,10 @@ func (r *kafkaReceiver) handle(ctx context.Context, rec *kgo.Record) bool {
 		r.drop(reasonNoTenant, rec)
 		return true
 	}
+	if !r.validTenant(tenant) {
+		r.drop(reasonInvalidTenant, rec)
+		return true
+	}
 	cctx := identity.WithAuth(client.NewContext(ctx, client.Info{}), identity.AuthData{
 		Tenant: tenant, Source: identity.SourceKafkaTopic,
 		Credential: "topic:" + rec.Topic, Receiver: r.id.String(),
@@ -244,6 +260,15 @@ func (r *kafkaReceiver) handle(ctx context.Context, rec *kgo.Record) bool {
 		// (the tenant processor stamps resources) before it failed.
 		consume, _, _ = r.decode(sig, tenant, rec.Value)
 	}
+}
+
+// validTenant: a policy tenant's id outside reserved mode, a pipeline
+// tenant's in it.
+func (r *kafkaReceiver) validTenant(id string) bool {
+	if r.cfg.Reserved {
+		return id == policy.Quarantine || id == policy.Governance
+	}
+	return policy.ValidateTenantID(id) == nil && !policy.IsReserved(id)
 }
 
 func (r *kafkaReceiver) drop(reason string, rec *kgo.Record) {
