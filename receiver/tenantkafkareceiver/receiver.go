@@ -37,7 +37,7 @@ const (
 	// pipeline tenant. Anyone who can write the topic writes the key, so
 	// such a name becomes neither a series label nor a vouched identity.
 	reasonInvalidTenant = "invalid_tenant"
-	reasonPermanent   = "permanent"   // the pipeline refused it for good
+	reasonPermanent     = "permanent" // the pipeline refused it for good
 )
 
 type recordsKey struct {
