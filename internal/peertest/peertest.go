@@ -91,6 +91,9 @@ type Process struct {
 	exited chan struct{}
 }
 
+// Pid is the peer's process id.
+func (p *Process) Pid() int { return p.cmd.Process.Pid }
+
 // Stop ends the peer with SIGTERM (SIGKILL after 10 s) and waits for it.
 func (p *Process) Stop() {
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
