@@ -1,9 +1,10 @@
 // Package dashboards holds the Grafana dashboards of a Tenancy fleet, read
-// from the collectors' own metrics in Prometheus, as Go code
-// (grafana-foundation-sdk); `make dashboards` writes them into the
-// committed JSON files. tenant.json is the SRE's per-tenant view: pick a
-// tenant and every panel above the Fleet row shows that tenant's series
-// and no other's.
+// from the collectors' own metrics in Prometheus, and the alert rules that
+// go with them, as Go code (grafana-foundation-sdk); `make dashboards`
+// writes them into the committed tenant.json, fleet.json and alerts.yaml.
+// tenant.json is the SRE's per-tenant view: pick a tenant and every panel
+// above the Fleet row shows that tenant's series and no other's.
+// fleet.json is leadership's view of every tenant at once, counts only.
 package dashboards
 
 import (
