@@ -6,15 +6,17 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/tenancyhq/tenancy/internal/policy"
+	"github.com/tenancyhq/tenancy/internal/tenantkafka"
 )
 
 const overridesUsage = `Usage:
-  tenancyctl overrides --policy FILE --backend cortex|loki [--out FILE]
+  tenancyctl overrides --policy FILE --backend cortex|loki|kafka [--topic TEMPLATE] [--out FILE]
 
 Write the per-tenant runtime overrides that make a multi-tenant backend keep
 each tenant's data as long as tenants.yaml says (its retention for the
@@ -22,6 +24,11 @@ backend's signal), as the backend's runtime config file:
   cortex  Cortex and Mimir (-runtime-config.file): metrics retention as
           compactor_blocks_retention_period and max_query_lookback
   loki    Loki (runtime_config.file): logs retention as retention_period
+  kafka   the retention.ms the router's kafka backend sets on each tenant's
+          topic of each signal (--topic: the backend's kafka.topic
+          template, default tenancy.{tenant}.{signal}), and on the
+          _quarantine and _governance topics; what it would set, for
+          kadm or kafka-configs.sh
 Every declared tenant is listed, with its own or the defaults' retention.
 Writes stdout unless --out is given.
 `
@@ -48,7 +55,8 @@ func runOverrides(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, overridesUsage) }
 	policyPath := fs.String("policy", "", "policy file (tenants.yaml)")
-	backend := fs.String("backend", "", "cortex (also Mimir) or loki")
+	backend := fs.String("backend", "", "cortex (also Mimir), loki or kafka")
+	topic := fs.String("topic", tenantkafka.DefaultTopic, "kafka: the backend's kafka.topic template")
 	outPath := fs.String("out", "", "output file (default stdout)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -57,6 +65,9 @@ func runOverrides(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	b, ok := backendOverrides[*backend]
+	if *backend == "kafka" {
+		ok = true
+	}
 	if *policyPath == "" || !ok || fs.NArg() > 0 {
 		fmt.Fprint(stderr, overridesUsage)
 		return 2
@@ -66,18 +77,14 @@ func runOverrides(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	out := overridesFile{Overrides: map[string]map[string]string{}}
-	for _, id := range p.TenantIDs() {
-		t, _ := p.Tenant(id)
-		d := t.Retention[b.signal]
-		if d <= 0 {
-			continue
+	var out any
+	if *backend == "kafka" {
+		if out, err = kafkaTopicConfigs(p, *topic); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
 		}
-		limits := map[string]string{}
-		for _, k := range b.keys {
-			limits[k] = promDuration(d)
-		}
-		out.Overrides[id] = limits
+	} else {
+		out = backendOverridesFile(p, b.signal, b.keys)
 	}
 	data, err := yaml.Marshal(out)
 	if err != nil {
@@ -96,6 +103,58 @@ func runOverrides(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// backendOverridesFile is a Cortex/Loki runtime config: each declared
+// tenant's retention for signal under keys.
+func backendOverridesFile(p *policy.Policy, signal policy.Signal, keys []string) overridesFile {
+	out := overridesFile{Overrides: map[string]map[string]string{}}
+	for _, id := range p.TenantIDs() {
+		t, _ := p.Tenant(id)
+		d := t.Retention[signal]
+		if d <= 0 {
+			continue
+		}
+		limits := map[string]string{}
+		for _, k := range keys {
+			limits[k] = promDuration(d)
+		}
+		out.Overrides[id] = limits
+	}
+	return out
+}
+
+// kafkaTopicsFile lists the topic configs the kafka backend sets.
+type kafkaTopicsFile struct {
+	Topics map[string]map[string]string `yaml:"topics"`
+}
+
+// kafkaTopicConfigs is the retention.ms of every declared tenant's topic
+// of each signal and of the pipeline tenants' topics, under template. A
+// template without {tenant} has shared topics on the broker's retention:
+// nothing to set. A tenant id no topic can be named after is an error, as
+// the backend refuses it.
+func kafkaTopicConfigs(p *policy.Policy, template string) (kafkaTopicsFile, error) {
+	out := kafkaTopicsFile{Topics: map[string]map[string]string{}}
+	topics, err := tenantkafka.NewTopics(template)
+	if err != nil {
+		return out, fmt.Errorf("--topic: %w", err)
+	}
+	if !topics.PerTenant() {
+		return out, nil
+	}
+	for _, id := range append(p.TenantIDs(), policy.Quarantine, policy.Governance) {
+		for _, sig := range policy.Signals {
+			name, err := topics.Topic(id, sig)
+			if err != nil {
+				return out, err
+			}
+			if ms := tenantkafka.RetentionMs(p, id, sig); ms > 0 {
+				out.Topics[name] = map[string]string{"retention.ms": strconv.FormatInt(ms, 10)}
+			}
+		}
+	}
+	return out, nil
 }
 
 // promDuration writes d as Prometheus' model.Duration, which Cortex, Mimir

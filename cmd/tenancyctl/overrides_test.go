@@ -80,3 +80,25 @@ func TestOverridesLoadInCortex(t *testing.T) {
 	assert.Regexp(t, `(?s)globex:.*compactor_blocks_retention_period: 90d`, got)
 	assert.Contains(t, got, "max_query_lookback: 400d")
 }
+
+// The kafka backend's overrides are the retention.ms it sets on each
+// tenant's topics and the pipeline tenants', the same numbers the router
+// sets (tenantkafka.RetentionMs).
+func TestOverridesKafka(t *testing.T) {
+	pol := writeFile(t, "tenants.yaml", overridesPolicy)
+	code, out, errOut := tenancyctl(t, "", "overrides", "--policy", pol, "--backend", "kafka")
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "    tenancy.acme.logs:\n        retention.ms: \"129600000\"\n", "acme's 36h")
+	assert.Contains(t, out, "    tenancy.acme.metrics:\n        retention.ms: \"34560000000\"\n", "acme's 400d")
+	assert.Contains(t, out, "    tenancy.globex.traces:\n        retention.ms: \"604800000\"\n", "the defaults' 7d")
+	assert.Contains(t, out, "    tenancy._quarantine.logs:\n        retention.ms: \"2592000000\"\n")
+	code, out, errOut = tenancyctl(t, "", "overrides", "--policy", pol, "--backend", "kafka", "--topic", "t.{signal}.{tenant}")
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "    t.logs.acme:\n")
+	code, out, _ = tenancyctl(t, "", "overrides", "--policy", pol, "--backend", "kafka", "--topic", "tenancy.{signal}")
+	require.Equal(t, 0, code)
+	assert.Contains(t, out, "topics: {}", "shared topics keep the broker's retention")
+	code, _, errOut = tenancyctl(t, "", "overrides", "--policy", pol, "--backend", "kafka", "--topic", "tenancy.{tenant}")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "{signal}")
+}

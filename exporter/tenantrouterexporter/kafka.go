@@ -227,23 +227,14 @@ func (k *kafkaBackend) send(ctx context.Context, tenant string, b batch) error {
 	return kafkaError(k.client.ProduceSync(ctx, recs...).FirstErr())
 }
 
-// retentionMs is the retention.ms a tenant's topic of sig gets: the
-// policy's retention for the signal (the defaults' for the pipeline
-// tenants and tenants no longer in the policy); -1 (the broker's) for a
-// topic tenants share.
+// retentionMs is the retention.ms a topic gets: the tenant's (see
+// tenantkafka.RetentionMs) for its own topic, -1 (the broker's) for a topic
+// tenants share.
 func (k *kafkaBackend) retentionMs(topics tenantkafka.Topics, tenant string, sig policy.Signal) int64 {
 	if !topics.PerTenant() {
 		return -1
 	}
-	pol := k.router.provider.Policy()
-	ret := pol.Defaults.Retention[sig]
-	if t, ok := pol.Tenant(tenant); ok {
-		ret = t.Retention[sig]
-	}
-	if ret <= 0 {
-		return -1
-	}
-	return ret.Milliseconds()
+	return tenantkafka.RetentionMs(k.router.provider.Policy(), tenant, sig)
 }
 
 // ensureTopic creates topic on first use, or sets its retention.ms when

@@ -141,3 +141,19 @@ func validChars(s string) bool {
 	}
 	return true
 }
+
+// RetentionMs is the retention.ms of a tenant's own topic of sig: the
+// policy's retention for the signal (the defaults' for the pipeline
+// tenants and tenants not in the policy); -1, the broker's, when the
+// policy sets none. The router's kafka backend sets it and tenancyctl
+// overrides --backend kafka prints it.
+func RetentionMs(pol *policy.Policy, tenant string, sig policy.Signal) int64 {
+	ret := pol.Defaults.Retention[sig]
+	if t, ok := pol.Tenant(tenant); ok {
+		ret = t.Retention[sig]
+	}
+	if ret <= 0 {
+		return -1
+	}
+	return ret.Milliseconds()
+}
