@@ -29,6 +29,8 @@ Usage:
                                       destroy a tenant's data key (crypto-shredding)
   tenancyctl quarantine --data DIR [--by TENANT] [--reason R]
                                       quarantined records: who sent them, claiming whom, why
+  tenancyctl export --data DIR --tenant T [--since] [--until] [--signal]
+                                      a tenant's records as OTLP/JSON lines any collector reads
   tenancyctl backup --data DIR --tenant T|--all --out DIR
                                       online, encrypted, verified copy of tenants' databases
   tenancyctl restore --data DIR --from DIR
@@ -66,6 +68,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runTenant(args[1:], stdin, stdout, stderr)
 	case "quarantine":
 		return runQuarantine(args[1:], stdout, stderr)
+	case "export":
+		return runExport(args[1:], stdout, stderr)
 	case "backup":
 		return runBackup(args[1:], stdout, stderr)
 	case "restore":
