@@ -24,10 +24,14 @@ var (
 	tracesSizer  ptrace.ProtoMarshaler
 )
 
+// reasonSpoofed is the tenant processor's quarantine reason for a resource
+// whose tenant.id contradicted its sender's identity.
+const reasonSpoofed = "spoofed"
+
 // owner finds the series a resource counts for: its tenant, or for a
 // quarantined resource its verified sender, else the policy tenant it
-// claimed. Pipeline tenants,
-// unknown tenants and tenants with anomaly detection off count for nobody.
+// claimed unless the claim was a spoof. Pipeline tenants, unknown tenants
+// and tenants with anomaly detection off count for nobody.
 func (v *view) owner(attrs pcommon.Map) (e viewEntry, quarantined, ok bool) {
 	id, reason := identity.TenantOf(attrs)
 	if reason != "" {
@@ -37,9 +41,16 @@ func (v *view) owner(attrs pcommon.Map) (e viewEntry, quarantined, ok bool) {
 		// A quarantined resource counts for whoever sent it: the verified
 		// sender when there is one, so a tenant cannot raise another's
 		// anomaly alerts (or stamp scores on its data) by spoofing its id;
-		// the claim only where no credential proved anyone.
+		// the claim only where no credential proved anyone. A spoof without a
+		// verified sender (one made over a trusted header) counts for nobody:
+		// its claim contradicted the sender, so it is no evidence about the
+		// claimed tenant, and counting it there would let any header sender
+		// raise that tenant's alerts.
 		who, found := attrs.Get(identity.AttrAuthenticated)
 		if !found {
+			if r, ok := attrs.Get(identity.AttrQuarantineReason); ok && r.Str() == reasonSpoofed {
+				return viewEntry{}, false, false
+			}
 			who, found = attrs.Get(identity.AttrClaimed)
 		}
 		if !found || who.Type() != pcommon.ValueTypeStr {

@@ -39,7 +39,16 @@ func TestSpoofCountsForTheSender(t *testing.T) {
 	if !ok || !quarantined || e.sensitivity != 0.1 {
 		t.Fatalf("spoof counted for %+v (quarantined %v, ok %v), want acme's series", e, quarantined, ok)
 	}
+	// Over a trusted header the sender is no tenant the connector can name,
+	// and the claim contradicted it: the spoof counts for nobody.
 	attrs.Remove("tenant.authenticated")
+	attrs.PutStr("tenant.source", "tenantgateway 10.0.0.7:51234")
+	if e, _, ok := v.owner(attrs); ok {
+		t.Fatalf("a spoof over a trusted header counted for %+v, want nobody", e)
+	}
+	// A claim no one contradicted (an unverified or unknown tenant) is the
+	// only identity there is, and counts for the claimed tenant.
+	attrs.PutStr("tenant.quarantine.reason", "unverified")
 	if e, _, ok := v.owner(attrs); !ok || e.sensitivity != 0.9 {
 		t.Fatalf("an unverified claim counts for the claimed tenant, got %+v", e)
 	}
