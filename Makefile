@@ -20,7 +20,7 @@ FUZZTIME ?= 20000x
 
 GO_SOURCES := $(shell find . -name '*.go' -not -path './build/*' -not -path './.tools/*') go.mod go.sum
 
-.PHONY: build run test test-unit test-e2e fuzz bench bench-noisy bench-tenant bench-anomaly eval-redaction bench-redaction bench-retention tools peers clean check-versions dashboards
+.PHONY: build run run-scaleout bench-scaleout test test-unit test-e2e fuzz bench bench-noisy bench-tenant bench-anomaly eval-redaction bench-redaction bench-retention tools peers clean check-versions dashboards
 
 # Real peers the tests start as processes (docs/peers.md); Debian's
 # prometheus comes from .ci/run.
@@ -76,6 +76,22 @@ run: build
 	TENANCY_FINGERPRINT_SECRET=$${TENANCY_FINGERPRINT_SECRET:-demo-fingerprint-secret-change-me} \
 	TENANCY_MASTER_KEY=$${TENANCY_MASTER_KEY:-$(DEMO_MASTER_KEY)} \
 	./$(COLLECTOR) --config config/quickstart.yaml
+
+# The two tiers on this machine (README, "Running more than one
+# collector"): kfake on 127.0.0.1:9092, two edge and two processing
+# collectors, all stopped by Ctrl-C.
+run-scaleout: build $(KFAKE)
+	@if [ -z "$$TENANCY_FINGERPRINT_SECRET" ]; then echo "make run-scaleout: TENANCY_FINGERPRINT_SECRET is not set: using the demo fingerprint secret" >&2; fi
+	@if [ -z "$$TENANCY_MASTER_KEY" ]; then echo "make run-scaleout: TENANCY_MASTER_KEY is not set: using the demo master key" >&2; fi
+	TENANCY_FINGERPRINT_SECRET=$${TENANCY_FINGERPRINT_SECRET:-demo-fingerprint-secret-change-me} \
+	TENANCY_MASTER_KEY=$${TENANCY_MASTER_KEY:-$(DEMO_MASTER_KEY)} \
+	KFAKE=$(KFAKE) COLLECTOR=$(COLLECTOR) ./hack/run-scaleout.sh
+
+# The Kafka hop's cost: CPU-seconds per record through one collector and
+# through edge -> kfake -> processing (README, "Running more than one
+# collector"). A measurement, kept out of make test by its build tag.
+bench-scaleout: build $(KFAKE)
+	set -o pipefail; TENANCY_COLLECTOR=$(CURDIR)/$(COLLECTOR) $(GO) test -tags scaleoutbench -count=1 -v -run '^TestBenchScaleOut$$' ./test/e2e/ | grep -E 'records|collector|edge|processing|broker|^(ok|FAIL|---)'
 
 # Every collector module at one release: core v0.165.0, stable v1.71.0,
 # contrib v0.165.1.
