@@ -56,24 +56,49 @@ func (h hashKeyFlags) Set(v string) error {
 	return nil
 }
 
+// secret reads hash key id's secret from its environment variable.
+func (h hashKeyFlags) secret(id string) ([]byte, error) {
+	v := os.Getenv(h[id])
+	if v == "" {
+		return nil, fmt.Errorf("hash key %s: environment variable %s is empty", id, h[id])
+	}
+	return []byte(v), nil
+}
+
+// redactFlags is the flag set of a redact command with its repeatable
+// --hash-key.
+func redactFlags(name string, stderr io.Writer) (*flag.FlagSet, hashKeyFlags) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, redactUsage) }
+	keys := hashKeyFlags{}
+	fs.Var(keys, "hash-key", "ID=ENVVAR: a hash key read from an environment variable (repeatable)")
+	return fs, keys
+}
+
+// parseRedactFlags parses args; when it returns !ok the command exits
+// with code (0 for -h).
+func parseRedactFlags(fs *flag.FlagSet, args []string) (code int, ok bool) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0, false
+		}
+		return 2, false
+	}
+	return 0, true
+}
+
 func runRedact(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "pseudonym" {
 		return runPseudonym(args[1:], stdout, stderr)
 	}
-	fs := flag.NewFlagSet("tenancyctl redact", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, redactUsage) }
+	fs, keys := redactFlags("tenancyctl redact", stderr)
 	policyPath := fs.String("policy", "", "policy file (tenants.yaml)")
 	inPath := fs.String("in", "", "input file (default stdin)")
 	outPath := fs.String("out", "", "output file (default stdout)")
 	active := fs.String("active-hash-key", "", "hash key id new hashes use")
-	keys := hashKeyFlags{}
-	fs.Var(keys, "hash-key", "ID=ENVVAR: a hash key read from an environment variable (repeatable)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := parseRedactFlags(fs, args); !ok {
+		return code
 	}
 	if *policyPath == "" || fs.NArg() != 0 {
 		fmt.Fprint(stderr, "tenancyctl redact: --policy is required and no positional arguments are taken\n\n"+redactUsage)
@@ -85,13 +110,13 @@ func runRedact(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	opts := redact.Options{HashKeys: map[string][]byte{}, ActiveHashKey: *active}
-	for id, env := range keys {
-		v := os.Getenv(env)
-		if v == "" {
-			fmt.Fprintf(stderr, "tenancyctl redact: hash key %s: environment variable %s is empty\n", id, env)
+	for id := range keys {
+		v, err := keys.secret(id)
+		if err != nil {
+			fmt.Fprintf(stderr, "tenancyctl redact: %v\n", err)
 			return 2
 		}
-		opts.HashKeys[id] = []byte(v)
+		opts.HashKeys[id] = v
 	}
 	r, err := redact.New(pol, opts)
 	if err != nil {
@@ -175,18 +200,11 @@ func (c *countingReader) Read(p []byte) (int, error) {
 }
 
 func runPseudonym(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("tenancyctl redact pseudonym", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, redactUsage) }
+	fs, keys := redactFlags("tenancyctl redact pseudonym", stderr)
 	tenant := fs.String("tenant", "", "tenant whose records the value was in (\"\" for records without an owner)")
 	check := fs.String("check", "", "a stored pseudonym <hash:ID:HEX> to verify against VALUE")
-	keys := hashKeyFlags{}
-	fs.Var(keys, "hash-key", "ID=ENVVAR: a hash key read from an environment variable (repeatable)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := parseRedactFlags(fs, args); !ok {
+		return code
 	}
 	if fs.NArg() != 1 {
 		fmt.Fprint(stderr, "tenancyctl redact pseudonym: want exactly one VALUE\n\n"+redactUsage)
@@ -209,17 +227,16 @@ func runPseudonym(args []string, stdout, stderr io.Writer) int {
 			keyID = id
 		}
 	}
-	env, ok := keys[keyID]
-	if !ok {
+	if _, ok := keys[keyID]; !ok {
 		fmt.Fprintf(stderr, "tenancyctl redact pseudonym: no --hash-key %s=ENVVAR given for the key the pseudonym names\n", keyID)
 		return 2
 	}
-	secret := os.Getenv(env)
-	if secret == "" {
-		fmt.Fprintf(stderr, "tenancyctl redact pseudonym: hash key %s: environment variable %s is empty\n", keyID, env)
+	secret, err := keys.secret(keyID)
+	if err != nil {
+		fmt.Fprintf(stderr, "tenancyctl redact pseudonym: %v\n", err)
 		return 2
 	}
-	got, err := redact.Pseudonym([]byte(secret), keyID, *tenant, fs.Arg(0))
+	got, err := redact.Pseudonym(secret, keyID, *tenant, fs.Arg(0))
 	if err != nil {
 		fmt.Fprintf(stderr, "tenancyctl redact pseudonym: %v\n", err)
 		return 1
