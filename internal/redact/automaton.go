@@ -17,12 +17,29 @@ import (
 //
 // Patterns must be lower case (NewMatcher and the keyword index lower
 // them); scan then matches them ASCII case-insensitively.
+//
+// Only shallow states, and deep ones whose row differs from their nearest
+// dense failure state's in more than maxExceptions classes, have a dense
+// row. A deep state inside one identifier ("cust04711.exam") differs from
+// its failure state in a class or two, so it is stored as those
+// exceptions and a pointer to the dense row that answers the rest: at
+// 10,000 tenants with four identifiers each, 24 MB of rows became 9 MB
+// (TestAutomatonSize). Ordinary text stays in dense states; a sparse step
+// costs a short scan and one more load, only inside an identifier.
 type automaton struct {
-	// trans[sid+class] is the next premultiplied state id; the states
-	// from matchFrom on report matches.
-	trans     []uint32
-	matchFrom uint32
-	classes   [256]uint16
+	// trans[sid+class] is the next state id of dense state sid
+	// (premultiplied); dense states from matchFrom on report matches.
+	// Ids from sparseFrom on are sparse states, sparseFrom+k for
+	// sparse[k], and report matches when their matchOff range is not
+	// empty.
+	trans      []uint32
+	matchFrom  uint32
+	sparseFrom uint32
+	sparse     []sparseState
+	// excClass[j] and excNext[j] are the exceptions of the sparse states.
+	excClass []uint16
+	excNext  []uint32
+	classes  [256]uint16
 	// info[b] packs what scan needs of byte b: the class of b lowered
 	// (bits 0-15) and b's fact kind (16-23).
 	info [256]uint32
@@ -34,10 +51,32 @@ type automaton struct {
 	recip  uint64
 	// matchOff[state]..matchOff[state+1] index matchData: the patterns
 	// ending at that state, own first, then those of its failure chain.
+	// Dense states are numbered first (sid/stride), then sparse ones
+	// (numDense+k).
+	numDense  uint32
 	matchOff  []uint32
 	matchData []int32
 	lens      []int32
 }
+
+// sparseState is a deep state: its move on a class is the exception for
+// that class in excClass[off:end], else the move of dense state fallback.
+type sparseState struct {
+	fallback uint32
+	off, end uint32
+}
+
+// Which states get a dense row: shallow ones first, breadth first, while
+// the rows fit denseRowBudget (a small policy is all dense, so the hot
+// loop never leaves the table), every state up to denseDepth whatever the
+// budget (ordinary text lives there), and deeper ones with more than
+// maxExceptions classes that move differently from their fallback (the
+// fan-out of a numbering scheme: "cust0000" has ten children).
+const (
+	denseDepth     = 2
+	maxExceptions  = 4
+	denseRowBudget = 8 << 20
+)
 
 // acMatch is one pattern occurrence [start, end) in a haystack.
 type acMatch struct {
@@ -45,6 +84,12 @@ type acMatch struct {
 }
 
 func newAutomaton(patterns []string) (*automaton, error) {
+	return newAutomatonBudget(patterns, denseRowBudget)
+}
+
+// newAutomatonBudget is newAutomaton with budget bytes of dense rows
+// beyond denseDepth (the tests use 0 to make every state they can sparse).
+func newAutomatonBudget(patterns []string, budget int) (*automaton, error) {
 	if len(patterns) == 0 {
 		return nil, errors.New("automaton: no patterns")
 	}
@@ -75,6 +120,7 @@ func newAutomaton(patterns []string) (*automaton, error) {
 	type node struct {
 		next    []int32
 		fail    int32
+		depth   int32
 		matches []int32
 	}
 	nodes := []node{{next: make([]int32, nclass)}}
@@ -86,7 +132,7 @@ func newAutomaton(patterns []string) (*automaton, error) {
 				s = n
 				continue
 			}
-			nodes = append(nodes, node{next: make([]int32, nclass)})
+			nodes = append(nodes, node{next: make([]int32, nclass), depth: int32(j + 1)})
 			n := int32(len(nodes) - 1)
 			nodes[s].next[c] = n
 			s = n
@@ -118,42 +164,136 @@ func newAutomaton(patterns []string) (*automaton, error) {
 			queue = append(queue, n)
 		}
 	}
-	if uint64(len(nodes))*uint64(nclass) > math.MaxUint32 {
-		return nil, fmt.Errorf("automaton: %d states of %d classes do not fit 32-bit ids", len(nodes), nclass)
+	// Dense or sparse, in breadth-first order: a failure link points to a
+	// shallower state, already decided. A sparse state's fallback is the
+	// first dense state on its failure chain, and its exceptions are the
+	// classes where the two rows differ, so its moves are exact.
+	dense := make([]bool, len(nodes))
+	fallback := make([]int32, len(nodes))
+	// Sparse node si's exceptions are class, target pairs in
+	// exc[excOf[si]:excOf[si]+2*excN[si]].
+	var exc []int32
+	excOf := make([]int32, len(nodes))
+	excN := make([]uint8, len(nodes))
+	dense[0] = true
+	rowBytes := 4 * nclass
+	denseBytes := rowBytes
+	var tmp []int32
+	for _, si := range queue {
+		nd := &nodes[si]
+		f := nd.fail
+		for !dense[f] {
+			f = nodes[f].fail
+		}
+		if nd.depth > denseDepth && denseBytes+rowBytes > budget {
+			tmp = tmp[:0]
+			for c := range nclass {
+				if nd.next[c] != nodes[f].next[c] {
+					tmp = append(tmp, int32(c), nd.next[c])
+					if len(tmp) > 2*maxExceptions {
+						break
+					}
+				}
+			}
+			if len(tmp) <= 2*maxExceptions {
+				fallback[si] = f
+				excOf[si] = int32(len(exc))
+				excN[si] = uint8(len(tmp) / 2)
+				exc = append(exc, tmp...)
+				continue
+			}
+		}
+		dense[si] = true
+		denseBytes += rowBytes
 	}
-	a.stride = uint32(nclass)
-	a.recip = (1<<32 + uint64(a.stride) - 1) / uint64(a.stride)
-	// Number the states that report matches last, so that a step lands on
-	// one exactly when its id is at least matchFrom: the hot loops test
-	// that beside the step instead of unpacking a flag on it.
+	// Dense states first, those that report matches last among them, so
+	// that a step lands on one exactly when its id is at least matchFrom:
+	// the hot loops test that beside the step instead of unpacking a flag
+	// on it. Sparse states follow, from sparseFrom.
 	order := make([]int32, 0, len(nodes))
 	for _, reporting := range []bool{false, true} {
 		for si := range nodes {
-			if (len(nodes[si].matches) > 0) == reporting {
+			if dense[si] && (len(nodes[si].matches) > 0) == reporting {
 				order = append(order, int32(si))
 			}
 		}
 	}
-	newID := make([]uint32, len(nodes))
-	for ni, si := range order {
-		newID[si] = uint32(ni)
-		if len(nodes[si].matches) > 0 && a.matchFrom == 0 {
-			a.matchFrom = uint32(ni) * a.stride
+	numDense := len(order)
+	for si := range nodes {
+		if !dense[si] {
+			order = append(order, int32(si))
 		}
 	}
-	if a.matchFrom == 0 {
-		a.matchFrom = uint32(len(nodes)) * a.stride
+	if uint64(numDense)*uint64(nclass)+uint64(len(nodes)-numDense) > math.MaxUint32 {
+		return nil, fmt.Errorf("automaton: %d dense states of %d classes and %d sparse do not fit 32-bit ids", numDense, nclass, len(nodes)-numDense)
 	}
-	a.trans = make([]uint32, len(nodes)*nclass)
+	a.stride = uint32(nclass)
+	a.recip = (1<<32 + uint64(a.stride) - 1) / uint64(a.stride)
+	a.numDense = uint32(numDense)
+	a.sparseFrom = uint32(numDense) * a.stride
+	newID := make([]uint32, len(nodes))
+	a.matchFrom = a.sparseFrom
+	for ni, si := range order {
+		if ni < numDense {
+			newID[si] = uint32(ni) * a.stride
+			if len(nodes[si].matches) > 0 && a.matchFrom == a.sparseFrom {
+				a.matchFrom = uint32(ni) * a.stride
+			}
+		} else {
+			newID[si] = a.sparseFrom + uint32(ni-numDense)
+		}
+	}
+	a.trans = make([]uint32, numDense*nclass)
+	a.sparse = make([]sparseState, 0, len(nodes)-numDense)
 	a.matchOff = make([]uint32, len(nodes)+1)
 	for ni, si := range order {
-		for c := range nclass {
-			a.trans[ni*nclass+c] = newID[nodes[si].next[c]] * a.stride
+		if ni < numDense {
+			for c := range nclass {
+				a.trans[ni*nclass+c] = newID[nodes[si].next[c]]
+			}
+		} else {
+			ss := sparseState{fallback: newID[fallback[si]], off: uint32(len(a.excClass))}
+			e := exc[excOf[si] : excOf[si]+2*int32(excN[si])]
+			for k := 0; k < len(e); k += 2 {
+				a.excClass = append(a.excClass, uint16(e[k]))
+				a.excNext = append(a.excNext, newID[e[k+1]])
+			}
+			ss.end = uint32(len(a.excClass))
+			a.sparse = append(a.sparse, ss)
 		}
 		a.matchData = append(a.matchData, nodes[si].matches...)
 		a.matchOff[ni+1] = uint32(len(a.matchData))
 	}
 	return a, nil
+}
+
+// next is the move of state sid on class c (the hot loop, steps, inlines
+// the same logic).
+func (a *automaton) next(sid, c uint32) uint32 {
+	if sid < a.sparseFrom {
+		return a.trans[sid+c]
+	}
+	ss := &a.sparse[sid-a.sparseFrom]
+	for j := ss.off; j < ss.end; j++ {
+		if uint32(a.excClass[j]) == c {
+			return a.excNext[j]
+		}
+	}
+	return a.trans[ss.fallback+c]
+}
+
+// index is the matchOff index of state sid.
+func (a *automaton) index(sid uint32) uint32 {
+	if sid < a.sparseFrom {
+		return a.state(sid)
+	}
+	return a.numDense + sid - a.sparseFrom
+}
+
+// size is the automaton's memory in bytes (its slices' lengths).
+func (a *automaton) size() int {
+	return 4*len(a.trans) + 12*len(a.sparse) + 2*len(a.excClass) + 4*len(a.excNext) +
+		4*len(a.matchOff) + 4*len(a.matchData) + 4*len(a.lens)
 }
 
 // state is the state of premultiplied id sid: sid / stride, by the

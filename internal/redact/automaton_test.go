@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/coregx/ahocorasick"
 	"github.com/stretchr/testify/assert"
@@ -53,9 +54,22 @@ func sameSet(a, b []acMatch) bool {
 	return slices.Equal(a, b)
 }
 
+// checkAutomaton checks the automaton as built (small: all dense) and with
+// every state it can make sparse.
 func checkAutomaton(t testing.TB, patterns []string, hay []byte) {
-	a, err := newAutomaton(patterns)
-	require.NoError(t, err)
+	for _, budget := range []int{denseRowBudget, 0} {
+		a, err := newAutomatonBudget(patterns, budget)
+		require.NoError(t, err)
+		checkMatches(t, a, patterns, hay)
+		var states []uint32
+		got, _, _ := a.scan(nil, string(hay), states)
+		if want := a.appendMatches(nil, hay); !slices.Equal(got, want) {
+			t.Fatalf("budget %d: scan %v, table walk %v", budget, got, want)
+		}
+	}
+}
+
+func checkMatches(t testing.TB, a *automaton, patterns []string, hay []byte) {
 	got := a.appendMatches(nil, hay)
 	var used [256]bool
 	distinct := 0
@@ -87,20 +101,27 @@ func TestAutomatonMatchesLibrary(t *testing.T) {
 	checkAutomaton(t, all, []byte(strings.ToLower("Bearer eyJhbGciOi x@globex.example password=hunter2 AKIAxxxx sk_live_abc https://initech.example")))
 	rng := rand.New(rand.NewPCG(1, 2))
 	for range 2000 {
-		pats := make([]string, 1+rng.IntN(8))
-		for i := range pats {
-			b := make([]byte, 1+rng.IntN(4))
-			for j := range b {
-				b[j] = "abc.@"[rng.IntN(5)]
-			}
-			pats[i] = string(b)
-		}
-		hay := make([]byte, rng.IntN(40))
-		for j := range hay {
-			hay[j] = "abcd.@"[rng.IntN(6)]
-		}
+		pats, hay := randomCase(rng, 8, 4, "abc.@", 40, "abcd.@")
 		checkAutomaton(t, pats, hay)
 	}
+}
+
+// randomCase is up to maxPats patterns of up to maxLen bytes of alphabet,
+// and a haystack of up to hayLen bytes of hayAlphabet.
+func randomCase(rng *rand.Rand, maxPats, maxLen int, alphabet string, hayLen int, hayAlphabet string) ([]string, []byte) {
+	pats := make([]string, 1+rng.IntN(maxPats))
+	for i := range pats {
+		b := make([]byte, 1+rng.IntN(maxLen))
+		for j := range b {
+			b[j] = alphabet[rng.IntN(len(alphabet))]
+		}
+		pats[i] = string(b)
+	}
+	hay := make([]byte, rng.IntN(hayLen))
+	for j := range hay {
+		hay[j] = hayAlphabet[rng.IntN(len(hayAlphabet))]
+	}
+	return pats, hay
 }
 
 // FuzzAutomaton compares the automaton with the library and a naive search.
@@ -138,14 +159,14 @@ func TestScanAppendsWithoutAllocating(t *testing.T) {
 // the automaton's table walked byte for byte, exact on bytes. It checks the
 // table against the library; scan is checked against it.
 func (a *automaton) appendMatches(dst []acMatch, hay []byte) []acMatch {
-	trans, classes := a.trans, &a.classes
+	classes := &a.classes
 	var sid uint32
 	for i, b := range hay {
-		sid = trans[sid+uint32(classes[b])]
+		sid = a.next(sid, uint32(classes[b]))
 		if sid < a.matchFrom {
 			continue
 		}
-		st := a.state(sid)
+		st := a.index(sid)
 		for _, pi := range a.matchData[a.matchOff[st]:a.matchOff[st+1]] {
 			dst = append(dst, acMatch{int(pi), i + 1 - int(a.lens[pi]), i + 1})
 		}
@@ -176,7 +197,40 @@ func TestStateFromPremultipliedID(t *testing.T) {
 func TestTableIsExactlyWide(t *testing.T) {
 	a, err := newAutomaton([]string{"acme", "acme.example", "://", "@"})
 	require.NoError(t, err)
-	assert.Equal(t, len(a.matchOff)-1, len(a.trans)/int(a.stride))
+	assert.Equal(t, int(a.numDense), len(a.trans)/int(a.stride))
+	assert.Equal(t, len(a.matchOff)-1, int(a.numDense)+len(a.sparse))
+	assert.Empty(t, a.sparse, "a small policy is all dense")
+	a, err = newAutomatonBudget([]string{"acme", "acme.example", "://", "@"}, 0)
+	require.NoError(t, err)
+	assert.NotEmpty(t, a.sparse, "without a budget, acme.example's deep states are sparse")
+	assert.Equal(t, int(a.numDense), len(a.trans)/int(a.stride))
+	assert.Equal(t, len(a.matchOff)-1, int(a.numDense)+len(a.sparse))
 	assert.Zero(t, len(a.trans)%int(a.stride))
 	assert.EqualValues(t, 1+len("acme.xpl:/@"), a.stride, "one class per distinct byte, plus the rest")
+}
+
+// TestSparseStatesAreExact: long patterns over a small alphabet make deep
+// failure chains through sparse states; every match is still the
+// library's and the naive search's.
+func TestSparseStatesAreExact(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for range 1000 {
+		pats, hay := randomCase(rng, 12, 12, "ab.", 80, "ab.c")
+		checkAutomaton(t, pats, hay)
+	}
+}
+
+// TestAutomatonSize: 10,000 tenants with four identifiers each (the
+// benchmark's policy) fit the 20 MB; the build time is logged
+// (BenchmarkNewMatcher measures it).
+func TestAutomatonSize(t *testing.T) {
+	p := benchPolicy(t, 10000)
+	start := time.Now()
+	m, err := NewMatcher(p)
+	require.NoError(t, err)
+	built := time.Since(start)
+	a := m.ac
+	t.Logf("%d states (%d dense of %d classes, %d sparse with %d exceptions): %.1f MB, built in %v",
+		len(a.matchOff)-1, a.numDense, a.stride, len(a.sparse), len(a.excClass), float64(a.size())/1e6, built)
+	assert.LessOrEqual(t, a.size(), 20_000_000)
 }

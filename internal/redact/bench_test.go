@@ -15,11 +15,18 @@ import (
 
 // benchPolicy declares n tenants with four identifiers each and the classes
 // a cautious tenant redacts.
-func benchPolicy(tb testing.TB, n int) *policy.Policy {
+func benchPolicy(tb testing.TB, n int) *policy.Policy { return benchPolicyWith(tb, n, nil) }
+
+// benchPolicyWith is benchPolicy with more of each tenant's keys written
+// by more(i).
+func benchPolicyWith(tb testing.TB, n int, more func(y *strings.Builder, i int)) *policy.Policy {
 	var y strings.Builder
 	y.WriteString("defaults:\n  redaction:\n    classes: {email: mask, credit_card: mask, jwt: mask, auth_header: mask, secret_pair: mask, aws_key: mask, private_key: remove, ipv4: mask, us_ssn: mask}\ntenants:\n")
 	for i := range n {
 		fmt.Fprintf(&y, "  cust%05d:\n    identifiers: [cust%05d, cust%05d.example, \"ak_cust%05d_\", \"CN-%05d-\"]\n", i, i, i, i, i)
+		if more != nil {
+			more(&y, i)
+		}
 	}
 	p, err := policy.Parse("bench.yaml", []byte(y.String()))
 	require.NoError(tb, err)
@@ -171,18 +178,13 @@ func BenchmarkNewMatcher(b *testing.B) {
 // rule is declared by n/10 tenants and every rule's keyword is in the
 // automaton.
 func benchRulesPolicy(tb testing.TB, n int) *policy.Policy {
-	var y strings.Builder
-	y.WriteString("defaults:\n  redaction:\n    classes: {email: mask, credit_card: mask, jwt: mask, auth_header: mask, secret_pair: mask, aws_key: mask, private_key: remove, ipv4: mask, us_ssn: mask}\ntenants:\n")
-	for i := range n {
-		fmt.Fprintf(&y, "  cust%05d:\n    identifiers: [cust%05d, cust%05d.example, \"ak_cust%05d_\", \"CN-%05d-\"]\n    redaction:\n      rules:\n", i, i, i, i, i)
+	return benchPolicyWith(tb, n, func(y *strings.Builder, i int) {
+		y.WriteString("    redaction:\n      rules:\n")
 		for k := range 10 {
 			j := (i*10 + k) % 100
-			fmt.Fprintf(&y, "        rule%02d: {pattern: 'R%02dX-[0-9]{8}', keywords: [R%02dX-], action: mask}\n", j, j, j)
+			fmt.Fprintf(y, "        rule%02d: {pattern: 'R%02dX-[0-9]{8}', keywords: [R%02dX-], action: mask}\n", j, j, j)
 		}
-	}
-	p, err := policy.Parse("bench.yaml", []byte(y.String()))
-	require.NoError(tb, err)
-	return p
+	})
 }
 
 // BenchmarkTenantRules compares clean records (nothing to redact) under a

@@ -195,7 +195,7 @@ func (a *automaton) scan(dst []acMatch, s string, states []uint32) ([]acMatch, f
 		if sid < a.matchFrom {
 			continue
 		}
-		st := a.state(sid)
+		st := a.index(sid)
 		for _, pi := range a.matchData[a.matchOff[st]:a.matchOff[st+1]] {
 			dst = append(dst, acMatch{int(pi), i + 1 - int(a.lens[pi]), i + 1})
 		}
@@ -208,6 +208,45 @@ func (a *automaton) scan(dst []acMatch, s string, states []uint32) ([]acMatch, f
 // (below matchFrom: no match). It is a leaf that stores unconditionally,
 // so its state stays in registers.
 func (a *automaton) steps(s string, states []uint32) (flags, top uint32) {
+	if len(a.sparse) == 0 {
+		return a.denseSteps(s, states)
+	}
+	trans, info := a.trans, &a.info
+	sparseFrom := a.sparseFrom
+	ft, ff := &factNext, &factFlags
+	var sid uint32
+	var fst uint16
+	s = s[:len(states)]
+	for i := range states {
+		e := info[s[i]]
+		fi := fst + uint16(e>>16)
+		fst = ft[fi]
+		flags |= ff[fi]
+		c := e & 0xffff
+		if sid < sparseFrom {
+			sid = trans[sid+c]
+		} else {
+			// Inside an identifier: a.next, inlined by hand so the
+			// loop makes no call.
+			ss := &a.sparse[sid-sparseFrom]
+			next := trans[ss.fallback+c]
+			for j := ss.off; j < ss.end; j++ {
+				if uint32(a.excClass[j]) == c {
+					next = a.excNext[j]
+					break
+				}
+			}
+			sid = next
+		}
+		states[i] = sid
+		top = max(top, sid)
+	}
+	return flags, top
+}
+
+// denseSteps is steps for an automaton without sparse states (every policy
+// whose rows fit denseRowBudget): the table step alone, no branch.
+func (a *automaton) denseSteps(s string, states []uint32) (flags, top uint32) {
 	trans, info := a.trans, &a.info
 	ft, ff := &factNext, &factFlags
 	var sid uint32
