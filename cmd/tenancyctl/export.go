@@ -1,11 +1,9 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/tenancyhq/tenancy/internal/localstore"
 	"github.com/tenancyhq/tenancy/internal/policy"
@@ -23,18 +21,14 @@ const exportUsage = `Usage:
 func runExport(args []string, stdout, stderr io.Writer) int {
 	f := newStoreFlags("export", stderr)
 	f.fs.Usage = func() { fmt.Fprint(stderr, exportUsage) }
-	since := f.fs.String("since", "", "only records at or after this time (RFC 3339 or an age: 2h, 7d)")
-	until := f.fs.String("until", "", "only records before this time")
+	f.addWindow("records")
 	signals := f.fs.String("signal", "", "comma-separated signals (default: all)")
 	if code := f.parse(args, true, stderr); code >= 0 {
 		return code
 	}
-	now := time.Now()
-	lo, err1 := parseWhen(*since, now)
-	hi, err2 := parseWhen(*until, now)
-	if err := errors.Join(err1, err2); err != nil {
-		fmt.Fprintf(stderr, "tenancyctl export: --since/--until: %v\n", err)
-		return 2
+	lo, hi, code := f.window(stderr)
+	if code >= 0 {
+		return code
 	}
 	opts := localstore.ExportOptions{Since: lo, Until: hi, Actor: actor()}
 	if *signals != "" {

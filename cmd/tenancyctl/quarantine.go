@@ -7,7 +7,6 @@ import (
 	"io"
 	"regexp"
 	"strings"
-	"time"
 
 	"github.com/tenancyhq/tenancy/internal/identity"
 	"github.com/tenancyhq/tenancy/internal/localstore"
@@ -55,8 +54,7 @@ func runQuarantine(args []string, stdout, stderr io.Writer) int {
 	f.fs.Usage = func() { fmt.Fprint(stderr, quarantineUsage) }
 	by := f.fs.String("by", "", "only records this authenticated tenant sent")
 	reason := f.fs.String("reason", "", "only records quarantined for this reason")
-	since := f.fs.String("since", "", "only records at or after this time (RFC 3339 or an age: 2h, 7d)")
-	until := f.fs.String("until", "", "only records before this time")
+	f.addWindow("records")
 	format := f.fs.String("format", "table", "table, json or csv")
 	if code := f.parse(args, false, stderr); code >= 0 {
 		return code
@@ -75,12 +73,9 @@ func runQuarantine(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tenancyctl quarantine: --format: want table, json or csv, found %q\n", *format)
 		return 2
 	}
-	now := time.Now()
-	lo, err1 := parseWhen(*since, now)
-	hi, err2 := parseWhen(*until, now)
-	if err := errors.Join(err1, err2); err != nil {
-		fmt.Fprintf(stderr, "tenancyctl quarantine: --since/--until: %v\n", err)
-		return 2
+	lo, hi, code := f.window(stderr)
+	if code >= 0 {
+		return code
 	}
 	s, version, err := f.open()
 	if err != nil {

@@ -75,6 +75,7 @@ type storeFlags struct {
 	tenant        string
 	masterKeyFile string
 	policyFile    string
+	since, until  *string // with addWindow
 }
 
 func newStoreFlags(name string, stderr io.Writer) *storeFlags {
@@ -86,6 +87,25 @@ func newStoreFlags(name string, stderr io.Writer) *storeFlags {
 	f.fs.StringVar(&f.masterKeyFile, "master-key-file", "", "file with the master key (else $"+localstore.MasterKeyEnv+")")
 	f.fs.StringVar(&f.policyFile, "policy", "", "policy file whose version audit entries record")
 	return f
+}
+
+// addWindow adds --since and --until.
+func (f *storeFlags) addWindow(what string) {
+	f.since = f.fs.String("since", "", "only "+what+" at or after this time (RFC 3339 or an age: 2h, 7d)")
+	f.until = f.fs.String("until", "", "only "+what+" before this time")
+}
+
+// window is --since and --until as times (zero when not given); code is
+// -1 when the command goes on.
+func (f *storeFlags) window(stderr io.Writer) (lo, hi time.Time, code int) {
+	now := time.Now()
+	lo, err1 := parseWhen(*f.since, now)
+	hi, err2 := parseWhen(*f.until, now)
+	if err := errors.Join(err1, err2); err != nil {
+		fmt.Fprintf(stderr, "%s: --since/--until: %v\n", f.fs.Name(), err)
+		return lo, hi, 2
+	}
+	return lo, hi, -1
 }
 
 // parse parses args; code is -1 when the command goes on.
@@ -158,8 +178,7 @@ func parseWhen(s string, now time.Time) (time.Time, error) {
 
 func runQuery(args []string, stdout, stderr io.Writer) int {
 	f := newStoreFlags("query", stderr)
-	since := f.fs.String("since", "", "only rows at or after this time (RFC 3339 or an age: 2h, 7d)")
-	until := f.fs.String("until", "", "only rows before this time")
+	f.addWindow("rows")
 	format := f.fs.String("format", "table", "table, json or csv")
 	maxRows := f.fs.Int("max-rows", 100000, "stop after this many rows")
 	if code := f.parse(args, true, stderr); code >= 0 {
@@ -173,12 +192,9 @@ func runQuery(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tenancyctl query: --format: want table, json or csv, found %q\n", *format)
 		return 2
 	}
-	now := time.Now()
-	lo, err1 := parseWhen(*since, now)
-	hi, err2 := parseWhen(*until, now)
-	if err := errors.Join(err1, err2); err != nil {
-		fmt.Fprintf(stderr, "tenancyctl query: --since/--until: %v\n", err)
-		return 2
+	lo, hi, code := f.window(stderr)
+	if code >= 0 {
+		return code
 	}
 	s, version, err := f.open()
 	if err != nil {
