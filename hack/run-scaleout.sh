@@ -63,5 +63,16 @@ run-scaleout: broker 127.0.0.1:9092; edge OTLP on 127.0.0.1:4317/4318 and 127.0.
 stores under $DIR/processing{1,2}/tenants (bin/tenancyctl query --data DIR --tenant T "SELECT ...");
 logs in $DIR/*.log. Ctrl-C stops everything.
 MSG
-wait -n "${pids[@]}" || true
-echo "run-scaleout: a process exited; stopping the others" >&2
+# Until Ctrl-C, a process of ours exits, or whoever started us (make) is
+# gone: then the trap stops the rest.
+parent=$PPID
+while kill -0 "$parent" 2>/dev/null; do
+	for p in "${pids[@]}"; do
+		if ! kill -0 "$p" 2>/dev/null; then
+			echo "run-scaleout: process $p exited; stopping the others" >&2
+			exit 1
+		fi
+	done
+	sleep 1
+done
+echo "run-scaleout: $parent is gone; stopping" >&2
