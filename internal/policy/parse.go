@@ -108,6 +108,7 @@ func Parse(name string, data []byte) (*Policy, error) {
 	}
 
 	identOwner := map[string]string{}
+	var idents []identAt
 	ps.eachPair(tenantsNode, "tenants", func(id string, k, v *yaml.Node) {
 		path := "tenants." + id
 		if err := ValidateTenantID(id); err != nil {
@@ -136,6 +137,7 @@ func Parse(name string, data []byte) (*Policy, error) {
 				continue
 			}
 			identOwner[low] = id
+			idents = append(idents, identAt{low, id, s.identLines[i], fmt.Sprintf("%s.identifiers[%d]", path, i)})
 		}
 		for i, h := range t.APIKeys {
 			if prev, dup := p.keys[h]; dup {
@@ -148,11 +150,40 @@ func Parse(name string, data []byte) (*Policy, error) {
 		p.tenants[id] = &t
 		p.ids = append(p.ids, id)
 	})
+	ps.prefixConflicts(idents)
 	if len(ps.problems) > 0 {
 		return nil, ps.err()
 	}
 	sort.Strings(p.ids)
 	return p, nil
+}
+
+// identAt is a declared identifier, lower case, and where it was declared.
+type identAt struct {
+	low, tenant string
+	line        int
+	path        string
+}
+
+// prefixConflicts refuses a tenant's key prefix ("acme_k*") that another
+// tenant's identifier starts with: that identifier would be the first
+// tenant's in the second's own records, and redacted there.
+func (ps *parser) prefixConflicts(idents []identAt) {
+	text := func(x identAt) string { return strings.TrimSuffix(x.low, "*") }
+	sorted := slices.Clone(idents)
+	slices.SortFunc(sorted, func(a, b identAt) int { return strings.Compare(text(a), text(b)) })
+	for _, pre := range idents {
+		prefix, ok := strings.CutSuffix(pre.low, "*")
+		if !ok {
+			continue
+		}
+		i, _ := slices.BinarySearchFunc(sorted, prefix, func(x identAt, p string) int { return strings.Compare(text(x), p) })
+		for ; i < len(sorted) && strings.HasPrefix(text(sorted[i]), prefix); i++ {
+			if o := sorted[i]; o.tenant != pre.tenant {
+				ps.add(o.line, o.path, "identifier %q of tenant %q starts with key prefix %q of tenant %q", o.low, o.tenant, pre.low, pre.tenant)
+			}
+		}
+	}
 }
 
 // spec is what one mapping (a tenant or the defaults block) sets.

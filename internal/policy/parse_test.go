@@ -264,3 +264,15 @@ func TestRedactionRuleErrors(t *testing.T) {
 		assert.Contains(t, err.Error(), "p.yaml:5: tenants.acme.redaction.rules."+name+": rule name", name)
 	}
 }
+
+// A key prefix claims every token starting with it: another tenant's
+// identifier that starts with it would be redacted in that tenant's own
+// records, so the policy refuses it.
+func TestIdentifierPrefixConflicts(t *testing.T) {
+	_, err := Parse("p.yaml", []byte("tenants:\n  acme:\n    identifiers: ['acme_live_k*']\n  globex:\n    identifiers: [globex, ACME_LIVE_KEYS, 'acme_live_k2*']\n"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `p.yaml:5: tenants.globex.identifiers[1]: identifier "acme_live_keys" of tenant "globex" starts with key prefix "acme_live_k*" of tenant "acme"`)
+	assert.Contains(t, err.Error(), `p.yaml:5: tenants.globex.identifiers[2]: identifier "acme_live_k2*" of tenant "globex" starts with key prefix "acme_live_k*" of tenant "acme"`)
+	_, err = Parse("p.yaml", []byte("tenants:\n  acme:\n    identifiers: ['acme_live_k*', acme_live_key]\n  globex:\n    identifiers: [acme_live]\n"))
+	require.NoError(t, err, "a tenant's own identifiers and a shorter one of another tenant do not conflict")
+}
