@@ -75,3 +75,42 @@ func TestKafkaTenantsOutsideThePolicyMakeNoSeries(t *testing.T) {
 	}
 	assert.Equal(t, int64(2*2000), unknown, "every record (two per resource) is still counted, by reason")
 }
+
+// A reload that takes a receiver out of trusted_receivers: the processor
+// of the new config (same component id, same factory, as a collector
+// reload has) no longer believes that receiver, in every signal; the old
+// shared instance, stopped at its first Shutdown, is not handed out again.
+func TestReloadDropsTrust(t *testing.T) {
+	f := NewFactory()
+	set := processortest.NewNopSettings(f.Type())
+	set.ID = component.NewID(f.Type())
+	kafka := client.NewContext(context.Background(), client.Info{Auth: identity.AuthData{
+		Tenant: "acme", Source: identity.SourceKafkaTopic, Credential: "topic:tenancy.acme.logs", Receiver: "tenantkafka",
+	}})
+	run := func(trusted []component.ID) []string {
+		cfg := f.CreateDefaultConfig().(*Config)
+		cfg.FingerprintSecret = testSecret
+		cfg.TrustedReceivers = trusted
+		logs, metrics := new(consumertest.LogsSink), new(consumertest.MetricsSink)
+		lp, err := f.CreateLogs(context.Background(), set, cfg, logs)
+		require.NoError(t, err)
+		mp, err := f.CreateMetrics(context.Background(), set, cfg, metrics)
+		require.NoError(t, err)
+		host := newHost(t, loadTestPolicy(t))
+		require.NoError(t, lp.Start(context.Background(), host))
+		require.NoError(t, mp.Start(context.Background(), host))
+		require.NoError(t, lp.ConsumeLogs(kafka, buildLogs(t, []map[string]any{res()})))
+		// The logs instance stops first; the metrics pipeline still drains.
+		require.NoError(t, lp.Shutdown(context.Background()))
+		require.NoError(t, mp.ConsumeMetrics(kafka, buildMetrics(t, []map[string]any{res()})))
+		require.NoError(t, mp.Shutdown(context.Background()))
+		l := logs.AllLogs()[0].ResourceLogs().At(0).Resource().Attributes()
+		m := metrics.AllMetrics()[0].ResourceMetrics().At(0).Resource().Attributes()
+		lt, _ := l.Get(identity.AttrTenantID)
+		mt, _ := m.Get(identity.AttrTenantID)
+		return []string{lt.Str(), mt.Str()}
+	}
+	assert.Equal(t, []string{"acme", "acme"}, run([]component.ID{component.MustNewID("tenantkafka")}))
+	assert.Equal(t, []string{"_quarantine", "_quarantine"}, run(nil), "the new config's processor trusts no receiver")
+	assert.Equal(t, []string{"acme", "acme"}, run([]component.ID{component.MustNewID("tenantkafka")}))
+}
