@@ -31,14 +31,16 @@
 //     identifiers are always masked, whatever the class actions say.
 //   - Classes. policy.RedactionClasses are found with regular expressions
 //     behind a keyword prefilter (the same automaton pass) and confirmed by
-//     validators (Luhn, mod-97, SSN ranges, IP parsing). secret_pair,
+//     validators (Luhn, mod-97, SSN ranges, IP parsing, a JWT's three
+//     base64url parts with a JSON header naming its alg). secret_pair,
 //     username and endpoint take the value assigned to a name (key=value,
 //     JSON, YAML, XML, PHP define): a quoted value to its closing quote, a
 //     bare one to a delimiter. An attribute whose key names a secret, a user
 //     or an endpoint has its whole value in that class. Actions:
 //     mask writes "<redacted:CLASS>"; hash writes "<hash:KEYID:HEX>", the
 //     first 16 bytes of HMAC-SHA256 under a per-tenant key derived with HKDF
-//     from the active hash key; remove deletes the whole attribute when the
+//     from the active hash key (Pseudonym re-derives one under any key,
+//     for the inactive keys kept after a rotation); remove deletes the whole attribute when the
 //     value is an attribute value of a map, and deletes the substring
 //     elsewhere (bodies, span names, slice elements); keep, or a class absent
 //     from the policy, leaves the value alone.
