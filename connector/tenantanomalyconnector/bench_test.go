@@ -201,6 +201,12 @@ func BenchmarkMemory10kTenants(b *testing.B) {
 		runtime.GC()
 		runtime.ReadMemStats(&after)
 		m := h.monitor()
+		start = time.Now()
+		for _, t := range m.series {
+			_, err := t.marshal()
+			require.NoError(b, err)
+		}
+		encode := time.Since(start)
 		detectors := 0
 		for _, t := range m.series {
 			for s := range signalCount {
@@ -222,6 +228,7 @@ func BenchmarkMemory10kTenants(b *testing.B) {
 		b.ReportMetric(float64(firstFlush.Milliseconds()), "ms/first-flush")
 		b.ReportMetric(float64(flushTime.Milliseconds()), "ms/flush")
 		b.ReportMetric(float64(stall.Microseconds())/1000, "ms/max-ingest-stall")
+		b.ReportMetric(float64(encode.Milliseconds()), "ms/checkpoint-encode")
 		runtime.KeepAlive(h)
 		h.shutdown()
 		b.StartTimer()

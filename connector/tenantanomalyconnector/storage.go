@@ -64,11 +64,10 @@ func (t *tenantSeries) marshal() ([]byte, error) {
 		}
 		b = append(b, byte(s))
 		for _, f := range signalFeatures[s] {
-			st, err := ss.det[f].MarshalBinary()
-			if err != nil {
+			var err error
+			if b, err = ss.det[f].AppendBinary(b); err != nil {
 				return nil, err
 			}
-			b = append(b, st...)
 		}
 	}
 	return b, nil

@@ -2,6 +2,7 @@ package anomaly
 
 import (
 	"bytes"
+	"encoding/binary"
 	"math"
 	"math/rand/v2"
 	"runtime"
@@ -403,5 +404,37 @@ func TestOutOfRangeFlagged(t *testing.T) {
 	}
 	if m, at := maxIn(sc, 200, 2000); m >= alarm {
 		t.Errorf("score %.3f at %d inside the range, want < %.2f", m, at, alarm)
+	}
+}
+
+// A checkpoint copies the state's bytes where the host allows: the same
+// bytes the field-by-field little-endian encoding gives, without an
+// allocation when the caller brings the buffer.
+func TestAppendBinaryIsTheEncoding(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2, 2))
+	d, _ := New(DefaultConfig())
+	for i := 0; i < 288*9; i++ {
+		d.Update(t0.Add(time.Duration(i)*step), daily(i, rng))
+	}
+	want, err := binary.Append([]byte{stateVersion}, binary.LittleEndian, &d.s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := d.AppendBinary(nil)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("AppendBinary differs from the encoding (err %v)", err)
+	}
+	if runtime.GOARCH == "amd64" || runtime.GOARCH == "arm64" {
+		if !rawState {
+			t.Fatal("the state's memory is not its encoding on a little-endian host")
+		}
+		buf := make([]byte, 0, StateSize)
+		if n := testing.AllocsPerRun(100, func() { _, _ = d.AppendBinary(buf[:0]) }); n != 0 {
+			t.Errorf("AppendBinary allocates %v times", n)
+		}
+	}
+	var r Detector
+	if err := r.UnmarshalBinary(got); err != nil || r.s != d.s {
+		t.Fatalf("restore differs (err %v)", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"unsafe"
 )
 
 const stateVersion = 2
@@ -12,17 +13,46 @@ const stateVersion = 2
 // one series.
 var StateSize = 1 + binary.Size(state{})
 
+// rawState reports whether the first StateSize-1 bytes of a state in memory
+// are its little-endian encoding (a little-endian host, and no padding
+// between fields, which state's explicit blank fields ensure). Then a
+// checkpoint copies bytes instead of encoding field by field through
+// reflection, about 3.5 µs per series, which at 10,000 tenants made each
+// checkpoint take most of a second. It is checked on a probe, not assumed.
+var rawState = func() bool {
+	n := StateSize - 1
+	pattern := make([]byte, n)
+	for i := range pattern {
+		pattern[i] = byte(i%251 + 1)
+	}
+	var probe state
+	if err := binary.Read(bytes.NewReader(pattern), binary.LittleEndian, &probe); err != nil {
+		return false
+	}
+	enc, err := binary.Append(nil, binary.LittleEndian, &probe)
+	return err == nil && unsafe.Sizeof(probe) >= uintptr(n) && bytes.Equal(enc, stateBytes(&probe))
+}()
+
+// stateBytes is the encoded prefix of s's memory; only for rawState hosts.
+func stateBytes(s *state) []byte {
+	return unsafe.Slice((*byte)(unsafe.Pointer(s)), StateSize-1)
+}
+
 // MarshalBinary encodes the detector's state (not its Config) so it can be
 // persisted and restored with UnmarshalBinary; a restored detector continues
 // with exactly the scores the original would have produced.
 func (d *Detector) MarshalBinary() ([]byte, error) {
-	var b bytes.Buffer
-	b.Grow(StateSize)
-	b.WriteByte(stateVersion)
-	if err := binary.Write(&b, binary.LittleEndian, &d.s); err != nil {
-		return nil, err
+	return d.AppendBinary(make([]byte, 0, StateSize))
+}
+
+// AppendBinary appends what MarshalBinary returns to b, so a caller saving
+// many detectors fills one buffer.
+func (d *Detector) AppendBinary(b []byte) ([]byte, error) {
+	b = append(b, stateVersion)
+	if rawState {
+		return append(b, stateBytes(&d.s)...), nil
 	}
-	return b.Bytes(), nil
+	return binary.Append(b, binary.LittleEndian, &d.s)
 }
 
 // UnmarshalBinary restores state written by MarshalBinary.
@@ -34,7 +64,9 @@ func (d *Detector) UnmarshalBinary(p []byte) error {
 		return fmt.Errorf("anomaly state: version %d, want %d", p[0], stateVersion)
 	}
 	var s state
-	if err := binary.Read(bytes.NewReader(p[1:]), binary.LittleEndian, &s); err != nil {
+	if rawState {
+		copy(stateBytes(&s), p[1:])
+	} else if err := binary.Read(bytes.NewReader(p[1:]), binary.LittleEndian, &s); err != nil {
 		return fmt.Errorf("anomaly state: %w", err)
 	}
 	d.s = s
