@@ -29,6 +29,8 @@ Usage:
                                       destroy a tenant's data key (crypto-shredding)
   tenancyctl quarantine --data DIR [--by TENANT] [--reason R]
                                       quarantined records: who sent them, claiming whom, why
+  tenancyctl lineage --data DIR --tenant T --signal S (--record ID | --trace-id X)
+                                      a record's journey: the entry that stored it, policy, redactions, anchor
   tenancyctl export --data DIR --tenant T [--since] [--until] [--signal]
                                       a tenant's records as OTLP/JSON lines any collector reads
   tenancyctl backup --data DIR --tenant T|--all --out DIR
@@ -68,6 +70,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runTenant(args[1:], stdin, stdout, stderr)
 	case "quarantine":
 		return runQuarantine(args[1:], stdout, stderr)
+	case "lineage":
+		return runLineage(args[1:], stdout, stderr)
 	case "export":
 		return runExport(args[1:], stdout, stderr)
 	case "backup":

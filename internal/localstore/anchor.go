@@ -153,3 +153,24 @@ func (s *Store) CheckAnchors(tenant string, res VerifyResult, r io.Reader) (int,
 	}
 	return checked, sc.Err()
 }
+
+// FirstAnchorCovering returns the earliest anchor in r of the tenant's
+// current chain at or past seq: from then on, an entry up to seq could
+// not be changed without audit verify --anchors noticing.
+func (s *Store) FirstAnchorCovering(tenant string, seq int64, r io.Reader) (Anchor, bool, error) {
+	conn, key, err := s.openReadOnlyKey(tenant)
+	if err != nil {
+		return Anchor{}, false, err
+	}
+	conn.Close()
+	chain := chainID(chainKey(key))
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	for sc.Scan() {
+		var a Anchor
+		if json.Unmarshal(sc.Bytes(), &a) == nil && a.Tenant == tenant && a.Chain == chain && a.Seq >= seq {
+			return a, true, nil
+		}
+	}
+	return Anchor{}, false, sc.Err()
+}
