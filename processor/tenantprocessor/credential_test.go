@@ -7,8 +7,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/client"
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/processortest"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
@@ -20,15 +23,7 @@ import (
 // dashboard); one without a verified identity is counted nowhere but the
 // fleet's total.
 func TestQuarantinedByCredential(t *testing.T) {
-	tel := componenttest.NewTelemetry()
-	t.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
-	set := processortest.NewNopSettings(metadata.Type)
-	set.TelemetrySettings = tel.NewTelemetrySettings()
-	cfg := NewFactory().CreateDefaultConfig().(*Config)
-	cfg.FingerprintSecret = testSecret
-	lp, err := NewFactory().CreateLogs(context.Background(), set, cfg, new(consumertest.LogsSink))
-	require.NoError(t, err)
-	require.NoError(t, lp.Start(context.Background(), newHost(t, loadTestPolicy(t))))
+	lp, tel := startMeasured(t, nil, new(consumertest.LogsSink))
 
 	acme := client.NewContext(context.Background(), client.Info{Auth: *verified("acme")})
 	globex := client.NewContext(context.Background(), client.Info{Auth: *verified("globex")}) // suspended
@@ -50,4 +45,20 @@ func TestQuarantinedByCredential(t *testing.T) {
 		"reason=spoofed signal=logs tenant=acme ":     2,
 		"reason=suspended signal=logs tenant=globex ": 2,
 	}, got)
+}
+
+// startMeasured starts a logs processor of the test policy, trusting
+// trusted, whose self-metrics tel reads.
+func startMeasured(t *testing.T, trusted []component.ID, next consumer.Logs) (processor.Logs, *componenttest.Telemetry) {
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
+	set := processortest.NewNopSettings(metadata.Type)
+	set.TelemetrySettings = tel.NewTelemetrySettings()
+	cfg := NewFactory().CreateDefaultConfig().(*Config)
+	cfg.FingerprintSecret = testSecret
+	cfg.TrustedReceivers = trusted
+	lp, err := NewFactory().CreateLogs(context.Background(), set, cfg, next)
+	require.NoError(t, err)
+	require.NoError(t, lp.Start(context.Background(), newHost(t, loadTestPolicy(t))))
+	return lp, tel
 }

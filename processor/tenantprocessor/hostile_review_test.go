@@ -10,13 +10,11 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/client"
 	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/processor/processortest"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/tenancyhq/tenancy/internal/identity"
-	"github.com/tenancyhq/tenancy/processor/tenantprocessor/internal/metadata"
 )
 
 // A trusted tenantkafka receiver vouches for whatever tenant its topic (or,
@@ -26,17 +24,8 @@ import (
 // bounded by the policy: 2,000 topics of tenants the policy does not
 // declare, one a 4 KiB key, make no series of their own.
 func TestKafkaTenantsOutsideThePolicyMakeNoSeries(t *testing.T) {
-	tel := componenttest.NewTelemetry()
-	t.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
-	set := processortest.NewNopSettings(metadata.Type)
-	set.TelemetrySettings = tel.NewTelemetrySettings()
-	cfg := NewFactory().CreateDefaultConfig().(*Config)
-	cfg.FingerprintSecret = testSecret
-	cfg.TrustedReceivers = []component.ID{component.MustNewID("tenantkafka")}
 	sink := new(consumertest.LogsSink)
-	lp, err := NewFactory().CreateLogs(context.Background(), set, cfg, sink)
-	require.NoError(t, err)
-	require.NoError(t, lp.Start(context.Background(), newHost(t, loadTestPolicy(t))))
+	lp, tel := startMeasured(t, []component.ID{component.MustNewID("tenantkafka")}, sink)
 	t.Cleanup(func() { require.NoError(t, lp.Shutdown(context.Background())) })
 
 	from := func(tenant string) context.Context {
