@@ -179,21 +179,37 @@ func (r *kafkaReceiver) Shutdown(ctx context.Context) error {
 
 func (r *kafkaReceiver) run(ctx context.Context) {
 	defer close(r.done)
+	// paused holds each partition whose message the pipeline refused
+	// (retryable) until its retry: only that partition waits, rewound to
+	// the refused message, while every other tenant's partitions are read
+	// on, as the router delays only the tenant whose queue is full.
+	paused := map[topicPartition]time.Time{}
 	for {
-		fs := r.client.PollRecords(ctx, 500)
+		r.resumeDue(paused)
+		// Bounded, so a paused partition is resumed on time when nothing
+		// else arrives.
+		pctx, cancel := context.WithTimeout(ctx, r.cfg.RetryInterval)
+		fs := r.client.PollRecords(pctx, 500)
+		cancel()
 		if ctx.Err() != nil {
 			r.client.AllowRebalance()
 			return
 		}
 		fs.EachError(func(topic string, p int32, err error) {
-			r.logger.Warn("kafka fetch error", zap.String("topic", topic), zap.Int32("partition", p), zap.Error(err))
+			if !errors.Is(err, context.DeadlineExceeded) {
+				r.logger.Warn("kafka fetch error", zap.String("topic", topic), zap.Int32("partition", p), zap.Error(err))
+			}
 		})
 		var done []*kgo.Record
-		fs.EachRecord(func(rec *kgo.Record) {
-			if ctx.Err() != nil {
-				return
-			}
-			if r.handle(ctx, rec) {
+		fs.EachPartition(func(p kgo.FetchTopicPartition) {
+			for _, rec := range p.Records {
+				if ctx.Err() != nil {
+					return
+				}
+				if !r.handle(ctx, rec) {
+					r.backOff(paused, rec)
+					return
+				}
 				done = append(done, rec)
 			}
 		})
@@ -210,8 +226,37 @@ func (r *kafkaReceiver) run(ctx context.Context) {
 	}
 }
 
-// handle hands one message to the pipeline until it is accepted or
-// refused for good (true: commit it), or shutdown interrupts (false).
+type topicPartition struct {
+	topic     string
+	partition int32
+}
+
+// backOff rewinds rec's partition to rec and pauses it until its retry.
+// Between a poll and AllowRebalance the partition is still ours
+// (BlockRebalanceOnPoll), which SetOffsets needs.
+func (r *kafkaReceiver) backOff(paused map[topicPartition]time.Time, rec *kgo.Record) {
+	r.client.SetOffsets(map[string]map[int32]kgo.EpochOffset{rec.Topic: {rec.Partition: {Epoch: rec.LeaderEpoch, Offset: rec.Offset}}})
+	r.client.PauseFetchPartitions(map[string][]int32{rec.Topic: {rec.Partition}})
+	paused[topicPartition{rec.Topic, rec.Partition}] = time.Now().Add(r.cfg.RetryInterval)
+}
+
+// resumeDue resumes the paused partitions whose retry is due. One taken
+// away by a rebalance meanwhile resumes as nothing: its next owner starts
+// from the committed offset, before the refused message.
+func (r *kafkaReceiver) resumeDue(paused map[topicPartition]time.Time) {
+	now := time.Now()
+	for tp, at := range paused {
+		if now.Before(at) {
+			continue
+		}
+		r.client.ResumeFetchPartitions(map[string][]int32{tp.topic: {tp.partition}})
+		delete(paused, tp)
+	}
+}
+
+// handle offers one message to the pipeline once: true when it is done
+// with (accepted, or dropped and counted), false when the pipeline refused
+// it with a retryable error and it must be offered again.
 func (r *kafkaReceiver) handle(ctx context.Context, rec *kgo.Record) bool {
 	tenant, sig, ok := r.topics.Parse(rec.Topic)
 	if !ok {
@@ -235,31 +280,23 @@ func (r *kafkaReceiver) handle(ctx context.Context, rec *kgo.Record) bool {
 		Tenant: tenant, Source: identity.SourceKafkaTopic,
 		Credential: "topic:" + rec.Topic, Receiver: r.id.String(),
 	})
+	// Decoded afresh on each offer: the pipeline may have changed the last
+	// copy (the tenant processor stamps resources) before it failed.
 	consume, n, err := r.decode(sig, tenant, rec.Value)
 	if err != nil {
 		r.drop(reasonUndecodable, rec)
 		return true
 	}
-	for {
-		err := consume(cctx)
-		switch {
-		case err == nil:
-			r.records.Get(recordsKey{tenant, sig}).Add(int64(n))
-			return true
-		case consumererror.IsPermanent(err):
-			r.drop(reasonPermanent, rec)
-			r.logger.Warn("the pipeline refused a message for good", zap.String("topic", rec.Topic), zap.Int64("offset", rec.Offset), zap.Error(err))
-			return true
-		}
-		select {
-		case <-ctx.Done():
-			return false
-		case <-time.After(r.cfg.RetryInterval):
-		}
-		// A fresh copy: the pipeline may have changed the last one
-		// (the tenant processor stamps resources) before it failed.
-		consume, _, _ = r.decode(sig, tenant, rec.Value)
+	switch err := consume(cctx); {
+	case err == nil:
+		r.records.Get(recordsKey{tenant, sig}).Add(int64(n))
+		return true
+	case consumererror.IsPermanent(err):
+		r.drop(reasonPermanent, rec)
+		r.logger.Warn("the pipeline refused a message for good", zap.String("topic", rec.Topic), zap.Int64("offset", rec.Offset), zap.Error(err))
+		return true
 	}
+	return false
 }
 
 // validTenant: a policy tenant's id outside reserved mode, a pipeline
