@@ -10,15 +10,11 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/tenancyhq/tenancy/internal/identity"
-	"github.com/tenancyhq/tenancy/internal/localstore"
 )
 
 func TestLineageCommand(t *testing.T) {
 	dir, keyFile := seedStore(t)
-	key, err := localstore.ParseKey(testMasterHex)
-	require.NoError(t, err)
-	s, err := localstore.Open(dir, key)
-	require.NoError(t, err)
+	s := openTestStore(t, dir)
 	ld := plog.NewLogs()
 	rl := ld.ResourceLogs().AppendEmpty()
 	rl.Resource().Attributes().PutStr(identity.AttrTenantID, "acme")

@@ -69,8 +69,7 @@ func runQuarantine(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tenancyctl quarantine: --reason: want a reason like spoofed, found %q\n", *reason)
 		return 2
 	}
-	if *format != "table" && *format != "json" && *format != "csv" {
-		fmt.Fprintf(stderr, "tenancyctl quarantine: --format: want table, json or csv, found %q\n", *format)
+	if !validFormat(f, *format, stderr) {
 		return 2
 	}
 	lo, hi, code := f.window(stderr)

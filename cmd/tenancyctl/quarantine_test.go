@@ -14,7 +14,6 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/tenancyhq/tenancy/internal/identity"
-	"github.com/tenancyhq/tenancy/internal/localstore"
 	"github.com/tenancyhq/tenancy/internal/policy"
 )
 
@@ -24,10 +23,7 @@ func TestQuarantineCommand(t *testing.T) {
 	assert.Equal(t, 0, code)
 	assert.Contains(t, errOut, "nothing was ever quarantined")
 
-	key, err := localstore.ParseKey(testMasterHex)
-	require.NoError(t, err)
-	s, err := localstore.Open(dir, key)
-	require.NoError(t, err)
+	s := openTestStore(t, dir)
 	now := time.Now()
 	quarantined := func(sender, claimed, reason string) pcommon.Map {
 		m := pcommon.NewMap()

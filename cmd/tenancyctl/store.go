@@ -89,6 +89,15 @@ func newStoreFlags(name string, stderr io.Writer) *storeFlags {
 	return f
 }
 
+// validFormat checks a --format of writeResult, saying why not.
+func validFormat(f *storeFlags, format string, stderr io.Writer) bool {
+	if format != "table" && format != "json" && format != "csv" {
+		fmt.Fprintf(stderr, "%s: --format: want table, json or csv, found %q\n", f.fs.Name(), format)
+		return false
+	}
+	return true
+}
+
 // addWindow adds --since and --until.
 func (f *storeFlags) addWindow(what string) {
 	f.since = f.fs.String("since", "", "only "+what+" at or after this time (RFC 3339 or an age: 2h, 7d)")
@@ -188,8 +197,7 @@ func runQuery(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tenancyctl query: want one SQL statement (quote it)\n\n%s", storeUsage)
 		return 2
 	}
-	if *format != "table" && *format != "json" && *format != "csv" {
-		fmt.Fprintf(stderr, "tenancyctl query: --format: want table, json or csv, found %q\n", *format)
+	if !validFormat(f, *format, stderr) {
 		return 2
 	}
 	lo, hi, code := f.window(stderr)

@@ -23,16 +23,23 @@ import (
 
 const testMasterHex = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 
+// openTestStore opens the store in dir under the test master key.
+func openTestStore(t *testing.T, dir string) *localstore.Store {
+	t.Helper()
+	key, err := localstore.ParseKey(testMasterHex)
+	require.NoError(t, err)
+	s, err := localstore.Open(dir, key)
+	require.NoError(t, err)
+	return s
+}
+
 // seedStore writes two tenants' logs into a fresh store and returns its
 // directory and a master key file.
 func seedStore(t *testing.T) (dir, keyFile string) {
 	t.Helper()
 	dir = t.TempDir()
 	keyFile = writeFile(t, "master.key", testMasterHex+"\n")
-	key, err := localstore.ParseKey(testMasterHex)
-	require.NoError(t, err)
-	s, err := localstore.Open(dir, key)
-	require.NoError(t, err)
+	s := openTestStore(t, dir)
 	now := time.Now()
 	for _, tn := range []string{"acme", "globex"} {
 		for i, age := range []time.Duration{3 * time.Hour, time.Minute} {
@@ -338,10 +345,7 @@ func TestTenantsCommand(t *testing.T) {
 
 func TestAuditVerifyAgainstAnchors(t *testing.T) {
 	dir, keyFile := seedStore(t)
-	key, err := localstore.ParseKey(testMasterHex)
-	require.NoError(t, err)
-	s, err := localstore.Open(dir, key)
-	require.NoError(t, err)
+	s := openTestStore(t, dir)
 	ld := plog.NewLogs()
 	ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Body().SetStr("third")
 	require.NoError(t, s.WriteLogs("acme", ld, "v1"))
