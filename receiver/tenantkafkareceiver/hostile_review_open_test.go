@@ -1,7 +1,9 @@
 package tenantkafkareceiver
 
 import (
+	"bytes"
 	"context"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -98,18 +100,33 @@ func TestShutdownPastDeadlineLeavesTheGroup(t *testing.T) {
 
 	cl, err := kgo.NewClient(kgo.SeedBrokers(broker))
 	require.NoError(t, err)
-	defer cl.Close()
 	adm := kadm.NewClient(cl)
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		groups, err := adm.DescribeGroups(t.Context(), cfg.GroupID)
 		require.NoError(t, err)
 		if g, ok := groups[cfg.GroupID]; ok && len(g.Members) == 0 {
-			return
+			break
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("the shut-down receiver is still a member of group %s", cfg.GroupID)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	cl.Close()
+	// Having left, the receiver's client finishes closing in the
+	// background: wait for it, or goleak at the end of a short run finds
+	// its goroutines.
+	for kgoRunning() {
+		if time.Now().After(deadline) {
+			t.Fatal("the shut-down receiver's client never finished closing")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// kgoRunning reports whether any franz-go client goroutine is alive.
+func kgoRunning() bool {
+	buf := make([]byte, 1<<20)
+	return bytes.Contains(buf[:runtime.Stack(buf, true)], []byte("franz-go/pkg/kgo.(*Client)"))
 }
