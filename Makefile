@@ -20,7 +20,7 @@ FUZZTIME ?= 20000x
 
 GO_SOURCES := $(shell find . -name '*.go' -not -path './build/*' -not -path './.tools/*') go.mod go.sum
 
-.PHONY: build run run-scaleout bench-scaleout test test-unit test-e2e fuzz bench bench-noisy bench-tenant bench-anomaly eval-redaction bench-redaction bench-retention tools peers clean check-versions dashboards
+.PHONY: build run run-scaleout bench-scaleout test test-unit test-e2e fuzz bench bench-noisy bench-tenant bench-anomaly eval-redaction bench-redaction bench-retention tools peers clean check-versions dashboards bench-rowdigests drill-continuity
 
 # Real peers the tests start as processes (docs/peers.md); Debian's
 # prometheus comes from .ci/run.
@@ -129,6 +129,21 @@ BENCHSTAT := $(GO) run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c
 # Every comparison benchmark: the tenant, redaction and retention
 # processors, each against its baseline in the same run.
 bench: bench-tenant bench-redaction bench-retention bench-noisy
+
+# The local store's ingest with and without the row digests the audit
+# chain covers the data rows with (benchstat -col /digests), six runs.
+bench-rowdigests:
+	$(GO) test -run '^$$' -bench 'BenchmarkRowDigests$$' -benchmem -count 6 ./internal/localstore/ | tee bench-rowdigests.out
+	$(BENCHSTAT) -col /digests bench-rowdigests.out
+
+# Continuity drill: fill a 1 GiB tenant, back it up online, restore it
+# into an empty store and verify it; prints the RTO and the backup
+# interval the RPO needs, against RPO and RTO (a tier's continuity).
+DRILL_SIZE ?= 1073741824
+DRILL_RPO ?= 1h
+DRILL_RTO ?= 15m
+drill-continuity:
+	$(GO) run ./hack/continuitydrill -size $(DRILL_SIZE) -rpo $(DRILL_RPO) -rto $(DRILL_RTO)
 
 # One tenant's request latency with its neighbour quiet and flooding at
 # 10x its limit, side by side (benchstat -col /neighbour), six runs each.
