@@ -139,11 +139,13 @@ bench-rowdigests:
 # Continuity drill: fill a 1 GiB tenant, back it up online, restore it
 # into an empty store and verify it; prints the RTO and the backup
 # interval the RPO needs, against RPO and RTO (a tier's continuity).
+# DRILL_POLICY and DRILL_TENANT take the targets from a policy's
+# continuity instead.
 DRILL_SIZE ?= 1073741824
 DRILL_RPO ?= 1h
 DRILL_RTO ?= 15m
 drill-continuity:
-	$(GO) run ./hack/continuitydrill -size $(DRILL_SIZE) -rpo $(DRILL_RPO) -rto $(DRILL_RTO)
+	$(GO) run ./hack/continuitydrill -size $(DRILL_SIZE) -rpo $(DRILL_RPO) -rto $(DRILL_RTO) $(if $(DRILL_POLICY),-policy $(DRILL_POLICY) -tenant $(DRILL_TENANT))
 
 # One tenant's request latency with its neighbour quiet and flooding at
 # 10x its limit, side by side (benchstat -col /neighbour), six runs each.

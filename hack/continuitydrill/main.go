@@ -19,14 +19,34 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/tenancyhq/tenancy/internal/localstore"
+	"github.com/tenancyhq/tenancy/internal/policy"
 )
 
 func main() {
 	size := flag.Int64("size", 1<<30, "tenant database size to fill to, bytes")
-	rpo := flag.Duration("rpo", time.Hour, "the tier's recovery point objective")
-	rto := flag.Duration("rto", 15*time.Minute, "the tier's recovery time objective")
+	rpo := flag.Duration("rpo", time.Hour, "the recovery point objective (without -policy)")
+	rto := flag.Duration("rto", 15*time.Minute, "the recovery time objective (without -policy)")
+	policyFile := flag.String("policy", "", "take rpo and rto from this policy's continuity for -tenant")
+	tenant := flag.String("tenant", "", "with -policy: the tenant (its tier's targets; default: the defaults)")
 	dir := flag.String("dir", "", "working folder (default: a temporary one, removed after)")
 	flag.Parse()
+	if *policyFile != "" {
+		p, err := policy.Load(*policyFile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "continuitydrill:", err)
+			os.Exit(2)
+		}
+		c := p.Defaults.Continuity
+		if t, ok := p.Tenant(*tenant); ok {
+			c = t.Continuity
+		}
+		if c.RPO == 0 || c.RTO == 0 {
+			fmt.Fprintf(os.Stderr, "continuitydrill: %s sets no continuity {rpo, rto} for %q\n", *policyFile, *tenant)
+			os.Exit(2)
+		}
+		*rpo, *rto = c.RPO, c.RTO
+		fmt.Printf("targets from %s (tenant %q): rpo %s, rto %s\n", *policyFile, *tenant, c.RPO, c.RTO)
+	}
 	if err := run(*size, *rpo, *rto, *dir); err != nil {
 		fmt.Fprintln(os.Stderr, "continuitydrill:", err)
 		os.Exit(1)

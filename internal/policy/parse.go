@@ -202,6 +202,7 @@ type spec struct {
 	futureSkew  *time.Duration
 	residency   *string
 	tier        *string
+	rpo, rto    *time.Duration
 	backends    map[Signal][]string
 	credentials map[string]string
 	limits      map[string]int64
@@ -238,6 +239,12 @@ func (s *spec) applyTo(t *Tenant) {
 	}
 	if s.tier != nil {
 		t.Tier = *s.tier
+	}
+	if s.rpo != nil {
+		t.Continuity.RPO = *s.rpo
+	}
+	if s.rto != nil {
+		t.Continuity.RTO = *s.rto
 	}
 	maps.Copy(t.Backends, s.backends)
 	if s.credentials != nil {
@@ -307,6 +314,7 @@ var specKeys = []struct {
 	{"max_future_skew", false, (*parser).specMaxFutureSkew},
 	{"residency", false, (*parser).specResidency},
 	{"tier", false, (*parser).specTier},
+	{"continuity", false, (*parser).specContinuity},
 	{"backends", false, (*parser).specBackends},
 	{"limits", false, (*parser).specLimits},
 	{"anomaly", false, (*parser).specAnomaly},
@@ -621,6 +629,31 @@ func (ps *parser) specTier(s *spec, v *yaml.Node, kp string) {
 		}
 		s.tier = &str
 	}
+}
+
+// specContinuity reads the recovery targets: continuity: {rpo: 1h, rto: 15m}.
+func (ps *parser) specContinuity(s *spec, v *yaml.Node, kp string) {
+	ps.mapping(v, kp, func(ck string, cn, cv *yaml.Node) {
+		cp := kp + "." + ck
+		var dst **time.Duration
+		switch ck {
+		case "rpo":
+			dst = &s.rpo
+		case "rto":
+			dst = &s.rto
+		default:
+			ps.add(cn.Line, cp, "unknown key (want: rpo, rto)")
+			return
+		}
+		if str, ok := ps.scalar(cv, cp); ok {
+			d, err := ParseRetention(str)
+			if err != nil || d <= 0 {
+				ps.add(cv.Line, cp, "want a positive duration like 1h, 15m or 1d, found %q", str)
+				return
+			}
+			*dst = &d
+		}
+	})
 }
 
 func (ps *parser) specBackends(s *spec, v *yaml.Node, kp string) {

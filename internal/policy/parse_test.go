@@ -55,7 +55,7 @@ func TestLoadInvalidNamesFileLineAndKey(t *testing.T) {
 		`testdata/invalid.yaml:3: defaults.identifiers: only a tenant may set identifiers, not the defaults block`,
 		`testdata/invalid.yaml:7: tenants.acme.api_keys[0]: malformed key hash: must hold 64 hex digits after "sha256:", found 4`,
 		`testdata/invalid.yaml:7: tenants.acme.api_keys[1]: malformed key hash: must start with "sha256:" (use: tenancyctl policy hash-key)`,
-		`testdata/invalid.yaml:8: tenants.acme.colour: unknown key (want one of: status, identifiers, api_keys, client_certs, redaction, retention, max_future_skew, residency, tier, backends, limits, anomaly, backend_credentials)`,
+		`testdata/invalid.yaml:8: tenants.acme.colour: unknown key (want one of: status, identifiers, api_keys, client_certs, redaction, retention, max_future_skew, residency, tier, continuity, backends, limits, anomaly, backend_credentials)`,
 		`testdata/invalid.yaml:10: tenants.globex.status: must be active or suspended, found "paused"`,
 		`testdata/invalid.yaml:11: tenants.globex.identifiers[1]: identifier "ab" is shorter than 3 characters and would match ordinary text`,
 		`testdata/invalid.yaml:11: tenants.globex.identifiers[0]: identifier "ACME.example" is already claimed by tenant "acme"`,

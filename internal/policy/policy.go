@@ -87,6 +87,14 @@ type Anomaly struct {
 	Sensitivity float64
 }
 
+// Continuity is a tenant's disaster-recovery targets; 0 is none.
+type Continuity struct {
+	// RPO is how much recent data a restore may lose at most.
+	RPO time.Duration
+	// RTO is how long restoring the tenant may take at most.
+	RTO time.Duration
+}
+
 // Tenant is one tenant's effective policy: its own keys over the defaults.
 type Tenant struct {
 	ID          string
@@ -107,6 +115,9 @@ type Tenant struct {
 	Residency string
 	// Tier groups tenants on the fleet dashboard and in alerts ("" = none).
 	Tier string
+	// Continuity is the tenant's recovery targets (make drill-continuity
+	// measures a restore against them).
+	Continuity Continuity
 	// Backends per signal, by the names the router's config gives them.
 	Backends map[Signal][]string
 	Limits   Limits
