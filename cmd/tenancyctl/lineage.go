@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -70,7 +69,7 @@ func runLineage(args []string, stdout, stderr io.Writer) int {
 	}
 	anchorLog := *anchors
 	if anchorLog == "" {
-		anchorLog = filepath.Join(f.data, localstore.AnchorFileName)
+		anchorLog = localstore.AnchorLog(f.data)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	for _, row := range res.Rows {

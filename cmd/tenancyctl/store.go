@@ -11,7 +11,6 @@ import (
 	"io"
 	"os"
 	"os/user"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -37,7 +36,7 @@ comes from --policy when given):
       broken entry, or the table whose rows were edited, inserted or
       deleted, and exit 1. An empty chain on a database with rows fails.
       Then checks the chain against the anchors (chain heads the collector
-      wrote every anchor_interval) in FILE, or in DIR/anchors.jsonl when
+      wrote every anchor_interval) in FILE, or in DIR/~store/anchors.jsonl when
       present: a chain shorter than an anchor was truncated, one whose entry
       differs from an anchor was rebuilt; exit 1 either way. Keep a copy of
       the anchor log (or the _governance anchor records) off the host.
@@ -318,7 +317,7 @@ func runAudit(args []string, stdout, stderr io.Writer) int {
 	if res.Unkeyed > 0 {
 		fmt.Fprintf(stdout, "%s: the first %d entries were written before the chain was keyed: they verify only as a plain hash chain\n", f.tenant, res.Unkeyed)
 	}
-	return checkAnchors(s, f.tenant, res, *anchors, filepath.Join(f.data, localstore.AnchorFileName), stdout, stderr)
+	return checkAnchors(s, f.tenant, res, *anchors, localstore.AnchorLog(f.data), stdout, stderr)
 }
 
 // checkAnchors checks a verified chain against an anchor log: the one

@@ -353,7 +353,7 @@ func TestAuditVerifyAgainstAnchors(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, s.AppendAnchors(anchors))
 	require.NoError(t, s.Close())
-	copied := writeFile(t, "anchors-copy.jsonl", string(must(os.ReadFile(filepath.Join(dir, localstore.AnchorFileName)))))
+	copied := writeFile(t, "anchors-copy.jsonl", string(must(os.ReadFile(localstore.AnchorLog(dir)))))
 
 	code, out, errOut := tenancyctl(t, "", "audit", "verify", "--data", dir, "--master-key-file", keyFile, "--tenant", "acme", "--anchors", copied)
 	require.Equal(t, 0, code, errOut)

@@ -125,7 +125,7 @@ type BackendConfig struct {
 	RetentionInterval time.Duration `mapstructure:"retention_interval"`
 	// AnchorInterval (localstore) is how often the head of each audit
 	// chain written since the last anchor goes to the store's anchor log
-	// (anchors.jsonl) and, as a record, to _governance. 0: every minute.
+	// (~store/anchors.jsonl) and, as a record, to _governance. 0: every minute.
 	AnchorInterval time.Duration `mapstructure:"anchor_interval"`
 	// MaxOpenTenants (localstore) bounds the tenant databases kept open
 	// (about 0.4 MiB each); idle ones beyond it are closed and reopened on

@@ -60,7 +60,7 @@ func TestAuditChainsAreAnchored(t *testing.T) {
 	e := startRouter(t, cfg, "tenants:\n  acme: {}\n")
 	require.NoError(t, e.logs.ConsumeLogs(t.Context(), logsFor([2]string{"acme", "x"})))
 	eventually(t, "acme's chain anchored in the log and in _governance", func() bool {
-		b, _ := os.ReadFile(filepath.Join(dir, localstore.AnchorFileName))
+		b, _ := os.ReadFile(localstore.AnchorLog(dir))
 		_, gov := os.Stat(filepath.Join(dir, "_governance", "data.db"))
 		return strings.Contains(string(b), `"tenant":"acme"`) && gov == nil
 	})
@@ -77,7 +77,7 @@ func TestAuditChainsAreAnchored(t *testing.T) {
 	assert.Equal(t, "acme", res.Rows[0][0])
 	verified, err := s.VerifyAudit("acme")
 	require.NoError(t, err)
-	b, err := os.ReadFile(filepath.Join(dir, localstore.AnchorFileName))
+	b, err := os.ReadFile(localstore.AnchorLog(dir))
 	require.NoError(t, err)
 	n, err := s.CheckAnchors("acme", verified, bytes.NewReader(b))
 	require.NoError(t, err)

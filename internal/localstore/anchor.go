@@ -23,6 +23,9 @@ import (
 // reach of whoever can edit the store.
 const AnchorFileName = "anchors.jsonl"
 
+// AnchorLog is the path of the anchor log of the store in dir.
+func AnchorLog(dir string) string { return storeFile(dir, AnchorFileName) }
+
 // Anchor is one line of the anchor log.
 type Anchor struct {
 	Time   time.Time `json:"time"`
@@ -88,7 +91,10 @@ func (s *Store) AppendAnchors(anchors []Anchor) error {
 	if len(anchors) == 0 {
 		return nil
 	}
-	f, err := os.OpenFile(filepath.Join(s.dir, AnchorFileName), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	if err := os.MkdirAll(filepath.Join(s.dir, storeFilesDir), 0o750); err != nil {
+		return fmt.Errorf("localstore: anchor log: %w", err)
+	}
+	f, err := os.OpenFile(AnchorLog(s.dir), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
 	if err != nil {
 		return fmt.Errorf("localstore: anchor log: %w", err)
 	}

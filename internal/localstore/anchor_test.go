@@ -41,7 +41,7 @@ func checkAnchors(t *testing.T, dir string, master []byte) (int, error) {
 	defer s.Close()
 	res, err := s.VerifyAudit("acme")
 	require.NoError(t, err, "the chain verifies on its own: only the anchors tell")
-	b, err := os.ReadFile(filepath.Join(dir, AnchorFileName))
+	b, err := os.ReadFile(AnchorLog(dir))
 	require.NoError(t, err)
 	return s.CheckAnchors("acme", res, bytes.NewReader(b))
 }
@@ -91,4 +91,26 @@ func TestAnchorsDetectARebuiltChain(t *testing.T) {
 	require.ErrorAs(t, err, &ae)
 	assert.Equal(t, int64(3), ae.Anchor.Seq)
 	assert.Contains(t, ae.Reason, "rebuilt")
+}
+
+// The store's own files live in ~store, which no tenant id can name, so
+// tenants called like them are tenants like any other.
+func TestStoreFilesDoNotTakeTenantNames(t *testing.T) {
+	s, key := openStore(t)
+	for _, tn := range []string{"keyset.json", "anchors.jsonl", "acme"} {
+		require.NoError(t, s.WriteLogs(tn, logsWith(tn, time.Now(), tn), "v1"))
+	}
+	as, err := s.Anchors(time.Now())
+	require.NoError(t, err)
+	assert.Len(t, as, 3)
+	require.NoError(t, s.AppendAnchors(as))
+	tenants, err := s.Tenants()
+	require.NoError(t, err)
+	assert.Equal(t, []string{"acme", "anchors.jsonl", "keyset.json"}, tenants)
+	require.NoError(t, s.Close())
+	s2, err := Open(s.Dir(), key)
+	require.NoError(t, err)
+	defer s2.Close()
+	require.NoError(t, s2.CheckKeys())
+	assert.Equal(t, [][]any{{"keyset.json"}}, query(t, s2, "keyset.json", "SELECT body FROM logs"))
 }

@@ -16,6 +16,15 @@ import (
 // it, and one given a wrong key refuses to start (CheckKeys).
 const keySetName = "keyset.json"
 
+// storeFilesDir holds the store's own files (the key set, the anchor
+// log) beside the tenant folders. '~' is not a tenant id character, so no
+// tenant's folder can take its name, and a tenant may be called
+// "keyset.json".
+const storeFilesDir = "~store"
+
+// storeFile is the path of one of the store's own files.
+func storeFile(dir, name string) string { return filepath.Join(dir, storeFilesDir, name) }
+
 // ErrStaleMasterKey is returned when the store's master key was rotated
 // since this process loaded its key: a tenant created now would be
 // wrapped by a key the rest of the store no longer uses.
@@ -28,7 +37,7 @@ type keySet struct {
 }
 
 func readKeySet(dir string) (*keySet, error) {
-	b, err := os.ReadFile(filepath.Join(dir, keySetName))
+	b, err := os.ReadFile(storeFile(dir, keySetName))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil // a store written before the key set existed
 	}
@@ -37,7 +46,7 @@ func readKeySet(dir string) (*keySet, error) {
 	}
 	var ks keySet
 	if err := json.Unmarshal(b, &ks); err != nil {
-		return nil, fmt.Errorf("localstore: key set %s: %w", filepath.Join(dir, keySetName), err)
+		return nil, fmt.Errorf("localstore: key set %s: %w", storeFile(dir, keySetName), err)
 	}
 	return &ks, nil
 }
@@ -47,7 +56,10 @@ func writeKeySet(dir, masterKeyID string) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(dir, keySetName), append(b, '\n'), 0o640)
+	if err := os.MkdirAll(filepath.Join(dir, storeFilesDir), 0o750); err != nil {
+		return err
+	}
+	return writeFileAtomic(storeFile(dir, keySetName), append(b, '\n'), 0o640)
 }
 
 // SetMasterKeySource gives the store a way to read its master key again
@@ -129,7 +141,7 @@ func (s *Store) CheckKeys() error {
 			id, len(bad), len(tenants), strings.Join(shown, "; "))
 	}
 	if ks != nil && ks.MasterKeyID != id {
-		return fmt.Errorf("localstore: the store's master key is %s (%s), not the given key %s", ks.MasterKeyID, filepath.Join(s.dir, keySetName), id)
+		return fmt.Errorf("localstore: the store's master key is %s (%s), not the given key %s", ks.MasterKeyID, storeFile(s.dir, keySetName), id)
 	}
 	if ks == nil {
 		return writeKeySet(s.dir, id)

@@ -10,8 +10,9 @@
 // hash-chained audit log of what was ingested, deleted, rotated and queried.
 //
 // Layout: <dir>/<tenant>/data.db (with -wal and -shm), data.key, and
-// SHREDDED.json once shredded; <dir>/keyset.json names the master key in
-// force and <dir>/anchors.jsonl is the anchor log of the audit chains.
+// SHREDDED.json once shredded; <dir>/~store/keyset.json names the master
+// key in force and <dir>/~store/anchors.jsonl is the anchor log of the
+// audit chains ('~' is no tenant id character).
 package localstore
 
 import (

@@ -48,7 +48,7 @@ func TestEndToEndAnchorsAndShred(t *testing.T) {
 	acme := map[string]string{"X-API-Key": demoKeys["acme"]}
 	require.Equal(t, http.StatusOK, c.postHTTP(t, "logs", newPayload("anchored", ""), acme))
 	waitFor(t, "acme's chain anchored", 15*time.Second, func() bool {
-		b, _ := os.ReadFile(filepath.Join(store, "anchors.jsonl"))
+		b, _ := os.ReadFile(filepath.Join(store, "~store", "anchors.jsonl"))
 		return strings.Contains(string(b), `"tenant":"acme"`)
 	})
 	code, out := ctl(t, "audit", "verify", "--data", store, "--tenant", "acme")
