@@ -107,6 +107,10 @@ func (r *router) unlessShredded(send func(context.Context, string, batch) error)
 		if store := r.shreddedIn(tenant); store != "" {
 			return errShredded(tenant, store)
 		}
+		if b.unreadable {
+			return consumererror.NewPermanent(&refusal{reason: reasonShredded,
+				err: fmt.Errorf("a queued batch of tenant %s was sealed under a data key destroyed since (shredded)", tenant)})
+		}
 		return send(ctx, tenant, b)
 	}
 }
@@ -261,7 +265,9 @@ func (j *journal) decodeBatch(k statsKey, data []byte) (batch, error) {
 		return batch{}, errors.New("a sealed batch, and no localstore backend holds the tenant keys to read it")
 	}
 	plain, err := j.seal.Unseal(k.tenant, sealAAD(k), body)
-	if errors.Is(err, localstore.ErrShredded) {
+	if errors.Is(err, localstore.ErrShredded) || errors.Is(err, localstore.ErrUnsealable) {
+		// The tenant was shredded (and its id maybe cleared since): the
+		// batch is the erased tenant's.
 		return batch{signal: policy.Signal(sig), unreadable: true}, nil
 	}
 	if err != nil {

@@ -21,62 +21,111 @@ import (
 // shredding a tenant leaves its queued batches unreadable, and the router
 // drops them after a restart and refuses the tenant's new data, while the
 // other tenants' batches are delivered.
-func TestQueuedBatchesAreSealedAndShreddingPurgesThem(t *testing.T) {
-	var healthy atomic.Bool
-	s := newOTLPServer(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
-		if !healthy.Load() {
+// sealedQueues is a router config with a dead-until-healthy OTLP backend,
+// a local store (whose keys seal the queue) and storage that outlives the
+// router, as file_storage does across a restart.
+type sealedQueues struct {
+	healthy *atomic.Bool
+	srv     *otlpServer
+	storage *memStorage
+	dir     string
+	key     []byte
+	id      component.ID
+}
+
+func newSealedQueues(t *testing.T, keyHex string) *sealedQueues {
+	q := &sealedQueues{healthy: &atomic.Bool{}, storage: &memStorage{data: map[string][]byte{}}, dir: t.TempDir(), id: component.MustNewID("file_storage")}
+	q.srv = newOTLPServer(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
+		if !q.healthy.Load() {
 			w.WriteHeader(http.StatusServiceUnavailable)
 		}
 	})
-	keyHex := strings.Repeat("d4", 32)
 	t.Setenv(localstore.MasterKeyEnv, keyHex)
-	dir := t.TempDir()
-	store := &memStorage{data: map[string][]byte{}}
-	storageID := component.MustNewID("file_storage")
-	newCfg := func() *Config {
-		cfg := createDefaultConfig().(*Config)
-		cfg.Backends = map[string]*BackendConfig{
-			"remote": {Type: TypeOTLPHTTP, ClientConfig: confighttp.ClientConfig{Endpoint: s.URL}, Retry: fastRetry()},
-			"store":  {Type: TypeLocalstore, Directory: dir},
-		}
-		cfg.DefaultBackends = map[string][]string{"logs": {"remote"}, "metrics": {"remote"}, "traces": {"remote"}}
-		cfg.Storage = &storageID
-		return cfg
-	}
-	const pol = "tenants: {acme: {}, globex: {}}\n"
-	e := startRouterWith(t, newCfg(), pol, map[component.ID]component.Component{storageID: store})
-	require.NoError(t, e.logs.ConsumeLogs(t.Context(), logsFor([2]string{"acme", "secret-acme"}, [2]string{"globex", "secret-globex"})))
-	eventually(t, "failed attempts", func() bool { return s.count.Load() >= 4 })
-	require.Len(t, store.items(), 2)
-	store.mu.Lock()
-	for k, v := range store.data {
-		assert.False(t, bytes.Contains(v, []byte("secret-")), "%s holds a record in clear", k)
-	}
-	store.mu.Unlock()
-	e.stop(t)
+	var err error
+	q.key, err = localstore.ParseKey(keyHex)
+	require.NoError(t, err)
+	return q
+}
 
-	key, err := localstore.ParseKey(keyHex)
+func (q *sealedQueues) start(t *testing.T) *exporters {
+	cfg := createDefaultConfig().(*Config)
+	cfg.Backends = map[string]*BackendConfig{
+		"remote": {Type: TypeOTLPHTTP, ClientConfig: confighttp.ClientConfig{Endpoint: q.srv.URL}, Retry: fastRetry()},
+		"store":  {Type: TypeLocalstore, Directory: q.dir},
+	}
+	cfg.DefaultBackends = map[string][]string{"logs": {"remote"}, "metrics": {"remote"}, "traces": {"remote"}}
+	cfg.Storage = &q.id
+	return startRouterWith(t, cfg, "tenants: {acme: {}, globex: {}}\n", map[component.ID]component.Component{q.id: q.storage})
+}
+
+// queueAndStop queues acme's and globex's logs at the dead backend and
+// stops the router, leaving both batches in storage.
+func (q *sealedQueues) queueAndStop(t *testing.T) {
+	e := q.start(t)
+	require.NoError(t, e.logs.ConsumeLogs(t.Context(), logsFor([2]string{"acme", "secret-acme"}, [2]string{"globex", "secret-globex"})))
+	eventually(t, "failed attempts", func() bool { return q.srv.count.Load() >= 4 })
+	require.Len(t, q.storage.items(), 2)
+	e.stop(t)
+}
+
+// shred shreds acme in the store, as tenancyctl does while the router is
+// down, and clears its tombstone too when clear is set.
+func (q *sealedQueues) shred(t *testing.T, clear bool) {
+	ls, err := localstore.Open(q.dir, q.key)
 	require.NoError(t, err)
-	ls, err := localstore.Open(dir, key)
-	require.NoError(t, err)
+	defer ls.Close()
 	_, err = ls.Shred("acme", "erasure request", "v1")
 	require.NoError(t, err)
-	require.NoError(t, ls.Close())
-
-	healthy.Store(true)
-	before := len(s.requests())
-	e2 := startRouterWith(t, newCfg(), pol, map[component.ID]component.Component{storageID: store})
-	eventually(t, "globex delivered, acme purged", func() bool {
-		return e2.stats("globex", "remote").sent[0].Load() == 1 && len(store.items()) == 0
-	})
-	for _, rq := range s.requests()[before:] {
-		assert.NotEqual(t, "acme", rq.tenant, "a shredded tenant's queued batch was sent")
+	if clear {
+		_, err = ls.ClearTombstone("acme", "op")
+		require.NoError(t, err)
 	}
-	err = e2.logs.ConsumeLogs(t.Context(), logsFor([2]string{"acme", "after-shred"}))
+}
+
+// restart starts the router again with the backend up and waits until
+// globex's batch is delivered and storage is empty; no acme batch is sent.
+func (q *sealedQueues) restart(t *testing.T) *exporters {
+	q.healthy.Store(true)
+	before := len(q.srv.requests())
+	e := q.start(t)
+	eventually(t, "globex delivered, acme's batch dropped", func() bool {
+		return e.stats("globex", "remote").sent[0].Load() == 1 && len(q.storage.items()) == 0
+	})
+	for _, rq := range q.srv.requests()[before:] {
+		assert.NotEqual(t, "acme", rq.tenant, "an erased tenant's queued batch was sent")
+	}
+	return e
+}
+
+// Batches queued in storage are sealed with their tenant's data key;
+// shredding a tenant leaves its queued batches unreadable, and the router
+// drops them after a restart and refuses the tenant's new data, while the
+// other tenants' batches are delivered.
+func TestQueuedBatchesAreSealedAndShreddingPurgesThem(t *testing.T) {
+	q := newSealedQueues(t, strings.Repeat("d4", 32))
+	q.queueAndStop(t)
+	q.storage.mu.Lock()
+	for k, v := range q.storage.data {
+		assert.False(t, bytes.Contains(v, []byte("secret-")), "%s holds a record in clear", k)
+	}
+	q.storage.mu.Unlock()
+	q.shred(t, false)
+	e := q.restart(t)
+	err := e.logs.ConsumeLogs(t.Context(), logsFor([2]string{"acme", "after-shred"}))
 	require.Error(t, err)
 	assert.True(t, consumererror.IsPermanent(err))
 	assert.Contains(t, err.Error(), "crypto-shredded")
-	assert.EqualValues(t, 1, e2.stats("acme", "store").failed[0][reasonIndex(reasonShredded)].Load())
+	assert.EqualValues(t, 1, e.stats("acme", "store").failed[0][reasonIndex(reasonShredded)].Load())
+}
+
+// A tenant shredded and its id cleared while the erased tenant's batches
+// wait in storage: the router still starts, drops them (no key of the
+// store opens them) and delivers the rest.
+func TestQueuedBatchesOfAClearedTenantAreDropped(t *testing.T) {
+	q := newSealedQueues(t, strings.Repeat("f6", 32))
+	q.queueAndStop(t)
+	q.shred(t, true)
+	q.restart(t)
 }
 
 // A batch the previous version queued in clear is still read and sent.

@@ -6,6 +6,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -40,10 +41,15 @@ func (s *Store) Unseal(tenant string, aad, sealed []byte) ([]byte, error) {
 	}
 	out, err := gcm.Open(nil, sealed[:gcm.NonceSize()], sealed[gcm.NonceSize():], aad)
 	if err != nil {
-		return nil, fmt.Errorf("localstore: tenant %s: unseal: %w", tenant, err)
+		return nil, fmt.Errorf("%w: tenant %s: %w", ErrUnsealable, tenant, err)
 	}
 	return out, nil
 }
+
+// ErrUnsealable is returned for sealed data the tenant's data key does not
+// open: sealed under a key destroyed since (the tenant was shredded and its
+// id cleared), or for another place.
+var ErrUnsealable = errors.New("localstore: the tenant's data key does not open the sealed data")
 
 func (s *Store) sealAEAD(tenant string, create bool) (cipher.AEAD, error) {
 	t, err := s.tenantEntry(tenant)
@@ -57,6 +63,12 @@ func (s *Store) sealAEAD(tenant string, create bool) (cipher.AEAD, error) {
 	defer t.mu.Unlock()
 	if t.dataKey == nil && !create {
 		if _, err := os.Stat(filepath.Join(t.dir, keyFileName)); err != nil {
+			// Shredded, and its id cleared since: what was sealed is the
+			// erased tenant's. Without that record the store may simply
+			// be the wrong one: say so, do not let data be dropped.
+			if erased, _ := filepath.Glob(filepath.Join(t.dir, "SHREDDED-*.json")); len(erased) > 0 {
+				return nil, fmt.Errorf("%w (its id was cleared since): %s", ErrShredded, tenant)
+			}
 			return nil, fmt.Errorf("%w: %s", ErrNoTenant, tenant)
 		}
 	}

@@ -50,4 +50,14 @@ func TestSealIsBoundToTheTenantAndShredded(t *testing.T) {
 	assert.ErrorIs(t, err, ErrShredded)
 	_, err = s2.Seal("acme", nil, plain)
 	assert.ErrorIs(t, err, ErrShredded)
+
+	// Cleared: still the erased tenant's, not a tenant the store never had.
+	_, err = s2.ClearTombstone("acme", "op")
+	require.NoError(t, err)
+	_, err = s2.Unseal("acme", []byte("q/acme/1"), sealed)
+	assert.ErrorIs(t, err, ErrShredded)
+	_, err = s2.Seal("acme", nil, plain) // the id starts afresh
+	require.NoError(t, err)
+	_, err = s2.Unseal("acme", []byte("q/acme/1"), sealed)
+	assert.ErrorIs(t, err, ErrUnsealable, "the new data key does not open the erased tenant's")
 }
