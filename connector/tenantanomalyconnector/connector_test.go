@@ -85,7 +85,7 @@ func TestVolumeSpikeFlagsOnlyThatTenant(t *testing.T) {
 	assert.Equal(t, identity.Fingerprint([]byte(testSecret), policy.Governance), str(gov, identity.AttrFingerprint))
 
 	// The score metric has acme's spike and no series of the disabled tenant.
-	scores := scoreMetric(t, h.tel)
+	scores := gaugeMetric(t, h.tel, "otelcol_tenantanomaly_score")
 	assert.GreaterOrEqual(t, scores["acme logs.records"], 0.5)
 	assert.Less(t, scores["initech logs.records"], 0.5)
 	assert.Contains(t, scores, "acme traces.latency_p99")
@@ -99,9 +99,11 @@ func TestVolumeSpikeFlagsOnlyThatTenant(t *testing.T) {
 	assert.Len(t, h.anomalies(), 1)
 }
 
-func scoreMetric(t *testing.T, tel *componenttest.Telemetry) map[string]float64 {
+// gaugeMetric returns the points of one of the connector's per-series
+// gauges by "tenant feature".
+func gaugeMetric(t *testing.T, tel *componenttest.Telemetry, name string) map[string]float64 {
 	t.Helper()
-	m, err := tel.GetMetric("otelcol_tenantanomaly_score")
+	m, err := tel.GetMetric(name)
 	require.NoError(t, err)
 	out := map[string]float64{}
 	for _, dp := range m.Data.(metricdata.Gauge[float64]).DataPoints {
@@ -110,6 +112,78 @@ func scoreMetric(t *testing.T, tel *componenttest.Telemetry) map[string]float64 
 		out[tn.AsString()+" "+f.AsString()] = dp.Value
 	}
 	return out
+}
+
+// The observed and expected gauges say, per feature, what the anomaly
+// record says about its top feature, for the same series as the score:
+// enabled policy tenants only, never a disabled or undeclared one.
+func TestObservedAndExpectedMetrics(t *testing.T) {
+	h := newHarness(t, testConfig(), loadPolicy(t), nil, t0)
+	r := rand.New(rand.NewPCG(3, 4))
+	tenants := append([]string{"umbrella"}, allTenants...) // umbrella is not in the policy
+
+	// After the first interval there is a value but no baseline to have
+	// expected it from.
+	baseline(h, r, tenants...)
+	h.flush()
+	observed := gaugeMetric(t, h.tel, "otelcol_tenantanomaly_observed")
+	assert.Contains(t, observed, "acme logs.records")
+	_, err := h.tel.GetMetric("otelcol_tenantanomaly_expected")
+	require.Error(t, err, "no expected value before a baseline exists")
+
+	for range 40 {
+		baseline(h, r, tenants...)
+		h.flush()
+	}
+	require.Empty(t, h.anomalies())
+
+	h.sendLogs("acme", 2000, 2)
+	h.sendSpans("acme", 20, 50*time.Millisecond)
+	h.sendLogs("initech", 100, 2)
+	h.sendSpans("initech", 20, 50*time.Millisecond)
+	for _, tn := range []string{"hooli", "umbrella"} {
+		h.sendLogs(tn, 2000, 2)
+		h.sendSpans(tn, 20, 50*time.Millisecond)
+	}
+	h.flush()
+	got := h.anomalies()
+	require.Len(t, got, 1)
+	a := got[0].Attributes()
+	require.Equal(t, "acme", str(a, AttrTenantID))
+	rec := map[string]float64{}
+	for _, k := range []string{AttrObserved, AttrExpected} {
+		v, ok := a.Get(k)
+		require.True(t, ok, k)
+		rec[k] = v.Double()
+	}
+
+	key := "acme " + str(a, AttrFeature)
+	observed = gaugeMetric(t, h.tel, "otelcol_tenantanomaly_observed")
+	expected := gaugeMetric(t, h.tel, "otelcol_tenantanomaly_expected")
+	scores := gaugeMetric(t, h.tel, "otelcol_tenantanomaly_score")
+	assert.Equal(t, rec[AttrObserved], observed[key], key)
+	assert.Equal(t, rec[AttrExpected], expected[key], key)
+	assert.Greater(t, observed[key], 5*expected[key], "the spike against its baseline")
+	assert.Equal(t, 2000.0, observed["acme logs.records"])
+	assert.InDelta(t, 100, expected["acme logs.records"], 6, "the baseline sent 95 to 105 records an interval")
+	assert.Equal(t, 100.0, observed["initech logs.records"])
+	assert.InDelta(t, 50, observed["initech traces.latency_p50"], 1)
+
+	// Every tenant sent every signal, so the three gauges have the same
+	// series: the enabled policy tenants' features.
+	keys := func(m map[string]float64) []string {
+		var out []string
+		for k := range m {
+			out = append(out, k)
+		}
+		return out
+	}
+	assert.ElementsMatch(t, keys(scores), keys(observed))
+	assert.ElementsMatch(t, keys(scores), keys(expected))
+	assert.Len(t, observed, 2*(len(signalFeatures[signalLogs])+len(signalFeatures[signalTraces])))
+	for k := range observed {
+		assert.Regexp(t, "^(acme|initech) ", k)
+	}
 }
 
 func TestProbationAndFirstPartialInterval(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -54,6 +55,19 @@ type signalSeries struct {
 	acc   accumulator
 	det   [featureCount]*anomaly.Detector // nil for features the signal lacks
 	score [featureCount]float64           // last score, for the metric
+	// observed is the last closed interval's value, for the metric; NaN
+	// until one closes after a start, and for an interval with nothing to
+	// measure. The expected value the metric reports beside it is the
+	// detector's own (Explain), so it costs no memory here.
+	observed [featureCount]float64
+}
+
+func newSignalSeries() *signalSeries {
+	ss := &signalSeries{}
+	for f := range ss.observed {
+		ss.observed[f] = math.NaN()
+	}
+	return ss
 }
 
 // signal returns the series of s, allocating it on first use; the caller
@@ -61,7 +75,7 @@ type signalSeries struct {
 func (t *tenantSeries) signal(s signal) *signalSeries {
 	ss := t.sig[s]
 	if ss == nil {
-		ss = &signalSeries{}
+		ss = newSignalSeries()
 		t.sig[s] = ss
 	}
 	return ss
@@ -122,7 +136,11 @@ func newMonitor(set connector.Settings, cfg *Config, logsNext consumer.Logs, opt
 		return nil, err
 	}
 	m.telemetry = tb
-	if err := tb.RegisterTenantanomalyScoreCallback(m.observeScores); err != nil {
+	if err := errors.Join(
+		tb.RegisterTenantanomalyScoreCallback(m.observeScores),
+		tb.RegisterTenantanomalyObservedCallback(m.observeObserved),
+		tb.RegisterTenantanomalyExpectedCallback(m.observeExpected),
+	); err != nil {
 		tb.Shutdown()
 		return nil, err
 	}
@@ -301,7 +319,7 @@ func (m *monitor) flush(ctx context.Context, end time.Time) {
 			for _, f := range signalFeatures[s] {
 				d := m.detector(ss, f, e.sensitivity)
 				score := d.Update(end, vals[f])
-				ss.score[f] = score
+				ss.score[f], ss.observed[f] = score, vals[f]
 				if score >= m.cfg.Threshold {
 					fs = append(fs, finding{key: featureKeys[s][f], observed: vals[f], expected: d.Explain().Expected, score: score})
 				}
@@ -387,9 +405,41 @@ func (m *monitor) emit(ctx context.Context, flagged []tenantFindings, start, end
 // observeScores reports the last score of every enabled tenant's features
 // that have a detector (otelcol_tenantanomaly_score).
 func (m *monitor) observeScores(_ context.Context, o metric.Float64Observer) error {
+	m.observeEach(o, func(ss *signalSeries, f feature) (float64, bool) {
+		return ss.score[f], true
+	})
+	return nil
+}
+
+// observeObserved reports the value of the last closed interval of the same
+// series (otelcol_tenantanomaly_observed), where it had one.
+func (m *monitor) observeObserved(_ context.Context, o metric.Float64Observer) error {
+	m.observeEach(o, func(ss *signalSeries, f feature) (float64, bool) {
+		return ss.observed[f], !math.IsNaN(ss.observed[f])
+	})
+	return nil
+}
+
+// observeExpected reports what the baseline expected for that interval
+// (otelcol_tenantanomaly_expected), the anomaly record's anomaly.expected.
+// A detector's first point has no baseline to expect it from.
+func (m *monitor) observeExpected(_ context.Context, o metric.Float64Observer) error {
+	m.observeEach(o, func(ss *signalSeries, f feature) (float64, bool) {
+		if math.IsNaN(ss.observed[f]) || ss.det[f].Points() < 2 {
+			return 0, false
+		}
+		return ss.det[f].Explain().Expected, true
+	})
+	return nil
+}
+
+// observeEach observes value for every enabled tenant's features that have
+// a detector: policy tenants only, at most one series per feature, so
+// every per-series metric has the same bounded set of series.
+func (m *monitor) observeEach(o metric.Float64Observer, value func(*signalSeries, feature) (float64, bool)) {
 	v := m.view.Load()
 	if v == nil {
-		return nil
+		return
 	}
 	for id, e := range v.tenants {
 		e.series.mu.Lock()
@@ -399,12 +449,14 @@ func (m *monitor) observeScores(_ context.Context, o metric.Float64Observer) err
 				continue
 			}
 			for _, f := range signalFeatures[s] {
-				if ss.det[f] != nil {
-					o.Observe(ss.score[f], metric.WithAttributes(attribute.String("tenant", id), attribute.String("feature", featureKeys[s][f])))
+				if ss.det[f] == nil {
+					continue
+				}
+				if x, ok := value(ss, f); ok {
+					o.Observe(x, metric.WithAttributes(attribute.String("tenant", id), attribute.String("feature", featureKeys[s][f])))
 				}
 			}
 		}
 		e.series.mu.Unlock()
 	}
-	return nil
 }

@@ -131,7 +131,7 @@ func (m *monitor) decodeTenant(b []byte, sensitivity float64) (sig [signalCount]
 		if len(b) < 1+n {
 			return sig, fmt.Errorf("%s: truncated baseline", signalNames[s])
 		}
-		ss := &signalSeries{}
+		ss := newSignalSeries()
 		for i, f := range signalFeatures[s] {
 			d, err := anomaly.New(m.cfg.detectorConfig(sensitivity))
 			if err != nil {

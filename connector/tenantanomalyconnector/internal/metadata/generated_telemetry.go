@@ -27,10 +27,12 @@ func Tracer(settings component.TelemetrySettings) trace.Tracer {
 // TelemetryBuilder provides an interface for components to report telemetry
 // as defined in metadata and user config.
 type TelemetryBuilder struct {
-	meter              metric.Meter
-	mu                 sync.Mutex
-	registrations      []metric.Registration
-	TenantanomalyScore metric.Float64ObservableGauge
+	meter                 metric.Meter
+	mu                    sync.Mutex
+	registrations         []metric.Registration
+	TenantanomalyExpected metric.Float64ObservableGauge
+	TenantanomalyObserved metric.Float64ObservableGauge
+	TenantanomalyScore    metric.Float64ObservableGauge
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -42,6 +44,36 @@ type telemetryBuilderOptionFunc func(mb *TelemetryBuilder)
 
 func (tbof telemetryBuilderOptionFunc) apply(mb *TelemetryBuilder) {
 	tbof(mb)
+}
+
+// RegisterTenantanomalyExpectedCallback sets callback for observable TenantanomalyExpected metric.
+func (builder *TelemetryBuilder) RegisterTenantanomalyExpectedCallback(cb metric.Float64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerFloat64{inst: builder.TenantanomalyExpected, obs: o})
+		return nil
+	}, builder.TenantanomalyExpected)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+// RegisterTenantanomalyObservedCallback sets callback for observable TenantanomalyObserved metric.
+func (builder *TelemetryBuilder) RegisterTenantanomalyObservedCallback(cb metric.Float64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerFloat64{inst: builder.TenantanomalyObserved, obs: o})
+		return nil
+	}, builder.TenantanomalyObserved)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
 }
 
 // RegisterTenantanomalyScoreCallback sets callback for observable TenantanomalyScore metric.
@@ -87,6 +119,18 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	}
 	builder.meter = Meter(settings)
 	var err, errs error
+	builder.TenantanomalyExpected, err = builder.meter.Float64ObservableGauge(
+		"otelcol_tenantanomaly_expected",
+		metric.WithDescription("Value the detector's baseline expected for the last closed interval (the anomaly record's anomaly.expected), by tenant and feature."),
+		metric.WithUnit("{value}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.TenantanomalyObserved, err = builder.meter.Float64ObservableGauge(
+		"otelcol_tenantanomaly_observed",
+		metric.WithDescription("Value of the last closed interval (the anomaly record's anomaly.observed), by tenant and feature."),
+		metric.WithUnit("{value}"),
+	)
+	errs = errors.Join(errs, err)
 	builder.TenantanomalyScore, err = builder.meter.Float64ObservableGauge(
 		"otelcol_tenantanomaly_score",
 		metric.WithDescription("Anomaly score in [0,1] of the last closed interval, by tenant and feature (signal.feature, e.g. logs.records)."),
