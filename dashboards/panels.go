@@ -36,6 +36,11 @@ func (l *layout) row(title string) {
 
 // timeseries adds a line panel of width span (of 24) and height 8.
 func (l *layout) timeseries(span uint32, title, description, unit string, qs ...query) {
+	l.b.WithPanel(l.newTimeseries(span, title, description, unit, qs...))
+}
+
+// newTimeseries is timeseries' panel, for a caller that sets more of it.
+func (l *layout) newTimeseries(span uint32, title, description, unit string, qs ...query) *timeseries.PanelBuilder {
 	p := timeseries.NewPanelBuilder().
 		Id(l.next()).
 		Title(title).
@@ -51,7 +56,7 @@ func (l *layout) timeseries(span uint32, title, description, unit string, qs ...
 	for _, t := range targets(qs) {
 		p.WithTarget(t)
 	}
-	l.b.WithPanel(p)
+	return p
 }
 
 // stat adds a single-number panel of width span and height 4.

@@ -1,6 +1,9 @@
 package dashboards
 
-import "github.com/grafana/grafana-foundation-sdk/go/dashboard"
+import (
+	"github.com/grafana/grafana-foundation-sdk/go/common"
+	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+)
 
 // TenantUID is the per-tenant dashboard's uid; alerts link to it.
 const TenantUID = "tenancy-tenant"
@@ -56,6 +59,13 @@ func Tenant() *dashboard.DashboardBuilder {
 	l.row("Anomalies: $tenant against its own baseline")
 	l.timeseries(24, "Anomaly score by feature", "Score in [0, 1] of each of $tenant's features in the last interval; the tenantanomaly connector emits an event above its threshold (default 0.5).", "percentunit",
 		query{`max by (feature) (otelcol_tenantanomaly_score{tenant="$tenant"})`, "{{feature}}"})
+	// Features have their own units (records, bytes, a ratio, ms), so one
+	// log axis shows them all; the expected line of each is dashed.
+	l.b.WithPanel(l.newTimeseries(24, "Anomalies: observed vs expected", "Each of $tenant's features in the last closed interval (solid) against what its own baseline expected for it (dashed): the anomaly.observed and anomaly.expected an anomaly event of the tenantanomaly connector carries. Log scale, since the features have their own units: records and bytes per interval, error ratio, services, latency in ms. A gap: the interval had nothing to measure (a latency without spans), or the feature has no baseline yet.", "short",
+		query{`max by (feature) (otelcol_tenantanomaly_observed{tenant="$tenant"})`, "{{feature}} observed"},
+		query{`max by (feature) (otelcol_tenantanomaly_expected{tenant="$tenant"})`, "{{feature}} expected"}).
+		ScaleDistribution(common.NewScaleDistributionConfigBuilder().Type(common.ScaleDistributionLog).Log(10)).
+		OverrideByRegexp(".* expected$", []dashboard.DynamicConfigValue{{Id: "custom.lineStyle", Value: map[string]any{"fill": "dash", "dash": []float64{10, 10}}}}))
 
 	l.row("Fleet (no tenant's data: counts without a tenant label)")
 	l.timeseries(12, "Quarantined records", "Records sent to _quarantine, by reason: spoofed, unverified, missing, malformed, reserved, unknown, suspended. Not attributed to any tenant by design.", "rps",
