@@ -45,7 +45,7 @@ func Tenant() *dashboard.DashboardBuilder {
 	l.row("Delivery: $tenant's queues and backends")
 	l.timeseries(12, "Records delivered", "Records the tenantrouter delivered for $tenant, by backend and signal.", "rps",
 		query{`sum by (backend, signal) (rate(otelcol_tenantrouter_records_sent{tenant="$tenant"}[$__rate_interval]))`, "{{backend}} {{signal}}"})
-	l.timeseries(12, "Records failed", "Records of $tenant not delivered, by backend and reason: permanent, retries_exhausted, queue_full, shutdown, unknown_backend, unsupported_signal, no_backend_tenant_id, residency, memory_limit, too_large, no_credential, storage.", "rps",
+	l.timeseries(12, "Records failed", "Records of $tenant not delivered, by backend and reason: permanent, retries_exhausted, queue_full, shutdown, unknown_backend, unsupported_signal, no_backend_tenant_id, residency, memory_limit, too_large, no_credential, storage, shredded.", "rps",
 		query{`sum by (backend, reason) (rate(otelcol_tenantrouter_records_failed{tenant="$tenant"}[$__rate_interval]))`, "{{backend}} {{reason}}"})
 	l.timeseries(12, "Queue depth", "Batches waiting in $tenant's own queue per backend; another tenant's queue never holds $tenant's data.", "short",
 		query{`max by (backend) (otelcol_tenantrouter_queue_size{tenant="$tenant"})`, "{{backend}}"})
