@@ -18,6 +18,8 @@ Usage:
   tenancyctl policy validate FILE     check a policy; exit 1 with every problem
   tenancyctl policy hash-key          read an API key on stdin, print its policy hash
   tenancyctl policy diff OLD NEW      list tenants added, removed and changed
+  tenancyctl policy test OLD NEW --sample F.jsonl [--config COLLECTOR.yaml]
+                                      dry run: what NEW quarantines, drops, redacts, routes differently
   tenancyctl query --data DIR --tenant T "SQL"
                                       read-only SQL on one tenant's local store
   tenancyctl tenants --data DIR      tenants in a local store: size, records, oldest, newest, key id

@@ -22,6 +22,17 @@ const policyUsage = `Usage:
       Compare two policy files: "+ id" added, "- id" removed, "~ id: keys"
       changed (effective values, so a defaults change shows on every tenant).
       Exits 0 whether or not they differ, 1 if either file is invalid.
+  tenancyctl policy test OLD NEW --sample FILE.jsonl [--config COLLECTOR.yaml]
+      Dry run: pass the sample (OTLP/JSON lines, as tenancyctl export writes
+      them; each resource's tenant.id taken as its sender's proven tenant)
+      through the tenant, tenantretention and redaction steps under both
+      policies, and report the records NEW newly quarantines (by reason) or
+      drops by retention or residency, the classes it newly redacts, and the
+      tenants whose data it routes to other backends. With --config, the
+      tenantretention processor's region applies and NEW's backend names are
+      checked against the config's tenantrouter backends. Exits 1 when a
+      tenant's own data would be quarantined or dropped under NEW but was not
+      under OLD, or a backend name is unknown.
 `
 
 func runPolicy(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -35,13 +46,15 @@ func runPolicy(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("tenancyctl policy "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, policyUsage) }
-	if err := fs.Parse(args[1:]); err != nil {
+	sample := fs.String("sample", "", "policy test: OTLP/JSON lines to run through both policies")
+	config := fs.String("config", "", "policy test: collector config whose tenantrouter backends the policy must name")
+	rest, err := parseInterspersed(fs, args[1:])
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
 		return 2
 	}
-	rest := fs.Args()
 	switch args[0] {
 	case "validate":
 		if len(rest) != 1 {
@@ -92,7 +105,29 @@ func runPolicy(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stdout, "version %s -> %s\n", oldP.Version, newP.Version)
 		return 0
+	case "test":
+		if len(rest) != 2 || *sample == "" {
+			fmt.Fprintf(stderr, "tenancyctl policy test: want OLD NEW --sample FILE\n\n%s", policyUsage)
+			return 2
+		}
+		return runPolicyTest(rest[0], rest[1], *sample, *config, stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "tenancyctl policy: unknown subcommand %q\n\n%s", args[0], policyUsage)
 	return 2
+}
+
+// parseInterspersed parses args with flags before, between or after the
+// positional arguments it returns (policy test OLD NEW --sample F).
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
 }

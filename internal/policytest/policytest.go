@@ -1,5 +1,6 @@
 // Package policytest serves tenant policies to components under test, as
-// the tenantpolicy extension does inside a collector. Only tests import it.
+// the tenantpolicy extension does inside a collector: to tests, and to
+// tenancyctl's policy dry run, which runs the components themselves.
 package policytest
 
 import (
