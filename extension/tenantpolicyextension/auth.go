@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 
+	"go.opentelemetry.io/collector/client"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
@@ -30,22 +31,29 @@ func (e *policyExtension) Authenticate(ctx context.Context, sources map[string][
 		return ctx, errors.New("tenantpolicy: no policy loaded")
 	}
 	key := apiKey(sources)
+	// The header is read in every mode as the tenant a refused request
+	// claimed, for the access counts; only trusted header mode believes it.
+	claimed := firstValue(sources, e.cfg.TrustedHeader.Name)
 	header := ""
 	if e.cfg.TrustedHeader.Enabled {
-		header = firstValue(sources, e.cfg.TrustedHeader.Name)
+		header = claimed
 	}
 	if key != "" {
 		t, ok := p.TenantForKey(key)
 		if !ok {
+			e.access.Refused(p, claimed, "", "")
 			return ctx, e.refuse(ctx, "unknown_key", errUnknownKey)
 		}
+		// The key's short id, never the key, lets a quarantined spoof name
+		// the credential that sent it.
+		cred := identity.KeyID(key)
 		if header != "" && header != t.ID {
+			e.access.Refused(p, header, t.ID, cred)
 			return ctx, e.refuse(ctx, "header_mismatch", errHeaderMismatch)
 		}
 		e.accept(ctx, t.ID, identity.SourceAPIKey)
-		// The key's short id, never the key, lets a quarantined spoof name
-		// the credential that sent it.
-		return identity.WithAuth(ctx, identity.AuthData{Tenant: t.ID, Source: identity.SourceAPIKey, Credential: identity.KeyID(key)}), nil
+		e.access.Accepted(p, t.ID, cred, client.FromContext(ctx).Addr)
+		return identity.WithAuth(ctx, identity.AuthData{Tenant: t.ID, Source: identity.SourceAPIKey, Credential: cred}), nil
 	}
 	if header != "" {
 		if policy.ValidateTenantID(header) != nil {
@@ -56,6 +64,7 @@ func (e *policyExtension) Authenticate(ctx context.Context, sources map[string][
 		e.accept(ctx, "", identity.SourceTrustedHeader)
 		return identity.WithTenant(ctx, header, identity.SourceTrustedHeader), nil
 	}
+	e.access.Refused(p, claimed, "", "")
 	return ctx, e.refuse(ctx, "missing_credentials", errMissingCredentials)
 }
 

@@ -27,15 +27,18 @@ func TestLoadConfig(t *testing.T) {
 		{
 			id: component.NewID(metadata.Type),
 			want: &Config{Path: "./testdata/tenants.yaml", ReloadInterval: time.Second,
-				TrustedHeader: TrustedHeaderConfig{Name: "X-Scope-OrgID"}},
+				TrustedHeader: TrustedHeaderConfig{Name: "X-Scope-OrgID"},
+				Access:        AccessConfig{LearningPeriod: 24 * time.Hour, AddressesPerTenant: 16}},
 		},
 		{
 			id: component.NewIDWithName(metadata.Type, "trusted"),
 			want: &Config{Path: "./testdata/tenants.yaml", ReloadInterval: 250 * time.Millisecond,
-				TrustedHeader: TrustedHeaderConfig{Enabled: true, Name: "X-Tenant"}},
+				TrustedHeader: TrustedHeaderConfig{Enabled: true, Name: "X-Tenant"},
+				Access:        AccessConfig{LearningPeriod: 10 * time.Minute, AddressesPerTenant: 4}},
 		},
 		{id: component.NewIDWithName(metadata.Type, "nopath"), wantErr: "path: must name the policy file (tenants.yaml)"},
 		{id: component.NewIDWithName(metadata.Type, "fastreload"), wantErr: "reload_interval: must be at least 100ms, got 1ms"},
+		{id: component.NewIDWithName(metadata.Type, "noaddresses"), wantErr: "access.addresses_per_tenant: 0 is outside [1, 256]"},
 		{id: component.NewIDWithName(metadata.Type, "noheadername"), wantErr: "trusted_header.name: must name the header when trusted_header is enabled"},
 	}
 	for _, tt := range tests {

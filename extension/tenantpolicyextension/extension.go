@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/tenancyhq/tenancy/extension/tenantpolicyextension/internal/metadata"
+	"github.com/tenancyhq/tenancy/internal/access"
 	"github.com/tenancyhq/tenancy/internal/policy"
 )
 
@@ -28,6 +29,7 @@ type policyExtension struct {
 	tel    *metadata.TelemetryBuilder
 
 	current atomic.Pointer[policy.Policy]
+	access  *access.Tracker
 	// lastSeen is the hash of the file content last read, valid or not, so a
 	// broken file is reported once, not on every poll.
 	lastSeen    [sha256.Size]byte
@@ -42,6 +44,7 @@ var (
 	_ extension.Extension    = (*policyExtension)(nil)
 	_ extensionauth.Server   = (*policyExtension)(nil)
 	_ policy.Provider        = (*policyExtension)(nil)
+	_ access.Source          = (*policyExtension)(nil)
 	_ component.StartFunc    = (*policyExtension)(nil).Start
 	_ component.ShutdownFunc = (*policyExtension)(nil).Shutdown
 )
@@ -51,7 +54,8 @@ func newPolicyExtension(cfg *Config, set extension.Settings) (*policyExtension, 
 	if err != nil {
 		return nil, fmt.Errorf("tenantpolicy: telemetry: %w", err)
 	}
-	return &policyExtension{cfg: cfg, logger: set.Logger, tel: tel}, nil
+	return &policyExtension{cfg: cfg, logger: set.Logger, tel: tel,
+		access: access.New(cfg.Access.LearningPeriod, cfg.Access.AddressesPerTenant, time.Now)}, nil
 }
 
 // Start loads the policy. An invalid policy fails the start: a collector
@@ -96,8 +100,19 @@ func (e *policyExtension) Shutdown(context.Context) error {
 // Policy returns the policy in force.
 func (e *policyExtension) Policy() *policy.Policy { return e.current.Load() }
 
+// AccessCounts implements access.Source.
+func (e *policyExtension) AccessCounts(tenant string) (access.Counts, bool) {
+	return e.access.Counts(tenant)
+}
+
+// AccessCredentials implements access.Source.
+func (e *policyExtension) AccessCredentials(tenant string) []access.CredentialCounts {
+	return e.access.Credentials(tenant)
+}
+
 func (e *policyExtension) install(ctx context.Context, p *policy.Policy) {
 	e.current.Store(p)
+	e.access.Retain(p)
 	e.tel.TenantpolicyReloads.Add(ctx, 1, metric.WithAttributes(attribute.String("result", "success")))
 	e.tel.TenantpolicyTenants.Record(ctx, int64(p.Len()))
 	e.logger.Info("Tenant policy in force", zap.String("path", p.Source),

@@ -25,6 +25,7 @@ func createDefaultConfig() component.Config {
 	return &Config{
 		ReloadInterval: time.Second,
 		TrustedHeader:  TrustedHeaderConfig{Name: DefaultTrustedHeader},
+		Access:         AccessConfig{LearningPeriod: 24 * time.Hour, AddressesPerTenant: 16},
 	}
 }
 
