@@ -112,7 +112,9 @@ func startPipeline(t *testing.T, pol *policy.Policy, dir string) *pipeline {
 
 	rf := tenantrouterexporter.NewFactory()
 	rcfg := rf.CreateDefaultConfig().(*tenantrouterexporter.Config)
-	rcfg.Backends = map[string]*tenantrouterexporter.BackendConfig{"local": {Type: tenantrouterexporter.TypeLocalstore, Directory: dir}}
+	// Anchors every 5 s, so that every run stores some beside the tenants'
+	// records, not only runs longer than the default minute.
+	rcfg.Backends = map[string]*tenantrouterexporter.BackendConfig{"local": {Type: tenantrouterexporter.TypeLocalstore, Directory: dir, AnchorInterval: 5 * time.Second}}
 	rcfg.QueueSize = 1000
 	if err := rcfg.Validate(); err != nil {
 		t.Fatal(err)
