@@ -27,6 +27,8 @@ Usage:
                                       check a tenant's hash-chained audit log
   tenancyctl keys rotate --data DIR --new-master-key-file F
                                       re-wrap data keys with a new master key
+  tenancyctl keys rotate --data DIR --data-keys [--tenant T]
+                                      re-encrypt databases under new data keys, online
   tenancyctl tenant shred --data DIR T
                                       destroy a tenant's data key (crypto-shredding)
   tenancyctl quarantine --data DIR [--by TENANT] [--reason R]

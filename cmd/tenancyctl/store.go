@@ -49,6 +49,15 @@ comes from --policy when given):
       hold is refused. A running collector keeps writing the tenants it
       has open and refuses to create new ones under the old key until it
       reads the new one (replace its master key file) or is restarted.
+  tenancyctl keys rotate --data DIR --data-keys [--tenant T]
+      Re-encrypt T's database (every tenant's, one by one, without
+      --tenant) under a new random data key, so a leaked data key stops
+      opening it; a progress line per tenant. Online: a running collector
+      closes the tenant's database at its next write, waits for the copy,
+      and reopens it under the new key. The copy is verified before it
+      replaces the database; a failure leaves that tenant on its old key
+      (named, exit 1) and goes on with the next. The audit chain keeps its
+      key, so audit verify and its anchors still pass.
   tenancyctl tenants --data DIR [--format table|json]
       List the tenants in the store: size on disk, records (logs, data
       points, spans), oldest and newest record time, and the id of the
@@ -364,6 +373,7 @@ func runKeys(args []string, stdout, stderr io.Writer) int {
 	}
 	f := newStoreFlags("keys rotate", stderr)
 	newFile := f.fs.String("new-master-key-file", "", "file with the new master key (else $"+NewMasterKeyEnv+")")
+	dataKeys := f.fs.Bool("data-keys", false, "re-encrypt databases under new data keys (not the master key)")
 	if code := f.parse(args[1:], false, stderr); code >= 0 {
 		return code
 	}
@@ -372,6 +382,13 @@ func runKeys(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "tenancyctl keys rotate: --tenant: %v\n", err)
 			return 2
 		}
+	}
+	if *dataKeys {
+		if *newFile != "" {
+			fmt.Fprintf(stderr, "tenancyctl keys rotate: --data-keys keeps the master key: no --new-master-key-file\n")
+			return 2
+		}
+		return rotateDataKeys(f, stdout, stderr)
 	}
 	newKey, err := localstore.LoadMasterKey(*newFile, NewMasterKeyEnv)
 	if err != nil {
@@ -399,6 +416,43 @@ func runKeys(args []string, stdout, stderr io.Writer) int {
 		scope = f.tenant + "'s data key"
 	}
 	fmt.Fprintf(stdout, "re-wrapped %s: master key %s -> %s\n", scope, oldID, localstore.KeyID(newKey))
+	return 0
+}
+
+// rotateDataKeys is keys rotate --data-keys: tenant by tenant, going on
+// after a failure, exit 1 when any failed.
+func rotateDataKeys(f *storeFlags, stdout, stderr io.Writer) int {
+	s, version, err := f.open()
+	if err != nil {
+		fmt.Fprintf(stderr, "tenancyctl keys rotate: %v\n", err)
+		return 1
+	}
+	defer s.Close()
+	tenants := []string{f.tenant}
+	if f.tenant == "" {
+		if tenants, err = s.Tenants(); err != nil {
+			fmt.Fprintf(stderr, "tenancyctl keys rotate: %v\n", err)
+			return 1
+		}
+	}
+	var failed []string
+	for i, tn := range tenants {
+		start := time.Now()
+		oldID, newID, err := s.RotateDataKey(tn, version)
+		switch {
+		case f.tenant == "" && (errors.Is(err, localstore.ErrShredded) || errors.Is(err, localstore.ErrNoTenant)):
+			fmt.Fprintf(stdout, "[%d/%d] %s: skipped (%v)\n", i+1, len(tenants), tn, err)
+		case err != nil:
+			failed = append(failed, tn)
+			fmt.Fprintf(stderr, "[%d/%d] %s: %v\n", i+1, len(tenants), tn, err)
+		default:
+			fmt.Fprintf(stdout, "[%d/%d] %s: data key %s -> %s (%s)\n", i+1, len(tenants), tn, oldID, newID, time.Since(start).Round(time.Millisecond))
+		}
+	}
+	if len(failed) > 0 {
+		fmt.Fprintf(stderr, "tenancyctl keys rotate: %d tenants kept their old data key: %s\n", len(failed), strings.Join(failed, ", "))
+		return 1
+	}
 	return 0
 }
 

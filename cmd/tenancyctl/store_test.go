@@ -375,3 +375,44 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+func TestKeysRotateDataKeys(t *testing.T) {
+	dir, keyFile := seedStore(t)
+	store := []string{"--data", dir, "--master-key-file", keyFile}
+	read := func(tenant string) string {
+		code, out, errOut := tenancyctl(t, "", append([]string{"query", "--tenant", tenant}, append(store, "SELECT body FROM logs ORDER BY id")...)...)
+		require.Equal(t, 0, code, errOut)
+		return out
+	}
+	keyFileOf := func(tenant string) []byte {
+		b, err := os.ReadFile(filepath.Join(dir, tenant, "data.key"))
+		require.NoError(t, err)
+		return b
+	}
+	before, globexKey := read("acme"), keyFileOf("globex")
+
+	code, out, errOut := tenancyctl(t, "", append([]string{"keys", "rotate", "--data-keys", "--tenant", "acme"}, store...)...)
+	require.Equal(t, 0, code, errOut)
+	assert.Regexp(t, `^\[1/1\] acme: data key [0-9a-f]{16} -> [0-9a-f]{16} \(`, out)
+	assert.Equal(t, globexKey, keyFileOf("globex"), "only acme")
+	assert.Equal(t, before, read("acme"))
+	code, _, errOut = tenancyctl(t, "", append([]string{"audit", "verify", "--tenant", "acme"}, store...)...)
+	require.Equal(t, 0, code, errOut)
+
+	// Every tenant, with a progress line each; a shredded one is skipped.
+	code, _, errOut = tenancyctl(t, "", append(append([]string{"tenant", "shred", "--yes"}, store...), "globex")...)
+	require.Equal(t, 0, code, errOut)
+	code, out, errOut = tenancyctl(t, "", append([]string{"keys", "rotate", "--data-keys"}, store...)...)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "[1/2] acme: data key ")
+	assert.Contains(t, out, "[2/2] globex: skipped")
+	assert.Equal(t, before, read("acme"))
+
+	code, _, errOut = tenancyctl(t, "", append([]string{"keys", "rotate", "--data-keys", "--tenant", "acmee"}, store...)...)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "acmee")
+	_, err := os.Stat(filepath.Join(dir, "acmee"))
+	assert.ErrorIs(t, err, os.ErrNotExist)
+	code, _, _ = tenancyctl(t, "", append([]string{"keys", "rotate", "--data-keys", "--new-master-key-file", keyFile}, store...)...)
+	assert.Equal(t, 2, code)
+}

@@ -128,12 +128,12 @@ func (e *AnchorError) Error() string {
 // against every anchor in r for the same tenant and chain. It returns how
 // many anchors it checked; an *AnchorError names the first that fails.
 func (s *Store) CheckAnchors(tenant string, res VerifyResult, r io.Reader) (int, error) {
-	conn, key, err := s.openReadOnlyKey(tenant)
+	conn, keys, err := s.openReadOnlyKey(tenant)
 	if err != nil {
 		return 0, err
 	}
 	conn.Close()
-	chain := chainID(chainKey(key))
+	chain := chainID(keys.chain)
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 1<<20)
 	checked, line := 0, 0
@@ -164,12 +164,12 @@ func (s *Store) CheckAnchors(tenant string, res VerifyResult, r io.Reader) (int,
 // current chain at or past seq: from then on, an entry up to seq could
 // not be changed without audit verify --anchors noticing.
 func (s *Store) FirstAnchorCovering(tenant string, seq int64, r io.Reader) (Anchor, bool, error) {
-	conn, key, err := s.openReadOnlyKey(tenant)
+	conn, keys, err := s.openReadOnlyKey(tenant)
 	if err != nil {
 		return Anchor{}, false, err
 	}
 	conn.Close()
-	chain := chainID(chainKey(key))
+	chain := chainID(keys.chain)
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 1<<20)
 	for sc.Scan() {

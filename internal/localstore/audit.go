@@ -342,12 +342,12 @@ func tally(e AuditEntry, want map[string]*RowsTally, sums map[string]*rowSum) er
 // it, on a read-only connection. A *ChainError names the first broken
 // entry, a *RowsError a table whose rows the chain does not account for.
 func (s *Store) VerifyAudit(tenant string) (VerifyResult, error) {
-	conn, key, err := s.openReadOnlyKey(tenant)
+	conn, keys, err := s.openReadOnlyKey(tenant)
 	if err != nil {
 		return VerifyResult{}, err
 	}
 	defer conn.Close()
-	return verifyChain(conn, chainKey(key))
+	return verifyChain(conn, keys.chain)
 }
 
 // AuditLog returns the tenant's audit entries with seq > after, in order.

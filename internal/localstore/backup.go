@@ -38,7 +38,7 @@ func (s *Store) Backup(tenant, out, policyVersion string) (BackupInfo, error) {
 	if err != nil {
 		return BackupInfo{}, err
 	}
-	src, key, err := s.openReadOnlyKey(tenant)
+	src, keys, err := s.openReadOnlyKey(tenant)
 	if err != nil {
 		return BackupInfo{}, err
 	}
@@ -51,13 +51,13 @@ func (s *Store) Backup(tenant, out, policyVersion string) (BackupInfo, error) {
 		return BackupInfo{}, fmt.Errorf("localstore: %w", err)
 	}
 	dbPath := filepath.Join(dst, dbFileName)
-	if err := src.Backup("main", encryptedURI(dbPath, key)); err != nil {
+	if err := src.Backup("main", encryptedURI(dbPath, keys.data)); err != nil {
 		return BackupInfo{}, fmt.Errorf("localstore: backup of %s: %w", tenant, err)
 	}
 	if err := copyFile(filepath.Join(dir, keyFileName), filepath.Join(dst, keyFileName)); err != nil {
 		return BackupInfo{}, err
 	}
-	info, err := verifyCopy(dbPath, key)
+	info, err := verifyCopy(dbPath, keys)
 	if err != nil {
 		return BackupInfo{}, fmt.Errorf("localstore: backup of %s does not verify: %w", tenant, err)
 	}
@@ -107,11 +107,11 @@ func (s *Store) Restore(from, policyVersion string) (BackupInfo, error) {
 	if err != nil {
 		return want, err
 	}
-	key, err := unwrapKey(s.masterFor(kf.MasterKeyID), kf)
+	keys, err := unwrapKeys(s.masterFor(kf.MasterKeyID), kf)
 	if err != nil {
 		return want, fmt.Errorf("localstore: restore: %w", err)
 	}
-	got, err := verifyCopy(filepath.Join(from, dbFileName), key)
+	got, err := verifyCopy(filepath.Join(from, dbFileName), keys)
 	if err != nil {
 		return want, fmt.Errorf("localstore: restore: the backup does not verify: %w", err)
 	}
@@ -133,14 +133,14 @@ func (s *Store) Restore(from, policyVersion string) (BackupInfo, error) {
 	return want, err
 }
 
-// verifyCopy verifies a database file outside the store with its data key.
-func verifyCopy(path string, key []byte) (BackupInfo, error) {
-	conn, err := openConn(path, key, true)
+// verifyCopy verifies a database file outside the store with its keys.
+func verifyCopy(path string, keys *tenantKeys) (BackupInfo, error) {
+	conn, keys, err := openKeyed(path, keys, true)
 	if err != nil {
 		return BackupInfo{}, err
 	}
 	defer conn.Close()
-	res, err := verifyChain(conn, chainKey(key))
+	res, err := verifyChain(conn, keys.chain)
 	if err != nil {
 		return BackupInfo{}, err
 	}

@@ -99,6 +99,10 @@ type keyFile struct {
 	WrappedKey  string    `json:"wrapped_key"`
 	Created     time.Time `json:"created"`
 	Rewrapped   time.Time `json:"rewrapped,omitzero"`
+	// Secrets holds, wrapped by the master key, the chain key and retired
+	// seal keys once the data key was rotated (see tenantKeys).
+	Secrets        string    `json:"secrets,omitempty"`
+	DataKeyRotated time.Time `json:"data_key_rotated,omitzero"`
 }
 
 // Tombstone records a crypto-shredding: written in clear beside the
@@ -222,15 +226,15 @@ func writeKeyFile(dir string, kf *keyFile) error {
 	return writeFileAtomic(filepath.Join(dir, keyFileName), append(b, '\n'), 0o600)
 }
 
-// loadOrCreateDataKey unwraps the tenant's data key, creating and wrapping
-// a random one for a new tenant under the master key the key set names.
-func (s *Store) loadOrCreateDataKey(dir, tenant string) ([]byte, error) {
+// loadOrCreateDataKey unwraps the tenant's keys, creating and wrapping a
+// random data key for a new tenant under the master key the key set names.
+func (s *Store) loadOrCreateDataKey(dir, tenant string) (*tenantKeys, error) {
 	if _, err := os.Stat(filepath.Join(dir, tombstoneName)); err == nil {
 		return nil, fmt.Errorf("%w: %s", ErrShredded, tenant)
 	}
 	kf, err := readKeyFile(dir, tenant)
 	if err == nil {
-		return unwrapKey(s.masterFor(kf.MasterKeyID), kf)
+		return unwrapKeys(s.masterFor(kf.MasterKeyID), kf)
 	}
 	if !errors.Is(err, os.ErrNotExist) {
 		return nil, err
@@ -256,7 +260,7 @@ func (s *Store) loadOrCreateDataKey(dir, tenant string) ([]byte, error) {
 	if err := writeKeyFile(dir, kf); err != nil {
 		return nil, err
 	}
-	return dataKey, nil
+	return &tenantKeys{data: dataKey, chain: chainKey(dataKey)}, nil
 }
 
 // destroyKeyFile overwrites the key file with random bytes, syncs and

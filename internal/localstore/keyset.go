@@ -1,7 +1,6 @@
 package localstore
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -122,7 +121,7 @@ func (s *Store) CheckKeys() error {
 			continue // a folder without a key holds no data (see loadOrCreateDataKey)
 		}
 		if err == nil {
-			_, err = unwrapKey(master, kf)
+			_, err = unwrapKeys(master, kf)
 		}
 		if err != nil {
 			bad = append(bad, err.Error())
@@ -174,20 +173,16 @@ func prepareRewrap(dir, tenant string, oldMaster, newMaster []byte) (*rewrap, er
 	}
 	rw := &rewrap{tenant: tenant, dir: dir, old: old}
 	if kf.MasterKeyID == KeyID(newMaster) {
-		_, err := unwrapKey(newMaster, kf)
+		_, err := unwrapKeys(newMaster, kf)
 		return rw, err
 	}
-	dataKey, err := unwrapKey(oldMaster, kf)
+	keys, err := unwrapKeys(oldMaster, kf)
 	if err != nil {
 		return nil, err
 	}
-	nonce, wrapped, err := wrapKey(newMaster, dataKey, tenant)
-	if err != nil {
+	if err := wrapKeys(newMaster, keys, kf); err != nil {
 		return nil, err
 	}
-	kf.MasterKeyID = KeyID(newMaster)
-	kf.Nonce = base64.StdEncoding.EncodeToString(nonce)
-	kf.WrappedKey = base64.StdEncoding.EncodeToString(wrapped)
 	kf.Rewrapped = time.Now().UTC()
 	b, err := json.MarshalIndent(kf, "", "  ")
 	if err != nil {

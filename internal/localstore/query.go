@@ -27,8 +27,8 @@ func (s *Store) openReadOnly(tenant string) (*sqlite3.Conn, error) {
 	return conn, err
 }
 
-// openReadOnlyKey is openReadOnly that also returns the data key.
-func (s *Store) openReadOnlyKey(tenant string) (*sqlite3.Conn, []byte, error) {
+// openReadOnlyKey is openReadOnly that also returns the tenant's keys.
+func (s *Store) openReadOnlyKey(tenant string) (*sqlite3.Conn, *tenantKeys, error) {
 	dir, err := s.tenantDir(tenant)
 	if err != nil {
 		return nil, nil, err
@@ -43,15 +43,15 @@ func (s *Store) openReadOnlyKey(tenant string) (*sqlite3.Conn, []byte, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	key, err := unwrapKey(s.masterFor(kf.MasterKeyID), kf)
+	keys, err := unwrapKeys(s.masterFor(kf.MasterKeyID), kf)
 	if err != nil {
 		return nil, nil, err
 	}
-	conn, err := openConn(filepath.Join(dir, dbFileName), key, true)
+	conn, keys, err := openKeyed(filepath.Join(dir, dbFileName), keys, true)
 	if err != nil {
 		return nil, nil, fmt.Errorf("localstore: tenant %s: %w", tenant, err)
 	}
-	return conn, key, nil
+	return conn, keys, nil
 }
 
 // QueryOptions bound a forensic query.

@@ -3,9 +3,7 @@ package localstore
 import (
 	"crypto/aes"
 	"crypto/cipher"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"os"
@@ -18,10 +16,11 @@ import (
 // makes it unreadable with the rest of the tenant's data. A new tenant
 // gets its data key (not yet its database).
 func (s *Store) Seal(tenant string, aad, data []byte) ([]byte, error) {
-	gcm, err := s.sealAEAD(tenant, true)
+	gcms, err := s.sealAEADs(tenant, true)
 	if err != nil {
 		return nil, err
 	}
+	gcm := gcms[0]
 	nonce := make([]byte, gcm.NonceSize(), gcm.NonceSize()+len(data)+gcm.Overhead())
 	if _, err := rand.Read(nonce); err != nil {
 		return nil, err
@@ -32,18 +31,22 @@ func (s *Store) Seal(tenant string, aad, data []byte) ([]byte, error) {
 // Unseal decrypts what Seal sealed for the tenant with the same aad. A
 // shredded tenant's is ErrShredded.
 func (s *Store) Unseal(tenant string, aad, sealed []byte) ([]byte, error) {
-	gcm, err := s.sealAEAD(tenant, false)
+	var out []byte
+	gcms, err := s.sealAEADs(tenant, false)
 	if err != nil {
 		return nil, err
 	}
-	if len(sealed) < gcm.NonceSize() {
+	if len(sealed) < gcms[0].NonceSize() {
 		return nil, fmt.Errorf("localstore: tenant %s: sealed data of %d bytes", tenant, len(sealed))
 	}
-	out, err := gcm.Open(nil, sealed[:gcm.NonceSize()], sealed[gcm.NonceSize():], aad)
-	if err != nil {
-		return nil, fmt.Errorf("%w: tenant %s: %w", ErrUnsealable, tenant, err)
+	// The current data key's first, then those rotated out since the
+	// batch was sealed.
+	for _, gcm := range gcms {
+		if out, err = gcm.Open(nil, sealed[:gcm.NonceSize()], sealed[gcm.NonceSize():], aad); err == nil {
+			return out, nil
+		}
 	}
-	return out, nil
+	return nil, fmt.Errorf("%w: tenant %s: %w", ErrUnsealable, tenant, err)
 }
 
 // ErrUnsealable is returned for sealed data the tenant's data key does not
@@ -51,7 +54,9 @@ func (s *Store) Unseal(tenant string, aad, sealed []byte) ([]byte, error) {
 // id cleared), or for another place.
 var ErrUnsealable = errors.New("localstore: the tenant's data key does not open the sealed data")
 
-func (s *Store) sealAEAD(tenant string, create bool) (cipher.AEAD, error) {
+// sealAEADs are the tenant's seal ciphers: its data key's, then the
+// retired ones'.
+func (s *Store) sealAEADs(tenant string, create bool) ([]cipher.AEAD, error) {
 	t, err := s.tenantEntry(tenant)
 	if err != nil {
 		return nil, err
@@ -75,11 +80,17 @@ func (s *Store) sealAEAD(tenant string, create bool) (cipher.AEAD, error) {
 	if err := t.loadKeyLocked(); err != nil {
 		return nil, err
 	}
-	m := hmac.New(sha256.New, t.dataKey)
-	m.Write([]byte("tenancy-localstore-seal:v1"))
-	block, err := aes.NewCipher(m.Sum(nil))
-	if err != nil {
-		return nil, err
+	var out []cipher.AEAD
+	for _, k := range append([][]byte{sealKey(t.dataKey)}, t.retiredSeal...) {
+		block, err := aes.NewCipher(k)
+		if err != nil {
+			return nil, err
+		}
+		gcm, err := cipher.NewGCM(block)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, gcm)
 	}
-	return cipher.NewGCM(block)
+	return out, nil
 }

@@ -9,8 +9,8 @@
 // leaves its database unreadable. Every database holds an append-only,
 // hash-chained audit log of what was ingested, deleted, rotated and queried.
 //
-// Layout: <dir>/<tenant>/data.db (with -wal and -shm), data.key, and
-// SHREDDED.json once shredded; <dir>/~store/keyset.json names the master
+// Layout: <dir>/<tenant>/data.db (with -wal and -shm), data.key,
+// SHREDDED.json once shredded, and REKEY while its data key is rotated; <dir>/~store/keyset.json names the master
 // key in force and <dir>/~store/anchors.jsonl is the anchor log of the
 // audit chains ('~' is no tenant id character).
 package localstore
@@ -48,6 +48,9 @@ type Store struct {
 	open    atomic.Int64 // open connections
 	maxOpen atomic.Int64
 	clock   atomic.Int64 // orders uses for closing the least recently used
+	// rekeyScan is when (unix nanoseconds) open tenants were last looked
+	// at for a data-key rotation waiting (releaseRekeying).
+	rekeyScan atomic.Int64
 
 	// keySource reads the master key again after a rotation (nil: never).
 	keySource func() ([]byte, error)
@@ -59,6 +62,9 @@ type Store struct {
 	// benchmark that measures what they cost (the chain then does not
 	// verify).
 	noRowDigests bool
+	// rekeyFault, when set (tests), fails a data-key rotation between
+	// staging the key file and replacing the database.
+	rekeyFault func() error
 }
 
 // tenantDB is one tenant's open database: a single writing connection,
@@ -79,6 +85,15 @@ type tenantDB struct {
 	// chainKeyed is set once the chain is known to be keyed.
 	chainKey   []byte
 	chainKeyed bool
+	// retiredSeal are the seal keys of data keys rotated out, pending the
+	// key of a rotation that stopped half way (tenantKeys).
+	retiredSeal [][]byte
+	pending     []byte
+	// keyFile and keyRotated are the key file the keys were read from and
+	// its data key's rotation time, so a write notices a rotation by
+	// another process (rekeyedLocked).
+	keyFile    os.FileInfo
+	keyRotated time.Time
 	rows       *rowHasher
 	// headSeq is the last audit seq this process wrote, anchoredSeq the
 	// last it anchored (Anchors).
@@ -129,6 +144,7 @@ func (s *Store) tenant(tenant string) (*tenantDB, error) {
 		return nil, err
 	}
 	s.closeIdle(t)
+	s.releaseRekeying(t)
 	return t, nil
 }
 
@@ -160,12 +176,22 @@ func (t *tenantDB) loadKeyLocked() error {
 	if err := os.MkdirAll(t.dir, 0o750); err != nil {
 		return fmt.Errorf("localstore: %w", err)
 	}
-	key, err := t.s.loadOrCreateDataKey(t.dir, t.id)
+	keys, err := t.s.loadOrCreateDataKey(t.dir, t.id)
 	if err != nil {
 		return err
 	}
-	t.dataKey, t.chainKey, t.rows, t.chainKeyed = key, chainKey(key), nil, false
+	t.setKeysLocked(keys)
+	t.keyFile, t.keyRotated = nil, time.Time{}
+	if fi, err := os.Stat(filepath.Join(t.dir, keyFileName)); err == nil {
+		if kf, err := readKeyFile(t.dir, t.id); err == nil {
+			t.keyFile, t.keyRotated = fi, kf.DataKeyRotated
+		}
+	}
 	return nil
+}
+
+func (t *tenantDB) setKeysLocked(k *tenantKeys) {
+	t.dataKey, t.chainKey, t.retiredSeal, t.pending, t.rows, t.chainKeyed = k.data, k.chain, k.retiredSeal, k.pending, nil, false
 }
 
 // openLocked opens the tenant's connection if it is closed; t.mu held.
@@ -188,11 +214,26 @@ func (t *tenantDB) openLocked() error {
 	if err := t.loadKeyLocked(); err != nil {
 		return err
 	}
-	open := openConn
+	var conn *sqlite3.Conn
+	var err error
 	if t.s.unencrypted {
-		open = openPlainConn
+		conn, err = openPlainConn(filepath.Join(t.dir, dbFileName), nil, false)
+	} else {
+		keys := &tenantKeys{data: t.dataKey, chain: t.chainKey, retiredSeal: t.retiredSeal, pending: t.pending}
+		conn, keys, err = openKeyed(filepath.Join(t.dir, dbFileName), keys, false)
+		if err != nil && t.rekeyedLocked() {
+			// The key cached here was rotated out by another process.
+			t.dataKey = nil
+			if err = t.loadKeyLocked(); err != nil {
+				return err
+			}
+			keys = &tenantKeys{data: t.dataKey, chain: t.chainKey, retiredSeal: t.retiredSeal, pending: t.pending}
+			conn, keys, err = openKeyed(filepath.Join(t.dir, dbFileName), keys, false)
+		}
+		if err == nil {
+			t.setKeysLocked(keys)
+		}
 	}
-	conn, err := open(filepath.Join(t.dir, dbFileName), t.dataKey, false)
 	if err != nil {
 		return fmt.Errorf("localstore: tenant %s: %w", t.id, err)
 	}
@@ -218,6 +259,19 @@ func (s *Store) SetMaxOpenTenants(n int) {
 	s.maxOpen.Store(int64(n))
 }
 
+// otherTenants is every tenant entry but keep.
+func (s *Store) otherTenants(keep *tenantDB) []*tenantDB {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*tenantDB, 0, len(s.tenants))
+	for _, t := range s.tenants {
+		if t != keep {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
 // closeIdle closes the least recently used connections over the limit,
 // never keep's, and never one in use (it skips locked tenants).
 func (s *Store) closeIdle(keep *tenantDB) {
@@ -225,14 +279,7 @@ func (s *Store) closeIdle(keep *tenantDB) {
 	if over <= 0 {
 		return
 	}
-	s.mu.Lock()
-	cands := make([]*tenantDB, 0, len(s.tenants))
-	for _, t := range s.tenants {
-		if t != keep {
-			cands = append(cands, t)
-		}
-	}
-	s.mu.Unlock()
+	cands := s.otherTenants(keep)
 	sort.Slice(cands, func(i, j int) bool { return cands[i].lastUsed.Load() < cands[j].lastUsed.Load() })
 	for _, t := range cands {
 		if over <= 0 {
@@ -344,11 +391,27 @@ func (t *tenantDB) inTx(fn func() error) error {
 		t.dataKey = nil
 		return t.err
 	}
+	if err := t.waitRekeyLocked(); err != nil {
+		return err
+	}
 	if err := t.openLocked(); err != nil { // closed while idle: reopen
 		return err
 	}
 	if err := t.conn.Exec("BEGIN IMMEDIATE"); err != nil {
 		return err
+	}
+	if t.rekeyedLocked() {
+		// Rotated by another process since this connection opened: it may
+		// be on the replaced file. Reopen under the new key.
+		_ = t.conn.Exec("ROLLBACK")
+		_ = t.closeLocked()
+		t.dataKey = nil
+		if err := t.openLocked(); err != nil {
+			return err
+		}
+		if err := t.conn.Exec("BEGIN IMMEDIATE"); err != nil {
+			return err
+		}
 	}
 	if err := t.upgradeChain(time.Now()); err != nil {
 		_ = t.conn.Exec("ROLLBACK")
