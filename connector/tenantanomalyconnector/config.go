@@ -42,6 +42,19 @@ type Config struct {
 	// CheckpointInterval is how often the baselines are written to Storage
 	// besides at shutdown; 0 writes them after every interval.
 	CheckpointInterval time.Duration `mapstructure:"checkpoint_interval"`
+	// Access tunes the access-pattern rules on the policy extension's
+	// access counts.
+	Access AccessConfig `mapstructure:"access"`
+}
+
+// AccessConfig tunes the access-pattern rules.
+type AccessConfig struct {
+	// AuthFailureBurst is the fewest authentication failures claiming a
+	// tenant in one interval that can be a burst.
+	AuthFailureBurst int `mapstructure:"auth_failure_burst"`
+	// AuthFailureFactor is how many times its learnt rate an interval's
+	// failures must reach to be a burst.
+	AuthFailureFactor float64 `mapstructure:"auth_failure_factor"`
 }
 
 // Validate checks the configuration.
@@ -67,6 +80,12 @@ func (c *Config) Validate() error {
 	}
 	if c.CheckpointInterval < 0 {
 		errs = append(errs, fmt.Errorf("checkpoint_interval: %s is negative", c.CheckpointInterval))
+	}
+	if c.Access.AuthFailureBurst < 1 {
+		errs = append(errs, fmt.Errorf("access.auth_failure_burst: %d is below 1", c.Access.AuthFailureBurst))
+	}
+	if !(c.Access.AuthFailureFactor >= 1) || math.IsInf(c.Access.AuthFailureFactor, 0) {
+		errs = append(errs, fmt.Errorf("access.auth_failure_factor: %v is below 1", c.Access.AuthFailureFactor))
 	}
 	return errors.Join(errs...)
 }

@@ -32,10 +32,13 @@ const reasonSpoofed = "spoofed"
 // quarantined resource its verified sender, else the policy tenant it
 // claimed unless the claim was a spoof. Pipeline tenants, unknown tenants
 // and tenants with anomaly detection off count for nobody.
-func (v *view) owner(attrs pcommon.Map) (e viewEntry, quarantined, ok bool) {
+//
+// spoof reports a quarantined resource that named another tenant than its
+// verified sender: a spoof attempt by the owner.
+func (v *view) owner(attrs pcommon.Map) (e viewEntry, quarantined, spoof, ok bool) {
 	id, reason := identity.TenantOf(attrs)
 	if reason != "" {
-		return viewEntry{}, false, false
+		return viewEntry{}, false, false, false
 	}
 	if id == policy.Quarantine {
 		// A quarantined resource counts for whoever sent it: the verified
@@ -46,21 +49,23 @@ func (v *view) owner(attrs pcommon.Map) (e viewEntry, quarantined, ok bool) {
 		// its claim contradicted the sender, so it is no evidence about the
 		// claimed tenant, and counting it there would let any header sender
 		// raise that tenant's alerts.
+		r, hasReason := attrs.Get(identity.AttrQuarantineReason)
+		spoofed := hasReason && r.Type() == pcommon.ValueTypeStr && r.Str() == reasonSpoofed
 		who, found := attrs.Get(identity.AttrAuthenticated)
 		if !found {
-			if r, ok := attrs.Get(identity.AttrQuarantineReason); ok && r.Str() == reasonSpoofed {
-				return viewEntry{}, false, false
+			if spoofed {
+				return viewEntry{}, false, false, false
 			}
 			who, found = attrs.Get(identity.AttrClaimed)
 		}
 		if !found || who.Type() != pcommon.ValueTypeStr {
-			return viewEntry{}, false, false
+			return viewEntry{}, false, false, false
 		}
 		e, ok = v.tenants[who.Str()]
-		return e, true, ok
+		return e, true, spoofed, ok
 	}
 	e, ok = v.tenants[id]
-	return e, false, ok
+	return e, false, false, ok
 }
 
 func hasRedaction(attrs pcommon.Map) bool {
@@ -83,7 +88,7 @@ func (m *monitor) consumeLogs(ld plog.Logs) {
 	for i := 0; i < rls.Len(); i++ {
 		rl := rls.At(i)
 		attrs := rl.Resource().Attributes()
-		e, quarantined, ok := v.owner(attrs)
+		e, quarantined, spoof, ok := v.owner(attrs)
 		if !ok {
 			continue
 		}
@@ -92,6 +97,7 @@ func (m *monitor) consumeLogs(ld plog.Logs) {
 			n := pdatacount.LogRecords(rl)
 			t.mu.Lock()
 			t.signal(signalLogs).acc.quarantined += int64(n)
+			t.access.countSpoof(spoof)
 			t.mu.Unlock()
 			continue
 		}
@@ -132,7 +138,7 @@ func (m *monitor) consumeTraces(td ptrace.Traces) {
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
 		attrs := rs.Resource().Attributes()
-		e, quarantined, ok := v.owner(attrs)
+		e, quarantined, spoof, ok := v.owner(attrs)
 		if !ok {
 			continue
 		}
@@ -141,6 +147,7 @@ func (m *monitor) consumeTraces(td ptrace.Traces) {
 			n := pdatacount.Spans(rs)
 			t.mu.Lock()
 			t.signal(signalTraces).acc.quarantined += int64(n)
+			t.access.countSpoof(spoof)
 			t.mu.Unlock()
 			continue
 		}
@@ -185,7 +192,7 @@ func (m *monitor) consumeMetrics(md pmetric.Metrics) {
 	for i := 0; i < rms.Len(); i++ {
 		rm := rms.At(i)
 		attrs := rm.Resource().Attributes()
-		e, quarantined, ok := v.owner(attrs)
+		e, quarantined, spoof, ok := v.owner(attrs)
 		if !ok {
 			continue
 		}
@@ -194,6 +201,7 @@ func (m *monitor) consumeMetrics(md pmetric.Metrics) {
 		if quarantined {
 			t.mu.Lock()
 			t.signal(signalMetrics).acc.quarantined += points
+			t.access.countSpoof(spoof)
 			t.mu.Unlock()
 			continue
 		}

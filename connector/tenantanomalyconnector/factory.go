@@ -66,6 +66,7 @@ func createDefaultConfig() component.Config {
 		Probation:          d.Probation,
 		Suppress:           d.Suppress,
 		CheckpointInterval: 5 * time.Minute,
+		Access:             AccessConfig{AuthFailureBurst: 10, AuthFailureFactor: 3},
 	}
 }
 

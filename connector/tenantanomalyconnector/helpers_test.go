@@ -144,6 +144,12 @@ func loadPolicy(t testing.TB) *policy.Policy {
 
 func newHarness(t testing.TB, cfg *Config, pol *policy.Policy, st *memStorage, start time.Time) *harness {
 	t.Helper()
+	return newHarnessOn(t, cfg, newHost(pol, st), start)
+}
+
+// newHarnessOn is newHarness on a given host.
+func newHarnessOn(t testing.TB, cfg *Config, host component.Host, start time.Time) *harness {
+	t.Helper()
 	h := &harness{t: t, clock: &fakeClock{t: start}, cfg: cfg, sink: new(consumertest.LogsSink), tel: componenttest.NewTelemetry()}
 	h.factory = newFactory(options{now: h.clock.Now, manual: true})
 	set := connectortest.NewNopSettings(metadata.Type)
@@ -158,7 +164,6 @@ func newHarness(t testing.TB, cfg *Config, pol *policy.Policy, st *memStorage, s
 	require.NoError(t, err)
 	h.traces, err = h.factory.CreateTracesToLogs(context.Background(), set, cfg, h.sink)
 	require.NoError(t, err)
-	host := newHost(pol, st)
 	for _, c := range h.instances() {
 		require.NoError(t, c.Start(context.Background(), host))
 	}

@@ -21,6 +21,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/tenancyhq/tenancy/connector/tenantanomalyconnector/internal/metadata"
+	"github.com/tenancyhq/tenancy/internal/access"
 	"github.com/tenancyhq/tenancy/internal/anomaly"
 	"github.com/tenancyhq/tenancy/internal/identity"
 	"github.com/tenancyhq/tenancy/internal/policy"
@@ -37,6 +38,9 @@ const (
 	AttrFeatures    = "anomaly.features"
 	AttrStart       = "anomaly.interval_start"
 	AttrEnd         = "anomaly.interval_end"
+	// AttrCredentials lists, on a record with access.spoofs, the tenant's
+	// credentials (key ids) that spoof attempts were made with.
+	AttrCredentials = "anomaly.credentials"
 )
 
 // tenantSeries is everything the connector keeps for one tenant: the open
@@ -47,8 +51,9 @@ type tenantSeries struct {
 	id          string
 	fingerprint string
 
-	mu  sync.Mutex
-	sig [signalCount]*signalSeries
+	mu     sync.Mutex
+	sig    [signalCount]*signalSeries
+	access accessState
 }
 
 type signalSeries struct {
@@ -110,10 +115,13 @@ type monitor struct {
 	mu       sync.Mutex // guards the fields below and view rebuilds
 	series   map[string]*tenantSeries
 	provider policy.Provider
-	started  bool
-	stop     chan struct{}
-	done     chan struct{}
-	client   storage.Client
+	// access serves the edge's per-tenant access counts, when the policy
+	// extension counts them (the tenantpolicy extension does).
+	access  access.Source
+	started bool
+	stop    chan struct{}
+	done    chan struct{}
+	client  storage.Client
 
 	view atomic.Pointer[view]
 
@@ -157,6 +165,7 @@ func (m *monitor) Start(ctx context.Context, host component.Host) error {
 		return err
 	}
 	m.provider = prov
+	m.access, _ = prov.(access.Source)
 	if m.cfg.Storage != nil {
 		client, err := storageClient(ctx, host, *m.cfg.Storage, m.id)
 		if err != nil {
@@ -304,9 +313,14 @@ func (m *monitor) flush(ctx context.Context, end time.Time) {
 	partial := start.Before(m.startedAt)
 	v := m.currentView()
 	var flagged []tenantFindings
-	for _, e := range v.tenants {
+	for id, e := range v.tenants {
 		var fs []finding
+		var counts access.Counts
+		if m.access != nil {
+			counts, _ = m.access.AccessCounts(id)
+		}
 		e.series.mu.Lock()
+		fs = append(fs, e.series.access.close(m.cfg.Access, counts, partial)...)
 		for s := range signalCount {
 			ss := e.series.sig[s]
 			if ss == nil {
@@ -391,8 +405,18 @@ func (m *monitor) emit(ctx context.Context, flagged []tenantFindings, start, end
 		a.PutDouble(AttrExpected, top.expected)
 		a.PutDouble(AttrScore, top.score)
 		all := a.PutEmptySlice(AttrFeatures)
+		spoofed := false
 		for _, f := range tf.findings {
 			all.AppendEmpty().SetStr(f.key)
+			spoofed = spoofed || f.key == featAccessSpoofs
+		}
+		if spoofed && m.access != nil {
+			creds := a.PutEmptySlice(AttrCredentials)
+			for _, c := range m.access.AccessCredentials(tf.series.id) {
+				if c.Failures > 0 {
+					creds.AppendEmpty().SetStr(c.ID)
+				}
+			}
 		}
 		a.PutStr(AttrStart, startStr)
 		a.PutStr(AttrEnd, endStr)

@@ -91,10 +91,10 @@ func steady(tenants ...string) func(int) map[string]int {
 	}
 }
 
-// anomalies returns anomaly.tenant.id of every _governance record.
-func (c *collector) anomalies(t *testing.T) []string {
+// anomalyRecords returns the _governance log records.
+func (c *collector) anomalyRecords(t *testing.T) []plog.LogRecord {
 	t.Helper()
-	var out []string
+	var out []plog.LogRecord
 	var u plog.JSONUnmarshaler
 	for _, line := range c.lines(t, "_governance", "logs") {
 		ld, err := u.UnmarshalLogs([]byte(line))
@@ -104,11 +104,21 @@ func (c *collector) anomalies(t *testing.T) []string {
 			for j := 0; j < rl.ScopeLogs().Len(); j++ {
 				lrs := rl.ScopeLogs().At(j).LogRecords()
 				for k := 0; k < lrs.Len(); k++ {
-					v, _ := lrs.At(k).Attributes().Get("anomaly.tenant.id")
-					out = append(out, v.AsString())
+					out = append(out, lrs.At(k))
 				}
 			}
 		}
+	}
+	return out
+}
+
+// anomalies returns anomaly.tenant.id of every _governance record.
+func (c *collector) anomalies(t *testing.T) []string {
+	t.Helper()
+	var out []string
+	for _, lr := range c.anomalyRecords(t) {
+		v, _ := lr.Attributes().Get("anomaly.tenant.id")
+		out = append(out, v.AsString())
 	}
 	return out
 }

@@ -88,13 +88,20 @@ func (p payload) body(t *testing.T, signal string) []byte {
 // postHTTP sends one signal over OTLP/HTTP and returns the status code.
 func (c *collector) postHTTP(t *testing.T, signal string, p payload, headers map[string]string) int {
 	t.Helper()
+	return c.postHTTPVia(t, http.DefaultClient, signal, p, headers)
+}
+
+// postHTTPVia is postHTTP through a given client (one that dials from
+// another source address, say).
+func (c *collector) postHTTPVia(t *testing.T, hc *http.Client, signal string, p payload, headers map[string]string) int {
+	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, "http://"+c.httpAddr+"/v1/"+signal, bytes.NewReader(p.body(t, signal)))
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", "application/x-protobuf")
 	for k, v := range headers {
 		req.Header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := hc.Do(req)
 	require.NoError(t, err)
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
