@@ -1,7 +1,9 @@
 // Package tenantanomalyconnector learns a baseline per tenant and feature
 // (records, bytes, error ratio, quarantined and redacted records, distinct
 // services, span latency) over fixed intervals, and emits a log record to
-// the _governance tenant when a tenant's interval deviates from it.
+// the _governance tenant when a tenant's interval deviates from it. Access
+// patterns (authentication failures, spoofs, never-seen client addresses)
+// come from the policy extension's counts and are judged by rules.
 // Baselines survive restarts through a storage extension.
 //
 // It is a connector, like contrib's count and span-metrics connectors: an

@@ -72,7 +72,9 @@ type tenantAccess struct {
 	first time.Time // first authenticated request: the learning period's start
 	addrs []uint64  // hashed client IPs, a ring of at most maxAddrs
 	next  int       // ring position the next new address overwrites
-	creds map[string]*CredentialCounts
+	// creds are the tenant's keys that were used: a slice, as a tenant has
+	// a handful (a map costs ~200 bytes more per tenant).
+	creds []CredentialCounts
 }
 
 // New returns a tracker. Addresses seen in a tenant's first learning
@@ -156,15 +158,13 @@ func (t *Tracker) Refused(p *policy.Policy, claimed, owner, credential string) {
 
 // credential returns the counts of one of the tenant's own credentials.
 func (a *tenantAccess) credential(id string) *CredentialCounts {
-	if a.creds == nil {
-		a.creds = map[string]*CredentialCounts{}
+	for i := range a.creds {
+		if a.creds[i].ID == id {
+			return &a.creds[i]
+		}
 	}
-	c := a.creds[id]
-	if c == nil {
-		c = &CredentialCounts{ID: id}
-		a.creds[id] = c
-	}
-	return c
+	a.creds = append(a.creds, CredentialCounts{ID: id})
+	return &a.creds[len(a.creds)-1]
 }
 
 // Retain forgets the tenants p does not declare, so a policy that drops
@@ -198,10 +198,7 @@ func (t *Tracker) Credentials(tenant string) []CredentialCounts {
 	if !ok {
 		return nil
 	}
-	out := make([]CredentialCounts, 0, len(a.creds))
-	for _, c := range a.creds {
-		out = append(out, *c)
-	}
+	out := slices.Clone(a.creds)
 	slices.SortFunc(out, func(x, y CredentialCounts) int {
 		switch {
 		case x.ID < y.ID:

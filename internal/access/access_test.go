@@ -142,3 +142,47 @@ func BenchmarkAccepted(b *testing.B) {
 		tr.Accepted(p, "acme", "key:a", addr)
 	}
 }
+
+// BenchmarkCounts10kTenants is what an interval close pays to read every
+// tenant's counts at 10,000 tenants, and what each tenant's counters
+// retain with a full address set and one credential.
+func BenchmarkCounts10kTenants(b *testing.B) {
+	ids := make([]string, 10_000)
+	y := "tenants:\n"
+	for i := range ids {
+		ids[i] = fmt.Sprintf("t%05d", i)
+		y += fmt.Sprintf("  %s: {identifiers: [%s]}\n", ids[i], ids[i])
+	}
+	p, err := policy.Parse("tenants.yaml", []byte(y))
+	require.NoError(b, err)
+	var full, freed runtime.MemStats
+	fill := func() *Tracker {
+		tr := New(0, 16, time.Now)
+		for i, id := range ids {
+			// A full address set each, the most a tenant can keep.
+			for j := range 16 {
+				tr.Accepted(p, id, "key:a", tcp(fmt.Sprintf("10.%d.%d.%d", i>>8, i&255, j)))
+			}
+		}
+		return tr
+	}
+	// Retained: the heap with the tracker against the heap once it is gone.
+	tr := fill()
+	runtime.GC()
+	runtime.ReadMemStats(&full)
+	runtime.KeepAlive(tr)
+	tr = nil
+	runtime.GC()
+	runtime.ReadMemStats(&freed)
+	tr = fill()
+	perTenant := float64(int64(full.HeapAlloc)-int64(freed.HeapAlloc)) / float64(len(ids))
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, id := range ids {
+			if _, ok := tr.Counts(id); !ok {
+				b.Fatal(id)
+			}
+		}
+	}
+	b.ReportMetric(perTenant, "B/tenant")
+}
