@@ -48,7 +48,10 @@ func (e *policyExtension) Authenticate(ctx context.Context, sources map[string][
 		// the credential that sent it.
 		cred := identity.KeyID(key)
 		if header != "" && header != t.ID {
-			e.access.Refused(p, header, t.ID, cred)
+			// The key proved the sender: the attempt is its spoof, not a
+			// failure of the tenant it named (which the sender could
+			// otherwise make alert at will).
+			e.access.Refused(p, "", t.ID, cred)
 			return ctx, e.refuse(ctx, "header_mismatch", errHeaderMismatch)
 		}
 		e.accept(ctx, t.ID, identity.SourceAPIKey)

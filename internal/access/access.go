@@ -27,7 +27,8 @@ type Counts struct {
 	// Requests authenticated as the tenant by one of its keys.
 	Requests uint64
 	// AuthFailures are refused requests whose tenant header claimed the
-	// tenant (an unknown key, no key, or another tenant's key).
+	// tenant and whose sender no key proved (an unknown key or none); a
+	// request with another tenant's key is that tenant's spoof instead.
 	AuthFailures uint64
 	// Spoofs are requests that presented one of the tenant's keys and named
 	// another tenant in the header: the credential's failures.
