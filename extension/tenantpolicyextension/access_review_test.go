@@ -1,6 +1,7 @@
 package tenantpolicyextension
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -31,4 +32,38 @@ func TestSpoofIsChargedToTheSenderNotTheClaimed(t *testing.T) {
 	assert.Equal(t, access.Counts{Spoofs: 50}, g)
 	assert.Equal(t, []access.CredentialCounts{{ID: identity.KeyID(globexKey), Failures: 50}}, h.ext.AccessCredentials("globex"),
 		"the spoof names the credential that sent it")
+}
+
+// The client address is the transport's: forwarding headers a client
+// writes are not read, so they neither add addresses nor make a tenant's
+// new-address rule fire; an IPv4 client seen through an IPv4-mapped IPv6
+// socket is one address; churning IPv6 addresses (a /64 holds 2^64) fills
+// only the tenant's fixed set.
+func TestAccessAddressIsTheTransportsAndBounded(t *testing.T) {
+	h := start(t, readTestPolicy(t), func(c *Config) {
+		c.Access.LearningPeriod = 0
+		c.Access.AddressesPerTenant = 8
+	})
+	auth := func(ip string, extra map[string][]string) {
+		src := map[string][]string{"X-API-Key": {acmeKey}}
+		for k, v := range extra {
+			src[k] = v
+		}
+		_, err := h.ext.Authenticate(fromAddr(ip), src)
+		require.NoError(t, err)
+	}
+	for i := range 1000 {
+		ip := fmt.Sprintf("203.0.%d.%d", i>>8&255, i&255)
+		auth("127.0.0.1", map[string][]string{"X-Forwarded-For": {ip}, "X-Real-Ip": {ip}, "Forwarded": {"for=" + ip}})
+	}
+	auth("::ffff:127.0.0.1", nil)
+	c, _ := h.ext.AccessCounts("acme")
+	assert.Equal(t, access.Counts{Requests: 1001, Addresses: 1}, c)
+
+	for i := range 20_000 {
+		auth(fmt.Sprintf("2001:db8::%x:%x", i>>16, i&0xffff), nil)
+	}
+	c, _ = h.ext.AccessCounts("acme")
+	assert.Equal(t, 8, c.Addresses)
+	assert.Equal(t, uint64(20_000), c.NewAddresses)
 }
