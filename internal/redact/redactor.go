@@ -96,6 +96,7 @@ func New(p *policy.Policy, opts Options) (*Redactor, error) {
 		return nil, fmt.Errorf("defaults: redaction rule: %w", err)
 	}
 	custom[len(ids)] = c
+	r.rix.kwIndex = nil // only the build looks keywords up
 	m, err := newMatcher(p, r.rix.keywords)
 	if err != nil {
 		return nil, err

@@ -36,6 +36,9 @@ type ruleIndex struct {
 	// gates.
 	keywords []string
 	kwRules  [][]int32
+	// kwIndex finds a keyword's index in keywords: a policy may hold a
+	// hundred thousand, and a linear search made New quadratic in them.
+	kwIndex map[string]int
 	// byDef finds a compiled rule by name, pattern and keywords: tenants
 	// that inherit a rule from the defaults share one.
 	byDef map[string]int32
@@ -70,9 +73,13 @@ func (ix *ruleIndex) add(name string, r policy.Rule) (class, error) {
 	ix.rules = append(ix.rules, tenantRule{name: name, re: re})
 	for _, k := range r.Keywords {
 		lo := lowerASCII(k)
-		ki := slices.Index(ix.keywords, lo)
-		if ki < 0 {
+		ki, ok := ix.kwIndex[lo]
+		if !ok {
+			if ix.kwIndex == nil {
+				ix.kwIndex = map[string]int{}
+			}
 			ki = len(ix.keywords)
+			ix.kwIndex[lo] = ki
 			ix.keywords = append(ix.keywords, lo)
 			ix.kwRules = append(ix.kwRules, nil)
 		}
