@@ -68,6 +68,15 @@ func (v *view) owner(attrs pcommon.Map) (e viewEntry, quarantined, spoof, ok boo
 	return e, false, false, ok
 }
 
+// quarantine counts n quarantined records of the tenant's signal s, and
+// the resource as a spoof attempt of the tenant's when it was one.
+func (t *tenantSeries) quarantine(s signal, n int, spoof bool) {
+	t.mu.Lock()
+	t.signal(s).acc.quarantined += int64(n)
+	t.access.countSpoof(spoof)
+	t.mu.Unlock()
+}
+
 func hasRedaction(attrs pcommon.Map) bool {
 	_, ok := attrs.Get(attrRedactionCount)
 	return ok
@@ -94,11 +103,7 @@ func (m *monitor) consumeLogs(ld plog.Logs) {
 		}
 		t := e.series
 		if quarantined {
-			n := pdatacount.LogRecords(rl)
-			t.mu.Lock()
-			t.signal(signalLogs).acc.quarantined += int64(n)
-			t.access.countSpoof(spoof)
-			t.mu.Unlock()
+			t.quarantine(signalLogs, pdatacount.LogRecords(rl), spoof)
 			continue
 		}
 		var records, errs, redacted int64
@@ -144,11 +149,7 @@ func (m *monitor) consumeTraces(td ptrace.Traces) {
 		}
 		t := e.series
 		if quarantined {
-			n := pdatacount.Spans(rs)
-			t.mu.Lock()
-			t.signal(signalTraces).acc.quarantined += int64(n)
-			t.access.countSpoof(spoof)
-			t.mu.Unlock()
+			t.quarantine(signalTraces, pdatacount.Spans(rs), spoof)
 			continue
 		}
 		resRedacted := hasRedaction(attrs)
@@ -197,14 +198,11 @@ func (m *monitor) consumeMetrics(md pmetric.Metrics) {
 			continue
 		}
 		t := e.series
-		points, redacted := dataPoints(rm, hasRedaction(attrs))
 		if quarantined {
-			t.mu.Lock()
-			t.signal(signalMetrics).acc.quarantined += points
-			t.access.countSpoof(spoof)
-			t.mu.Unlock()
+			t.quarantine(signalMetrics, pdatacount.DataPoints(rm), spoof)
 			continue
 		}
+		points, redacted := dataPoints(rm, hasRedaction(attrs))
 		size := int64(metricsSizer.ResourceMetricsSize(rm))
 		svc, hasSvc := serviceName(attrs)
 		t.mu.Lock()
