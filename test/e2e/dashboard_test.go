@@ -106,21 +106,18 @@ var dashboardTenants = []string{"acme", "globex", "initech"}
 // with acme routed to every backend and initech resident in eu-west.
 func startDashboardCollector(t *testing.T) (*collector, string) {
 	t.Helper()
-	t.Setenv("TENANCY_MASTER_KEY", routerMasterKey) // inherited by the collector
 	serve := func(code int) string {
 		s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(code) }))
 		t.Cleanup(s.Close)
 		return s.URL
 	}
-	metricsAddr := peertest.FreeAddr(t)
-	port := metricsAddr[strings.LastIndexByte(metricsAddr, ':')+1:]
 	policyYAML := strings.NewReplacer(
 		"  acme:\n", "  acme:\n    backends: {logs: [local, refusing, slow], metrics: [local, rw], traces: [local]}\n",
 		"  initech:\n", "  initech:\n    residency: eu-west\n",
 	).Replace(readRepoFile(t, "config/tenants.yaml"))
-	cfg := strings.NewReplacer("{{METRICS_PORT}}", port, "{{REFUSING}}", serve(http.StatusBadRequest),
+	cfg := strings.NewReplacer("{{REFUSING}}", serve(http.StatusBadRequest),
 		"{{SLOW}}", serve(http.StatusServiceUnavailable), "{{RW}}", serve(http.StatusNoContent)).Replace(dashboardConfig)
-	return startCollectorWith(t, policyYAML, cfg), metricsAddr
+	return startWithMetrics(t, policyYAML, cfg)
 }
 
 // dashboardLoad is one round of the three tenants' traffic, each signal,

@@ -56,13 +56,20 @@ service:
 // collector and its metrics address.
 func startSelfMetricsCollector(t *testing.T) (*collector, string) {
 	t.Helper()
+	policyYAML := strings.Replace(readRepoFile(t, "config/tenants.yaml"),
+		"  acme:\n", "  acme:\n    redaction: {classes: {email: mask}}\n", 1)
+	return startWithMetrics(t, policyYAML, selfMetricsConfig)
+}
+
+// startWithMetrics runs configTemplate on policyYAML with the router's
+// master key and a free port for {{METRICS_PORT}}; it returns the
+// collector and its metrics address.
+func startWithMetrics(t *testing.T, policyYAML, configTemplate string) (*collector, string) {
+	t.Helper()
 	t.Setenv("TENANCY_MASTER_KEY", routerMasterKey) // inherited by the collector
 	metricsAddr := peertest.FreeAddr(t)
 	port := metricsAddr[strings.LastIndexByte(metricsAddr, ':')+1:]
-	policyYAML := strings.Replace(readRepoFile(t, "config/tenants.yaml"),
-		"  acme:\n", "  acme:\n    redaction: {classes: {email: mask}}\n", 1)
-	c := startCollectorWith(t, policyYAML, strings.ReplaceAll(selfMetricsConfig, "{{METRICS_PORT}}", port))
-	return c, metricsAddr
+	return startCollectorWith(t, policyYAML, strings.ReplaceAll(configTemplate, "{{METRICS_PORT}}", port)), metricsAddr
 }
 
 // sendEverySignal sends one request per signal for acme and globex;
