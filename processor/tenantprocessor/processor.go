@@ -2,6 +2,7 @@ package tenantprocessor
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"sync/atomic"
 
@@ -25,6 +26,9 @@ type tenantProcessor struct {
 	logger   *zap.Logger
 	secret   []byte
 	provider policy.Provider
+	// trusted are trusted_receivers' ids as the AuthData's Receiver spells
+	// them, rendered once: readRequest compares them on every request.
+	trusted []string
 
 	// view caches the fingerprints of the policy in force, rebuilt when the
 	// provider hands out a new policy, so the hot path does no HMAC.
@@ -54,6 +58,9 @@ func newTenantProcessor(cfg *Config, set processor.Settings) (*tenantProcessor, 
 		return nil, err
 	}
 	p := &tenantProcessor{cfg: cfg, logger: set.Logger, secret: []byte(cfg.FingerprintSecret), telemetry: tb}
+	for _, id := range cfg.TrustedReceivers {
+		p.trusted = append(p.trusted, id.String())
+	}
 	if err := p.counters.register(tb); err != nil {
 		tb.Shutdown()
 		return nil, err
@@ -106,16 +113,6 @@ type requestIdentity struct {
 	source     string
 }
 
-// trustsReceiver reports whether trusted_receivers names the receiver id.
-func (p *tenantProcessor) trustsReceiver(id string) bool {
-	for _, r := range p.cfg.TrustedReceivers {
-		if r.String() == id {
-			return true
-		}
-	}
-	return false
-}
-
 func (p *tenantProcessor) readRequest(ctx context.Context) requestIdentity {
 	var r requestIdentity
 	if a, ok := identity.AuthFromContext(ctx); ok {
@@ -124,7 +121,7 @@ func (p *tenantProcessor) readRequest(ctx context.Context) requestIdentity {
 			r.verified, r.credential = a.Tenant, a.Credential
 		case a.Source == identity.SourceTrustedHeader:
 			r.header = a.Tenant
-		case a.Source == identity.SourceKafkaTopic && p.trustsReceiver(a.Receiver):
+		case a.Source == identity.SourceKafkaTopic && slices.Contains(p.trusted, a.Receiver):
 			r.verified, r.credential = a.Tenant, a.Credential
 		}
 		r.source = a.Receiver
