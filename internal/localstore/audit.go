@@ -130,17 +130,12 @@ func (t *tenantDB) upgradeChain(now time.Time) error {
 	}
 	if head.seq > 0 && !strings.HasPrefix(head.hash, keyedPrefix) {
 		rows := map[string]RowsTally{}
-		for _, table := range sortedTables() {
-			st, _, err := t.conn.Prepare("SELECT * FROM " + table + " ORDER BY id")
-			if err != nil {
-				return err
-			}
-			sum, n, err := t.rowHasher().sumRows(st, table)
-			st.Close()
-			if err != nil {
-				return err
-			}
+		err := sumTables(t.conn, t.rowHasher(), func(table string, sum rowSum, n int64) error {
 			rows[table] = RowsTally{Rows: n, Digest: sum.String()}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 		detail := map[string]any{"unkeyed_head_seq": head.seq, "unkeyed_head_hash": head.hash, "rows": rows}
 		if _, err := t.appendAudit(now, "chain_upgrade", detail, ""); err != nil {
@@ -156,6 +151,27 @@ func (t *tenantDB) rowHasher() *rowHasher {
 		t.rows = newRowHasher(t.chainKey)
 	}
 	return t.rows
+}
+
+// sumTables hashes every row of every table, tables in name order, and
+// hands each table's row count and sum to each: what a chain upgrade
+// records and what verify checks the chain against.
+func sumTables(conn *sqlite3.Conn, h *rowHasher, each func(table string, sum rowSum, n int64) error) error {
+	for _, table := range sortedTables() {
+		st, _, err := conn.Prepare("SELECT * FROM " + table + " ORDER BY id")
+		if err != nil {
+			return err
+		}
+		sum, n, err := h.sumRows(st, table)
+		st.Close()
+		if err != nil {
+			return err
+		}
+		if err := each(table, sum, n); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func sortedTables() []string {
@@ -258,33 +274,24 @@ func verifyChain(conn *sqlite3.Conn, key []byte) (VerifyResult, error) {
 	if err := st.Err(); err != nil {
 		return res, err
 	}
-	h := newRowHasher(key)
-	for _, table := range sortedTables() {
-		rs, _, err := conn.Prepare("SELECT * FROM " + table + " ORDER BY id")
-		if err != nil {
-			return res, err
-		}
-		sum, n, err := h.sumRows(rs, table)
-		rs.Close()
-		if err != nil {
-			return res, err
-		}
+	err = sumTables(conn, newRowHasher(key), func(table string, sum rowSum, n int64) error {
 		res.Rows += n
 		w := want[table]
 		switch {
 		case n > 0 && res.Entries == 0:
-			return res, &RowsError{Table: table, Reason: fmt.Sprintf("the audit chain is empty but the table holds %d rows", n)}
+			return &RowsError{Table: table, Reason: fmt.Sprintf("the audit chain is empty but the table holds %d rows", n)}
 		case n > 0 && !keyed:
-			return res, &RowsError{Table: table, Reason: fmt.Sprintf("the chain was written by a Tenancy before keyed chains and does not cover the table's %d rows; the next write (by the collector, or a tenancyctl query) upgrades it", n)}
+			return &RowsError{Table: table, Reason: fmt.Sprintf("the chain was written by a Tenancy before keyed chains and does not cover the table's %d rows; the next write (by the collector, or a tenancyctl query) upgrades it", n)}
 		case n < w.Rows:
-			return res, &RowsError{Table: table, Reason: fmt.Sprintf("the table holds %d rows, the chain accounts for %d: rows were deleted", n, w.Rows)}
+			return &RowsError{Table: table, Reason: fmt.Sprintf("the table holds %d rows, the chain accounts for %d: rows were deleted", n, w.Rows)}
 		case n > w.Rows:
-			return res, &RowsError{Table: table, Reason: fmt.Sprintf("the table holds %d rows, the chain accounts for %d: rows were inserted", n, w.Rows)}
+			return &RowsError{Table: table, Reason: fmt.Sprintf("the table holds %d rows, the chain accounts for %d: rows were inserted", n, w.Rows)}
 		case keyed && sum != *sums[table]:
-			return res, &RowsError{Table: table, Reason: fmt.Sprintf("the %d rows' digest differs from the chain's: rows were edited or replaced", n)}
+			return &RowsError{Table: table, Reason: fmt.Sprintf("the %d rows' digest differs from the chain's: rows were edited or replaced", n)}
 		}
-	}
-	return res, nil
+		return nil
+	})
+	return res, err
 }
 
 // tally adds what a keyed entry says about rows to the expected tallies:
