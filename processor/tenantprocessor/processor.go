@@ -39,9 +39,10 @@ type tenantProcessor struct {
 
 type policyView struct {
 	pol *policy.Policy
-	// entries has one entry per policy tenant and per pipeline tenant, so
-	// one map lookup answers "known?", "active?", its fingerprint and where
-	// to count.
+	// entries has one entry per policy tenant, so one map lookup answers
+	// "known?", "active?", its fingerprint and where to count. Pipeline
+	// tenants are not in it: a resource naming one is quarantined as
+	// reserved, and count relies on it holding policy tenants only.
 	entries    map[string]*tenantEntry
 	quarantine *tenantEntry
 }
@@ -93,7 +94,7 @@ func (p *tenantProcessor) currentView() *policyView {
 	if v := p.view.Load(); v != nil && v.pol == pol {
 		return v
 	}
-	v := &policyView{pol: pol, entries: make(map[string]*tenantEntry, pol.Len()+2)}
+	v := &policyView{pol: pol, entries: make(map[string]*tenantEntry, pol.Len())}
 	for _, id := range pol.TenantIDs() {
 		t, _ := pol.Tenant(id)
 		v.entries[id] = &tenantEntry{tenant: t, fingerprint: identity.Fingerprint(p.secret, id), counts: p.counters.accepted(id)}
