@@ -453,16 +453,25 @@ func (ps *parser) specRedaction(s *spec, v *yaml.Node, kp string) {
 				ps.add(cn.Line, cp, "unknown redaction class (want one of: %s)", strings.Join(RedactionClasses, ", "))
 				return
 			}
-			if str, ok := ps.scalar(av, cp); ok {
-				a := Action(str)
-				if a != ActionMask && a != ActionRemove && a != ActionHash && a != ActionKeep {
-					ps.add(av.Line, cp, "must be mask, remove, hash or keep, found %q", str)
-					return
-				}
+			if a, ok := ps.action(av, cp); ok {
 				s.redaction[class] = a
 			}
 		})
 	})
+}
+
+// action reads a redaction action, of a class or of a rule.
+func (ps *parser) action(v *yaml.Node, path string) (Action, bool) {
+	str, ok := ps.scalar(v, path)
+	if !ok {
+		return "", false
+	}
+	a := Action(str)
+	if a != ActionMask && a != ActionRemove && a != ActionHash && a != ActionKeep {
+		ps.add(v.Line, path, "must be mask, remove, hash or keep, found %q", str)
+		return "", false
+	}
+	return a, true
 }
 
 // Limits of tenant-defined rules: each is compiled once per policy
@@ -538,14 +547,8 @@ func (ps *parser) specRedactionRules(s *spec, v *yaml.Node, kp string) {
 					bad = true
 				}
 			case "action":
-				str, ok := ps.scalar(fv, fp)
+				a, ok := ps.action(fv, fp)
 				if !ok {
-					bad = true
-					return
-				}
-				a := Action(str)
-				if a != ActionMask && a != ActionRemove && a != ActionHash && a != ActionKeep {
-					ps.add(fv.Line, fp, "must be mask, remove, hash or keep, found %q", str)
 					bad = true
 					return
 				}
