@@ -110,21 +110,25 @@ func (h *rowHasher) value(v any) {
 	case int:
 		h.int(int64(x))
 	case float64:
-		switch {
-		case math.IsNaN(x):
-			h.buf = append(h.buf, 'n')
-		case x == math.Trunc(x) && x >= -(1<<63) && x < 1<<63:
-			h.int(int64(x))
-		default:
-			h.buf = append(h.buf, 'f')
-			h.buf = binary.BigEndian.AppendUint64(h.buf, math.Float64bits(x))
-		}
+		h.float(x)
 	case string:
 		h.bytes([]byte(x))
 	case []byte:
 		h.bytes(x)
 	default:
 		panic(fmt.Sprintf("localstore: row value of type %T", v))
+	}
+}
+
+func (h *rowHasher) float(x float64) {
+	switch {
+	case math.IsNaN(x):
+		h.buf = append(h.buf, 'n')
+	case x == math.Trunc(x) && x >= -(1<<63) && x < 1<<63:
+		h.int(int64(x))
+	default:
+		h.buf = append(h.buf, 'f')
+		h.buf = binary.BigEndian.AppendUint64(h.buf, math.Float64bits(x))
 	}
 }
 
@@ -148,7 +152,7 @@ func (h *rowHasher) column(st *sqlite3.Stmt, i int) {
 	case sqlite3.INTEGER:
 		h.int(st.ColumnInt64(i))
 	case sqlite3.FLOAT:
-		h.value(st.ColumnFloat(i))
+		h.float(st.ColumnFloat(i)) // not value: boxing a float allocates per row
 	case sqlite3.TEXT:
 		h.bytes(st.ColumnRawText(i))
 	case sqlite3.BLOB:
