@@ -31,17 +31,17 @@ func (e *policyExtension) Authenticate(ctx context.Context, sources map[string][
 		return ctx, errors.New("tenantpolicy: no policy loaded")
 	}
 	key := apiKey(sources)
-	// The header is read in every mode as the tenant a refused request
-	// claimed, for the access counts; only trusted header mode believes it.
-	claimed := firstValue(sources, e.cfg.TrustedHeader.Name)
+	// Only trusted header mode believes the header; in every mode a
+	// refused request's header is the tenant it claimed, for the access
+	// counts (claimed reads it then, not on every accepted request).
 	header := ""
 	if e.cfg.TrustedHeader.Enabled {
-		header = claimed
+		header = e.claimed(sources)
 	}
 	if key != "" {
 		t, ok := p.TenantForKey(key)
 		if !ok {
-			e.access.Refused(p, claimed, "", "")
+			e.access.Refused(p, e.claimed(sources), "", "")
 			return ctx, e.refuse(ctx, "unknown_key", errUnknownKey)
 		}
 		// The key's short id, never the key, lets a quarantined spoof name
@@ -67,8 +67,13 @@ func (e *policyExtension) Authenticate(ctx context.Context, sources map[string][
 		e.accept(ctx, "", identity.SourceTrustedHeader)
 		return identity.WithTenant(ctx, header, identity.SourceTrustedHeader), nil
 	}
-	e.access.Refused(p, claimed, "", "")
+	e.access.Refused(p, e.claimed(sources), "", "")
 	return ctx, e.refuse(ctx, "missing_credentials", errMissingCredentials)
+}
+
+// claimed is the tenant the request's header names, believed or not.
+func (e *policyExtension) claimed(sources map[string][]string) string {
+	return firstValue(sources, e.cfg.TrustedHeader.Name)
 }
 
 func (e *policyExtension) accept(ctx context.Context, tenant string, src identity.Source) {
