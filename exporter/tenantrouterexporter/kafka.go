@@ -306,14 +306,12 @@ func (k *kafkaBackend) setRetention(topic string, ms int64) {
 // resource until each fits. A single resource over the bound is refused
 // for good: the broker would refuse it every time.
 func (k *kafkaBackend) records(topic, tenant string, b batch) ([]*kgo.Record, error) {
-	body, err := b.otlpProto()
-	if err != nil {
-		return nil, consumererror.NewPermanent(err)
-	}
-	if len(body) > k.cfg.Kafka.MaxMessageBytes {
+	// Sized before it is marshaled (an export request is its data's
+	// size): only the halves that fit are, not every level above them.
+	if size := b.protoSize(); size > int64(k.cfg.Kafka.MaxMessageBytes) {
 		l, r, ok := b.halves()
 		if !ok {
-			return nil, consumererror.NewPermanent(fmt.Errorf("one resource is %d bytes as OTLP, over max_message_bytes %d", len(body), k.cfg.Kafka.MaxMessageBytes))
+			return nil, consumererror.NewPermanent(fmt.Errorf("one resource is %d bytes as OTLP, over max_message_bytes %d", size, k.cfg.Kafka.MaxMessageBytes))
 		}
 		left, err := k.records(topic, tenant, l)
 		if err != nil {
@@ -321,6 +319,10 @@ func (k *kafkaBackend) records(topic, tenant string, b batch) ([]*kgo.Record, er
 		}
 		right, err := k.records(topic, tenant, r)
 		return append(left, right...), err
+	}
+	body, err := b.otlpProto()
+	if err != nil {
+		return nil, consumererror.NewPermanent(err)
 	}
 	headers := []kgo.RecordHeader{
 		{Key: tenantkafka.HeaderTenant, Value: []byte(tenant)},

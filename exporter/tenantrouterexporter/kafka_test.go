@@ -287,3 +287,21 @@ func TestKafkaUnfitTenantID(t *testing.T) {
 	eventually(t, "refused", func() bool { return e.stats("acme(eu)", "kafka").failed[0][reasonIndex(reasonPermanent)].Load() == 1 })
 	assert.Empty(t, slices.DeleteFunc(listTopics(t, kadm.NewClient(mustClient(t, broker))), func(s string) bool { return strings.HasPrefix(s, "__") }))
 }
+
+// The kafka backend sizes a batch before marshaling it (records): an OTLP
+// export request must be exactly its data's protoSize, or a message could
+// pass the bound and be refused by the broker.
+func TestProtoSizeIsExportRequestSize(t *testing.T) {
+	ld, md, td := generateLifecycleTestLogs(), generateLifecycleTestMetrics(), generateLifecycleTestTraces()
+	ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Body().SetStr(strings.Repeat("x", 300))
+	for _, b := range []batch{
+		{signal: policy.SignalLogs, logs: ld},
+		{signal: policy.SignalMetrics, metrics: md},
+		{signal: policy.SignalTraces, traces: td},
+	} {
+		body, err := b.otlpProto()
+		require.NoError(t, err)
+		assert.Equal(t, int64(len(body)), b.protoSize(), "signal %s", b.signal)
+		assert.Positive(t, b.protoSize())
+	}
+}
