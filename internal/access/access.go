@@ -14,6 +14,7 @@ import (
 	"hash/maphash"
 	"net"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -200,15 +201,7 @@ func (t *Tracker) Credentials(tenant string) []CredentialCounts {
 		return nil
 	}
 	out := slices.Clone(a.creds)
-	slices.SortFunc(out, func(x, y CredentialCounts) int {
-		switch {
-		case x.ID < y.ID:
-			return -1
-		case x.ID > y.ID:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(out, func(x, y CredentialCounts) int { return strings.Compare(x.ID, y.ID) })
 	return out
 }
 
