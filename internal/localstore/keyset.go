@@ -204,7 +204,10 @@ func writeSynced(path string, data []byte, perm os.FileMode) error {
 	if err == nil {
 		err = f.Sync()
 	}
-	return errors.Join(err, f.Close())
+	if err = errors.Join(err, f.Close()); err != nil {
+		_ = os.Remove(path) // a half-written marker or key file must not stay
+	}
+	return err
 }
 
 // rotation re-wraps the given tenants' data keys all or nothing: every

@@ -169,3 +169,15 @@ func TestTombstoneRefusesDataUntilCleared(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(2), res.Entries, "a new chain: this ingest and the query")
 }
+
+// A write that fails after the file was created (here: a full disk) must
+// not leave it: a half-written REKEY marker would hold every writer of
+// the tenant, and a half-written prepared key file would stay beside the
+// key.
+func TestWriteSyncedRemovesFileOnFailure(t *testing.T) {
+	path := filepath.Join(t.TempDir(), rekeyMarker)
+	require.NoError(t, os.Symlink("/dev/full", path))
+	require.Error(t, writeSynced(path, []byte("x\n"), 0o640))
+	_, err := os.Lstat(path)
+	assert.ErrorIs(t, err, os.ErrNotExist)
+}
