@@ -274,7 +274,7 @@ func (r *router) route(pol *policy.Policy, p partKey, b batch) error {
 				zap.String("backend", name), zap.String("signal", string(b.signal)))
 			continue
 		}
-		if !r.may(tenant, name, residency, b, true) {
+		if !r.may(pol, tenant, name, residency, b, true) {
 			continue
 		}
 		routed++
@@ -284,7 +284,7 @@ func (r *router) route(pol *policy.Policy, p partKey, b batch) error {
 	if routed == 0 && !pipelineTenant(tenant) {
 		for _, name := range r.cfg.defaults(b.signal) {
 			// A default the policy also named was counted above.
-			if !r.may(tenant, name, residency, b, !slices.Contains(names, name)) {
+			if !r.may(pol, tenant, name, residency, b, !slices.Contains(names, name)) {
 				continue
 			}
 			errs = append(errs, r.offer(tenant, name, b))
@@ -296,8 +296,9 @@ func (r *router) route(pol *policy.Policy, p partKey, b batch) error {
 // may reports whether backend name may take tenant's batch: the backend
 // knows an id for the tenant, has the tenant's credential when it needs
 // one, and keeps data in the tenant's residency.
+// The credential is pol's, the policy the batch was routed under.
 // When not, and count is set, the refusal is counted and logged.
-func (r *router) may(tenant, name, residency string, b batch, count bool) bool {
+func (r *router) may(pol *policy.Policy, tenant, name, residency string, b batch, count bool) bool {
 	bc := r.cfg.Backends[name]
 	if _, ok := bc.backendTenant(tenant); !ok {
 		if count {
@@ -306,7 +307,7 @@ func (r *router) may(tenant, name, residency string, b batch, count bool) bool {
 		return false
 	}
 	if len(bc.TenantHeaders) > 0 {
-		if _, err := r.creds.lookup(r.provider.Policy(), name, tenant); err != nil {
+		if _, err := r.creds.lookup(pol, name, tenant); err != nil {
 			if count {
 				r.tel.of(tenant, name).fail(b, reasonNoCredential)
 				r.logger.Warn("tenant has no credential for this backend; not sent there", zap.String("tenant", tenant),
