@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/collector/client"
 	"go.opentelemetry.io/collector/component"
@@ -14,6 +15,7 @@ import (
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
 	"github.com/tenancyhq/tenancy/internal/identity"
+	"github.com/tenancyhq/tenancy/internal/peertest"
 	"github.com/tenancyhq/tenancy/internal/policy"
 	"github.com/tenancyhq/tenancy/receiver/tenantkafkareceiver/internal/metadata"
 )
@@ -115,4 +117,26 @@ func TestReservedTopicBindsEveryResource(t *testing.T) {
 	}
 	assert.Equal(t, []string{policy.Governance, policy.Governance, "", ""}, parts,
 		"a repeated tenant.id stays no one's (the router quarantines it)")
+}
+
+// A record batch compressed to a few KiB that decompresses past the bound
+// (anyone who can write the topic picks its compression) is skipped and
+// counted; the partition's next messages are still read.
+func TestDecompressionBombSkipped(t *testing.T) {
+	old := maxDecompressBatchBytes
+	maxDecompressBatchBytes = 1 << 20
+	t.Cleanup(func() { maxDecompressBatchBytes = old })
+	broker := peertest.StartKafka(t)
+	bomb, err := kgo.NewClient(kgo.SeedBrokers(broker), kgo.ProducerBatchCompression(kgo.ZstdCompression()), kgo.ProducerBatchMaxBytes(16<<20))
+	require.NoError(t, err)
+	_, _ = kadm.NewClient(bomb).CreateTopic(t.Context(), 1, -1, nil, "tenancy.acme.logs")
+	require.NoError(t, bomb.ProduceSync(t.Context(), &kgo.Record{Topic: "tenancy.acme.logs", Value: make([]byte, 4<<20)}).FirstErr())
+	bomb.Close()
+	produce(t, broker, &kgo.Record{Topic: "tenancy.acme.logs", Value: logsMessage(t, [2]string{"acme", "after"})})
+	s := &sink{}
+	r := start(t, testConfig(broker), s, false)
+	eventually(t, "the message after the bomb", func() bool { return len(s.all()) == 1 })
+	assert.EqualValues(t, 1, r.dropped.Get(reasonTooLarge).Load())
+	assert.Zero(t, r.dropped.Get(reasonUndecodable).Load(), "the bomb never reached decoding")
+	eventually(t, "both committed", func() bool { return committed(t, broker, DefaultGroupID, "tenancy.acme.logs") == 2 })
 }

@@ -38,7 +38,17 @@ const (
 	// such a name becomes neither a series label nor a vouched identity.
 	reasonInvalidTenant = "invalid_tenant"
 	reasonPermanent     = "permanent" // the pipeline refused it for good
+	// reasonTooLarge: a record batch that decompresses past
+	// maxDecompressBatchBytes, skipped whole (counted once per batch).
+	reasonTooLarge = "too_large"
 )
+
+// maxDecompressBatchBytes bounds what one fetched record batch may
+// decompress to. Anyone who can write a topic chooses its compression: a
+// batch of zeros within the broker's 1 MB message bound would otherwise
+// decompress to franz-go's default of 1 GiB, once per partition in a
+// fetch. The edge's batches are about max_message_bytes.
+var maxDecompressBatchBytes = 64 << 20
 
 type recordsKey struct {
 	tenant string
@@ -127,6 +137,7 @@ func (r *kafkaReceiver) Start(ctx context.Context, _ component.Host) error {
 		kgo.ConsumeTopics(r.topics.Regex(r.cfg.Reserved, r.signals()...)),
 		kgo.ConsumerGroup(r.cfg.GroupID),
 		kgo.ConsumeResetOffset(reset),
+		kgo.MaxDecompressBatchBytes(maxDecompressBatchBytes),
 		kgo.SessionTimeout(r.cfg.SessionTimeout),
 		kgo.HeartbeatInterval(r.cfg.HeartbeatInterval),
 		kgo.MetadataMaxAge(r.cfg.TopicRefreshInterval),
@@ -196,6 +207,10 @@ func (r *kafkaReceiver) run(ctx context.Context) {
 			return
 		}
 		fs.EachError(func(topic string, p int32, err error) {
+			if big := (*kgo.ErrDecompressTooLarge)(nil); errors.As(err, &big) {
+				r.skip(big)
+				return
+			}
 			if !errors.Is(err, context.DeadlineExceeded) {
 				r.logger.Warn("kafka fetch error", zap.String("topic", topic), zap.Int32("partition", p), zap.Error(err))
 			}
@@ -224,6 +239,16 @@ func (r *kafkaReceiver) run(ctx context.Context) {
 		}
 		r.client.AllowRebalance()
 	}
+}
+
+// skip moves a partition past a batch too large to decompress: franz-go
+// stops fetching the partition until then. The offset is committed with
+// the partition's next accepted record.
+func (r *kafkaReceiver) skip(big *kgo.ErrDecompressTooLarge) {
+	r.client.SetOffsets(map[string]map[int32]kgo.EpochOffset{big.Topic: {big.Partition: {Epoch: big.Epoch, Offset: big.NextOffset}}})
+	r.dropped.Get(reasonTooLarge).Add(1)
+	r.logger.Warn("kafka record batch dropped", zap.String("reason", reasonTooLarge), zap.String("topic", big.Topic),
+		zap.Int32("partition", big.Partition), zap.Int64("offset", big.Offset), zap.Int64("next_offset", big.NextOffset))
 }
 
 type topicPartition struct {

@@ -107,7 +107,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	var err, errs error
 	builder.TenantkafkaDropped, err = builder.meter.Int64ObservableCounter(
 		"otelcol_tenantkafka_dropped",
-		metric.WithDescription("Kafka messages committed without reaching the pipeline, by reason (undecodable, no_tenant, invalid_tenant, permanent)."),
+		metric.WithDescription("Kafka messages committed without reaching the pipeline, by reason (undecodable, no_tenant, invalid_tenant, permanent; too_large counts a whole record batch that decompresses past 64 MiB)."),
 		metric.WithUnit("{message}"),
 	)
 	errs = errors.Join(errs, err)
