@@ -355,54 +355,41 @@ func (b batch) fingerprint() string {
 	return ""
 }
 
-// halves splits a batch of two or more resources into two.
+// halves splits a batch of two or more resources into two, copies (the
+// queue may retry b). records and bytes stay b's: the halves are only
+// marshaled.
 func (b batch) halves() (batch, batch, bool) {
 	l, r := b, b
+	ok := false
 	switch b.signal {
 	case policy.SignalLogs:
-		rls := b.logs.ResourceLogs()
-		if rls.Len() < 2 {
-			return b, b, false
-		}
-		l.logs, r.logs = plog.NewLogs(), plog.NewLogs()
-		for i := 0; i < rls.Len(); i++ {
-			dst := l.logs
-			if i >= rls.Len()/2 {
-				dst = r.logs
-			}
-			rls.At(i).CopyTo(dst.ResourceLogs().AppendEmpty())
-		}
-		l.records, r.records = l.logs.LogRecordCount(), r.logs.LogRecordCount()
+		l.logs, r.logs, ok = halve[plog.Logs, plog.ResourceLogsSlice](b.logs, plog.Logs.ResourceLogs, plog.NewLogs)
 	case policy.SignalMetrics:
-		rms := b.metrics.ResourceMetrics()
-		if rms.Len() < 2 {
-			return b, b, false
-		}
-		l.metrics, r.metrics = pmetric.NewMetrics(), pmetric.NewMetrics()
-		for i := 0; i < rms.Len(); i++ {
-			dst := l.metrics
-			if i >= rms.Len()/2 {
-				dst = r.metrics
-			}
-			rms.At(i).CopyTo(dst.ResourceMetrics().AppendEmpty())
-		}
-		l.records, r.records = l.metrics.DataPointCount(), r.metrics.DataPointCount()
+		l.metrics, r.metrics, ok = halve[pmetric.Metrics, pmetric.ResourceMetricsSlice](b.metrics, pmetric.Metrics.ResourceMetrics, pmetric.NewMetrics)
 	case policy.SignalTraces:
-		rss := b.traces.ResourceSpans()
-		if rss.Len() < 2 {
-			return b, b, false
+		l.traces, r.traces, ok = halve[ptrace.Traces, ptrace.ResourceSpansSlice](b.traces, ptrace.Traces.ResourceSpans, ptrace.NewTraces)
+	}
+	return l, r, ok
+}
+
+// halve copies the first half of src's resources into one new batch and
+// the rest into another; false with fewer than two.
+func halve[B any, S interface {
+	Len() int
+	At(int) R
+	AppendEmpty() R
+}, R interface{ CopyTo(R) }](src B, of func(B) S, newBatch func() B) (B, B, bool) {
+	rs := of(src)
+	if rs.Len() < 2 {
+		return src, src, false
+	}
+	l, r := newBatch(), newBatch()
+	for i := range rs.Len() {
+		dst := l
+		if i >= rs.Len()/2 {
+			dst = r
 		}
-		l.traces, r.traces = ptrace.NewTraces(), ptrace.NewTraces()
-		for i := 0; i < rss.Len(); i++ {
-			dst := l.traces
-			if i >= rss.Len()/2 {
-				dst = r.traces
-			}
-			rss.At(i).CopyTo(dst.ResourceSpans().AppendEmpty())
-		}
-		l.records, r.records = l.traces.SpanCount(), r.traces.SpanCount()
-	default:
-		return b, b, false
+		rs.At(i).CopyTo(of(dst).AppendEmpty())
 	}
 	return l, r, true
 }

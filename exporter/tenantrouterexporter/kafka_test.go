@@ -12,8 +12,11 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/tenancyhq/tenancy/internal/identity"
 	"github.com/tenancyhq/tenancy/internal/peertest"
@@ -304,4 +307,33 @@ func TestProtoSizeIsExportRequestSize(t *testing.T) {
 		assert.Equal(t, int64(len(body)), b.protoSize(), "signal %s", b.signal)
 		assert.Positive(t, b.protoSize())
 	}
+}
+
+// halves copies each signal's resources into two batches, in order,
+// leaving the batch (which the queue may retry) whole.
+func TestBatchHalves(t *testing.T) {
+	ld, md, td := plog.NewLogs(), pmetric.NewMetrics(), ptrace.NewTraces()
+	for i := range 3 {
+		ld.ResourceLogs().AppendEmpty().Resource().Attributes().PutInt("i", int64(i))
+		md.ResourceMetrics().AppendEmpty().Resource().Attributes().PutInt("i", int64(i))
+		td.ResourceSpans().AppendEmpty().Resource().Attributes().PutInt("i", int64(i))
+	}
+	first := func(m pcommon.Map) int64 { v, _ := m.Get("i"); return v.Int() }
+	l, r, ok := batch{signal: policy.SignalLogs, logs: ld}.halves()
+	require.True(t, ok)
+	assert.Equal(t, []int{1, 2}, []int{l.logs.ResourceLogs().Len(), r.logs.ResourceLogs().Len()})
+	assert.EqualValues(t, 1, first(r.logs.ResourceLogs().At(0).Resource().Attributes()))
+	l, r, ok = batch{signal: policy.SignalMetrics, metrics: md}.halves()
+	require.True(t, ok)
+	assert.Equal(t, []int{1, 2}, []int{l.metrics.ResourceMetrics().Len(), r.metrics.ResourceMetrics().Len()})
+	assert.EqualValues(t, 2, first(r.metrics.ResourceMetrics().At(1).Resource().Attributes()))
+	l, r, ok = batch{signal: policy.SignalTraces, traces: td}.halves()
+	require.True(t, ok)
+	assert.Equal(t, []int{1, 2}, []int{l.traces.ResourceSpans().Len(), r.traces.ResourceSpans().Len()})
+	assert.EqualValues(t, 0, first(l.traces.ResourceSpans().At(0).Resource().Attributes()))
+	assert.Equal(t, 3, ld.ResourceLogs().Len(), "the batch halved stays whole")
+	one := plog.NewLogs()
+	one.ResourceLogs().AppendEmpty()
+	_, _, ok = batch{signal: policy.SignalLogs, logs: one}.halves()
+	assert.False(t, ok, "one resource has no halves")
 }
