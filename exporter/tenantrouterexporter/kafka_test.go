@@ -337,3 +337,22 @@ func TestBatchHalves(t *testing.T) {
 	_, _, ok = batch{signal: policy.SignalLogs, logs: one}.halves()
 	assert.False(t, ok, "one resource has no halves")
 }
+
+// Kafka takes topics that differ only in "." and "_" for one (its metric
+// names collide), so tenants a.b and a_b cannot both have a topic: the
+// second is refused for good, counted, and its records never land in the
+// first's topic.
+func TestKafkaTopicsCollidingOnDotAndUnderscore(t *testing.T) {
+	broker := peertest.StartKafka(t)
+	e := startRouter(t, kafkaOnly(map[string]*BackendConfig{"kafka": kafkaBackendConfig(broker, "")}, "kafka"), "tenants:\n  a.b: {}\n  a_b: {}\n")
+	require.NoError(t, e.logs.ConsumeLogs(t.Context(), logsFor([2]string{"a.b", "first"})))
+	eventually(t, "a.b sent", func() bool { return e.stats("a.b", "kafka").sent[0].Load() == 1 })
+	require.NoError(t, e.logs.ConsumeLogs(t.Context(), logsFor([2]string{"a_b", "second"})))
+	eventually(t, "a_b refused", func() bool {
+		return e.stats("a_b", "kafka").failed[0][reasonIndex(reasonPermanent)].Load() == 1
+	})
+	recs := readTopic(t, broker, "tenancy.a.b.logs", 1)
+	require.Len(t, recs, 1)
+	assert.Equal(t, []string{"first"}, markers(t, recs[0].Value))
+	assert.NotContains(t, listTopics(t, kadm.NewClient(mustClient(t, broker))), "tenancy.a_b.logs")
+}
