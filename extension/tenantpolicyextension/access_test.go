@@ -85,3 +85,19 @@ func TestAccessUnboundedGrowthAttack(t *testing.T) {
 	assert.Equal(t, 8, c.Addresses)
 	assert.Len(t, h.ext.AccessCredentials("acme"), 1)
 }
+
+// The router's store reports reads of a tenant's store here; the connector
+// reads them with the other access counts. Ids outside the policy are
+// never keyed.
+func TestCountStoreReads(t *testing.T) {
+	h := start(t, readTestPolicy(t), nil)
+	var sink access.StoreReadSink = h.ext
+	sink.CountStoreReads("acme", 4)
+	sink.CountStoreReads("acme", 1)
+	sink.CountStoreReads("initech", 9) // not in the test policy
+	c, found := h.ext.AccessCounts("acme")
+	require.True(t, found)
+	assert.Equal(t, access.Counts{StoreReads: 5}, c)
+	_, found = h.ext.AccessCounts("initech")
+	assert.False(t, found)
+}

@@ -45,6 +45,7 @@ var (
 	_ extensionauth.Server   = (*policyExtension)(nil)
 	_ policy.Provider        = (*policyExtension)(nil)
 	_ access.Source          = (*policyExtension)(nil)
+	_ access.StoreReadSink   = (*policyExtension)(nil)
 	_ component.StartFunc    = (*policyExtension)(nil).Start
 	_ component.ShutdownFunc = (*policyExtension)(nil).Shutdown
 )
@@ -108,6 +109,15 @@ func (e *policyExtension) AccessCounts(tenant string) (access.Counts, bool) {
 // AccessCredentials implements access.Source.
 func (e *policyExtension) AccessCredentials(tenant string) []access.CredentialCounts {
 	return e.access.Credentials(tenant)
+}
+
+// CountStoreReads implements access.StoreReadSink: the tenantrouter's
+// local store reports here the reads it found in the tenants' audit logs,
+// for the connector to read with the other access counts.
+func (e *policyExtension) CountStoreReads(tenant string, n uint64) {
+	if p := e.current.Load(); p != nil {
+		e.access.StoreReads(p, tenant, n)
+	}
 }
 
 func (e *policyExtension) install(ctx context.Context, p *policy.Policy) {

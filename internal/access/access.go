@@ -1,8 +1,15 @@
 // Package access counts, per policy tenant, what the edge authenticator
 // sees of its callers: authenticated requests (per credential), refused
 // requests that claimed the tenant, spoof attempts made with its keys, and
-// the client addresses it is reached from. The tenantanomaly connector reads
-// the counts at each interval close and turns them into _governance records.
+// the client addresses it is reached from; and the reads of the tenant's
+// store (queries, exports, backups) that the router's local store finds in
+// the tenant's audit log. The tenantanomaly connector reads the counts at
+// each interval close and turns them into _governance records.
+//
+// The tenantpolicy extension holds the one Tracker of a collector: the
+// authenticator and the router find it as their policy provider, the
+// connector as its Source, so the counts pass between components without
+// any state of their own.
 //
 // Memory is bounded by the policy, never by the callers: only tenants the
 // policy declares are keyed (a claim of any other id is not stored), a
@@ -40,6 +47,10 @@ type Counts struct {
 	// Addresses is how many distinct client addresses the tenant's set
 	// holds (at most the set's size).
 	Addresses int
+	// StoreReads are the audit entries of reads of the tenant's store
+	// (tenancyctl query, lineage, export, backup) that a StoreReadSink was
+	// told of.
+	StoreReads uint64
 }
 
 // CredentialCounts are the counts of one of a tenant's credentials.
@@ -56,6 +67,16 @@ type Source interface {
 	AccessCounts(tenant string) (Counts, bool)
 	// AccessCredentials returns the tenant's credentials' counts, by id.
 	AccessCredentials(tenant string) []CredentialCounts
+}
+
+// StoreReadSink takes the reads of tenants' stores: the tenantrouter's
+// local store finds them in the tenants' audit logs (another process, such
+// as tenancyctl, writes them) and reports them here; the tenantpolicy
+// extension is one.
+type StoreReadSink interface {
+	// CountStoreReads adds n reads of the tenant's store; a tenant not in
+	// the policy is not counted.
+	CountStoreReads(tenant string, n uint64)
 }
 
 // Tracker counts per tenant. It is safe for concurrent use.
@@ -155,6 +176,15 @@ func (t *Tracker) Refused(p *policy.Policy, claimed, owner, credential string) {
 			a.c.Spoofs++
 			a.credential(credential).Failures++
 		}
+	}
+}
+
+// StoreReads counts n reads of the tenant's store.
+func (t *Tracker) StoreReads(p *policy.Policy, tenant string, n uint64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if a := t.entry(p, tenant); a != nil {
+		a.c.StoreReads += n
 	}
 }
 

@@ -79,6 +79,19 @@ func TestRefused(t *testing.T) {
 	assert.Equal(t, 2, tr.Len())
 }
 
+// Store reads count for policy tenants only, and add up.
+func TestStoreReads(t *testing.T) {
+	p := testPolicy(t, "acme", "globex")
+	tr := New(time.Minute, 4, time.Now)
+	tr.StoreReads(p, "acme", 3)
+	tr.StoreReads(p, "acme", 2)
+	tr.StoreReads(p, "_quarantine", 7) // a pipeline tenant's store: not the policy's
+	tr.StoreReads(p, "nobody", 7)
+	a, _ := tr.Counts("acme")
+	assert.Equal(t, Counts{StoreReads: 5}, a)
+	assert.Equal(t, 1, tr.Len())
+}
+
 // A hostile client inventing tenant ids and addresses grows nothing beyond
 // the policy's tenants and each tenant's fixed address set.
 func TestUnboundedGrowthAttack(t *testing.T) {
