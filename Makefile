@@ -20,7 +20,7 @@ FUZZTIME ?= 20000x
 
 GO_SOURCES := $(shell find . -name '*.go' -not -path './build/*' -not -path './.tools/*') go.mod go.sum
 
-.PHONY: build run run-scaleout bench-scaleout test test-unit test-e2e fuzz bench bench-noisy bench-blackhole bench-tenant bench-anomaly eval-redaction bench-redaction bench-retention tools peers clean check-versions dashboards bench-rowdigests drill-continuity
+.PHONY: build run run-scaleout bench-scaleout test test-unit test-e2e fuzz bench bench-noisy bench-deadneighbour bench-tenant bench-anomaly eval-redaction bench-redaction bench-retention tools peers clean check-versions dashboards bench-rowdigests drill-continuity
 
 # Real peers the tests start as processes (docs/peers.md); Debian's
 # prometheus comes from .ci/run.
@@ -128,7 +128,7 @@ BENCHSTAT := $(GO) run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c
 
 # Every comparison benchmark: the tenant, redaction and retention
 # processors, each against its baseline in the same run.
-bench: bench-tenant bench-redaction bench-retention bench-noisy bench-blackhole
+bench: bench-tenant bench-redaction bench-retention bench-noisy bench-deadneighbour
 
 # The local store's ingest with and without the row digests the audit
 # chain covers the data rows with (benchstat -col /digests), six runs.
@@ -153,11 +153,11 @@ bench-noisy:
 	$(GO) test -run '^$$' -bench 'BenchmarkNoisyNeighbour$$' -count 6 ./receiver/tenantgatewayreceiver/ | tee bench-noisy.out
 	$(BENCHSTAT) -col /neighbour bench-noisy.out
 
-# globex's delivery latency through the router while acme's backend is
-# healthy and while it is a black hole (accepts, never answers).
-bench-blackhole:
-	$(GO) test -run '^$$' -bench 'BenchmarkIsolationUnderBlackHole$$' -count 6 ./exporter/tenantrouterexporter/ | tee bench-blackhole.out
-	$(BENCHSTAT) -col /acme bench-blackhole.out
+# globex's delivery latency through the router alone and while acme's
+# backend hangs on every request (acme's queue fills, then refuses).
+bench-deadneighbour:
+	$(GO) test -run '^$$' -bench 'BenchmarkHealthyTenantBesideDeadOne$$' -count 6 ./exporter/tenantrouterexporter/ | tee bench-deadneighbour.out
+	$(BENCHSTAT) -col /neighbour bench-deadneighbour.out
 
 # The retention processor at 10 and 10,000 tenants beside a bare pass that
 # reads each resource's tenant and each record's timestamp.

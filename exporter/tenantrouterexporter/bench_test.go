@@ -23,10 +23,11 @@ import (
 // alone, and while acme's backend hangs on every request and acme sends a
 // batch before each of globex's (its queue fills, then refuses): the
 // second must match the first (guarantee 4, docs/design.md). It reports
-// p50 and p99.
+// p50 and p99; `benchstat -col /neighbour` (make bench-deadneighbour)
+// compares the two.
 func BenchmarkHealthyTenantBesideDeadOne(b *testing.B) {
 	for _, mode := range []string{"alone", "beside_dead"} {
-		b.Run(mode, func(b *testing.B) {
+		b.Run("neighbour="+mode, func(b *testing.B) {
 			var mu sync.Mutex
 			sentAt := map[string]time.Time{}
 			var lat []time.Duration
