@@ -47,6 +47,9 @@ type batch struct {
 	// unreadable marks a journaled batch sealed for a tenant shredded
 	// since: only dropping it is left.
 	unreadable bool
+	// ack, with wait_for_delivery, takes the outcome of the batch's one
+	// attempt (nil: delivered).
+	ack chan error
 }
 
 // backend delivers one tenant's batch. send returns nil, a permanent error

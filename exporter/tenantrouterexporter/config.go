@@ -65,6 +65,12 @@ type Config struct {
 	// queued batch until it is settled, so a restart or crash loses none.
 	// Unset: queues live in memory only.
 	Storage *component.ID `mapstructure:"storage"`
+	// WaitForDelivery answers the pipeline only once each backend took
+	// the batch (or refused it): a retryable failure is returned after one
+	// attempt instead of retried in the queue. Behind a Kafka receiver that
+	// commits an offset on that answer, nothing committed is lost with the
+	// process, without a journal (config/processing.yaml).
+	WaitForDelivery bool `mapstructure:"wait_for_delivery"`
 }
 
 // BackendConfig is one destination.
@@ -236,6 +242,9 @@ func (c *Config) Validate() error {
 	var errs []error
 	if len(c.Backends) == 0 {
 		errs = append(errs, errors.New("backends: name at least one backend (e.g. local: {type: localstore, directory: ...})"))
+	}
+	if c.WaitForDelivery && c.Storage != nil {
+		errs = append(errs, errors.New("wait_for_delivery: nothing is acknowledged before it is delivered, so storage would journal nothing worth keeping; unset one"))
 	}
 	for _, name := range sortedKeys(c.Backends) {
 		b := c.Backends[name]

@@ -342,8 +342,16 @@ func (r *router) offer(tenant, name string, b batch) error {
 		r.tel.of(tenant, name).fail(b, reasonShutdown)
 		return err
 	}
+	if r.cfg.WaitForDelivery {
+		b.ack = make(chan error, 1)
+	}
 	if err := q.offer(b); err != nil {
 		return fmt.Errorf("tenant %s, backend %s: %w", tenant, name, err)
+	}
+	if b.ack != nil {
+		if err := <-b.ack; err != nil {
+			return fmt.Errorf("tenant %s, backend %s: %w", tenant, name, err)
+		}
 	}
 	return nil
 }

@@ -276,6 +276,10 @@ func (q *TenantQueue) whenKept(b batch) <-chan struct{} {
 // stopped accounts for a batch left undelivered at shutdown: kept in the
 // journal for the next start, or counted as lost.
 func (q *TenantQueue) stopped(b batch) {
+	if b.ack != nil {
+		b.ack <- errors.New("router shutting down; not delivered") // retryable: the caller keeps it
+		return
+	}
 	if b.journaled {
 		return
 	}
@@ -302,6 +306,7 @@ func (q *TenantQueue) deliver(b batch) bool {
 		cancel()
 		if err == nil {
 			q.stats.sent[signalIndex(b.signal)].Add(int64(b.records))
+			acknowledge(b, nil)
 			return true
 		}
 		if consumererror.IsPermanent(err) {
@@ -313,6 +318,14 @@ func (q *TenantQueue) deliver(b batch) bool {
 			q.stats.fail(b, reason)
 			q.logger.Warn("backend refused a batch for good", zap.String("tenant", q.tenant), zap.String("backend", q.backend),
 				zap.String("signal", string(b.signal)), zap.Int("records", b.records), zap.Error(err))
+			acknowledge(b, err)
+			return true
+		}
+		if b.ack != nil {
+			// The caller retries it (a Kafka receiver pauses the partition
+			// and offers it again), not this queue.
+			q.stats.retries.Add(1)
+			acknowledge(b, err)
 			return true
 		}
 		wait := q.backoff(attempt)
@@ -334,6 +347,13 @@ func (q *TenantQueue) deliver(b batch) bool {
 		}
 		attempt++
 		q.stats.retries.Add(1)
+	}
+}
+
+// acknowledge hands a waiting caller the outcome of its batch.
+func acknowledge(b batch, err error) {
+	if b.ack != nil {
+		b.ack <- err
 	}
 }
 
