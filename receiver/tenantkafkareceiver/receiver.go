@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -74,6 +75,11 @@ type kafkaReceiver struct {
 	dropped selfmetrics.Series[string, atomic.Int64]
 	// assigned counts partitions this member was given, for tests.
 	assigned atomic.Int64
+
+	// seenMu guards seen: with one topic per signal, the tenants read
+	// from each partition since it was assigned, the streams it carries.
+	seenMu sync.Mutex
+	seen   map[topicPartition]map[string]struct{}
 }
 
 func newReceiver(cfg *Config, set receiver.Settings) (*kafkaReceiver, error) {
@@ -151,6 +157,22 @@ func (r *kafkaReceiver) Start(ctx context.Context, _ component.Host) error {
 		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
 			for _, ps := range m {
 				r.assigned.Add(int64(len(ps)))
+			}
+			if !r.cfg.Reserved {
+				tenantkafka.AnnounceAssigned()
+			}
+		}),
+		// The state kept per stream (the anomaly baselines) follows the
+		// partitions: handed over on a revoke, before the group gives them
+		// to another member; only forgotten when they were lost.
+		kgo.OnPartitionsRevoked(func(ctx context.Context, _ *kgo.Client, m map[string][]int32) {
+			if !r.cfg.Reserved {
+				tenantkafka.AnnounceRevoked(ctx, r.streams(m))
+			}
+		}),
+		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+			if !r.cfg.Reserved {
+				tenantkafka.AnnounceLost(r.streams(m))
 			}
 		}),
 	)
@@ -301,6 +323,9 @@ func (r *kafkaReceiver) handle(ctx context.Context, rec *kgo.Record) bool {
 		r.drop(reasonInvalidTenant, rec)
 		return true
 	}
+	if !r.topics.PerTenant() {
+		r.see(rec.Topic, rec.Partition, tenant)
+	}
 	cctx := identity.WithAuth(client.NewContext(ctx, client.Info{}), identity.AuthData{
 		Tenant: tenant, Source: identity.SourceKafkaTopic,
 		Credential: "topic:" + rec.Topic, Receiver: r.id.String(),
@@ -322,6 +347,48 @@ func (r *kafkaReceiver) handle(ctx context.Context, rec *kgo.Record) bool {
 		return true
 	}
 	return false
+}
+
+// see notes that tenant's records are read from a shared topic's
+// partition.
+func (r *kafkaReceiver) see(topic string, p int32, tenant string) {
+	tp := topicPartition{topic, p}
+	r.seenMu.Lock()
+	defer r.seenMu.Unlock()
+	if r.seen == nil {
+		r.seen = map[topicPartition]map[string]struct{}{}
+	}
+	if r.seen[tp] == nil {
+		r.seen[tp] = map[string]struct{}{}
+	}
+	r.seen[tp][tenant] = struct{}{}
+}
+
+// streams are the tenants' streams the partitions carry: a tenant topic's
+// own, or those read from a shared topic's partitions (which are
+// forgotten: the partitions are leaving).
+func (r *kafkaReceiver) streams(m map[string][]int32) []tenantkafka.Stream {
+	var out []tenantkafka.Stream
+	r.seenMu.Lock()
+	defer r.seenMu.Unlock()
+	for topic, ps := range m {
+		tenant, sig, ok := r.topics.Parse(topic)
+		if !ok {
+			continue
+		}
+		if r.topics.PerTenant() {
+			out = append(out, tenantkafka.Stream{Tenant: tenant, Signal: sig})
+			continue
+		}
+		for _, p := range ps {
+			tp := topicPartition{topic, p}
+			for t := range r.seen[tp] {
+				out = append(out, tenantkafka.Stream{Tenant: t, Signal: sig})
+			}
+			delete(r.seen, tp)
+		}
+	}
+	return out
 }
 
 // validTenant: a policy tenant's id outside reserved mode, a pipeline

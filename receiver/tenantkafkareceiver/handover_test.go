@@ -1,0 +1,106 @@
+package tenantkafkareceiver
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/receiver/receivertest"
+
+	"github.com/tenancyhq/tenancy/internal/peertest"
+	"github.com/tenancyhq/tenancy/internal/tenantkafka"
+)
+
+// handoverLog records what the receivers announce.
+type handoverLog struct {
+	mu       sync.Mutex
+	assigned int
+	revoked  []tenantkafka.Stream
+	lost     []tenantkafka.Stream
+}
+
+func (h *handoverLog) Assigned() {
+	h.mu.Lock()
+	h.assigned++
+	h.mu.Unlock()
+}
+
+func (h *handoverLog) Revoked(_ context.Context, s []tenantkafka.Stream) {
+	h.mu.Lock()
+	h.revoked = append(h.revoked, s...)
+	h.mu.Unlock()
+}
+
+func (h *handoverLog) Lost(s []tenantkafka.Stream) {
+	h.mu.Lock()
+	h.lost = append(h.lost, s...)
+	h.mu.Unlock()
+}
+
+func (h *handoverLog) revokedStreams() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []string
+	for _, s := range h.revoked {
+		out = append(out, s.Tenant+"/"+string(s.Signal))
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// TestHandoverAnnouncesStreams: a member leaving the group announces the
+// streams its partitions carried, before another member is given them: a
+// tenant topic's own, or, with one topic per signal, the tenants read
+// from each shared partition. Assignments are announced too.
+func TestHandoverAnnouncesStreams(t *testing.T) {
+	for _, tc := range []struct {
+		name, topic string
+		recs        []*kgo.Record
+	}{
+		{"per-tenant topics", "", []*kgo.Record{
+			{Topic: "tenancy.acme.logs", Key: []byte("acme")},
+			{Topic: "tenancy.globex.logs", Key: []byte("globex")},
+		}},
+		{"shared topic", "tenancy.{signal}", []*kgo.Record{
+			{Topic: "tenancy.logs", Key: []byte("acme")},
+			{Topic: "tenancy.logs", Key: []byte("globex")},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			broker := peertest.StartKafka(t)
+			for _, r := range tc.recs {
+				r.Value = logsMessage(t, [2]string{string(r.Key), "m"})
+			}
+			produce(t, broker, tc.recs...)
+			h := &handoverLog{}
+			t.Cleanup(tenantkafka.Subscribe(h))
+
+			cfg := testConfig(broker)
+			if tc.topic != "" {
+				cfg.Topic = tc.topic
+			}
+			require.NoError(t, cfg.Validate())
+			s := &sink{}
+			f := NewFactory()
+			set := receivertest.NewNopSettings(f.Type())
+			set.ID = component.NewID(f.Type())
+			l, err := f.CreateLogs(t.Context(), set, cfg, s)
+			require.NoError(t, err)
+			require.NoError(t, l.Start(t.Context(), componenttest.NewNopHost()))
+			eventually(t, "both tenants' messages", func() bool { return len(s.all()) == 2 })
+			h.mu.Lock()
+			assert.Positive(t, h.assigned)
+			assert.Empty(t, h.revoked, "nothing revoked while it is the only member")
+			h.mu.Unlock()
+
+			require.NoError(t, l.Shutdown(context.Background()))
+			assert.Equal(t, []string{"acme/logs", "globex/logs"}, h.revokedStreams(), "leaving hands over every stream it read")
+		})
+	}
+}
