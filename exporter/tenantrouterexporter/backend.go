@@ -109,6 +109,7 @@ func (l *localstoreBackend) start(_ context.Context, _ component.Host, r *router
 	}
 	l.wg.Add(1)
 	go l.anchorLoop(r)
+	l.startReadWatch(r)
 	return nil
 }
 
