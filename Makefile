@@ -190,13 +190,17 @@ eval-redaction:
 # about ten minutes. cpu-ns/record is the redacting thread's CPU time (wall
 # time on a shared machine also counts other jobs). Then the automaton's
 # size and build time for 10,000 tenants with four identifiers each, and
-# clean records with and without 100 tenant-defined rules.
+# clean records with and without 100 tenant-defined rules. Then the
+# end-to-end benchmark's dirty load (every record with a foreign domain and
+# an e-mail address) beside its clean twin (benchstat -col /load).
 bench-redaction:
 	$(GO) test -run '^$$' -bench 'BenchmarkLogRedaction$$' -benchmem -count 6 -timeout 60m ./processor/tenantredactprocessor/ | tee bench-redaction.out
 	$(BENCHSTAT) -col /impl bench-redaction.out
 	$(GO) test -run 'TestAutomatonSize$$' -v ./internal/redact/ | grep states
 	$(GO) test -run '^$$' -bench 'BenchmarkTenantRules$$' -benchmem -count 6 ./internal/redact/ | tee bench-rules.out
 	$(BENCHSTAT) -col /impl bench-rules.out
+	$(GO) test -run '^$$' -bench 'BenchmarkLogRedactionDirty$$' -benchmem -count 6 ./processor/tenantredactprocessor/ | tee bench-redaction-dirty.out
+	$(BENCHSTAT) -col /load bench-redaction-dirty.out
 
 # The dashboards and alert rules are Go code (package dashboards); this
 # writes their JSON and YAML, which are committed, and a test fails when
