@@ -25,6 +25,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tenancyhq/tenancy/internal/identity"
 	"github.com/tenancyhq/tenancy/internal/policy"
 )
 
@@ -199,15 +200,27 @@ func (a *tenantAccess) credential(id string) *CredentialCounts {
 	return &a.creds[len(a.creds)-1]
 }
 
-// Retain forgets the tenants p does not declare, so a policy that drops
-// tenants frees their counters; their counts start from 0 if they return.
+// Retain forgets the tenants p does not declare, and the credentials that
+// are no longer their tenant's keys, so a policy that drops tenants or
+// keys frees their counters (their counts start from 0 if they return),
+// and every credential a reader sees is one of the policy's keys.
 func (t *Tracker) Retain(p *policy.Policy) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for id := range t.tenants {
-		if _, ok := p.Tenant(id); !ok {
+	for id, a := range t.tenants {
+		tn, ok := p.Tenant(id)
+		if !ok {
 			delete(t.tenants, id)
+			continue
 		}
+		if len(a.creds) == 0 {
+			continue
+		}
+		keys := make([]string, len(tn.APIKeys))
+		for i, h := range tn.APIKeys {
+			keys[i] = identity.KeyIDOfDigest(h)
+		}
+		a.creds = slices.DeleteFunc(a.creds, func(c CredentialCounts) bool { return !slices.Contains(keys, c.ID) })
 	}
 }
 

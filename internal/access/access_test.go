@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tenancyhq/tenancy/internal/identity"
 	"github.com/tenancyhq/tenancy/internal/policy"
 )
 
@@ -124,6 +125,36 @@ func TestRetain(t *testing.T) {
 	tr.Accepted(testPolicy(t, "acme", "globex"), "globex", "key:g", tcp("10.0.0.1"))
 	tr.Retain(testPolicy(t, "acme"))
 	assert.Equal(t, 0, tr.Len())
+}
+
+// A key the policy no longer holds is forgotten with its counts: readers
+// only ever see the policy's credentials.
+func TestRetainDropsRemovedKeys(t *testing.T) {
+	const keyA, keyB = "acme-key-aaaaaaaaaaaaaaaa", "acme-key-bbbbbbbbbbbbbbbb"
+	withKeys := func(keys ...string) *policy.Policy {
+		y := "tenants:\n  acme:\n    api_keys: ["
+		for i, k := range keys {
+			h, err := policy.HashAPIKey(k)
+			require.NoError(t, err)
+			if i > 0 {
+				y += ", "
+			}
+			y += `"` + h + `"`
+		}
+		p, err := policy.Parse("tenants.yaml", []byte(y+"]\n"))
+		require.NoError(t, err)
+		return p
+	}
+	p := withKeys(keyA, keyB)
+	tr := New(0, 4, time.Now)
+	tr.Accepted(p, "acme", identity.KeyID(keyA), nil)
+	tr.Accepted(p, "acme", identity.KeyID(keyB), nil)
+	tr.Retain(p)
+	assert.Len(t, tr.Credentials("acme"), 2)
+	tr.Retain(withKeys(keyB)) // keyA rotated out
+	assert.Equal(t, []CredentialCounts{{ID: identity.KeyID(keyB), Requests: 1}}, tr.Credentials("acme"))
+	c, _ := tr.Counts("acme")
+	assert.Equal(t, uint64(2), c.Requests, "the tenant's own counts stay")
 }
 
 func TestHashAddrForms(t *testing.T) {
