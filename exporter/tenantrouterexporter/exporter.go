@@ -238,7 +238,7 @@ func (r *router) newQueueLocked(k statsKey, extra int) *TenantQueue {
 	if bc.Timeout > 0 {
 		timeout = bc.Timeout
 	}
-	q := newTenantQueue(tenant, name, bounds, bc.Consumers, r.unlessShredded(r.backends[name].send), retry, timeout, r.tel.of(tenant, name), r.stopping, r.abandon, r.journal, r.logger)
+	q := newTenantQueue(tenant, name, bounds, bc.Consumers, r.unlessShredded(r.recordingDeliveries(name, r.backends[name].send)), retry, timeout, r.tel.of(tenant, name), r.stopping, r.abandon, r.journal, r.logger)
 	r.queues[k] = q
 	return q
 }

@@ -12,8 +12,10 @@ import (
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/translator/prometheusremotewrite"
 	"github.com/prometheus/prometheus/prompb"
 	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.uber.org/zap"
 
+	"github.com/tenancyhq/tenancy/internal/identity"
 	"github.com/tenancyhq/tenancy/internal/policy"
 )
 
@@ -30,7 +32,7 @@ func (w *remoteWriteBackend) send(ctx context.Context, tenant string, b batch) e
 	if b.signal != policy.SignalMetrics {
 		return consumererror.NewPermanent(fmt.Errorf("remote write takes metrics, not %s", b.signal))
 	}
-	series, err := prometheusremotewrite.FromMetrics(b.metrics, prometheusremotewrite.Settings{AddMetricSuffixes: true})
+	series, err := prometheusremotewrite.FromMetrics(withoutLineage(b.metrics), prometheusremotewrite.Settings{AddMetricSuffixes: true})
 	if err != nil {
 		w.untranslated(tenant, err)
 		if len(series) == 0 {
@@ -91,4 +93,27 @@ func (w *remoteWriteBackend) untranslated(tenant string, err error) {
 	}
 	w.router.logger.Warn("metrics not translatable to remote write were not sent", zap.String("tenant", tenant),
 		zap.String("backend", w.name), zap.Int("metrics", len(errs)), zap.Error(err))
+}
+
+// withoutLineage is md without its resources' tenant.lineage, copied when
+// any has one (the batch is shared with the other backends' queues): the
+// translator makes every resource attribute a target_info label, and a
+// per-request id there would make a new series of every request.
+func withoutLineage(md pmetric.Metrics) pmetric.Metrics {
+	has := false
+	for _, rm := range md.ResourceMetrics().All() {
+		if _, ok := rm.Resource().Attributes().Get(identity.AttrLineage); ok {
+			has = true
+			break
+		}
+	}
+	if !has {
+		return md
+	}
+	out := pmetric.NewMetrics()
+	md.CopyTo(out)
+	for _, rm := range out.ResourceMetrics().All() {
+		rm.Resource().Attributes().Remove(identity.AttrLineage)
+	}
+	return out
 }

@@ -63,7 +63,8 @@ func PipelineKey(k string) bool {
 	case AttrTenantID, AttrFingerprint, AttrQuarantineReason, AttrClaimed,
 		AttrAuthenticated, AttrCredential, AttrSource,
 		AttrRedactionCount, AttrRedactionClasses, AttrRedactionPolicyVersion,
-		AttrRetention, AttrRetentionExpired, AttrRetentionOriginal, AttrResidency, AttrResidencyViolation:
+		AttrRetention, AttrRetentionExpired, AttrRetentionOriginal, AttrResidency, AttrResidencyViolation,
+		AttrLineage:
 		return true
 	}
 	return false

@@ -65,9 +65,9 @@ func TestAuditChainCoversDataRows(t *testing.T) {
 		{"edited log", `UPDATE logs SET body = 'forged' WHERE id = 2`, "logs", "edited"},
 		{"edited data point", `UPDATE datapoints SET value = 1e9 WHERE id = 1`, "datapoints", "edited"},
 		{"edited span attribute", `UPDATE spans SET attrs = '{"x":1}' WHERE id = 3`, "spans", "edited"},
-		{"inserted log", `INSERT INTO logs SELECT NULL, time_unix_nano, observed_unix_nano, ingested_unix_nano, severity_number, severity_text, 'planted', trace_id, span_id, service_name, scope_name, resource, attrs FROM logs WHERE id = 1`, "logs", "inserted"},
+		{"inserted log", `INSERT INTO logs SELECT NULL, time_unix_nano, observed_unix_nano, ingested_unix_nano, severity_number, severity_text, 'planted', trace_id, span_id, service_name, scope_name, resource, attrs, lineage FROM logs WHERE id = 1`, "logs", "inserted"},
 		{"deleted span", `DELETE FROM spans WHERE id = 2`, "spans", "deleted"},
-		{"replaced log", `DELETE FROM logs WHERE id = 6; INSERT INTO logs SELECT NULL, time_unix_nano, observed_unix_nano, ingested_unix_nano, severity_number, severity_text, 'other', trace_id, span_id, service_name, scope_name, resource, attrs FROM logs WHERE id = 1`, "logs", "edited"},
+		{"replaced log", `DELETE FROM logs WHERE id = 6; INSERT INTO logs SELECT NULL, time_unix_nano, observed_unix_nano, ingested_unix_nano, severity_number, severity_text, 'other', trace_id, span_id, service_name, scope_name, resource, attrs, lineage FROM logs WHERE id = 1`, "logs", "edited"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir, master := seeded(t)

@@ -7,6 +7,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"go.opentelemetry.io/collector/pdata/plog"
 )
 
 // BenchmarkWriteLogs writes batches of 1,000 log records to one tenant,
@@ -93,4 +95,42 @@ func fileContains(t *testing.T, path, s string) bool {
 		t.Fatal(err)
 	}
 	return bytes.Contains(b, []byte(s))
+}
+
+// BenchmarkLineage writes batches of 1,000 log records whose resources
+// carry their request's tenant.lineage (lineage=on: each record's lineage
+// column and one lineage row per request, in the ingest entry's digest)
+// or carry none (lineage=off), for a batch that is one request and one
+// that merges 100 requests of 10 records (what a batch processor makes of
+// small requests): the difference is what lineage costs on ingest.
+// Compare with benchstat -col /lineage.
+func BenchmarkLineage(b *testing.B) {
+	for _, requests := range []int{1, 100} {
+		for _, on := range []string{"on", "off"} {
+			b.Run(fmt.Sprintf("requests=%d/lineage=%s", requests, on), func(b *testing.B) {
+				ld := plog.NewLogs()
+				per, now := 1000/requests, time.Now()
+				for r := range requests {
+					markers := make([]string, per)
+					for i := range markers {
+						markers[i] = fmt.Sprintf("GET /api/orders/%d 200 12ms", r*per+i)
+					}
+					one := logsWith("acme", now, markers...)
+					if on == "on" {
+						withLineage(one, fmt.Sprintf("0190a1b2c3d47%03dabcdef0123456789", r))
+					}
+					one.ResourceLogs().At(0).MoveTo(ld.ResourceLogs().AppendEmpty())
+				}
+				s, _ := openStore(b)
+				b.ReportAllocs()
+				b.ResetTimer()
+				for b.Loop() {
+					if err := s.WriteLogs("acme", ld, "v1"); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "records/s")
+			})
+		}
+	}
 }

@@ -7,6 +7,8 @@ import (
 	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/tenancyhq/tenancy/internal/identity"
 )
 
 // The store writes pdata values as JSON itself rather than through
@@ -28,10 +30,25 @@ func attrsJSON(m pcommon.Map) string {
 	return string(appendMap(nil, m))
 }
 
-func appendMap(b []byte, m pcommon.Map) []byte {
+// resourceJSON is a resource's attributes as a JSON object, but its
+// tenant.lineage: the lineage table and the rows' lineage column hold it.
+func resourceJSON(m pcommon.Map) string {
+	if _, ok := m.Get(identity.AttrLineage); !ok {
+		return attrsJSON(m)
+	}
+	return string(appendMapSkip(nil, m, identity.AttrLineage))
+}
+
+func appendMap(b []byte, m pcommon.Map) []byte { return appendMapSkip(b, m, "") }
+
+// appendMapSkip is appendMap leaving out the key skip.
+func appendMapSkip(b []byte, m pcommon.Map, skip string) []byte {
 	b = append(b, '{')
 	first := true
 	for k, v := range m.All() {
+		if skip != "" && k == skip {
+			continue
+		}
 		if !first {
 			b = append(b, ',')
 		}

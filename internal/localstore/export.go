@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/tenancyhq/tenancy/internal/identity"
 	"github.com/tenancyhq/tenancy/internal/policy"
 )
 
@@ -120,6 +121,7 @@ type exporter struct {
 	metrics      pmetric.Metrics
 	traces       ptrace.Traces
 	res, scope   string
+	lineage      string
 	n            int
 	scopeLogs    plog.LogRecordSlice
 	scopeMetrics pmetric.MetricSlice
@@ -134,17 +136,19 @@ func newExporter(sig policy.Signal) *exporter {
 
 func (e *exporter) reset() {
 	e.logs, e.metrics, e.traces = plog.NewLogs(), pmetric.NewMetrics(), ptrace.NewTraces()
-	e.res, e.scope, e.n = "\x00", "\x00", 0
+	e.res, e.scope, e.lineage, e.n = "\x00", "\x00", "\x00", 0
 }
 
 // group starts a new resource and scope when the row's differ from the
-// last row's.
-func (e *exporter) group(res, scope string) error {
-	if res == e.res && scope == e.scope {
+// last row's. A row's lineage id goes back on its resource as the
+// tenant.lineage it came with ({"id": ...}; the request's facts stay in
+// the lineage table), so rows of different requests never share one.
+func (e *exporter) group(res, scope, lineage string) error {
+	if res == e.res && scope == e.scope && lineage == e.lineage {
 		return nil
 	}
-	newRes := res != e.res
-	e.res, e.scope = res, scope
+	newRes := res != e.res || lineage != e.lineage
+	e.res, e.scope, e.lineage = res, scope, lineage
 	var attrs pcommon.Map
 	switch e.sig {
 	case policy.SignalLogs:
@@ -173,7 +177,12 @@ func (e *exporter) group(res, scope string) error {
 		e.scopeSpans = ss.Spans()
 	}
 	if newRes {
-		return parseMap(res, attrs)
+		if err := parseMap(res, attrs); err != nil {
+			return err
+		}
+		if lineage != "" {
+			attrs.PutEmptyMap(identity.AttrLineage).PutStr(identity.LineageID, lineage)
+		}
 	}
 	return nil
 }
@@ -192,7 +201,11 @@ func ts(st *sqlite3.Stmt, cols map[string]int, name string) pcommon.Timestamp {
 }
 
 func (e *exporter) add(st *sqlite3.Stmt, cols map[string]int) error {
-	if err := e.group(text(st, cols, "resource"), text(st, cols, "scope_name")); err != nil {
+	lineage := ""
+	if i, ok := cols[lineageColumn]; ok {
+		lineage = st.ColumnText(i)
+	}
+	if err := e.group(text(st, cols, "resource"), text(st, cols, "scope_name"), lineage); err != nil {
 		return err
 	}
 	e.n++

@@ -200,6 +200,8 @@ func sqlExpire(table string) string {
 		" OR (time_unix_nano > ingested_unix_nano AND ingested_unix_nano < ?1) RETURNING *"
 }
 
+const sqlExpireLineage = `DELETE FROM lineage WHERE delivered_unix_nano < ?1 AND signal = ?2 RETURNING *`
+
 // ApplyRetention deletes the tenant's rows older than its retention per
 // signal (a signal with no retention, or 0, keeps everything) and appends
 // one "retention" audit entry for the run, with what it deleted. A row is
@@ -215,6 +217,8 @@ func (s *Store) ApplyRetention(tenant string, retention map[policy.Signal]time.D
 	// removed accounts for the deleted rows, so audit verify still finds
 	// the rows the chain inserted, less these.
 	removed := map[string]RowsTally{}
+	var lineageSum rowSum
+	var lineageRows int64
 	err = t.inTx(func() error {
 		for _, sig := range policy.Signals {
 			d := retention[sig]
@@ -240,6 +244,26 @@ func (s *Store) ApplyRetention(tenant string, retention map[policy.Signal]time.D
 			if n > 0 {
 				removed[table] = RowsTally{Rows: n, Digest: sum.String()}
 			}
+			// A request's lineage goes when its records can no longer be
+			// here: a record is aged from its time or, if later, its
+			// ingestion, so none outlives its delivery by the retention.
+			if st, err = t.stmt(sqlExpireLineage); err != nil {
+				return err
+			}
+			_ = st.BindInt64(1, cutoff.UnixNano())
+			_ = st.BindText(2, string(sig))
+			sum, n, err = t.rowHasher().sumRows(st, lineageTable)
+			if rerr := st.Reset(); err == nil {
+				err = rerr
+			}
+			if err != nil {
+				return err
+			}
+			lineageSum.plus(sum)
+			lineageRows += n
+		}
+		if lineageRows > 0 {
+			removed[lineageTable] = RowsTally{Rows: lineageRows, Digest: lineageSum.String()}
 		}
 		_, err := t.appendAudit(now, "retention", map[string]any{"deleted": deleted, "cutoffs": cutoffs, "removed": removed}, policyVersion)
 		return err

@@ -1,5 +1,7 @@
 package localstore
 
+import "github.com/ncruces/go-sqlite3"
+
 // schema is every tenant database's layout. Times are Unix nanoseconds;
 // attribute columns hold JSON objects, so json_extract(attrs, '$.key')
 // works in forensic queries. time_unix_nano is the record's own time (log
@@ -24,7 +26,8 @@ CREATE TABLE IF NOT EXISTS logs (
   service_name        TEXT,
   scope_name          TEXT,
   resource            TEXT NOT NULL,
-  attrs               TEXT NOT NULL
+  attrs               TEXT NOT NULL,
+  lineage             TEXT
 );
 CREATE INDEX IF NOT EXISTS logs_time ON logs(time_unix_nano);
 CREATE INDEX IF NOT EXISTS logs_ahead ON logs(ingested_unix_nano) WHERE time_unix_nano > ingested_unix_nano;
@@ -44,7 +47,8 @@ CREATE TABLE IF NOT EXISTS datapoints (
   service_name          TEXT,
   scope_name            TEXT,
   resource              TEXT NOT NULL,
-  attrs                 TEXT NOT NULL
+  attrs                 TEXT NOT NULL,
+  lineage               TEXT
 );
 CREATE INDEX IF NOT EXISTS datapoints_time ON datapoints(time_unix_nano);
 CREATE INDEX IF NOT EXISTS datapoints_ahead ON datapoints(ingested_unix_nano) WHERE time_unix_nano > ingested_unix_nano;
@@ -66,11 +70,36 @@ CREATE TABLE IF NOT EXISTS spans (
   scope_name          TEXT,
   resource            TEXT NOT NULL,
   attrs               TEXT NOT NULL,
-  events              TEXT
+  events              TEXT,
+  lineage             TEXT
 );
 CREATE INDEX IF NOT EXISTS spans_time ON spans(time_unix_nano);
 CREATE INDEX IF NOT EXISTS spans_ahead ON spans(ingested_unix_nano) WHERE time_unix_nano > ingested_unix_nano;
 CREATE INDEX IF NOT EXISTS spans_trace ON spans(trace_id);
+
+CREATE TABLE IF NOT EXISTS lineage (
+  id                   INTEGER PRIMARY KEY,
+  lineage_id           TEXT NOT NULL,
+  signal               TEXT NOT NULL,
+  backend              TEXT NOT NULL,
+  accepted_unix_nano   INTEGER NOT NULL,
+  delivered_unix_nano  INTEGER NOT NULL,
+  records              INTEGER NOT NULL,
+  first_id             INTEGER,
+  last_id              INTEGER,
+  receiver             TEXT NOT NULL,
+  client               TEXT NOT NULL,
+  tenant               TEXT NOT NULL,
+  auth                 TEXT NOT NULL,
+  credential           TEXT NOT NULL,
+  collector            TEXT NOT NULL,
+  policy_version       TEXT NOT NULL,
+  decision             TEXT NOT NULL,
+  redactions           TEXT NOT NULL,
+  retention            TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS lineage_by_id ON lineage(lineage_id);
+CREATE INDEX IF NOT EXISTS lineage_accepted ON lineage(accepted_unix_nano);
 
 CREATE TABLE IF NOT EXISTS audit (
   seq             INTEGER PRIMARY KEY,
@@ -89,3 +118,39 @@ CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
 
 // tables maps each signal to its table, for retention and time windows.
 var tables = map[string]string{"logs": "logs", "metrics": "datapoints", "traces": "spans"}
+
+// chainTables are the tables whose rows the audit chain accounts for: the
+// records' and the lineage table.
+var chainTables = []string{"datapoints", lineageTable, "logs", "spans"}
+
+// migrate brings a database an older Tenancy created up to schema (which
+// has run: new tables and indexes exist). ADD COLUMN of a NULL column
+// rewrites no row, so it is instant on any size; the row hashes skip a
+// NULL lineage (rowHasher.skipNullLineage), so rows written before keep
+// the hashes the chain has for them.
+func migrate(conn *sqlite3.Conn) error {
+	for _, table := range []string{"logs", "datapoints", "spans"} {
+		has, err := hasColumn(conn, table, "lineage")
+		if err != nil {
+			return err
+		}
+		if !has {
+			if err := conn.Exec("ALTER TABLE " + table + " ADD COLUMN lineage TEXT"); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func hasColumn(conn *sqlite3.Conn, table, column string) (bool, error) {
+	st, _, err := conn.Prepare("SELECT 1 FROM pragma_table_info(?) WHERE name = ?")
+	if err != nil {
+		return false, err
+	}
+	defer st.Close()
+	_ = st.BindText(1, table)
+	_ = st.BindText(2, column)
+	has := st.Step()
+	return has, st.Err()
+}

@@ -241,6 +241,10 @@ func (t *tenantDB) openLocked() error {
 		conn.Close()
 		return fmt.Errorf("localstore: tenant %s: schema: %w", t.id, err)
 	}
+	if err := migrate(conn); err != nil {
+		conn.Close()
+		return fmt.Errorf("localstore: tenant %s: migrate: %w", t.id, err)
+	}
 	t.conn, t.stmts = conn, map[string]*sqlite3.Stmt{}
 	t.s.open.Add(1)
 	return nil

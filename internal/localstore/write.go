@@ -26,6 +26,8 @@ type IngestSummary struct {
 	FirstID    int64  `json:"first_id,omitempty"`
 	LastID     int64  `json:"last_id,omitempty"`
 	RowsDigest string `json:"rows_digest"`
+	// Lineage accounts for the lineage rows the batch wrote.
+	Lineage *RowsTally `json:"lineage,omitempty"`
 
 	digest rowSum
 }
@@ -73,13 +75,14 @@ func bindAny(st *sqlite3.Stmt, i int, v any) {
 }
 
 // insertRow inserts one row of the batch with args as its columns, in
-// table order, and adds it to the batch's ids and digest. t.mu held.
-func (t *tenantDB) insertRow(st *sqlite3.Stmt, sum *IngestSummary, args ...any) error {
+// table order (the last is its lineage), and adds it to the batch's ids
+// and digest. t.mu held. It returns the row id.
+func (t *tenantDB) insertRow(st *sqlite3.Stmt, sum *IngestSummary, args ...any) (int64, error) {
 	for i, a := range args {
 		bindAny(st, i+1, a)
 	}
 	if err := st.Exec(); err != nil {
-		return err
+		return 0, err
 	}
 	id := t.conn.LastInsertRowID()
 	if sum.FirstID == 0 {
@@ -87,21 +90,46 @@ func (t *tenantDB) insertRow(st *sqlite3.Stmt, sum *IngestSummary, args ...any) 
 	}
 	sum.LastID = id
 	if t.s.noRowDigests {
-		return nil
+		return id, nil
 	}
 	h := t.rowHasher()
 	h.begin(tables[sum.Signal], id)
+	if args[len(args)-1] == nil { // no lineage: not hashed (lineageColumn)
+		args = args[:len(args)-1]
+	}
 	for _, a := range args {
 		h.value(a)
 	}
 	h.end(&sum.digest)
-	return nil
+	return id, nil
 }
 
-// appendIngest records the batch in the audit log. t.mu held.
-func (t *tenantDB) appendIngest(now time.Time, sum *IngestSummary, policyVersion string) error {
+// rowLineage is what a record row needs of its resource's lineage: the
+// part it adds to and the id for its lineage column (nil without).
+func rowLineage(l *Lineage, res pcommon.Map) (*lineagePart, any) {
+	p := l.resource(res)
+	if p == nil {
+		return nil, nil
+	}
+	return p, p.facts.id
+}
+
+// seeRow adds a stored row to its request's part, if it has one.
+func seeRow(p *lineagePart, id int64, attrs pcommon.Map) {
+	if p != nil {
+		p.record(id, attrs)
+	}
+}
+
+// appendIngest writes the batch's lineage rows and records the batch in
+// the audit log. t.mu held.
+func (t *tenantDB) appendIngest(now time.Time, sum *IngestSummary, l *Lineage, policyVersion string) error {
+	var err error
+	if sum.Lineage, err = t.insertLineage(l, sum.Signal, "", now.UnixNano()); err != nil {
+		return err
+	}
 	sum.RowsDigest = sum.digest.String()
-	_, err := t.appendAudit(now, "ingest", sum, policyVersion)
+	_, err = t.appendAudit(now, "ingest", sum, policyVersion)
 	return err
 }
 
@@ -112,7 +140,7 @@ func hexOrNil(empty bool, s string) any {
 	return s
 }
 
-const sqlInsertLog = `INSERT INTO logs(time_unix_nano, observed_unix_nano, ingested_unix_nano, severity_number, severity_text, body, trace_id, span_id, service_name, scope_name, resource, attrs) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`
+const sqlInsertLog = `INSERT INTO logs(time_unix_nano, observed_unix_nano, ingested_unix_nano, severity_number, severity_text, body, trace_id, span_id, service_name, scope_name, resource, attrs, lineage) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`
 
 // WriteLogs stores a batch of one tenant's logs in one transaction, with an
 // "ingest" audit entry. The caller has already split batches by tenant.
@@ -129,9 +157,11 @@ func (s *Store) WriteLogs(tenant string, ld plog.Logs, policyVersion string) err
 			return err
 		}
 		sum := IngestSummary{Signal: "logs"}
+		lineage := &Lineage{}
 		for i := 0; i < ld.ResourceLogs().Len(); i++ {
 			rl := ld.ResourceLogs().At(i)
-			res := attrsJSON(rl.Resource().Attributes())
+			part, lid := rowLineage(lineage, rl.Resource().Attributes())
+			res := resourceJSON(rl.Resource().Attributes())
 			svc := serviceName(rl.Resource().Attributes())
 			sum.Resources++
 			for j := 0; j < rl.ScopeLogs().Len(); j++ {
@@ -147,20 +177,21 @@ func (s *Store) WriteLogs(tenant string, ld plog.Logs, policyVersion string) err
 						ts = ingested
 					}
 					sum.see(ts)
-					err := t.insertRow(st, &sum, ts, nanos(lr.ObservedTimestamp()), ingested, int64(lr.SeverityNumber()), lr.SeverityText(), bodyText(lr.Body()),
+					id, err := t.insertRow(st, &sum, ts, nanos(lr.ObservedTimestamp()), ingested, int64(lr.SeverityNumber()), lr.SeverityText(), bodyText(lr.Body()),
 						hexOrNil(lr.TraceID().IsEmpty(), lr.TraceID().String()), hexOrNil(lr.SpanID().IsEmpty(), lr.SpanID().String()),
-						svc, scope, res, attrsJSON(lr.Attributes()))
+						svc, scope, res, attrsJSON(lr.Attributes()), lid)
 					if err != nil {
 						return err
 					}
+					seeRow(part, id, lr.Attributes())
 				}
 			}
 		}
-		return t.appendIngest(now, &sum, policyVersion)
+		return t.appendIngest(now, &sum, lineage, policyVersion)
 	})
 }
 
-const sqlInsertPoint = `INSERT INTO datapoints(time_unix_nano, start_time_unix_nano, ingested_unix_nano, metric_name, metric_type, unit, value, count, sum, detail, service_name, scope_name, resource, attrs) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+const sqlInsertPoint = `INSERT INTO datapoints(time_unix_nano, start_time_unix_nano, ingested_unix_nano, metric_name, metric_type, unit, value, count, sum, detail, service_name, scope_name, resource, attrs, lineage) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
 
 func numberValue(dp pmetric.NumberDataPoint) float64 {
 	if dp.ValueType() == pmetric.NumberDataPointValueTypeInt {
@@ -184,9 +215,11 @@ func (s *Store) WriteMetrics(tenant string, md pmetric.Metrics, policyVersion st
 			return err
 		}
 		sum := IngestSummary{Signal: "metrics"}
+		lineage := &Lineage{}
 		for i := 0; i < md.ResourceMetrics().Len(); i++ {
 			rm := md.ResourceMetrics().At(i)
-			res := attrsJSON(rm.Resource().Attributes())
+			part, lid := rowLineage(lineage, rm.Resource().Attributes())
+			res := resourceJSON(rm.Resource().Attributes())
 			svc := serviceName(rm.Resource().Attributes())
 			sum.Resources++
 			for j := 0; j < rm.ScopeMetrics().Len(); j++ {
@@ -200,7 +233,9 @@ func (s *Store) WriteMetrics(tenant string, md pmetric.Metrics, policyVersion st
 							tn = ingested
 						}
 						sum.see(tn)
-						return t.insertRow(st, &sum, tn, nanos(start), ingested, m.Name(), m.Type().String(), m.Unit(), value, count, total, detail, svc, scope, res, attrsJSON(attrs))
+						id, err := t.insertRow(st, &sum, tn, nanos(start), ingested, m.Name(), m.Type().String(), m.Unit(), value, count, total, detail, svc, scope, res, attrsJSON(attrs), lid)
+						seeRow(part, id, attrs)
+						return err
 					}
 					var err error
 					switch m.Type() {
@@ -257,7 +292,7 @@ func (s *Store) WriteMetrics(tenant string, md pmetric.Metrics, policyVersion st
 				}
 			}
 		}
-		return t.appendIngest(now, &sum, policyVersion)
+		return t.appendIngest(now, &sum, lineage, policyVersion)
 	})
 }
 
@@ -279,7 +314,7 @@ func eventsJSON(evs ptrace.SpanEventSlice) string {
 	return string(append(b, ']'))
 }
 
-const sqlInsertSpan = `INSERT INTO spans(time_unix_nano, end_unix_nano, ingested_unix_nano, trace_id, span_id, parent_span_id, name, kind, status_code, status_message, service_name, scope_name, resource, attrs, events) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+const sqlInsertSpan = `INSERT INTO spans(time_unix_nano, end_unix_nano, ingested_unix_nano, trace_id, span_id, parent_span_id, name, kind, status_code, status_message, service_name, scope_name, resource, attrs, events, lineage) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
 
 // WriteTraces stores a batch of one tenant's spans.
 func (s *Store) WriteTraces(tenant string, td ptrace.Traces, policyVersion string) error {
@@ -295,9 +330,11 @@ func (s *Store) WriteTraces(tenant string, td ptrace.Traces, policyVersion strin
 			return err
 		}
 		sum := IngestSummary{Signal: "traces"}
+		lineage := &Lineage{}
 		for i := 0; i < td.ResourceSpans().Len(); i++ {
 			rs := td.ResourceSpans().At(i)
-			res := attrsJSON(rs.Resource().Attributes())
+			part, lid := rowLineage(lineage, rs.Resource().Attributes())
+			res := resourceJSON(rs.Resource().Attributes())
 			svc := serviceName(rs.Resource().Attributes())
 			sum.Resources++
 			for j := 0; j < rs.ScopeSpans().Len(); j++ {
@@ -318,14 +355,15 @@ func (s *Store) WriteTraces(tenant string, td ptrace.Traces, policyVersion strin
 					if !sp.ParentSpanID().IsEmpty() {
 						parent = sp.ParentSpanID().String()
 					}
-					err := t.insertRow(st, &sum, ts, nanos(sp.EndTimestamp()), ingested, sp.TraceID().String(), sp.SpanID().String(), parent,
-						sp.Name(), sp.Kind().String(), sp.Status().Code().String(), sp.Status().Message(), svc, scope, res, attrsJSON(sp.Attributes()), events)
+					id, err := t.insertRow(st, &sum, ts, nanos(sp.EndTimestamp()), ingested, sp.TraceID().String(), sp.SpanID().String(), parent,
+						sp.Name(), sp.Kind().String(), sp.Status().Code().String(), sp.Status().Message(), svc, scope, res, attrsJSON(sp.Attributes()), events, lid)
 					if err != nil {
 						return err
 					}
+					seeRow(part, id, sp.Attributes())
 				}
 			}
 		}
-		return t.appendIngest(now, &sum, policyVersion)
+		return t.appendIngest(now, &sum, lineage, policyVersion)
 	})
 }

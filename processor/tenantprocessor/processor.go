@@ -29,6 +29,8 @@ type tenantProcessor struct {
 	// trusted are trusted_receivers' ids as the AuthData's Receiver spells
 	// them, rendered once: readRequest compares them on every request.
 	trusted []string
+	// collector names this instance in each request's lineage.
+	collector string
 
 	// view caches the fingerprints of the policy in force, rebuilt when the
 	// provider hands out a new policy, so the hot path does no HMAC.
@@ -58,7 +60,8 @@ func newTenantProcessor(cfg *Config, set processor.Settings) (*tenantProcessor, 
 	if err != nil {
 		return nil, err
 	}
-	p := &tenantProcessor{cfg: cfg, logger: set.Logger, secret: []byte(cfg.FingerprintSecret), telemetry: tb}
+	p := &tenantProcessor{cfg: cfg, logger: set.Logger, secret: []byte(cfg.FingerprintSecret), telemetry: tb,
+		collector: collectorInstance(set.TelemetrySettings)}
 	for _, id := range cfg.TrustedReceivers {
 		p.trusted = append(p.trusted, id.String())
 	}
@@ -112,6 +115,10 @@ type requestIdentity struct {
 	// credential and source attribute a quarantined resource to its sender.
 	credential string
 	source     string
+	// What the request's lineage records: the receiver that names itself,
+	// the client's address, how the tenant was proved, the tenant proved
+	// (believed or not) and its credential.
+	receiver, client, auth, proved, lineageCredential string
 }
 
 func (p *tenantProcessor) readRequest(ctx context.Context) requestIdentity {
@@ -126,6 +133,7 @@ func (p *tenantProcessor) readRequest(ctx context.Context) requestIdentity {
 			r.verified, r.credential = a.Tenant, a.Credential
 		}
 		r.source = a.Receiver
+		r.receiver, r.auth, r.proved, r.lineageCredential = a.Receiver, string(a.Source), a.Tenant, a.Credential
 	}
 	info := client.FromContext(ctx)
 	if r.header == "" && p.cfg.TrustedHeader != "" {
@@ -134,10 +142,11 @@ func (p *tenantProcessor) readRequest(ctx context.Context) requestIdentity {
 		}
 	}
 	if info.Addr != nil {
+		r.client = info.Addr.String()
 		if r.source != "" {
 			r.source += " "
 		}
-		r.source += info.Addr.String()
+		r.source += r.client
 	}
 	return r
 }
@@ -181,7 +190,7 @@ func (p *tenantProcessor) stamp(v *policyView, req requestIdentity, attrs pcommo
 	e, r, attempted := p.decide(v, req, claim, hasClaim, claimMalformed)
 	// Grow the attribute slice once, to its final size, rather than letting
 	// append double it.
-	grow := 1 // tenant.fingerprint
+	grow := 2 // tenant.fingerprint, tenant.lineage (processX)
 	if !hasClaim {
 		grow++ // tenant.id
 	}
@@ -258,10 +267,12 @@ func (p *tenantProcessor) decide(v *policyView, req requestIdentity, claim strin
 
 func (p *tenantProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
 	v, req := p.currentView(), p.readRequest(ctx)
+	lineage := p.requestLineage(v, req)
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
 		rl := rls.At(i)
 		e, r := p.stamp(v, req, rl.Resource().Attributes())
+		stampLineage(rl.Resource().Attributes(), lineage, e == v.quarantine, r)
 		stripLogs(rl)
 		p.count(v, e, r, req, signalLogs, pdatacount.LogRecords(rl))
 	}
@@ -270,10 +281,12 @@ func (p *tenantProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.L
 
 func (p *tenantProcessor) processMetrics(ctx context.Context, md pmetric.Metrics) (pmetric.Metrics, error) {
 	v, req := p.currentView(), p.readRequest(ctx)
+	lineage := p.requestLineage(v, req)
 	rms := md.ResourceMetrics()
 	for i := 0; i < rms.Len(); i++ {
 		rm := rms.At(i)
 		e, r := p.stamp(v, req, rm.Resource().Attributes())
+		stampLineage(rm.Resource().Attributes(), lineage, e == v.quarantine, r)
 		stripMetrics(rm)
 		p.count(v, e, r, req, signalMetrics, pdatacount.DataPoints(rm))
 	}
@@ -282,10 +295,12 @@ func (p *tenantProcessor) processMetrics(ctx context.Context, md pmetric.Metrics
 
 func (p *tenantProcessor) processTraces(ctx context.Context, td ptrace.Traces) (ptrace.Traces, error) {
 	v, req := p.currentView(), p.readRequest(ctx)
+	lineage := p.requestLineage(v, req)
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
 		e, r := p.stamp(v, req, rs.Resource().Attributes())
+		stampLineage(rs.Resource().Attributes(), lineage, e == v.quarantine, r)
 		stripTraces(rs)
 		p.count(v, e, r, req, signalTraces, pdatacount.Spans(rs))
 	}

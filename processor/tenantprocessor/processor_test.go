@@ -194,11 +194,20 @@ func buildTraces(t *testing.T, resources []map[string]any) ptrace.Traces {
 	return td
 }
 
-// decisions reads back what the processor stamped on each resource.
+// decisions reads back what the processor stamped on each resource. It
+// checks each resource's lineage (checkLineage) and removes it, as it
+// differs on every run, so the golden files hold the rest.
 func decisions(t *testing.T, secret string, attrsOf func(int) pcommon.Map, n int) []string {
 	var out []string
+	lineageID := ""
 	for i := 0; i < n; i++ {
 		attrs := attrsOf(i)
+		lid := checkLineage(t, attrs)
+		if lineageID == "" {
+			lineageID = lid
+		}
+		assert.Equal(t, lineageID, lid, "one request, one lineage id on each resource")
+		attrs.Remove(identity.AttrLineage)
 		id, ok := attrs.Get(identity.AttrTenantID)
 		require.True(t, ok, "resource %d has no tenant.id", i)
 		fp, ok := attrs.Get(identity.AttrFingerprint)

@@ -1,0 +1,370 @@
+package localstore
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/tenancyhq/tenancy/internal/identity"
+	"github.com/tenancyhq/tenancy/internal/policy"
+)
+
+// Lineage: the tenant processor writes each accepted request's facts on
+// its resources as a tenant.lineage map (internal/identity). The store
+// moves them off the resource: each record keeps only the request's id in
+// its lineage column, and the lineage table holds one row per request per
+// write (a request the batch processor split, or sent to several
+// backends, has a row for each part), with the row ids it took here and
+// what the pipeline decided on it. A row needs at least one record, so a
+// client cannot grow the table faster than its records. Lineage rows are
+// data rows: each write's rows are in its audit entry's digest, and
+// retention deletes them (accounted for) once their records' time is
+// past.
+
+// lineageTable is the lineage table's name.
+const lineageTable = "lineage"
+
+// maxLineageFact bounds each fact stored from a tenant.lineage map. The
+// tenant processor writes them, but a pipeline without it (a reserved
+// pipeline reading a topic) passes what it received.
+const maxLineageFact = 256
+
+// lineageFacts is what the tenant processor wrote about one request.
+type lineageFacts struct {
+	id, receiver, client, tenant, auth, credential, collector, policyVersion, decision string
+	accepted                                                                           int64
+}
+
+// lineageMap returns a resource's tenant.lineage and its id.
+func lineageMap(res pcommon.Map) (pcommon.Map, string, bool) {
+	v, ok := res.Get(identity.AttrLineage)
+	if !ok || v.Type() != pcommon.ValueTypeMap {
+		return pcommon.Map{}, "", false
+	}
+	id, ok := v.Map().Get(identity.LineageID)
+	if !ok || id.Type() != pcommon.ValueTypeStr || id.Str() == "" || len(id.Str()) > 64 {
+		return pcommon.Map{}, "", false
+	}
+	return v.Map(), id.Str(), true
+}
+
+func readLineage(m pcommon.Map, id string) lineageFacts {
+	str := func(k string) string {
+		x, ok := m.Get(k)
+		if !ok {
+			return ""
+		}
+		return identity.Truncate(x.AsString(), maxLineageFact)
+	}
+	f := lineageFacts{id: id, receiver: str(identity.LineageReceiver), client: str(identity.LineageClient),
+		tenant: str(identity.LineageTenant), auth: str(identity.LineageAuth), credential: str(identity.LineageCredential),
+		collector: str(identity.LineageCollector), policyVersion: str(identity.LineagePolicyVersion), decision: str(identity.LineageDecision)}
+	if a, ok := m.Get(identity.LineageAccepted); ok && a.Type() == pcommon.ValueTypeInt {
+		f.accepted = a.Int()
+	}
+	return f
+}
+
+// redactionOf is what the redactor wrote on a record: how many values it
+// changed and in which classes. The one reader of the redactor's record
+// attributes here; classes is called once per class.
+func redactionOf(attrs pcommon.Map, classes func(string)) (values int64) {
+	n, ok := attrs.Get(identity.AttrRedactionCount)
+	if !ok || n.Type() != pcommon.ValueTypeInt {
+		return 0
+	}
+	if cs, ok := attrs.Get(identity.AttrRedactionClasses); ok && cs.Type() == pcommon.ValueTypeSlice {
+		for _, c := range cs.Slice().All() {
+			classes(identity.Truncate(c.AsString(), maxLineageFact))
+		}
+	}
+	return n.Int()
+}
+
+// lineagePart is one request's records in one write or delivery.
+type lineagePart struct {
+	facts           lineageFacts
+	records         int64
+	firstID, lastID int64
+	// Redaction: values changed, records changed, records per class.
+	redactedValues, redactedRecords int64
+	classes                         map[string]int64
+	// Retention: what the resource was stamped with, and the records the
+	// retention processor flagged expired or moved back from the future.
+	retention, residency, residencyViolation string
+	expired, futureSkew                      int64
+}
+
+// record adds a record (row id in this store, 0 elsewhere) to the part.
+func (p *lineagePart) record(id int64, attrs pcommon.Map) {
+	p.records++
+	if id != 0 {
+		if p.firstID == 0 {
+			p.firstID = id
+		}
+		p.lastID = id
+	}
+	if n := redactionOf(attrs, func(c string) {
+		if p.classes == nil {
+			p.classes = map[string]int64{}
+		}
+		if _, ok := p.classes[c]; ok || len(p.classes) < maxLineageClasses {
+			p.classes[c]++
+		}
+	}); n > 0 {
+		p.redactedValues += n
+		p.redactedRecords++
+	}
+	if _, ok := attrs.Get(identity.AttrRetentionExpired); ok {
+		p.expired++
+	}
+	if _, ok := attrs.Get(identity.AttrRetentionOriginal); ok {
+		p.futureSkew++
+	}
+}
+
+// maxLineageClasses bounds the classes a lineage row counts.
+const maxLineageClasses = 64
+
+// Lineage is the requests of one batch: what a router records in a
+// tenant's store when it delivers the batch elsewhere (RecordDelivery).
+type Lineage struct {
+	parts []*lineagePart
+	byID  map[string]*lineagePart
+}
+
+// Len is how many requests the batch holds records of.
+func (l *Lineage) Len() int { return len(l.parts) }
+
+// resource returns the part of the request res came with, nil for a
+// resource without lineage.
+func (l *Lineage) resource(res pcommon.Map) *lineagePart {
+	m, id, ok := lineageMap(res)
+	if !ok {
+		return nil
+	}
+	if p, ok := l.byID[id]; ok {
+		return p
+	}
+	if l.byID == nil {
+		l.byID = map[string]*lineagePart{}
+	}
+	p := &lineagePart{facts: readLineage(m, id)}
+	str := func(k string) string {
+		if v, ok := res.Get(k); ok {
+			return identity.Truncate(v.AsString(), maxLineageFact)
+		}
+		return ""
+	}
+	p.retention, p.residency, p.residencyViolation = str(identity.AttrRetention), str(identity.AttrResidency), str(identity.AttrResidencyViolation)
+	l.byID[id] = p
+	l.parts = append(l.parts, p)
+	return p
+}
+
+// LogsLineage reads the requests of a batch of logs.
+func LogsLineage(ld plog.Logs) *Lineage {
+	l := &Lineage{}
+	for _, rl := range ld.ResourceLogs().All() {
+		p := l.resource(rl.Resource().Attributes())
+		if p == nil {
+			continue
+		}
+		for _, sl := range rl.ScopeLogs().All() {
+			for _, lr := range sl.LogRecords().All() {
+				p.record(0, lr.Attributes())
+			}
+		}
+	}
+	return l
+}
+
+// MetricsLineage reads the requests of a batch of metrics.
+func MetricsLineage(md pmetric.Metrics) *Lineage {
+	l := &Lineage{}
+	for _, rm := range md.ResourceMetrics().All() {
+		p := l.resource(rm.Resource().Attributes())
+		if p == nil {
+			continue
+		}
+		for _, sm := range rm.ScopeMetrics().All() {
+			for _, m := range sm.Metrics().All() {
+				eachPointAttrs(m, func(a pcommon.Map) { p.record(0, a) })
+			}
+		}
+	}
+	return l
+}
+
+func eachPointAttrs(m pmetric.Metric, f func(pcommon.Map)) {
+	switch m.Type() {
+	case pmetric.MetricTypeGauge:
+		for _, dp := range m.Gauge().DataPoints().All() {
+			f(dp.Attributes())
+		}
+	case pmetric.MetricTypeSum:
+		for _, dp := range m.Sum().DataPoints().All() {
+			f(dp.Attributes())
+		}
+	case pmetric.MetricTypeHistogram:
+		for _, dp := range m.Histogram().DataPoints().All() {
+			f(dp.Attributes())
+		}
+	case pmetric.MetricTypeExponentialHistogram:
+		for _, dp := range m.ExponentialHistogram().DataPoints().All() {
+			f(dp.Attributes())
+		}
+	case pmetric.MetricTypeSummary:
+		for _, dp := range m.Summary().DataPoints().All() {
+			f(dp.Attributes())
+		}
+	}
+}
+
+// TracesLineage reads the requests of a batch of spans.
+func TracesLineage(td ptrace.Traces) *Lineage {
+	l := &Lineage{}
+	for _, rs := range td.ResourceSpans().All() {
+		p := l.resource(rs.Resource().Attributes())
+		if p == nil {
+			continue
+		}
+		for _, ss := range rs.ScopeSpans().All() {
+			for _, sp := range ss.Spans().All() {
+				p.record(0, sp.Attributes())
+			}
+		}
+	}
+	return l
+}
+
+const sqlInsertLineage = `INSERT INTO lineage(lineage_id, signal, backend, accepted_unix_nano, delivered_unix_nano, records, first_id, last_id,
+  receiver, client, tenant, auth, credential, collector, policy_version, decision, redactions, retention) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+
+// insertLineage writes one row per part with records, backend "" for
+// this store, and returns them as a tally for the audit entry. t.mu held,
+// in a transaction.
+func (t *tenantDB) insertLineage(l *Lineage, signal, backend string, delivered int64) (*RowsTally, error) {
+	if l.Len() == 0 {
+		return nil, nil
+	}
+	st, err := t.stmt(sqlInsertLineage)
+	if err != nil {
+		return nil, err
+	}
+	var sum rowSum
+	var n int64
+	for _, p := range l.parts {
+		if p.records == 0 {
+			continue
+		}
+		f := p.facts
+		args := []any{f.id, signal, backend, f.accepted, delivered, p.records, idOrNil(p.firstID), idOrNil(p.lastID),
+			f.receiver, f.client, f.tenant, f.auth, f.credential, f.collector, f.policyVersion, f.decision, p.redactionsJSON(), p.retentionJSON()}
+		for i, a := range args {
+			bindAny(st, i+1, a)
+		}
+		if err := st.Exec(); err != nil {
+			return nil, fmt.Errorf("lineage: %w", err)
+		}
+		n++
+		if t.s.noRowDigests {
+			continue
+		}
+		h := t.rowHasher()
+		h.begin(lineageTable, t.conn.LastInsertRowID())
+		for _, a := range args {
+			h.value(a)
+		}
+		h.end(&sum)
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	return &RowsTally{Rows: n, Digest: sum.String()}, nil
+}
+
+func idOrNil(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+// redactionsJSON is the part's redactions: {"values":N,"records":N,
+// "classes":{"email":records,...}}. The redactor's record attributes say
+// which classes a record had and how many values in all, so a class
+// counts the records it was redacted in.
+func (p *lineagePart) redactionsJSON() string {
+	var o jsonObject
+	o.int("values", p.redactedValues)
+	o.int("records", p.redactedRecords)
+	names := make([]string, 0, len(p.classes))
+	for c := range p.classes {
+		names = append(names, c)
+	}
+	sort.Strings(names)
+	o.object("classes", func(c *jsonObject) {
+		for _, n := range names {
+			c.int(n, p.classes[n])
+		}
+	})
+	return o.String()
+}
+
+// retentionJSON is the retention processor's decision on the part.
+func (p *lineagePart) retentionJSON() string {
+	var o jsonObject
+	for _, kv := range [][2]string{{"retention", p.retention}, {"residency", p.residency}, {"residency_violation", p.residencyViolation}} {
+		if kv[1] != "" {
+			o.key(kv[0])
+			o.b = appendString(o.b, kv[1])
+		}
+	}
+	o.int("expired_flagged", p.expired)
+	o.int("future_skew", p.futureSkew)
+	return o.String()
+}
+
+// RecordDelivery records in the tenant's store that a batch of signal
+// with lineage l went to backend at: one lineage row per request, no
+// record rows, and a "delivery" audit entry accounting for them. A batch
+// without lineage records nothing.
+func (s *Store) RecordDelivery(tenant string, signal policy.Signal, l *Lineage, backend string, at time.Time, policyVersion string) error {
+	if l.Len() == 0 {
+		return nil
+	}
+	t, err := s.tenant(tenant)
+	if err != nil {
+		return err
+	}
+	return t.inTx(func() error {
+		tally, err := t.insertLineage(l, string(signal), backend, at.UnixNano())
+		if err != nil || tally == nil {
+			return err
+		}
+		_, err = t.appendAudit(at, "delivery", deliveryDetail{Signal: string(signal), Backend: backend, Lineage: tally}, policyVersion)
+		return err
+	})
+}
+
+type deliveryDetail struct {
+	Signal  string     `json:"signal"`
+	Backend string     `json:"backend"`
+	Lineage *RowsTally `json:"lineage"`
+}
+
+// lineageTally reads the lineage rows an ingest or delivery entry adds.
+func lineageTally(detail string) (*RowsTally, error) {
+	var d struct {
+		Lineage *RowsTally `json:"lineage"`
+	}
+	err := json.Unmarshal([]byte(detail), &d)
+	return d.Lineage, err
+}
