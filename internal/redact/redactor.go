@@ -44,6 +44,12 @@ type Redactor struct {
 	keyID   string
 	rules   []rules // by tenant index of m
 	none    rules   // records without an owner
+	// masks[c] is what the mask action writes for class c, made once: a
+	// concatenation per finding was an allocation per changed value.
+	masks []string
+	// byName lists the built-in classes in the order of their names, the
+	// order of the tenant.redaction.classes attribute.
+	byName []class
 }
 
 // rules are one tenant's compiled class actions.
@@ -103,6 +109,16 @@ func New(p *policy.Policy, opts Options) (*Redactor, error) {
 	}
 	r.m = m
 	r.rules = make([]rules, len(m.ids))
+	r.masks = make([]string, int(firstRule)+len(r.rix.rules))
+	for c := range r.masks {
+		if c != int(numClasses) { // numClasses names no class
+			r.masks[c] = "<redacted:" + r.className(class(c)) + ">"
+		}
+	}
+	for c := range numClasses {
+		r.byName = append(r.byName, c)
+	}
+	slices.SortFunc(r.byName, func(a, b class) int { return strings.Compare(a.String(), b.String()) })
 	var secret []byte
 	if opts.ActiveHashKey != "" {
 		s, ok := opts.HashKeys[opts.ActiveHashKey]
@@ -262,12 +278,18 @@ type pass struct {
 	tenant string
 	spans  []Span
 	hits   []hit
+	segs   []segment
 	// matches and states are scratch space for the automaton.
 	matches []acMatch
 	states  []uint32
 	counts  [numClasses]int32
 	// ruleCounts counts the current record's tenant-defined rule findings.
 	ruleCounts []classCount
+	// resCounts, resRules and resRecords are the current resource's
+	// findings and changed records, folded into stats when it ends.
+	resCounts  [numClasses]int64
+	resRules   []classCount
+	resRecords int64
 	stats      Stats
 	// keys caches what an attribute key means for the current resource's
 	// owner: keys repeat on every record, and their verdict is exact.
@@ -289,13 +311,7 @@ func (ps *pass) count(c class) {
 		ps.counts[c]++
 		return
 	}
-	for i := range ps.ruleCounts {
-		if ps.ruleCounts[i].cls == c {
-			ps.ruleCounts[i].n++
-			return
-		}
-	}
-	ps.ruleCounts = append(ps.ruleCounts, classCount{c, 1})
+	ps.ruleCounts = addCount(ps.ruleCounts, c, 1)
 }
 
 type keySlot struct {
@@ -350,6 +366,7 @@ func (ps *pass) keyAt(i int, k string) *keyVerdict {
 func (r *Redactor) newPass() *pass { return &pass{r: r} }
 
 func (ps *pass) resource(attrs pcommon.Map) {
+	ps.fold()
 	// A resource without exactly one string tenant.id belongs to no one:
 	// every tenant's identifiers are foreign to it.
 	id, _ := identity.TenantOf(attrs)
@@ -360,36 +377,45 @@ func (ps *pass) resource(attrs pcommon.Map) {
 }
 
 // flush stamps the audit attributes on attrs if the current record changed,
-// adds its counts to the stats and resets them.
+// adds its counts to the resource's and resets them.
 func (ps *pass) flush(attrs pcommon.Map) {
 	var total int64
-	classes := make([]string, 0, 2)
+	var set uint32 // built-in classes found; classesFit keeps them in 32 bits
 	for c, n := range ps.counts {
-		if n == 0 {
-			continue
+		if n != 0 {
+			total += int64(n)
+			set |= 1 << c
+			ps.resCounts[c] += int64(n)
 		}
-		total += int64(n)
-		classes = append(classes, class(c).String())
-		ps.stats.add(StatKey{ps.tenant, class(c).String()}, int64(n))
 	}
 	for _, cc := range ps.ruleCounts {
 		total += int64(cc.n)
-		name := ps.r.className(cc.cls)
-		// Two tenants' rules may share a name with different patterns.
-		if !slices.Contains(classes, name) {
-			classes = append(classes, name)
-		}
-		ps.stats.add(StatKey{ps.tenant, name}, int64(cc.n))
+		ps.resRules = addCount(ps.resRules, cc.cls, cc.n)
 	}
-	ps.ruleCounts = ps.ruleCounts[:0]
 	if total == 0 {
 		return
 	}
 	ps.counts = [numClasses]int32{}
-	if ps.stats.Records == nil {
-		ps.stats.Records = map[string]int64{}
+	ps.resRecords++
+	// The class names in order without sorting, and on the stack, when the
+	// record holds built-in classes only and passes for the first time.
+	var buf [numClasses + 4]string
+	classes := buf[:0]
+	for _, c := range ps.r.byName {
+		if set&(1<<c) != 0 {
+			classes = append(classes, c.String())
+		}
 	}
-	ps.stats.Records[ps.tenant]++
+	sorted := true
+	for _, cc := range ps.ruleCounts {
+		name := ps.r.className(cc.cls)
+		// Two tenants' rules may share a name with different patterns.
+		if !slices.Contains(classes, name) {
+			classes = append(classes, name)
+			sorted = false
+		}
+	}
+	ps.ruleCounts = ps.ruleCounts[:0]
 	// A record may pass twice (a second collector); add to what is there.
 	if v, ok := attrs.Get(AttrCount); ok && v.Type() == pcommon.ValueTypeInt {
 		total += v.Int()
@@ -397,11 +423,16 @@ func (ps *pass) flush(attrs pcommon.Map) {
 			for _, e := range old.Slice().All() {
 				if !slices.Contains(classes, e.AsString()) {
 					classes = append(classes, e.AsString())
+					sorted = false
 				}
 			}
 		}
 	}
-	slices.Sort(classes)
+	if !sorted {
+		slices.Sort(classes)
+	}
+	// One growth of the record's attributes for the three, not two.
+	attrs.EnsureCapacity(attrs.Len() + 3)
 	attrs.PutInt(AttrCount, total)
 	sl := attrs.PutEmptySlice(AttrClasses)
 	sl.EnsureCapacity(len(classes))
@@ -409,6 +440,47 @@ func (ps *pass) flush(attrs pcommon.Map) {
 		sl.AppendEmpty().SetStr(c)
 	}
 	attrs.PutStr(AttrPolicyVersion, ps.r.version)
+}
+
+// classesFit fails to compile when the built-in classes outgrow flush's
+// 32-bit set.
+var _ = [1]struct{}{}[numClasses/32]
+
+// addCount adds n findings of class c to counts.
+func addCount(counts []classCount, c class, n int32) []classCount {
+	for i := range counts {
+		if counts[i].cls == c {
+			counts[i].n += n
+			return counts
+		}
+	}
+	return append(counts, classCount{c, n})
+}
+
+// fold adds the current resource's counts to the Stats, under its tenant,
+// and resets them: a Stats key per class per resource, not per record.
+func (ps *pass) fold() {
+	for c, n := range ps.resCounts {
+		if n != 0 {
+			ps.stats.add(StatKey{ps.tenant, class(c).String()}, n)
+		}
+	}
+	for _, cc := range ps.resRules {
+		ps.stats.add(StatKey{ps.tenant, ps.r.className(cc.cls)}, int64(cc.n))
+	}
+	if ps.resRecords > 0 {
+		if ps.stats.Records == nil {
+			ps.stats.Records = map[string]int64{}
+		}
+		ps.stats.Records[ps.tenant] += ps.resRecords
+	}
+	ps.resCounts, ps.resRules, ps.resRecords = [numClasses]int64{}, ps.resRules[:0], 0
+}
+
+// done ends the pass and returns what it did.
+func (ps *pass) done() Stats {
+	ps.fold()
+	return ps.stats
 }
 
 // skipKey names the attributes redaction never touches: the pipeline's own
@@ -631,7 +703,9 @@ func (ps *pass) layer(text string, pos []int) facts {
 
 // apply replaces the findings in s. Overlapping findings merge into one
 // range that takes the strictest action among them (remove > mask > hash);
-// a foreign identifier is always at least masked.
+// a foreign identifier is always at least masked. The output is built in
+// one allocation of its exact size, or none when one finding is the whole
+// string.
 func (ps *pass) apply(s string, hits []hit) (string, bool, bool) {
 	slices.SortFunc(hits, func(a, b hit) int {
 		if a.start != b.start {
@@ -639,9 +713,8 @@ func (ps *pass) apply(s string, hits []hit) (string, bool, bool) {
 		}
 		return b.end - a.end
 	})
-	var b strings.Builder
-	b.Grow(len(s))
-	last, removed := 0, false
+	segs := ps.segs[:0]
+	size, removed := len(s), false
 	for i := 0; i < len(hits); {
 		start, end := hits[i].start, hits[i].end
 		var seenBuf [4]class
@@ -670,17 +743,37 @@ func (ps *pass) apply(s string, hits []hit) (string, bool, bool) {
 				}
 			}
 		}
-		b.WriteString(s[last:start])
+		sg := segment{start: start, end: end}
 		if action == policy.ActionRemove {
 			removed = true
 		} else {
-			b.WriteString(ps.replacement(action, primary, s[start:end]))
+			sg.repl = ps.replacement(action, primary, s[start:end])
 		}
-		last = end
+		size += len(sg.repl) - (end - start)
+		segs = append(segs, sg)
 		i = j
+	}
+	ps.segs = segs
+	if len(segs) == 1 && segs[0].start == 0 && segs[0].end == len(s) {
+		return segs[0].repl, true, removed
+	}
+	var b strings.Builder
+	b.Grow(size)
+	last := 0
+	for _, sg := range segs {
+		b.WriteString(s[last:sg.start])
+		b.WriteString(sg.repl)
+		last = sg.end
 	}
 	b.WriteString(s[last:])
 	return b.String(), true, removed
+}
+
+// segment is one merged range of findings and what replaces it ("" when
+// it is removed).
+type segment struct {
+	start, end int
+	repl       string
 }
 
 // replacement is what a mask or hash writes in place of value.
@@ -688,5 +781,5 @@ func (ps *pass) replacement(a policy.Action, c class, value string) string {
 	if a == policy.ActionHash && ps.ru.hashKey != nil {
 		return hashToken(ps.ru.hashKey, ps.r.keyID, value)
 	}
-	return "<redacted:" + ps.r.className(c) + ">"
+	return ps.r.masks[c]
 }

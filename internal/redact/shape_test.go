@@ -174,3 +174,42 @@ func randomStrings(rng *rand.Rand, alphabet string, n, min, max int) []string {
 	}
 	return out
 }
+
+// TestMatchersAreTheirExpressions: a detector's hand-written matcher finds
+// exactly what its expression finds, on whole strings and on parts of them,
+// at the bounds of every quantifier.
+func TestMatchersAreTheirExpressions(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	rep := strings.Repeat
+	cases := []string{
+		"jane.doe.4411@example.com", "a@b.com_x", "a@b.c.com_x", "a@b.com-x", "a@b.com.", "a@b.c0m", "a@b.com9",
+		"x@y.co@z.org", "@@a.b@c.de", "a@@b.com", "a@b.com.c@d.org", "mailto:J.Doe+tag@Example.COM, other@x.io.",
+		"a@-b.com", "a@b-.com", "a@b--c.com", "a@b..com", "a@.com", "a@com", "a@b.c", "%@b.co", "_@b.co",
+		rep("l", 64) + "@b.com", rep("l", 65) + "@b.com", "a@" + rep("d", 64) + ".com", "a@" + rep("d", 65) + ".com",
+		"a@b." + rep("t", 24), "a@b." + rep("t", 25), "a@b." + rep("t", 24) + "-x", "a@b.c." + rep("t", 25) + ".d",
+		"a@b." + rep("c.", 12) + "com", "é@b.com a@é.com", "a@b.com\xff", "a@b.co\xc3\xa9",
+	}
+	cases = append(cases, randomStrings(rng, "ab.Z9_-+%@ @.com:é", 100000, 1, 40)...)
+	cases = append(cases, randomStrings(rng, "aaab.-@", 20000, 60, 140)...)
+	tested, found := 0, 0
+	for di := range detectors {
+		d := &detectors[di]
+		if d.match == nil {
+			continue
+		}
+		tested++
+		for _, s := range cases {
+			for _, b := range [][2]int{{0, len(s)}, {len(s) / 3, len(s)}, {0, len(s) * 2 / 3}} {
+				want := d.findRE(nil, s, b[0], b[1])
+				got := d.find(nil, s, b[0], b[1])
+				if !slices.Equal(want, got) {
+					t.Fatalf("detector %d (%v) on %q[%d:%d]: matcher found %v, expression %v", di, d.cls, s, b[0], b[1], got, want)
+				}
+				found += len(want)
+			}
+		}
+	}
+	if tested == 0 || found < 10000 {
+		t.Fatalf("%d matchers, %d findings: the test compares nothing", tested, found)
+	}
+}

@@ -32,7 +32,7 @@ func (r *Redactor) Logs(ld plog.Logs) Stats {
 			}
 		}
 	}
-	return ps.stats
+	return ps.done()
 }
 
 // Traces redacts td in place and returns what it did.
@@ -66,7 +66,7 @@ func (r *Redactor) Traces(td ptrace.Traces) Stats {
 			}
 		}
 	}
-	return ps.stats
+	return ps.done()
 }
 
 // Metrics redacts md in place and returns what it did.
@@ -88,7 +88,7 @@ func (r *Redactor) Metrics(md pmetric.Metrics) Stats {
 			}
 		}
 	}
-	return ps.stats
+	return ps.done()
 }
 
 func (ps *pass) metric(m pmetric.Metric, res pcommon.Map) {
