@@ -20,7 +20,7 @@ FUZZTIME ?= 20000x
 
 GO_SOURCES := $(shell find . -name '*.go' -not -path './build/*' -not -path './.tools/*') go.mod go.sum
 
-.PHONY: build run run-scaleout bench-scaleout test test-unit test-e2e fuzz bench bench-noisy bench-deadneighbour bench-tenant bench-anomaly eval-redaction bench-redaction bench-retention tools peers clean check-versions dashboards bench-rowdigests drill-continuity
+.PHONY: build run run-scaleout bench-scaleout bench-e2e test test-unit test-e2e fuzz bench bench-noisy bench-deadneighbour bench-tenant bench-anomaly eval-redaction bench-redaction bench-retention tools peers clean check-versions dashboards bench-rowdigests drill-continuity
 
 # Real peers the tests start as processes (docs/peers.md); Debian's
 # prometheus comes from .ci/run.
@@ -92,6 +92,16 @@ run-scaleout: build $(KFAKE)
 # collector"). A measurement, kept out of make test by its build tag.
 bench-scaleout: build $(KFAKE)
 	set -o pipefail; TENANCY_COLLECTOR=$(CURDIR)/$(COLLECTOR) $(GO) test -tags scaleoutbench -count=1 -v -run '^TestBenchScaleOut$$' ./test/e2e/ | grep -E 'records|collector|edge|processing|broker|^(ok|FAIL|---)'
+
+# End-to-end cost (docs/benchmarks.md): records per collector CPU-second
+# and peak RSS of the built collector for the pass-through floor and
+# Tenancy's pipelines (otlphttp and local store backends, clean and dirty
+# loads, 10 to 10,000 tenants, the quickstart), each as a ratio to the
+# floor measured in the same round; telemetrygen drives it. A measurement,
+# kept out of make test by its build tag; BENCH_E2E_* tune it (the test's
+# comment); the whole output, with any failure's, is in bench-e2e.out.
+bench-e2e: build $(TELEMETRYGEN)
+	set -o pipefail; TENANCY_COLLECTOR=$(CURDIR)/$(COLLECTOR) $(GO) test -tags benche2e -count=1 -v -timeout 60m -run '^TestBenchE2E$$' ./test/e2e/ | tee bench-e2e.out | grep -E 'round|records|pipeline|^(ok|FAIL|---)|\|'
 
 # Every collector module at one release: core v0.165.0, stable v1.71.0,
 # contrib v0.165.1.

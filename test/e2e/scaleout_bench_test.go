@@ -4,9 +4,6 @@ package e2e
 
 import (
 	"fmt"
-	"os"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -15,18 +12,6 @@ import (
 
 	"github.com/tenancyhq/tenancy/internal/peertest"
 )
-
-// cpuSeconds is a process's user + system CPU time so far.
-func cpuSeconds(t testing.TB, pid int) float64 {
-	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	require.NoError(t, err)
-	// Fields after the command (in parentheses, which may hold spaces).
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
-	utime, _ := strconv.ParseFloat(f[11], 64)
-	stime, _ := strconv.ParseFloat(f[12], 64)
-	return (utime + stime) / 100 // USER_HZ is 100 on Linux
-}
 
 // oneCollectorConfig is the two tiers' work in one process: the edge's
 // processors, then the processing tier's store and anomaly baselines, no
@@ -108,7 +93,7 @@ func TestBenchScaleOut(t *testing.T) {
 	// One collector.
 	ids, keys, policyYAML := scaleoutTenants(tenants)
 	one := startCollectorWith(t, policyYAML, oneCollectorConfig)
-	cpu0 := cpuSeconds(t, one.cmd.Process.Pid)
+	cpu0 := peertest.CPUSeconds(t, one.cmd.Process.Pid)
 	start := time.Now()
 	records := benchLoad(t, []*collector{one}, ids, keys, requests)
 	waitFor(t, "one collector stored everything", 5*time.Minute, func() bool {
@@ -120,7 +105,7 @@ func TestBenchScaleOut(t *testing.T) {
 		}
 		return n >= records
 	})
-	oneCPU, oneWall := cpuSeconds(t, one.cmd.Process.Pid)-cpu0, time.Since(start)
+	oneCPU, oneWall := peertest.CPUSeconds(t, one.cmd.Process.Pid)-cpu0, time.Since(start)
 	one.stop()
 
 	// Two tiers, one collector of each, and the broker.
@@ -130,7 +115,7 @@ func TestBenchScaleOut(t *testing.T) {
 	pids := []int{so.edges[0].cmd.Process.Pid, so.procs[0].cmd.Process.Pid, kafka.Pid()}
 	before := make([]float64, len(pids))
 	for i, p := range pids {
-		before[i] = cpuSeconds(t, p)
+		before[i] = peertest.CPUSeconds(t, p)
 	}
 	start = time.Now()
 	benchLoad(t, so.edges, so.ids, so.keys, requests)
@@ -146,7 +131,7 @@ func TestBenchScaleOut(t *testing.T) {
 	wall := time.Since(start)
 	spent := make([]float64, len(pids))
 	for i, p := range pids {
-		spent[i] = cpuSeconds(t, p) - before[i]
+		spent[i] = peertest.CPUSeconds(t, p) - before[i]
 	}
 	per := func(cpu float64) float64 { return cpu / float64(records) * 10_000 }
 	t.Logf("%d records (%d tenants x %d requests x 100 log records), CPU-seconds per 10,000 records:", records, tenants, requests)
