@@ -7,7 +7,6 @@ package identity
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
 
 	"go.opentelemetry.io/collector/client"
 )
@@ -136,8 +135,7 @@ func (a AuthData) GetAttributeNames() []string { return authNames }
 // KeyID is the short, non-secret id of an API key: the first 12 hex digits
 // of its SHA-256, which an operator matches against the policy's key hashes.
 func KeyID(key string) string {
-	sum := sha256.Sum256([]byte(key))
-	return "key:" + hex.EncodeToString(sum[:6])
+	return KeyIDOfDigest(sha256.Sum256([]byte(key)))
 }
 
 // CertID is the short id of a client certificate from its SHA-256
