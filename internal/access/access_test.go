@@ -188,7 +188,7 @@ func BenchmarkAccepted(b *testing.B) {
 }
 
 // BenchmarkCounts10kTenants is what an interval close pays to read every
-// tenant's counts at 10,000 tenants, and what each tenant's counters
+// tenant's counts and credentials at 10,000 tenants, and what each tenant's counters
 // retain with a full address set and one credential.
 func BenchmarkCounts10kTenants(b *testing.B) {
 	ids := make([]string, 10_000)
@@ -224,6 +224,9 @@ func BenchmarkCounts10kTenants(b *testing.B) {
 	for b.Loop() {
 		for _, id := range ids {
 			if _, ok := tr.Counts(id); !ok {
+				b.Fatal(id)
+			}
+			if len(tr.Credentials(id)) != 1 {
 				b.Fatal(id)
 			}
 		}
