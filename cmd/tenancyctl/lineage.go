@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -15,39 +16,116 @@ import (
 )
 
 const lineageUsage = `Usage:
-  tenancyctl lineage --data DIR --tenant T --signal logs|metrics|traces (--record ID | --trace-id X)
-      The journey of a record (by its row id) or of every record of a
-      trace: its time and ingestion time, the audit entry that stored it
-      (seq, time, policy version, the batch's row ids), what the pipeline
-      stamped on it (fingerprint, retention, redaction counts and classes,
-      and for quarantined records the sender, credential id and source),
-      and the first anchor that covers that entry. The query is audited.
+  tenancyctl lineage --data DIR --tenant T [--signal logs|metrics|traces] (--record ID | --trace-id X)
+  tenancyctl lineage --data DIR --tenant T --since S [--until U] [--max N]
+      The journey of a record (by its row id in the signal's table), of
+      every record of a trace, or of every request accepted in a time
+      range: the request it came in (lineage id, when the tenant processor
+      accepted it, on which collector, from which client and receiver, the
+      tenant and credential that proved it, the decision under which
+      policy version), what the pipeline did (redactions per class,
+      retention), where it went (stored here: rows and the audit entry that
+      accounts for them; delivered to another backend: which and when),
+      and the first anchor that covers the audit entry. A store written
+      before lineage has only the audit entry and the stamps. Queries are
+      audited.
 `
 
 var lineageTables = map[string]string{"logs": "logs", "metrics": "datapoints", "traces": "spans"}
 
+// lineageCols are the lineage table's columns lineageRow reads, in order.
+const lineageCols = `lineage_id, signal, backend, accepted_unix_nano, delivered_unix_nano, records, first_id, last_id,
+  receiver, client, tenant, auth, credential, collector, policy_version, decision, redactions, retention, audit_seq`
+
+// lineageRow is one part of a request: its records stored here (backend
+// "") or delivered to a backend.
+type lineageRow struct {
+	id, signal, backend                                                                                 string
+	accepted, delivered, records                                                                        int64
+	firstID, lastID                                                                                     any
+	receiver, client, tenant, auth, credential, collector, policyVersion, decision, redacted, retention string
+	auditSeq                                                                                            int64
+}
+
+func scanLineage(r []any) lineageRow {
+	s := func(i int) string { return cell(r[i]) }
+	n := func(i int) int64 { v, _ := r[i].(int64); return v }
+	return lineageRow{id: s(0), signal: s(1), backend: s(2), accepted: n(3), delivered: n(4), records: n(5), firstID: r[6], lastID: r[7],
+		receiver: s(8), client: s(9), tenant: s(10), auth: s(11), credential: s(12), collector: s(13), policyVersion: s(14),
+		decision: s(15), redacted: s(16), retention: s(17), auditSeq: n(18)}
+}
+
+// sqlQuote is s as an SQL string literal.
+func sqlQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+type lineageCmd struct {
+	s         *localstore.Store
+	tenant    string
+	version   string
+	anchorLog string
+	tw        *tabwriter.Writer
+}
+
+func (c *lineageCmd) query(sql string) (*localstore.QueryResult, error) {
+	return c.s.Query(context.Background(), c.tenant, sql, localstore.QueryOptions{Actor: actor()}, c.version)
+}
+
+// requests reads the lineage rows of where, grouped by request in the
+// order they come. A store no Tenancy with lineage wrote to has none.
+func (c *lineageCmd) requests(where string) ([][]lineageRow, error) {
+	res, err := c.query(`SELECT ` + lineageCols + ` FROM lineage WHERE ` + where + ` ORDER BY accepted_unix_nano, lineage_id, id`)
+	if err != nil {
+		if strings.Contains(err.Error(), "no such table: lineage") {
+			return nil, nil
+		}
+		return nil, err
+	}
+	var out [][]lineageRow
+	at := map[string]int{}
+	for _, r := range res.Rows {
+		l := scanLineage(r)
+		i, ok := at[l.id]
+		if !ok {
+			i = len(out)
+			at[l.id] = i
+			out = append(out, nil)
+		}
+		out[i] = append(out[i], l)
+	}
+	return out, nil
+}
+
 func runLineage(args []string, stdout, stderr io.Writer) int {
 	f := newStoreFlags("lineage", stderr)
 	f.fs.Usage = func() { fmt.Fprint(stderr, lineageUsage) }
+	f.addWindow("requests accepted")
 	signal := f.fs.String("signal", "logs", "logs, metrics or traces")
 	record := f.fs.Int64("record", 0, "the record's row id")
 	traceID := f.fs.String("trace-id", "", "every record of this trace (logs and traces)")
 	anchors := f.fs.String("anchors", "", "anchor log (default: the store's own)")
+	maxRequests := f.fs.Int("max", 1000, "with --since/--until, at most this many requests")
 	if code := f.parse(args, true, stderr); code >= 0 {
 		return code
 	}
 	table, ok := lineageTables[*signal]
-	if !ok || (*record == 0) == (*traceID == "") || (*traceID != "" && table == "datapoints") {
-		fmt.Fprintf(stderr, "tenancyctl lineage: want --signal logs|metrics|traces and one of --record or --trace-id (logs, traces)\n\n%s", lineageUsage)
+	window := *f.since != "" || *f.until != ""
+	modes := 0
+	for _, on := range []bool{*record != 0, *traceID != "", window} {
+		if on {
+			modes++
+		}
+	}
+	if !ok || modes != 1 || (*traceID != "" && table == "datapoints") {
+		fmt.Fprintf(stderr, "tenancyctl lineage: want one of --record, --trace-id (logs, traces) or --since/--until, and --signal logs|metrics|traces\n\n%s", lineageUsage)
 		return 2
 	}
-	where := fmt.Sprintf("id = %d", *record)
-	if *traceID != "" {
-		if strings.Trim(*traceID, "0123456789abcdef") != "" || len(*traceID) != 32 {
-			fmt.Fprintf(stderr, "tenancyctl lineage: --trace-id: want 32 hex digits\n")
-			return 2
-		}
-		where = "trace_id = '" + *traceID + "'"
+	if *traceID != "" && (strings.Trim(*traceID, "0123456789abcdef") != "" || len(*traceID) != 32) {
+		fmt.Fprintf(stderr, "tenancyctl lineage: --trace-id: want 32 hex digits\n")
+		return 2
+	}
+	lo, hi, code := f.window(stderr)
+	if code >= 0 {
+		return code
 	}
 	s, version, err := f.open()
 	if err != nil {
@@ -55,64 +133,238 @@ func runLineage(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer s.Close()
-	q := func(sql string) (*localstore.QueryResult, error) {
-		return s.Query(context.Background(), f.tenant, sql, localstore.QueryOptions{Actor: actor()}, version)
+	c := &lineageCmd{s: s, tenant: f.tenant, version: version, anchorLog: *anchors, tw: tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)}
+	if c.anchorLog == "" {
+		c.anchorLog = localstore.AnchorLog(f.data)
 	}
-	res, err := q(`SELECT id, time_unix_nano, ingested_unix_nano, resource, attrs FROM ` + table + ` WHERE ` + where + ` ORDER BY id`)
+	if window {
+		err = c.window(lo, hi, *maxRequests)
+	} else {
+		where := fmt.Sprintf("id = %d", *record)
+		if *traceID != "" {
+			where = "trace_id = " + sqlQuote(*traceID)
+		}
+		err = c.records(*signal, table, where)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "tenancyctl lineage: %v\n", err)
 		return 1
 	}
-	if len(res.Rows) == 0 {
-		fmt.Fprintf(stderr, "tenancyctl lineage: no such %s record in %s\n", *signal, f.tenant)
-		return 1
-	}
-	anchorLog := *anchors
-	if anchorLog == "" {
-		anchorLog = localstore.AnchorLog(f.data)
-	}
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	for _, row := range res.Rows {
-		id := row[0].(int64)
-		fmt.Fprintf(tw, "%s record %d of %s\n", *signal, id, f.tenant)
-		fmt.Fprintf(tw, "  time\t%s\n", nanoTime(row[1]))
-		var resource, attrs map[string]any
-		_ = json.Unmarshal([]byte(cell(row[3])), &resource)
-		_ = json.Unmarshal([]byte(cell(row[4])), &attrs)
-		entry, err := q(fmt.Sprintf(`SELECT seq, time, policy_version, json_extract(detail, '$.first_id'), json_extract(detail, '$.last_id') FROM audit
-			WHERE kind = 'ingest' AND json_extract(detail, '$.signal') = '%s' AND %d BETWEEN json_extract(detail, '$.first_id') AND json_extract(detail, '$.last_id')`, *signal, id))
-		switch {
-		case err != nil:
-			fmt.Fprintf(stderr, "tenancyctl lineage: %v\n", err)
-			return 1
-		case len(entry.Rows) == 0:
-			fmt.Fprintf(tw, "  stored\t%s, by no ingest entry that names its id (written before ingest entries named row ids)\n", nanoTime(row[2]))
-		default:
-			e := entry.Rows[0]
-			fmt.Fprintf(tw, "  stored\t%s by audit entry seq %v, policy version %v, in a batch of rows %v..%v\n", e[1], e[0], e[2], e[3], e[4])
-			if a, ok := firstAnchor(s, f.tenant, e[0].(int64), anchorLog); ok {
-				fmt.Fprintf(tw, "  anchored\t%s (seq %d, %s)\n", a.Time.Format(time.RFC3339), a.Seq, anchorLog)
-			} else {
-				fmt.Fprintf(tw, "  anchored\tnot yet (%s)\n", anchorLog)
-			}
-		}
-		for _, fact := range []struct{ label, key string }{
-			{"fingerprint", identity.AttrFingerprint}, {"retention", identity.AttrRetention},
-			{"quarantine", identity.AttrQuarantineReason}, {"sent by", identity.AttrAuthenticated},
-			{"credential", identity.AttrCredential}, {"source", identity.AttrSource}, {"claimed", identity.AttrClaimed},
-		} {
-			if v, ok := resource[fact.key]; ok {
-				fmt.Fprintf(tw, "  %s\t%v\n", fact.label, v)
-			}
-		}
-		if n, ok := attrs[identity.AttrRedactionCount]; ok {
-			fmt.Fprintf(tw, "  redacted\t%v values (%v) under policy %v\n", n, attrs[identity.AttrRedactionClasses], attrs[identity.AttrRedactionPolicyVersion])
-		}
-	}
-	if err := tw.Flush(); err != nil {
+	if err := c.tw.Flush(); err != nil {
 		return 1
 	}
 	return 0
+}
+
+// window prints every request accepted in [lo, hi).
+func (c *lineageCmd) window(lo, hi time.Time, max int) error {
+	where := "1"
+	if !lo.IsZero() {
+		where += fmt.Sprintf(" AND accepted_unix_nano >= %d", lo.UnixNano())
+	}
+	if !hi.IsZero() {
+		where += fmt.Sprintf(" AND accepted_unix_nano < %d", hi.UnixNano())
+	}
+	reqs, err := c.requests(where)
+	if err != nil {
+		return err
+	}
+	if len(reqs) == 0 {
+		return fmt.Errorf("no request of %s was accepted in that window (or the store holds no lineage)", c.tenant)
+	}
+	for i, parts := range reqs {
+		if i == max {
+			fmt.Fprintf(c.tw, "... %d more requests (--max)\n", len(reqs)-max)
+			break
+		}
+		fmt.Fprintf(c.tw, "request %s of %s\n", parts[0].id, c.tenant)
+		c.request(parts, "")
+	}
+	return nil
+}
+
+// request prints a request's facts and each of its parts. indent leads
+// every line.
+func (c *lineageCmd) request(parts []lineageRow, indent string) {
+	r := parts[0]
+	line := func(label, format string, args ...any) {
+		fmt.Fprintf(c.tw, "%s  %s\t%s\n", indent, label, fmt.Sprintf(format, args...))
+	}
+	line("accepted", "%s by collector %s", nanoTime(r.accepted), orNone(r.collector))
+	sender := orNone(r.tenant)
+	if r.credential != "" {
+		sender += " with " + r.credential
+	}
+	if r.auth != "" {
+		sender += " (" + r.auth + ")"
+	}
+	line("sent by", "%s", sender)
+	line("from", "client %s, receiver %s", orNone(r.client), orNone(r.receiver))
+	line("decision", "%s under policy version %s", orNone(r.decision), orNone(r.policyVersion))
+	for _, p := range parts {
+		where := "stored here"
+		if p.backend != "" {
+			where = "delivered to " + p.backend
+		}
+		rows := ""
+		if p.firstID != nil {
+			rows = fmt.Sprintf(", rows %v..%v", p.firstID, p.lastID)
+		}
+		line(p.signal, "%d records %s at %s%s, audit entry seq %d%s", p.records, where, nanoTime(p.delivered), rows, p.auditSeq, c.anchored(p.auditSeq))
+		line("  redacted", "%s", describeRedactions(p.redacted))
+		line("  retention", "%s", describeRetention(p.retention))
+	}
+}
+
+// anchored says which anchor first covers audit entry seq.
+func (c *lineageCmd) anchored(seq int64) string {
+	if a, ok := firstAnchor(c.s, c.tenant, seq, c.anchorLog); ok {
+		return fmt.Sprintf(", anchored %s (seq %d)", a.Time.Format(time.RFC3339), a.Seq)
+	}
+	return ", not anchored yet"
+}
+
+func describeRedactions(js string) string {
+	var r struct {
+		Values  int64            `json:"values"`
+		Records int64            `json:"records"`
+		Classes map[string]int64 `json:"classes"`
+	}
+	if json.Unmarshal([]byte(js), &r) != nil || r.Values == 0 {
+		return "nothing"
+	}
+	names := make([]string, 0, len(r.Classes))
+	for k := range r.Classes {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	per := make([]string, len(names))
+	for i, k := range names {
+		per[i] = fmt.Sprintf("%s in %d", k, r.Classes[k])
+	}
+	return fmt.Sprintf("%d values in %d records (%s)", r.Values, r.Records, strings.Join(per, ", "))
+}
+
+func describeRetention(js string) string {
+	var r struct {
+		Retention          string `json:"retention"`
+		Residency          string `json:"residency"`
+		ResidencyViolation string `json:"residency_violation"`
+		Expired            int64  `json:"expired_flagged"`
+		FutureSkew         int64  `json:"future_skew"`
+	}
+	if json.Unmarshal([]byte(js), &r) != nil {
+		return "unknown"
+	}
+	out := "kept " + orNone(r.Retention)
+	if r.Residency != "" {
+		out += ", residency " + r.Residency
+	}
+	if r.ResidencyViolation != "" {
+		out += ", seen in " + r.ResidencyViolation + " against it"
+	}
+	if r.Expired > 0 {
+		out += fmt.Sprintf(", %d records flagged expired", r.Expired)
+	}
+	if r.FutureSkew > 0 {
+		out += fmt.Sprintf(", %d records from the future aged from ingestion", r.FutureSkew)
+	}
+	return out
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+// records prints the journey of each record of table matching where.
+func (c *lineageCmd) records(signal, table, where string) error {
+	res, err := c.query(`SELECT * FROM ` + table + ` WHERE ` + where + ` ORDER BY id`)
+	if err != nil {
+		return err
+	}
+	if len(res.Rows) == 0 {
+		return fmt.Errorf("no such %s record in %s", signal, c.tenant)
+	}
+	col := map[string]int{}
+	for i, name := range res.Columns {
+		col[name] = i
+	}
+	for _, row := range res.Rows {
+		id := row[col["id"]].(int64)
+		fmt.Fprintf(c.tw, "%s record %d of %s\n", signal, id, c.tenant)
+		fmt.Fprintf(c.tw, "  time\t%s\n", nanoTime(row[col["time_unix_nano"]]))
+		var resource, attrs map[string]any
+		_ = json.Unmarshal([]byte(cell(row[col["resource"]])), &resource)
+		_ = json.Unmarshal([]byte(cell(row[col["attrs"]])), &attrs)
+		lineageID := ""
+		if i, ok := col["lineage"]; ok {
+			lineageID = cell(row[i])
+		}
+		if err := c.recordRequest(signal, id, lineageID, row[col["ingested_unix_nano"]]); err != nil {
+			return err
+		}
+		for _, fact := range []struct{ label, key string }{
+			{"fingerprint", identity.AttrFingerprint}, {"retention", identity.AttrRetention},
+			{"quarantine", identity.AttrQuarantineReason}, {"authenticated", identity.AttrAuthenticated},
+			{"credential", identity.AttrCredential}, {"source", identity.AttrSource}, {"claimed", identity.AttrClaimed},
+		} {
+			if v, ok := resource[fact.key]; ok {
+				fmt.Fprintf(c.tw, "  %s\t%v\n", fact.label, v)
+			}
+		}
+		if n, ok := attrs[identity.AttrRedactionCount]; ok {
+			fmt.Fprintf(c.tw, "  redacted\t%v values (%v) under policy %v\n", n, classesText(attrs[identity.AttrRedactionClasses]), attrs[identity.AttrRedactionPolicyVersion])
+		}
+	}
+	return nil
+}
+
+func classesText(v any) string {
+	if l, ok := v.([]any); ok {
+		s := make([]string, len(l))
+		for i, x := range l {
+			s[i] = fmt.Sprint(x)
+		}
+		return strings.Join(s, ", ")
+	}
+	return fmt.Sprint(v)
+}
+
+// recordRequest prints the request a record came in and where that went;
+// a record without lineage is traced to its ingest entry by row id.
+func (c *lineageCmd) recordRequest(signal string, id int64, lineageID string, ingested any) error {
+	if lineageID != "" {
+		reqs, err := c.requests("lineage_id = " + sqlQuote(lineageID))
+		if err != nil {
+			return err
+		}
+		if len(reqs) > 0 {
+			fmt.Fprintf(c.tw, "  request\t%s\n", lineageID)
+			c.request(reqs[0], "")
+			return nil
+		}
+		fmt.Fprintf(c.tw, "  request\t%s (its lineage rows are gone: retention removed them)\n", lineageID)
+	}
+	entry, err := c.query(fmt.Sprintf(`SELECT seq, time, policy_version, json_extract(detail, '$.first_id'), json_extract(detail, '$.last_id') FROM audit
+		WHERE kind = 'ingest' AND json_extract(detail, '$.signal') = '%s' AND %d BETWEEN json_extract(detail, '$.first_id') AND json_extract(detail, '$.last_id')`, signal, id))
+	switch {
+	case err != nil:
+		return err
+	case len(entry.Rows) == 0:
+		fmt.Fprintf(c.tw, "  stored\t%s, by no ingest entry that names its id (written before ingest entries named row ids)\n", nanoTime(ingested))
+	default:
+		e := entry.Rows[0]
+		fmt.Fprintf(c.tw, "  stored\t%s by audit entry seq %v, policy version %v, in a batch of rows %v..%v\n", e[1], e[0], e[2], e[3], e[4])
+		if a, ok := firstAnchor(c.s, c.tenant, e[0].(int64), c.anchorLog); ok {
+			fmt.Fprintf(c.tw, "  anchored\t%s (seq %d, %s)\n", a.Time.Format(time.RFC3339), a.Seq, c.anchorLog)
+		} else {
+			fmt.Fprintf(c.tw, "  anchored\tnot yet (%s)\n", c.anchorLog)
+		}
+	}
+	return nil
 }
 
 func nanoTime(v any) string {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +12,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/tenancyhq/tenancy/internal/identity"
+	"github.com/tenancyhq/tenancy/internal/localstore"
 )
 
 func TestLineageCommand(t *testing.T) {
@@ -59,3 +62,81 @@ func TestLineageCommand(t *testing.T) {
 	code, _, _ = tenancyctl(t, "", append(base, "--signal", "metrics", "--trace-id", "ab010000000000000000000000000000")...)
 	assert.Equal(t, 2, code)
 }
+
+// withRequest stamps ld's resources with a request's lineage as the
+// tenant processor does.
+func withRequest(ld plog.Logs, id string, accepted time.Time, decision string) plog.Logs {
+	for _, rl := range ld.ResourceLogs().All() {
+		m := rl.Resource().Attributes().PutEmptyMap(identity.AttrLineage)
+		m.PutStr(identity.LineageID, id)
+		m.PutInt(identity.LineageAccepted, accepted.UnixNano())
+		m.PutStr(identity.LineageTenant, "acme")
+		m.PutStr(identity.LineageAuth, "api_key")
+		m.PutStr(identity.LineageCredential, "key:0123456789ab")
+		m.PutStr(identity.LineageClient, "192.0.2.7:5555")
+		m.PutStr(identity.LineageCollector, "collector-7")
+		m.PutStr(identity.LineagePolicyVersion, "pv-7")
+		m.PutStr(identity.LineageDecision, decision)
+	}
+	return ld
+}
+
+func TestLineageOfRequests(t *testing.T) {
+	dir, keyFile := seedStore(t)
+	s := openTestStore(t, dir)
+	t0 := time.Now().Add(-time.Hour)
+	mk := func(id string, accepted time.Time, bodies ...string) plog.Logs {
+		ld := plog.NewLogs()
+		rl := ld.ResourceLogs().AppendEmpty()
+		rl.Resource().Attributes().PutStr(identity.AttrTenantID, "acme")
+		rl.Resource().Attributes().PutStr(identity.AttrRetention, "30d")
+		for _, b := range bodies {
+			lr := rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+			lr.SetTimestamp(pcommon.NewTimestampFromTime(accepted))
+			lr.Body().SetStr(b)
+			if strings.Contains(b, "<redacted:email>") {
+				lr.Attributes().PutInt(identity.AttrRedactionCount, 1)
+				lr.Attributes().PutEmptySlice(identity.AttrRedactionClasses).AppendEmpty().SetStr("email")
+				lr.Attributes().PutStr(identity.AttrRedactionPolicyVersion, "pv-7")
+			}
+		}
+		return withRequest(ld, id, accepted, identity.DecisionAccepted)
+	}
+	early := mk("0190aaaa000070008000000000000001", t0, "paid by <redacted:email>", "shipped")
+	late := mk("0190aaaa000070008000000000000002", t0.Add(30*time.Minute), "refund")
+	require.NoError(t, s.WriteLogs("acme", early, "pv-7"))
+	require.NoError(t, s.WriteLogs("acme", late, "pv-7"))
+	require.NoError(t, s.RecordDelivery("acme", "logs", localstore.LogsLineage(early), "remote", t0.Add(time.Second), "pv-7"))
+	require.NoError(t, s.Close())
+	base := []string{"lineage", "--data", dir, "--master-key-file", keyFile, "--tenant", "acme"}
+
+	// The record seedStore wrote are ids 1, 2; early's are 3, 4.
+	code, out, errOut := tenancyctl(t, "", append(base, "--record", "3")...)
+	require.Equal(t, 0, code, errOut)
+	assert.Regexp(t, `request +0190aaaa000070008000000000000001`, out)
+	assert.Regexp(t, `sent by +acme with key:0123456789ab \(api_key\)`, out)
+	assert.Regexp(t, `from +client 192\.0\.2\.7:5555`, out)
+	assert.Regexp(t, `decision +accepted under policy version pv-7`, out)
+	assert.Regexp(t, `accepted +\S+ by collector collector-7`, out)
+	assert.Regexp(t, `logs +2 records stored here at \S+, rows 3\.\.4, audit entry seq \d+`, out)
+	assert.Regexp(t, `logs +2 records delivered to remote at `+regexpQuote(t0.Add(time.Second).UTC().Format(time.RFC3339Nano)), out)
+	assert.Regexp(t, `redacted +1 values in 1 records \(email in 1\)`, out)
+	assert.Regexp(t, `retention +kept 30d`, out)
+	assert.Regexp(t, `redacted +1 values \(email\) under policy pv-7`, out, "the record's own redaction")
+
+	// A window: only the requests accepted in it.
+	code, out, errOut = tenancyctl(t, "", append(base, "--since", t0.Add(10*time.Minute).Format(time.RFC3339Nano))...)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "request 0190aaaa000070008000000000000002 of acme")
+	assert.NotContains(t, out, "0190aaaa000070008000000000000001")
+	code, out, errOut = tenancyctl(t, "", append(base, "--since", t0.Add(-time.Minute).Format(time.RFC3339Nano), "--until", t0.Add(time.Minute).Format(time.RFC3339Nano))...)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "request 0190aaaa000070008000000000000001 of acme")
+	assert.NotContains(t, out, "0190aaaa000070008000000000000002")
+	code, _, _ = tenancyctl(t, "", append(base, "--since", time.Now().Add(time.Hour).Format(time.RFC3339Nano))...)
+	assert.Equal(t, 1, code, "an empty window is an error")
+	code, _, _ = tenancyctl(t, "", append(base, "--since", "1h", "--record", "3")...)
+	assert.Equal(t, 2, code, "one mode at a time")
+}
+
+func regexpQuote(s string) string { return regexp.QuoteMeta(s) }

@@ -33,8 +33,8 @@ Usage:
                                       destroy a tenant's data key (crypto-shredding)
   tenancyctl quarantine --data DIR [--by TENANT] [--reason R]
                                       quarantined records: who sent them, claiming whom, why
-  tenancyctl lineage --data DIR --tenant T --signal S (--record ID | --trace-id X)
-                                      a record's journey: the entry that stored it, policy, redactions, anchor
+  tenancyctl lineage --data DIR --tenant T [--signal S] (--record ID | --trace-id X | --since S [--until U])
+                                      a record's or a time range's journey: request, sender, decision, redactions, where it went, anchor
   tenancyctl export --data DIR --tenant T [--since] [--until] [--signal]
                                       a tenant's records as OTLP/JSON lines any collector reads
   tenancyctl backup --data DIR --tenant T|--all --out DIR

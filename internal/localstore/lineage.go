@@ -245,16 +245,22 @@ func TracesLineage(td ptrace.Traces) *Lineage {
 }
 
 const sqlInsertLineage = `INSERT INTO lineage(lineage_id, signal, backend, accepted_unix_nano, delivered_unix_nano, records, first_id, last_id,
-  receiver, client, tenant, auth, credential, collector, policy_version, decision, redactions, retention) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+  receiver, client, tenant, auth, credential, collector, policy_version, decision, redactions, retention, audit_seq) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
 
 // insertLineage writes one row per part with records, backend "" for
-// this store, and returns them as a tally for the audit entry. t.mu held,
-// in a transaction.
+// this store, and returns them as a tally for the audit entry, which the
+// caller appends next: each row names its seq, so a record leads to the
+// entry that accounts for it and to the anchor that covers that. t.mu
+// held, in a transaction.
 func (t *tenantDB) insertLineage(l *Lineage, signal, backend string, delivered int64) (*RowsTally, error) {
 	if l.Len() == 0 {
 		return nil, nil
 	}
 	st, err := t.stmt(sqlInsertLineage)
+	if err != nil {
+		return nil, err
+	}
+	head, err := t.auditHead()
 	if err != nil {
 		return nil, err
 	}
@@ -266,7 +272,7 @@ func (t *tenantDB) insertLineage(l *Lineage, signal, backend string, delivered i
 		}
 		f := p.facts
 		args := []any{f.id, signal, backend, f.accepted, delivered, p.records, idOrNil(p.firstID), idOrNil(p.lastID),
-			f.receiver, f.client, f.tenant, f.auth, f.credential, f.collector, f.policyVersion, f.decision, p.redactionsJSON(), p.retentionJSON()}
+			f.receiver, f.client, f.tenant, f.auth, f.credential, f.collector, f.policyVersion, f.decision, p.redactionsJSON(), p.retentionJSON(), head.seq + 1}
 		for i, a := range args {
 			bindAny(st, i+1, a)
 		}

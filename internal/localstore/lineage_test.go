@@ -76,8 +76,10 @@ func TestLineageRowsAndColumn(t *testing.T) {
 	var entry struct {
 		Lineage RowsTally `json:"lineage"`
 	}
-	require.NoError(t, json.Unmarshal([]byte(lastEntry(t, s, "ingest").Detail), &entry))
+	ingest := lastEntry(t, s, "ingest")
+	require.NoError(t, json.Unmarshal([]byte(ingest.Detail), &entry))
 	assert.Equal(t, int64(2), entry.Lineage.Rows)
+	assert.Equal(t, [][]any{{ingest.Seq}}, query(t, s, "acme", `SELECT DISTINCT audit_seq FROM lineage`), "each row names the entry that accounts for it")
 }
 
 // A client's request with many resources and records adds one lineage

@@ -96,7 +96,8 @@ CREATE TABLE IF NOT EXISTS lineage (
   policy_version       TEXT NOT NULL,
   decision             TEXT NOT NULL,
   redactions           TEXT NOT NULL,
-  retention            TEXT NOT NULL
+  retention            TEXT NOT NULL,
+  audit_seq            INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS lineage_by_id ON lineage(lineage_id);
 CREATE INDEX IF NOT EXISTS lineage_accepted ON lineage(accepted_unix_nano);
