@@ -109,7 +109,6 @@ func (l *localstoreBackend) start(_ context.Context, _ component.Host, r *router
 	}
 	l.wg.Add(1)
 	go l.anchorLoop(r)
-	l.startReadWatch(r)
 	return nil
 }
 
@@ -117,9 +116,11 @@ func (l *localstoreBackend) start(_ context.Context, _ component.Host, r *router
 const defaultAnchorInterval = time.Minute
 
 // anchorLoop anchors the audit chains every interval, and once more at
-// shutdown so the last batches are anchored too.
+// shutdown so the last batches are anchored too; at the same pace it
+// counts the reads other processes recorded in them (readwatch.go).
 func (l *localstoreBackend) anchorLoop(r *router) {
 	defer l.wg.Done()
+	reads := l.watchReads(r)
 	every := l.cfg.AnchorInterval
 	if every <= 0 {
 		every = defaultAnchorInterval
@@ -133,6 +134,7 @@ func (l *localstoreBackend) anchorLoop(r *router) {
 			return
 		case <-t.C:
 			l.anchor(r, true)
+			reads.count(r)
 		}
 	}
 }

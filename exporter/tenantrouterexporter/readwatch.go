@@ -6,45 +6,42 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/tenancyhq/tenancy/internal/access"
+	"github.com/tenancyhq/tenancy/internal/localstore"
 )
 
-// startReadWatch reports the reads of the policy tenants' stores that
-// another process (tenancyctl query, lineage, export, backup) recorded in
-// their audit logs to the policy extension, every anchor_interval: the
-// same pace as the walk over the chains' heads that anchoring is. The
-// tenantanomaly connector reads them there as access.store_reads. A policy
-// provider that does not count access (access.StoreReadSink) gets nothing,
-// and nothing runs.
-func (l *localstoreBackend) startReadWatch(r *router) {
+// readCounter reports the reads of the policy tenants' stores that another
+// process (tenancyctl query, lineage, export, backup) recorded in their
+// audit logs to the policy extension; the tenantanomaly connector reads
+// them there as access.store_reads. The anchor loop runs it at its own
+// pace: both walk the chains' heads.
+type readCounter struct {
+	sink   access.StoreReadSink
+	watch  *localstore.ReadWatch
+	logger *zap.Logger
+}
+
+// watchReads starts counting reads from now; nil (counting nothing) when
+// the policy provider does not count access.
+func (l *localstoreBackend) watchReads(r *router) *readCounter {
 	sink, ok := r.provider.(access.StoreReadSink)
 	if !ok {
+		return nil
+	}
+	return &readCounter{sink: sink, watch: l.store.WatchReads(time.Now()), logger: l.logger}
+}
+
+// count reports the reads recorded since the last count.
+func (c *readCounter) count(r *router) {
+	if c == nil {
 		return
 	}
-	every := l.cfg.AnchorInterval
-	if every <= 0 {
-		every = defaultAnchorInterval
+	// Policy tenants only: the sink counts nothing else, and the watch
+	// holds no more than it is given.
+	reads, err := c.watch.Reads(r.provider.Policy().TenantIDs(), time.Now())
+	if err != nil {
+		c.logger.Warn("store reads: audit logs", zap.Error(err))
 	}
-	w := l.store.WatchReads(time.Now())
-	l.wg.Add(1)
-	go func() {
-		defer l.wg.Done()
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-l.stop:
-				return
-			case <-t.C:
-			}
-			// Policy tenants only: the sink counts nothing else, and the
-			// watch holds no more than it is given.
-			reads, err := w.Reads(r.provider.Policy().TenantIDs(), time.Now())
-			if err != nil {
-				l.logger.Warn("store reads: audit logs", zap.Error(err))
-			}
-			for tenant, n := range reads {
-				sink.CountStoreReads(tenant, n)
-			}
-		}
-	}()
+	for tenant, n := range reads {
+		c.sink.CountStoreReads(tenant, n)
+	}
 }
