@@ -6,6 +6,13 @@ import (
 	"math"
 )
 
+// State ids are byte offsets: a dense state's id is the offset of its row
+// in trans, and a byte's class in info is the offset of its column in a
+// row, so the hot loop's step is one load at the row plus the column (scan.go)
+// with no multiply or add on the chain of dependent loads it waits on.
+// newAutomaton checks that every id in the tables is a row's offset or a
+// sparse state's, which is what lets that load go unchecked.
+
 // automaton is a dense Aho-Corasick DFA over byte strings, built the way
 // github.com/coregx/ahocorasick builds its DFA (same byte classes, same
 // failure links, same order of matches), with two differences that matter
@@ -27,28 +34,31 @@ import (
 // (TestAutomatonSize). Ordinary text stays in dense states; a sparse step
 // costs a short scan and one more load, only inside an identifier.
 type automaton struct {
-	// trans[sid+class] is the next state id of dense state sid
-	// (premultiplied); dense states from matchFrom on report matches.
-	// Ids from sparseFrom on are sparse states, sparseFrom+k for
+	// trans[(sid+4*class)/4] is the next state id of dense state sid (the
+	// byte offset of its row); dense states from matchFrom on report
+	// matches. Ids from sparseFrom on are sparse states, sparseFrom+k for
 	// sparse[k], and report matches when their matchOff range is not
 	// empty.
 	trans      []uint32
 	matchFrom  uint32
 	sparseFrom uint32
 	sparse     []sparseState
-	// excClass[j] and excNext[j] are the exceptions of the sparse states.
+	// excClass[j] (a class's column offset, 4*class) and excNext[j] are
+	// the exceptions of the sparse states.
 	excClass []uint16
 	excNext  []uint32
 	classes  [256]uint16
-	// info[b] packs what scan needs of byte b: the class of b lowered
-	// (bits 0-15) and b's fact kind (16-23).
+	// info[b] packs what scan needs of byte b: the column offset of the
+	// class of b lowered (bits 0-15) and the offset of b's fact kind's
+	// row in the facts tables (16-31).
 	info [256]uint32
 	// stride is the number of classes, so a state's row is exactly as wide
 	// as it needs to be (a power of two wasted up to half the table: 43
-	// classes took 64); recip turns a premultiplied id back into a state
-	// without a division (state).
-	stride uint32
-	recip  uint64
+	// classes took 64); rowBytes is a row's size, 4*stride, and recip turns
+	// an id back into a state without a division (state).
+	stride   uint32
+	rowBytes uint32
+	recip    uint64
 	// matchOff[state]..matchOff[state+1] index matchData: the patterns
 	// ending at that state, own first, then those of its failure chain.
 	// Dense states are numbered first (sid/stride), then sparse ones
@@ -114,7 +124,7 @@ func newAutomatonBudget(patterns []string, budget int) (*automaton, error) {
 	}
 	for b := range 256 {
 		lo := lowerTable[b]
-		a.info[b] = uint32(a.classes[lo]) | uint32(factKinds[b])<<16
+		a.info[b] = 4*uint32(a.classes[lo]) | uint32(factKinds[b])*factRowBytes<<16
 	}
 	// Trie.
 	type node struct {
@@ -224,20 +234,21 @@ func newAutomatonBudget(patterns []string, budget int) (*automaton, error) {
 			order = append(order, int32(si))
 		}
 	}
-	if uint64(numDense)*uint64(nclass)+uint64(len(nodes)-numDense) > math.MaxUint32 {
+	if 4*uint64(numDense)*uint64(nclass)+uint64(len(nodes)-numDense) > math.MaxUint32 {
 		return nil, fmt.Errorf("automaton: %d dense states of %d classes and %d sparse do not fit 32-bit ids", numDense, nclass, len(nodes)-numDense)
 	}
 	a.stride = uint32(nclass)
-	a.recip = (1<<32 + uint64(a.stride) - 1) / uint64(a.stride)
+	a.rowBytes = 4 * a.stride
+	a.recip = (1<<32 + uint64(a.rowBytes) - 1) / uint64(a.rowBytes)
 	a.numDense = uint32(numDense)
-	a.sparseFrom = uint32(numDense) * a.stride
+	a.sparseFrom = uint32(numDense) * a.rowBytes
 	newID := make([]uint32, len(nodes))
 	a.matchFrom = a.sparseFrom
 	for ni, si := range order {
 		if ni < numDense {
-			newID[si] = uint32(ni) * a.stride
+			newID[si] = uint32(ni) * a.rowBytes
 			if len(nodes[si].matches) > 0 && a.matchFrom == a.sparseFrom {
-				a.matchFrom = uint32(ni) * a.stride
+				a.matchFrom = uint32(ni) * a.rowBytes
 			}
 		} else {
 			newID[si] = a.sparseFrom + uint32(ni-numDense)
@@ -255,7 +266,7 @@ func newAutomatonBudget(patterns []string, budget int) (*automaton, error) {
 			ss := sparseState{fallback: newID[fallback[si]], off: uint32(len(a.excClass))}
 			e := exc[excOf[si] : excOf[si]+2*int32(excN[si])]
 			for k := 0; k < len(e); k += 2 {
-				a.excClass = append(a.excClass, uint16(e[k]))
+				a.excClass = append(a.excClass, uint16(4*e[k]))
 				a.excNext = append(a.excNext, newID[e[k+1]])
 			}
 			ss.end = uint32(len(a.excClass))
@@ -264,22 +275,58 @@ func newAutomatonBudget(patterns []string, budget int) (*automaton, error) {
 		a.matchData = append(a.matchData, nodes[si].matches...)
 		a.matchOff[ni+1] = uint32(len(a.matchData))
 	}
+	if err := a.checkIDs(); err != nil {
+		return nil, err
+	}
 	return a, nil
+}
+
+// checkIDs verifies what scan's unchecked loads rely on: every id in the
+// tables is a dense row's offset or a sparse state's id, and every column
+// offset in info lies inside a row.
+func (a *automaton) checkIDs() error {
+	valid := func(id uint32) bool {
+		if id < a.sparseFrom {
+			return id%a.rowBytes == 0
+		}
+		return id-a.sparseFrom < uint32(len(a.sparse))
+	}
+	for _, id := range a.trans {
+		if !valid(id) {
+			return fmt.Errorf("automaton: bad state id %d in the table", id)
+		}
+	}
+	for _, id := range a.excNext {
+		if !valid(id) {
+			return fmt.Errorf("automaton: bad state id %d in an exception", id)
+		}
+	}
+	for _, ss := range a.sparse {
+		if ss.fallback >= a.sparseFrom || !valid(ss.fallback) {
+			return fmt.Errorf("automaton: bad fallback %d", ss.fallback)
+		}
+	}
+	for _, e := range a.info {
+		if e&0xffff >= a.rowBytes {
+			return fmt.Errorf("automaton: bad column %d", e&0xffff)
+		}
+	}
+	return nil
 }
 
 // next is the move of state sid on class c (the hot loop, steps, inlines
 // the same logic).
 func (a *automaton) next(sid, c uint32) uint32 {
 	if sid < a.sparseFrom {
-		return a.trans[sid+c]
+		return a.trans[sid/4+c]
 	}
 	ss := &a.sparse[sid-a.sparseFrom]
 	for j := ss.off; j < ss.end; j++ {
-		if uint32(a.excClass[j]) == c {
+		if uint32(a.excClass[j]) == 4*c {
 			return a.excNext[j]
 		}
 	}
-	return a.trans[ss.fallback+c]
+	return a.trans[ss.fallback/4+c]
 }
 
 // index is the matchOff index of state sid.
@@ -296,7 +343,7 @@ func (a *automaton) size() int {
 		4*len(a.matchOff) + 4*len(a.matchData) + 4*len(a.lens)
 }
 
-// state is the state of premultiplied id sid: sid / stride, by the
-// reciprocal. It is exact because sid is a multiple of stride below 2^32:
-// sid*recip = state*(2^32 + e) with e < stride, and state*e < sid.
+// state is the state of dense id sid: sid / rowBytes, by the reciprocal.
+// It is exact because sid is a multiple of rowBytes below 2^32:
+// sid*recip = state*(2^32 + e) with e < rowBytes, and state*e < sid.
 func (a *automaton) state(sid uint32) uint32 { return uint32(uint64(sid) * a.recip >> 32) }

@@ -175,19 +175,21 @@ func (a *automaton) appendMatches(dst []acMatch, hay []byte) []acMatch {
 }
 
 // TestStateFromPremultipliedID: the reciprocal gives back the exact state
-// for every stride a byte alphabet allows, up to the largest id.
+// for every row size a byte alphabet allows (4 bytes per class), up to the
+// largest id.
 func TestStateFromPremultipliedID(t *testing.T) {
 	for stride := uint32(1); stride <= 257; stride++ {
-		a := automaton{stride: stride, recip: (1<<32 + uint64(stride) - 1) / uint64(stride)}
-		last := (uint32(1<<32-1) / stride)
+		row := 4 * stride
+		a := automaton{rowBytes: row, recip: (1<<32 + uint64(row) - 1) / uint64(row)}
+		last := (uint32(1<<32-1) / row)
 		for _, st := range []uint32{0, 1, 2, 1000, 123457, last / 2, last - 1, last} {
-			if got := a.state(st * stride); got != st {
-				t.Fatalf("stride %d: state(%d) = %d, want %d", stride, st*stride, got, st)
+			if got := a.state(st * row); got != st {
+				t.Fatalf("row %d: state(%d) = %d, want %d", row, st*row, got, st)
 			}
 		}
 		for st := uint64(0); st <= uint64(last); st += uint64(last)/997 + 1 {
-			if got := a.state(uint32(st) * stride); got != uint32(st) {
-				t.Fatalf("stride %d: state(%d) = %d, want %d", stride, uint32(st)*stride, got, st)
+			if got := a.state(uint32(st) * row); got != uint32(st) {
+				t.Fatalf("row %d: state(%d) = %d, want %d", row, uint32(st)*row, got, st)
 			}
 		}
 	}
@@ -233,4 +235,25 @@ func TestAutomatonSize(t *testing.T) {
 	t.Logf("%d states (%d dense of %d classes, %d sparse with %d exceptions): %.1f MB, built in %v",
 		len(a.matchOff)-1, a.numDense, a.stride, len(a.sparse), len(a.excClass), float64(a.size())/1e6, built)
 	assert.LessOrEqual(t, a.size(), 20_000_000)
+}
+
+// TestCheckIDsRefusesBadTables: the check that lets scan load without
+// bounds checks refuses an id that is no row's offset, a sparse id past the
+// sparse states, and a column outside a row.
+func TestCheckIDsRefusesBadTables(t *testing.T) {
+	for _, budget := range []int{denseRowBudget, 0} {
+		a, err := newAutomatonBudget([]string{"acme", "acme.example", "://", "@"}, budget)
+		require.NoError(t, err)
+		require.NoError(t, a.checkIDs())
+		for _, corrupt := range []func(a *automaton){
+			func(a *automaton) { a.trans[3] += 4 },
+			func(a *automaton) { a.trans[3] = a.sparseFrom + uint32(len(a.sparse)) },
+			func(a *automaton) { a.info['a'] = a.info['a']&^0xffff | a.rowBytes },
+		} {
+			b := *a
+			b.trans = slices.Clone(a.trans)
+			corrupt(&b)
+			assert.Error(t, b.checkIDs())
+		}
+	}
 }
