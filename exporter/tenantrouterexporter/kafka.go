@@ -57,6 +57,13 @@ type KafkaConfig struct {
 	// MaxMessageBytes bounds one message; a larger batch is split by
 	// resource (default 1000000, the broker's message.max.bytes).
 	MaxMessageBytes int `mapstructure:"max_message_bytes"`
+	// Spread names the tenants too large for one processing member, each
+	// with its shard count (2 to 1024): its batches go round robin to the
+	// shards, keyed tenant/shard; its own topic gets that many partitions
+	// (shard s is partition s). Its records stay in order within a shard
+	// only, and its anomaly baselines are learnt on shard 0 alone (a 1/N
+	// sample).
+	Spread map[string]int32 `mapstructure:"spread"`
 }
 
 // Defaults of a kafka backend.
@@ -109,6 +116,14 @@ func (k *KafkaConfig) validate() []error {
 	if k.MaxMessageBytes <= 0 {
 		errs = append(errs, errors.New("kafka.max_message_bytes: must be positive"))
 	}
+	for _, tenant := range sortedKeys(k.Spread) {
+		if err := policy.ValidateTenantID(tenant); err != nil || policy.IsReserved(tenant) {
+			errs = append(errs, fmt.Errorf("kafka.spread.%s: not a policy tenant's id", tenant))
+		}
+		if n := k.Spread[tenant]; n < 2 || n > tenantkafka.MaxShards {
+			errs = append(errs, fmt.Errorf("kafka.spread.%s: %d shards, want 2 to %d", tenant, n, tenantkafka.MaxShards))
+		}
+	}
 	return errs
 }
 
@@ -136,6 +151,8 @@ type kafkaBackend struct {
 	// retention is each topic's retention.ms as last set (-1: the
 	// broker's); a topic is created or altered when the policy's differs.
 	retention map[string]int64
+	// next is each spread tenant's next shard.
+	next map[string]int32
 }
 
 func newKafkaBackend(name string, cfg *BackendConfig) (*kafkaBackend, error) {
@@ -147,7 +164,7 @@ func newKafkaBackend(name string, cfg *BackendConfig) (*kafkaBackend, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &kafkaBackend{name: name, cfg: cfg, topics: topics, reserved: reserved, retention: map[string]int64{}}, nil
+	return &kafkaBackend{name: name, cfg: cfg, topics: topics, reserved: reserved, retention: map[string]int64{}, next: map[string]int32{}}, nil
 }
 
 func (k *kafkaBackend) start(ctx context.Context, _ component.Host, r *router) error {
@@ -161,8 +178,9 @@ func (k *kafkaBackend) start(ctx context.Context, _ component.Host, r *router) e
 		timeout = k.cfg.Timeout
 	}
 	opts = append(opts,
-		// The key decides the partition: a tenant's records stay in one.
-		kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)),
+		// The key decides the partition: a tenant's records stay in one
+		// (a spread tenant's, in one per shard).
+		kgo.RecordPartitioner(kgo.BasicConsistentPartitioner(k.partitioner)),
 		// Room for the key and headers around a value at the bound.
 		kgo.ProducerBatchMaxBytes(int32(kc.MaxMessageBytes)+16<<10),
 		// The router's queue retries with its own backoff; a produce ends
@@ -217,7 +235,7 @@ func (k *kafkaBackend) send(ctx context.Context, tenant string, b batch) error {
 	if err != nil {
 		return consumererror.NewPermanent(err)
 	}
-	if err := k.ensureTopic(ctx, topic, k.retentionMs(topics, tenant, b.signal), topics.PerTenant()); err != nil {
+	if err := k.ensureTopic(ctx, topic, k.retentionMs(topics, tenant, b.signal), k.partitions(topics, tenant)); err != nil {
 		return kafkaError(fmt.Errorf("topic %s: %w", topic, err))
 	}
 	recs, err := k.records(topic, tenant, b)
@@ -237,10 +255,55 @@ func (k *kafkaBackend) retentionMs(topics tenantkafka.Topics, tenant string, sig
 	return tenantkafka.RetentionMs(k.router.provider.Policy(), tenant, sig)
 }
 
-// ensureTopic creates topic on first use, or sets its retention.ms when
-// the topic exists already (made by another edge, or before a restart) or
-// the policy changed it.
-func (k *kafkaBackend) ensureTopic(ctx context.Context, topic string, retention int64, perTenant bool) error {
+// partitions is the partition count a topic of tenant's is created with.
+func (k *kafkaBackend) partitions(topics tenantkafka.Topics, tenant string) int32 {
+	if !topics.PerTenant() {
+		if k.cfg.Kafka.Partitions > 0 {
+			return k.cfg.Kafka.Partitions
+		}
+		return defaultKafkaSharedPartitions
+	}
+	n := k.cfg.Kafka.Partitions
+	if n == 0 {
+		n = defaultKafkaPerTenantPartitions
+	}
+	return max(n, k.cfg.Kafka.Spread[tenant])
+}
+
+// partitioner places a spread tenant's shard s on partition s of the
+// tenant's own topic; every other key by its hash, as franz-go's default
+// does.
+func (k *kafkaBackend) partitioner(topic string) func(*kgo.Record, int) int {
+	hash := kgo.StickyKeyPartitioner(nil).ForTopic(topic)
+	return func(r *kgo.Record, n int) int {
+		if k.topics.PerTenant() {
+			if tenant, shard, ok := tenantkafka.SplitKey(string(r.Key)); ok && len(tenant) < len(r.Key) {
+				return int(shard) % n
+			}
+		}
+		return hash.Partition(r, n)
+	}
+}
+
+// key is the record key of tenant's next message: the tenant, or for a
+// spread tenant its next shard's key.
+func (k *kafkaBackend) key(tenant string) []byte {
+	n := k.cfg.Kafka.Spread[tenant]
+	if n < 2 || pipelineTenant(tenant) {
+		return []byte(tenant)
+	}
+	k.mu.Lock()
+	shard := k.next[tenant]
+	k.next[tenant] = (shard + 1) % n
+	k.mu.Unlock()
+	return []byte(tenantkafka.ShardKey(tenant, shard))
+}
+
+// ensureTopic creates topic on first use with partitions, or sets its
+// retention.ms when the topic exists already (made by another edge, or
+// before a restart) or the policy changed it; an existing topic with fewer
+// partitions than a spread tenant's shards gets more.
+func (k *kafkaBackend) ensureTopic(ctx context.Context, topic string, retention int64, partitions int32) error {
 	k.mu.Lock()
 	have, known := k.retention[topic]
 	k.mu.Unlock()
@@ -252,13 +315,6 @@ func (k *kafkaBackend) ensureTopic(ctx context.Context, topic string, retention 
 		value = kadm.StringPtr(strconv.FormatInt(retention, 10))
 	}
 	if !known {
-		partitions := k.cfg.Kafka.Partitions
-		if partitions == 0 {
-			partitions = defaultKafkaSharedPartitions
-			if perTenant {
-				partitions = defaultKafkaPerTenantPartitions
-			}
-		}
 		rf := k.cfg.Kafka.ReplicationFactor
 		if rf == 0 {
 			rf = -1
@@ -273,6 +329,9 @@ func (k *kafkaBackend) ensureTopic(ctx context.Context, topic string, retention 
 			return nil
 		}
 		if !errors.Is(err, kerr.TopicAlreadyExists) {
+			return err
+		}
+		if err := k.growTopic(ctx, topic, partitions); err != nil {
 			return err
 		}
 	}
@@ -293,6 +352,28 @@ func (k *kafkaBackend) ensureTopic(ctx context.Context, topic string, retention 
 		return fmt.Errorf("set retention.ms: %w", err)
 	}
 	k.setRetention(topic, retention)
+	return nil
+}
+
+// growTopic raises an existing topic's partitions to at least n.
+func (k *kafkaBackend) growTopic(ctx context.Context, topic string, n int32) error {
+	if n <= defaultKafkaPerTenantPartitions {
+		return nil
+	}
+	td, err := k.admin.ListTopics(ctx, topic)
+	if err != nil {
+		return err
+	}
+	if d, ok := td[topic]; ok && d.Err == nil && int32(len(d.Partitions)) >= n {
+		return nil
+	}
+	resp, err := k.admin.UpdatePartitions(ctx, int(n), topic)
+	if err == nil {
+		err = resp.Error()
+	}
+	if err != nil {
+		return fmt.Errorf("grow to %d partitions: %w", n, err)
+	}
 	return nil
 }
 
@@ -332,7 +413,7 @@ func (k *kafkaBackend) records(topic, tenant string, b batch) ([]*kgo.Record, er
 	if fp := b.fingerprint(); fp != "" {
 		headers = append(headers, kgo.RecordHeader{Key: tenantkafka.HeaderFingerprint, Value: []byte(fp)})
 	}
-	return []*kgo.Record{{Topic: topic, Key: []byte(tenant), Value: body, Headers: headers}}, nil
+	return []*kgo.Record{{Topic: topic, Key: k.key(tenant), Value: body, Headers: headers}}, nil
 }
 
 // fingerprint is the tenant.fingerprint the tenant processor stamped on

@@ -356,3 +356,57 @@ func TestKafkaTopicsCollidingOnDotAndUnderscore(t *testing.T) {
 	assert.Equal(t, []string{"first"}, markers(t, recs[0].Value))
 	assert.NotContains(t, listTopics(t, kadm.NewClient(mustClient(t, broker))), "tenancy.a_b.logs")
 }
+
+// TestKafkaSpread: a tenant under spread gets a topic of that many
+// partitions and its batches go round robin over them, keyed tenant/shard
+// with shard s on partition s (ordered within a shard); another tenant's
+// stay keyed by the tenant in its one partition. A topic made before with
+// fewer partitions is grown.
+func TestKafkaSpread(t *testing.T) {
+	broker := peertest.StartKafka(t)
+	// globex's topic exists already with one partition.
+	cl, err := kgo.NewClient(kgo.SeedBrokers(broker))
+	require.NoError(t, err)
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	_, err = adm.CreateTopic(t.Context(), 1, -1, nil, "tenancy.globex.logs")
+	require.NoError(t, err)
+
+	bc := kafkaBackendConfig(broker, "")
+	bc.Kafka.Spread = map[string]int32{"acme": 4, "globex": 3}
+	cfg := kafkaOnly(map[string]*BackendConfig{"kafka": bc}, "kafka")
+	require.NoError(t, cfg.Validate())
+	e := startRouter(t, cfg, "tenants:\n  acme: {}\n  globex: {}\n  initech: {}\n")
+	for i := range 8 {
+		require.NoError(t, e.logs.ConsumeLogs(t.Context(), logsFor([2]string{"acme", fmt.Sprintf("a%d", i)}, [2]string{"globex", fmt.Sprintf("g%d", i)}, [2]string{"initech", "i"})))
+	}
+	eventually(t, "every batch produced", func() bool {
+		return e.stats("acme", "kafka").sent[0].Load() == 8 && e.stats("globex", "kafka").sent[0].Load() == 8 && e.stats("initech", "kafka").sent[0].Load() == 8
+	})
+	td, err := adm.ListTopics(t.Context(), "tenancy.acme.logs", "tenancy.globex.logs", "tenancy.initech.logs")
+	require.NoError(t, err)
+	assert.Len(t, td["tenancy.acme.logs"].Partitions, 4)
+	assert.Len(t, td["tenancy.globex.logs"].Partitions, 3, "grown")
+	assert.Len(t, td["tenancy.initech.logs"].Partitions, 1)
+
+	byPartition := map[int32][]string{}
+	for _, r := range readTopic(t, broker, "tenancy.acme.logs", 8) {
+		tenant, shard, ok := tenantkafka.SplitKey(string(r.Key))
+		require.True(t, ok)
+		assert.Equal(t, "acme", tenant)
+		assert.Equal(t, r.Partition, shard, "shard s is partition s")
+		byPartition[r.Partition] = append(byPartition[r.Partition], markers(t, r.Value)...)
+	}
+	assert.Equal(t, map[int32][]string{0: {"a0", "a4"}, 1: {"a1", "a5"}, 2: {"a2", "a6"}, 3: {"a3", "a7"}}, byPartition, "round robin, in order within a shard")
+	assert.Len(t, readTopic(t, broker, "tenancy.globex.logs", 8), 8)
+	for _, r := range readTopic(t, broker, "tenancy.initech.logs", 8) {
+		assert.Equal(t, "initech", string(r.Key))
+	}
+
+	bad := kafkaBackendConfig(broker, "")
+	bad.Kafka.Spread = map[string]int32{"acme": 1, "_quarantine": 2, "big": 5000}
+	err = kafkaOnly(map[string]*BackendConfig{"kafka": bad}, "kafka").Validate()
+	for _, want := range []string{"kafka.spread.acme: 1 shards", "kafka.spread._quarantine: not a policy tenant", "kafka.spread.big: 5000 shards"} {
+		assert.ErrorContains(t, err, want)
+	}
+}

@@ -2,6 +2,7 @@ package tenantkafkareceiver
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
 	"testing"
@@ -103,4 +104,50 @@ func TestHandoverAnnouncesStreams(t *testing.T) {
 			assert.Equal(t, []string{"acme/logs", "globex/logs"}, h.revokedStreams(), "leaving hands over every stream it read")
 		})
 	}
+}
+
+// TestSpreadTenantShards: in a shared topic a spread tenant's key is
+// tenant/shard: the tenant is the part before the "/", batches of shards
+// other than 0 reach the pipeline marked as not sampled (the anomaly
+// baselines are learnt on shard 0), and a key whose shard is not one is
+// dropped as invalid_tenant. Only shard 0's tenants are handed over.
+func TestSpreadTenantShards(t *testing.T) {
+	broker := peertest.StartKafka(t)
+	recs := []*kgo.Record{
+		{Topic: "tenancy.logs", Key: []byte("acme/0")},
+		{Topic: "tenancy.logs", Key: []byte("acme/2")},
+		{Topic: "tenancy.logs", Key: []byte("globex/2")},
+		{Topic: "tenancy.logs", Key: []byte("acme/x")},
+		{Topic: "tenancy.logs", Key: []byte("acme/02")},
+	}
+	for _, r := range recs {
+		r.Value = logsMessage(t, [2]string{"", string(r.Key)})
+	}
+	produce(t, broker, recs...)
+	h := &handoverLog{}
+	t.Cleanup(tenantkafka.Subscribe(h))
+	cfg := testConfig(broker)
+	cfg.Topic = "tenancy.{signal}"
+	s := &sink{}
+	f := NewFactory()
+	set := receivertest.NewNopSettings(f.Type())
+	set.ID = component.NewID(f.Type())
+	l, err := f.CreateLogs(t.Context(), set, cfg, s)
+	require.NoError(t, err)
+	require.NoError(t, l.Start(t.Context(), componenttest.NewNopHost()))
+	eventually(t, "three batches", func() bool { return len(s.all()) == 3 })
+	byKey := map[string]got{}
+	for _, g := range s.all() {
+		byKey[g.markers[0]] = g
+	}
+	assert.Equal(t, "acme", byKey["acme/0"].auth.Tenant)
+	assert.True(t, byKey["acme/0"].sampled)
+	assert.Equal(t, "acme", byKey["acme/2"].auth.Tenant)
+	assert.False(t, byKey["acme/2"].sampled)
+	assert.Equal(t, "globex", byKey["globex/2"].auth.Tenant)
+	r, err := receivers.LoadOrStore(cfg, func() (*kafkaReceiver, error) { return nil, errors.New("none") })
+	require.NoError(t, err)
+	eventually(t, "two invalid keys dropped", func() bool { return r.Unwrap().dropped.Get(reasonInvalidTenant).Load() == 2 })
+	require.NoError(t, l.Shutdown(context.Background()))
+	assert.Equal(t, []string{"acme/logs"}, h.revokedStreams(), "globex's shard 0 was never read here")
 }

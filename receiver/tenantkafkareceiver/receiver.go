@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -312,8 +313,15 @@ func (r *kafkaReceiver) handle(ctx context.Context, rec *kgo.Record) bool {
 		r.logger.Error("topic does not match the template", zap.String("topic", rec.Topic))
 		return false
 	}
+	// A spread tenant's shard: the partition of its own topic, or the key's
+	// suffix in a shared one (tenantkafka.ShardKey).
+	shard := rec.Partition
 	if !r.topics.PerTenant() {
-		tenant = string(rec.Key)
+		var ok bool
+		if tenant, shard, ok = tenantkafka.SplitKey(string(rec.Key)); !ok {
+			r.drop(reasonInvalidTenant, rec)
+			return true
+		}
 	}
 	if tenant == "" {
 		r.drop(reasonNoTenant, rec)
@@ -323,8 +331,11 @@ func (r *kafkaReceiver) handle(ctx context.Context, rec *kgo.Record) bool {
 		r.drop(reasonInvalidTenant, rec)
 		return true
 	}
-	if !r.topics.PerTenant() {
+	if !r.topics.PerTenant() && shard == 0 {
 		r.see(rec.Topic, rec.Partition, tenant)
+	}
+	if shard != 0 {
+		ctx = tenantkafka.WithShard(ctx, shard)
 	}
 	cctx := identity.WithAuth(client.NewContext(ctx, client.Info{}), identity.AuthData{
 		Tenant: tenant, Source: identity.SourceKafkaTopic,
@@ -364,9 +375,10 @@ func (r *kafkaReceiver) see(topic string, p int32, tenant string) {
 	r.seen[tp][tenant] = struct{}{}
 }
 
-// streams are the tenants' streams the partitions carry: a tenant topic's
-// own, or those read from a shared topic's partitions (which are
-// forgotten: the partitions are leaving).
+// streams are the tenants' streams whose shard 0 the partitions carry
+// (the state kept per stream is learnt there): a tenant topic's own with
+// its partition 0, or those read from a shared topic's partitions (which
+// are forgotten: the partitions are leaving).
 func (r *kafkaReceiver) streams(m map[string][]int32) []tenantkafka.Stream {
 	var out []tenantkafka.Stream
 	r.seenMu.Lock()
@@ -377,7 +389,9 @@ func (r *kafkaReceiver) streams(m map[string][]int32) []tenantkafka.Stream {
 			continue
 		}
 		if r.topics.PerTenant() {
-			out = append(out, tenantkafka.Stream{Tenant: tenant, Signal: sig})
+			if slices.Contains(ps, 0) {
+				out = append(out, tenantkafka.Stream{Tenant: tenant, Signal: sig})
+			}
 			continue
 		}
 		for _, p := range ps {

@@ -24,12 +24,14 @@ import (
 
 	"github.com/tenancyhq/tenancy/internal/identity"
 	"github.com/tenancyhq/tenancy/internal/peertest"
+	"github.com/tenancyhq/tenancy/internal/tenantkafka"
 )
 
 // got is one batch the pipeline was given, with the identity it came
 // with.
 type got struct {
 	auth    identity.AuthData
+	sampled bool // tenantkafka.Sampled: not a spread tenant's shard other than 0
 	tenants []string // each resource's tenant.id
 	markers []string
 }
@@ -53,7 +55,7 @@ func (s *sink) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 		}
 	}
 	a, _ := identity.AuthFromContext(ctx)
-	g := got{auth: a}
+	g := got{auth: a, sampled: tenantkafka.Sampled(ctx)}
 	for i := 0; i < ld.ResourceLogs().Len(); i++ {
 		attrs := ld.ResourceLogs().At(i).Resource().Attributes()
 		tid, _ := attrs.Get(identity.AttrTenantID)
