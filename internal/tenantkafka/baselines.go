@@ -12,6 +12,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
+// DefaultGroupID is the processing tier's consumer group.
+const DefaultGroupID = "tenancy-processing"
+
 // DefaultBaselinesTopic is the compacted topic the processing tier keeps
 // the tenants' anomaly baselines in. It starts with "_" after the dot, so
 // no tenant topic template matches it.
@@ -22,6 +25,10 @@ const DefaultBaselinesTopic = "tenancy._baselines"
 type BaselinesConfig struct {
 	// ClientConfig: brokers, client_id, tls, sasl, dial_timeout.
 	ClientConfig `mapstructure:",squash"`
+	// GroupID is the consumer group of the tenantkafka receiver whose
+	// partitions the baselines follow; "": tenancy-processing, the
+	// receiver's default.
+	GroupID string `mapstructure:"group_id"`
 	// Topic is the compacted topic (cleanup.policy=compact, created on
 	// first use); "": tenancy._baselines. Only the processing tier's
 	// principal should be allowed to write it.
@@ -41,6 +48,9 @@ type BaselinesConfig struct {
 func (c BaselinesConfig) withDefaults() BaselinesConfig {
 	if c.Topic == "" {
 		c.Topic = DefaultBaselinesTopic
+	}
+	if c.GroupID == "" {
+		c.GroupID = DefaultGroupID
 	}
 	if c.Partitions == 0 {
 		c.Partitions = 16
@@ -121,6 +131,9 @@ func NewBaselines(ctx context.Context, cfg BaselinesConfig) (*Baselines, error) 
 
 // Close closes the connection.
 func (b *Baselines) Close() { b.client.Close() }
+
+// Group is the consumer group whose partitions the baselines follow.
+func (b *Baselines) Group() string { return b.cfg.GroupID }
 
 // Entry is one key's value.
 type Entry struct {

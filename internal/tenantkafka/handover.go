@@ -32,65 +32,76 @@ type HandoverListener interface {
 	Lost(streams []Stream)
 }
 
-// The tenantkafka receiver and the listeners of one collector process meet
-// here: the collector gives a connector no handle on a receiver, and a
-// partition's tenants are only known to the receiver that reads it.
+// The tenantkafka receiver of a consumer group and the listeners that
+// follow that group's partitions meet here, in one collector process, by
+// the group's id: the collector gives a connector no handle on a receiver
+// (as internal/sharedcomponent's maps, this registry lives in the process),
+// and a partition's tenants are only known to the receiver that reads it.
 var handover struct {
 	mu        sync.Mutex
-	listeners map[*HandoverListener]struct{}
+	listeners map[string]map[*HandoverListener]struct{} // by group id
 }
 
-// Subscribe adds l until the returned function is called.
-func Subscribe(l HandoverListener) (unsubscribe func()) {
+// Subscribe adds l to the group's listeners until the returned function is
+// called.
+func Subscribe(group string, l HandoverListener) (unsubscribe func()) {
 	key := &l
 	handover.mu.Lock()
 	if handover.listeners == nil {
-		handover.listeners = map[*HandoverListener]struct{}{}
+		handover.listeners = map[string]map[*HandoverListener]struct{}{}
 	}
-	handover.listeners[key] = struct{}{}
+	if handover.listeners[group] == nil {
+		handover.listeners[group] = map[*HandoverListener]struct{}{}
+	}
+	handover.listeners[group][key] = struct{}{}
 	handover.mu.Unlock()
 	return func() {
 		handover.mu.Lock()
-		delete(handover.listeners, key)
+		delete(handover.listeners[group], key)
+		if len(handover.listeners[group]) == 0 {
+			delete(handover.listeners, group)
+		}
 		handover.mu.Unlock()
 	}
 }
 
-func listeners() []HandoverListener {
+func listeners(group string) []HandoverListener {
 	handover.mu.Lock()
 	defer handover.mu.Unlock()
-	out := make([]HandoverListener, 0, len(handover.listeners))
-	for l := range handover.listeners {
+	out := make([]HandoverListener, 0, len(handover.listeners[group]))
+	for l := range handover.listeners[group] {
 		out = append(out, *l)
 	}
 	return out
 }
 
-// AnnounceAssigned tells every listener this member was given partitions.
-func AnnounceAssigned() {
-	for _, l := range listeners() {
+// AnnounceAssigned tells the group's listeners this member was given
+// partitions.
+func AnnounceAssigned(group string) {
+	for _, l := range listeners(group) {
 		l.Assigned()
 	}
 }
 
-// AnnounceRevoked tells every listener these streams leave this member in
-// an orderly rebalance, and returns once each has handed them over.
-func AnnounceRevoked(ctx context.Context, streams []Stream) {
+// AnnounceRevoked tells the group's listeners these streams leave this
+// member in an orderly rebalance, and returns once each has handed them
+// over.
+func AnnounceRevoked(ctx context.Context, group string, streams []Stream) {
 	if len(streams) == 0 {
 		return
 	}
-	for _, l := range listeners() {
+	for _, l := range listeners(group) {
 		l.Revoked(ctx, streams)
 	}
 }
 
-// AnnounceLost tells every listener these streams were taken away without
-// a handover.
-func AnnounceLost(streams []Stream) {
+// AnnounceLost tells the group's listeners these streams were taken away
+// without a handover.
+func AnnounceLost(group string, streams []Stream) {
 	if len(streams) == 0 {
 		return
 	}
-	for _, l := range listeners() {
+	for _, l := range listeners(group) {
 		l.Lost(streams)
 	}
 }

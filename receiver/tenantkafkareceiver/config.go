@@ -47,7 +47,7 @@ type Config struct {
 
 // Defaults.
 const (
-	DefaultGroupID = "tenancy-processing"
+	DefaultGroupID = tenantkafka.DefaultGroupID
 )
 
 // Validate checks the configuration.

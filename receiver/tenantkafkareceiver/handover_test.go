@@ -80,7 +80,7 @@ func TestHandoverAnnouncesStreams(t *testing.T) {
 			}
 			produce(t, broker, tc.recs...)
 			h := &handoverLog{}
-			t.Cleanup(tenantkafka.Subscribe(h))
+			t.Cleanup(tenantkafka.Subscribe(DefaultGroupID, h))
 
 			cfg := testConfig(broker)
 			if tc.topic != "" {
@@ -125,7 +125,7 @@ func TestSpreadTenantShards(t *testing.T) {
 	}
 	produce(t, broker, recs...)
 	h := &handoverLog{}
-	t.Cleanup(tenantkafka.Subscribe(h))
+	t.Cleanup(tenantkafka.Subscribe(DefaultGroupID, h))
 	cfg := testConfig(broker)
 	cfg.Topic = "tenancy.{signal}"
 	s := &sink{}

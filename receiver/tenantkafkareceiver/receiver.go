@@ -160,7 +160,7 @@ func (r *kafkaReceiver) Start(ctx context.Context, _ component.Host) error {
 				r.assigned.Add(int64(len(ps)))
 			}
 			if !r.cfg.Reserved {
-				tenantkafka.AnnounceAssigned()
+				tenantkafka.AnnounceAssigned(r.cfg.GroupID)
 			}
 		}),
 		// The state kept per stream (the anomaly baselines) follows the
@@ -168,12 +168,12 @@ func (r *kafkaReceiver) Start(ctx context.Context, _ component.Host) error {
 		// to another member; only forgotten when they were lost.
 		kgo.OnPartitionsRevoked(func(ctx context.Context, _ *kgo.Client, m map[string][]int32) {
 			if !r.cfg.Reserved {
-				tenantkafka.AnnounceRevoked(ctx, r.streams(m))
+				tenantkafka.AnnounceRevoked(ctx, r.cfg.GroupID, r.streams(m))
 			}
 		}),
 		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
 			if !r.cfg.Reserved {
-				tenantkafka.AnnounceLost(r.streams(m))
+				tenantkafka.AnnounceLost(r.cfg.GroupID, r.streams(m))
 			}
 		}),
 	)

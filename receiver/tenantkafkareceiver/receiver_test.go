@@ -31,7 +31,7 @@ import (
 // with.
 type got struct {
 	auth    identity.AuthData
-	sampled bool // tenantkafka.Sampled: not a spread tenant's shard other than 0
+	sampled bool     // tenantkafka.Sampled: not a spread tenant's shard other than 0
 	tenants []string // each resource's tenant.id
 	markers []string
 }
