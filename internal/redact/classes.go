@@ -438,25 +438,31 @@ type detectorSet uint32
 
 // candidates returns the detectors whose prefilter s passes.
 func candidates(s string) detectorSet {
-	matches, f, _ := keywords.ac.scan(nil, s, nil)
-	return gated(s, f, ^detectorSet(0)) | keywordHits(s, matches, 0, 0)
+	var b scanBuf
+	flags := keywords.ac.scanInto(&b, s)
+	return gated(s, flags, ^detectorSet(0)) | keywordHits(s, b.matches, 0, 0)
 }
 
-// gated returns the detectors whose digit, colon and shape gates pass.
-func gated(s string, f facts, want detectorSet) detectorSet {
+// gated returns the detectors whose digit, colon and shape gates pass,
+// given the flags a scan of s raised. The colons are counted only when
+// there are some and a detector they gate is wanted.
+func gated(s string, flags uint32, want detectorSet) detectorSet {
 	var set detectorSet
-	cand := (digitGated[min(f.digits, maxDigitRun)] | colonGated[min(f.colons, len(colonGated)-1)]) & want
+	cand := digitGated[digitRun(flags)] & want
+	if flags&colonBit != 0 && colonGated[len(colonGated)-1]&want != 0 {
+		cand |= colonGated[min(strings.Count(s, ":"), len(colonGated)-1)] & want
+	}
 	for cand != 0 {
 		di := bits.TrailingZeros32(uint32(cand))
 		cand &= cand - 1
 		d := &detectors[di]
 		switch d.cls {
 		case clsIPv4:
-			if !f.ipv4 {
+			if flags&ipv4Bit == 0 {
 				continue
 			}
 		case clsIBAN:
-			if !f.iban || !ibanShape(s) {
+			if flags&ibanBit == 0 || !ibanShape(s) {
 				continue
 			}
 		}

@@ -280,8 +280,7 @@ type pass struct {
 	hits   []hit
 	segs   []segment
 	// matches and states are scratch space for the automaton.
-	matches []acMatch
-	states  []uint32
+	sc      scanBuf
 	counts  [numClasses]int32
 	// ruleCounts counts the current record's tenant-defined rule findings.
 	ruleCounts []classCount
@@ -652,7 +651,7 @@ func (ps *pass) setStr(s string, set func(string)) {
 
 // foreignIn reports whether s holds another tenant's identifier.
 func (ps *pass) foreignIn(s string) bool {
-	ps.spans, ps.matches, ps.states = ps.r.m.find(ps.spans[:0], ps.matches, ps.states, s, ps.ru.owner)
+	ps.spans, ps.sc.matches, ps.sc.states = ps.r.m.find(ps.spans[:0], ps.sc.matches, ps.sc.states, s, ps.ru.owner)
 	return len(ps.spans) > 0
 }
 
@@ -663,7 +662,7 @@ func (ps *pass) str(s string) (out string, changed, removed bool) {
 		return s, false, false
 	}
 	ps.spans, ps.hits = ps.spans[:0], ps.hits[:0]
-	if f := ps.layer(s, nil); f.esc && hasEscapes(s) {
+	if esc := ps.layer(s, nil); esc && hasEscapes(s) {
 		if dec, pos, ok := unescapeLayers(s); ok {
 			ps.layer(dec, pos)
 		}
@@ -678,17 +677,17 @@ func (ps *pass) str(s string) (out string, changed, removed bool) {
 }
 
 // layer appends what text holds to ps.spans (foreign identifiers) and
-// ps.hits (findings of the classes the tenant does not keep) and returns
-// text's facts. pos, for text decoded from the string being redacted, maps
-// text's offsets back to that string's.
-func (ps *pass) layer(text string, pos []int) facts {
+// ps.hits (findings of the classes the tenant does not keep) and reports
+// whether text may hold an escape. pos, for text decoded from the string
+// being redacted, maps text's offsets back to that string's.
+func (ps *pass) layer(text string, pos []int) (esc bool) {
 	m := ps.r.m
-	var f facts
-	ps.matches, f, ps.states = m.ac.scan(ps.matches[:0], text, ps.states)
-	ps.spans = m.findPlain(ps.spans, text, ps.matches, ps.ru.owner, pos)
+	ps.sc.matches = ps.sc.matches[:0]
+	flags := m.ac.scanInto(&ps.sc, text)
+	ps.spans = m.findPlain(ps.spans, text, ps.sc.matches, ps.ru.owner, pos)
 	// Both sets hold only the tenant's active detectors.
-	set := keywordHits(text, ps.matches, len(m.patterns), ^ps.ru.active)
-	if set |= gated(text, f, ps.ru.active&^set); set != 0 {
+	set := keywordHits(text, ps.sc.matches, len(m.patterns), ^ps.ru.active)
+	if set |= gated(text, flags, ps.ru.active&^set); set != 0 {
 		n := len(ps.hits)
 		ps.hits = detect(ps.hits, text, set)
 		for i := n; pos != nil && i < len(ps.hits); i++ {
@@ -696,9 +695,9 @@ func (ps *pass) layer(text string, pos []int) facts {
 		}
 	}
 	if len(ps.ru.custom) > 0 {
-		ps.hits = ps.r.rix.ruleHits(ps.hits, text, ps.matches, m.ruleBase, ps.ru, pos)
+		ps.hits = ps.r.rix.ruleHits(ps.hits, text, ps.sc.matches, m.ruleBase, ps.ru, pos)
 	}
-	return f
+	return flags&escBit != 0
 }
 
 // apply replaces the findings in s. Overlapping findings merge into one

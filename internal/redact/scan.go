@@ -182,10 +182,14 @@ var factKinds = func() (k [256]uint8) {
 	return k
 }()
 
+// digitRun is the longest digit run the flags of a scan say (up to
+// maxDigitRun).
+func digitRun(flags uint32) int { return bits.Len32(flags >> 16 & (1<<maxDigitRun - 1)) }
+
 // factsOf turns the flags a scan of s raised into facts.
 func factsOf(flags uint32, s string) facts {
 	f := facts{
-		digits: bits.Len32(flags >> 16 & (1<<maxDigitRun - 1)),
+		digits: digitRun(flags),
 		esc:    flags&escBit != 0,
 		ipv4:   flags&ipv4Bit != 0,
 		iban:   flags&ibanBit != 0,
@@ -202,10 +206,32 @@ func factsOf(flags uint32, s string) facts {
 // which would spill its state to the stack on every byte: it notes the
 // state after every byte in states, and the matches are read out after it.
 func (a *automaton) scan(dst []acMatch, s string, states []uint32) ([]acMatch, facts, []uint32) {
-	states = slices.Grow(states[:0], len(s))[:len(s)]
+	b := scanBuf{matches: dst, states: states}
+	flags := a.scanInto(&b, s)
+	return b.matches, factsOf(flags, s), b.states
+}
+
+// scanBuf is scan's memory: the matches found and the states after each
+// byte, reused from string to string.
+type scanBuf struct {
+	matches []acMatch
+	states  []uint32
+}
+
+// scanInto is scan appending to b.matches and returning the facts DFA's
+// flags, not facts: the redactor's hot path reads the few facts it needs
+// from them (gated) and passes nothing larger than a word around.
+func (a *automaton) scanInto(b *scanBuf, s string) (flags uint32) {
+	if cap(b.states) < len(s) {
+		b.states = slices.Grow(b.states[:0], len(s))
+	}
+	states := b.states[:len(s)]
 	flags, top := a.steps(s, states)
-	for i := 0; top >= a.matchFrom && i < len(states); i++ {
-		sid := states[i]
+	if top < a.matchFrom {
+		return flags
+	}
+	dst := b.matches
+	for i, sid := range states {
 		if sid < a.matchFrom {
 			continue
 		}
@@ -214,7 +240,8 @@ func (a *automaton) scan(dst []acMatch, s string, states []uint32) ([]acMatch, f
 			dst = append(dst, acMatch{int(pi), i + 1 - int(a.lens[pi]), i + 1})
 		}
 	}
-	return dst, factsOf(flags, s), states[:0]
+	b.matches = dst
+	return flags
 }
 
 // steps is scan's loop: it writes the automaton's state after each byte

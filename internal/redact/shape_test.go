@@ -145,13 +145,16 @@ func TestGatedMatchesReference(t *testing.T) {
 	}
 	opened := 0
 	for _, s := range randomStrings(rand.New(rand.NewPCG(11, 12)), "0123456789 -.:()+/abAZ%", 50000, 1, 40) {
-		_, f, _ := m.ac.scan(nil, s, nil)
+		var b scanBuf
+		flags := m.ac.scanInto(&b, s)
+		_, f := prepareRef(nil, s)
+		f.digits = min(f.digits, maxDigitRun)
 		want := gatedRef(s, f)
-		if got := gated(s, f, ^detectorSet(0)); got != want {
-			t.Fatalf("gated(%q) = %b, reference %b", s, got, want)
-		}
-		if got := gated(s, f, want&^1); got != want&^1 {
-			t.Fatalf("gated(%q) with the first detector not wanted = %b, reference %b", s, got, want&^1)
+		colons := colonGated[len(colonGated)-1]
+		for _, only := range []detectorSet{^detectorSet(0), ^detectorSet(1), colons, ^colons} {
+			if got := gated(s, flags, only); got != want&only {
+				t.Fatalf("gated(%q) of %b = %b, reference %b", s, only, got, want&only)
+			}
 		}
 		if want != 0 {
 			opened++
