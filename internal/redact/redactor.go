@@ -280,8 +280,8 @@ type pass struct {
 	hits   []hit
 	segs   []segment
 	// matches and states are scratch space for the automaton.
-	sc      scanBuf
-	counts  [numClasses]int32
+	sc     scanBuf
+	counts [numClasses]int32
 	// ruleCounts counts the current record's tenant-defined rule findings.
 	ruleCounts []classCount
 	// resCounts, resRules and resRecords are the current resource's
