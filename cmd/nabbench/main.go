@@ -42,7 +42,9 @@ func main() {
 	loco := flag.Bool("loco", true, "also print per-category scores in sample and leave-one-category-out over the configuration sweep")
 	dump := flag.String("dump", "", "print every row of this corpus file scoring at least -dumpmin, with the detector's explanation")
 	dumpMin := flag.Float64("dumpmin", 0.5, "score cut for -dump")
+	fixed := flag.Int("probation", 0, "if > 0, every file's detector learns for this many rows; by default each learns for NAB's probationary period of its file, min(15% of its rows, 750), as NAB's runner tells every detector")
 	flag.Parse()
+	fixedProbation = *fixed
 	if *dump != "" {
 		if err := dumpFile(os.Stdout, *data, *dump, *dumpMin, anomaly.DefaultConfig()); err != nil {
 			fmt.Fprintln(os.Stderr, "nabbench:", err)
@@ -56,6 +58,21 @@ func main() {
 		fmt.Fprintln(os.Stderr, "nabbench:", err)
 		os.Exit(1)
 	}
+}
+
+// fixedProbation, if > 0, replaces NAB's per-file probationary period as
+// every detector's Probation.
+var fixedProbation int
+
+// fileConfig is cfg for a file of n rows: its Probation is the rows NAB
+// leaves unscored, which NAB hands every detector (and which also sets the
+// detector's time scale), unless -probation fixes it.
+func fileConfig(cfg anomaly.Config, n int) anomaly.Config {
+	cfg.Probation = nab.ProbationLength(n)
+	if fixedProbation > 0 {
+		cfg.Probation = fixedProbation
+	}
+	return cfg
 }
 
 func run(w io.Writer, dir, out, name string, cfg anomaly.Config, perFile, loco bool) error {
@@ -128,7 +145,7 @@ func detect(c *nab.Corpus, cfg anomaly.Config, out, name string) (map[string][]s
 				errs[i] = err
 				return
 			}
-			d, err := anomaly.New(cfg)
+			d, err := anomaly.New(fileConfig(cfg, len(s.Values)))
 			if err != nil {
 				errs[i] = err
 				return
@@ -158,17 +175,16 @@ func detect(c *nab.Corpus, cfg anomaly.Config, out, name string) (map[string][]s
 }
 
 // sweep is the small grid the leave-one-category-out table chooses from:
-// each configuration is base with one suppression span and one sensitivity.
+// each configuration is base with another suppression span (the
+// sensitivity only rescales scores, which the threshold sweep undoes).
 // base itself is the first, so ties go to it.
 func sweep(base anomaly.Config) []anomaly.Config {
 	out := []anomaly.Config{base}
-	for _, sup := range []int{100, 200, 400} {
-		for _, sens := range []float64{0.3, 0.5, 0.7} {
-			c := base
-			c.Suppress, c.Sensitivity = sup, sens
-			if c != base {
-				out = append(out, c)
-			}
+	for _, sup := range []int{25, 50, 100, 200} {
+		c := base
+		c.Suppress = sup
+		if c != base {
+			out = append(out, c)
 		}
 	}
 	return out
@@ -248,7 +264,7 @@ func dumpFile(w io.Writer, dir, file string, cut float64, cfg anomaly.Config) er
 	if err != nil {
 		return err
 	}
-	d, err := anomaly.New(cfg)
+	d, err := anomaly.New(fileConfig(cfg, len(s.Values)))
 	if err != nil {
 		return err
 	}
@@ -266,8 +282,8 @@ func dumpFile(w io.Writer, dir, file string, cut float64, cfg anomaly.Config) er
 			}
 		}
 		e := d.Explain()
-		fmt.Fprintf(w, "%5d %s %-2s v=%-10.4g score=%.5f raw=%.5f zv=%.2f zd=%.2f seas=%d\n",
-			i, s.Timestamps[i], in, v, sc, e.Raw, e.Value, e.Diff, e.Seasonal)
+		fmt.Fprintf(w, "%5d %s %-2s v=%-10.4g score=%.5f raw=%.5f match=%.3f out-of-range=%v expected=%.4g\n",
+			i, s.Timestamps[i], in, v, sc, e.Raw, e.Match, e.OutOfRange, e.Expected)
 	}
 	return nil
 }

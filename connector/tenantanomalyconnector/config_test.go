@@ -26,7 +26,7 @@ func TestLoadConfig(t *testing.T) {
 	}{
 		{id: component.NewID(metadata.Type), want: &Config{
 			Policy: component.MustNewID("tenantpolicy"), FingerprintSecret: "0123456789abcdef",
-			Interval: time.Minute, Threshold: 0.5, Probation: 150, Suppress: 200, CheckpointInterval: 5 * time.Minute,
+			Interval: time.Minute, Threshold: 0.5, Probation: 150, Suppress: 50, CheckpointInterval: 5 * time.Minute,
 			Access: AccessConfig{AuthFailureBurst: 10, AuthFailureFactor: 3}}},
 		{id: component.NewIDWithName(metadata.Type, "full"), want: &Config{
 			Policy: component.MustNewIDWithName("tenantpolicy", "edge"), FingerprintSecret: "0123456789abcdef",

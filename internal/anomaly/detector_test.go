@@ -6,7 +6,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -49,9 +48,21 @@ func maxIn(s []float64, from, to int) (float64, int) {
 	return best, at
 }
 
-// alarm is a score level well above anything the clean series reach; the
-// NAB-optimised threshold of the default config is 0.35.
-const alarm = 0.4
+// alarm is the default threshold of the tenantanomaly connector; at the
+// default sensitivity it is close to the NAB-optimised threshold of the
+// low-false-positive profile.
+const alarm = 0.5
+
+// clean counts the scores at or above alarm in s[from:to].
+func alarms(s []float64, from, to int) int {
+	n := 0
+	for _, x := range s[from:min(to, len(s))] {
+		if x >= alarm {
+			n++
+		}
+	}
+	return n
+}
 
 func TestEventsRaiseScore(t *testing.T) {
 	const n, ev = 3200, 2500
@@ -94,39 +105,27 @@ func TestEventsRaiseScore(t *testing.T) {
 			}
 			return v
 		},
-		"seasonal break": func() []float64 {
-			rng := rand.New(rand.NewPCG(6, 3))
-			v := make([]float64, 288*14)
-			for i := range v {
-				v[i] = daily(i, rng)
-				if i >= 288*12 {
-					v[i] = 100 + rng.NormFloat64()*2 // the daily pattern stops
-				}
-			}
-			return v
-		},
 	}
 	for name, gen := range cases {
 		t.Run(name, func(t *testing.T) {
-			v := gen()
-			start := ev
-			if name == "seasonal break" {
-				start = 288 * 12
+			sc := run(t, gen())
+			after, at := maxIn(sc, ev, ev+600)
+			if after < 0.9 {
+				t.Errorf("max score after the event = %.3f, want >= 0.9", after)
 			}
-			sc := run(t, v)
-			before, _ := maxIn(sc, 500, start)
-			after, at := maxIn(sc, start, start+600)
-			if after < alarm {
-				t.Errorf("max score after the event = %.3f, want >= %.2f", after, alarm)
+			// Gaussian noise has no bounded range, so the model now and
+			// then meets a window it has not seen: rarely, not routinely.
+			if k := alarms(sc, 500, ev); k > 4 {
+				t.Errorf("%d scores >= %.1f in 2000 clean rows, want <= 4", k, alarm)
 			}
-			if before >= alarm {
-				t.Errorf("max score before the event = %.3f, want < %.2f", before, alarm)
-			}
-			t.Logf("before %.3f, after %.3f at +%d", before, after, at-start)
+			t.Logf("after %.3f at +%d; %d alarms before", after, at-ev, alarms(sc, 500, ev))
 		})
 	}
 }
 
+// A series whose probation covered a full cycle of its pattern, repeating
+// it with noise and quieter weekends, alarms rarely once the first week is
+// learned.
 func TestCleanSeasonalNoAlarm(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 7))
 	const days = 28
@@ -140,15 +139,30 @@ func TestCleanSeasonalNoAlarm(t *testing.T) {
 	}
 	sc := run(t, v)
 	prob := DefaultConfig().Probation
-	// The first weekend is new to a detector that has seen five weekdays, so
-	// the check starts once a full week has been learned.
-	if m, at := maxIn(sc, 8*288, len(sc)); m >= alarm {
-		t.Errorf("clean seasonal series: score %.3f at %d (day %d), want < %.2f", m, at, at/288, alarm)
+	if k := alarms(sc, 8*288, len(sc)); k > 3 {
+		t.Errorf("clean seasonal series: %d scores >= %.1f in 20 days, want <= 3", k, alarm)
 	}
 	for i := 0; i < prob; i++ {
 		if sc[i] != 0 {
 			t.Fatalf("score %v during probation at %d", sc[i], i)
 		}
+	}
+}
+
+// A short probation (the e2e test's 8 intervals) still flags a spike right
+// after it, and a constant series, whose range has no width, is not flagged
+// for repeating itself.
+func TestShortProbationSpike(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Probation = 8
+	d, _ := New(cfg)
+	for i := range 40 {
+		if sc := d.Update(t0.Add(time.Duration(i)*step), 20); sc != 0 {
+			t.Fatalf("constant series scored %v at %d", sc, i)
+		}
+	}
+	if sc := d.Update(t0.Add(40*step), 400); sc < alarm {
+		t.Errorf("spike to 400 after 40 rows of 20: score %.3f, want >= %.1f", sc, alarm)
 	}
 }
 
@@ -217,29 +231,49 @@ func TestStateSize(t *testing.T) {
 	t.Logf("state: %d bytes marshalled, %d bytes in memory", StateSize, unsafe.Sizeof(*d))
 }
 
+// The sensitivity lifts or lowers every score above 0, and keeps scores in
+// [0,1].
 func TestSensitivity(t *testing.T) {
-	v := make([]float64, 1000)
-	rng := rand.New(rand.NewPCG(3, 3))
-	for i := range v {
-		v[i] = 10 + rng.NormFloat64()
+	for _, raw := range []float64{0.05, 0.3, 0.7, 1} {
+		lo, mid, hi := calibrate(raw, 0), calibrate(raw, 0.5), calibrate(raw, 1)
+		if !(0 < lo && lo < mid && mid < hi && hi <= 1) {
+			t.Errorf("raw %v at sensitivity 0, 0.5, 1 = %.3f %.3f %.3f, want increasing, in (0,1]", raw, lo, mid, hi)
+		}
 	}
-	v[900] = 16
-	score := func(s float64) float64 {
+	for _, s := range []float64{0, 0.5, 1} {
+		if calibrate(0, s) != 0 {
+			t.Errorf("sensitivity %v lifts a zero score", s)
+		}
+	}
+	// Through a Detector: the same series, the same alarms, scored higher
+	// at a higher sensitivity.
+	rng := rand.New(rand.NewPCG(1, 1))
+	v := make([]float64, 3000)
+	for i := range v {
+		v[i] = 50 + rng.NormFloat64()*2
+	}
+	score := func(s float64) []float64 {
 		cfg := DefaultConfig()
 		cfg.Sensitivity = s
 		d, _ := New(cfg)
-		var out float64
+		out := make([]float64, len(v))
 		for i, x := range v {
-			out = d.Update(t0.Add(time.Duration(i)*step), x)
-			if i == 900 {
-				return out
-			}
+			out[i] = d.Update(t0.Add(time.Duration(i)*step), x)
 		}
 		return out
 	}
 	lo, mid, hi := score(0), score(0.5), score(1)
-	if !(lo < mid && mid < hi) {
-		t.Errorf("scores at sensitivity 0, 0.5, 1 = %.3f %.3f %.3f, want increasing", lo, mid, hi)
+	compared := 0
+	for i := range v {
+		if mid[i] > 0 {
+			compared++
+			if !(lo[i] < mid[i] && mid[i] < hi[i]) {
+				t.Errorf("row %d at sensitivity 0, 0.5, 1 = %.3f %.3f %.3f, want increasing", i, lo[i], mid[i], hi[i])
+			}
+		}
+	}
+	if compared == 0 {
+		t.Error("no score strictly between 0 and 1 to compare")
 	}
 	if _, err := New(Config{Sensitivity: 1.5}); err == nil {
 		t.Error("sensitivity 1.5 accepted")
@@ -271,8 +305,8 @@ func TestReplay(t *testing.T) {
 }
 
 // A late value is scored in arrival order: the detector's state after a row
-// that goes back in time is the state a forward timestamp in the same hour
-// bins would give, and the seasonal clock does not run backwards.
+// that goes back in time is the state the same value with a forward
+// timestamp gives.
 func TestLateValueScoredInArrivalOrder(t *testing.T) {
 	a, _ := New(DefaultConfig())
 	b, _ := New(DefaultConfig())
@@ -281,7 +315,6 @@ func TestLateValueScoredInArrivalOrder(t *testing.T) {
 		a.Update(ts, float64(i%17))
 		late := ts
 		if i == 2000 {
-			// A week earlier: the same hour-of-day and hour-of-week bins.
 			late = ts.Add(-7 * 24 * time.Hour)
 		}
 		b.Update(late, float64(i%17))
@@ -366,31 +399,9 @@ func TestExplainExpected(t *testing.T) {
 	}
 }
 
-// median agrees with sorting, on odd and even lengths and with ties.
-func TestMedianMatchesSort(t *testing.T) {
-	rng := rand.New(rand.NewPCG(5, 6))
-	for n := 1; n <= winLen; n++ {
-		for trial := 0; trial < 200; trial++ {
-			b := make([]float64, n)
-			for i := range b {
-				b[i] = math.Round(rng.NormFloat64() * 3)
-			}
-			s := append([]float64(nil), b...)
-			sort.Float64s(s)
-			want := s[n/2]
-			if n%2 == 0 {
-				want = 0.5 * (s[n/2-1] + s[n/2])
-			}
-			if got := median(b); got != want {
-				t.Fatalf("n=%d: median %v, want %v", n, got, want)
-			}
-		}
-	}
-}
-
 // A value beyond everything the series has shown, though only moderately
-// far from its median in units of its noise, is flagged; the same distance
-// inside the seen range is not.
+// far from its median in units of its noise, is flagged; no value inside
+// the range is taken for one beyond it.
 func TestOutOfRangeFlagged(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	v := make([]float64, 2100)
@@ -398,12 +409,31 @@ func TestOutOfRangeFlagged(t *testing.T) {
 		v[i] = 10 * rng.Float64() // bounded noise: the range is [0,10]
 	}
 	v[2000] = 20
-	sc := run(t, v)
-	if sc[2000] < alarm {
-		t.Errorf("value 20 after 2000 values in [0,10]: score %.3f, want >= %.2f", sc[2000], alarm)
+	d, _ := New(DefaultConfig())
+	for i, x := range v {
+		sc := d.Update(t0.Add(time.Duration(i)*step), x)
+		out := d.Explain().OutOfRange
+		switch {
+		case i == 2000 && (d.Explain().Raw != 1 || sc < alarm || !out):
+			t.Errorf("value 20 after 2000 values in [0,10]: score %.3f (raw %v), out of range %v; want raw 1, out of range", sc, d.Explain().Raw, out)
+		case i >= 200 && i < 2000 && out:
+			t.Errorf("value %.3f at %d inside the range taken for out of range", x, i)
+		}
 	}
-	if m, at := maxIn(sc, 200, 2000); m >= alarm {
-		t.Errorf("score %.3f at %d inside the range, want < %.2f", m, at, alarm)
+}
+
+// A checkpoint of the earlier detector (state version 2, another size) is
+// refused with an error, not misread: the connector then lets that series
+// relearn.
+func TestOldStateRefused(t *testing.T) {
+	d, _ := New(DefaultConfig())
+	for _, p := range [][]byte{append([]byte{2}, make([]byte, 828)...), append([]byte{2}, make([]byte, StateSize-1)...)} {
+		if err := d.UnmarshalBinary(p); err == nil {
+			t.Errorf("a %d-byte version-2 state was accepted", len(p))
+		}
+	}
+	if d.Points() != 0 {
+		t.Error("a refused state changed the detector")
 	}
 }
 

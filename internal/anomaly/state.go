@@ -7,7 +7,9 @@ import (
 	"unsafe"
 )
 
-const stateVersion = 2
+// stateVersion 3 is the resonance model; a version-2 state (the earlier
+// median detector) is refused, and its series relearns.
+const stateVersion = 3
 
 // StateSize is the number of bytes MarshalBinary produces: the whole state of
 // one series.
