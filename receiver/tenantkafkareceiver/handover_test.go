@@ -12,11 +12,27 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
 	"github.com/tenancyhq/tenancy/internal/peertest"
 	"github.com/tenancyhq/tenancy/internal/tenantkafka"
 )
+
+// startLogs starts the logs receiver of cfg on next; the caller shuts it
+// down.
+func startLogs(t *testing.T, cfg *Config, next consumer.Logs) receiver.Logs {
+	t.Helper()
+	require.NoError(t, cfg.Validate())
+	f := NewFactory()
+	set := receivertest.NewNopSettings(f.Type())
+	set.ID = component.NewID(f.Type())
+	l, err := f.CreateLogs(t.Context(), set, cfg, next)
+	require.NoError(t, err)
+	require.NoError(t, l.Start(t.Context(), componenttest.NewNopHost()))
+	return l
+}
 
 // handoverLog records what the receivers announce.
 type handoverLog struct {
@@ -86,14 +102,8 @@ func TestHandoverAnnouncesStreams(t *testing.T) {
 			if tc.topic != "" {
 				cfg.Topic = tc.topic
 			}
-			require.NoError(t, cfg.Validate())
 			s := &sink{}
-			f := NewFactory()
-			set := receivertest.NewNopSettings(f.Type())
-			set.ID = component.NewID(f.Type())
-			l, err := f.CreateLogs(t.Context(), set, cfg, s)
-			require.NoError(t, err)
-			require.NoError(t, l.Start(t.Context(), componenttest.NewNopHost()))
+			l := startLogs(t, cfg, s)
 			eventually(t, "both tenants' messages", func() bool { return len(s.all()) == 2 })
 			h.mu.Lock()
 			assert.Positive(t, h.assigned)
@@ -129,12 +139,7 @@ func TestSpreadTenantShards(t *testing.T) {
 	cfg := testConfig(broker)
 	cfg.Topic = "tenancy.{signal}"
 	s := &sink{}
-	f := NewFactory()
-	set := receivertest.NewNopSettings(f.Type())
-	set.ID = component.NewID(f.Type())
-	l, err := f.CreateLogs(t.Context(), set, cfg, s)
-	require.NoError(t, err)
-	require.NoError(t, l.Start(t.Context(), componenttest.NewNopHost()))
+	l := startLogs(t, cfg, s)
 	eventually(t, "three batches", func() bool { return len(s.all()) == 3 })
 	byKey := map[string]got{}
 	for _, g := range s.all() {

@@ -13,10 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/pdata/plog"
-	"go.opentelemetry.io/collector/receiver/receivertest"
 
 	"github.com/tenancyhq/tenancy/internal/peertest"
 
@@ -82,12 +79,7 @@ func TestShutdownPastDeadlineLeavesTheGroup(t *testing.T) {
 	cfg := testConfig(broker)
 	cfg.GroupID = "stale"
 	s := &blockingSink{release: make(chan struct{}), entered: make(chan struct{}, 1)}
-	f := NewFactory()
-	set := receivertest.NewNopSettings(f.Type())
-	set.ID = component.NewID(f.Type())
-	l, err := f.CreateLogs(t.Context(), set, cfg, s)
-	require.NoError(t, err)
-	require.NoError(t, l.Start(t.Context(), componenttest.NewNopHost()))
+	l := startLogs(t, cfg, s)
 	select {
 	case <-s.entered:
 	case <-time.After(15 * time.Second):

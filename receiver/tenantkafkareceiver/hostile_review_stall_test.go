@@ -8,12 +8,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/pdata/plog"
-	"go.opentelemetry.io/collector/receiver/receivertest"
 
 	"github.com/tenancyhq/tenancy/internal/identity"
 	"github.com/tenancyhq/tenancy/internal/peertest"
@@ -46,12 +42,7 @@ func TestOneTenantsRefusalDoesNotStallOthers(t *testing.T) {
 	cfg := testConfig(broker)
 	cfg.GroupID = "noisy"
 	s := &refusingSink{tenant: "acme"}
-	f := NewFactory()
-	set := receivertest.NewNopSettings(f.Type())
-	set.ID = component.NewID(f.Type())
-	l, err := f.CreateLogs(t.Context(), set, cfg, s)
-	require.NoError(t, err)
-	require.NoError(t, l.Start(t.Context(), componenttest.NewNopHost()))
+	l := startLogs(t, cfg, s)
 	t.Cleanup(func() { assert.NoError(t, l.Shutdown(context.Background())) })
 	eventually(t, "acme refused twice", func() bool { return s.refused.Load() >= 2 })
 
