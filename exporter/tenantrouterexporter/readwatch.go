@@ -41,7 +41,7 @@ func (c *readCounter) count(r *router) {
 	if err != nil {
 		c.logger.Warn("store reads: audit logs", zap.Error(err))
 	}
-	for tenant, n := range reads {
-		c.sink.CountStoreReads(tenant, n)
+	for tenant, rd := range reads {
+		c.sink.CountStoreReads(tenant, rd.N, rd.Actors)
 	}
 }

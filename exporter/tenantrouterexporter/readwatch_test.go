@@ -20,14 +20,16 @@ type readSink struct {
 	component.StartFunc
 	component.ShutdownFunc
 	policy.Static
-	mu    sync.Mutex
-	reads map[string]uint64
+	mu     sync.Mutex
+	reads  map[string]uint64
+	actors map[string][]string
 }
 
-func (s *readSink) CountStoreReads(tenant string, n uint64) {
+func (s *readSink) CountStoreReads(tenant string, n uint64, actors []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.reads[tenant] += n
+	s.actors[tenant] = append(s.actors[tenant], actors...)
 }
 
 func (s *readSink) of(tenant string) uint64 {
@@ -46,7 +48,7 @@ func TestStoreReadsReachThePolicyExtension(t *testing.T) {
 	const tenants = "tenants:\n  acme: {}\n  globex: {}\n"
 	p, err := policy.Parse("tenants.yaml", []byte(tenants))
 	require.NoError(t, err)
-	sink := &readSink{Static: policy.Static{P: p}, reads: map[string]uint64{}}
+	sink := &readSink{Static: policy.Static{P: p}, reads: map[string]uint64{}, actors: map[string][]string{}}
 	cfg := createDefaultConfig().(*Config)
 	cfg.Backends = map[string]*BackendConfig{"store": {Type: TypeLocalstore, Directory: dir, AnchorInterval: 20 * time.Millisecond}}
 	e := startRouterWith(t, cfg, tenants, map[component.ID]component.Component{policytest.ExtensionID: sink})
@@ -70,4 +72,7 @@ func TestStoreReadsReachThePolicyExtension(t *testing.T) {
 	time.Sleep(100 * time.Millisecond) // several looks
 	assert.Equal(t, uint64(4), sink.of("acme"), "counted once")
 	assert.Zero(t, sink.of("globex"), "the router's own writes are no reads")
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	assert.Equal(t, "ctl", sink.actors["acme"][0], "who read is passed on")
 }

@@ -92,12 +92,13 @@ func TestAccessUnboundedGrowthAttack(t *testing.T) {
 func TestCountStoreReads(t *testing.T) {
 	h := start(t, readTestPolicy(t), nil)
 	var sink access.StoreReadSink = h.ext
-	sink.CountStoreReads("acme", 4)
-	sink.CountStoreReads("acme", 1)
-	sink.CountStoreReads("initech", 9) // not in the test policy
+	sink.CountStoreReads("acme", 4, []string{"tenancyctl:alice"})
+	sink.CountStoreReads("acme", 1, nil)
+	sink.CountStoreReads("initech", 9, []string{"tenancyctl:mallory"}) // not in the test policy
 	c, found := h.ext.AccessCounts("acme")
 	require.True(t, found)
 	assert.Equal(t, access.Counts{StoreReads: 5}, c)
+	assert.Equal(t, []string{"tenancyctl:alice"}, h.ext.AccessStoreReaders("acme"))
 	_, found = h.ext.AccessCounts("initech")
 	assert.False(t, found)
 }

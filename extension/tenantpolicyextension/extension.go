@@ -114,10 +114,15 @@ func (e *policyExtension) AccessCredentials(tenant string) []access.CredentialCo
 // CountStoreReads implements access.StoreReadSink: the tenantrouter's
 // local store reports here the reads it found in the tenants' audit logs,
 // for the connector to read with the other access counts.
-func (e *policyExtension) CountStoreReads(tenant string, n uint64) {
+func (e *policyExtension) CountStoreReads(tenant string, n uint64, actors []string) {
 	if p := e.current.Load(); p != nil {
-		e.access.StoreReads(p, tenant, n)
+		e.access.StoreReads(p, tenant, n, actors)
 	}
+}
+
+// AccessStoreReaders returns who read the tenant's store last.
+func (e *policyExtension) AccessStoreReaders(tenant string) []string {
+	return e.access.StoreReaders(tenant)
 }
 
 func (e *policyExtension) install(ctx context.Context, p *policy.Policy) {

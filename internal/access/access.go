@@ -70,14 +70,17 @@ type Source interface {
 	AccessCredentials(tenant string) []CredentialCounts
 }
 
+// MaxStoreReaders bounds the readers kept per tenant.
+const MaxStoreReaders = 4
+
 // StoreReadSink takes the reads of tenants' stores: the tenantrouter's
 // local store finds them in the tenants' audit logs (another process, such
 // as tenancyctl, writes them) and reports them here; the tenantpolicy
 // extension is one.
 type StoreReadSink interface {
-	// CountStoreReads adds n reads of the tenant's store; a tenant not in
-	// the policy is not counted.
-	CountStoreReads(tenant string, n uint64)
+	// CountStoreReads adds n reads of the tenant's store by actors (the
+	// latest first); a tenant not in the policy is not counted.
+	CountStoreReads(tenant string, n uint64, actors []string)
 }
 
 // Tracker counts per tenant. It is safe for concurrent use.
@@ -99,6 +102,8 @@ type tenantAccess struct {
 	// creds are the tenant's keys that were used: a slice, as a tenant has
 	// a handful (a map costs ~200 bytes more per tenant).
 	creds []CredentialCounts
+	// readers are who read the tenant's store last, the latest first.
+	readers []string
 }
 
 // New returns a tracker. Addresses seen in a tenant's first learning
@@ -180,13 +185,36 @@ func (t *Tracker) Refused(p *policy.Policy, claimed, owner, credential string) {
 	}
 }
 
-// StoreReads counts n reads of the tenant's store.
-func (t *Tracker) StoreReads(p *policy.Policy, tenant string, n uint64) {
+// StoreReads counts n reads of the tenant's store by actors, the latest
+// first; the tenant keeps the MaxStoreReaders latest distinct actors.
+func (t *Tracker) StoreReads(p *policy.Policy, tenant string, n uint64, actors []string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if a := t.entry(p, tenant); a != nil {
-		a.c.StoreReads += n
+	a := t.entry(p, tenant)
+	if a == nil {
+		return
 	}
+	a.c.StoreReads += n
+	if len(actors) == 0 {
+		return
+	}
+	readers := make([]string, 0, MaxStoreReaders)
+	for _, r := range append(slices.Clip(actors), a.readers...) {
+		if len(readers) < MaxStoreReaders && !slices.Contains(readers, r) {
+			readers = append(readers, r)
+		}
+	}
+	a.readers = readers
+}
+
+// StoreReaders returns who read the tenant's store last, the latest first.
+func (t *Tracker) StoreReaders(tenant string) []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if a, ok := t.tenants[tenant]; ok {
+		return slices.Clone(a.readers)
+	}
+	return nil
 }
 
 // credential returns the counts of one of the tenant's own credentials.

@@ -80,17 +80,25 @@ func TestRefused(t *testing.T) {
 	assert.Equal(t, 2, tr.Len())
 }
 
-// Store reads count for policy tenants only, and add up.
+// Store reads count for policy tenants only, and add up; the tenant keeps
+// who read it last.
 func TestStoreReads(t *testing.T) {
 	p := testPolicy(t, "acme", "globex")
 	tr := New(time.Minute, 4, time.Now)
-	tr.StoreReads(p, "acme", 3)
-	tr.StoreReads(p, "acme", 2)
-	tr.StoreReads(p, "_quarantine", 7) // a pipeline tenant's store: not the policy's
-	tr.StoreReads(p, "nobody", 7)
+	tr.StoreReads(p, "acme", 3, []string{"ctl:b", "ctl:a"})
+	tr.StoreReads(p, "acme", 2, nil)                      // a backup names nobody
+	tr.StoreReads(p, "_quarantine", 7, []string{"ctl:q"}) // a pipeline tenant's store: not the policy's
+	tr.StoreReads(p, "nobody", 7, nil)
 	a, _ := tr.Counts("acme")
 	assert.Equal(t, Counts{StoreReads: 5}, a)
 	assert.Equal(t, 1, tr.Len())
+	assert.Equal(t, []string{"ctl:b", "ctl:a"}, tr.StoreReaders("acme"))
+	// The latest first, each once, at most MaxStoreReaders.
+	tr.StoreReads(p, "acme", 4, []string{"ctl:c", "ctl:a", "ctl:d"})
+	assert.Equal(t, []string{"ctl:c", "ctl:a", "ctl:d", "ctl:b"}, tr.StoreReaders("acme"))
+	tr.StoreReads(p, "acme", 1, []string{"ctl:e"})
+	assert.Equal(t, []string{"ctl:e", "ctl:c", "ctl:a", "ctl:d"}, tr.StoreReaders("acme"))
+	assert.Nil(t, tr.StoreReaders("globex"))
 }
 
 // A hostile client inventing tenant ids and addresses grows nothing beyond

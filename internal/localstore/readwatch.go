@@ -1,18 +1,37 @@
 package localstore
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/ncruces/go-sqlite3"
+
+	"github.com/tenancyhq/tenancy/internal/identity"
 )
 
 // readKinds are the audit kinds of reads of a tenant's data: tenancyctl
 // query (lineage runs queries too), export and backup. Everything else in
 // the log is the collector's own writing or an operator's change.
 var readKinds = map[string]bool{"query": true, "export": true, "backup": true}
+
+// MaxReadActors bounds the actors a TenantReads names.
+const MaxReadActors = 4
+
+// maxActorLen bounds each actor's length: whoever holds the master key
+// writes it.
+const maxActorLen = 64
+
+// TenantReads are the reads found in a tenant's audit log.
+type TenantReads struct {
+	N uint64
+	// Actors are the distinct actors the entries name (tenancyctl's are
+	// "tenancyctl:<user>"), the latest first, at most MaxReadActors.
+	Actors []string
+}
 
 // ReadWatch finds the reads of tenants' data that other processes
 // (tenancyctl) recorded in the tenants' audit logs, for the access-pattern
@@ -58,8 +77,8 @@ func (s *Store) WatchReads(start time.Time) *ReadWatch {
 // the watch holds no more than its caller's tenants; a shredded tenant or
 // one without a database has none. An error names the tenants it concerns;
 // the others are counted.
-func (w *ReadWatch) Reads(tenants []string, now time.Time) (map[string]uint64, error) {
-	out := map[string]uint64{}
+func (w *ReadWatch) Reads(tenants []string, now time.Time) (map[string]TenantReads, error) {
+	out := map[string]TenantReads{}
 	keep := make(map[string]*readMark, len(tenants))
 	var errs []error
 	for _, id := range tenants {
@@ -78,7 +97,7 @@ func (w *ReadWatch) Reads(tenants []string, now time.Time) (map[string]uint64, e
 			m.files = files // unchanged since before the watch: nothing new to walk
 			continue
 		}
-		n, head, err := w.s.readsAfter(id, m.seq, m.since)
+		r, head, err := w.s.readsAfter(id, m.seq, m.since)
 		if err != nil {
 			if !errors.Is(err, ErrShredded) && !errors.Is(err, ErrNoTenant) {
 				errs = append(errs, err)
@@ -86,8 +105,8 @@ func (w *ReadWatch) Reads(tenants []string, now time.Time) (map[string]uint64, e
 			continue
 		}
 		m.seq, m.since, m.files = head, now, files
-		if n > 0 {
-			out[id] = n
+		if r.N > 0 {
+			out[id] = r
 		}
 	}
 	w.marks, w.last = keep, now
@@ -113,13 +132,13 @@ func (s *Store) stampFiles(tenant string) (fileStamp, bool) {
 	return f, true
 }
 
-const sqlAuditBack = `SELECT seq, kind, time FROM audit ORDER BY seq DESC`
+const sqlAuditBack = `SELECT seq, kind, time, detail FROM audit ORDER BY seq DESC`
 
 // readsAfter counts the read entries of the tenant's audit log after seq
 // after, walking back from the head; with after 0 (or a head below it: the
 // chain restarted), the entries timed at or after since. It returns the
 // head's seq.
-func (s *Store) readsAfter(tenant string, after int64, since time.Time) (n uint64, head int64, err error) {
+func (s *Store) readsAfter(tenant string, after int64, since time.Time) (r TenantReads, head int64, err error) {
 	s.mu.Lock()
 	t := s.tenants[tenant]
 	s.mu.Unlock()
@@ -131,7 +150,7 @@ func (s *Store) readsAfter(tenant string, after int64, since time.Time) (n uint6
 			defer t.mu.Unlock()
 			st, err := t.stmt(sqlAuditBack)
 			if err != nil {
-				return 0, 0, err
+				return r, 0, err
 			}
 			defer st.Reset()
 			return walkReads(st, after, since)
@@ -140,18 +159,18 @@ func (s *Store) readsAfter(tenant string, after int64, since time.Time) (n uint6
 	}
 	conn, err := s.openReadOnly(tenant)
 	if err != nil {
-		return 0, 0, err
+		return r, 0, err
 	}
 	defer conn.Close()
 	st, _, err := conn.Prepare(sqlAuditBack)
 	if err != nil {
-		return 0, 0, err
+		return r, 0, err
 	}
 	defer st.Close()
 	return walkReads(st, after, since)
 }
 
-func walkReads(st *sqlite3.Stmt, after int64, since time.Time) (n uint64, head int64, err error) {
+func walkReads(st *sqlite3.Stmt, after int64, since time.Time) (r TenantReads, head int64, err error) {
 	for st.Step() {
 		seq := st.ColumnInt64(0)
 		if head == 0 {
@@ -169,9 +188,18 @@ func walkReads(st *sqlite3.Stmt, after int64, since time.Time) (n uint64, head i
 				break
 			}
 		}
-		if readKinds[st.ColumnText(1)] {
-			n++
+		if !readKinds[st.ColumnText(1)] {
+			continue
+		}
+		r.N++
+		var d struct {
+			Actor string `json:"actor"`
+		}
+		if len(r.Actors) < MaxReadActors && json.Unmarshal([]byte(st.ColumnText(3)), &d) == nil && d.Actor != "" {
+			if a := identity.Truncate(d.Actor, maxActorLen); !slices.Contains(r.Actors, a) {
+				r.Actors = append(r.Actors, a)
+			}
 		}
 	}
-	return n, head, st.Err()
+	return r, head, st.Err()
 }

@@ -3,6 +3,7 @@ package localstore
 import (
 	"io"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,16 +11,24 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// watchedStores returns the collector's store (writer), holding acme, and
+// another process's (ctl) on the same directory.
+func watchedStores(t *testing.T) (writer, ctl *Store) {
+	t.Helper()
+	writer, master := openStore(t)
+	require.NoError(t, writer.WriteLogs("acme", logsWith("acme", time.Now(), "a"), "v1"))
+	ctl, err := Open(writer.Dir(), master)
+	require.NoError(t, err)
+	t.Cleanup(func() { ctl.Close() })
+	return writer, ctl
+}
+
 // The collector's store (writer) watches what another process (ctl, as
 // tenancyctl) reads: queries, exports and backups, counted once each, per
 // tenant, from the watch's start; its own ingest entries are no reads.
 func TestReadWatchCountsOtherProcessesReads(t *testing.T) {
-	writer, master := openStore(t)
-	require.NoError(t, writer.WriteLogs("acme", logsWith("acme", time.Now(), "a"), "v1"))
+	writer, ctl := watchedStores(t)
 	require.NoError(t, writer.WriteLogs("globex", logsWith("globex", time.Now(), "g"), "v1"))
-	ctl, err := Open(writer.Dir(), master)
-	require.NoError(t, err)
-	defer ctl.Close()
 	ctlQuery := func(tenant string) {
 		_, err := ctl.Query(t.Context(), tenant, "SELECT count(*) FROM logs", QueryOptions{Actor: "ctl"}, "v1")
 		require.NoError(t, err)
@@ -43,7 +52,7 @@ func TestReadWatchCountsOtherProcessesReads(t *testing.T) {
 	require.NoError(t, writer.WriteLogs("globex", logsWith("globex", time.Now(), "h"), "v1"))
 	reads, err = w.Reads(tenants, time.Now())
 	require.NoError(t, err)
-	assert.Equal(t, map[string]uint64{"acme": 5}, reads)
+	assert.Equal(t, map[string]TenantReads{"acme": {N: 5, Actors: []string{"ctl"}}}, reads, "the backup names no actor")
 
 	// Nothing new: nothing counted twice.
 	reads, err = w.Reads(tenants, time.Now())
@@ -58,25 +67,22 @@ func TestReadWatchCountsOtherProcessesReads(t *testing.T) {
 	ctlQuery("initech")
 	reads, err = w.Reads(tenants, time.Now())
 	require.NoError(t, err)
-	assert.Equal(t, map[string]uint64{"globex": 1, "initech": 1}, reads, "initech's database appeared after the watch began")
+	assert.Equal(t, map[string]TenantReads{"globex": {N: 1, Actors: []string{"ctl"}}, "initech": {N: 1, Actors: []string{"ctl"}}}, reads,
+		"initech's database appeared after the watch began")
 }
 
 // A tenant first listed after the watch began is counted from the
 // previous look, and one no longer listed is forgotten.
 func TestReadWatchTenantsComeAndGo(t *testing.T) {
-	writer, master := openStore(t)
-	require.NoError(t, writer.WriteLogs("acme", logsWith("acme", time.Now(), "a"), "v1"))
-	ctl, err := Open(writer.Dir(), master)
-	require.NoError(t, err)
-	defer ctl.Close()
+	writer, ctl := watchedStores(t)
 	w := writer.WatchReads(time.Now())
-	_, err = w.Reads(nil, time.Now())
+	_, err := w.Reads(nil, time.Now())
 	require.NoError(t, err)
 	_, err = ctl.Query(t.Context(), "acme", "SELECT 1", QueryOptions{}, "v1")
 	require.NoError(t, err)
 	reads, err := w.Reads([]string{"acme"}, time.Now())
 	require.NoError(t, err)
-	assert.Equal(t, map[string]uint64{"acme": 1}, reads)
+	assert.Equal(t, map[string]TenantReads{"acme": {N: 1}}, reads)
 	_, err = w.Reads(nil, time.Now())
 	require.NoError(t, err)
 	assert.Empty(t, w.marks)
@@ -86,19 +92,16 @@ func TestReadWatchTenantsComeAndGo(t *testing.T) {
 // tombstone is cleared the new chain starts below the old head and is
 // still counted.
 func TestReadWatchShreddedAndRestarted(t *testing.T) {
-	writer, master := openStore(t)
-	for range 5 {
+	writer, ctl := watchedStores(t)
+	for range 4 {
 		require.NoError(t, writer.WriteLogs("acme", logsWith("acme", time.Now(), "a"), "v1"))
 	}
-	ctl, err := Open(writer.Dir(), master)
-	require.NoError(t, err)
-	defer ctl.Close()
 	w := writer.WatchReads(time.Now())
-	_, err = ctl.Query(t.Context(), "acme", "SELECT 1", QueryOptions{}, "v1")
+	_, err := ctl.Query(t.Context(), "acme", "SELECT 1", QueryOptions{}, "v1")
 	require.NoError(t, err)
 	reads, err := w.Reads([]string{"acme"}, time.Now())
 	require.NoError(t, err)
-	assert.Equal(t, map[string]uint64{"acme": 1}, reads)
+	assert.Equal(t, map[string]TenantReads{"acme": {N: 1}}, reads)
 	require.Equal(t, int64(6), w.marks["acme"].seq)
 
 	_, err = ctl.Shred("acme", "test", "v1")
@@ -115,5 +118,20 @@ func TestReadWatchShreddedAndRestarted(t *testing.T) {
 	require.NoError(t, err)
 	reads, err = w.Reads([]string{"acme"}, time.Now())
 	require.NoError(t, err)
-	assert.Equal(t, map[string]uint64{"acme": 1}, reads, "the new chain's query, below the old head")
+	assert.Equal(t, map[string]TenantReads{"acme": {N: 1}}, reads, "the new chain's query, below the old head")
+}
+
+// The actors are named latest first, each once, at most MaxReadActors of
+// them, each cut to a bounded length.
+func TestReadWatchActors(t *testing.T) {
+	writer, ctl := watchedStores(t)
+	w := writer.WatchReads(time.Now())
+	long := strings.Repeat("x", 500)
+	for _, actor := range []string{"tenancyctl:a", "tenancyctl:b", "tenancyctl:a", long, "tenancyctl:c", "tenancyctl:d", "tenancyctl:e"} {
+		_, err := ctl.Query(t.Context(), "acme", "SELECT 1", QueryOptions{Actor: actor}, "v1")
+		require.NoError(t, err)
+	}
+	reads, err := w.Reads([]string{"acme"}, time.Now())
+	require.NoError(t, err)
+	assert.Equal(t, TenantReads{N: 7, Actors: []string{"tenancyctl:e", "tenancyctl:d", "tenancyctl:c", long[:maxActorLen]}}, reads["acme"])
 }
