@@ -18,7 +18,8 @@ import (
 const lineageUsage = `Usage:
   tenancyctl lineage --data DIR --tenant T [--signal logs|metrics|traces] (--record ID | --trace-id X)
   tenancyctl lineage --data DIR --tenant T --since S [--until U] [--max N]
-      The journey of a record (by its row id in the signal's table), of
+      The journey of a record (by its row id in the signal's table; its
+      lineage column is the row of its request in the lineage table), of
       every record of a trace, or of every request accepted in a time
       range: the request it came in (lineage id, when the tenant processor
       accepted it, on which collector, from which client and receiver, the
@@ -299,11 +300,11 @@ func (c *lineageCmd) records(signal, table, where string) error {
 		var resource, attrs map[string]any
 		_ = json.Unmarshal([]byte(cell(row[col["resource"]])), &resource)
 		_ = json.Unmarshal([]byte(cell(row[col["attrs"]])), &attrs)
-		lineageID := ""
+		var lineageRow int64
 		if i, ok := col["lineage"]; ok {
-			lineageID = cell(row[i])
+			lineageRow, _ = row[i].(int64)
 		}
-		if err := c.recordRequest(signal, id, lineageID, row[col["ingested_unix_nano"]]); err != nil {
+		if err := c.recordRequest(signal, id, lineageRow, row[col["ingested_unix_nano"]]); err != nil {
 			return err
 		}
 		for _, fact := range []struct{ label, key string }{
@@ -333,20 +334,21 @@ func classesText(v any) string {
 	return fmt.Sprint(v)
 }
 
-// recordRequest prints the request a record came in and where that went;
-// a record without lineage is traced to its ingest entry by row id.
-func (c *lineageCmd) recordRequest(signal string, id int64, lineageID string, ingested any) error {
-	if lineageID != "" {
-		reqs, err := c.requests("lineage_id = " + sqlQuote(lineageID))
+// recordRequest prints the request a record came in (its lineage column
+// is its request's lineage row here) and where that went; a record
+// without lineage is traced to its ingest entry by row id.
+func (c *lineageCmd) recordRequest(signal string, id, lineageRow int64, ingested any) error {
+	if lineageRow != 0 {
+		reqs, err := c.requests(fmt.Sprintf("lineage_id = (SELECT lineage_id FROM lineage WHERE id = %d)", lineageRow))
 		if err != nil {
 			return err
 		}
 		if len(reqs) > 0 {
-			fmt.Fprintf(c.tw, "  request\t%s\n", lineageID)
+			fmt.Fprintf(c.tw, "  request\t%s\n", reqs[0][0].id)
 			c.request(reqs[0], "")
 			return nil
 		}
-		fmt.Fprintf(c.tw, "  request\t%s (its lineage rows are gone: retention removed them)\n", lineageID)
+		fmt.Fprintf(c.tw, "  request\tlineage row %d is gone\n", lineageRow)
 	}
 	entry, err := c.query(fmt.Sprintf(`SELECT seq, time, policy_version, json_extract(detail, '$.first_id'), json_extract(detail, '$.last_id') FROM audit
 		WHERE kind = 'ingest' AND json_extract(detail, '$.signal') = '%s' AND %d BETWEEN json_extract(detail, '$.first_id') AND json_extract(detail, '$.last_id')`, signal, id))

@@ -85,21 +85,31 @@ func (s *Store) Export(tenant string, opts ExportOptions, w io.Writer, policyVer
 // exportBatch records; consecutive rows with the same resource and scope
 // share them.
 func exportSignal(conn *sqlite3.Conn, sig policy.Signal, lo, hi int64, w io.Writer) (int, error) {
-	st, _, err := conn.Prepare(`SELECT * FROM ` + tables[string(sig)] + ` WHERE time_unix_nano >= ? AND time_unix_nano < ? ORDER BY id`)
+	table := tables[string(sig)]
+	cols := "*"
+	// A row's lineage column names its request's lineage row; the export
+	// carries the request's id. A store no Tenancy with lineage wrote to
+	// has neither.
+	if has, err := hasColumn(conn, table, lineageColumn); err != nil {
+		return 0, err
+	} else if has {
+		cols = "*, (SELECT lineage_id FROM lineage WHERE lineage.id = " + table + ".lineage) AS lineage_id"
+	}
+	st, _, err := conn.Prepare(`SELECT ` + cols + ` FROM ` + table + ` WHERE time_unix_nano >= ? AND time_unix_nano < ? ORDER BY id`)
 	if err != nil {
 		return 0, err
 	}
 	defer st.Close()
 	_ = st.BindInt64(1, lo)
 	_ = st.BindInt64(2, hi)
-	cols := map[string]int{}
+	colIndex := map[string]int{}
 	for i := 0; i < st.ColumnCount(); i++ {
-		cols[st.ColumnName(i)] = i
+		colIndex[st.ColumnName(i)] = i
 	}
 	e := newExporter(sig)
 	total := 0
 	for st.Step() {
-		if err := e.add(st, cols); err != nil {
+		if err := e.add(st, colIndex); err != nil {
 			return total, err
 		}
 		total++
@@ -202,7 +212,7 @@ func ts(st *sqlite3.Stmt, cols map[string]int, name string) pcommon.Timestamp {
 
 func (e *exporter) add(st *sqlite3.Stmt, cols map[string]int) error {
 	lineage := ""
-	if i, ok := cols[lineageColumn]; ok {
+	if i, ok := cols["lineage_id"]; ok {
 		lineage = st.ColumnText(i)
 	}
 	if err := e.group(text(st, cols, "resource"), text(st, cols, "scope_name"), lineage); err != nil {

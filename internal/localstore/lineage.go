@@ -89,7 +89,10 @@ func redactionOf(attrs pcommon.Map, classes func(string)) (values int64) {
 
 // lineagePart is one request's records in one write or delivery.
 type lineagePart struct {
-	facts           lineageFacts
+	facts lineageFacts
+	// rowID is the id its lineage row takes, which its records' lineage
+	// column names (0: let SQLite choose; a delivery has no records).
+	rowID           int64
 	records         int64
 	firstID, lastID int64
 	// Redaction: values changed, records changed, records per class.
@@ -137,6 +140,8 @@ const maxLineageClasses = 64
 type Lineage struct {
 	parts []*lineagePart
 	byID  map[string]*lineagePart
+	// nextRow is the next lineage row id to hand out (0: not read yet).
+	nextRow int64
 }
 
 // Len is how many requests the batch holds records of.
@@ -244,8 +249,8 @@ func TracesLineage(td ptrace.Traces) *Lineage {
 	return l
 }
 
-const sqlInsertLineage = `INSERT INTO lineage(lineage_id, signal, backend, accepted_unix_nano, delivered_unix_nano, records, first_id, last_id,
-  receiver, client, tenant, auth, credential, collector, policy_version, decision, redactions, retention, audit_seq) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+const sqlInsertLineage = `INSERT INTO lineage(id, lineage_id, signal, backend, accepted_unix_nano, delivered_unix_nano, records, first_id, last_id,
+  receiver, client, tenant, auth, credential, collector, policy_version, decision, redactions, retention, audit_seq) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
 
 // insertLineage writes one row per part with records, backend "" for
 // this store, and returns them as a tally for the audit entry, which the
@@ -273,8 +278,9 @@ func (t *tenantDB) insertLineage(l *Lineage, signal, backend string, delivered i
 		f := p.facts
 		args := []any{f.id, signal, backend, f.accepted, delivered, p.records, idOrNil(p.firstID), idOrNil(p.lastID),
 			f.receiver, f.client, f.tenant, f.auth, f.credential, f.collector, f.policyVersion, f.decision, p.redactionsJSON(), p.retentionJSON(), head.seq + 1}
+		bindAny(st, 1, idOrNil(p.rowID))
 		for i, a := range args {
-			bindAny(st, i+1, a)
+			bindAny(st, i+2, a)
 		}
 		if err := st.Exec(); err != nil {
 			return nil, fmt.Errorf("lineage: %w", err)

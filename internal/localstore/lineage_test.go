@@ -56,7 +56,7 @@ func TestLineageRowsAndColumn(t *testing.T) {
 	logsWith("acme", now, "e").ResourceLogs().At(0).CopyTo(ld.ResourceLogs().AppendEmpty())
 	require.NoError(t, s.WriteLogs("acme", ld, "v1"))
 
-	rows := query(t, s, "acme", `SELECT body, lineage, resource FROM logs ORDER BY id`)
+	rows := query(t, s, "acme", `SELECT l.body, (SELECT lineage_id FROM lineage WHERE id = l.lineage), l.resource FROM logs l ORDER BY l.id`)
 	require.Len(t, rows, 5)
 	for i, want := range []any{"req-1", "req-1", "req-1", "req-2", nil} {
 		assert.Equal(t, want, rows[i][1], "row %d", i)
@@ -112,7 +112,7 @@ func TestLineageTamperingDetected(t *testing.T) {
 	for _, tc := range []struct{ name, sql, table string }{
 		{"edited lineage row", `UPDATE lineage SET credential = 'key:ffffffffffff'`, "lineage"},
 		{"deleted lineage row", `DELETE FROM lineage`, "lineage"},
-		{"record moved to another request", `UPDATE logs SET lineage = 'req-2' WHERE id = 1`, "logs"},
+		{"record moved to another request", `UPDATE logs SET lineage = lineage + 1 WHERE id = 1`, "logs"},
 		{"record's lineage removed", `UPDATE logs SET lineage = NULL WHERE id = 1`, "logs"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -212,4 +212,22 @@ func TestExportKeepsLineageID(t *testing.T) {
 		require.True(t, ok)
 		assert.Equal(t, map[string]any{identity.LineageID: want}, v.Map().AsRaw())
 	}
+}
+
+// A record's lineage column names its own request's row, whatever rows
+// deliveries and other writes took in between.
+func TestLineageColumnNamesItsRow(t *testing.T) {
+	s, _ := openStore(t)
+	now := time.Now()
+	one := withLineage(logsWith("acme", now, "a", "b"), "req-1")
+	require.NoError(t, s.WriteLogs("acme", one, "v1"))
+	require.NoError(t, s.RecordDelivery("acme", policy.SignalLogs, LogsLineage(one), "remote", now, "v1"))
+	require.NoError(t, s.WriteLogs("acme", withLineage(logsWith("acme", now, "c"), "req-2"), "v1"))
+	require.NoError(t, s.WriteLogs("acme", withLineage(logsWith("acme", now, "d"), "req-1"), "v1")) // the batch processor's second part of req-1
+	assert.Equal(t, [][]any{{"a", "req-1", ""}, {"b", "req-1", ""}, {"c", "req-2", ""}, {"d", "req-1", ""}},
+		query(t, s, "acme", `SELECT l.body, n.lineage_id, n.backend FROM logs l JOIN lineage n ON n.id = l.lineage ORDER BY l.id`))
+	assert.Equal(t, [][]any{{"", int64(2)}, {"remote", int64(2)}, {"", int64(1)}},
+		query(t, s, "acme", `SELECT backend, records FROM lineage WHERE lineage_id = 'req-1' ORDER BY id`))
+	_, err := s.VerifyAudit("acme")
+	require.NoError(t, err)
 }

@@ -27,7 +27,7 @@ CREATE TABLE IF NOT EXISTS logs (
   scope_name          TEXT,
   resource            TEXT NOT NULL,
   attrs               TEXT NOT NULL,
-  lineage             TEXT
+  lineage             INTEGER
 );
 CREATE INDEX IF NOT EXISTS logs_time ON logs(time_unix_nano);
 CREATE INDEX IF NOT EXISTS logs_ahead ON logs(ingested_unix_nano) WHERE time_unix_nano > ingested_unix_nano;
@@ -48,7 +48,7 @@ CREATE TABLE IF NOT EXISTS datapoints (
   scope_name            TEXT,
   resource              TEXT NOT NULL,
   attrs                 TEXT NOT NULL,
-  lineage               TEXT
+  lineage               INTEGER
 );
 CREATE INDEX IF NOT EXISTS datapoints_time ON datapoints(time_unix_nano);
 CREATE INDEX IF NOT EXISTS datapoints_ahead ON datapoints(ingested_unix_nano) WHERE time_unix_nano > ingested_unix_nano;
@@ -71,7 +71,7 @@ CREATE TABLE IF NOT EXISTS spans (
   resource            TEXT NOT NULL,
   attrs               TEXT NOT NULL,
   events              TEXT,
-  lineage             TEXT
+  lineage             INTEGER
 );
 CREATE INDEX IF NOT EXISTS spans_time ON spans(time_unix_nano);
 CREATE INDEX IF NOT EXISTS spans_ahead ON spans(ingested_unix_nano) WHERE time_unix_nano > ingested_unix_nano;
@@ -136,7 +136,7 @@ func migrate(conn *sqlite3.Conn) error {
 			return err
 		}
 		if !has {
-			if err := conn.Exec("ALTER TABLE " + table + " ADD COLUMN lineage TEXT"); err != nil {
+			if err := conn.Exec("ALTER TABLE " + table + " ADD COLUMN lineage INTEGER"); err != nil {
 				return err
 			}
 		}

@@ -105,13 +105,34 @@ func (t *tenantDB) insertRow(st *sqlite3.Stmt, sum *IngestSummary, args ...any) 
 }
 
 // rowLineage is what a record row needs of its resource's lineage: the
-// part it adds to and the id for its lineage column (nil without).
-func rowLineage(l *Lineage, res pcommon.Map) (*lineagePart, any) {
+// part it adds to and the value of its lineage column, the row id its
+// request's lineage row will take (nil without). t.mu held, in a
+// transaction.
+func (t *tenantDB) rowLineage(l *Lineage, res pcommon.Map) (*lineagePart, any, error) {
 	p := l.resource(res)
 	if p == nil {
-		return nil, nil
+		return nil, nil, nil
 	}
-	return p, p.facts.id
+	if p.rowID == 0 {
+		if l.nextRow == 0 {
+			// The rows are written after the records (they count them),
+			// so their ids are taken now: after the last, as SQLite
+			// would. An id retention freed is reused only once every
+			// record that named it is gone too (ApplyRetention).
+			st, err := t.stmt(`SELECT coalesce(max(id), 0) + 1 FROM lineage`)
+			if err != nil {
+				return nil, nil, err
+			}
+			st.Step()
+			l.nextRow = st.ColumnInt64(0)
+			if err := st.Reset(); err != nil {
+				return nil, nil, err
+			}
+		}
+		p.rowID = l.nextRow
+		l.nextRow++
+	}
+	return p, p.rowID, nil
 }
 
 // seeRow adds a stored row to its request's part, if it has one.
@@ -160,7 +181,10 @@ func (s *Store) WriteLogs(tenant string, ld plog.Logs, policyVersion string) err
 		lineage := &Lineage{}
 		for i := 0; i < ld.ResourceLogs().Len(); i++ {
 			rl := ld.ResourceLogs().At(i)
-			part, lid := rowLineage(lineage, rl.Resource().Attributes())
+			part, lid, err := t.rowLineage(lineage, rl.Resource().Attributes())
+			if err != nil {
+				return err
+			}
 			res := resourceJSON(rl.Resource().Attributes())
 			svc := serviceName(rl.Resource().Attributes())
 			sum.Resources++
@@ -218,7 +242,10 @@ func (s *Store) WriteMetrics(tenant string, md pmetric.Metrics, policyVersion st
 		lineage := &Lineage{}
 		for i := 0; i < md.ResourceMetrics().Len(); i++ {
 			rm := md.ResourceMetrics().At(i)
-			part, lid := rowLineage(lineage, rm.Resource().Attributes())
+			part, lid, err := t.rowLineage(lineage, rm.Resource().Attributes())
+			if err != nil {
+				return err
+			}
 			res := resourceJSON(rm.Resource().Attributes())
 			svc := serviceName(rm.Resource().Attributes())
 			sum.Resources++
@@ -333,7 +360,10 @@ func (s *Store) WriteTraces(tenant string, td ptrace.Traces, policyVersion strin
 		lineage := &Lineage{}
 		for i := 0; i < td.ResourceSpans().Len(); i++ {
 			rs := td.ResourceSpans().At(i)
-			part, lid := rowLineage(lineage, rs.Resource().Attributes())
+			part, lid, err := t.rowLineage(lineage, rs.Resource().Attributes())
+			if err != nil {
+				return err
+			}
 			res := resourceJSON(rs.Resource().Attributes())
 			svc := serviceName(rs.Resource().Attributes())
 			sum.Resources++

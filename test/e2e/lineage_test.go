@@ -92,7 +92,7 @@ func TestEndToEndLineage(t *testing.T) {
 	var recordID, lineageID string
 	waitFor(t, "the first record, its request stored and delivered, anchored", 15*time.Second, func() bool {
 		code, out := ctl(t, "query", "--data", store, "--tenant", "acme", "--format", "csv",
-			`SELECT l.id, l.lineage, (SELECT count(*) FROM lineage WHERE lineage_id = l.lineage) FROM logs l WHERE body LIKE 'lineage-one%'`)
+			`SELECT l.id, n.lineage_id, (SELECT count(*) FROM lineage WHERE lineage_id = n.lineage_id) FROM logs l JOIN lineage n ON n.id = l.lineage WHERE l.body LIKE 'lineage-one%'`)
 		rows := strings.Split(strings.TrimSpace(out), "\n")
 		if code != 0 || len(rows) != 2 {
 			return false
