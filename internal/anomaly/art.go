@@ -34,11 +34,11 @@ const (
 	artUbCap     = 0.97
 	artCodeUnit  = 100  // feature codes per unit
 	artCodeOff   = 78   // code of feature value 0
-	artSlots     = 8    // sub-windows of the similarity-minimum window
+	artRing      = 128  // entries of the match ring
+	artWinOff    = 64   // offset of a level in Win
 	artRangeMar  = 0.05 // share of the seen range a value may exceed it by unflagged
 	artRangeFew  = 2    // and this many ranges divided by the points seen
 	artRangeFew2 = 100  // and this many divided by its square
-	artHistMax   = 1 << 15
 	artMinSpan   = 1e-4 // smallest probation span, relative to the values
 )
 
@@ -65,8 +65,6 @@ type state struct {
 	RhoUb     float32
 	UbMean    float32 // mean match, the upper vigilance
 	UbN       uint32
-	DiffS     float32 // EW sum of clipped (RhoUb - match) above 0.05
-	DiffC     float32 // EW share of such blocks
 	HistSum   float32 // matches of past alarms but the last
 	HistLast  float32 // match of the last alarm (lowered while masked)
 	HistN     uint32
@@ -74,21 +72,25 @@ type state struct {
 	LastSim   float32
 	LastMatch float32 // best match of the last window
 	LastRho   uint32  // block of the last vigilance update
+	SimN      uint32  // entries written to Sims
 	NoNewCat  uint16
 	MedLevel  int16
-	Below     uint32 // median histogram counts below and above MedLevel
-	Above     uint32
-	SlotN     uint16 // blocks in the open similarity slot
-	SlotPos   uint8
-	SimCur    uint8
+	Below     uint16 // median histogram counts below and above MedLevel
+	Above     uint16
+	SimCur    uint8 // lowest match of the open Sims entry
+	SimK      uint8 // blocks in the open Sims entry
 	MaskCat   uint8
 	NCats     uint8
-	_         [2]uint8
-	Sims      [artSlots]uint8 // minimum match of each closed slot, /255
-	Win       [artWin]int16   // last levels
-	Hist      [artLevels + 1]uint16
-	_         [2]uint8
-	Cats      [artCats]box // in probation: the first artBuf block values, float32
+	// Sims holds the recent best matches, /255, one entry per block (per
+	// two when the trend window is longer than the ring): their minimum
+	// over half a trend window and their shortfall from the upper
+	// vigilance over a whole one move the lower vigilance.
+	Sims [artRing]uint8
+	Win  [artWin]uint8 // last levels, + artWinOff
+	Hist [artLevels + 1]uint8
+	WinN uint8 // levels in Win, up to artWin
+	_    [2]uint8
+	Cats [artCats]box // in probation: the last artBuf block values, float32
 }
 
 // geom is what the configuration fixes: rows per block, the blocks of the
@@ -237,7 +239,6 @@ func (a *state) endProbation(g geom) {
 		n++
 	}
 	a.Cats = [artCats]box{}
-	a.Sims = [artSlots]uint8{255, 255, 255, 255, 255, 255, 255, 255}
 	rho := initRho(xs[:n], ok[:n])
 	a.RhoLb, a.RhoUb = float32(rho), float32(rho)
 	for i := 0; i < n; i++ {
@@ -260,13 +261,13 @@ func (a *state) features(ds float64) (x [artDims]uint8, full bool) {
 		level = med
 	}
 	copy(a.Win[:], a.Win[1:])
-	a.Win[artWin-1] = int16(level)
-	nLevels := a.Below + a.Above + uint32(a.Hist[a.MedLevel])
-	full = nLevels >= artWin
+	a.Win[artWin-1] = uint8(level + artWinOff)
+	a.WinN = min(a.WinN+1, artWin)
+	full = a.WinN >= artWin
 	var w [artWin]float64
 	lmin, lmax := math.Inf(1), math.Inf(-1)
 	for i, l := range a.Win {
-		w[i] = float64(l) / artLevels
+		w[i] = float64(int(l)-artWinOff) / artLevels
 		lmin, lmax = min(lmin, w[i]), max(lmax, w[i])
 	}
 	var d [artWin]float64
@@ -324,21 +325,18 @@ func haar8(x [8]float64) [8]float64 {
 // median adds level to the histogram and returns the running median level.
 func (a *state) median(level int) int {
 	i := max(0, min(artLevels, level))
-	total := a.Below + a.Above + uint32(a.Hist[a.MedLevel])
-	if total == 0 {
+	if a.Below+a.Above+uint16(a.Hist[a.MedLevel]) == 0 {
 		a.MedLevel = int16(i)
 	}
-	if a.Hist[i] == math.MaxUint16 || total >= artHistMax {
+	if a.Hist[i] == math.MaxUint8 {
 		// Halve the counts, so the median follows a long series.
-		for k := range a.Hist {
-			a.Hist[k] /= 2
-		}
 		a.Below, a.Above = 0, 0
 		for k := range a.Hist {
+			a.Hist[k] /= 2
 			if k < int(a.MedLevel) {
-				a.Below += uint32(a.Hist[k])
+				a.Below += uint16(a.Hist[k])
 			} else if k > int(a.MedLevel) {
-				a.Above += uint32(a.Hist[k])
+				a.Above += uint16(a.Hist[k])
 			}
 		}
 	}
@@ -349,23 +347,22 @@ func (a *state) median(level int) int {
 	} else if i > m {
 		a.Above++
 	}
-	total = a.Below + a.Above + uint32(a.Hist[m])
-	half := total / 2
+	half := (a.Below + a.Above + uint16(a.Hist[m])) / 2
 	for a.Above > half && m < artLevels {
-		a.Below += uint32(a.Hist[m])
+		a.Below += uint16(a.Hist[m])
 		m++
 		for m < artLevels && a.Hist[m] == 0 {
 			m++
 		}
-		a.Above -= uint32(a.Hist[m])
+		a.Above -= uint16(a.Hist[m])
 	}
 	for a.Below > half && m > 0 {
-		a.Above += uint32(a.Hist[m])
+		a.Above += uint16(a.Hist[m])
 		m--
 		for m > 0 && a.Hist[m] == 0 {
 			m--
 		}
-		a.Below -= uint32(a.Hist[m])
+		a.Below -= uint16(a.Hist[m])
 	}
 	a.MedLevel = int16(m)
 	return m
@@ -595,15 +592,6 @@ func (a *state) detect(g geom, b uint32, x [artDims]uint8, full bool) float64 {
 	}
 	a.UbMean += (sim - a.UbMean) / float32(a.UbN)
 	a.pushSim(g, sim)
-	diff := a.RhoUb - sim
-	const da = 0.02
-	if diff > 0.05 {
-		a.DiffS += da * (min(0.37, diff) - a.DiffS)
-		a.DiffC += da * (1 - a.DiffC)
-	} else {
-		a.DiffS += da * (0 - a.DiffS)
-		a.DiffC += da * (0 - a.DiffC)
-	}
 	if afterAnom < artMask && a.HistN > 0 && sim < a.HistLast {
 		a.HistLast = sim
 	}
@@ -627,48 +615,67 @@ func (a *state) detect(g geom, b uint32, x [artDims]uint8, full bool) float64 {
 		a.MaskCat = 1
 	}
 	if b > trend && (updAfterAnom || updTrend) {
-		a.updateRho(b, trend)
+		a.updateRho(g, b)
 	}
 	return score
 }
 
+// simsPer is the blocks per Sims entry: enough that a trend window fits.
+func simsPer(g geom) uint32 { return (g.trend + artRing) / artRing }
+
 func (a *state) pushSim(g geom, sim float32) {
 	q := uint8(math.Floor(float64(max(0, min(1, sim))) * 255))
-	if a.SlotN == 0 {
+	if a.SimK == 0 {
 		a.SimCur = q
 	} else {
 		a.SimCur = min(a.SimCur, q)
 	}
-	a.SlotN++
-	slot := (g.trend/2 + 1 + artSlots - 1) / artSlots
-	if uint32(a.SlotN) >= max(1, slot) {
-		a.Sims[a.SlotPos%artSlots] = a.SimCur
-		a.SlotPos = (a.SlotPos + 1) % artSlots
-		a.SlotN = 0
+	a.SimK++
+	if uint32(a.SimK) >= simsPer(g) {
+		a.Sims[a.SimN%artRing] = a.SimCur
+		a.SimN++
+		a.SimK = 0
 	}
 }
 
-func (a *state) minSim() float32 {
-	m := uint8(255)
-	for _, s := range a.Sims {
-		m = min(m, s)
+// recentSims calls f with the Sims entries covering the last blocks
+// (rounded up to whole entries), newest first, the open entry included.
+func (a *state) recentSims(g geom, blocks uint32, f func(q uint8)) {
+	if a.SimK > 0 {
+		f(a.SimCur)
 	}
-	if a.SlotN > 0 {
-		m = min(m, a.SimCur)
+	n := min((blocks+simsPer(g)-1)/simsPer(g), a.SimN, artRing)
+	for i := uint32(1); i <= n; i++ {
+		f(a.Sims[(a.SimN-i)%artRing])
 	}
-	return float32(m) / 255
 }
 
-func (a *state) updateRho(b, trend uint32) {
-	minSim := a.minSim()
+func (a *state) updateRho(g geom, b uint32) {
+	trend := g.trend
+	// The lowest match over half a trend window (1 before any).
+	q := uint8(255)
+	a.recentSims(g, trend/2+1, func(s uint8) { q = min(q, s) })
+	minSim := float32(q) / 255
 	ub := min(float32(artUbCap), a.UbMean)
 	lb := a.RhoLb
 	if lb <= minSim {
 		lb += (minSim - lb) * 0.19
 	} else {
+		// The mean shortfall of the matches from the upper vigilance
+		// over a trend window, where it exceeds 0.05, capped at 0.37.
 		decr := float32(0)
-		if b > 2*trend && a.DiffC > 1e-6 {
-			decr = a.DiffS / a.DiffC
+		if b > 2*trend {
+			var sum float32
+			n := 0
+			a.recentSims(g, trend+1, func(s uint8) {
+				if d := a.RhoUb - float32(s)/255; d > 0.05 {
+					sum += min(0.37, d)
+					n++
+				}
+			})
+			if n > 0 {
+				decr = sum / float32(n)
+			}
 		}
 		decr = max(0.01, decr)
 		lb -= decr / 2

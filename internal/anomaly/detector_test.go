@@ -422,14 +422,18 @@ func TestOutOfRangeFlagged(t *testing.T) {
 	}
 }
 
-// A checkpoint of the earlier detector (state version 2, another size) is
-// refused with an error, not misread: the connector then lets that series
-// relearn.
+// A checkpoint of an earlier detector (state version 2, the median
+// detector, 829 bytes; version 3, this one's first layout, 825) is refused
+// with an error, not misread: the connector then lets that series relearn.
 func TestOldStateRefused(t *testing.T) {
 	d, _ := New(DefaultConfig())
-	for _, p := range [][]byte{append([]byte{2}, make([]byte, 828)...), append([]byte{2}, make([]byte, StateSize-1)...)} {
+	old := [][]byte{
+		append([]byte{2}, make([]byte, 828)...), append([]byte{3}, make([]byte, 824)...),
+		append([]byte{2}, make([]byte, StateSize-1)...), append([]byte{3}, make([]byte, StateSize-1)...),
+	}
+	for _, p := range old {
 		if err := d.UnmarshalBinary(p); err == nil {
-			t.Errorf("a %d-byte version-2 state was accepted", len(p))
+			t.Errorf("a %d-byte version-%d state was accepted", len(p), p[0])
 		}
 	}
 	if d.Points() != 0 {

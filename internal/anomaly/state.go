@@ -7,9 +7,9 @@ import (
 	"unsafe"
 )
 
-// stateVersion 3 is the resonance model; a version-2 state (the earlier
-// median detector) is refused, and its series relearns.
-const stateVersion = 3
+// stateVersion 4 is the resonance model (3 its first layout, 2 the earlier
+// median detector); an older state is refused, and its series relearns.
+const stateVersion = 4
 
 // StateSize is the number of bytes MarshalBinary produces: the whole state of
 // one series.
