@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/golang/snappy"
+	"github.com/grafana/loki/pkg/push"
 	"github.com/prometheus/prometheus/prompb"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -84,4 +85,32 @@ func TestLineageOfDeliveries(t *testing.T) {
 	// The batch the other queues share was not changed.
 	_, ok = md.ResourceMetrics().At(0).Resource().Attributes().Get(identity.AttrLineage)
 	assert.True(t, ok)
+}
+
+// A Loki line carries its request's lineage id, not the request's facts:
+// structured metadata is per line.
+func TestLineageToLoki(t *testing.T) {
+	c, srv := newCapture(t)
+	cfg := createDefaultConfig().(*Config)
+	cfg.Backends = map[string]*BackendConfig{
+		"store": {Type: TypeLocalstore, Directory: t.TempDir()},
+		"logs":  {Type: TypeLoki, ClientConfig: confighttp.ClientConfig{Endpoint: srv.URL + "/loki/api/v1/push"}, Retry: fastRetry()},
+	}
+	t.Setenv(localstore.MasterKeyEnv, strings.Repeat("dd", 32))
+	e := startRouter(t, cfg, "tenants:\n  acme: {backends: {logs: [logs]}}\n")
+	ld := logsFor([2]string{"acme", "one"})
+	stampLineage(ld.ResourceLogs().At(0).Resource().Attributes(), "req-1")
+	require.NoError(t, e.logs.ConsumeLogs(t.Context(), ld))
+	eventually(t, "one push", func() bool { return c.n() == 1 })
+	raw, err := snappy.Decode(nil, c.body[0])
+	require.NoError(t, err)
+	var pr push.PushRequest
+	require.NoError(t, pr.Unmarshal(raw))
+	meta := map[string]string{}
+	for _, m := range pr.Streams[0].Entries[0].StructuredMetadata {
+		meta[m.Name] = m.Value
+	}
+	assert.Equal(t, "req-1", meta["tenant_lineage_id"])
+	_, whole := meta["tenant_lineage"]
+	assert.False(t, whole, "not the request's facts on every line")
 }

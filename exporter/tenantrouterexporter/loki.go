@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
+	"github.com/tenancyhq/tenancy/internal/identity"
 	"github.com/tenancyhq/tenancy/internal/policy"
 )
 
@@ -85,7 +86,18 @@ func (l *lokiBackend) toPush(ld plog.Logs) *push.PushRequest {
 		}
 		var resMeta push.LabelsAdapter
 		res.Range(func(k string, v pcommon.Value) bool {
-			if !isLabel[k] {
+			switch {
+			case isLabel[k]:
+			case k == identity.AttrLineage:
+				// Structured metadata is per line: the request's id
+				// matches a line to the store's lineage, the rest of the
+				// request's facts would cost every line hundreds of bytes.
+				if v.Type() == pcommon.ValueTypeMap {
+					if id, ok := v.Map().Get(identity.LineageID); ok {
+						resMeta = append(resMeta, push.LabelAdapter{Name: labelName(k + "." + identity.LineageID), Value: id.AsString()})
+					}
+				}
+			default:
 				resMeta = append(resMeta, push.LabelAdapter{Name: labelName(k), Value: v.AsString()})
 			}
 			return true
