@@ -125,6 +125,7 @@ type benchVariant struct {
 	dirty   bool
 	config  string // template; {{SINK}}, {{METRICS_PORT}} and {{BACKEND}} still open
 	local   bool   // records land in the local store, not the sink
+	qs      bool   // the quickstart's pipeline
 }
 
 // benchTenant is the i-th of n tenants in the benchmark's policy.
@@ -324,7 +325,7 @@ func benchVariants(t *testing.T, counts []int) []benchVariant {
 			benchVariant{name: fmt.Sprintf("tenancy otlphttp, dirty, %d tenants", n), tenants: n, dirty: true, config: benchTenancyConfig},
 			benchVariant{name: fmt.Sprintf("tenancy localstore, clean, %d tenants", n), tenants: n, config: benchTenancyConfig, local: true},
 			benchVariant{name: fmt.Sprintf("tenancy localstore, dirty, %d tenants", n), tenants: n, dirty: true, config: benchTenancyConfig, local: true},
-			benchVariant{name: fmt.Sprintf("quickstart (+retention, anomaly), dirty, %d tenants", n), tenants: n, dirty: true, config: qs, local: true},
+			benchVariant{name: fmt.Sprintf("quickstart (+retention, anomaly), dirty, %d tenants", n), tenants: n, dirty: true, config: qs, local: true, qs: true},
 		)
 	}
 	return vs
@@ -404,22 +405,54 @@ func TestBenchE2E(t *testing.T) {
 		rounds, 2*perSender, 2, perSender)
 	t.Logf("| pipeline | records per collector CPU-second | ratio to the floor | peak RSS (MB) | of which at start (MB) |")
 	t.Logf("|---|---:|---:|---:|---:|")
+	ratio := map[string]float64{floor.name: 1}
+	peak := map[string]int64{}
 	for _, v := range all {
 		rs := results[v.name]
 		if len(rs) == 0 {
 			continue
 		}
 		rates := make([]float64, len(rs))
-		var peak, up int64
+		var up int64
 		for i, r := range rs {
 			rates[i] = r.rate()
-			peak, up = max(peak, r.rss), max(up, r.rssUp)
+			peak[v.name], up = max(peak[v.name], r.rss), max(up, r.rssUp)
 		}
-		ratio := "1.00"
 		if v.name != floor.name {
-			ratio = fmt.Sprintf("%.2f", median(ratios[v.name]))
+			ratio[v.name] = median(ratios[v.name])
 		}
-		t.Logf("| %s | %.0f | %s | %d | %d |", v.name, median(rates), ratio, peak>>20, up>>20)
+		t.Logf("| %s | %.0f | %.2f | %d | %d |", v.name, median(rates), ratio[v.name], peak[v.name]>>20, up>>20)
+	}
+
+	// Issue 18's targets, row by row: whether each holds in this run.
+	for _, target := range []struct {
+		what  string
+		rows  func(benchVariant) bool
+		holds func(name string) (float64, bool)
+	}{
+		{"clean load >= 0.9x the floor at every N", func(v benchVariant) bool { return v.tenants > 0 && !v.local && !v.dirty },
+			func(n string) (float64, bool) { return ratio[n], ratio[n] >= 0.9 }},
+		{"dirty load >= 0.8x the floor at every N", func(v benchVariant) bool { return !v.local && v.dirty },
+			func(n string) (float64, bool) { return ratio[n], ratio[n] >= 0.8 }},
+		{"local store >= 0.6x the floor", func(v benchVariant) bool { return v.local && !v.qs },
+			func(n string) (float64, bool) { return ratio[n], ratio[n] >= 0.6 }},
+		{"peak RSS at 10,000 tenants <= 200 MB", func(v benchVariant) bool { return v.tenants == 10_000 },
+			func(n string) (float64, bool) { return float64(peak[n] >> 20), peak[n] <= 200<<20 }},
+	} {
+		verdict := "not measured (no such row ran)"
+		for _, v := range all {
+			if _, ran := results[v.name]; !ran || !target.rows(v) {
+				continue
+			}
+			if verdict != "NOT met" {
+				verdict = "met"
+			}
+			if got, ok := target.holds(v.name); !ok {
+				verdict = "NOT met"
+				t.Logf("target %s: not met by %s (%.2f)", target.what, v.name, got)
+			}
+		}
+		t.Logf("target %s: %s", target.what, verdict)
 	}
 }
 
