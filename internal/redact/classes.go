@@ -623,24 +623,30 @@ func boundedDigits(l string, min int, in func(byte) bool, before, after func(byt
 // ipv6Shape looks for a run of hex digits and colons holding two colons and
 // no group longer than four.
 func ipv6Shape(l string) bool {
-	colons, group := 0, 0
-	for i := 0; i < len(l); i++ {
-		switch c := l[i]; {
-		case c == ':':
-			colons++
-			group = 0
-			if colons >= 2 {
-				return true
-			}
-		case isDigit(c) || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F':
-			if group++; group > 4 {
-				colons, group = 0, 4
-			}
-		default:
-			colons, group = 0, 0
+	// Two colons with at most four hex digits and nothing else between
+	// them, found colon to colon (IndexByte): a switch on every byte cost a
+	// log line holding "read:orders write:cart" a third of its scan.
+	i := strings.IndexByte(l, ':')
+	for i >= 0 {
+		j := strings.IndexByte(l[i+1:], ':')
+		if j < 0 {
+			return false
 		}
+		if j <= 4 && allHex(l[i+1:i+1+j]) {
+			return true
+		}
+		i += 1 + j
 	}
 	return false
+}
+
+func allHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isHex(s[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // userinfoNear: a URL's scheme separator followed, before the next '/' or

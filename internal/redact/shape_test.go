@@ -216,3 +216,65 @@ func TestMatchersAreTheirExpressions(t *testing.T) {
 		t.Fatalf("%d matchers, %d findings: the test compares nothing", tested, found)
 	}
 }
+
+// ipv6ShapeRef and hasEscapesRef are ipv6Shape and hasEscapes as a switch
+// on every byte: the references for the versions that jump between
+// colons, percents and backslashes.
+func ipv6ShapeRef(l string) bool {
+	colons, group := 0, 0
+	for i := 0; i < len(l); i++ {
+		switch c := l[i]; {
+		case c == ':':
+			colons++
+			group = 0
+			if colons >= 2 {
+				return true
+			}
+		case isDigit(c) || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F':
+			if group++; group > 4 {
+				colons, group = 0, 4
+			}
+		default:
+			colons, group = 0, 0
+		}
+	}
+	return false
+}
+
+func hasEscapesRef(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '%':
+			if i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) {
+				return true
+			}
+		case '\\':
+			if i+1 < len(s) && strings.IndexByte(`"\\/'ntrbfu`, s[i+1]) >= 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func TestJumpingScansMatchReference(t *testing.T) {
+	cases := []string{"", ":", "::", "a::b", "fe80::1", "12345:1:", "1:12345:", "1:1234:", "g:a:", ":abcd:", ":abcde:",
+		"%", "%4", "%41", "a%4g", "\\", "\\n", "\\x", "25% r", "%%41", "\\\\"}
+	cases = append(cases, randomStrings(rand.New(rand.NewPCG(15, 16)), "0a9fFg:: x%%\\\\n\"u4", 200000, 0, 24)...)
+	shapes, escapes := 0, 0
+	for _, s := range cases {
+		if got, want := ipv6Shape(s), ipv6ShapeRef(s); got != want {
+			t.Fatalf("ipv6Shape(%q) = %v, reference %v", s, got, want)
+		} else if want {
+			shapes++
+		}
+		if got, want := hasEscapes(s), hasEscapesRef(s); got != want {
+			t.Fatalf("hasEscapes(%q) = %v, reference %v", s, got, want)
+		} else if want {
+			escapes++
+		}
+	}
+	if shapes < 1000 || escapes < 1000 {
+		t.Fatalf("%d shapes, %d escapes found: the test compares little", shapes, escapes)
+	}
+}
