@@ -101,7 +101,7 @@ type geom struct {
 }
 
 func newGeom(c Config) geom {
-	p := max(c.Probation, 1)
+	p := max(min(c.Probation, 1<<30), 1) // the counters are 32-bit
 	step := max(1, p/artPerProb)
 	return geom{step: uint32(step), trend: uint32(p / step), prob: uint32(p), refractory: uint32(c.Suppress)}
 }

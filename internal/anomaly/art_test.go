@@ -91,3 +91,32 @@ func TestRunningMedian(t *testing.T) {
 		}
 	}
 }
+
+// Extreme and degenerate inputs (beyond float32, denormal, constant, a
+// flat probation then a jump) keep every score in [0,1] and never panic.
+func TestExtremeValues(t *testing.T) {
+	series := map[string]func(i int) float64{
+		"beyond float32": func(i int) float64 { return math.Pow(-1, float64(i)) * 1e300 * float64(i%7) },
+		"tiny":           func(i int) float64 { return 1e-310 * float64(i%5) },
+		"flat then jump": func(i int) float64 {
+			if i > 400 {
+				return 1e12
+			}
+			return 3
+		},
+		"max float": func(i int) float64 { return math.MaxFloat64 / float64(1+i%3) },
+	}
+	for name, f := range series {
+		for _, p := range []int{0, 1, 8, 150, 750} {
+			cfg := DefaultConfig()
+			cfg.Probation = p
+			d, _ := New(cfg)
+			for i := range 3000 {
+				sc := d.Update(t0, f(i))
+				if !(sc >= 0 && sc <= 1) {
+					t.Fatalf("%s, probation %d: score %v at %d", name, p, sc, i)
+				}
+			}
+		}
+	}
+}
