@@ -128,6 +128,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzLokiProto$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 50x ./receiver/tenantgatewayreceiver
 	$(GO) test -run '^$$' -fuzz '^FuzzLokiJSON$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 50x ./receiver/tenantgatewayreceiver
 	$(GO) test -run '^$$' -fuzz '^FuzzRemoteWrite$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 50x ./receiver/tenantgatewayreceiver
+	$(GO) test -run '^$$' -fuzz '^FuzzProtoCost$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 50x ./receiver/tenantgatewayreceiver
 	$(GO) test -run '^$$' -fuzz '^FuzzMatcher$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 50x ./internal/redact
 	$(GO) test -run '^$$' -fuzz '^FuzzUnescape$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 50x ./internal/redact
 	$(GO) test -run '^$$' -fuzz '^FuzzRedactString$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 50x ./internal/redact

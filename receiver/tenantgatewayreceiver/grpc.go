@@ -3,10 +3,15 @@ package tenantgatewayreceiver
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
+	"reflect"
+	"strings"
 	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/encoding"
+	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -107,4 +112,55 @@ type grpcTraces struct {
 func (s *grpcTraces) Export(ctx context.Context, req ptraceotlp.ExportRequest) (ptraceotlp.ExportResponse, error) {
 	td := req.Traces()
 	return ptraceotlp.NewExportResponse(), s.g.serveGRPC(ctx, payload{signal: signalTraces, traces: td}, (&ptrace.ProtoMarshaler{}).TracesSize(td))
+}
+
+// costCodec is the gRPC server's proto codec with the protobuf cost check
+// in front: grpc-go decodes a message before any handler or authenticator
+// sees the caller, so a message of empty records would cost up to 100
+// times its size before the tenant's limits could refuse it. It refuses,
+// before decoding, an OTLP request whose messages would cost more than
+// protoCostFactor times the largest message the server receives; the
+// client sees the reason (grpc-go reports it with code Internal).
+type costCodec struct {
+	encoding.CodecV2 // pdata's, registered as "proto"
+	g                *gateway
+	limit            int64
+}
+
+func newCostCodec(g *gateway, maxRecvMiB int) costCodec {
+	if maxRecvMiB <= 0 {
+		maxRecvMiB = 4 // grpc-go's default
+	}
+	return costCodec{CodecV2: encoding.GetCodecV2("proto"), g: g, limit: protoCostFactor * int64(maxRecvMiB) << 20}
+}
+
+func (c costCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	req, ok := v.(interface{ UnmarshalProto([]byte) error })
+	signal := grpcSignal(v)
+	if !ok || signal == "" {
+		return c.CodecV2.Unmarshal(data, v)
+	}
+	buf := data.MaterializeToBuffer(mem.DefaultBufferPool())
+	defer buf.Free()
+	body := buf.ReadOnlyData()
+	if cost := protoCost(signal, body, c.limit); cost > c.limit {
+		c.g.counters.series(seriesKey{unauthenticatedTenant, protoOTLPGRPC, signal}).refuse("too_large")
+		return fmt.Errorf("message of %d bytes holds so many OTLP messages that decoding it would take over %d MiB, %d times max_recv_msg_size_mib; split the request",
+			len(body), c.limit>>20, protoCostFactor)
+	}
+	return req.UnmarshalProto(body)
+}
+
+// grpcSignal is the signal of an OTLP export request pdata's gRPC server
+// decodes into (its types are internal to pdata), or "".
+func grpcSignal(v any) string {
+	switch name := reflect.TypeOf(v).String(); {
+	case strings.HasSuffix(name, ".ExportLogsServiceRequest"):
+		return signalLogs
+	case strings.HasSuffix(name, ".ExportMetricsServiceRequest"):
+		return signalMetrics
+	case strings.HasSuffix(name, ".ExportTraceServiceRequest"):
+		return signalTraces
+	}
+	return ""
 }

@@ -17,6 +17,7 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componentstatus"
+	"go.opentelemetry.io/collector/config/configgrpc"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
@@ -132,7 +133,8 @@ func (g *gateway) startGRPC(ctx context.Context, host component.Host) error {
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", gcfg.NetAddr.Endpoint, err)
 	}
-	srv, err := gcfg.ToServer(ctx, host.GetExtensions(), g.set.TelemetrySettings)
+	srv, err := gcfg.ToServer(ctx, host.GetExtensions(), g.set.TelemetrySettings,
+		configgrpc.WithGrpcServerOption(grpc.ForceServerCodecV2(newCostCodec(g, gcfg.MaxRecvMsgSizeMiB))))
 	if err != nil {
 		_ = ln.Close()
 		return err
@@ -303,9 +305,15 @@ func (g *gateway) handle(ctx context.Context, w http.ResponseWriter, r *http.Req
 		return 0, 0, herr
 	}
 
-	if mt == mediaJSON {
-		// Before any decoder: its nesting and what its objects would cost.
+	// Before any decoder: what the body's messages would cost to decode
+	// (and for JSON, its nesting).
+	switch {
+	case mt == mediaJSON:
 		if herr := checkJSONCost(body, decodedMax); herr != nil {
+			return 0, 0, herr
+		}
+	case rt.protocol == protoOTLP:
+		if herr := checkProtoCost(rt.signal, body, decodedMax); herr != nil {
 			return 0, 0, herr
 		}
 	}

@@ -1,0 +1,163 @@
+package tenantgatewayreceiver
+
+import (
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// protoMsg is what the cost check knows of one OTLP message type: the
+// memory pdata allocates for one of it (the struct, its share of the
+// slice that holds it, with the slice's doublings), which of its fields
+// are messages, and which are packed varints (one byte on the wire, an
+// 8-byte integer in a slice grown by appending). Everything else (scalars, strings, bytes) costs at most its
+// own size, which the body's size limit already bounds.
+type protoMsg struct {
+	cost   int64
+	sub    [17]*protoMsg // by field number; OTLP's message fields are all below 17
+	varint [17]bool
+}
+
+// protoCostFactor: a protobuf body may cost at most this many times the
+// tenant's max_decompressed_bytes to decode, as JSON may (jsonCostFactor).
+// Ordinary OTLP protobuf costs 4 to 6 times its size
+// (BenchmarkDecodeAmplification/ordinary); a body of empty messages, 2
+// bytes each, costs up to 100 times.
+const protoCostFactor = jsonCostFactor
+
+// packedVarintCost is what one byte of packed varints costs: an 8-byte
+// integer, in a slice grown by appending.
+const packedVarintCost = 48
+
+// maxProtoDepth bounds the scan's recursion; pdata's decoder refuses a
+// message nested deeper than 100, so the bodies scanned no deeper are
+// refused by the decoder anyway.
+const maxProtoDepth = 128
+
+// The OTLP schemas (opentelemetry-proto v1), message fields only. Costs
+// are allocated bytes per element of an empty element's body, measured by
+// TestProtoCostBoundsDecoding, which fails when pdata allocates more than
+// a cost here says.
+var protoLogs, protoMetrics, protoTraces = otlpSchemas()
+
+func otlpSchemas() (logs, metrics, traces *protoMsg) {
+	msg := func(cost int64, fields map[int]*protoMsg) *protoMsg {
+		m := &protoMsg{cost: cost}
+		for n, s := range fields {
+			m.sub[n] = s
+		}
+		return m
+	}
+	anyValue, kv := &protoMsg{cost: 160}, &protoMsg{cost: 240}
+	anyValue.sub[5] = msg(64, map[int]*protoMsg{1: anyValue}) // array_value
+	anyValue.sub[6] = msg(64, map[int]*protoMsg{1: kv})       // kvlist_value
+	kv.sub[2] = anyValue
+	scope := msg(96, map[int]*protoMsg{3: kv})
+	resource := msg(96, map[int]*protoMsg{1: kv, 3: msg(160, nil)}) // attributes, entity_refs
+	resourceOf := func(scopeItems *protoMsg) *protoMsg {
+		return msg(0, map[int]*protoMsg{1: msg(192, map[int]*protoMsg{1: resource, 2: msg(176, map[int]*protoMsg{1: scope, 2: scopeItems})})})
+	}
+
+	logs = resourceOf(msg(192, map[int]*protoMsg{5: anyValue, 6: kv}))
+
+	status := msg(64, nil)
+	event := msg(128, map[int]*protoMsg{3: kv})
+	link := msg(160, map[int]*protoMsg{4: kv})
+	traces = resourceOf(msg(320, map[int]*protoMsg{9: kv, 11: event, 13: link, 15: status}))
+
+	exemplar := msg(448, map[int]*protoMsg{7: kv})
+	number := msg(160, map[int]*protoMsg{7: kv, 5: exemplar})
+	histogram := msg(224, map[int]*protoMsg{9: kv, 8: exemplar})
+	buckets := msg(64, nil)
+	buckets.varint[2] = true
+	exponential := msg(256, map[int]*protoMsg{1: kv, 8: buckets, 9: buckets, 11: exemplar})
+	summary := msg(160, map[int]*protoMsg{7: kv, 6: msg(64, nil)})
+	metric := msg(192, map[int]*protoMsg{
+		5:  msg(64, map[int]*protoMsg{1: number}),      // gauge
+		7:  msg(64, map[int]*protoMsg{1: number}),      // sum
+		9:  msg(64, map[int]*protoMsg{1: histogram}),   // histogram
+		10: msg(64, map[int]*protoMsg{1: exponential}), // exponential_histogram
+		11: msg(64, map[int]*protoMsg{1: summary}),     // summary
+		12: kv,                                         // metadata
+	})
+	metrics = resourceOf(metric)
+	return logs, metrics, traces
+}
+
+func protoSchema(signal string) *protoMsg {
+	switch signal {
+	case signalLogs:
+		return protoLogs
+	case signalMetrics:
+		return protoMetrics
+	default:
+		return protoTraces
+	}
+}
+
+// protoCost is the memory decoding body as an OTLP request of signal
+// would allocate, by the schema's costs, counted until it passes limit
+// (the scan stops there). A body that is not valid protobuf costs what
+// was counted before the flaw: the decoder refuses it.
+func protoCost(signal string, body []byte, limit int64) int64 {
+	c := protoCounter{limit: limit}
+	c.scan(body, protoSchema(signal), 0)
+	return c.cost
+}
+
+type protoCounter struct {
+	cost, limit int64
+}
+
+// scan counts the messages in b, a message of type m, depth levels down.
+// It reports false once the body is found malformed or over the limit.
+func (c *protoCounter) scan(b []byte, m *protoMsg, depth int) bool {
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return false
+		}
+		b = b[n:]
+		if typ != protowire.BytesType {
+			if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
+				return false
+			}
+			b = b[n:]
+			continue
+		}
+		v, n := protowire.ConsumeBytes(b)
+		if n < 0 {
+			return false
+		}
+		b = b[n:]
+		if num >= protowire.Number(len(m.sub)) {
+			continue
+		}
+		switch {
+		case m.varint[num]:
+			c.cost += packedVarintCost * int64(len(v))
+		case m.sub[num] != nil:
+			c.cost += m.sub[num].cost
+			if c.cost > c.limit || depth >= maxProtoDepth || !c.scan(v, m.sub[num], depth+1) {
+				return false
+			}
+		}
+		if c.cost > c.limit {
+			return false
+		}
+	}
+	return true
+}
+
+// checkProtoCost refuses, before it is decoded, a protobuf OTLP body whose
+// messages would cost more than protoCostFactor times maxDecoded bytes of
+// memory to decode.
+func checkProtoCost(signal string, body []byte, maxDecoded int64) *httpError {
+	if maxDecoded <= 0 {
+		return nil
+	}
+	limit := protoCostFactor * maxDecoded
+	if cost := protoCost(signal, body, limit); cost > limit {
+		return errTooLarge("protobuf body of %d bytes holds so many messages that decoding it would take over %d MiB, more than %d times the tenant's max_decompressed_bytes %d; split the request",
+			len(body), limit>>20, protoCostFactor, maxDecoded)
+	}
+	return nil
+}
