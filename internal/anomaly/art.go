@@ -6,8 +6,10 @@ import (
 )
 
 // The resonance detector: a fuzzy adaptive-resonance model over short
-// windows of a downsampled series, after the idea of ARTime (Mark
-// Nuzzolilo's NAB detector), rebuilt for a fixed state of under 1 KiB.
+// windows of a downsampled series, after the ideas of ARTime (NAB's ARTime
+// detector, markNZed/ARTimeNAB.jl), written anew for a fixed state of under
+// 1 KiB and without its look-ahead: ARTime scales by the whole file's range,
+// this by the probation's.
 //
 // Rows are grouped into blocks of about Probation/104 rows; each block keeps
 // its most extreme value (a spike survives downsampling). Block values are
@@ -19,8 +21,8 @@ import (
 // lower vigilance opens a new cluster, and only that can alarm, by how far
 // below vigilance it fell. The two vigilances follow the typical match, and
 // masks after an alarm or a new category keep one event to one alarm. With
-// 16 categories at most, the two that overlap most are merged when a new one
-// is needed.
+// 16 categories at most, the two whose union box is smallest are merged
+// when a new one is needed.
 const (
 	artWin       = 8              // levels per window
 	artDims      = 2 * artWin     // levels plus Haar coefficients
@@ -31,15 +33,15 @@ const (
 	artSnap      = 0.075          // share of the range snapped to the median
 	artRhoInit   = 0.8            // vigilance of the throwaway model that sets the first one
 	artMask      = artWin * 3 / 2 // blocks masked after an alarm
-	artUbCap     = 0.97
-	artCodeUnit  = 100  // feature codes per unit
-	artCodeOff   = 78   // code of feature value 0
-	artRing      = 128  // entries of the match ring
-	artWinOff    = 64   // offset of a level in Win
-	artRangeMar  = 0.05 // share of the seen range a value may exceed it by unflagged
-	artRangeFew  = 2    // and this many ranges divided by the points seen
-	artRangeFew2 = 100  // and this many divided by its square
-	artMinSpan   = 1e-4 // smallest probation span, relative to the values
+	artUbCap     = 0.97           // highest upper vigilance
+	artCodeUnit  = 100            // feature codes per unit
+	artCodeOff   = 78             // code of feature value 0
+	artRing      = 128            // entries of the match ring
+	artWinOff    = 64             // offset of a level in Win
+	artRangeMar  = 0.05           // share of the seen range a value may exceed it by unflagged
+	artRangeFew  = 2              // and this many ranges divided by the points seen
+	artRangeFew2 = 100            // and this many divided by its square
+	artMinSpan   = 1e-4           // smallest probation span, relative to the values
 )
 
 // box is one category: per dimension the lowest and highest feature code it

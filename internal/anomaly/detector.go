@@ -20,7 +20,8 @@ import (
 // setting benchmarked on NAB.
 type Config struct {
 	// Sensitivity in [0,1] shifts how readily scores rise: 0.5 is the
-	// benchmarked setting, 1 doubles every signal, 0 halves it.
+	// benchmarked setting, 1 lifts every score above 0 (a raw score r
+	// becomes sqrt(r)), 0 lowers it (0.9 r²).
 	Sensitivity float64
 	// Probation is the number of first points of a series that always score 0
 	// while the detector learns its range and first categories. It also sets
@@ -31,7 +32,8 @@ type Config struct {
 	Suppress int
 }
 
-// DefaultConfig returns the configuration benchmarked on NAB v1.1.
+// DefaultConfig returns the configuration benchmarked on NAB v1.1 (where
+// each file's Probation is NAB's probationary period instead).
 func DefaultConfig() Config {
 	return Config{
 		Sensitivity: 0.5,
