@@ -384,8 +384,8 @@ func match(x *[2]uint64, c *box) (m, e float32) {
 	mn0, mn1 := (lo0&ge0)|(x[0]&^ge0), (lo1&ge1)|(x[1]&^ge1)
 	ge0, ge1 = bytesGE(x[0], hi0), bytesGE(x[1], hi1)
 	mx0, mx1 := (x[0]&ge0)|(hi0&^ge0), (x[1]&ge1)|(hi1&^ge1)
-	num := byteSum(mn0, mn1) - byteSum(mx0, mx1) + artDims*artCodeUnit
-	den := byteSum(lo0, lo1) - byteSum(hi0, hi1) + artDims*artCodeUnit
+	num := byteDiff(mn0, mn1, mx0, mx1) + artDims*artCodeUnit
+	den := byteDiff(lo0, lo1, hi0, hi1) + artDims*artCodeUnit
 	const ed = artDims - 1
 	xe, lo, hi := int(x[1]>>56), int(c.Lo[ed]), int(c.Hi[ed])
 	enum := min(xe, lo) - max(xe, hi) + artCodeUnit
@@ -411,8 +411,22 @@ func bytesGE(a, b uint64) uint64 {
 
 // byteSum is the sum of the sixteen bytes of a and b.
 func byteSum(a, b uint64) int {
-	y := (a & lanes16) + ((a >> 8) & lanes16) + (b & lanes16) + ((b >> 8) & lanes16)
-	return int((y * 0x0001000100010001) >> 48)
+	return int((pairSums(a, b) * 0x0001000100010001) >> 48)
+}
+
+// pairSums adds the bytes of a and b into four 16-bit lanes (each at most
+// 4*255).
+func pairSums(a, b uint64) uint64 {
+	return (a & lanes16) + ((a >> 8) & lanes16) + (b & lanes16) + ((b >> 8) & lanes16)
+}
+
+// byteDiff is the sum of the bytes of a0 and a1 less that of b0 and b1,
+// with one multiply: each lane is offset by 1024 so it never borrows from
+// the next.
+func byteDiff(a0, a1, b0, b1 uint64) int {
+	const bias = 0x0400040004000400
+	y := pairSums(a0, a1) + bias - pairSums(b0, b1)
+	return int((y*0x0001000100010001)>>48) - 4*0x400
 }
 
 // words packs feature codes eight to a word, first code lowest.
