@@ -141,14 +141,16 @@ func (a *state) update(g geom, v float64) (float64, bool) {
 	a.BlockN++
 	a.BlockSum += v
 	a.BlockMin, a.BlockMax = min(a.BlockMin, float32(v)), max(a.BlockMax, float32(v))
-	if a.BlockN == g.step {
+	// At or past the block length and the trend window, not only exactly
+	// at them: a state restored under another Probation must not stall.
+	if a.BlockN >= g.step {
 		ds := a.closeBlock()
 		b := a.Blocks
 		a.Blocks++
 		switch {
-		case b < g.trend:
+		case a.DScale == 0: // in probation
 			a.bufPut(b, ds)
-			if b+1 == g.trend {
+			if b+1 >= g.trend {
 				a.endProbation(g)
 			}
 		default:
@@ -227,14 +229,15 @@ func (a *state) endProbation(g geom) {
 	span := math.Max(hi-lo, math.Max(artMinSpan*math.Max(math.Abs(lo), math.Abs(hi)), 1e-9))
 	a.DMin = float32(lo - span)
 	a.DScale = float32(3 * span)
-	first := uint32(0)
-	if g.trend > artBuf {
-		first = g.trend - artBuf
-	}
+	// The buffered blocks: the trend window's, or the last ones held if
+	// it is longer than the buffer (or the state was restored under
+	// another Probation).
+	end := a.Blocks
+	first := end - min(end, g.trend, artBuf)
 	var xs [artBuf][artDims]uint8
 	var ok [artBuf]bool
 	n := 0
-	for b := first; b < g.trend; b++ {
+	for b := first; b < end; b++ {
 		ds := a.bufGet(b)
 		x, full := a.features(ds)
 		xs[n], ok[n] = x, full
@@ -246,7 +249,7 @@ func (a *state) endProbation(g geom) {
 	for i := 0; i < n; i++ {
 		// Block numbers as the real stream has them; the last replayed one
 		// is the trend window's last.
-		a.detect(g, g.trend-uint32(n-1-i), xs[i], ok[i])
+		a.detect(g, end-uint32(n-1-i), xs[i], ok[i])
 	}
 }
 

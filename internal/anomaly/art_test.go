@@ -120,3 +120,35 @@ func TestExtremeValues(t *testing.T) {
 		}
 	}
 }
+
+// A state restored under another Probation (another block length and trend
+// window), mid-block or mid-probation, keeps closing blocks and leaves
+// probation; it does not stall.
+func TestRestoreUnderOtherProbation(t *testing.T) {
+	for _, c := range []struct{ from, to, rows int }{
+		{600, 150, 1003}, // past probation, mid-block, to a shorter block
+		{600, 150, 303},  // mid-probation, past the new trend window
+		{150, 600, 77},   // mid-probation, to a longer one
+	} {
+		cf, ct := DefaultConfig(), DefaultConfig()
+		cf.Probation, ct.Probation = c.from, c.to
+		d, _ := New(cf)
+		rng := rand.New(rand.NewPCG(uint64(c.rows), 1))
+		for range c.rows {
+			d.Update(t0, 50+rng.NormFloat64())
+		}
+		b, _ := d.MarshalBinary()
+		r, _ := New(ct)
+		if err := r.UnmarshalBinary(b); err != nil {
+			t.Fatal(err)
+		}
+		blocks := r.s.Blocks
+		for range 2000 {
+			r.Update(t0, 50+rng.NormFloat64())
+		}
+		g := newGeom(ct)
+		if r.s.Blocks < blocks+2000/g.step-1 || r.s.DScale == 0 {
+			t.Errorf("%+v: %d blocks closed in 2000 rows of step %d, in probation %v", c, r.s.Blocks-blocks, g.step, r.s.DScale == 0)
+		}
+	}
+}
