@@ -65,18 +65,11 @@ func TestLineageCommand(t *testing.T) {
 
 // withRequest stamps ld's resources with a request's lineage as the
 // tenant processor does.
-func withRequest(ld plog.Logs, id string, accepted time.Time, decision string) plog.Logs {
+func withRequest(ld plog.Logs, id string, accepted time.Time) plog.Logs {
+	l := identity.Lineage{ID: id, Accepted: accepted.UnixNano(), Tenant: "acme", Auth: "api_key", Credential: "key:0123456789ab",
+		Client: "192.0.2.7:5555", Collector: "collector-7", PolicyVersion: "pv-7"}
 	for _, rl := range ld.ResourceLogs().All() {
-		m := rl.Resource().Attributes().PutEmptyMap(identity.AttrLineage)
-		m.PutStr(identity.LineageID, id)
-		m.PutInt(identity.LineageAccepted, accepted.UnixNano())
-		m.PutStr(identity.LineageTenant, "acme")
-		m.PutStr(identity.LineageAuth, "api_key")
-		m.PutStr(identity.LineageCredential, "key:0123456789ab")
-		m.PutStr(identity.LineageClient, "192.0.2.7:5555")
-		m.PutStr(identity.LineageCollector, "collector-7")
-		m.PutStr(identity.LineagePolicyVersion, "pv-7")
-		m.PutStr(identity.LineageDecision, decision)
+		rl.Resource().Attributes().PutStr(identity.AttrLineage, l.Encode())
 	}
 	return ld
 }
@@ -100,7 +93,7 @@ func TestLineageOfRequests(t *testing.T) {
 				lr.Attributes().PutStr(identity.AttrRedactionPolicyVersion, "pv-7")
 			}
 		}
-		return withRequest(ld, id, accepted, identity.DecisionAccepted)
+		return withRequest(ld, id, accepted)
 	}
 	early := mk("0190aaaa000070008000000000000001", t0, "paid by <redacted:email>", "shipped")
 	late := mk("0190aaaa000070008000000000000002", t0.Add(30*time.Minute), "refund")

@@ -18,10 +18,7 @@ import (
 )
 
 func stampLineage(attrs pcommon.Map, id string) {
-	m := attrs.PutEmptyMap(identity.AttrLineage)
-	m.PutStr(identity.LineageID, id)
-	m.PutStr(identity.LineageCredential, "key:0123456789ab")
-	m.PutStr(identity.LineageDecision, identity.DecisionAccepted)
+	attrs.PutStr(identity.AttrLineage, identity.Lineage{ID: id, Credential: "key:0123456789ab"}.Encode())
 }
 
 // A batch stored and sent elsewhere leaves one lineage row per backend in
@@ -70,8 +67,7 @@ func TestLineageOfDeliveries(t *testing.T) {
 	require.NoError(t, req.UnmarshalProto(otlp.body[0]))
 	v, ok := req.Logs().ResourceLogs().At(0).Resource().Attributes().Get(identity.AttrLineage)
 	require.True(t, ok, "an OTLP backend receives the lineage")
-	id, _ := v.Map().Get(identity.LineageID)
-	assert.Equal(t, "req-1", id.Str())
+	assert.Equal(t, "req-1", identity.LineageIDOf(v.Str()))
 
 	raw, err := snappy.Decode(nil, prom.body[0])
 	require.NoError(t, err)

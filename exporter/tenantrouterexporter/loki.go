@@ -92,10 +92,8 @@ func (l *lokiBackend) toPush(ld plog.Logs) *push.PushRequest {
 				// Structured metadata is per line: the request's id
 				// matches a line to the store's lineage, the rest of the
 				// request's facts would cost every line hundreds of bytes.
-				if v.Type() == pcommon.ValueTypeMap {
-					if id, ok := v.Map().Get(identity.LineageID); ok {
-						resMeta = append(resMeta, push.LabelAdapter{Name: labelName(k + "." + identity.LineageID), Value: id.AsString()})
-					}
+				if id := identity.LineageIDOf(v.AsString()); id != "" {
+					resMeta = append(resMeta, push.LabelAdapter{Name: labelName(k + ".id"), Value: id})
 				}
 			default:
 				resMeta = append(resMeta, push.LabelAdapter{Name: labelName(k), Value: v.AsString()})

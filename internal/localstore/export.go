@@ -150,9 +150,9 @@ func (e *exporter) reset() {
 }
 
 // group starts a new resource and scope when the row's differ from the
-// last row's. A row's lineage id goes back on its resource as the
-// tenant.lineage it came with ({"id": ...}; the request's facts stay in
-// the lineage table), so rows of different requests never share one.
+// last row's. A row's lineage id goes back on its resource as a
+// tenant.lineage of the id alone (the request's facts stay in the lineage
+// table), so rows of different requests never share one.
 func (e *exporter) group(res, scope, lineage string) error {
 	if res == e.res && scope == e.scope && lineage == e.lineage {
 		return nil
@@ -191,7 +191,7 @@ func (e *exporter) group(res, scope, lineage string) error {
 			return err
 		}
 		if lineage != "" {
-			attrs.PutEmptyMap(identity.AttrLineage).PutStr(identity.LineageID, lineage)
+			attrs.PutStr(identity.AttrLineage, identity.Lineage{ID: lineage}.Encode())
 		}
 	}
 	return nil

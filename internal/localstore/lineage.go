@@ -16,7 +16,7 @@ import (
 )
 
 // Lineage: the tenant processor writes each accepted request's facts on
-// its resources as a tenant.lineage map (internal/identity). The store
+// its resources as a tenant.lineage string (internal/identity). The store
 // moves them off the resource: each record keeps only the request's id in
 // its lineage column, and the lineage table holds one row per request per
 // write (a request the batch processor split, or sent to several
@@ -30,45 +30,49 @@ import (
 // lineageTable is the lineage table's name.
 const lineageTable = "lineage"
 
-// maxLineageFact bounds each fact stored from a tenant.lineage map. The
+// maxLineageFact bounds each fact stored from a tenant.lineage value. The
 // tenant processor writes them, but a pipeline without it (a reserved
 // pipeline reading a topic) passes what it received.
 const maxLineageFact = 256
 
-// lineageFacts is what the tenant processor wrote about one request.
+// lineageFacts is what the tenant processor wrote about one request, and
+// its decision on the resources of a part.
 type lineageFacts struct {
 	id, receiver, client, tenant, auth, credential, collector, policyVersion, decision string
 	accepted                                                                           int64
 }
 
-// lineageMap returns a resource's tenant.lineage and its id.
-func lineageMap(res pcommon.Map) (pcommon.Map, string, bool) {
+// lineageKey groups a batch's resources into parts: one request, one
+// decision (a request's resources quarantined for two reasons are two
+// parts in the _quarantine store).
+type lineageKey struct{ lineage, decision string }
+
+// keyOf is a resource's part, ok false without lineage.
+func keyOf(res pcommon.Map) (lineageKey, bool) {
 	v, ok := res.Get(identity.AttrLineage)
-	if !ok || v.Type() != pcommon.ValueTypeMap {
-		return pcommon.Map{}, "", false
+	if !ok || v.Type() != pcommon.ValueTypeStr {
+		return lineageKey{}, false
 	}
-	id, ok := v.Map().Get(identity.LineageID)
-	if !ok || id.Type() != pcommon.ValueTypeStr || id.Str() == "" || len(id.Str()) > 64 {
-		return pcommon.Map{}, "", false
+	k := lineageKey{lineage: v.Str(), decision: identity.DecisionAccepted}
+	if id, _ := identity.TenantOf(res); id == policy.Quarantine {
+		reason := ""
+		if r, ok := res.Get(identity.AttrQuarantineReason); ok {
+			reason = r.AsString()
+		}
+		k.decision = identity.DecisionQuarantinedPrefix + identity.Truncate(reason, maxLineageFact)
 	}
-	return v.Map(), id.Str(), true
+	return k, true
 }
 
-func readLineage(m pcommon.Map, id string) lineageFacts {
-	str := func(k string) string {
-		x, ok := m.Get(k)
-		if !ok {
-			return ""
-		}
-		return identity.Truncate(x.AsString(), maxLineageFact)
+func readLineage(k lineageKey) (lineageFacts, bool) {
+	l, ok := identity.ParseLineage(k.lineage)
+	if !ok || len(l.ID) > 64 {
+		return lineageFacts{}, false
 	}
-	f := lineageFacts{id: id, receiver: str(identity.LineageReceiver), client: str(identity.LineageClient),
-		tenant: str(identity.LineageTenant), auth: str(identity.LineageAuth), credential: str(identity.LineageCredential),
-		collector: str(identity.LineageCollector), policyVersion: str(identity.LineagePolicyVersion), decision: str(identity.LineageDecision)}
-	if a, ok := m.Get(identity.LineageAccepted); ok && a.Type() == pcommon.ValueTypeInt {
-		f.accepted = a.Int()
-	}
-	return f
+	t := func(s string) string { return identity.Truncate(s, maxLineageFact) }
+	return lineageFacts{id: l.ID, receiver: t(l.Receiver), client: t(l.Client), tenant: t(l.Tenant), auth: t(l.Auth),
+		credential: t(l.Credential), collector: t(l.Collector), policyVersion: t(l.PolicyVersion), decision: k.decision,
+		accepted: l.Accepted}, true
 }
 
 // redactionOf is what the redactor wrote on a record: how many values it
@@ -139,7 +143,7 @@ const maxLineageClasses = 64
 // tenant's store when it delivers the batch elsewhere (RecordDelivery).
 type Lineage struct {
 	parts []*lineagePart
-	byID  map[string]*lineagePart
+	byKey map[lineageKey]*lineagePart
 	// nextRow is the next lineage row id to hand out (0: not read yet).
 	nextRow int64
 }
@@ -150,17 +154,22 @@ func (l *Lineage) Len() int { return len(l.parts) }
 // resource returns the part of the request res came with, nil for a
 // resource without lineage.
 func (l *Lineage) resource(res pcommon.Map) *lineagePart {
-	m, id, ok := lineageMap(res)
+	k, ok := keyOf(res)
 	if !ok {
 		return nil
 	}
-	if p, ok := l.byID[id]; ok {
+	if p, ok := l.byKey[k]; ok {
 		return p
 	}
-	if l.byID == nil {
-		l.byID = map[string]*lineagePart{}
+	if l.byKey == nil {
+		l.byKey = map[lineageKey]*lineagePart{}
 	}
-	p := &lineagePart{facts: readLineage(m, id)}
+	f, ok := readLineage(k)
+	if !ok {
+		l.byKey[k] = nil // not parsed again
+		return nil
+	}
+	p := &lineagePart{facts: f}
 	str := func(k string) string {
 		if v, ok := res.Get(k); ok {
 			return identity.Truncate(v.AsString(), maxLineageFact)
@@ -168,7 +177,7 @@ func (l *Lineage) resource(res pcommon.Map) *lineagePart {
 		return ""
 	}
 	p.retention, p.residency, p.residencyViolation = str(identity.AttrRetention), str(identity.AttrResidency), str(identity.AttrResidencyViolation)
-	l.byID[id] = p
+	l.byKey[k] = p
 	l.parts = append(l.parts, p)
 	return p
 }

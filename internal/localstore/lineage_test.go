@@ -17,17 +17,13 @@ import (
 // withLineage stamps every resource of ld with a request's lineage, as
 // the tenant processor does.
 func withLineage(ld plog.Logs, id string) plog.Logs {
+	return withLineageOf(ld, identity.Lineage{ID: id, Accepted: 1_700_000_000_000_000_000, Tenant: "acme", Auth: "api_key",
+		Credential: "key:0123456789ab", Client: "192.0.2.7:5555", Collector: "collector-7", PolicyVersion: "pv1"})
+}
+
+func withLineageOf(ld plog.Logs, l identity.Lineage) plog.Logs {
 	for _, rl := range ld.ResourceLogs().All() {
-		m := rl.Resource().Attributes().PutEmptyMap(identity.AttrLineage)
-		m.PutStr(identity.LineageID, id)
-		m.PutInt(identity.LineageAccepted, 1_700_000_000_000_000_000)
-		m.PutStr(identity.LineageTenant, "acme")
-		m.PutStr(identity.LineageAuth, "api_key")
-		m.PutStr(identity.LineageCredential, "key:0123456789ab")
-		m.PutStr(identity.LineageClient, "192.0.2.7:5555")
-		m.PutStr(identity.LineageCollector, "collector-7")
-		m.PutStr(identity.LineagePolicyVersion, "pv1")
-		m.PutStr(identity.LineageDecision, identity.DecisionAccepted)
+		rl.Resource().Attributes().PutStr(identity.AttrLineage, l.Encode())
 		rl.Resource().Attributes().PutStr(identity.AttrRetention, "30d")
 	}
 	return ld
@@ -98,11 +94,14 @@ func TestLineageRowsBoundedByRecords(t *testing.T) {
 	require.NoError(t, s.WriteLogs("acme", empty, "v1"))
 	assert.Equal(t, [][]any{{int64(1), int64(100)}}, query(t, s, "acme", `SELECT count(*), sum(records) FROM lineage`))
 
-	// Oversized facts are cut.
-	big := withLineage(logsWith("acme", now, "y"), "req-big")
-	m, _ := big.ResourceLogs().At(0).Resource().Attributes().Get(identity.AttrLineage)
-	m.Map().PutStr(identity.LineageClient, strings.Repeat("z", 10_000))
+	// Oversized facts are cut; a lineage that is not the processor's is
+	// none.
+	big := withLineageOf(logsWith("acme", now, "y"), identity.Lineage{ID: "req-big", Client: strings.Repeat("z", 10_000)})
 	require.NoError(t, s.WriteLogs("acme", big, "v1"))
+	bad := logsWith("acme", now, "z")
+	bad.ResourceLogs().At(0).Resource().Attributes().PutStr(identity.AttrLineage, "not json")
+	require.NoError(t, s.WriteLogs("acme", bad, "v1"))
+	assert.Equal(t, [][]any{{nil}}, query(t, s, "acme", `SELECT lineage FROM logs WHERE body = 'z'`))
 	assert.Equal(t, [][]any{{int64(maxLineageFact)}}, query(t, s, "acme", `SELECT length(client) FROM lineage WHERE lineage_id = 'req-big'`))
 	_, err := s.VerifyAudit("acme")
 	require.NoError(t, err)
@@ -210,7 +209,7 @@ func TestExportKeepsLineageID(t *testing.T) {
 	for i, want := range []string{"req-1", "req-2"} {
 		v, ok := ld.ResourceLogs().At(i).Resource().Attributes().Get(identity.AttrLineage)
 		require.True(t, ok)
-		assert.Equal(t, map[string]any{identity.LineageID: want}, v.Map().AsRaw())
+		assert.Equal(t, identity.Lineage{ID: want}.Encode(), v.Str())
 	}
 }
 
@@ -230,4 +229,19 @@ func TestLineageColumnNamesItsRow(t *testing.T) {
 		query(t, s, "acme", `SELECT backend, records FROM lineage WHERE lineage_id = 'req-1' ORDER BY id`))
 	_, err := s.VerifyAudit("acme")
 	require.NoError(t, err)
+}
+
+// In the quarantine, a request's resources are parts by decision, and
+// the lineage names the sender.
+func TestLineageDecisions(t *testing.T) {
+	s, _ := openStore(t)
+	ld := plog.NewLogs()
+	for _, reason := range []string{"spoofed", "missing", "spoofed"} {
+		one := withLineage(logsWith(policy.Quarantine, time.Now(), reason), "req-1")
+		one.ResourceLogs().At(0).Resource().Attributes().PutStr(identity.AttrQuarantineReason, reason)
+		one.ResourceLogs().At(0).MoveTo(ld.ResourceLogs().AppendEmpty())
+	}
+	require.NoError(t, s.WriteLogs(policy.Quarantine, ld, "v1"))
+	assert.Equal(t, [][]any{{"quarantined:spoofed", int64(2), "acme"}, {"quarantined:missing", int64(1), "acme"}},
+		query(t, s, policy.Quarantine, `SELECT decision, records, tenant FROM lineage ORDER BY id`))
 }

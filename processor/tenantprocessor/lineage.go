@@ -8,15 +8,15 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/tenancyhq/tenancy/internal/identity"
 )
 
 // Each request the processor accepts gets a lineage: an id and what the
-// request said about itself, written once as a tenant.lineage map and
-// copied onto each of its resources with the decision on that resource.
-// It runs before any batch processor, where one request is still one call.
+// request said about itself, encoded once as the tenant.lineage string
+// each of its resources carries (the decision on a resource is its
+// tenant.id and quarantine reason). It runs before any batch processor,
+// where one request is still one call.
 
 // collectorInstance names this collector in lineage: its
 // service.instance.id (the collector sets one at start), else the host.
@@ -39,36 +39,11 @@ func newLineageID(now time.Time) string {
 	return hex.EncodeToString(b[:])
 }
 
-// requestLineage builds the request's lineage map, less the decision.
-func (p *tenantProcessor) requestLineage(v *policyView, req requestIdentity) pcommon.Map {
+// requestLineage is the request's tenant.lineage value, built once and
+// shared by its resources.
+func (p *tenantProcessor) requestLineage(v *policyView, req requestIdentity) string {
 	now := time.Now()
-	m := pcommon.NewMap()
-	m.EnsureCapacity(10)
-	m.PutStr(identity.LineageID, newLineageID(now))
-	m.PutInt(identity.LineageAccepted, now.UnixNano())
-	put := func(k, v string) {
-		if v != "" {
-			m.PutStr(k, v)
-		}
-	}
-	put(identity.LineageReceiver, req.receiver)
-	put(identity.LineageClient, req.client)
-	put(identity.LineageAuth, req.auth)
-	put(identity.LineageTenant, req.proved)
-	put(identity.LineageCredential, req.lineageCredential)
-	put(identity.LineageCollector, p.collector)
-	put(identity.LineagePolicyVersion, v.pol.Version)
-	return m
-}
-
-// stampLineage writes the request's lineage on one resource, with the
-// decision taken on it.
-func stampLineage(attrs, lineage pcommon.Map, quarantined bool, r reason) {
-	m := attrs.PutEmptyMap(identity.AttrLineage)
-	lineage.CopyTo(m)
-	if quarantined {
-		m.PutStr(identity.LineageDecision, identity.DecisionQuarantinedPrefix+r.String())
-	} else {
-		m.PutStr(identity.LineageDecision, identity.DecisionAccepted)
-	}
+	return identity.Lineage{ID: newLineageID(now), Accepted: now.UnixNano(), Receiver: req.receiver, Auth: req.auth,
+		Client: req.client, Tenant: req.proved, Credential: req.lineageCredential, Collector: p.collector,
+		PolicyVersion: v.pol.Version}.Encode()
 }

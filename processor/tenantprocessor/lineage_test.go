@@ -23,31 +23,21 @@ import (
 
 var lineageIDForm = regexp.MustCompile(`^[0-9a-f]{12}7[0-9a-f]{3}[89ab][0-9a-f]{15}$`)
 
-// checkLineage checks the shape of a resource's tenant.lineage and that
-// its decision agrees with the tenant stamped; it returns the id.
-func checkLineage(t *testing.T, attrs pcommon.Map) string {
+// checkLineage checks the shape of a resource's tenant.lineage; it
+// returns the lineage.
+func checkLineage(t *testing.T, attrs pcommon.Map) identity.Lineage {
 	t.Helper()
 	v, ok := attrs.Get(identity.AttrLineage)
 	require.True(t, ok, "every resource carries its request's lineage")
-	require.Equal(t, pcommon.ValueTypeMap, v.Type())
-	m := v.Map()
-	get := func(k string) string {
-		x, _ := m.Get(k)
-		return x.AsString()
-	}
-	assert.Regexp(t, lineageIDForm, get(identity.LineageID))
-	assert.NotEmpty(t, get(identity.LineagePolicyVersion))
-	assert.NotEmpty(t, get(identity.LineageCollector))
-	acc, _ := m.Get(identity.LineageAccepted)
-	assert.InDelta(t, time.Now().UnixNano(), acc.Int(), float64(time.Minute))
-	tenant, _ := attrs.Get(identity.AttrTenantID)
-	if tenant.Str() == policy.Quarantine {
-		reason, _ := attrs.Get(identity.AttrQuarantineReason)
-		assert.Equal(t, identity.DecisionQuarantinedPrefix+reason.Str(), get(identity.LineageDecision))
-	} else {
-		assert.Equal(t, identity.DecisionAccepted, get(identity.LineageDecision))
-	}
-	return get(identity.LineageID)
+	require.Equal(t, pcommon.ValueTypeStr, v.Type())
+	l, ok := identity.ParseLineage(v.Str())
+	require.True(t, ok, v.Str())
+	assert.Regexp(t, lineageIDForm, l.ID)
+	assert.Equal(t, l.ID, identity.LineageIDOf(v.Str()))
+	assert.NotEmpty(t, l.PolicyVersion)
+	assert.NotEmpty(t, l.Collector)
+	assert.InDelta(t, time.Now().UnixNano(), l.Accepted, float64(time.Minute))
+	return l
 }
 
 // A request's lineage names its sender, credential, client, collector and
@@ -77,9 +67,7 @@ func TestLineageFactsAndForgery(t *testing.T) {
 			if claim != "" {
 				rl.Resource().Attributes().PutStr(identity.AttrTenantID, claim)
 			}
-			fake := rl.Resource().Attributes().PutEmptyMap(identity.AttrLineage)
-			fake.PutStr(identity.LineageID, "forged")
-			fake.PutStr(identity.LineageDecision, identity.DecisionAccepted)
+			rl.Resource().Attributes().PutStr(identity.AttrLineage, identity.Lineage{ID: "forged", Tenant: "globex"}.Encode())
 			rl.Resource().Attributes().PutStr(identity.AttrLineage+".id", "forged")
 			lr := rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
 			lr.Attributes().PutStr(identity.AttrLineage, "forged")
@@ -96,30 +84,21 @@ func TestLineageFactsAndForgery(t *testing.T) {
 		var reqID string
 		for i, rl := range ld.ResourceLogs().All() {
 			attrs := rl.Resource().Attributes()
-			id := checkLineage(t, attrs)
+			l := checkLineage(t, attrs)
 			if i == 0 {
-				reqID = id
+				reqID = l.ID
 			}
-			assert.Equal(t, reqID, id)
+			assert.Equal(t, reqID, l.ID)
 			_, dotted := attrs.Get(identity.AttrLineage + ".id")
 			assert.False(t, dotted, "a client's tenant.lineage.* key is removed")
-			v, _ := attrs.Get(identity.AttrLineage)
-			m := v.Map().AsRaw()
-			assert.Equal(t, "acme", m[identity.LineageTenant])
-			assert.Equal(t, "key:0123456789ab", m[identity.LineageCredential])
-			assert.Equal(t, "api_key", m[identity.LineageAuth])
-			assert.Equal(t, "192.0.2.7:5555", m[identity.LineageClient])
-			assert.Equal(t, "collector-7", m[identity.LineageCollector])
-			assert.Equal(t, pol.Version, m[identity.LineagePolicyVersion])
+			assert.Equal(t, identity.Lineage{ID: l.ID, Accepted: l.Accepted, Auth: "api_key", Client: "192.0.2.7:5555", Tenant: "acme",
+				Credential: "key:0123456789ab", Collector: "collector-7", PolicyVersion: pol.Version}, l)
 			lr := rl.ScopeLogs().At(0).LogRecords().At(0)
 			_, onRecord := lr.Attributes().Get(identity.AttrLineage)
 			assert.False(t, onRecord, "a client's tenant.lineage on a record is removed")
 		}
-		assert.Equal(t, "quarantined:spoofed", func() string {
-			v, _ := ld.ResourceLogs().At(1).Resource().Attributes().Get(identity.AttrLineage)
-			d, _ := v.Map().Get(identity.LineageDecision)
-			return d.Str()
-		}())
+		tenant, _ := ld.ResourceLogs().At(1).Resource().Attributes().Get(identity.AttrTenantID)
+		assert.Equal(t, policy.Quarantine, tenant.Str(), "the spoof is quarantined, and carries the same lineage")
 		assert.False(t, ids[reqID], "each request gets its own lineage id")
 		ids[reqID] = true
 	}

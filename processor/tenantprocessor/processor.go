@@ -272,7 +272,7 @@ func (p *tenantProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.L
 	for i := 0; i < rls.Len(); i++ {
 		rl := rls.At(i)
 		e, r := p.stamp(v, req, rl.Resource().Attributes())
-		stampLineage(rl.Resource().Attributes(), lineage, e == v.quarantine, r)
+		rl.Resource().Attributes().PutStr(identity.AttrLineage, lineage)
 		stripLogs(rl)
 		p.count(v, e, r, req, signalLogs, pdatacount.LogRecords(rl))
 	}
@@ -286,7 +286,7 @@ func (p *tenantProcessor) processMetrics(ctx context.Context, md pmetric.Metrics
 	for i := 0; i < rms.Len(); i++ {
 		rm := rms.At(i)
 		e, r := p.stamp(v, req, rm.Resource().Attributes())
-		stampLineage(rm.Resource().Attributes(), lineage, e == v.quarantine, r)
+		rm.Resource().Attributes().PutStr(identity.AttrLineage, lineage)
 		stripMetrics(rm)
 		p.count(v, e, r, req, signalMetrics, pdatacount.DataPoints(rm))
 	}
@@ -300,7 +300,7 @@ func (p *tenantProcessor) processTraces(ctx context.Context, td ptrace.Traces) (
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
 		e, r := p.stamp(v, req, rs.Resource().Attributes())
-		stampLineage(rs.Resource().Attributes(), lineage, e == v.quarantine, r)
+		rs.Resource().Attributes().PutStr(identity.AttrLineage, lineage)
 		stripTraces(rs)
 		p.count(v, e, r, req, signalTraces, pdatacount.Spans(rs))
 	}

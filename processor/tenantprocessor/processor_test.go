@@ -202,7 +202,7 @@ func decisions(t *testing.T, secret string, attrsOf func(int) pcommon.Map, n int
 	lineageID := ""
 	for i := 0; i < n; i++ {
 		attrs := attrsOf(i)
-		lid := checkLineage(t, attrs)
+		lid := checkLineage(t, attrs).ID
 		if lineageID == "" {
 			lineageID = lid
 		}

@@ -126,8 +126,7 @@ func TestEndToEndLineage(t *testing.T) {
 	mu.Unlock()
 	v, ok := req.Logs().ResourceLogs().At(0).Resource().Attributes().Get(identity.AttrLineage)
 	require.True(t, ok, "the remote copy carries its lineage id")
-	id, _ := v.Map().Get(identity.LineageID)
-	assert.Equal(t, lineageID, id.Str())
+	assert.Equal(t, lineageID, identity.LineageIDOf(v.Str()))
 
 	// A time range: the requests accepted in it, and only those.
 	code, out = ctl(t, "lineage", "--data", store, "--tenant", "acme", "--until", mark.Format(time.RFC3339Nano))
