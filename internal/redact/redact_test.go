@@ -7,7 +7,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/plog"
 
+	"github.com/tenancyhq/tenancy/internal/identity"
 	"github.com/tenancyhq/tenancy/internal/policy"
 )
 
@@ -157,4 +159,41 @@ func TestNewNeedsHashKey(t *testing.T) {
 	require.ErrorContains(t, err, "active_hash_key")
 	_, err = New(testPolicy(t), Options{ActiveHashKey: "nope"})
 	require.ErrorContains(t, err, "nope")
+}
+
+// TestAttributesRemovedByPosition: the attributes that go (keyed by another
+// tenant's identifier, or wholly a class the tenant removes) are removed,
+// several in one map and in a nested one, and every other attribute stays,
+// in order, redacted where it should be.
+func TestAttributesRemovedByPosition(t *testing.T) {
+	r := testRedactor(t)
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr(identity.AttrTenantID, "acme")
+	a := rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Attributes()
+	a.PutStr("globex.note", "a")
+	a.PutStr("keep.first", "plain")
+	a.PutStr("ssn", "123-45-6789")
+	nested := a.PutEmptyMap("nested")
+	nested.PutStr("inner.keep", "x")
+	nested.PutStr("ak_globex_key", "y")
+	nested.PutStr("inner.last", "mail bob@globex.example")
+	a.PutStr("keep.mid", "still here")
+	a.PutStr("x.globex.example", "b")
+	a.PutStr("keep.last", "done")
+	r.Logs(ld)
+	var keys []string
+	for k := range a.All() {
+		keys = append(keys, k)
+	}
+	assert.Equal(t, []string{"keep.first", "nested", "keep.mid", "keep.last", AttrCount, AttrClasses, AttrPolicyVersion}, keys)
+	var inner []string
+	for k, v := range nested.All() {
+		inner = append(inner, k+"="+v.Str())
+	}
+	assert.Equal(t, []string{"inner.keep=x", "inner.last=mail <redacted:foreign_tenant>"}, inner)
+	cls, _ := a.Get(AttrClasses)
+	assert.Equal(t, []any{"email", "foreign_tenant", "us_ssn"}, cls.Slice().AsRaw())
+	cnt, _ := a.Get(AttrCount)
+	assert.EqualValues(t, 6, cnt.Int(), "three foreign keys, an SSN, and an address at a foreign domain (both classes)")
 }

@@ -279,6 +279,9 @@ type pass struct {
 	spans  []Span
 	hits   []hit
 	segs   []segment
+	// drop holds the positions of the attributes to remove from the maps
+	// being redacted, innermost last (attrs).
+	drop []int
 	// matches and states are scratch space for the automaton.
 	sc     scanBuf
 	counts [numClasses]int32
@@ -531,54 +534,79 @@ func hasSuffixWord(k, name string) bool {
 }
 
 // attrs redacts an attribute map. top marks a record's own attribute map,
-// where the tenant and audit attributes live.
+// where the tenant and audit attributes live. It ranges over the map, which
+// costs no call per attribute as RemoveIf's callback did, and removes the
+// rare attribute that goes afterwards, by its position.
 func (ps *pass) attrs(m pcommon.Map, top bool) {
+	base := len(ps.drop)
 	i := -1
-	m.RemoveIf(func(k string, v pcommon.Value) bool {
+	for k, v := range m.All() {
 		i++
-		if top && skipKey(k) {
-			return false
+		if ps.attr(k, v, i, top) {
+			ps.drop = append(ps.drop, i)
 		}
-		var kv *keyVerdict
-		if top {
-			kv = ps.keyAt(i, k)
-		} else {
-			kv = ps.key(k)
-		}
-		if kv.foreign {
-			ps.counts[classForeign]++
+	}
+	if len(ps.drop) == base {
+		return
+	}
+	drop := ps.drop[base:]
+	j := -1
+	m.RemoveIf(func(string, pcommon.Value) bool {
+		j++
+		if len(drop) > 0 && drop[0] == j {
+			drop = drop[1:]
 			return true
-		}
-		switch v.Type() {
-		case pcommon.ValueTypeStr:
-			out, changed, remove := ps.attrValue(kv, v.Str())
-			if remove {
-				return true
-			}
-			if changed {
-				v.SetStr(out)
-			}
-		case pcommon.ValueTypeBytes:
-			// Bytes that are text are text to a reader of the store: an
-			// identifier in them leaks as surely as in a string.
-			b := v.Bytes().AsRaw()
-			if !utf8.Valid(b) {
-				return false
-			}
-			out, changed, remove := ps.attrValue(kv, string(b))
-			if remove {
-				return true
-			}
-			if changed {
-				v.SetEmptyBytes().FromRaw([]byte(out))
-			}
-		case pcommon.ValueTypeMap:
-			ps.attrs(v.Map(), false)
-		case pcommon.ValueTypeSlice:
-			ps.slice(v.Slice())
 		}
 		return false
 	})
+	ps.drop = ps.drop[:base]
+}
+
+// attr redacts attribute k, at position i of its map, and reports whether
+// it goes.
+func (ps *pass) attr(k string, v pcommon.Value, i int, top bool) (remove bool) {
+	if top && skipKey(k) {
+		return false
+	}
+	var kv *keyVerdict
+	if top {
+		kv = ps.keyAt(i, k)
+	} else {
+		kv = ps.key(k)
+	}
+	if kv.foreign {
+		ps.counts[classForeign]++
+		return true
+	}
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		out, changed, remove := ps.attrValue(kv, v.Str())
+		if remove {
+			return true
+		}
+		if changed {
+			v.SetStr(out)
+		}
+	case pcommon.ValueTypeBytes:
+		// Bytes that are text are text to a reader of the store: an
+		// identifier in them leaks as surely as in a string.
+		b := v.Bytes().AsRaw()
+		if !utf8.Valid(b) {
+			return false
+		}
+		out, changed, remove := ps.attrValue(kv, string(b))
+		if remove {
+			return true
+		}
+		if changed {
+			v.SetEmptyBytes().FromRaw([]byte(out))
+		}
+	case pcommon.ValueTypeMap:
+		ps.attrs(v.Map(), false)
+	case pcommon.ValueTypeSlice:
+		ps.slice(v.Slice())
+	}
+	return false
 }
 
 // attrValue redacts the text value s of an attribute whose key verdict is
