@@ -25,6 +25,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/tenancyhq/tenancy/internal/identity"
+	"github.com/tenancyhq/tenancy/internal/pdatacount"
 	"github.com/tenancyhq/tenancy/internal/policy"
 	"github.com/tenancyhq/tenancy/internal/policytest"
 	"github.com/tenancyhq/tenancy/internal/redact"
@@ -170,7 +171,7 @@ func (c *chain) run(ctx context.Context, line []byte) ([]outcome, error) {
 				o := resourceOutcome(policy.SignalMetrics, owns[i], rm.Resource().Attributes())
 				for _, sm := range rm.ScopeMetrics().All() {
 					for _, m := range sm.Metrics().All() {
-						eachPointAttrs(m, o.count)
+						pdatacount.PointAttributes(m, o.count)
 					}
 				}
 				out = append(out, o)
@@ -226,31 +227,6 @@ func (o *outcome) count(attrs pcommon.Map) {
 	o.records++
 	if _, ok := attrs.Get(identity.AttrRetentionExpired); ok {
 		o.expired++
-	}
-}
-
-func eachPointAttrs(m pmetric.Metric, fn func(pcommon.Map)) {
-	switch m.Type() {
-	case pmetric.MetricTypeGauge:
-		for _, dp := range m.Gauge().DataPoints().All() {
-			fn(dp.Attributes())
-		}
-	case pmetric.MetricTypeSum:
-		for _, dp := range m.Sum().DataPoints().All() {
-			fn(dp.Attributes())
-		}
-	case pmetric.MetricTypeHistogram:
-		for _, dp := range m.Histogram().DataPoints().All() {
-			fn(dp.Attributes())
-		}
-	case pmetric.MetricTypeExponentialHistogram:
-		for _, dp := range m.ExponentialHistogram().DataPoints().All() {
-			fn(dp.Attributes())
-		}
-	case pmetric.MetricTypeSummary:
-		for _, dp := range m.Summary().DataPoints().All() {
-			fn(dp.Attributes())
-		}
 	}
 }
 

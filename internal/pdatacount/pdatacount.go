@@ -4,6 +4,7 @@
 package pdatacount
 
 import (
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -53,4 +54,32 @@ func MetricDataPoints(m pmetric.Metric) int {
 		return m.Summary().DataPoints().Len()
 	}
 	return 0
+}
+
+// PointAttributes calls fn with the attributes of each data point of m,
+// of every metric type: what reads a metric's records one by one (the
+// store's lineage, the policy dry run).
+func PointAttributes(m pmetric.Metric, fn func(pcommon.Map)) {
+	switch m.Type() {
+	case pmetric.MetricTypeGauge:
+		for _, dp := range m.Gauge().DataPoints().All() {
+			fn(dp.Attributes())
+		}
+	case pmetric.MetricTypeSum:
+		for _, dp := range m.Sum().DataPoints().All() {
+			fn(dp.Attributes())
+		}
+	case pmetric.MetricTypeHistogram:
+		for _, dp := range m.Histogram().DataPoints().All() {
+			fn(dp.Attributes())
+		}
+	case pmetric.MetricTypeExponentialHistogram:
+		for _, dp := range m.ExponentialHistogram().DataPoints().All() {
+			fn(dp.Attributes())
+		}
+	case pmetric.MetricTypeSummary:
+		for _, dp := range m.Summary().DataPoints().All() {
+			fn(dp.Attributes())
+		}
+	}
 }
