@@ -15,8 +15,8 @@ import (
 
 func TestBackupRestoreVerify(t *testing.T) {
 	s, master := openStore(t)
-	for range 3 {
-		require.NoError(t, s.WriteLogs("acme", logsWith("acme", time.Now(), "backed-up"), "v1"))
+	for range 3 { // with lineage: its rows and column go with the copy
+		require.NoError(t, s.WriteLogs("acme", withLineage(logsWith("acme", time.Now(), "backed-up"), "req-backup"), "v1"))
 	}
 	// Online: the collector goes on writing while the backup runs.
 	var wg sync.WaitGroup
@@ -57,6 +57,7 @@ func TestBackupRestoreVerify(t *testing.T) {
 	assert.Equal(t, info.Rows, res.Rows)
 	assert.Equal(t, info.HeadSeq+1, res.HeadSeq, "the restore is recorded after the backup's head")
 	assert.Equal(t, [][]any{{int64(3)}}, query(t, fresh, "acme", "SELECT count(*) FROM logs WHERE body = 'backed-up'"))
+	assert.Equal(t, [][]any{{int64(3)}}, query(t, fresh, "acme", "SELECT count(*) FROM logs l JOIN lineage n ON n.id = l.lineage WHERE n.lineage_id = 'req-backup'"))
 
 	// Refused: a tenant the store holds, one it shredded, a backup whose
 	// head was altered.
