@@ -91,7 +91,12 @@ type TenantQueue struct {
 	bytes *byteBudget
 	total *byteBudget
 
-	ch       chan batch
+	ch chan batch
+	// sendMu orders sends on ch with its close: a producer inside the
+	// router (the store's audit anchors to _governance) may still offer
+	// while Shutdown closes the queues.
+	sendMu   sync.RWMutex
+	closed   bool
 	stopping chan struct{} // closed at shutdown: stop waiting between retries
 	abandon  chan struct{} // closed when shutdown's deadline passed: send nothing more
 	done     chan struct{}
@@ -186,6 +191,12 @@ func (q *TenantQueue) offer(b batch) error {
 
 // enqueue puts a batch whose bytes are reserved on the channel.
 func (q *TenantQueue) enqueue(b batch) error {
+	q.sendMu.RLock()
+	defer q.sendMu.RUnlock()
+	if q.closed {
+		q.stats.fail(b, reasonShutdown)
+		return errors.New("tenantrouter: shutting down")
+	}
 	if q.journal == nil {
 		select {
 		case q.ch <- b:
@@ -245,7 +256,14 @@ func (q *TenantQueue) settle(b batch) {
 	}
 }
 
-func (q *TenantQueue) close() { q.closeCh.Do(func() { close(q.ch) }) }
+func (q *TenantQueue) close() {
+	q.closeCh.Do(func() {
+		q.sendMu.Lock()
+		defer q.sendMu.Unlock()
+		q.closed = true
+		close(q.ch)
+	})
+}
 
 func (q *TenantQueue) run() {
 	for b := range q.ch {
