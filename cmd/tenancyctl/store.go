@@ -24,7 +24,8 @@ $TENANCY_MASTER_KEY, 64 hex digits; the policy version audit entries carry
 comes from --policy when given):
   tenancyctl query --data DIR --tenant T [--since S] [--until U] [--format table|json|csv] "SQL"
       Run one read-only SQL statement on tenant T's database only (tables
-      logs, datapoints, spans, audit; attributes are JSON, use json_extract).
+      logs, datapoints, spans, lineage, audit; attributes are JSON, use
+      json_extract; a record's lineage column is its request's row in lineage).
       --since/--until take RFC 3339 times or an age ("2h", "7d"); they limit
       logs, datapoints and spans to that window. Statements that write,
       ATTACH and PRAGMA are refused. Every query, refused ones too, is
