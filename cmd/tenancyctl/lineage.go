@@ -64,7 +64,9 @@ type lineageCmd struct {
 	tenant    string
 	version   string
 	anchorLog string
-	tw        *tabwriter.Writer
+	// anchors are the tenant chain's anchors in anchorLog, read once.
+	anchors []localstore.Anchor
+	tw      *tabwriter.Writer
 }
 
 func (c *lineageCmd) query(sql string) (*localstore.QueryResult, error) {
@@ -138,6 +140,10 @@ func runLineage(args []string, stdout, stderr io.Writer) int {
 	if c.anchorLog == "" {
 		c.anchorLog = localstore.AnchorLog(f.data)
 	}
+	if fh, err := os.Open(c.anchorLog); err == nil {
+		c.anchors, _ = s.ChainAnchors(f.tenant, fh) // no anchors: "not anchored yet"
+		fh.Close()
+	}
 	if window {
 		err = c.window(lo, hi, *maxRequests)
 	} else {
@@ -157,7 +163,8 @@ func runLineage(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// window prints every request accepted in [lo, hi).
+// window prints every request accepted in [lo, hi), the first max of
+// them, with every part of each (a delivery after hi too).
 func (c *lineageCmd) window(lo, hi time.Time, max int) error {
 	where := "1"
 	if !lo.IsZero() {
@@ -166,7 +173,8 @@ func (c *lineageCmd) window(lo, hi time.Time, max int) error {
 	if !hi.IsZero() {
 		where += fmt.Sprintf(" AND accepted_unix_nano < %d", hi.UnixNano())
 	}
-	reqs, err := c.requests(where)
+	reqs, err := c.requests(fmt.Sprintf(`lineage_id IN (SELECT lineage_id FROM lineage WHERE %s
+		GROUP BY lineage_id ORDER BY min(accepted_unix_nano), lineage_id LIMIT %d)`, where, max+1))
 	if err != nil {
 		return err
 	}
@@ -175,7 +183,7 @@ func (c *lineageCmd) window(lo, hi time.Time, max int) error {
 	}
 	for i, parts := range reqs {
 		if i == max {
-			fmt.Fprintf(c.tw, "... %d more requests (--max)\n", len(reqs)-max)
+			fmt.Fprintf(c.tw, "... more requests: raise --max (%d) or narrow the window\n", max)
 			break
 		}
 		fmt.Fprintf(c.tw, "request %s of %s\n", parts[0].id, c.tenant)
@@ -219,7 +227,7 @@ func (c *lineageCmd) request(parts []lineageRow, indent string) {
 
 // anchored says which anchor first covers audit entry seq.
 func (c *lineageCmd) anchored(seq int64) string {
-	if a, ok := firstAnchor(c.s, c.tenant, seq, c.anchorLog); ok {
+	if a, ok := localstore.FirstCovering(c.anchors, seq); ok {
 		return fmt.Sprintf(", anchored %s (seq %d)", a.Time.Format(time.RFC3339), a.Seq)
 	}
 	return ", not anchored yet"
@@ -360,7 +368,7 @@ func (c *lineageCmd) recordRequest(signal string, id, lineageRow int64, ingested
 	default:
 		e := entry.Rows[0]
 		fmt.Fprintf(c.tw, "  stored\t%s by audit entry seq %v, policy version %v, in a batch of rows %v..%v\n", e[1], e[0], e[2], e[3], e[4])
-		if a, ok := firstAnchor(c.s, c.tenant, e[0].(int64), c.anchorLog); ok {
+		if a, ok := localstore.FirstCovering(c.anchors, e[0].(int64)); ok {
 			fmt.Fprintf(c.tw, "  anchored\t%s (seq %d, %s)\n", a.Time.Format(time.RFC3339), a.Seq, c.anchorLog)
 		} else {
 			fmt.Fprintf(c.tw, "  anchored\tnot yet (%s)\n", c.anchorLog)
@@ -372,14 +380,4 @@ func (c *lineageCmd) recordRequest(signal string, id, lineageRow int64, ingested
 func nanoTime(v any) string {
 	n, _ := v.(int64)
 	return time.Unix(0, n).UTC().Format(time.RFC3339Nano)
-}
-
-func firstAnchor(s *localstore.Store, tenant string, seq int64, path string) (localstore.Anchor, bool) {
-	fh, err := os.Open(path)
-	if err != nil {
-		return localstore.Anchor{}, false
-	}
-	defer fh.Close()
-	a, ok, _ := s.FirstAnchorCovering(tenant, seq, fh)
-	return a, ok
 }

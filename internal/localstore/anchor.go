@@ -160,23 +160,34 @@ func (s *Store) CheckAnchors(tenant string, res VerifyResult, r io.Reader) (int,
 	return checked, sc.Err()
 }
 
-// FirstAnchorCovering returns the earliest anchor in r of the tenant's
-// current chain at or past seq: from then on, an entry up to seq could
-// not be changed without audit verify --anchors noticing.
-func (s *Store) FirstAnchorCovering(tenant string, seq int64, r io.Reader) (Anchor, bool, error) {
+// ChainAnchors returns the anchors in r of the tenant's current chain, in
+// the log's order (their seqs only grow).
+func (s *Store) ChainAnchors(tenant string, r io.Reader) ([]Anchor, error) {
 	conn, keys, err := s.openReadOnlyKey(tenant)
 	if err != nil {
-		return Anchor{}, false, err
+		return nil, err
 	}
 	conn.Close()
 	chain := chainID(keys.chain)
+	var out []Anchor
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 1<<20)
 	for sc.Scan() {
 		var a Anchor
-		if json.Unmarshal(sc.Bytes(), &a) == nil && a.Tenant == tenant && a.Chain == chain && a.Seq >= seq {
-			return a, true, nil
+		if json.Unmarshal(sc.Bytes(), &a) == nil && a.Tenant == tenant && a.Chain == chain {
+			out = append(out, a)
 		}
 	}
-	return Anchor{}, false, sc.Err()
+	return out, sc.Err()
+}
+
+// FirstCovering is the earliest of a chain's anchors at or past seq: from
+// then on, an entry up to seq could not be changed without audit verify
+// --anchors noticing.
+func FirstCovering(anchors []Anchor, seq int64) (Anchor, bool) {
+	i := sort.Search(len(anchors), func(i int) bool { return anchors[i].Seq >= seq })
+	if i == len(anchors) {
+		return Anchor{}, false
+	}
+	return anchors[i], true
 }

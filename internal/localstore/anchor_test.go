@@ -114,3 +114,16 @@ func TestStoreFilesDoNotTakeTenantNames(t *testing.T) {
 	require.NoError(t, s2.CheckKeys())
 	assert.Equal(t, [][]any{{"keyset.json"}}, query(t, s2, "keyset.json", "SELECT body FROM logs"))
 }
+
+func TestFirstCovering(t *testing.T) {
+	anchors := []Anchor{{Seq: 3}, {Seq: 3}, {Seq: 7}, {Seq: 12}}
+	for seq, want := range map[int64]int64{1: 3, 3: 3, 4: 7, 12: 12} {
+		a, ok := FirstCovering(anchors, seq)
+		assert.True(t, ok)
+		assert.Equal(t, want, a.Seq, "seq %d", seq)
+	}
+	_, ok := FirstCovering(anchors, 13)
+	assert.False(t, ok, "past the last anchor: not anchored yet")
+	_, ok = FirstCovering(nil, 1)
+	assert.False(t, ok)
+}
