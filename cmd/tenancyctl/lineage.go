@@ -36,7 +36,7 @@ var lineageTables = map[string]string{"logs": "logs", "metrics": "datapoints", "
 
 // lineageCols are the lineage table's columns lineageRow reads, in order.
 const lineageCols = `lineage_id, signal, backend, accepted_unix_nano, delivered_unix_nano, records, first_id, last_id,
-  receiver, client, tenant, auth, credential, collector, policy_version, decision, redactions, retention, audit_seq`
+  receiver, client, tenant, auth, credential, collector, policy_version, decision, redactions, retention, audit_seq, `
 
 // lineageRow is one part of a request: its records stored here (backend
 // "") or delivered to a backend.
@@ -46,6 +46,7 @@ type lineageRow struct {
 	firstID, lastID                                                                                     any
 	receiver, client, tenant, auth, credential, collector, policyVersion, decision, redacted, retention string
 	auditSeq                                                                                            int64
+	upstream                                                                                            string
 }
 
 func scanLineage(r []any) lineageRow {
@@ -53,7 +54,7 @@ func scanLineage(r []any) lineageRow {
 	n := func(i int) int64 { v, _ := r[i].(int64); return v }
 	return lineageRow{id: s(0), signal: s(1), backend: s(2), accepted: n(3), delivered: n(4), records: n(5), firstID: r[6], lastID: r[7],
 		receiver: s(8), client: s(9), tenant: s(10), auth: s(11), credential: s(12), collector: s(13), policyVersion: s(14),
-		decision: s(15), redacted: s(16), retention: s(17), auditSeq: n(18)}
+		decision: s(15), redacted: s(16), retention: s(17), auditSeq: n(18), upstream: s(19)}
 }
 
 // sqlQuote is s as an SQL string literal.
@@ -76,7 +77,13 @@ func (c *lineageCmd) query(sql string) (*localstore.QueryResult, error) {
 // requests reads the lineage rows of where, grouped by request in the
 // order they come. A store no Tenancy with lineage wrote to has none.
 func (c *lineageCmd) requests(where string) ([][]lineageRow, error) {
-	res, err := c.query(`SELECT ` + lineageCols + ` FROM lineage WHERE ` + where + ` ORDER BY accepted_unix_nano, lineage_id, id`)
+	q := func(upstream string) (*localstore.QueryResult, error) {
+		return c.query(`SELECT ` + lineageCols + upstream + ` FROM lineage WHERE ` + where + ` ORDER BY accepted_unix_nano, lineage_id, id`)
+	}
+	res, err := q("upstream")
+	if err != nil && strings.Contains(err.Error(), "no such column: upstream") {
+		res, err = q("NULL") // a lineage table the collector has not migrated yet
+	}
 	if err != nil {
 		if strings.Contains(err.Error(), "no such table: lineage") {
 			return nil, nil
@@ -210,6 +217,7 @@ func (c *lineageCmd) request(parts []lineageRow, indent string) {
 	line("sent by", "%s", sender)
 	line("from", "client %s, receiver %s", orNone(r.client), orNone(r.receiver))
 	line("decision", "%s under policy version %s", orNone(r.decision), orNone(r.policyVersion))
+	c.upstream(parts, line)
 	for _, p := range parts {
 		where := "stored here"
 		if p.backend != "" {
@@ -222,6 +230,27 @@ func (c *lineageCmd) request(parts []lineageRow, indent string) {
 		line(p.signal, "%d records %s at %s%s, audit entry seq %d%s", p.records, where, nanoTime(p.delivered), rows, p.auditSeq, c.anchored(p.auditSeq))
 		line("  redacted", "%s", describeRedactions(p.redacted))
 		line("  retention", "%s", describeRetention(p.retention))
+	}
+}
+
+// upstream prints the edge requests a relayed request's parts came from.
+func (c *lineageCmd) upstream(parts []lineageRow, line func(label, format string, args ...any)) {
+	seen := map[string]bool{}
+	for _, p := range parts {
+		u, ok := identity.ParseLineage(p.upstream)
+		if !ok || seen[u.ID] {
+			continue
+		}
+		seen[u.ID] = true
+		sender := orNone(u.Tenant)
+		if u.Credential != "" {
+			sender += " with " + u.Credential
+		}
+		if u.Auth != "" {
+			sender += " (" + u.Auth + ")"
+		}
+		line("upstream", "request %s accepted %s by collector %s: sent by %s from client %s, receiver %s, policy version %s",
+			u.ID, nanoTime(u.Accepted), orNone(u.Collector), sender, orNone(u.Client), orNone(u.Receiver), orNone(u.PolicyVersion))
 	}
 }
 

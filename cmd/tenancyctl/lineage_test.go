@@ -138,3 +138,25 @@ func TestLineageOfRequests(t *testing.T) {
 }
 
 func regexpQuote(s string) string { return regexp.QuoteMeta(s) }
+
+// A request relayed from an edge names the edge's request: where it first
+// came in, from which client, with which key.
+func TestLineageUpstreamShown(t *testing.T) {
+	dir, keyFile := seedStore(t)
+	s := openTestStore(t, dir)
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr(identity.AttrTenantID, "acme")
+	rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Body().SetStr("relayed")
+	edge := identity.Lineage{ID: "0190bbbb000070008000000000000009", Accepted: time.Now().UnixNano(), Tenant: "acme", Auth: "api_key",
+		Credential: "key:0123456789ab", Client: "198.51.100.9:4444", Collector: "edge-1", PolicyVersion: "pv-7"}
+	rl.Resource().Attributes().PutStr(identity.AttrLineage, identity.Lineage{ID: "0190bbbb00007000800000000000000a", Accepted: time.Now().UnixNano(),
+		Tenant: "acme", Auth: "kafka_topic", Credential: "topic:tenancy.acme.logs", Receiver: "tenantkafka", Collector: "processing-1",
+		PolicyVersion: "pv-7", Upstream: &edge}.Encode())
+	require.NoError(t, s.WriteLogs("acme", ld, "pv-7"))
+	require.NoError(t, s.Close())
+	code, out, errOut := tenancyctl(t, "", "lineage", "--data", dir, "--master-key-file", keyFile, "--tenant", "acme", "--record", "3")
+	require.Equal(t, 0, code, errOut)
+	assert.Regexp(t, `sent by +acme with topic:tenancy\.acme\.logs \(kafka_topic\)`, out)
+	assert.Regexp(t, `upstream +request 0190bbbb000070008000000000000009 accepted \S+ by collector edge-1: sent by acme with key:0123456789ab \(api_key\) from client 198\.51\.100\.9:4444`, out)
+}

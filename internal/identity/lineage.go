@@ -41,6 +41,12 @@ type Lineage struct {
 	// Collector is the collector instance (service.instance.id).
 	Collector     string `json:"collector,omitempty"`
 	PolicyVersion string `json:"policy_version,omitempty"`
+	// Upstream is the lineage the data already had when a receiver the
+	// tenant processor trusts relayed it (an edge collector's, read from
+	// its Kafka message): where the request first came in, with the client
+	// and credential only the edge saw. One level: its own Upstream is
+	// dropped.
+	Upstream *Lineage `json:"upstream,omitempty"`
 }
 
 // Encode is l as the value of AttrLineage.

@@ -162,11 +162,17 @@ func (h *rowHasher) column(st *sqlite3.Stmt, i int) {
 	}
 }
 
-// A record's lineage column is hashed only when set: rows written before
-// the column existed (migrate) hash as they did, and a NULL stays NULL
-// only if nobody set it. It is the rows' last column, so a row with it
-// never hashes like one without.
-const lineageColumn = "lineage"
+// A column added to a table that already held rows (a record's lineage,
+// a lineage row's upstream) is its last, and hashed only when set: rows
+// written before it existed (migrate) hash as they did, and a NULL stays
+// NULL only if nobody set it. Being last, a row with it never hashes like
+// one without.
+const (
+	lineageColumn  = "lineage"
+	upstreamColumn = "upstream"
+)
+
+func addedColumn(name string) bool { return name == lineageColumn || name == upstreamColumn }
 
 // sumRows hashes every row a statement returns whose first column is the
 // row id and the rest the table's columns in order (SELECT * or
@@ -174,16 +180,14 @@ const lineageColumn = "lineage"
 func (h *rowHasher) sumRows(st *sqlite3.Stmt, table string) (rowSum, int64, error) {
 	var sum rowSum
 	var n int64
-	lineage := -1
-	for i := 1; i < st.ColumnCount(); i++ {
-		if st.ColumnName(i) == lineageColumn {
-			lineage = i
-		}
+	added := -1
+	if last := st.ColumnCount() - 1; last > 0 && addedColumn(st.ColumnName(last)) {
+		added = last
 	}
 	for st.Step() {
 		h.begin(table, st.ColumnInt64(0))
 		for i := 1; i < st.ColumnCount(); i++ {
-			if i == lineage && st.ColumnType(i) == sqlite3.NULL {
+			if i == added && st.ColumnType(i) == sqlite3.NULL {
 				continue
 			}
 			h.column(st, i)

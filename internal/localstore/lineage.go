@@ -41,6 +41,22 @@ const maxLineageFact = 256
 type lineageFacts struct {
 	id, receiver, client, tenant, auth, credential, collector, policyVersion, decision string
 	accepted                                                                           int64
+	// upstream is the relaying edge's lineage, as JSON ("" when none).
+	upstream string
+}
+
+func upstreamOrNil(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// cut is l with every fact at most maxLineageFact bytes, one level.
+func cut(l identity.Lineage) identity.Lineage {
+	t := func(s string) string { return identity.Truncate(s, maxLineageFact) }
+	return identity.Lineage{ID: t(l.ID), Accepted: l.Accepted, Receiver: t(l.Receiver), Auth: t(l.Auth), Client: t(l.Client),
+		Tenant: t(l.Tenant), Credential: t(l.Credential), Collector: t(l.Collector), PolicyVersion: t(l.PolicyVersion)}
 }
 
 // lineageKey groups a batch's resources into parts: one request, one
@@ -70,10 +86,14 @@ func readLineage(k lineageKey) (lineageFacts, bool) {
 	if !ok || len(l.ID) > 64 {
 		return lineageFacts{}, false
 	}
-	t := func(s string) string { return identity.Truncate(s, maxLineageFact) }
-	return lineageFacts{id: l.ID, receiver: t(l.Receiver), client: t(l.Client), tenant: t(l.Tenant), auth: t(l.Auth),
-		credential: t(l.Credential), collector: t(l.Collector), policyVersion: t(l.PolicyVersion), decision: k.decision,
-		accepted: l.Accepted}, true
+	c := cut(l)
+	f := lineageFacts{id: c.ID, receiver: c.Receiver, client: c.Client, tenant: c.Tenant, auth: c.Auth,
+		credential: c.Credential, collector: c.Collector, policyVersion: c.PolicyVersion, decision: k.decision,
+		accepted: c.Accepted}
+	if l.Upstream != nil {
+		f.upstream = cut(*l.Upstream).Encode()
+	}
+	return f, true
 }
 
 // redactionOf is what the redactor wrote on a record: how many values it
@@ -235,7 +255,8 @@ func TracesLineage(td ptrace.Traces) *Lineage {
 }
 
 const sqlInsertLineage = `INSERT INTO lineage(id, lineage_id, signal, backend, accepted_unix_nano, delivered_unix_nano, records, first_id, last_id,
-  receiver, client, tenant, auth, credential, collector, policy_version, decision, redactions, retention, audit_seq) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+  receiver, client, tenant, auth, credential, collector, policy_version, decision, redactions, retention, audit_seq, upstream)
+  VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
 
 // insertLineage writes one row per part with records, backend "" for
 // this store, and returns them as a tally for the audit entry, which the
@@ -262,7 +283,7 @@ func (t *tenantDB) insertLineage(l *Lineage, signal, backend string, delivered i
 		}
 		f := p.facts
 		args := []any{f.id, signal, backend, f.accepted, delivered, p.records, idOrNil(p.firstID), idOrNil(p.lastID),
-			f.receiver, f.client, f.tenant, f.auth, f.credential, f.collector, f.policyVersion, f.decision, p.redactionsJSON(), p.retentionJSON(), head.seq + 1}
+			f.receiver, f.client, f.tenant, f.auth, f.credential, f.collector, f.policyVersion, f.decision, p.redactionsJSON(), p.retentionJSON(), head.seq + 1, upstreamOrNil(f.upstream)}
 		bindAny(st, 1, idOrNil(p.rowID))
 		for i, a := range args {
 			bindAny(st, i+2, a)
@@ -276,9 +297,7 @@ func (t *tenantDB) insertLineage(l *Lineage, signal, backend string, delivered i
 		}
 		h := t.rowHasher()
 		h.begin(lineageTable, t.conn.LastInsertRowID())
-		for _, a := range args {
-			h.value(a)
-		}
+		hashRow(h, args)
 		h.end(&sum)
 	}
 	if n == 0 {

@@ -111,6 +111,7 @@ func TestLineageTamperingDetected(t *testing.T) {
 	for _, tc := range []struct{ name, sql, table string }{
 		{"edited lineage row", `UPDATE lineage SET credential = 'key:ffffffffffff'`, "lineage"},
 		{"deleted lineage row", `DELETE FROM lineage`, "lineage"},
+		{"upstream planted", `UPDATE lineage SET upstream = '{"id":"elsewhere"}'`, "lineage"},
 		{"record moved to another request", `UPDATE logs SET lineage = lineage + 1 WHERE id = 1`, "logs"},
 		{"record's lineage removed", `UPDATE logs SET lineage = NULL WHERE id = 1`, "logs"},
 	} {
@@ -244,4 +245,32 @@ func TestLineageDecisions(t *testing.T) {
 	require.NoError(t, s.WriteLogs(policy.Quarantine, ld, "v1"))
 	assert.Equal(t, [][]any{{"quarantined:spoofed", int64(2), "acme"}, {"quarantined:missing", int64(1), "acme"}},
 		query(t, s, policy.Quarantine, `SELECT decision, records, tenant FROM lineage ORDER BY id`))
+}
+
+// A request relayed from an edge keeps the edge's lineage as its
+// upstream; a lineage table written before the upstream column migrates
+// and verifies.
+func TestLineageUpstream(t *testing.T) {
+	s, master := openStore(t)
+	require.NoError(t, s.WriteLogs("acme", withLineage(logsWith("acme", time.Now(), "before"), "req-0"), "v1"))
+	dir := s.Dir()
+	require.NoError(t, s.Close())
+	tamperDB(t, dir, master, "acme", `ALTER TABLE lineage DROP COLUMN upstream`)
+	require.NoError(t, verifyErr(t, dir, master))
+
+	s, err := Open(dir, master)
+	require.NoError(t, err)
+	defer s.Close()
+	edge := identity.Lineage{ID: "edge-1", Accepted: 5, Client: "198.51.100.9:4444", Credential: "key:0123456789ab", Collector: strings.Repeat("e", 1000)}
+	require.NoError(t, s.WriteLogs("acme", withLineageOf(logsWith("acme", time.Now(), "relayed"),
+		identity.Lineage{ID: "req-1", Credential: "topic:tenancy.acme.logs", Upstream: &edge}), "v1"))
+	rows := query(t, s, "acme", `SELECT lineage_id, upstream FROM lineage ORDER BY id`)
+	require.Len(t, rows, 2)
+	assert.Nil(t, rows[0][1])
+	up, ok := identity.ParseLineage(rows[1][1].(string))
+	require.True(t, ok)
+	assert.Equal(t, "198.51.100.9:4444", up.Client)
+	assert.Len(t, up.Collector, maxLineageFact, "cut like every fact")
+	_, err = s.VerifyAudit("acme")
+	require.NoError(t, err)
 }

@@ -97,7 +97,8 @@ CREATE TABLE IF NOT EXISTS lineage (
   decision             TEXT NOT NULL,
   redactions           TEXT NOT NULL,
   retention            TEXT NOT NULL,
-  audit_seq            INTEGER NOT NULL
+  audit_seq            INTEGER NOT NULL,
+  upstream             TEXT
 );
 CREATE INDEX IF NOT EXISTS lineage_by_id ON lineage(lineage_id);
 CREATE INDEX IF NOT EXISTS lineage_accepted ON lineage(accepted_unix_nano);
@@ -125,18 +126,20 @@ var tables = map[string]string{"logs": "logs", "metrics": "datapoints", "traces"
 var chainTables = []string{"datapoints", lineageTable, "logs", "spans"}
 
 // migrate brings a database an older Tenancy created up to schema (which
-// has run: new tables and indexes exist). ADD COLUMN of a NULL column
-// rewrites no row, so it is instant on any size; the row hashes skip a
-// NULL lineage (rowHasher.skipNullLineage), so rows written before keep
-// the hashes the chain has for them.
+// has run: new tables and indexes exist): the records' lineage column and
+// the lineage rows' upstream. ADD COLUMN of a NULL column rewrites no row,
+// so it is instant on any size; the row hashes skip such a column when
+// NULL (addedColumn), so rows written before keep the hashes the chain
+// has for them.
 func migrate(conn *sqlite3.Conn) error {
-	for _, table := range []string{"logs", "datapoints", "spans"} {
-		has, err := hasColumn(conn, table, "lineage")
+	for _, c := range [][3]string{{"logs", lineageColumn, "INTEGER"}, {"datapoints", lineageColumn, "INTEGER"}, {"spans", lineageColumn, "INTEGER"},
+		{lineageTable, upstreamColumn, "TEXT"}} {
+		has, err := hasColumn(conn, c[0], c[1])
 		if err != nil {
 			return err
 		}
 		if !has {
-			if err := conn.Exec("ALTER TABLE " + table + " ADD COLUMN lineage INTEGER"); err != nil {
+			if err := conn.Exec("ALTER TABLE " + c[0] + " ADD COLUMN " + c[1] + " " + c[2]); err != nil {
 				return err
 			}
 		}

@@ -94,14 +94,20 @@ func (t *tenantDB) insertRow(st *sqlite3.Stmt, sum *IngestSummary, args ...any) 
 	}
 	h := t.rowHasher()
 	h.begin(tables[sum.Signal], id)
-	if args[len(args)-1] == nil { // no lineage: not hashed (lineageColumn)
+	hashRow(h, args)
+	h.end(&sum.digest)
+	return id, nil
+}
+
+// hashRow feeds a row's values, its last, an added column, only when set
+// (addedColumn).
+func hashRow(h *rowHasher, args []any) {
+	if args[len(args)-1] == nil {
 		args = args[:len(args)-1]
 	}
 	for _, a := range args {
 		h.value(a)
 	}
-	h.end(&sum.digest)
-	return id, nil
 }
 
 // rowLineage is what a record row needs of its resource's lineage: the

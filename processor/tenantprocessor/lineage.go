@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/tenancyhq/tenancy/internal/identity"
 )
@@ -39,11 +40,49 @@ func newLineageID(now time.Time) string {
 	return hex.EncodeToString(b[:])
 }
 
-// requestLineage is the request's tenant.lineage value, built once and
-// shared by its resources.
-func (p *tenantProcessor) requestLineage(v *policyView, req requestIdentity) string {
+// requestLineage is the lineage of one call: the request's, encoded once
+// and shared by its resources, and for a relayed request the same with
+// each upstream lineage its resources carried.
+type requestLineage struct {
+	own     identity.Lineage
+	encoded string
+	// withUpstream caches the value for each upstream value seen in the
+	// call (a relayed batch holds the edge's requests).
+	withUpstream map[string]string
+}
+
+func (p *tenantProcessor) requestLineage(v *policyView, req requestIdentity) *requestLineage {
 	now := time.Now()
-	return identity.Lineage{ID: newLineageID(now), Accepted: now.UnixNano(), Receiver: req.receiver, Auth: req.auth,
+	own := identity.Lineage{ID: newLineageID(now), Accepted: now.UnixNano(), Receiver: req.receiver, Auth: req.auth,
 		Client: req.client, Tenant: req.proved, Credential: req.lineageCredential, Collector: p.collector,
-		PolicyVersion: v.pol.Version}.Encode()
+		PolicyVersion: v.pol.Version}
+	return &requestLineage{own: own, encoded: own.Encode()}
+}
+
+// value is the tenant.lineage a resource gets. Read before stamp removes
+// what the resource carried: a relayed resource's lineage becomes the
+// upstream of this request's; anyone else's is a client's claim and goes.
+func (l *requestLineage) value(req requestIdentity, attrs pcommon.Map) string {
+	if !req.relayed {
+		return l.encoded
+	}
+	v, ok := attrs.Get(identity.AttrLineage)
+	if !ok || v.Type() != pcommon.ValueTypeStr {
+		return l.encoded
+	}
+	if s, ok := l.withUpstream[v.Str()]; ok {
+		return s
+	}
+	s := l.encoded
+	if up, ok := identity.ParseLineage(v.Str()); ok {
+		up.Upstream = nil
+		own := l.own
+		own.Upstream = &up
+		s = own.Encode()
+	}
+	if l.withUpstream == nil {
+		l.withUpstream = map[string]string{}
+	}
+	l.withUpstream[v.Str()] = s
+	return s
 }

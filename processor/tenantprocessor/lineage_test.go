@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/client"
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -111,4 +112,57 @@ func TestLineageIDsSortByTime(t *testing.T) {
 	assert.Less(t, a, b)
 	assert.NotEqual(t, newLineageID(time.Unix(1000, 0)), a)
 	assert.False(t, strings.Contains(a, "-"))
+}
+
+// Relayed by a trusted receiver (the edge's Kafka topic), a resource's
+// lineage is the edge's word: it becomes the upstream of this request's,
+// each resource its own. From anyone else it is a claim, and goes.
+func TestLineageUpstreamFromTrustedReceiver(t *testing.T) {
+	relayed := identity.AuthData{Tenant: "acme", Source: identity.SourceKafkaTopic, Credential: "topic:tenancy.acme.logs", Receiver: "tenantkafka"}
+	edge := []identity.Lineage{
+		{ID: "0190a1b2c3d470008000000000000001", Accepted: 7, Client: "198.51.100.9:4444", Tenant: "acme", Credential: "key:0123456789ab", Collector: "edge-1",
+			Upstream: &identity.Lineage{ID: "deeper"}},
+		{ID: "0190a1b2c3d470008000000000000002", Accepted: 8, Client: "198.51.100.10:5555", Tenant: "acme", Credential: "key:0123456789ab", Collector: "edge-2"},
+	}
+	for _, tc := range []struct {
+		name    string
+		trusted []component.ID
+	}{{"trusted", []component.ID{component.MustNewID("tenantkafka")}}, {"not_trusted", nil}} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := goldenCase{}.config()
+			cfg.TrustedReceivers = tc.trusted
+			cfg.AllowUnverifiedClaims = true
+			sink := new(consumertest.LogsSink)
+			lp, err := NewFactory().CreateLogs(context.Background(), processortest.NewNopSettings(metadata.Type), cfg, sink)
+			require.NoError(t, err)
+			require.NoError(t, lp.Start(context.Background(), newHost(t, loadTestPolicy(t))))
+			defer func() { require.NoError(t, lp.Shutdown(context.Background())) }()
+			ld := plog.NewLogs()
+			for _, i := range []int{0, 1, 0} {
+				rl := ld.ResourceLogs().AppendEmpty()
+				rl.Resource().Attributes().PutStr(identity.AttrTenantID, "acme")
+				rl.Resource().Attributes().PutStr(identity.AttrLineage, edge[i].Encode())
+				rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Body().SetStr("relayed")
+			}
+			require.NoError(t, lp.ConsumeLogs(client.NewContext(context.Background(), client.Info{Auth: relayed}), ld))
+			got := sink.AllLogs()[0]
+			var own string
+			for i, want := range []int{0, 1, 0} {
+				l := checkLineage(t, got.ResourceLogs().At(i).Resource().Attributes())
+				if own == "" {
+					own = l.ID
+				}
+				assert.Equal(t, own, l.ID, "one request here")
+				if tc.trusted == nil {
+					assert.Nil(t, l.Upstream, "an untrusted receiver's lineage is a claim")
+					continue
+				}
+				up := edge[want]
+				up.Upstream = nil
+				require.NotNil(t, l.Upstream)
+				assert.Equal(t, up, *l.Upstream, "resource %d: its own upstream, one level", i)
+				assert.Equal(t, "topic:tenancy.acme.logs", l.Credential)
+			}
+		})
+	}
 }

@@ -119,6 +119,10 @@ type requestIdentity struct {
 	// the client's address, how the tenant was proved, the tenant proved
 	// (believed or not) and its credential.
 	receiver, client, auth, proved, lineageCredential string
+	// relayed: a trusted receiver relayed the request (tenantkafka at the
+	// processing tier), so the lineage the data carries is the edge's word
+	// too, kept as the upstream of this request's.
+	relayed bool
 }
 
 func (p *tenantProcessor) readRequest(ctx context.Context) requestIdentity {
@@ -130,7 +134,7 @@ func (p *tenantProcessor) readRequest(ctx context.Context) requestIdentity {
 		case a.Source == identity.SourceTrustedHeader:
 			r.header = a.Tenant
 		case a.Source == identity.SourceKafkaTopic && slices.Contains(p.trusted, a.Receiver):
-			r.verified, r.credential = a.Tenant, a.Credential
+			r.verified, r.credential, r.relayed = a.Tenant, a.Credential, true
 		}
 		r.source = a.Receiver
 		r.receiver, r.auth, r.proved, r.lineageCredential = a.Receiver, string(a.Source), a.Tenant, a.Credential
@@ -271,8 +275,9 @@ func (p *tenantProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.L
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
 		rl := rls.At(i)
+		value := lineage.value(req, rl.Resource().Attributes())
 		e, r := p.stamp(v, req, rl.Resource().Attributes())
-		rl.Resource().Attributes().PutStr(identity.AttrLineage, lineage)
+		rl.Resource().Attributes().PutStr(identity.AttrLineage, value)
 		stripLogs(rl)
 		p.count(v, e, r, req, signalLogs, pdatacount.LogRecords(rl))
 	}
@@ -285,8 +290,9 @@ func (p *tenantProcessor) processMetrics(ctx context.Context, md pmetric.Metrics
 	rms := md.ResourceMetrics()
 	for i := 0; i < rms.Len(); i++ {
 		rm := rms.At(i)
+		value := lineage.value(req, rm.Resource().Attributes())
 		e, r := p.stamp(v, req, rm.Resource().Attributes())
-		rm.Resource().Attributes().PutStr(identity.AttrLineage, lineage)
+		rm.Resource().Attributes().PutStr(identity.AttrLineage, value)
 		stripMetrics(rm)
 		p.count(v, e, r, req, signalMetrics, pdatacount.DataPoints(rm))
 	}
@@ -299,8 +305,9 @@ func (p *tenantProcessor) processTraces(ctx context.Context, td ptrace.Traces) (
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
+		value := lineage.value(req, rs.Resource().Attributes())
 		e, r := p.stamp(v, req, rs.Resource().Attributes())
-		rs.Resource().Attributes().PutStr(identity.AttrLineage, lineage)
+		rs.Resource().Attributes().PutStr(identity.AttrLineage, value)
 		stripTraces(rs)
 		p.count(v, e, r, req, signalTraces, pdatacount.Spans(rs))
 	}
