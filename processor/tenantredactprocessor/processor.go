@@ -54,7 +54,9 @@ func newRedactProcessor(cfg *Config, set processor.Settings) (*redactProcessor, 
 	return &redactProcessor{logger: set.Logger, tel: tel, opts: opts, policyID: cfg.Policy}, nil
 }
 
-func (p *redactProcessor) start(_ context.Context, host component.Host) error {
+// Start finds the policy and builds the redactor of the policy in force,
+// so a policy whose rules cannot be built stops the collector at start.
+func (p *redactProcessor) Start(_ context.Context, host component.Host) error {
 	prov, err := policy.FromHost(host, p.policyID)
 	if err != nil {
 		return err
@@ -63,6 +65,11 @@ func (p *redactProcessor) start(_ context.Context, host component.Host) error {
 	_, err = p.redactor()
 	return err
 }
+
+// Shutdown unregisters nothing: the counters are synchronous and the
+// processor runs no goroutine of its own; the pipelines that share it may
+// still drain through it after the first of them stops.
+func (p *redactProcessor) Shutdown(context.Context) error { return nil }
 
 // redactor returns the redactor of the policy in force, rebuilding it after
 // a reload. While one goroutine rebuilds, the others go on with the previous
