@@ -5,13 +5,16 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync/atomic"
 
 	"go.opentelemetry.io/collector/client"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
+	"github.com/tenancyhq/tenancy/extension/tenantpolicyextension/internal/metadata"
 	"github.com/tenancyhq/tenancy/internal/identity"
 	"github.com/tenancyhq/tenancy/internal/policy"
+	"github.com/tenancyhq/tenancy/internal/selfmetrics"
 )
 
 // Errors of Authenticate. They never quote the credential.
@@ -42,7 +45,7 @@ func (e *policyExtension) Authenticate(ctx context.Context, sources map[string][
 		t, ok := p.TenantForKey(key)
 		if !ok {
 			e.access.Refused(p, e.claimed(sources), "", "")
-			return ctx, e.refuse(ctx, "unknown_key", errUnknownKey)
+			return ctx, e.refuse("unknown_key", errUnknownKey)
 		}
 		// The key's short id, never the key, lets a quarantined spoof name
 		// the credential that sent it.
@@ -52,23 +55,23 @@ func (e *policyExtension) Authenticate(ctx context.Context, sources map[string][
 			// failure of the tenant it named (which the sender could
 			// otherwise make alert at will).
 			e.access.Refused(p, "", t.ID, cred)
-			return ctx, e.refuse(ctx, "header_mismatch", errHeaderMismatch)
+			return ctx, e.refuse("header_mismatch", errHeaderMismatch)
 		}
-		e.accept(ctx, t.ID, identity.SourceAPIKey)
+		e.accept(t.ID, identity.SourceAPIKey)
 		e.access.Accepted(p, t.ID, cred, client.FromContext(ctx).Addr)
 		return identity.WithAuth(ctx, identity.AuthData{Tenant: t.ID, Source: identity.SourceAPIKey, Credential: cred}), nil
 	}
 	if header != "" {
 		if policy.ValidateTenantID(header) != nil {
-			return ctx, e.refuse(ctx, "malformed_header", errMalformedHeader)
+			return ctx, e.refuse("malformed_header", errMalformedHeader)
 		}
 		// An unknown or suspended tenant is let through here and quarantined
 		// by the tenant processor with its reason, so nothing vanishes.
-		e.accept(ctx, "", identity.SourceTrustedHeader)
+		e.accept("", identity.SourceTrustedHeader)
 		return identity.WithTenant(ctx, header, identity.SourceTrustedHeader), nil
 	}
 	e.access.Refused(p, e.claimed(sources), "", "")
-	return ctx, e.refuse(ctx, "missing_credentials", errMissingCredentials)
+	return ctx, e.refuse("missing_credentials", errMissingCredentials)
 }
 
 // claimed is the tenant the request's header names, believed or not.
@@ -76,18 +79,51 @@ func (e *policyExtension) claimed(sources map[string][]string) string {
 	return firstValue(sources, e.cfg.TrustedHeader.Name)
 }
 
-func (e *policyExtension) accept(ctx context.Context, tenant string, src identity.Source) {
-	attrs := []attribute.KeyValue{attribute.String("source", string(src))}
-	if tenant != "" {
-		// Only policy tenants become label values, so the series are bounded.
-		attrs = append(attrs, attribute.String("tenant", tenant))
-	}
-	e.tel.TenantpolicyAuthAccepted.Add(ctx, 1, metric.WithAttributes(attrs...))
+func (e *policyExtension) accept(tenant string, src identity.Source) {
+	e.auth.accepted.Get(acceptedKey{tenant: tenant, source: src}).Add(1)
 }
 
-func (e *policyExtension) refuse(ctx context.Context, reason string, err error) error {
-	e.tel.TenantpolicyAuthRefused.Add(ctx, 1, metric.WithAttributes(attribute.String("reason", reason)))
+func (e *policyExtension) refuse(reason string, err error) error {
+	e.auth.refused.Get(reason).Add(1)
 	return err
+}
+
+// authCounts are the authenticator's self-metrics: an atomic add per
+// request, read by the observable counters' callbacks at collection time.
+// A synchronous counter built an attribute set on every request.
+type authCounts struct {
+	// accepted: tenant is a policy tenant, or "" for the trusted header
+	// (unlabelled), so the series are bounded by the policy.
+	accepted selfmetrics.Series[acceptedKey, atomic.Int64]
+	refused  selfmetrics.Series[string, atomic.Int64] // by reason, a fixed set
+}
+
+type acceptedKey struct {
+	tenant string
+	source identity.Source
+}
+
+func (k acceptedKey) attrs() []attribute.KeyValue {
+	if k.tenant == "" {
+		return []attribute.KeyValue{attribute.String("source", string(k.source))}
+	}
+	return []attribute.KeyValue{attribute.String("source", string(k.source)), attribute.String("tenant", k.tenant)}
+}
+
+// register reads the counts from the observable counters of metadata.yaml.
+func (c *authCounts) register(tb *metadata.TelemetryBuilder) error {
+	return errors.Join(
+		tb.RegisterTenantpolicyAuthAcceptedCallback(func(_ context.Context, o metric.Int64Observer) error {
+			c.accepted.Range(func(k acceptedKey, n *atomic.Int64) { selfmetrics.ObserveNonZero(o, n, k.attrs()...) })
+			return nil
+		}),
+		tb.RegisterTenantpolicyAuthRefusedCallback(func(_ context.Context, o metric.Int64Observer) error {
+			c.refused.Range(func(reason string, n *atomic.Int64) {
+				selfmetrics.ObserveNonZero(o, n, attribute.String("reason", reason))
+			})
+			return nil
+		}),
+	)
 }
 
 // apiKey reads the key from "Authorization: Bearer <key>" or "X-API-Key".

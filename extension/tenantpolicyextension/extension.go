@@ -30,6 +30,7 @@ type policyExtension struct {
 
 	current atomic.Pointer[policy.Policy]
 	access  *access.Tracker
+	auth    authCounts
 	// lastSeen is the hash of the file content last read, valid or not, so a
 	// broken file is reported once, not on every poll.
 	lastSeen    [sha256.Size]byte
@@ -75,6 +76,9 @@ func (e *policyExtension) Start(ctx context.Context, _ component.Host) error {
 	e.lastSeen = sha256.Sum256(data)
 	e.install(ctx, p)
 	if err := e.tel.RegisterTenantpolicyTenantInfoCallback(e.observeTenantInfo); err != nil {
+		return fmt.Errorf("tenantpolicy: telemetry: %w", err)
+	}
+	if err := e.auth.register(e.tel); err != nil {
 		return fmt.Errorf("tenantpolicy: telemetry: %w", err)
 	}
 	if e.cfg.TrustedHeader.Enabled {

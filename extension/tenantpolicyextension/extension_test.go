@@ -33,7 +33,7 @@ type harness struct {
 	path string
 }
 
-func start(t *testing.T, policyYAML string, mutate func(*Config)) *harness {
+func start(t testing.TB, policyYAML string, mutate func(*Config)) *harness {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "tenants.yaml")
@@ -57,7 +57,7 @@ func start(t *testing.T, policyYAML string, mutate func(*Config)) *harness {
 	return &harness{ext: ext.(*policyExtension), tel: tel, logs: logs, path: path}
 }
 
-func readTestPolicy(t *testing.T) string {
+func readTestPolicy(t testing.TB) string {
 	data, err := os.ReadFile("testdata/tenants.yaml")
 	require.NoError(t, err)
 	return string(data)

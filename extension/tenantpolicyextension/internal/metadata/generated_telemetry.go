@@ -32,8 +32,8 @@ type TelemetryBuilder struct {
 	meter                    metric.Meter
 	mu                       sync.Mutex
 	registrations            []metric.Registration
-	TenantpolicyAuthAccepted metric.Int64Counter
-	TenantpolicyAuthRefused  metric.Int64Counter
+	TenantpolicyAuthAccepted metric.Int64ObservableCounter
+	TenantpolicyAuthRefused  metric.Int64ObservableCounter
 	TenantpolicyReloads      metric.Int64Counter
 	TenantpolicyTenantInfo   metric.Int64ObservableGauge
 	TenantpolicyTenants      metric.Int64Gauge
@@ -48,6 +48,36 @@ type telemetryBuilderOptionFunc func(mb *TelemetryBuilder)
 
 func (tbof telemetryBuilderOptionFunc) apply(mb *TelemetryBuilder) {
 	tbof(mb)
+}
+
+// RegisterTenantpolicyAuthAcceptedCallback sets callback for observable TenantpolicyAuthAccepted metric.
+func (builder *TelemetryBuilder) RegisterTenantpolicyAuthAcceptedCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.TenantpolicyAuthAccepted, obs: o})
+		return nil
+	}, builder.TenantpolicyAuthAccepted)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+// RegisterTenantpolicyAuthRefusedCallback sets callback for observable TenantpolicyAuthRefused metric.
+func (builder *TelemetryBuilder) RegisterTenantpolicyAuthRefusedCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.TenantpolicyAuthRefused, obs: o})
+		return nil
+	}, builder.TenantpolicyAuthRefused)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
 }
 
 // RegisterTenantpolicyTenantInfoCallback sets callback for observable TenantpolicyTenantInfo metric.
@@ -93,13 +123,13 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	}
 	builder.meter = Meter(settings)
 	var err, errs error
-	builder.TenantpolicyAuthAccepted, err = builder.meter.Int64Counter(
+	builder.TenantpolicyAuthAccepted, err = builder.meter.Int64ObservableCounter(
 		"otelcol_tenantpolicy_auth_accepted",
 		metric.WithDescription("Requests authenticated, by tenant and source."),
 		metric.WithUnit("{request}"),
 	)
 	errs = errors.Join(errs, err)
-	builder.TenantpolicyAuthRefused, err = builder.meter.Int64Counter(
+	builder.TenantpolicyAuthRefused, err = builder.meter.Int64ObservableCounter(
 		"otelcol_tenantpolicy_auth_refused",
 		metric.WithDescription("Requests refused by the authenticator, by reason (missing_credentials, unknown_key, header_mismatch, malformed_header)."),
 		metric.WithUnit("{request}"),
