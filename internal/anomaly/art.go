@@ -294,11 +294,20 @@ func (a *state) features(ds float64) (x [artDims]uint8, full bool) {
 		}
 		x[i] = code(c)
 	}
-	for i := range w {
-		x[artWin+i] = code(w[i])
+	for i, l := range a.Win {
+		x[artWin+i] = levelCodes[l]
 	}
 	return x, full
 }
+
+// levelCodes is the feature code of each level as Win holds it: what
+// code gives for its value, looked up instead of rounded per block.
+var levelCodes = func() (t [256]uint8) {
+	for l := range t {
+		t[l] = code(float64(l-artWinOff) / artLevels)
+	}
+	return t
+}()
 
 func code(f float64) uint8 {
 	// Clamped without math's NaN-aware calls: this runs for every feature
@@ -389,14 +398,24 @@ func match(x *[2]uint64, c *box) (m, e float32) {
 	mx0, mx1 := (x[0]&ge0)|(hi0&^ge0), (x[1]&ge1)|(hi1&^ge1)
 	num := byteDiff(mn0, mn1, mx0, mx1) + artDims*artCodeUnit
 	den := byteDiff(lo0, lo1, hi0, hi1) + artDims*artCodeUnit
+	e = energy(x, c)
+	fs := float32(num) / max(float32(den), matchFloor)
+	return fs * fs * fs * e * e, e
+}
+
+const matchFloor = 0.001 * artCodeUnit
+
+// energy is the match of x's current level (its last code) alone. As
+// num <= den, the shape factor of match is at most 1, so e*e bounds the
+// match from above, in float32 rounding too (each product rounds
+// monotonically): train skips a category that bound cannot bring to the
+// best match or the upper vigilance.
+func energy(x *[2]uint64, c *box) float32 {
 	const ed = artDims - 1
 	xe, lo, hi := int(x[1]>>56), int(c.Lo[ed]), int(c.Hi[ed])
 	enum := min(xe, lo) - max(xe, hi) + artCodeUnit
 	eden := lo - hi + artCodeUnit
-	const floor = 0.001 * artCodeUnit
-	e = float32(enum) / max(float32(eden), floor)
-	fs := float32(num) / max(float32(den), floor)
-	return fs * fs * fs * e * e, e
+	return float32(enum) / max(float32(eden), matchFloor)
 }
 
 const (
@@ -453,6 +472,9 @@ func (m *artModel) train(xc *[artDims]uint8) (newCluster bool, best, bestE float
 	learned := false
 	for i := range m.cats {
 		c := &m.cats[i]
+		if e := energy(&x, c); e*e <= best && e*e < m.ub {
+			continue
+		}
 		mt, e := match(&x, c)
 		if mt > best {
 			best, bestE = mt, e

@@ -47,6 +47,10 @@ func TestBoxArithmetic(t *testing.T) {
 		if rel(m, wm) > 1e-5 || rel(e, we) > 1e-6 {
 			t.Fatalf("match %v %v, by definition %v %v", m, e, wm, we)
 		}
+		// train skips a category by this bound: it must hold exactly.
+		if en := energy(&w, &c); en != e || m > en*en {
+			t.Fatalf("energy %v (match's %v): bound %v under match %v", en, e, en*en, m)
+		}
 		g := c
 		g.grow(&w)
 		u := c.union(&b)
