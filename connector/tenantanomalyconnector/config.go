@@ -11,6 +11,7 @@ import (
 
 	"github.com/tenancyhq/tenancy/internal/anomaly"
 	"github.com/tenancyhq/tenancy/internal/identity"
+	"github.com/tenancyhq/tenancy/internal/tenantkafka"
 )
 
 // minInterval keeps the ticker from turning into a busy loop; a real
@@ -39,6 +40,11 @@ type Config struct {
 	// Storage names a storage extension (e.g. file_storage) that keeps the
 	// baselines across restarts. Unset: baselines live in memory only.
 	Storage *component.ID `mapstructure:"storage"`
+	// Baselines keeps the baselines on a compacted Kafka topic, keyed by
+	// tenant and signal, instead of Storage: in a processing tier behind
+	// the tenantkafka receiver each stream's baseline follows its
+	// partition to the member that takes it over (baselines.go).
+	Baselines *tenantkafka.BaselinesConfig `mapstructure:"baselines"`
 	// CheckpointInterval is how often the baselines are written to Storage
 	// besides at shutdown; 0 writes them after every interval.
 	CheckpointInterval time.Duration `mapstructure:"checkpoint_interval"`
@@ -55,6 +61,38 @@ type AccessConfig struct {
 	// AuthFailureFactor is how many times its learnt rate an interval's
 	// failures must reach to be a burst.
 	AuthFailureFactor float64 `mapstructure:"auth_failure_factor"`
+	// StoreReadBurst and StoreReadFactor are the same for the reads of a
+	// tenant's store (tenancyctl query, lineage, export, backup) that the
+	// router's local store found in its audit log.
+	StoreReadBurst  int     `mapstructure:"store_read_burst"`
+	StoreReadFactor float64 `mapstructure:"store_read_factor"`
+	// CredentialRequestBurst and CredentialRequestFactor are the same for
+	// the requests one of a tenant's credentials made, once its rate has
+	// learnt for probation intervals.
+	CredentialRequestBurst  int     `mapstructure:"credential_request_burst"`
+	CredentialRequestFactor float64 `mapstructure:"credential_request_factor"`
+}
+
+// validate checks each rule's floor and factor.
+func (c AccessConfig) validate() []error {
+	var errs []error
+	for _, r := range []struct {
+		name   string
+		floor  int
+		factor float64
+	}{
+		{"auth_failure", c.AuthFailureBurst, c.AuthFailureFactor},
+		{"store_read", c.StoreReadBurst, c.StoreReadFactor},
+		{"credential_request", c.CredentialRequestBurst, c.CredentialRequestFactor},
+	} {
+		if r.floor < 1 {
+			errs = append(errs, fmt.Errorf("access.%s_burst: %d is below 1", r.name, r.floor))
+		}
+		if !(r.factor >= 1) || math.IsInf(r.factor, 0) {
+			errs = append(errs, fmt.Errorf("access.%s_factor: %v is below 1", r.name, r.factor))
+		}
+	}
+	return errs
 }
 
 // Validate checks the configuration.
@@ -78,15 +116,18 @@ func (c *Config) Validate() error {
 	if c.Suppress < 0 {
 		errs = append(errs, fmt.Errorf("suppress: %d is negative", c.Suppress))
 	}
+	if c.Baselines != nil {
+		if err := c.Baselines.Check(); err != nil {
+			errs = append(errs, fmt.Errorf("baselines: %w", err))
+		}
+		if c.Storage != nil {
+			errs = append(errs, errors.New("baselines: set baselines or storage, not both: the topic is where a member's baselines survive its restart too"))
+		}
+	}
 	if c.CheckpointInterval < 0 {
 		errs = append(errs, fmt.Errorf("checkpoint_interval: %s is negative", c.CheckpointInterval))
 	}
-	if c.Access.AuthFailureBurst < 1 {
-		errs = append(errs, fmt.Errorf("access.auth_failure_burst: %d is below 1", c.Access.AuthFailureBurst))
-	}
-	if !(c.Access.AuthFailureFactor >= 1) || math.IsInf(c.Access.AuthFailureFactor, 0) {
-		errs = append(errs, fmt.Errorf("access.auth_failure_factor: %v is below 1", c.Access.AuthFailureFactor))
-	}
+	errs = append(errs, c.Access.validate()...)
 	return errors.Join(errs...)
 }
 

@@ -27,16 +27,20 @@ func TestLoadConfig(t *testing.T) {
 		{id: component.NewID(metadata.Type), want: &Config{
 			Policy: component.MustNewID("tenantpolicy"), FingerprintSecret: "0123456789abcdef",
 			Interval: time.Minute, Threshold: 0.5, Probation: 150, Suppress: 50, CheckpointInterval: 5 * time.Minute,
-			Access: AccessConfig{AuthFailureBurst: 10, AuthFailureFactor: 3}}},
+			Access: AccessConfig{AuthFailureBurst: 10, AuthFailureFactor: 3, StoreReadBurst: 10, StoreReadFactor: 3,
+				CredentialRequestBurst: 100, CredentialRequestFactor: 3}}},
 		{id: component.NewIDWithName(metadata.Type, "full"), want: &Config{
 			Policy: component.MustNewIDWithName("tenantpolicy", "edge"), FingerprintSecret: "0123456789abcdef",
 			Interval: 30 * time.Second, Threshold: 0.7, Probation: 20, Suppress: 50, Storage: &storageID,
-			CheckpointInterval: 0, Access: AccessConfig{AuthFailureBurst: 5, AuthFailureFactor: 2}}},
+			CheckpointInterval: 0, Access: AccessConfig{AuthFailureBurst: 5, AuthFailureFactor: 2,
+				StoreReadBurst: 4, StoreReadFactor: 5, CredentialRequestBurst: 50, CredentialRequestFactor: 4}}},
 		{id: component.NewIDWithName(metadata.Type, "shortsecret"),
 			wantErr: "fingerprint_secret: must be at least 16 bytes (use the tenant processor's, e.g. ${env:TENANCY_FINGERPRINT_SECRET})"},
 		{id: component.NewIDWithName(metadata.Type, "badnumbers"),
 			wantErr: "interval: 100ms is shorter than 1s\nthreshold: 1.5 is outside (0,1]\nprobation: -1 is negative\nsuppress: -2 is negative\ncheckpoint_interval: -1s is negative" +
-				"\naccess.auth_failure_burst: 0 is below 1\naccess.auth_failure_factor: 0.5 is below 1"},
+				"\naccess.auth_failure_burst: 0 is below 1\naccess.auth_failure_factor: 0.5 is below 1" +
+				"\naccess.store_read_burst: -1 is below 1\naccess.store_read_factor: +Inf is below 1" +
+				"\naccess.credential_request_burst: 0 is below 1\naccess.credential_request_factor: 0 is below 1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.id.String(), func(t *testing.T) {

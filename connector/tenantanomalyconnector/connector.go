@@ -101,6 +101,7 @@ func (m *monitor) consumeLogs(ld plog.Logs) {
 		if !ok {
 			continue
 		}
+		m.claim(e, signalLogs)
 		t := e.series
 		if quarantined {
 			t.quarantine(signalLogs, pdatacount.LogRecords(rl), spoof)
@@ -147,6 +148,7 @@ func (m *monitor) consumeTraces(td ptrace.Traces) {
 		if !ok {
 			continue
 		}
+		m.claim(e, signalTraces)
 		t := e.series
 		if quarantined {
 			t.quarantine(signalTraces, pdatacount.Spans(rs), spoof)
@@ -197,6 +199,7 @@ func (m *monitor) consumeMetrics(md pmetric.Metrics) {
 		if !ok {
 			continue
 		}
+		m.claim(e, signalMetrics)
 		t := e.series
 		if quarantined {
 			t.quarantine(signalMetrics, pdatacount.DataPoints(rm), spoof)

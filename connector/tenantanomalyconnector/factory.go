@@ -2,8 +2,9 @@
 // (records, bytes, error ratio, quarantined and redacted records, distinct
 // services, span latency) over fixed intervals, and emits a log record to
 // the _governance tenant when a tenant's interval deviates from it. Access
-// patterns (authentication failures, spoofs, never-seen client addresses)
-// come from the policy extension's counts and are judged by rules.
+// patterns (authentication failures, spoofs, never-seen client addresses,
+// reads of the tenant's store, requests per credential) come from the
+// policy extension's counts and are judged by rules.
 // Baselines survive restarts through a storage extension.
 //
 // It is a connector, like contrib's count and span-metrics connectors: an
@@ -31,6 +32,7 @@ import (
 	"github.com/tenancyhq/tenancy/connector/tenantanomalyconnector/internal/metadata"
 	"github.com/tenancyhq/tenancy/internal/anomaly"
 	"github.com/tenancyhq/tenancy/internal/sharedcomponent"
+	"github.com/tenancyhq/tenancy/internal/tenantkafka"
 )
 
 // NewFactory returns the factory of the tenantanomaly connector.
@@ -68,7 +70,8 @@ func createDefaultConfig() component.Config {
 		Probation:          d.Probation,
 		Suppress:           d.Suppress,
 		CheckpointInterval: 5 * time.Minute,
-		Access:             AccessConfig{AuthFailureBurst: 10, AuthFailureFactor: 3},
+		Access: AccessConfig{AuthFailureBurst: 10, AuthFailureFactor: 3, StoreReadBurst: 10, StoreReadFactor: 3,
+			CredentialRequestBurst: 100, CredentialRequestFactor: 3},
 	}
 }
 
@@ -122,21 +125,30 @@ func (instance) Capabilities() consumer.Capabilities {
 
 type logsConnector struct{ instance }
 
-func (c logsConnector) ConsumeLogs(_ context.Context, ld plog.Logs) error {
-	c.Unwrap().consumeLogs(ld)
+// A spread tenant's shards other than 0 are not observed: its baselines
+// are learnt on shard 0 (tenantkafka.Sampled).
+
+func (c logsConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
+	if tenantkafka.Sampled(ctx) {
+		c.Unwrap().consumeLogs(ld)
+	}
 	return nil
 }
 
 type metricsConnector struct{ instance }
 
-func (c metricsConnector) ConsumeMetrics(_ context.Context, md pmetric.Metrics) error {
-	c.Unwrap().consumeMetrics(md)
+func (c metricsConnector) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) error {
+	if tenantkafka.Sampled(ctx) {
+		c.Unwrap().consumeMetrics(md)
+	}
 	return nil
 }
 
 type tracesConnector struct{ instance }
 
-func (c tracesConnector) ConsumeTraces(_ context.Context, td ptrace.Traces) error {
-	c.Unwrap().consumeTraces(td)
+func (c tracesConnector) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
+	if tenantkafka.Sampled(ctx) {
+		c.Unwrap().consumeTraces(td)
+	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -38,9 +39,17 @@ const (
 	AttrFeatures    = "anomaly.features"
 	AttrStart       = "anomaly.interval_start"
 	AttrEnd         = "anomaly.interval_end"
-	// AttrCredentials lists, on a record with access.spoofs, the tenant's
-	// credentials (key ids) that spoof attempts were made with.
+	// AttrBaselinePoints is how many intervals the flagged feature's
+	// baseline had learnt, this one included: above probation, and more
+	// than this collector has run, when a baseline was taken over.
+	AttrBaselinePoints = "anomaly.baseline_points"
+	// AttrCredentials lists, on a record with access.spoofs or
+	// access.credential_requests, the tenant's credentials (key ids) that
+	// spoof attempts were made with or whose request rate burst.
 	AttrCredentials = "anomaly.credentials"
+	// AttrCredential is the credential the top finding concerns, when it
+	// concerns one (access.credential_requests).
+	AttrCredential = "anomaly.credential"
 )
 
 // tenantSeries is everything the connector keeps for one tenant: the open
@@ -54,6 +63,11 @@ type tenantSeries struct {
 	mu     sync.Mutex
 	sig    [signalCount]*signalSeries
 	access accessState
+
+	// With a baselines topic, claimed marks the signals whose stream this
+	// member holds (baselines.go); claimMu orders a claim with a release.
+	claimMu sync.Mutex
+	claimed [signalCount]atomic.Bool
 }
 
 type signalSeries struct {
@@ -65,6 +79,9 @@ type signalSeries struct {
 	// measure. The expected value the metric reports beside it is the
 	// detector's own (Explain), so it costs no memory here.
 	observed [featureCount]float64
+	// claimedMidInterval: the stream came to this member during the open
+	// interval, which holds only the records since; it is not scored.
+	claimedMidInterval bool
 }
 
 func newSignalSeries() *signalSeries {
@@ -122,6 +139,9 @@ type monitor struct {
 	stop    chan struct{}
 	done    chan struct{}
 	client  storage.Client
+	// baselines, when configured, keeps the baselines on a Kafka topic
+	// instead of client, following the streams' partitions.
+	baselines *kafkaBaselines
 
 	view atomic.Pointer[view]
 
@@ -173,6 +193,13 @@ func (m *monitor) Start(ctx context.Context, host component.Host) error {
 		}
 		m.client = client
 	}
+	if m.cfg.Baselines != nil {
+		b, err := newKafkaBaselines(ctx, m, *m.cfg.Baselines)
+		if err != nil {
+			return err
+		}
+		m.baselines = b
+	}
 	m.started = true
 	m.startedAt = m.now()
 	m.lastSave = m.startedAt
@@ -185,7 +212,7 @@ func (m *monitor) Start(ctx context.Context, host component.Host) error {
 		}
 		m.restored = series
 		m.logger.Info("tenantanomaly: restored baselines", zap.Int("tenants", tenants), zap.Int("series", series))
-	} else {
+	} else if m.baselines == nil {
 		m.logger.Info("tenantanomaly: no storage configured; baselines are kept in memory only")
 	}
 	if !m.manual {
@@ -213,7 +240,7 @@ func storageClient(ctx context.Context, host component.Host, storageID, owner co
 func (m *monitor) Shutdown(ctx context.Context) error {
 	m.telemetry.Shutdown()
 	m.mu.Lock()
-	started, stop, done, client := m.started, m.stop, m.done, m.client
+	started, stop, done, client, baselines := m.started, m.stop, m.done, m.client, m.baselines
 	m.mu.Unlock()
 	if !started {
 		return nil
@@ -221,6 +248,13 @@ func (m *monitor) Shutdown(ctx context.Context) error {
 	if stop != nil {
 		close(stop)
 		<-done
+	}
+	if baselines != nil {
+		m.flushMu.Lock()
+		err := baselines.save(ctx)
+		m.flushMu.Unlock()
+		baselines.close()
+		return err
 	}
 	if client == nil {
 		return nil
@@ -290,10 +324,12 @@ func (m *monitor) seriesLocked(id string) *tenantSeries {
 
 // finding is one flagged feature of a closed interval.
 type finding struct {
-	key      string
-	observed float64
-	expected float64
-	score    float64
+	key        string
+	observed   float64
+	expected   float64
+	score      float64
+	points     uint64 // intervals the baseline had learnt, this one included
+	credential string // the credential the finding concerns, if any
 }
 
 type tenantFindings struct {
@@ -315,19 +351,17 @@ func (m *monitor) flush(ctx context.Context, end time.Time) {
 	var flagged []tenantFindings
 	for id, e := range v.tenants {
 		var fs []finding
-		var counts access.Counts
-		if m.access != nil {
-			counts, _ = m.access.AccessCounts(id)
-		}
+		reading := m.readAccess(id)
 		e.series.mu.Lock()
-		fs = append(fs, e.series.access.close(m.cfg.Access, counts, partial)...)
+		fs = append(fs, e.series.access.close(m.cfg, reading, partial)...)
 		for s := range signalCount {
 			ss := e.series.sig[s]
 			if ss == nil {
 				continue
 			}
 			vals := ss.acc.values()
-			if partial {
+			if partial || ss.claimedMidInterval {
+				ss.claimedMidInterval = false
 				continue
 			}
 			for _, f := range signalFeatures[s] {
@@ -335,7 +369,7 @@ func (m *monitor) flush(ctx context.Context, end time.Time) {
 				score := d.Update(end, vals[f])
 				ss.score[f], ss.observed[f] = score, vals[f]
 				if score >= m.cfg.Threshold {
-					fs = append(fs, finding{key: featureKeys[s][f], observed: vals[f], expected: d.Explain().Expected, score: score})
+					fs = append(fs, finding{key: featureKeys[s][f], observed: vals[f], expected: d.Explain().Expected, score: score, points: d.Points()})
 				}
 			}
 		}
@@ -349,7 +383,7 @@ func (m *monitor) flush(ctx context.Context, end time.Time) {
 	if len(flagged) > 0 {
 		m.emit(ctx, flagged, start, end)
 	}
-	if m.client != nil && end.Sub(m.lastSave) >= m.cfg.CheckpointInterval {
+	if (m.client != nil || m.baselines != nil) && end.Sub(m.lastSave) >= m.cfg.CheckpointInterval {
 		m.lastSave = end
 		if err := m.save(ctx); err != nil {
 			m.logger.Warn("tenantanomaly: could not save baselines", zap.Error(err))
@@ -404,20 +438,15 @@ func (m *monitor) emit(ctx context.Context, flagged []tenantFindings, start, end
 		a.PutDouble(AttrObserved, top.observed)
 		a.PutDouble(AttrExpected, top.expected)
 		a.PutDouble(AttrScore, top.score)
+		a.PutInt(AttrBaselinePoints, int64(top.points))
 		all := a.PutEmptySlice(AttrFeatures)
-		spoofed := false
-		for _, f := range tf.findings {
-			all.AppendEmpty().SetStr(f.key)
-			spoofed = spoofed || f.key == featAccessSpoofs
-		}
-		if spoofed && m.access != nil {
-			creds := a.PutEmptySlice(AttrCredentials)
-			for _, c := range m.access.AccessCredentials(tf.series.id) {
-				if c.Failures > 0 {
-					creds.AppendEmpty().SetStr(c.ID)
-				}
+		for i, f := range tf.findings {
+			// Several credentials' bursts are one feature.
+			if !slices.ContainsFunc(tf.findings[:i], func(g finding) bool { return g.key == f.key }) {
+				all.AppendEmpty().SetStr(f.key)
 			}
 		}
+		m.putAccessSubjects(a, tf)
 		a.PutStr(AttrStart, startStr)
 		a.PutStr(AttrEnd, endStr)
 	}

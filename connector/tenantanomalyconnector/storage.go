@@ -24,6 +24,9 @@ const (
 
 // save writes every baseline; the caller holds flushMu.
 func (m *monitor) save(ctx context.Context) error {
+	if m.baselines != nil {
+		return m.baselines.save(ctx)
+	}
 	m.mu.Lock()
 	all := make([]*tenantSeries, 0, len(m.series))
 	for _, s := range m.series {
@@ -55,19 +58,34 @@ func (t *tenantSeries) marshal() ([]byte, error) {
 	defer t.mu.Unlock()
 	var b []byte
 	for s := range signalCount {
-		ss := t.sig[s]
-		if ss == nil || ss.det[signalFeatures[s][0]] == nil {
+		if !t.sig[s].learnt() {
 			continue
 		}
 		if b == nil {
 			b = append(make([]byte, 0, 1+int(signalCount)*(1+len(signalFeatures[signalTraces])*anomaly.StateSize)), storageFormat)
 		}
-		b = append(b, byte(s))
-		for _, f := range signalFeatures[s] {
-			var err error
-			if b, err = ss.det[f].AppendBinary(b); err != nil {
-				return nil, err
-			}
+		var err error
+		if b, err = t.sig[s].appendBinary(b, s); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+// learnt reports whether the series has detectors (an interval closed);
+// every signal's first feature is its record count.
+func (ss *signalSeries) learnt() bool {
+	return ss != nil && ss.det[featRecords] != nil
+}
+
+// appendBinary appends the series of signal s as one block of the format:
+// its number and the state of each of its features.
+func (ss *signalSeries) appendBinary(b []byte, s signal) ([]byte, error) {
+	b = append(b, byte(s))
+	for _, f := range signalFeatures[s] {
+		var err error
+		if b, err = ss.det[f].AppendBinary(b); err != nil {
+			return nil, err
 		}
 	}
 	return b, nil

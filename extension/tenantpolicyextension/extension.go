@@ -124,7 +124,7 @@ func (e *policyExtension) CountStoreReads(tenant string, n uint64, actors []stri
 	}
 }
 
-// AccessStoreReaders returns who read the tenant's store last.
+// AccessStoreReaders implements access.Source.
 func (e *policyExtension) AccessStoreReaders(tenant string) []string {
 	return e.access.StoreReaders(tenant)
 }

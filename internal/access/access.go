@@ -68,6 +68,9 @@ type Source interface {
 	AccessCounts(tenant string) (Counts, bool)
 	// AccessCredentials returns the tenant's credentials' counts, by id.
 	AccessCredentials(tenant string) []CredentialCounts
+	// AccessStoreReaders returns who read the tenant's store last, the
+	// latest first (at most MaxStoreReaders).
+	AccessStoreReaders(tenant string) []string
 }
 
 // MaxStoreReaders bounds the readers kept per tenant.

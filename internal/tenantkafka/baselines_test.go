@@ -9,18 +9,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
-)
 
-// inProcessBroker is a kfake cluster in this test's process.
-func inProcessBroker(t *testing.T) string {
-	t.Helper()
-	c, err := kfake.NewCluster(kfake.NumBrokers(1))
-	require.NoError(t, err)
-	t.Cleanup(c.Close)
-	return c.ListenAddrs()[0]
-}
+	"github.com/tenancyhq/tenancy/internal/peertest"
+)
 
 func newTestBaselines(t *testing.T, broker string, mutate func(*BaselinesConfig)) *Baselines {
 	t.Helper()
@@ -49,7 +41,7 @@ func timeout(t *testing.T) context.Context {
 // writes after an assignment is caught up on (from where the partition was
 // read to), not missed.
 func TestBaselinesHandOver(t *testing.T) {
-	broker := inProcessBroker(t)
+	broker := peertest.StartKafka(t)
 	old, next := newTestBaselines(t, broker, nil), newTestBaselines(t, broker, nil)
 	ctx := timeout(t)
 
@@ -102,7 +94,7 @@ func TestBaselinesHandOver(t *testing.T) {
 // TestBaselinesCacheBound: entries read and not claimed stay within
 // cache_bytes; a forgotten partition is read again when needed.
 func TestBaselinesCacheBound(t *testing.T) {
-	broker := inProcessBroker(t)
+	broker := peertest.StartKafka(t)
 	w := newTestBaselines(t, broker, nil)
 	r := newTestBaselines(t, broker, func(c *BaselinesConfig) { c.CacheBytes = 10 << 10 })
 	ctx := timeout(t)

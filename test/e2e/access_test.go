@@ -3,6 +3,8 @@ package e2e
 import (
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -84,4 +86,59 @@ func TestEndToEndAccessAnomalies(t *testing.T) {
 	assert.Equal(t, 0.0, expected["acme access.new_addresses"])
 	gov := strings.Join(c.lines(t, "_governance", "logs"), "\n")
 	assert.NotContains(t, gov, "guessed-key", "a presented key never reaches a record")
+}
+
+// TestEndToEndAccessStoreReads: a burst of `tenancyctl query` on acme's
+// store, which the router's local store finds in acme's audit log and the
+// tenantpolicy extension counts, is an access.store_reads _governance
+// record for acme; globex, whose store the collector only writes, has
+// none. The signal detectors are in probation throughout.
+func TestEndToEndAccessStoreReads(t *testing.T) {
+	t.Setenv("TENANCY_MASTER_KEY", routerMasterKey) // inherited by the collector
+	cfg := strings.Replace(anomalyConfig, "    checkpoint_interval: {{CHECKPOINT}}\n",
+		"    checkpoint_interval: 1h\n    access: {store_read_burst: 3}\n", 1)
+	cfg = strings.Replace(cfg, "  tenantfile: {directory: \"{{DATA}}\"}\n",
+		"  tenantfile: {directory: \"{{DATA}}\"}\n  tenantrouter: {backends: {local: {type: localstore, directory: \"{{DIR}}/store\", anchor_interval: 300ms}}}\n", 1)
+	cfg = strings.Replace(cfg, "exporters: [tenantfile, tenantanomaly]}", "exporters: [tenantfile, tenantrouter, tenantanomaly]}", 1)
+	require.Equal(t, 3, strings.Count(cfg, "tenantrouter")+strings.Count(cfg, "store_read_burst"), "the config edits took")
+	c := startCollectorWith(t, readRepoFile(t, "config/tenants.yaml"), cfg)
+	store := filepath.Join(c.dir, "store")
+	c.feedIntervals(t, 2, steady("acme", "globex"))
+	waitFor(t, "acme's store", 5*time.Second, func() bool {
+		_, err := os.Stat(filepath.Join(store, "acme", "data.db"))
+		return err == nil
+	})
+
+	c.feedIntervals(t, 1, func(int) map[string]int {
+		for range 8 {
+			code, out := ctl(t, "query", "--data", store, "--tenant", "acme", "SELECT count(*) FROM logs")
+			require.Equal(t, 0, code, out)
+		}
+		return steady("acme", "globex")(0)
+	})
+	waitFor(t, "acme's store-read record", 3*anomalyInterval, func() bool {
+		f, _, _ := c.accessAnomalies(t)
+		return len(f["acme"]) > 0
+	})
+	c.feedIntervals(t, 1, steady("acme", "globex"))
+
+	features, observed, expected := c.accessAnomalies(t)
+	require.Contains(t, features, "acme")
+	for _, f := range features["acme"] {
+		assert.Equal(t, "access.store_reads", f, "acme's queries, and nothing else")
+	}
+	assert.NotContains(t, features, "globex", "the quiet tenant, whose store the collector writes, has none")
+	assert.GreaterOrEqual(t, observed["acme access.store_reads"], 3.0)
+	assert.LessOrEqual(t, observed["acme access.store_reads"], 8.0)
+	assert.Less(t, expected["acme access.store_reads"], 1.0, "acme's store was hardly read before")
+	var readers []any
+	for _, lr := range c.anomalyRecords(t) {
+		if v, ok := lr.Attributes().Get("anomaly.store_readers"); ok {
+			readers = append(readers, v.Slice().AsRaw()...)
+		}
+	}
+	require.NotEmpty(t, readers, "the record says who read")
+	for _, r := range readers {
+		assert.True(t, strings.HasPrefix(r.(string), "tenancyctl:"), "%v is tenancyctl's actor", r)
+	}
 }
