@@ -7,7 +7,7 @@
 # Environment: TENANCY_POLICY (default config/tenants.yaml),
 # TENANCY_FINGERPRINT_SECRET and TENANCY_MASTER_KEY (the Makefile passes
 # the demo ones when unset), SCALEOUT_DIR (default data/scaleout: the
-# broker's data, each processing instance's stores, each collector's
+# broker's data, each processing instance's stores, each edge's
 # journal).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,7 +45,7 @@ wait_ready http://127.0.0.1:9095/ready kafka
 
 # Processing first: the group is there when the first records arrive.
 for i in 1 2; do
-	TENANCY_DATA_DIR="$DIR/processing$i/tenants" TENANCY_PROCESSING_STATE="$DIR/processing$i/state" \
+	TENANCY_DATA_DIR="$DIR/processing$i/tenants" \
 		TENANCY_HEALTH_ENDPOINT=127.0.0.1:1314$i TENANCY_METRICS_PORT=889$i \
 		"$COLLECTOR" --config config/processing.yaml >"$DIR/processing$i.log" 2>&1 &
 	pids+=($!)

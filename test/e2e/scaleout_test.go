@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -38,12 +40,16 @@ func scaleoutTenants(n int) (ids []string, keys map[string]string, policyYAML st
 	return ids, keys, b.String()
 }
 
-// startTier runs the collector on one of the shipped configs (config/*.yaml)
-// with env, as make run-scaleout does.
+// startTier runs the collector on one of the shipped configs (config/*.yaml,
+// or a config at an absolute path) with env, as make run-scaleout does.
 func startTier(t *testing.T, config string, env ...string) *collector {
 	t.Helper()
-	path, err := filepath.Abs(filepath.Join("..", "..", "config", config))
-	require.NoError(t, err)
+	path := config
+	if !filepath.IsAbs(config) {
+		var err error
+		path, err = filepath.Abs(filepath.Join("..", "..", "config", config))
+		require.NoError(t, err)
+	}
 	health := peertest.FreeAddr(t)
 	_, metricsPort, _ := net.SplitHostPort(peertest.FreeAddr(t))
 	c := &collector{configPath: path, healthAddr: health, stderr: &peertest.Output{},
@@ -80,8 +86,9 @@ type scaleOut struct {
 }
 
 // startScaleOut starts edges edge and processing collectors, as make
-// run-scaleout does, around the broker at broker, for tenants tenants.
-func startScaleOut(t *testing.T, broker string, tenants, processing, edge int) *scaleOut {
+// run-scaleout does, around the broker at broker, for tenants tenants;
+// procEnv is more environment for the processing collectors.
+func startScaleOut(t *testing.T, broker string, tenants, processing, edge int, procEnv ...string) *scaleOut {
 	t.Helper()
 	so := &scaleOut{broker: broker, dir: t.TempDir()}
 	ids, keys, policyYAML := scaleoutTenants(tenants)
@@ -92,17 +99,24 @@ func startScaleOut(t *testing.T, broker string, tenants, processing, edge int) *
 	for i := range processing {
 		store := filepath.Join(so.dir, fmt.Sprintf("processing%d", i), "tenants")
 		so.stores = append(so.stores, store)
-		so.procs = append(so.procs, startTier(t, "processing.yaml", append(common, "TENANCY_MASTER_KEY="+routerMasterKey, "TENANCY_DATA_DIR="+store,
-			"TENANCY_PROCESSING_STATE="+filepath.Join(so.dir, fmt.Sprintf("processing%d", i), "state"))...))
+		env := append(append([]string{}, common...), "TENANCY_MASTER_KEY="+routerMasterKey, "TENANCY_DATA_DIR="+store)
+		so.procs = append(so.procs, startTier(t, "processing.yaml", append(env, procEnv...)...))
 	}
-	for i := range edge {
-		grpcAddr, httpAddr := peertest.FreeAddr(t), peertest.FreeAddr(t)
-		e := startTier(t, "edge.yaml", append(common, "TENANCY_EDGE_STATE="+filepath.Join(so.dir, fmt.Sprintf("edge%d", i)),
-			"TENANCY_OTLP_GRPC_ENDPOINT="+grpcAddr, "TENANCY_OTLP_HTTP_ENDPOINT="+httpAddr)...)
-		e.grpcAddr, e.httpAddr = grpcAddr, httpAddr
-		so.edges = append(so.edges, e)
+	for range edge {
+		so.startEdge(t, "edge.yaml")
 	}
 	return so
+}
+
+// startEdge starts one more edge collector on config.
+func (so *scaleOut) startEdge(t *testing.T, config string) {
+	t.Helper()
+	grpcAddr, httpAddr := peertest.FreeAddr(t), peertest.FreeAddr(t)
+	e := startTier(t, config, "TENANCY_POLICY="+filepath.Join(so.dir, "tenants.yaml"), "TENANCY_KAFKA_BROKERS="+so.broker,
+		"TENANCY_EDGE_STATE="+filepath.Join(so.dir, fmt.Sprintf("edge%d", len(so.edges))),
+		"TENANCY_OTLP_GRPC_ENDPOINT="+grpcAddr, "TENANCY_OTLP_HTTP_ENDPOINT="+httpAddr)
+	e.grpcAddr, e.httpAddr = grpcAddr, httpAddr
+	so.edges = append(so.edges, e)
 }
 
 // stored counts, by store and resource marker, the rows the processing
@@ -375,23 +389,38 @@ func policyTenants(stored map[string]map[string]int) int {
 }
 
 // TestEndToEndScaleOutFailover kills one processing collector (kill -9)
-// under load: the other takes its partitions within the group's session
-// timeout and stores the moved tenants' new records; every record an edge
-// acknowledged ends in its tenant's store once the killed instance is
-// started again on its state (what it had journaled before it died is
-// delivered then), 0 lost, duplicates counted.
+// under load and never starts it again: the other takes its partitions
+// within the group's session timeout and stores the moved tenants' new
+// records; every record an edge acknowledged ends in a store (the killed
+// instance's, for what it stored before it died), 0 lost, duplicates
+// counted: an offset is committed only once the store has the batch
+// (wait_for_delivery), so nothing committed was only in the dead process.
+// The moved tenants' baselines come along (tenancy._baselines): a spike
+// of one of them after the failover is flagged by the survivor, whose
+// anomaly record says its baseline learnt more intervals than have passed
+// since the kill: no new probation.
 func TestEndToEndScaleOutFailover(t *testing.T) {
-	so := startScaleOut(t, peertest.StartKafka(t), 6, 2, 1)
+	const probation = 10
+	so := startScaleOut(t, peertest.StartKafka(t), 6, 2, 1,
+		"TENANCY_ANOMALY_INTERVAL=1s", fmt.Sprintf("TENANCY_ANOMALY_PROBATION=%d", probation), "TENANCY_ANOMALY_CHECKPOINT_INTERVAL=1s")
 	l := &scaleOutLoad{t: t, so: so, acked: map[string][]string{}}
 	// Until both instances hold tenants: the group has spread the topics.
 	waitFor(t, "both processing instances storing", time.Minute, func() bool {
 		l.run(time.Second)
 		return policyTenants(storedIn(t, so.stores[0])) > 0 && policyTenants(storedIn(t, so.stores[1])) > 0
 	})
+	// Long enough for the baselines to pass their probation, and to be
+	// older at the spike than the time since the kill.
+	l.run(3 * probation * time.Second)
+	// The tenants the victim holds now: it stored their last rounds.
+	recent := l.round - 3
 	var moved []string
-	for id := range storedIn(t, so.stores[0]) {
-		if id != "_quarantine" && id != "_governance" {
-			moved = append(moved, id)
+	for id, markers := range storedIn(t, so.stores[0]) {
+		for m := range markers {
+			var r int
+			if _, err := fmt.Sscanf(m[len(id)+1:], "%d", &r); err == nil && r >= recent && !slices.Contains(moved, id) {
+				moved = append(moved, id)
+			}
 		}
 	}
 	require.NotEmpty(t, moved)
@@ -420,10 +449,106 @@ func TestEndToEndScaleOutFailover(t *testing.T) {
 		tookOver = time.Since(killed)
 		return true
 	})
-	l.run(2 * time.Second)
+	l.run(3 * time.Second)
 
-	victim.start(t)
+	// A spike of one moved tenant: 500 records in one request.
+	spiked := moved[0]
+	spike := scaleoutPayload(spiked+"-spike", "")
+	lrs := spike.logs.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+	for i := 1; i < 500; i++ {
+		lrs.At(0).CopyTo(lrs.AppendEmpty())
+	}
+	spikeAt := time.Now()
+	require.Equal(t, 200, so.edges[0].postHTTP(t, "logs", spike, map[string]string{"X-API-Key": so.keys[spiked]}))
+	var record map[string]any
+	waitFor(t, "the survivor's anomaly record of the spike", time.Minute, func() bool {
+		l.run(time.Second)
+		record = anomalyRecordAfter(t, so.stores[1], spiked, spikeAt)
+		return record != nil
+	})
+	sinceKill := time.Since(killed)
+	points, _ := record["anomaly.baseline_points"].(float64)
+	assert.Greater(t, points, float64(probation), "flagged after the probation: %v", record)
+	assert.Greater(t, points, sinceKill.Seconds()+1, "the baseline learnt more 1 s intervals than have passed since the kill (%s): it is the killed member's, continued", sinceKill.Round(time.Second))
+
 	total, dups := l.settle(2 * time.Minute)
-	t.Logf("failover: moved tenants %v stored by the survivor %s after kill -9 (session timeout 10s); %d records acknowledged, %d refused, 0 lost, %d duplicates",
-		moved, tookOver.Round(time.Second), total, l.refused, dups)
+	t.Logf("failover: moved tenants %v stored by the survivor %s after kill -9 (session timeout 10s); the killed collector never restarted; %d records acknowledged, %d refused, 0 lost, %d duplicates; %s's spike flagged by the survivor %s after the kill with a baseline of %.0f intervals (probation %d)",
+		moved, tookOver.Round(time.Second), total, l.refused, dups, spiked, sinceKill.Round(time.Second), points, probation)
+}
+
+// anomalyRecordAfter is the attributes of an anomaly record in the
+// _governance store under dir that flags tenant's log records for an
+// interval that ended after after; nil when there is none yet.
+func anomalyRecordAfter(t *testing.T, dir, tenant string, after time.Time) map[string]any {
+	t.Helper()
+	key, err := localstore.ParseKey(routerMasterKey)
+	require.NoError(t, err)
+	st, err := localstore.Open(dir, key)
+	if err != nil {
+		return nil
+	}
+	defer st.Close()
+	res, err := st.Query(context.Background(), "_governance", "SELECT attrs FROM logs", localstore.QueryOptions{Actor: "e2e"}, "")
+	if err != nil {
+		return nil
+	}
+	for _, r := range res.Rows {
+		s, _ := r[0].(string)
+		var attrs map[string]any
+		if json.Unmarshal([]byte(s), &attrs) != nil || attrs["anomaly.tenant.id"] != tenant || attrs["anomaly.feature"] != "logs.records" {
+			continue
+		}
+		end, _ := attrs["anomaly.interval_end"].(string)
+		if e, err := time.Parse(time.RFC3339Nano, end); err == nil && e.After(after) {
+			return attrs
+		}
+	}
+	return nil
+}
+
+// TestEndToEndScaleOutSpread: an edge that spreads tenant00 over 4 shards
+// (kafka.spread) gives its topic 4 partitions, which the group deals to
+// both processing collectors: each stores part of tenant00's records, and
+// together all of them, once each; the other tenants stay whole on one.
+func TestEndToEndScaleOutSpread(t *testing.T) {
+	so := startScaleOut(t, peertest.StartKafka(t), 3, 2, 0)
+	edgeYAML, err := os.ReadFile(filepath.Join("..", "..", "config", "edge.yaml"))
+	require.NoError(t, err)
+	spreadYAML := strings.Replace(string(edgeYAML), "          idempotent: true\n", "          idempotent: true\n          spread: {tenant00: 4}\n", 1)
+	require.NotEqual(t, string(edgeYAML), spreadYAML)
+	config := filepath.Join(so.dir, "edge-spread.yaml")
+	require.NoError(t, os.WriteFile(config, []byte(spreadYAML), 0o600))
+	so.startEdge(t, config)
+
+	l := &scaleOutLoad{t: t, so: so, acked: map[string][]string{}}
+	waitFor(t, "tenant00's records in both processing collectors' stores", time.Minute, func() bool {
+		l.run(time.Second)
+		return len(storedIn(t, so.stores[0])["tenant00"]) > 0 && len(storedIn(t, so.stores[1])["tenant00"]) > 0
+	})
+	// The group has dealt the partitions; from here on each member reads
+	// its own.
+	from := l.round
+	l.run(5 * time.Second)
+	total, dups := l.settle(time.Minute)
+	// since counts, per store, tenant's records of the rounds from from.
+	since := func(tenant string) (counts [2]int) {
+		for i, store := range so.stores {
+			for m, n := range storedIn(t, store)[tenant] {
+				var r int
+				if _, err := fmt.Sscanf(m[len(tenant)+1:], "%d", &r); err == nil && r >= from {
+					counts[i] += n
+				}
+			}
+		}
+		return counts
+	}
+	spread := since("tenant00")
+	assert.Positive(t, spread[0], "shards of tenant00 on the first member")
+	assert.Positive(t, spread[1], "shards of tenant00 on the second member")
+	for _, id := range []string{"tenant01", "tenant02"} {
+		c := since(id)
+		assert.True(t, c[0] == 0 || c[1] == 0, "%s is not spread: one member stores it, found %v", id, c)
+	}
+	t.Logf("spread: tenant00's records of the last %d rounds stored %d / %d by the two processing collectors; %d records acknowledged, 0 lost, %d duplicates",
+		l.round-from, spread[0], spread[1], total, dups)
 }
