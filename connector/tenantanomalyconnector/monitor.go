@@ -145,19 +145,23 @@ type monitor struct {
 
 	view atomic.Pointer[view]
 
-	flushMu   sync.Mutex // one flush or save at a time
-	startedAt time.Time
-	lastSave  time.Time
-	governFP  string
-	restored  int // series restored at start, for the log and tests
+	flushMu sync.Mutex // one slice of a close, or a save, at a time
+	// closeSlice is the work one slice of a close does (the benchmark
+	// compares it with one slice for the whole close).
+	closeSlice time.Duration
+	startedAt  time.Time
+	lastSave   time.Time
+	governFP   string
+	restored   int // series restored at start, for the log and tests
 }
 
 func newMonitor(set connector.Settings, cfg *Config, logsNext consumer.Logs, opts options) (*monitor, error) {
 	m := &monitor{
 		id: set.ID, cfg: cfg, secret: []byte(cfg.FingerprintSecret), logger: set.Logger,
 		now: opts.now, manual: opts.manual, logsNext: logsNext,
-		series:   map[string]*tenantSeries{},
-		governFP: identity.Fingerprint([]byte(cfg.FingerprintSecret), policy.Governance),
+		series:     map[string]*tenantSeries{},
+		closeSlice: closeSlice,
+		governFP:   identity.Fingerprint([]byte(cfg.FingerprintSecret), policy.Governance),
 	}
 	tb, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
 	if err != nil {
@@ -279,7 +283,7 @@ func (m *monitor) run(stop <-chan struct{}, done chan<- struct{}) {
 			return
 		case <-t.C:
 		}
-		m.flush(context.Background(), end)
+		m.closeInterval(context.Background(), end, m.closeSpread(), stop)
 	}
 }
 
@@ -337,58 +341,128 @@ type tenantFindings struct {
 	findings []finding
 }
 
-// flush closes the interval that ends at end: every enabled tenant's
-// accumulators become one point of its series, flagged tenants get one
-// anomaly record each, and the baselines are checkpointed when due.
+// An interval's close runs in slices, each holding flushMu for about
+// closeSlice of work (ingest waits only for a tenant's own lock, held for
+// that tenant's updates, some microseconds). The ticker paces the slices
+// over closeSpread, so the close, ~75-90 ms of CPU at 10,000 tenants x 19
+// series, is not one burst beside ingest on a small machine.
+const closeSlice = 2 * time.Millisecond
+
+// closeSpread is how long after the boundary the ticker spreads a close:
+// a tenth of the interval, at most a second. A tenant's interval is cut
+// when its slice runs, at about the same offset every interval (tenants
+// go in id order), so each of its points still covers one interval's
+// length; its records carry the boundaries of the nominal interval.
+func (m *monitor) closeSpread() time.Duration {
+	return min(m.cfg.Interval/10, time.Second)
+}
+
+// closeStats is what one close cost.
+type closeStats struct {
+	slices  int
+	work    time.Duration // the slices' sum
+	longest time.Duration // the longest slice
+}
+
+// flush closes the interval that ends at end without pacing (tests drive
+// it).
 func (m *monitor) flush(ctx context.Context, end time.Time) {
-	m.flushMu.Lock()
-	defer m.flushMu.Unlock()
+	m.closeInterval(ctx, end, 0, nil)
+}
+
+// closeInterval closes the interval that ends at end: every enabled
+// tenant's accumulators become one point of its series, in slices paced
+// over spread (at once when stop closes), then flagged tenants get one
+// anomaly record each and the baselines are checkpointed when due.
+func (m *monitor) closeInterval(ctx context.Context, end time.Time, spread time.Duration, stop <-chan struct{}) closeStats {
 	start := end.Add(-m.cfg.Interval)
 	// The first interval after a start began before the collector did; its
 	// counts are partial and would look like a drop.
 	partial := start.Before(m.startedAt)
 	v := m.currentView()
+	ids := v.pol.TenantIDs()
+	var st closeStats
 	var flagged []tenantFindings
-	for id, e := range v.tenants {
-		var fs []finding
-		reading := m.readAccess(id)
-		e.series.mu.Lock()
-		fs = append(fs, e.series.access.close(m.cfg, reading, partial)...)
-		for s := range signalCount {
-			ss := e.series.sig[s]
-			if ss == nil {
-				continue
-			}
-			vals := ss.acc.values()
-			if partial || ss.claimedMidInterval {
-				ss.claimedMidInterval = false
-				continue
-			}
-			for _, f := range signalFeatures[s] {
-				d := m.detector(ss, f, e.sensitivity)
-				score := d.Update(end, vals[f])
-				ss.score[f], ss.observed[f] = score, vals[f]
-				if score >= m.cfg.Threshold {
-					fs = append(fs, finding{key: featureKeys[s][f], observed: vals[f], expected: d.Explain().Expected, score: score, points: d.Points()})
+	began := time.Now()
+	for i := 0; i < len(ids); {
+		m.flushMu.Lock()
+		sliceStart := time.Now()
+		var took time.Duration
+		for ; i < len(ids) && took < m.closeSlice; i++ {
+			if e, ok := v.tenants[ids[i]]; ok {
+				if fs := m.closeTenant(ids[i], e, end, partial); len(fs) > 0 {
+					flagged = append(flagged, tenantFindings{series: e.series, findings: fs})
 				}
 			}
+			took = time.Since(sliceStart)
 		}
-		e.series.mu.Unlock()
-		if len(fs) == 0 {
+		m.flushMu.Unlock()
+		st.slices++
+		st.work += took
+		st.longest = max(st.longest, took)
+		if spread <= 0 || i == len(ids) {
 			continue
 		}
-		sort.Slice(fs, func(i, j int) bool { return fs[i].score > fs[j].score })
-		flagged = append(flagged, tenantFindings{series: e.series, findings: fs})
+		// Wait until the share of the spread the tenants closed so far
+		// are due at; a close behind it goes on at once.
+		if wait := time.Until(began.Add(spread * time.Duration(i) / time.Duration(len(ids)))); wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-stop:
+				t.Stop()
+				spread = 0 // shutting down: finish at once
+			}
+		}
 	}
 	if len(flagged) > 0 {
 		m.emit(ctx, flagged, start, end)
 	}
+	m.logger.Debug("tenantanomaly: interval closed", zap.Time("end", end), zap.Int("slices", st.slices),
+		zap.Duration("work", st.work), zap.Duration("longest_slice", st.longest))
+	m.flushMu.Lock()
+	defer m.flushMu.Unlock()
 	if (m.client != nil || m.baselines != nil) && end.Sub(m.lastSave) >= m.cfg.CheckpointInterval {
 		m.lastSave = end
 		if err := m.save(ctx); err != nil {
 			m.logger.Warn("tenantanomaly: could not save baselines", zap.Error(err))
 		}
 	}
+	return st
+}
+
+// closeTenant closes one tenant's interval: its access counts and each
+// signal's accumulators become a point of its series. It returns the
+// findings, strongest first.
+func (m *monitor) closeTenant(id string, e viewEntry, end time.Time, partial bool) []finding {
+	reading := m.readAccess(id)
+	t := e.series
+	t.mu.Lock()
+	fs := t.access.close(m.cfg, reading, partial)
+	for s := range signalCount {
+		ss := t.sig[s]
+		if ss == nil {
+			continue
+		}
+		vals := ss.acc.values()
+		if partial || ss.claimedMidInterval {
+			ss.claimedMidInterval = false
+			continue
+		}
+		for _, f := range signalFeatures[s] {
+			d := m.detector(ss, f, e.sensitivity)
+			score := d.Update(end, vals[f])
+			ss.score[f], ss.observed[f] = score, vals[f]
+			if score >= m.cfg.Threshold {
+				fs = append(fs, finding{key: featureKeys[s][f], observed: vals[f], expected: d.Explain().Expected, score: score, points: d.Points()})
+			}
+		}
+	}
+	t.mu.Unlock()
+	if len(fs) > 1 {
+		sort.Slice(fs, func(i, j int) bool { return fs[i].score > fs[j].score })
+	}
+	return fs
 }
 
 // detector returns the detector of feature f, created on first use and
