@@ -38,6 +38,12 @@ type batch struct {
 	// bytes is the batch's OTLP protobuf size, what the queues' byte
 	// bounds count.
 	bytes int64
+	// proto is the batch as an OTLP export request when route marshaled it
+	// to size it (a backend of the batch sends OTLP protobuf, or the
+	// journal writes it): the sends and the journal use it rather than
+	// walk the batch twice more (pdata sizes a batch before it marshals
+	// it). Nil otherwise; a batch with other data (kafka's halves) drops it.
+	proto []byte
 	// policyVersion is the policy in force when the batch was routed; audit
 	// entries carry it.
 	policyVersion string
@@ -258,6 +264,15 @@ func newOTLPHTTPBackend(name string, cfg *BackendConfig) *otlpHTTPBackend {
 	return &otlpHTTPBackend{newHTTPTransport(name, cfg)}
 }
 
+// size is the batch's size as OTLP protobuf: its marshaled form's length
+// when it has one, else a walk.
+func (b batch) size() int64 {
+	if b.proto != nil {
+		return int64(len(b.proto))
+	}
+	return b.protoSize()
+}
+
 // protoSize is the batch's size as OTLP protobuf.
 func (b batch) protoSize() int64 {
 	switch b.signal {
@@ -271,8 +286,30 @@ func (b batch) protoSize() int64 {
 	return 0
 }
 
-// otlpProto is the batch as an OTLP export request in protobuf.
+// sizeForQueues sets b.bytes. When marshal is set (a backend of the batch
+// sends OTLP protobuf) the batch is marshaled once, here, and its length is
+// its size; otherwise only sized. A batch that cannot be marshaled (an
+// unknown signal) is only sized: its send reports the error.
+func (b *batch) sizeForQueues(marshal bool) {
+	if marshal {
+		if body, err := b.marshalOTLP(); err == nil {
+			b.proto, b.bytes = body, int64(len(body))
+			return
+		}
+	}
+	b.bytes = b.protoSize()
+}
+
+// otlpProto is the batch as an OTLP export request in protobuf: the bytes
+// route kept, or marshaled now.
 func (b batch) otlpProto() ([]byte, error) {
+	if b.proto != nil {
+		return b.proto, nil
+	}
+	return b.marshalOTLP()
+}
+
+func (b batch) marshalOTLP() ([]byte, error) {
 	switch b.signal {
 	case policy.SignalLogs:
 		return plogotlp.NewExportRequestFromLogs(b.logs).MarshalProto()

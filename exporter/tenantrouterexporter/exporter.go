@@ -253,10 +253,10 @@ func (r *router) route(pol *policy.Policy, p partKey, b batch) error {
 		return errShredded(tenant, store)
 	}
 	b.policyVersion = pol.Version
-	b.bytes = b.protoSize()
 	var errs []error
 	t, _ := pol.Tenant(tenant)
 	names := r.backendNames(t, tenant, b.signal)
+	b.sizeForQueues(r.marshalsOTLP(names))
 	residency := p.residency
 	if t != nil {
 		residency = t.Residency
@@ -291,6 +291,22 @@ func (r *router) route(pol *policy.Policy, p partKey, b batch) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// marshalsOTLP reports whether a batch for these backends is marshaled as
+// OTLP protobuf anyway: one of them sends it so, or the journal writes it.
+// A backend named but not configured is skipped by route.
+func (r *router) marshalsOTLP(names []string) bool {
+	if r.journal != nil {
+		return true
+	}
+	for _, name := range names {
+		switch r.backends[name].(type) {
+		case *otlpHTTPBackend, *kafkaBackend:
+			return true
+		}
+	}
+	return false
 }
 
 // may reports whether backend name may take tenant's batch: the backend

@@ -389,7 +389,7 @@ func (k *kafkaBackend) setRetention(topic string, ms int64) {
 func (k *kafkaBackend) records(topic, tenant string, b batch) ([]*kgo.Record, error) {
 	// Sized before it is marshaled (an export request is its data's
 	// size): only the halves that fit are, not every level above them.
-	if size := b.protoSize(); size > int64(k.cfg.Kafka.MaxMessageBytes) {
+	if size := b.size(); size > int64(k.cfg.Kafka.MaxMessageBytes) {
 		l, r, ok := b.halves()
 		if !ok {
 			return nil, consumererror.NewPermanent(fmt.Errorf("one resource is %d bytes as OTLP, over max_message_bytes %d", size, k.cfg.Kafka.MaxMessageBytes))
@@ -438,8 +438,9 @@ func (b batch) fingerprint() string {
 
 // halves splits a batch of two or more resources into two, copies (the
 // queue may retry b). records and bytes stay b's: the halves are only
-// marshaled.
+// marshaled (b's marshaled form is not theirs).
 func (b batch) halves() (batch, batch, bool) {
+	b.proto = nil
 	l, r := b, b
 	ok := false
 	switch b.signal {

@@ -306,6 +306,22 @@ func TestProtoSizeIsExportRequestSize(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, int64(len(body)), b.protoSize(), "signal %s", b.signal)
 		assert.Positive(t, b.protoSize())
+
+		// Route marshals a batch for an OTLP backend once and keeps the
+		// bytes; the size the queues count is the same, and a half (other
+		// data) does not inherit them.
+		routed := b
+		routed.sizeForQueues(true)
+		assert.Equal(t, body, routed.proto)
+		assert.Equal(t, b.protoSize(), routed.bytes)
+		kept, err := routed.otlpProto()
+		require.NoError(t, err)
+		assert.Same(t, &routed.proto[0], &kept[0], "the send reuses the bytes")
+		l, _, _ := routed.halves()
+		assert.Nil(t, l.proto)
+		restored, err := decodePlain(append([]byte(string(b.signal)+"\nv1\n"), body...))
+		require.NoError(t, err)
+		assert.Equal(t, b.protoSize(), restored.bytes)
 	}
 }
 

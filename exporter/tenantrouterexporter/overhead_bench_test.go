@@ -91,3 +91,44 @@ func BenchmarkOTLPHTTPExport(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkSizeAndMarshal is the router's encoding of one tenant's batch
+// for an OTLP backend (4,096 log records with a few attributes each, as a
+// batch processor hands it on): sized at route for the queues' byte bounds
+// and marshaled at send ("sizing=twice", pdata sizes again before it
+// marshals), against marshaled once at route and its length taken as the
+// size ("sizing=once", what route does for an OTLP backend).
+func BenchmarkSizeAndMarshal(b *testing.B) {
+	lines := make([]string, 4096)
+	for i := range lines {
+		lines[i] = fmt.Sprintf("payment retry for a customer of t%05d.example, order %d, <redacted:email>", i%100, i)
+	}
+	ld := batchOf("acme", "bench", lines)
+	lrs := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+	for i := range lrs.Len() {
+		a := lrs.At(i).Attributes()
+		a.PutStr("customer.email", "<redacted:email>")
+		a.PutStr("tenant.redaction.policy_version", "0123456789abcdef")
+		a.PutInt("tenant.redaction.count", 2)
+	}
+	b.Run("sizing=twice", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			bt := batch{signal: "logs", logs: ld}
+			bt.bytes = bt.protoSize()
+			if _, err := bt.otlpProto(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("sizing=once", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			bt := batch{signal: "logs", logs: ld}
+			bt.sizeForQueues(true)
+			if _, err := bt.otlpProto(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

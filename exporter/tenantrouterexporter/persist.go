@@ -310,6 +310,8 @@ func decodePlain(data []byte) (batch, error) {
 	default:
 		return b, fmt.Errorf("unknown signal %q", b.signal)
 	}
-	b.bytes = b.protoSize()
+	// An export request is its data's size (kafka_test checks it), so the
+	// stored body's length is the batch's size without a walk.
+	b.bytes = int64(len(parts[2]))
 	return b, nil
 }
