@@ -41,6 +41,8 @@ service:
   extensions: [tenantpolicy, health_check, file_storage]
   pipelines:
     logs: {receivers: [otlp], processors: [tenant], exporters: [tenantfile, tenantanomaly]}
+    metrics: {receivers: [otlp], processors: [tenant], exporters: [tenantfile, tenantanomaly]}
+    traces: {receivers: [otlp], processors: [tenant], exporters: [tenantfile, tenantanomaly]}
     logs/governance: {receivers: [tenantanomaly], exporters: [tenantfile]}
 `
 
@@ -48,12 +50,35 @@ service:
 // key, in one request.
 func (c *collector) sendVolume(t *testing.T, tenant string, n int) {
 	t.Helper()
+	c.sendSignal(t, "logs", tenant, n)
+}
+
+// sendSignal sends n records of one signal (log records, data points of
+// one gauge, or spans of 10 ms) of one tenant, authenticated with its demo
+// key, in one request. The same n gives the same bytes every time.
+func (c *collector) sendSignal(t *testing.T, signal, tenant string, n int) {
+	t.Helper()
 	p := newPayload("m-anomaly", "")
-	lrs := p.logs.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
-	for i := 1; i < n; i++ {
-		lrs.At(0).CopyTo(lrs.AppendEmpty())
+	switch signal {
+	case "logs":
+		lrs := p.logs.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+		for i := 1; i < n; i++ {
+			lrs.At(0).CopyTo(lrs.AppendEmpty())
+		}
+	case "metrics":
+		dps := p.metrics.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0).Gauge().DataPoints()
+		for i := 1; i < n; i++ {
+			dps.At(0).CopyTo(dps.AppendEmpty())
+		}
+	case "traces":
+		spans := p.traces.ResourceSpans().At(0).ScopeSpans().At(0).Spans()
+		spans.At(0).SetStartTimestamp(1_000_000_000)
+		spans.At(0).SetEndTimestamp(1_010_000_000)
+		for i := 1; i < n; i++ {
+			spans.At(0).CopyTo(spans.AppendEmpty())
+		}
 	}
-	require.Equal(t, http.StatusOK, c.postHTTP(t, "logs", p, map[string]string{"X-API-Key": demoKeys[tenant]}))
+	require.Equal(t, http.StatusOK, c.postHTTP(t, signal, p, map[string]string{"X-API-Key": demoKeys[tenant]}))
 }
 
 // anomalyInterval is the connector's interval in anomalyConfig.
@@ -66,6 +91,12 @@ const anomalyInterval = 2 * time.Second
 // exactly steady.
 func (c *collector) feedIntervals(t *testing.T, k int, volumes func(i int) map[string]int) {
 	t.Helper()
+	c.feedSignal(t, "logs", k, volumes)
+}
+
+// feedSignal is feedIntervals for one signal (sendSignal's).
+func (c *collector) feedSignal(t *testing.T, signal string, k int, volumes func(i int) map[string]int) {
+	t.Helper()
 	for i := range k {
 		now := time.Now()
 		time.Sleep(now.Truncate(anomalyInterval).Add(anomalyInterval + anomalyInterval/2).Sub(now))
@@ -76,7 +107,7 @@ func (c *collector) feedIntervals(t *testing.T, k int, volumes func(i int) map[s
 		}
 		sort.Strings(tenants)
 		for _, tn := range tenants {
-			c.sendVolume(t, tn, v[tn])
+			c.sendSignal(t, signal, tn, v[tn])
 		}
 	}
 }
@@ -144,6 +175,47 @@ func TestEndToEndAnomalySpike(t *testing.T) {
 	gov := strings.Join(c.lines(t, "_governance", "logs"), "\n")
 	assert.True(t, containsAll(gov, `"anomaly.feature"`, `"anomaly.score"`, `"anomaly.tenant.fingerprint"`, `"anomaly.interval_start"`, `"severityText":"WARN"`), gov)
 	assert.NotContains(t, strings.Join(c.lines(t, "acme", "logs"), "\n"), "anomaly.tenant.id", "anomaly records stay in _governance")
+}
+
+// Metrics and traces are watched like logs: after a steady baseline of
+// data points (spans) from three tenants, one tenant's twentyfold spike
+// gives one _governance record for that tenant, on that signal's features
+// only, and none for the others. One collector per signal, side by side.
+func TestEndToEndAnomalySpikeMetricsTraces(t *testing.T) {
+	for _, tc := range []struct{ signal, spiker string }{{"metrics", "globex"}, {"traces", "initech"}} {
+		t.Run(tc.signal, func(t *testing.T) {
+			t.Parallel()
+			c := startCollectorWith(t, readRepoFile(t, "config/tenants.yaml"), strings.ReplaceAll(anomalyConfig, "{{CHECKPOINT}}", "1h"))
+			c.feedSignal(t, tc.signal, 11, steady("acme", "globex", "initech"))
+			require.Empty(t, c.anomalies(t), "a steady baseline is not an anomaly")
+
+			c.feedSignal(t, tc.signal, 3, func(i int) map[string]int {
+				v := steady("acme", "globex", "initech")(i)
+				if i == 0 {
+					v[tc.spiker] = 400
+				}
+				return v
+			})
+			waitFor(t, tc.spiker+"'s anomaly record in _governance/logs.jsonl", 4*anomalyInterval, func() bool {
+				return len(c.anomalies(t)) > 0
+			})
+			for _, lr := range c.anomalyRecords(t) {
+				t.Log(lr.Body().Str())
+				a := lr.Attributes()
+				tn, _ := a.Get("anomaly.tenant.id")
+				assert.Equal(t, tc.spiker, tn.AsString(), "only %s spiked", tc.spiker)
+				top, _ := a.Get("anomaly.feature")
+				assert.True(t, strings.HasPrefix(top.AsString(), tc.signal+"."), "anomaly.feature %q", top.AsString())
+				all, _ := a.Get("anomaly.features")
+				for _, f := range all.Slice().AsRaw() {
+					assert.True(t, strings.HasPrefix(f.(string), tc.signal+"."), "anomaly.features has %v", f)
+				}
+				obs, _ := a.Get("anomaly.observed")
+				exp, _ := a.Get("anomaly.expected")
+				assert.Greater(t, obs.Double(), exp.Double(), "a spike is above its baseline")
+			}
+		})
+	}
 }
 
 // The baseline learnt before a restart is restored from file_storage: a
