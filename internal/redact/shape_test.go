@@ -217,6 +217,68 @@ func TestMatchersAreTheirExpressions(t *testing.T) {
 	}
 }
 
+// TestIBANMatcherIsItsExpression: ibanAt ends a match exactly where reIBAN
+// does, at every bound of its quantifiers, around spaces, underscores and
+// other word boundaries; findIBANs and the expression with its validator
+// find the same IBANs, also in text past ASCII.
+func TestIBANMatcherIsItsExpression(t *testing.T) {
+	rep := strings.Repeat
+	cases := []string{
+		"DE89 3704 0044 0532 0130 00", "DE89370400440532013000", "GB82 WEST 1234 5698 7654 32", "nl91abna0417164300",
+		"pay DE89 3704 0044 0532 0130 00.", "x DE89370400440532013000_", "_DE89370400440532013000", "ff648458e96175da",
+		"DE89 3704 0044 0532 0130 00 DE89 3704 0044 0532 0130 00", "DE89  3704 0044", "DE89 3704  0044 0532",
+		"\u212aE89 3704 0044 0532 0130 00", "DE89 3704 0044 0532 0130 00 \u017f", "DE89 3704 0044 0532 0130 00\xff",
+	}
+	for k := 0; k <= 9; k++ {
+		for tail := 0; tail <= 6; tail++ {
+			for _, sep := range []string{"", " "} {
+				body := "AB12" + rep(sep+"C3D4", k) + sep + rep("E", tail)
+				for _, after := range []string{"", " ", "_", "-", "x", " 9", ".", "  Z"} {
+					cases = append(cases, body+after, "x "+body+after, "_"+body+after)
+				}
+			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(21, 22))
+	cases = append(cases, randomStrings(rng, "AB12 C3 d4_-.", 50000, 4, 60)...)
+	// Strings of IBAN-like pieces, so that most hold a match somewhere.
+	pieces := []string{"AB12", "AB12", "de89", "C3D4", "C3D4", "C3D4", " C3D4", " C3D4", "370", "E", "9", " ", "_", "-", "x."}
+	for range 100000 {
+		var b strings.Builder
+		for range 1 + rng.IntN(16) {
+			b.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		cases = append(cases, b.String())
+	}
+	d := &detectors[slices.IndexFunc(detectors, func(d detector) bool { return d.cls == clsIBAN })]
+	raw := 0
+	for _, s := range cases {
+		var got [][]int
+		if isASCII(s) {
+			for p := 0; p+4 <= len(s); {
+				if end, ok := ibanAt(s, p); ok {
+					got = append(got, []int{p, end})
+					p = end
+					continue
+				}
+				p++
+			}
+			if want := reIBAN.FindAllStringIndex(s, -1); !slices.EqualFunc(got, want, slices.Equal) {
+				t.Fatalf("on %q: ibanAt found %v, the expression %v", s, got, want)
+			}
+			raw += len(got)
+		}
+		for _, b := range [][2]int{{0, len(s)}, {len(s) / 3, len(s)}, {0, len(s) * 2 / 3}} {
+			if want, got := d.findRE(nil, s, b[0], b[1]), d.find(nil, s, b[0], b[1]); !slices.Equal(want, got) {
+				t.Fatalf("on %q[%d:%d]: findIBANs found %v, the expression %v", s, b[0], b[1], got, want)
+			}
+		}
+	}
+	if raw < 10000 {
+		t.Fatalf("%d matches: the test compares little", raw)
+	}
+}
+
 // ipv6ShapeRef and hasEscapesRef are ipv6Shape and hasEscapes as a switch
 // on every byte: the references for the versions that jump between
 // colons, percents and backslashes.
