@@ -143,10 +143,16 @@ func (c costCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	buf := data.MaterializeToBuffer(mem.DefaultBufferPool())
 	defer buf.Free()
 	body := buf.ReadOnlyData()
-	if cost := protoCost(signal, body, c.limit); cost > c.limit {
+	cost, flaw := protoScan(signal, body, c.limit)
+	if cost > c.limit {
 		c.g.counters.series(seriesKey{unauthenticatedTenant, protoOTLPGRPC, signal}).refuse("too_large")
 		return fmt.Errorf("message of %d bytes holds so many OTLP messages that decoding it would take over %d MiB, %d times max_recv_msg_size_mib; split the request",
 			len(body), c.limit>>20, protoCostFactor)
+	}
+	if flaw != nil {
+		// Not left to pdata, which would decode what follows the flaw.
+		c.g.counters.series(seriesKey{unauthenticatedTenant, protoOTLPGRPC, signal}).refuse("invalid_protobuf")
+		return fmt.Errorf("message is not a valid OTLP protobuf %s: %w", otlpRequestName(signal), flaw)
 	}
 	return req.UnmarshalProto(body)
 }

@@ -1,6 +1,8 @@
 package tenantgatewayreceiver
 
 import (
+	"fmt"
+
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
@@ -95,16 +97,34 @@ func protoSchema(signal string) *protoMsg {
 
 // protoCost is the memory decoding body as an OTLP request of signal
 // would allocate, by the schema's costs, counted until it passes limit
-// (the scan stops there). A body that is not valid protobuf costs what
-// was counted before the flaw: the decoder refuses it.
+// (the scan stops there), or until a flaw (see protoScan).
 func protoCost(signal string, body []byte, limit int64) int64 {
+	cost, _ := protoScan(signal, body, limit)
+	return cost
+}
+
+// protoScan is protoCost, and the first flaw the scan found: wire format
+// it cannot read, or messages nested deeper than maxProtoDepth. A body
+// with a flaw must be refused, not left to the decoder: pdata's decoder
+// reads more than protowire does (a field number past 2^32 wraps to a
+// small one, a varint's overflow is dropped, a group may end under
+// another number), so what follows a flaw the scan stopped at can decode,
+// uncounted.
+func protoScan(signal string, body []byte, limit int64) (int64, error) {
 	c := protoCounter{limit: limit}
 	c.scan(body, protoSchema(signal), 0)
-	return c.cost
+	return c.cost, c.flaw
 }
 
 type protoCounter struct {
 	cost, limit int64
+	flaw        error
+}
+
+// malformed records the flaw at n, a protowire error code.
+func (c *protoCounter) malformed(n int) bool {
+	c.flaw = protowire.ParseError(n)
+	return false
 }
 
 // scan counts the messages in b, a message of type m, depth levels down.
@@ -113,19 +133,19 @@ func (c *protoCounter) scan(b []byte, m *protoMsg, depth int) bool {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return false
+			return c.malformed(n)
 		}
 		b = b[n:]
 		if typ != protowire.BytesType {
 			if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
-				return false
+				return c.malformed(n)
 			}
 			b = b[n:]
 			continue
 		}
 		v, n := protowire.ConsumeBytes(b)
 		if n < 0 {
-			return false
+			return c.malformed(n)
 		}
 		b = b[n:]
 		if num >= protowire.Number(len(m.sub)) {
@@ -136,7 +156,14 @@ func (c *protoCounter) scan(b []byte, m *protoMsg, depth int) bool {
 			c.cost += packedVarintCost * int64(len(v))
 		case m.sub[num] != nil:
 			c.cost += m.sub[num].cost
-			if c.cost > c.limit || depth >= maxProtoDepth || !c.scan(v, m.sub[num], depth+1) {
+			if c.cost > c.limit {
+				return false
+			}
+			if depth >= maxProtoDepth {
+				c.flaw = fmt.Errorf("messages nested deeper than %d", maxProtoDepth)
+				return false
+			}
+			if !c.scan(v, m.sub[num], depth+1) {
 				return false
 			}
 		}
@@ -150,14 +177,32 @@ func (c *protoCounter) scan(b []byte, m *protoMsg, depth int) bool {
 // checkProtoCost refuses, before it is decoded, a protobuf OTLP body whose
 // messages would cost more than protoCostFactor times maxDecoded bytes of
 // memory to decode.
+// A body the scan cannot read is refused as the decoder would refuse
+// it (see protoScan).
 func checkProtoCost(signal string, body []byte, maxDecoded int64) *httpError {
 	if maxDecoded <= 0 {
 		return nil
 	}
 	limit := protoCostFactor * maxDecoded
-	if cost := protoCost(signal, body, limit); cost > limit {
+	cost, flaw := protoScan(signal, body, limit)
+	if cost > limit {
 		return errTooLarge("protobuf body of %d bytes holds so many messages that decoding it would take over %d MiB, more than %d times the tenant's max_decompressed_bytes %d; split the request",
 			len(body), limit>>20, protoCostFactor, maxDecoded)
 	}
+	if flaw != nil {
+		return errBadRequest("invalid_protobuf", "body is not a valid OTLP protobuf %s: %v", otlpRequestName(signal), flaw)
+	}
 	return nil
+}
+
+// otlpRequestName is the OTLP request message of signal, as errors name it.
+func otlpRequestName(signal string) string {
+	switch signal {
+	case signalLogs:
+		return "ExportLogsServiceRequest"
+	case signalMetrics:
+		return "ExportMetricsServiceRequest"
+	default:
+		return "ExportTraceServiceRequest"
+	}
 }
