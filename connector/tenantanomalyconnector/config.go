@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -51,6 +52,10 @@ type Config struct {
 	// Access tunes the access-pattern rules on the policy extension's
 	// access counts.
 	Access AccessConfig `mapstructure:"access"`
+	// Metrics names metrics (e.g. http.server.request.duration) whose data
+	// points and values are watched per tenant besides the volumes: three
+	// series each for every tenant that sends it (values.go).
+	Metrics []string `mapstructure:"metrics"`
 }
 
 // AccessConfig tunes the access-pattern rules.
@@ -128,7 +133,28 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("checkpoint_interval: %s is negative", c.CheckpointInterval))
 	}
 	errs = append(errs, c.Access.validate()...)
+	errs = append(errs, c.validateMetrics()...)
 	return errors.Join(errs...)
+}
+
+// validateMetrics checks the metrics list: a bounded number of distinct,
+// non-empty names of bounded length.
+func (c *Config) validateMetrics() []error {
+	var errs []error
+	if len(c.Metrics) > maxValueMetrics {
+		errs = append(errs, fmt.Errorf("metrics: %d names, at most %d (each costs every tenant that sends it three detectors)", len(c.Metrics), maxValueMetrics))
+	}
+	for i, n := range c.Metrics {
+		switch {
+		case n == "":
+			errs = append(errs, fmt.Errorf("metrics[%d]: empty name", i))
+		case len(n) > maxValueNameLength:
+			errs = append(errs, fmt.Errorf("metrics[%d]: name longer than %d bytes", i, maxValueNameLength))
+		case slices.Contains(c.Metrics[:i], n):
+			errs = append(errs, fmt.Errorf("metrics[%d]: %q is listed twice", i, n))
+		}
+	}
+	return errs
 }
 
 // detectorConfig is the detector setting of a tenant with the given

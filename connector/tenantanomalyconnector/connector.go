@@ -216,6 +216,9 @@ func (m *monitor) consumeMetrics(md pmetric.Metrics) {
 		if hasSvc {
 			a.addService(svc)
 		}
+		if len(m.cfg.Metrics) > 0 {
+			a.addMetricValues(rm, m.cfg)
+		}
 		t.mu.Unlock()
 	}
 }

@@ -67,6 +67,9 @@ type accumulator struct {
 	records, bytes, errors, quarantined, redacted int64
 	services                                      *hyperloglog.Sketch // allocated on the first service.name
 	latency                                       *ddsketch.DDSketch  // traces only, allocated on the first span
+	// metricValues holds, for metrics only, each configured metric's state
+	// (values.go), in the config's order; nil until the tenant sends one.
+	metricValues []*valueMetric
 }
 
 func (a *accumulator) addService(name string) {
@@ -107,6 +110,7 @@ func (a *accumulator) values() (v [featureCount]float64) {
 		}
 		a.latency.Clear()
 	}
+	a.closeValues()
 	a.records, a.bytes, a.errors, a.quarantined, a.redacted = 0, 0, 0, 0, 0
 	return v
 }

@@ -457,6 +457,7 @@ func (m *monitor) closeTenant(id string, e viewEntry, end time.Time, partial boo
 				fs = append(fs, finding{key: featureKeys[s][f], observed: vals[f], expected: d.Explain().Expected, score: score, points: d.Points()})
 			}
 		}
+		fs = m.scoreValues(id, ss, end, e.sensitivity, fs) // configured metrics' values (values.go)
 	}
 	t.mu.Unlock()
 	if len(fs) > 1 {
