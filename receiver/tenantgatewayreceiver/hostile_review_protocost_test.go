@@ -125,3 +125,47 @@ func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
 func (rawCodec) Name() string { return "proto" }
 
 var _ encoding.CodecV2 = rawCodec{}
+
+// repeatedNumbers is a metrics request with k elements of a repeated
+// number field sent unpacked (one tag each, as proto3 lets a sender do):
+// field at the end of path, of wire type typ.
+func repeatedNumbers(path []int, typ protowire.Type, k int) []byte {
+	last := protowire.Number(path[len(path)-1])
+	var b []byte
+	for range k {
+		b = protowire.AppendTag(b, last, typ)
+		if typ == protowire.Fixed64Type {
+			b = protowire.AppendFixed64(b, 1)
+		} else {
+			b = protowire.AppendVarint(b, 1)
+		}
+	}
+	return emptyElementsAround(path[:len(path)-1], b)
+}
+
+// TestProtoCostCountsUnpackedNumbers: bucket counts and bounds sent
+// unpacked are each a tag and a number on the wire that pdata appends to
+// a slice, 42 bytes allocated per element here (21 times the 2 bytes of a
+// varint count); the scan skipped them uncounted, so such a body cost more
+// than 16 times its size and passed. The schema's cost must bound what
+// decoding allocates for them too.
+func TestProtoCostCountsUnpackedNumbers(t *testing.T) {
+	const k1, k2 = 200000, 400000
+	for _, tc := range []struct {
+		name string
+		path []int
+		typ  protowire.Type
+	}{
+		{"exponential_bucket_counts", []int{1, 2, 2, 10, 1, 8, 2}, protowire.VarintType},
+		{"histogram_bucket_counts", []int{1, 2, 2, 9, 1, 6}, protowire.Fixed64Type},
+		{"histogram_explicit_bounds", []int{1, 2, 2, 9, 1, 7}, protowire.Fixed64Type},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b1, b2 := repeatedNumbers(tc.path, tc.typ, k1), repeatedNumbers(tc.path, tc.typ, k2)
+			measured := float64(allocated(t, signalMetrics, b2)-allocated(t, signalMetrics, b1)) / (k2 - k1)
+			model := float64(protoCost(signalMetrics, b2, 1<<62)-protoCost(signalMetrics, b1, 1<<62)) / (k2 - k1)
+			t.Logf("%.0f bytes allocated per element, cost %.0f (%.0f bytes on the wire)", measured, model, float64(len(b2)-len(b1))/(k2-k1))
+			assert.GreaterOrEqual(t, model, measured, "the schema's cost must bound what decoding allocates")
+		})
+	}
+}

@@ -11,11 +11,14 @@ import (
 // slice that holds it, with the slice's doublings), which of its fields
 // are messages, and which are packed varints (one byte on the wire, an
 // 8-byte integer in a slice grown by appending). Everything else (scalars, strings, bytes) costs at most its
-// own size, which the body's size limit already bounds.
+// own size, which the body's size limit already bounds, but for the
+// repeated numbers (numbers): sent unpacked, a tag and a number each,
+// pdata appends each to a slice.
 type protoMsg struct {
-	cost   int64
-	sub    [17]*protoMsg // by field number; OTLP's message fields are all below 17
-	varint [17]bool
+	cost    int64
+	sub     [17]*protoMsg // by field number; OTLP's message fields are all below 17
+	varint  [17]bool
+	numbers [17]bool
 }
 
 // protoCostFactor: a protobuf body may cost at most this many times the
@@ -26,7 +29,9 @@ type protoMsg struct {
 const protoCostFactor = jsonCostFactor
 
 // packedVarintCost is what one byte of packed varints costs: an 8-byte
-// integer, in a slice grown by appending.
+// integer, in a slice grown by appending; it is also the cost of one
+// element of a repeated number sent unpacked (42 bytes measured, 21 times
+// a 2-byte varint count on the wire).
 const packedVarintCost = 48
 
 // maxProtoDepth bounds the scan's recursion; pdata's decoder refuses a
@@ -68,8 +73,9 @@ func otlpSchemas() (logs, metrics, traces *protoMsg) {
 	exemplar := msg(448, map[int]*protoMsg{7: kv})
 	number := msg(160, map[int]*protoMsg{7: kv, 5: exemplar})
 	histogram := msg(224, map[int]*protoMsg{9: kv, 8: exemplar})
+	histogram.numbers[6], histogram.numbers[7] = true, true // bucket_counts, explicit_bounds
 	buckets := msg(64, nil)
-	buckets.varint[2] = true
+	buckets.varint[2], buckets.numbers[2] = true, true
 	exponential := msg(256, map[int]*protoMsg{1: kv, 8: buckets, 9: buckets, 11: exemplar})
 	summary := msg(160, map[int]*protoMsg{7: kv, 6: msg(64, nil)})
 	metric := msg(192, map[int]*protoMsg{
@@ -141,6 +147,11 @@ func (c *protoCounter) scan(b []byte, m *protoMsg, depth int) bool {
 				return c.malformed(n)
 			}
 			b = b[n:]
+			if num < protowire.Number(len(m.numbers)) && m.numbers[num] {
+				if c.cost += packedVarintCost; c.cost > c.limit {
+					return false
+				}
+			}
 			continue
 		}
 		v, n := protowire.ConsumeBytes(b)
