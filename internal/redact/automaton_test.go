@@ -63,7 +63,9 @@ func checkAutomaton(t testing.TB, patterns []string, hay []byte) {
 		checkMatches(t, a, patterns, hay)
 		var states []uint32
 		got, _, _ := a.scan(nil, string(hay), states)
-		if want := a.appendMatches(nil, hay); !slices.Equal(got, want) {
+		// scan folds ASCII case; the table walk is exact on bytes, so it
+		// walks the haystack lowered.
+		if want := a.appendMatches(nil, appendLower(nil, string(hay))); !slices.Equal(got, want) {
 			t.Fatalf("budget %d: scan %v, table walk %v", budget, got, want)
 		}
 	}
