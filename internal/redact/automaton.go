@@ -4,11 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"unsafe"
 )
 
 // State ids are byte offsets: a dense state's id is the offset of its row
-// in trans, and a byte's class in info is the offset of its column in a
-// row, so the hot loop's step is one load at the row plus the column (scan.go)
+// in trans, and a byte's column (col) is the address of its class's
+// word in the first row, so the hot loop's step is one load at that
+// address plus the id (scan.go)
 // with no multiply or add on the chain of dependent loads it waits on.
 // newAutomaton checks that every id in the tables is a row's offset or a
 // sparse state's, which is what lets that load go unchecked.
@@ -48,10 +50,12 @@ type automaton struct {
 	excClass []uint16
 	excNext  []uint32
 	classes  [256]uint16
-	// info[b] packs what scan needs of byte b: the column offset of the
-	// class of b lowered (bits 0-15) and the offset of b's fact kind's
-	// row in the facts tables (16-31).
-	info [256]uint32
+	// col[b] is byte b's column in the first row of trans (its class's,
+	// b lowered), and fact[b] is the row of b's fact kind in factTable:
+	// what a step of scan needs of b, as addresses, so that the loop adds
+	// nothing to them before the loads it waits on. A dense state's move on
+	// b is the word at col[b] plus the state's id.
+	col, fact [256]unsafe.Pointer
 	// stride is the number of classes, so a state's row is exactly as wide
 	// as it needs to be (a power of two wasted up to half the table: 43
 	// classes took 64); rowBytes is a row's size, 4*stride, and recip turns
@@ -67,6 +71,10 @@ type automaton struct {
 	matchOff  []uint32
 	matchData []int32
 	lens      []int32
+	// warm is the longest pattern's length less one: a walk started from
+	// the start state that many bytes before an offset is in the exact
+	// state from that offset on (steps2).
+	warm int
 }
 
 // sparseState is a deep state: its move on a class is the exception for
@@ -110,6 +118,7 @@ func newAutomatonBudget(patterns []string, budget int) (*automaton, error) {
 			return nil, errors.New("automaton: empty pattern")
 		}
 		a.lens[i] = int32(len(p))
+		a.warm = max(a.warm, len(p)-1)
 		for j := 0; j < len(p); j++ {
 			used[p[j]] = true
 		}
@@ -121,10 +130,6 @@ func newAutomatonBudget(patterns []string, budget int) (*automaton, error) {
 			a.classes[b] = uint16(nclass)
 			nclass++
 		}
-	}
-	for b := range 256 {
-		lo := lowerTable[b]
-		a.info[b] = 4*uint32(a.classes[lo]) | uint32(factKinds[b])*factRowBytes<<16
 	}
 	// Trie.
 	type node struct {
@@ -255,6 +260,10 @@ func newAutomatonBudget(patterns []string, budget int) (*automaton, error) {
 		}
 	}
 	a.trans = make([]uint32, numDense*nclass)
+	for b := range 256 {
+		a.col[b] = unsafe.Pointer(&a.trans[a.classes[lowerTable[b]]])
+		a.fact[b] = unsafe.Pointer(&factTable[int(factKinds[b])*factRowBytes/4])
+	}
 	a.sparse = make([]sparseState, 0, len(nodes)-numDense)
 	a.matchOff = make([]uint32, len(nodes)+1)
 	for ni, si := range order {
@@ -282,8 +291,8 @@ func newAutomatonBudget(patterns []string, budget int) (*automaton, error) {
 }
 
 // checkIDs verifies what scan's unchecked loads rely on: every id in the
-// tables is a dense row's offset or a sparse state's id, and every column
-// offset in info lies inside a row.
+// tables is a dense row's offset or a sparse state's id, every byte's
+// column lies inside the first row, and its facts row is its kind's.
 func (a *automaton) checkIDs() error {
 	valid := func(id uint32) bool {
 		if id < a.sparseFrom {
@@ -306,9 +315,12 @@ func (a *automaton) checkIDs() error {
 			return fmt.Errorf("automaton: bad fallback %d", ss.fallback)
 		}
 	}
-	for _, e := range a.info {
-		if e&0xffff >= a.rowBytes {
-			return fmt.Errorf("automaton: bad column %d", e&0xffff)
+	for b := range 256 {
+		if c := a.column(byte(b)); c >= a.rowBytes || unsafe.Add(unsafe.Pointer(unsafe.SliceData(a.trans)), c) != a.col[b] {
+			return fmt.Errorf("automaton: bad column for byte %d", b)
+		}
+		if a.fact[b] != unsafe.Pointer(&factTable[int(factKinds[b])*factRowBytes/4]) {
+			return fmt.Errorf("automaton: bad facts row for byte %d", b)
 		}
 	}
 	return nil
@@ -327,6 +339,12 @@ func (a *automaton) next(sid, c uint32) uint32 {
 		}
 	}
 	return a.trans[ss.fallback/4+c]
+}
+
+// column is the offset of byte b's column in a row, its class's, which
+// the sparse states' exceptions name.
+func (a *automaton) column(b byte) uint32 {
+	return uint32(uintptr(a.col[b]) - uintptr(unsafe.Pointer(unsafe.SliceData(a.trans))))
 }
 
 // index is the matchOff index of state sid.

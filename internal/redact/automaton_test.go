@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/coregx/ahocorasick"
 	"github.com/stretchr/testify/assert"
@@ -241,21 +242,21 @@ func TestAutomatonSize(t *testing.T) {
 
 // TestCheckIDsRefusesBadTables: the check that lets scan load without
 // bounds checks refuses an id that is no row's offset, a sparse id past the
-// sparse states, and a column outside a row.
+// sparse states, a column outside the first row and another kind's facts
+// row.
 func TestCheckIDsRefusesBadTables(t *testing.T) {
 	for _, budget := range []int{denseRowBudget, 0} {
-		a, err := newAutomatonBudget([]string{"acme", "acme.example", "://", "@"}, budget)
-		require.NoError(t, err)
-		require.NoError(t, a.checkIDs())
 		for _, corrupt := range []func(a *automaton){
 			func(a *automaton) { a.trans[3] += 4 },
 			func(a *automaton) { a.trans[3] = a.sparseFrom + uint32(len(a.sparse)) },
-			func(a *automaton) { a.info['a'] = a.info['a']&^0xffff | a.rowBytes },
+			func(a *automaton) { a.col['a'] = unsafe.Add(a.col['a'], a.rowBytes) },
+			func(a *automaton) { a.fact['a'] = a.fact['0'] },
 		} {
-			b := *a
-			b.trans = slices.Clone(a.trans)
-			corrupt(&b)
-			assert.Error(t, b.checkIDs())
+			a, err := newAutomatonBudget([]string{"acme", "acme.example", "://", "@"}, budget)
+			require.NoError(t, err)
+			require.NoError(t, a.checkIDs())
+			corrupt(a)
+			assert.Error(t, a.checkIDs())
 		}
 	}
 }

@@ -48,6 +48,37 @@ func TestScanMatchesPrepare(t *testing.T) {
 	}
 }
 
+// TestScanInTwoWalks: strings long enough for steps2 give exactly what
+// the references give, wherever a pattern, a digit run or an IBAN's start
+// falls against the point where the second walk takes over, including
+// runs that leave the two walks' facts states apart at that point.
+func TestScanInTwoWalks(t *testing.T) {
+	m, err := NewMatcher(benchPolicy(t, 10))
+	require.NoError(t, err)
+	a := m.ac
+	require.Empty(t, a.sparse)
+	rep := strings.Repeat
+	n := max(pairMin, 3*a.warm)
+	for _, mid := range []string{
+		"cust00003.example", "Billing@CUST00007.Example", "putty-user-key-file", "ak_cust00001_x",
+		"4111 1111 1111 1111", "1 2 3 4 5 6 7 8 9 0 1 2 3", rep("9", 40), "DE89 3704", "xx DE89 3704",
+		"10.0.3.17", "1.2.3.4.5.6.7", "::1", "%40", rep("ab", 30),
+	} {
+		for _, fill := range []string{"x", " ", "1", "1 ", "a1", ".", "=", "a"} {
+			for pad := range 2*n + len(mid) {
+				checkScan(t, a, rep(fill, pad)[:pad]+mid+rep(fill, n))
+				checkScan(t, a, rep(fill, n)[:n]+mid+rep(fill, pad)[:pad])
+			}
+		}
+	}
+	for _, s := range randomStrings(rand.New(rand.NewPCG(3, 4)), "aZb09 .-()+/:%\\@x_\xc3", 20000, n, 4*n) {
+		checkScan(t, a, s)
+	}
+	for _, s := range randomStrings(rand.New(rand.NewPCG(5, 6)), "09 .", 5000, n, 4*n) {
+		checkScan(t, a, s)
+	}
+}
+
 func FuzzScan(f *testing.F) {
 	m, err := NewMatcher(benchPolicy(f, 10))
 	require.NoError(f, err)
@@ -84,6 +115,25 @@ func BenchmarkScan(b *testing.B) {
 			_ = f
 		}
 	})
+}
+
+// BenchmarkSteps compares the automaton's walk over a log body in one
+// walk and in two (steps2).
+func BenchmarkSteps(b *testing.B) {
+	m, err := NewMatcher(benchPolicy(b, 10))
+	require.NoError(b, err)
+	states := make([]uint32, len(scanBody))
+	for _, impl := range []struct {
+		name  string
+		steps func(string, []uint32) (uint32, uint32)
+	}{{"one", m.ac.steps1}, {"two", m.ac.steps2}} {
+		b.Run("walks="+impl.name, func(b *testing.B) {
+			b.SetBytes(int64(len(scanBody)))
+			for b.Loop() {
+				impl.steps(scanBody, states)
+			}
+		})
+	}
 }
 
 // Byte kinds of prepareRef, classified on their own so the reference
