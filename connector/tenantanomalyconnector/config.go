@@ -56,6 +56,10 @@ type Config struct {
 	// points and values are watched per tenant besides the volumes: three
 	// series each for every tenant that sends it (values.go).
 	Metrics []string `mapstructure:"metrics"`
+	// MaxServices, when above 0, gives each of a tenant's first
+	// MaxServices services (service.name) its own span error ratio and
+	// latency series (services.go); 0 keeps them per tenant only.
+	MaxServices int `mapstructure:"max_services"`
 }
 
 // AccessConfig tunes the access-pattern rules.
@@ -134,6 +138,9 @@ func (c *Config) Validate() error {
 	}
 	errs = append(errs, c.Access.validate()...)
 	errs = append(errs, c.validateMetrics()...)
+	if c.MaxServices < 0 || c.MaxServices > maxServicesLimit {
+		errs = append(errs, fmt.Errorf("max_services: %d is outside [0,%d]", c.MaxServices, maxServicesLimit))
+	}
 	return errors.Join(errs...)
 }
 

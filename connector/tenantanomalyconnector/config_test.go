@@ -34,7 +34,7 @@ func TestLoadConfig(t *testing.T) {
 			Interval: 30 * time.Second, Threshold: 0.7, Probation: 20, Suppress: 50, Storage: &storageID,
 			CheckpointInterval: 0, Access: AccessConfig{AuthFailureBurst: 5, AuthFailureFactor: 2,
 				StoreReadBurst: 4, StoreReadFactor: 5, CredentialRequestBurst: 50, CredentialRequestFactor: 4},
-			Metrics: []string{"http.server.request.duration", "queue.size"}}},
+			Metrics: []string{"http.server.request.duration", "queue.size"}, MaxServices: 8}},
 		{id: component.NewIDWithName(metadata.Type, "shortsecret"),
 			wantErr: "fingerprint_secret: must be at least 16 bytes (use the tenant processor's, e.g. ${env:TENANCY_FINGERPRINT_SECRET})"},
 		{id: component.NewIDWithName(metadata.Type, "badnumbers"),
@@ -43,7 +43,7 @@ func TestLoadConfig(t *testing.T) {
 				"\naccess.store_read_burst: -1 is below 1\naccess.store_read_factor: +Inf is below 1" +
 				"\naccess.credential_request_burst: 0 is below 1\naccess.credential_request_factor: 0 is below 1"},
 		{id: component.NewIDWithName(metadata.Type, "badmetrics"),
-			wantErr: "metrics: 17 names, at most 16 (each costs every tenant that sends it three detectors)\nmetrics[1]: empty name\nmetrics[2]: \"http.server.request.duration\" is listed twice"},
+			wantErr: "metrics: 17 names, at most 16 (each costs every tenant that sends it three detectors)\nmetrics[1]: empty name\nmetrics[2]: \"http.server.request.duration\" is listed twice\nmax_services: 65 is outside [0,64]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.id.String(), func(t *testing.T) {

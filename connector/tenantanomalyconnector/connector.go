@@ -161,24 +161,36 @@ func (m *monitor) consumeTraces(td ptrace.Traces) {
 		// resource's span loop.
 		t.mu.Lock()
 		a := &t.signal(signalTraces).acc
+		// The service's own series (services.go), when max_services asks.
+		var perSvc *serviceSeries
+		if m.cfg.MaxServices > 0 && hasSvc {
+			perSvc = a.service(svc, m.cfg)
+		}
 		for j := 0; j < rs.ScopeSpans().Len(); j++ {
 			spans := rs.ScopeSpans().At(j).Spans()
 			a.records += int64(spans.Len())
 			for k := 0; k < spans.Len(); k++ {
 				sp := spans.At(k)
-				if sp.Status().Code() == ptrace.StatusCodeError {
+				isErr := sp.Status().Code() == ptrace.StatusCodeError
+				if isErr {
 					a.errors++
 				}
 				if resRedacted || hasRedaction(sp.Attributes()) {
 					a.redacted++
 				}
 				// An end before the start is a client bug; count it as 0.
+				var ms float64
 				if start, end := sp.StartTimestamp(), sp.EndTimestamp(); end > start {
-					a.addLatency(float64(end-start) / 1e6)
-				} else {
-					a.addLatency(0)
+					ms = float64(end-start) / 1e6
+				}
+				a.addLatency(ms)
+				if perSvc != nil {
+					perSvc.addSpan(isErr, ms)
 				}
 			}
+		}
+		if perSvc == nil && m.cfg.MaxServices > 0 && hasSvc {
+			a.perService.overflow += int64(pdatacount.Spans(rs))
 		}
 		a.bytes += size
 		if hasSvc {

@@ -70,6 +70,9 @@ type accumulator struct {
 	// metricValues holds, for metrics only, each configured metric's state
 	// (values.go), in the config's order; nil until the tenant sends one.
 	metricValues []*valueMetric
+	// perService holds, for traces only with max_services, the slots of
+	// the tenant's services (services.go); nil until the first.
+	perService *serviceSlots
 }
 
 func (a *accumulator) addService(name string) {

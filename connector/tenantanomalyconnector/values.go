@@ -181,9 +181,10 @@ func (vm *valueMetric) close() {
 	}
 }
 
-// closeValues closes every configured metric's interval of the
-// accumulator (values() calls it).
+// closeValues closes every configured metric's and service slot's
+// interval of the accumulator (values() calls it).
 func (a *accumulator) closeValues() {
+	a.closeServices()
 	for _, vm := range a.metricValues {
 		if vm != nil {
 			vm.close()
@@ -384,10 +385,33 @@ func (vm *valueMetric) addHistogram(dp pmetric.HistogramDataPoint, prev []uint64
 	}
 }
 
+// valueDetector returns *dp, created on first use and rebuilt (keeping its
+// state) when the tenant's sensitivity changed, as monitor.detector does
+// for the signal features.
+func (m *monitor) valueDetector(dp **anomaly.Detector, sensitivity float64) *anomaly.Detector {
+	d := *dp
+	if d != nil && d.Config().Sensitivity == sensitivity {
+		return d
+	}
+	nd, err := anomaly.New(m.cfg.detectorConfig(sensitivity))
+	if err != nil {
+		panic(err) // the policy validated the sensitivity and Config.Validate the rest
+	}
+	if d != nil {
+		if b, err := d.MarshalBinary(); err == nil {
+			_ = nd.UnmarshalBinary(b)
+		}
+	}
+	*dp = nd
+	return nd
+}
+
 // scoreValues scores the closed interval of each configured metric the
-// tenant sends and appends its findings to fs; the caller holds the
-// tenant's lock and closed the accumulator (values).
+// tenant sends, and of each service slot, and appends their findings to
+// fs; the caller holds the tenant's lock and closed the accumulator
+// (values).
 func (m *monitor) scoreValues(id string, ss *signalSeries, end time.Time, sensitivity float64, fs []finding) []finding {
+	fs = m.scoreServices(id, &ss.acc, end, sensitivity, fs)
 	for i, vm := range ss.acc.metricValues {
 		if vm == nil {
 			continue
@@ -398,19 +422,7 @@ func (m *monitor) scoreValues(id string, ss *signalSeries, end time.Time, sensit
 				zap.String("tenant", id), zap.String("metric", m.cfg.Metrics[i]), zap.Int("max_streams", maxValueStreams))
 		}
 		for f := range valueFeatureCount {
-			d := vm.det[f]
-			if d == nil || d.Config().Sensitivity != sensitivity {
-				nd, err := anomaly.New(m.cfg.detectorConfig(sensitivity))
-				if err != nil {
-					panic(err) // the policy validated the sensitivity and Config.Validate the rest
-				}
-				if d != nil {
-					if b, err := d.MarshalBinary(); err == nil {
-						_ = nd.UnmarshalBinary(b)
-					}
-				}
-				d, vm.det[f] = nd, nd
-			}
+			d := m.valueDetector(&vm.det[f], sensitivity)
 			v := vm.closed[f]
 			if score := d.Update(end, v); score >= m.cfg.Threshold {
 				fs = append(fs, finding{key: valueKey(m.cfg.Metrics[i], f), observed: v, expected: d.Explain().Expected, score: score, points: d.Points()})
