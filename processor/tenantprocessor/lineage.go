@@ -59,6 +59,13 @@ func (p *tenantProcessor) requestLineage(v *policyView, req requestIdentity) *re
 	return &requestLineage{own: own, encoded: own.Encode()}
 }
 
+// maxUpstreamBytes bounds a relayed tenant.lineage read as an upstream.
+// An edge's is a few hundred bytes (its facts are ids, an address, a
+// tenant id of at most 150 bytes); a longer one was not written by an
+// edge's tenant processor, and parsing and encoding it again would cost
+// the processing tier many times its size (JSON escapes '<' sixfold).
+const maxUpstreamBytes = 4 << 10
+
 // value is the tenant.lineage a resource gets. Read before stamp removes
 // what the resource carried: a relayed resource's lineage becomes the
 // upstream of this request's; anyone else's is a client's claim and goes.
@@ -67,7 +74,7 @@ func (l *requestLineage) value(req requestIdentity, attrs pcommon.Map) string {
 		return l.encoded
 	}
 	v, ok := attrs.Get(identity.AttrLineage)
-	if !ok || v.Type() != pcommon.ValueTypeStr {
+	if !ok || v.Type() != pcommon.ValueTypeStr || len(v.Str()) > maxUpstreamBytes {
 		return l.encoded
 	}
 	if s, ok := l.withUpstream[v.Str()]; ok {
