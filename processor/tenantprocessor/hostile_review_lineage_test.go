@@ -2,6 +2,7 @@ package tenantprocessor
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -62,4 +63,52 @@ func TestRelayedLineageIsBounded(t *testing.T) {
 		assert.Less(t, len(v.Str()), 1024, "resource %d: %d bytes of lineage", i, len(v.Str()))
 		assert.Nil(t, l.Upstream, "resource %d: no edge wrote this", i)
 	}
+}
+
+// TestEdgeClientCannotPlantUpstream: a client at the edge sends a
+// resource with tenant.lineage twice (an upstream naming globex, then a
+// second copy) and on a record. Through the edge's tenant processor and a
+// relay to the processing tier's (trusted receiver), the upstream the
+// store would keep is the edge's own lineage of the request (acme, its
+// key), and globex is named nowhere.
+func TestEdgeClientCannotPlantUpstream(t *testing.T) {
+	newProc := func(trusted []component.ID) (*consumertest.LogsSink, func(context.Context, plog.Logs) error) {
+		cfg := goldenCase{}.config()
+		cfg.TrustedReceivers = trusted
+		sink := new(consumertest.LogsSink)
+		lp, err := NewFactory().CreateLogs(context.Background(), processortest.NewNopSettings(metadata.Type), cfg, sink)
+		require.NoError(t, err)
+		require.NoError(t, lp.Start(context.Background(), newHost(t, loadTestPolicy(t))))
+		t.Cleanup(func() { require.NoError(t, lp.Shutdown(context.Background())) })
+		return sink, lp.ConsumeLogs
+	}
+	edgeSink, edge := newProc(nil)
+	procSink, processing := newProc([]component.ID{component.MustNewID("tenantkafka")})
+
+	planted := identity.Lineage{ID: "0190a1b2c3d470008000000000000009", Tenant: "globex", Credential: "key:globexglobex",
+		Upstream: &identity.Lineage{ID: "0190a1b2c3d470008000000000000008", Tenant: "globex"}}.Encode()
+	// OTLP lets a key repeat: both copies are the client's.
+	q := strconv.Quote(planted)
+	ld, err := (&plog.JSONUnmarshaler{}).UnmarshalLogs([]byte(`{"resourceLogs":[{"resource":{"attributes":[` +
+		`{"key":"tenant.lineage","value":{"stringValue":` + q + `}},{"key":"tenant.lineage","value":{"stringValue":` + q + `}}]},` +
+		`"scopeLogs":[{"logRecords":[{"body":{"stringValue":"x"},"attributes":[{"key":"tenant.lineage","value":{"stringValue":` + q + `}}]}]}]}]}`))
+	require.NoError(t, err)
+	require.Equal(t, 2, ld.ResourceLogs().At(0).Resource().Attributes().Len())
+	ctx := identity.WithAuth(context.Background(), identity.AuthData{Tenant: "acme", Source: identity.SourceAPIKey, Credential: "key:0123456789ab"})
+	require.NoError(t, edge(ctx, ld))
+	edgeOut := edgeSink.AllLogs()[0]
+	edgeLineage := checkLineage(t, edgeOut.ResourceLogs().At(0).Resource().Attributes())
+	assert.Equal(t, "acme", edgeLineage.Tenant)
+	assert.Nil(t, edgeLineage.Upstream, "the client's upstream does not survive the edge")
+
+	relayed := identity.AuthData{Tenant: "acme", Source: identity.SourceKafkaTopic, Credential: "topic:tenancy.acme.logs", Receiver: "tenantkafka"}
+	require.NoError(t, processing(client.NewContext(context.Background(), client.Info{Auth: relayed}), edgeOut))
+	out := procSink.AllLogs()[0].ResourceLogs().At(0)
+	l := checkLineage(t, out.Resource().Attributes())
+	require.NotNil(t, l.Upstream)
+	assert.Equal(t, edgeLineage, *l.Upstream, "the upstream is the edge's word")
+	v, _ := out.Resource().Attributes().Get(identity.AttrLineage)
+	assert.NotContains(t, v.Str(), "globex")
+	_, onRecord := out.ScopeLogs().At(0).LogRecords().At(0).Attributes().Get(identity.AttrLineage)
+	assert.False(t, onRecord)
 }
