@@ -9,7 +9,10 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
 // anomalyConfig runs the tenantanomaly connector on 2s intervals with a
@@ -97,9 +100,7 @@ func (c *collector) feedIntervals(t *testing.T, k int, volumes func(i int) map[s
 // feedSignal is feedIntervals for one signal (sendSignal's).
 func (c *collector) feedSignal(t *testing.T, signal string, k int, volumes func(i int) map[string]int) {
 	t.Helper()
-	for i := range k {
-		now := time.Now()
-		time.Sleep(now.Truncate(anomalyInterval).Add(anomalyInterval + anomalyInterval/2).Sub(now))
+	midIntervals(k, func(i int) {
 		v := volumes(i)
 		tenants := make([]string, 0, len(v))
 		for tn := range v {
@@ -109,6 +110,15 @@ func (c *collector) feedSignal(t *testing.T, signal string, k int, volumes func(
 		for _, tn := range tenants {
 			c.sendSignal(t, signal, tn, v[tn])
 		}
+	})
+}
+
+// midIntervals calls send in the middle of each of the next k intervals.
+func midIntervals(k int, send func(i int)) {
+	for i := range k {
+		now := time.Now()
+		time.Sleep(now.Truncate(anomalyInterval).Add(anomalyInterval + anomalyInterval/2).Sub(now))
+		send(i)
 	}
 }
 
@@ -215,6 +225,96 @@ func TestEndToEndAnomalySpikeMetricsTraces(t *testing.T) {
 				assert.Greater(t, obs.Double(), exp.Double(), "a spike is above its baseline")
 			}
 		})
+	}
+}
+
+// sendShape sends one tenant's interval of a configured metric and of two
+// services: a delta histogram of e2e.request.duration (100 requests,
+// slowMetric moves 10 of them from 50-100 ms to 2.5-5 s) and spans of
+// "web" (20 of 10 ms) and "ledger" (4 of 5 ms, or of 2 s with
+// slowLedger).
+func (c *collector) sendShape(t *testing.T, tenant string, slowMetric, slowLedger bool) {
+	t.Helper()
+	md := pmetric.NewMetrics()
+	rm := md.ResourceMetrics().AppendEmpty()
+	rm.Resource().Attributes().PutStr("service.name", "web")
+	m := rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+	m.SetName("e2e.request.duration")
+	h := m.SetEmptyHistogram()
+	h.SetAggregationTemporality(pmetric.AggregationTemporalityDelta)
+	dp := h.DataPoints().AppendEmpty()
+	dp.ExplicitBounds().FromRaw([]float64{0.01, 0.05, 0.1, 0.5, 1, 2.5, 5})
+	counts := []uint64{10, 60, 30, 0, 0, 0, 0, 0}
+	if slowMetric {
+		counts[2], counts[6] = 20, 10
+	}
+	dp.BucketCounts().FromRaw(counts)
+	dp.SetCount(100)
+	headers := map[string]string{"X-API-Key": demoKeys[tenant]}
+	require.Equal(t, http.StatusOK, c.postHTTP(t, "metrics", payload{metrics: md}, headers))
+
+	td := ptrace.NewTraces()
+	for _, svc := range []struct {
+		name string
+		n    int
+		d    time.Duration
+	}{{"web", 20, 10 * time.Millisecond}, {"ledger", 4, 5 * time.Millisecond}} {
+		if svc.name == "ledger" && slowLedger {
+			svc.d = 2 * time.Second
+		}
+		rs := td.ResourceSpans().AppendEmpty()
+		rs.Resource().Attributes().PutStr("service.name", svc.name)
+		spans := rs.ScopeSpans().AppendEmpty().Spans()
+		for range svc.n {
+			sp := spans.AppendEmpty()
+			sp.SetName("GET /")
+			sp.SetTraceID([16]byte{1})
+			sp.SetSpanID([8]byte{1})
+			sp.SetStartTimestamp(1_000_000_000)
+			sp.SetEndTimestamp(1_000_000_000 + pcommon.Timestamp(svc.d))
+		}
+	}
+	require.Equal(t, http.StatusOK, c.postHTTP(t, "traces", payload{traces: td}, headers))
+}
+
+// Values, not only volumes: with metrics: [e2e.request.duration] and
+// max_services, acme's requests get slower (same points, same volume) and
+// globex's small ledger service gets slow beside its busy web service;
+// each gets one record naming that metric's or that service's feature,
+// initech none.
+func TestEndToEndAnomalyMetricValuesAndServices(t *testing.T) {
+	cfg := strings.Replace(anomalyConfig, "    probation: 8\n", "    probation: 8\n    metrics: [e2e.request.duration]\n    max_services: 4\n", 1)
+	require.NotEqual(t, anomalyConfig, cfg)
+	c := startCollectorWith(t, readRepoFile(t, "config/tenants.yaml"), strings.ReplaceAll(cfg, "{{CHECKPOINT}}", "1h"))
+	tenants := []string{"acme", "globex", "initech"}
+	midIntervals(11, func(int) {
+		for _, tn := range tenants {
+			c.sendShape(t, tn, false, false)
+		}
+	})
+	require.Empty(t, c.anomalies(t), "a steady baseline is not an anomaly")
+
+	midIntervals(3, func(i int) {
+		for _, tn := range tenants {
+			c.sendShape(t, tn, i == 0 && tn == "acme", i == 0 && tn == "globex")
+		}
+	})
+	waitFor(t, "acme's and globex's anomaly records", 4*anomalyInterval, func() bool {
+		return len(c.anomalies(t)) >= 2
+	})
+	features := map[string][]any{}
+	for _, lr := range c.anomalyRecords(t) {
+		t.Log(lr.Body().Str())
+		a := lr.Attributes()
+		tn, _ := a.Get("anomaly.tenant.id")
+		all, _ := a.Get("anomaly.features")
+		features[tn.AsString()] = append(features[tn.AsString()], all.Slice().AsRaw()...)
+	}
+	assert.Len(t, features, 2, "acme and globex only: %v", features)
+	assert.Contains(t, features["acme"], "metrics.value.e2e.request.duration.p99")
+	assert.Contains(t, features["globex"], "traces.service.ledger.latency_p50")
+	for _, f := range features["globex"] {
+		assert.NotContains(t, f, "traces.service.web.", "web stayed as it was")
 	}
 }
 
