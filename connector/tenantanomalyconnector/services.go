@@ -91,7 +91,9 @@ func (s *serviceSeries) addSpan(isErr bool, ms float64) {
 		s.errors++
 	}
 	if s.latency == nil {
-		s.latency, _ = ddsketch.LogCollapsingLowestDenseDDSketch(latencyAccuracy, latencyMaxBins)
+		// As a metric's values: at most 4 KiB per slot, however widely a
+		// tenant spreads its durations (the tenant-wide sketch may take 16).
+		s.latency, _ = ddsketch.LogCollapsingLowestDenseDDSketch(valueAccuracy, valueMaxBins)
 	}
 	_ = s.latency.Add(ms)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -32,8 +33,9 @@ func BenchmarkServices(b *testing.B) {
 	}
 	const tenants, services = 2_000, 5
 	pol := benchPolicy(b, tenants)
-	heap := func(b *testing.B, maxServices int) float64 {
+	heap := func(b *testing.B, maxServices int) (float64, time.Duration) {
 		var before, after runtime.MemStats
+		var closeTime time.Duration // of the last interval
 		runtime.GC()
 		runtime.ReadMemStats(&before)
 		cfg := testConfig()
@@ -50,7 +52,9 @@ func BenchmarkServices(b *testing.B) {
 					require.NoError(b, h.traces.ConsumeTraces(context.Background(), td))
 				}
 			}
+			start := time.Now()
 			h.flush()
+			closeTime = time.Since(start)
 		}
 		runtime.GC()
 		runtime.ReadMemStats(&after)
@@ -61,14 +65,16 @@ func BenchmarkServices(b *testing.B) {
 		}
 		runtime.KeepAlive(h)
 		h.shutdown()
-		return float64(after.HeapAlloc) - float64(before.HeapAlloc)
+		return float64(after.HeapAlloc) - float64(before.HeapAlloc), closeTime
 	}
 	b.Run(fmt.Sprintf("memory/tenants=%d/services=%d", tenants, services), func(b *testing.B) {
 		for b.Loop() {
 			b.StopTimer()
-			without := heap(b, 0)
-			with := heap(b, 8)
+			without, closeWithout := heap(b, 0)
+			with, closeWith := heap(b, 8)
 			b.StartTimer()
+			b.ReportMetric(float64(closeWithout.Microseconds())/1000, "ms/close-without")
+			b.ReportMetric(float64(closeWith.Microseconds())/1000, "ms/close-with")
 			b.ReportMetric(without/tenants, "B/tenant-without")
 			b.ReportMetric(with/tenants, "B/tenant-with")
 			b.ReportMetric((with-without)/tenants/services, "B/service")

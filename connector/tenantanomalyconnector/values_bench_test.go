@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -78,8 +79,9 @@ func BenchmarkMetricValues(b *testing.B) {
 	}
 	const tenants = 2_000
 	pol := benchPolicy(b, tenants)
-	heap := func(b *testing.B, metrics []string) float64 {
+	heap := func(b *testing.B, metrics []string) (float64, time.Duration) {
 		var before, after runtime.MemStats
+		var closeTime time.Duration // of the last interval
 		runtime.GC()
 		runtime.ReadMemStats(&before)
 		cfg := testConfig()
@@ -91,7 +93,9 @@ func BenchmarkMetricValues(b *testing.B) {
 				retarget(md.ResourceMetrics().Len(), func(i int) pcommon.Map { return md.ResourceMetrics().At(i).Resource().Attributes() }, off)
 				require.NoError(b, h.metrics.ConsumeMetrics(context.Background(), md))
 			}
+			start := time.Now()
 			h.flush()
+			closeTime = time.Since(start)
 		}
 		runtime.GC()
 		runtime.ReadMemStats(&after)
@@ -102,14 +106,16 @@ func BenchmarkMetricValues(b *testing.B) {
 		}
 		runtime.KeepAlive(h)
 		h.shutdown()
-		return float64(after.HeapAlloc) - float64(before.HeapAlloc)
+		return float64(after.HeapAlloc) - float64(before.HeapAlloc), closeTime
 	}
 	b.Run(fmt.Sprintf("memory/tenants=%d", tenants), func(b *testing.B) {
 		for b.Loop() {
 			b.StopTimer()
-			without := heap(b, nil)
-			with := heap(b, []string{durationMetric})
+			without, closeWithout := heap(b, nil)
+			with, closeWith := heap(b, []string{durationMetric})
 			b.StartTimer()
+			b.ReportMetric(float64(closeWithout.Microseconds())/1000, "ms/close-without")
+			b.ReportMetric(float64(closeWith.Microseconds())/1000, "ms/close-with")
 			b.ReportMetric(without/tenants, "B/tenant-without")
 			b.ReportMetric(with/tenants, "B/tenant-with")
 			b.ReportMetric((with-without)/tenants, "B/tenant-metric")
