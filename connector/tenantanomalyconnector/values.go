@@ -48,6 +48,10 @@ const (
 	// valueStreamIdle is how many interval closes a stream may go unseen
 	// before it is forgotten.
 	valueStreamIdle = 2
+	// maxValueBuckets bounds the buckets of a histogram point whose
+	// buckets are used (the SDKs' default has 16); a point with more
+	// counts by its mean, and its stream keeps no buckets.
+	maxValueBuckets = 128
 	// valueAccuracy and valueMaxBins size a metric's value sketch: 2%
 	// relative accuracy (histogram buckets are coarser), and at most 512
 	// bins, 4 KiB, however wide a hostile tenant spreads its values (p50
@@ -307,8 +311,9 @@ func (a *accumulator) addMetricValues(rm pmetric.ResourceMetrics, cfg *Config) {
 						continue
 					}
 					counts := dp.BucketCounts()
+					usable := bucketsUsable(dp)
 					if !isNew {
-						if dp.StartTimestamp() == s.start && dp.Count() >= s.count && counts.Len() == len(s.buckets) {
+						if dp.StartTimestamp() == s.start && dp.Count() >= s.count && (!usable || counts.Len() == len(s.buckets)) {
 							vm.addHistogram(dp, s.buckets, s.count, s.sum)
 						} else {
 							vm.addHistogram(dp, nil, 0, 0) // restarted or re-bucketed
@@ -316,7 +321,7 @@ func (a *accumulator) addMetricValues(rm pmetric.ResourceMetrics, cfg *Config) {
 					}
 					s.start, s.count, s.sum = dp.StartTimestamp(), dp.Count(), dp.Sum()
 					s.buckets = s.buckets[:0]
-					for b := 0; b < counts.Len(); b++ {
+					for b := 0; usable && b < counts.Len(); b++ {
 						s.buckets = append(s.buckets, counts.At(b))
 					}
 				}
@@ -339,12 +344,21 @@ func numberValue(dp pmetric.NumberDataPoint) float64 {
 	return math.NaN()
 }
 
+// bucketsUsable: the point has bounds, at most maxValueBuckets buckets,
+// one more bucket than bounds. Otherwise only its count and sum are used,
+// so a tenant's huge bucket arrays cost no memory per stream.
+func bucketsUsable(dp pmetric.HistogramDataPoint) bool {
+	n := dp.BucketCounts().Len()
+	return n >= 2 && n <= maxValueBuckets && n == dp.ExplicitBounds().Len()+1
+}
+
 // addHistogram adds a histogram point's observations, less those of prev
 // (the stream's previous cumulative buckets, count and sum; nil for none).
 func (vm *valueMetric) addHistogram(dp pmetric.HistogramDataPoint, prev []uint64, prevCount uint64, prevSum float64) {
 	counts, bounds := dp.BucketCounts(), dp.ExplicitBounds()
-	if counts.Len() < 2 || counts.Len() != bounds.Len()+1 {
-		// No bounds (or malformed ones): the mean of the new observations.
+	if !bucketsUsable(dp) {
+		// No bounds, too many, or malformed ones: the mean of the new
+		// observations.
 		if n := dp.Count() - prevCount; n > 0 && dp.HasSum() {
 			vm.add((dp.Sum()-prevSum)/float64(n), float64(n))
 		}

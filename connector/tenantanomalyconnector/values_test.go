@@ -243,3 +243,40 @@ func TestNoMetricValuesUnlessConfigured(t *testing.T) {
 	h.sendHistogram("acme", make([]uint64, len(durationBounds)+1))
 	assert.Nil(t, h.monitor().series["acme"].sig[signalMetrics].acc.metricValues)
 }
+
+// A cumulative histogram with more than maxValueBuckets buckets counts by
+// its mean, and its stream keeps no buckets.
+func TestMetricValueManyBuckets(t *testing.T) {
+	cfg := testConfig()
+	cfg.Metrics = []string{"duration"}
+	var a accumulator
+	point := func(count uint64, sum float64) {
+		md, ms := newValueMetrics()
+		m := ms.AppendEmpty()
+		m.SetName("duration")
+		h := m.SetEmptyHistogram()
+		h.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+		dp := h.DataPoints().AppendEmpty()
+		dp.SetStartTimestamp(1)
+		bounds := make([]float64, 10_000)
+		for i := range bounds {
+			bounds[i] = float64(i + 1)
+		}
+		dp.ExplicitBounds().FromRaw(bounds)
+		counts := make([]uint64, len(bounds)+1)
+		counts[0] = count
+		dp.BucketCounts().FromRaw(counts)
+		dp.SetCount(count)
+		dp.SetSum(sum)
+		a.addMetricValues(md.ResourceMetrics().At(0), cfg)
+	}
+	point(100, 1000)
+	point(150, 2000) // 50 new, averaging 20
+	vm := a.metricValues[0]
+	for _, s := range vm.streams {
+		assert.Empty(t, s.buckets)
+	}
+	assert.Empty(t, vm.bucketBounds)
+	a.closeValues()
+	assert.InEpsilon(t, 20, vm.closed[valueP50], 0.03)
+}
