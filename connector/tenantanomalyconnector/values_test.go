@@ -280,3 +280,67 @@ func TestMetricValueManyBuckets(t *testing.T) {
 	a.closeValues()
 	assert.InEpsilon(t, 20, vm.closed[valueP50], 0.03)
 }
+
+// Whatever a tenant sends under a configured name (mismatched bucket
+// arrays, counts that go down, NaN and infinite values and bounds, ever
+// new attributes), the state stays bounded and the closed values are
+// finite or NaN.
+func TestMetricValuesHostileInputs(t *testing.T) {
+	cfg := testConfig()
+	cfg.Metrics = []string{"x"}
+	var a accumulator
+	r := rand.New(rand.NewPCG(7, 8))
+	odd := []float64{math.NaN(), math.Inf(1), math.Inf(-1), -1e308, 1e308, 0, -3, 5e-324}
+	num := func() float64 {
+		if r.IntN(4) == 0 {
+			return odd[r.IntN(len(odd))]
+		}
+		return r.NormFloat64() * 100
+	}
+	for range 200 {
+		md, ms := newValueMetrics()
+		m := ms.AppendEmpty()
+		m.SetName("x")
+		switch r.IntN(3) {
+		case 0:
+			m.SetEmptyGauge().DataPoints().AppendEmpty().SetDoubleValue(num())
+		case 1:
+			s := m.SetEmptySum()
+			s.SetIsMonotonic(true)
+			s.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+			dp := s.DataPoints().AppendEmpty()
+			dp.SetStartTimestamp(pcommon.Timestamp(r.IntN(2)))
+			dp.SetDoubleValue(num())
+			dp.Attributes().PutInt("k", int64(r.IntN(100)))
+		case 2:
+			h := m.SetEmptyHistogram()
+			h.SetAggregationTemporality(pmetric.AggregationTemporality(1 + r.IntN(2)))
+			dp := h.DataPoints().AppendEmpty()
+			dp.SetStartTimestamp(pcommon.Timestamp(r.IntN(2)))
+			dp.Attributes().PutInt("k", int64(r.IntN(100)))
+			for range r.IntN(6) {
+				dp.ExplicitBounds().Append(num())
+			}
+			var n uint64
+			for range r.IntN(8) {
+				c := uint64(r.IntN(1000))
+				dp.BucketCounts().Append(c)
+				n += c
+			}
+			dp.SetCount(n)
+			dp.SetSum(num())
+			if r.IntN(2) == 0 {
+				dp.SetMin(num())
+				dp.SetMax(num())
+			}
+		}
+		a.addMetricValues(md.ResourceMetrics().At(0), cfg)
+		if r.IntN(10) == 0 {
+			a.closeValues()
+			for _, v := range a.metricValues[0].closed {
+				assert.False(t, math.IsInf(v, 0), "closed %v", a.metricValues[0].closed)
+			}
+		}
+	}
+	assert.LessOrEqual(t, len(a.metricValues[0].streams), maxValueStreams)
+}
