@@ -379,14 +379,16 @@ func (vm *valueMetric) addHistogram(dp pmetric.HistogramDataPoint, prev []uint64
 		}
 		var v float64
 		switch {
+		// A cumulative point's min and max are of the stream's whole life,
+		// not of the observations since the previous point.
 		case b == 0:
 			v = bounds.At(0)
-			if dp.HasMin() && dp.Min() < v {
+			if prev == nil && dp.HasMin() && dp.Min() < v {
 				v = (dp.Min() + v) / 2
 			}
 		case b == nb:
 			v = bounds.At(nb - 1)
-			if dp.HasMax() && dp.Max() > v {
+			if prev == nil && dp.HasMax() && dp.Max() > v {
 				v = (dp.Max() + v) / 2
 			}
 		case inner[b-1] != noIndex:

@@ -167,7 +167,7 @@ func TestMetricValueKinds(t *testing.T) {
 	assert.InEpsilon(t, 3, v[valueP50], 0.03, "restarted")
 
 	// A cumulative histogram: the buckets' increases, at their middles.
-	hist := func(counts []uint64) pmetric.Metrics {
+	hist := func(counts []uint64, lifeMax float64) pmetric.Metrics {
 		md, ms := newValueMetrics()
 		m := ms.AppendEmpty()
 		m.SetName("duration")
@@ -182,20 +182,21 @@ func TestMetricValueKinds(t *testing.T) {
 			n += c
 		}
 		dp.SetCount(n)
+		dp.SetMax(lifeMax)
 		return md
 	}
-	add(hist([]uint64{0, 500, 0, 0}))
+	add(hist([]uint64{0, 500, 0, 0}, 3))
 	v = closed(2)
 	assert.True(t, math.IsNaN(v[valueP50]), "first point only counts")
-	add(hist([]uint64{0, 510, 90, 0}))
+	add(hist([]uint64{0, 510, 90, 0}, 3.5))
 	v = closed(2)
 	assert.Equal(t, 1.0, v[valuePoints])
 	assert.InEpsilon(t, 3, v[valueP50], 0.03, "90 new in (2,4], 10 in (1,2]")
 	assert.InEpsilon(t, 3, v[valueP99], 0.03)
-	add(hist([]uint64{0, 610, 90, 3}))
+	add(hist([]uint64{0, 610, 90, 3}, 100))
 	v = closed(2)
 	assert.InEpsilon(t, 1.5, v[valueP50], 0.03)
-	assert.InEpsilon(t, 4, v[valueP99], 0.03, "the last bucket at its bound")
+	assert.InEpsilon(t, 4, v[valueP99], 0.03, "the last bucket at its bound: the max is the stream's lifetime's")
 
 	// Exponential histograms count as points only.
 	md, ms = newValueMetrics()
