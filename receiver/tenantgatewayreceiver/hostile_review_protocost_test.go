@@ -169,3 +169,24 @@ func TestProtoCostCountsUnpackedNumbers(t *testing.T) {
 		})
 	}
 }
+
+// TestProtoCostCountsRepeatedStrings: an entity ref's id_keys and
+// description_keys are repeated strings; an empty one is 2 bytes on the
+// wire and a string header pdata appends to a slice, 88 bytes allocated
+// each here (44 times its size). The scan skipped them uncounted.
+func TestProtoCostCountsRepeatedStrings(t *testing.T) {
+	const k1, k2 = 200000, 400000
+	for _, tc := range []struct {
+		name string
+		path []int
+	}{{"entity_id_keys", []int{1, 1, 3, 3}}, {"entity_description_keys", []int{1, 1, 3, 4}}} {
+		t.Run(tc.name, func(t *testing.T) {
+			b1, b2 := emptyElements(tc.path, k1), emptyElements(tc.path, k2)
+			measured := float64(allocated(t, signalLogs, b2)-allocated(t, signalLogs, b1)) / (k2 - k1)
+			model := float64(protoCost(signalLogs, b2, 1<<62)-protoCost(signalLogs, b1, 1<<62)) / (k2 - k1)
+			t.Logf("%.0f bytes allocated per element, cost %.0f (%.0f bytes on the wire)", measured, model, float64(len(b2)-len(b1))/(k2-k1))
+			assert.GreaterOrEqual(t, model, measured, "the schema's cost must bound what decoding allocates")
+			assert.LessOrEqual(t, model, 3*measured+64, "a cost far above what decoding allocates refuses honest requests")
+		})
+	}
+}

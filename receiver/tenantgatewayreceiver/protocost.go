@@ -12,13 +12,14 @@ import (
 // are messages, and which are packed varints (one byte on the wire, an
 // 8-byte integer in a slice grown by appending). Everything else (scalars, strings, bytes) costs at most its
 // own size, which the body's size limit already bounds, but for the
-// repeated numbers (numbers): sent unpacked, a tag and a number each,
-// pdata appends each to a slice.
+// elements of repeated scalars (elems, their cost each): numbers sent
+// unpacked, a tag and a number each, and strings, each a string header
+// in a slice grown by appending.
 type protoMsg struct {
-	cost    int64
-	sub     [17]*protoMsg // by field number; OTLP's message fields are all below 17
-	varint  [17]bool
-	numbers [17]bool
+	cost   int64
+	sub    [17]*protoMsg // by field number; OTLP's message fields are all below 17
+	varint [17]bool
+	elems  [17]int64
 }
 
 // protoCostFactor: a protobuf body may cost at most this many times the
@@ -33,6 +34,11 @@ const protoCostFactor = jsonCostFactor
 // element of a repeated number sent unpacked (42 bytes measured, 21 times
 // a 2-byte varint count on the wire).
 const packedVarintCost = 48
+
+// repeatedStringCost is what one element of a repeated string costs
+// besides its bytes: its header in a slice grown by appending (88 bytes
+// measured for an empty one, 2 bytes on the wire).
+const repeatedStringCost = 96
 
 // maxProtoDepth bounds the scan's recursion; pdata's decoder refuses a
 // message nested deeper than 100, so the bodies scanned no deeper are
@@ -58,7 +64,9 @@ func otlpSchemas() (logs, metrics, traces *protoMsg) {
 	anyValue.sub[6] = msg(64, map[int]*protoMsg{1: kv})       // kvlist_value
 	kv.sub[2] = anyValue
 	scope := msg(96, map[int]*protoMsg{3: kv})
-	resource := msg(96, map[int]*protoMsg{1: kv, 3: msg(160, nil)}) // attributes, entity_refs
+	entityRef := msg(160, nil)
+	entityRef.elems[3], entityRef.elems[4] = repeatedStringCost, repeatedStringCost // id_keys, description_keys
+	resource := msg(96, map[int]*protoMsg{1: kv, 3: entityRef})                     // attributes, entity_refs
 	resourceOf := func(scopeItems *protoMsg) *protoMsg {
 		return msg(0, map[int]*protoMsg{1: msg(192, map[int]*protoMsg{1: resource, 2: msg(176, map[int]*protoMsg{1: scope, 2: scopeItems})})})
 	}
@@ -73,9 +81,9 @@ func otlpSchemas() (logs, metrics, traces *protoMsg) {
 	exemplar := msg(448, map[int]*protoMsg{7: kv})
 	number := msg(160, map[int]*protoMsg{7: kv, 5: exemplar})
 	histogram := msg(224, map[int]*protoMsg{9: kv, 8: exemplar})
-	histogram.numbers[6], histogram.numbers[7] = true, true // bucket_counts, explicit_bounds
+	histogram.elems[6], histogram.elems[7] = packedVarintCost, packedVarintCost // bucket_counts, explicit_bounds
 	buckets := msg(64, nil)
-	buckets.varint[2], buckets.numbers[2] = true, true
+	buckets.varint[2], buckets.elems[2] = true, packedVarintCost
 	exponential := msg(256, map[int]*protoMsg{1: kv, 8: buckets, 9: buckets, 11: exemplar})
 	summary := msg(160, map[int]*protoMsg{7: kv, 6: msg(64, nil)})
 	metric := msg(192, map[int]*protoMsg{
@@ -147,8 +155,8 @@ func (c *protoCounter) scan(b []byte, m *protoMsg, depth int) bool {
 				return c.malformed(n)
 			}
 			b = b[n:]
-			if num < protowire.Number(len(m.numbers)) && m.numbers[num] {
-				if c.cost += packedVarintCost; c.cost > c.limit {
+			if num < protowire.Number(len(m.elems)) {
+				if c.cost += m.elems[num]; c.cost > c.limit {
 					return false
 				}
 			}
@@ -165,6 +173,8 @@ func (c *protoCounter) scan(b []byte, m *protoMsg, depth int) bool {
 		switch {
 		case m.varint[num]:
 			c.cost += packedVarintCost * int64(len(v))
+		case m.elems[num] > 0: // a repeated string, or numbers packed
+			c.cost += m.elems[num]
 		case m.sub[num] != nil:
 			c.cost += m.sub[num].cost
 			if c.cost > c.limit {
