@@ -241,9 +241,18 @@ func streamKey(res *maphash.Hash, scope string, attrs pcommon.Map) uint64 {
 // A cumulative stream's first point, and a point whose stream did not fit
 // under maxValueStreams, add no values.
 func (a *accumulator) addMetricValues(rm pmetric.ResourceMetrics, cfg *Config) {
+	// The resource's part of the stream keys, hashed on the first
+	// cumulative point: a resource without one costs no hashing.
 	var resHash maphash.Hash
-	resHash.SetSeed(streamSeed)
-	hashMap(&resHash, rm.Resource().Attributes())
+	hashed := false
+	res := func() *maphash.Hash {
+		if !hashed {
+			hashed = true
+			resHash.SetSeed(streamSeed)
+			hashMap(&resHash, rm.Resource().Attributes())
+		}
+		return &resHash
+	}
 	for j := 0; j < rm.ScopeMetrics().Len(); j++ {
 		sm := rm.ScopeMetrics().At(j)
 		ms := sm.Metrics()
@@ -279,7 +288,7 @@ func (a *accumulator) addMetricValues(rm pmetric.ResourceMetrics, cfg *Config) {
 						vm.add(numberValue(dp), 1)
 						continue
 					}
-					s, isNew := vm.stream(streamKey(&resHash, sm.Scope().Name(), dp.Attributes()))
+					s, isNew := vm.stream(streamKey(res(), sm.Scope().Name(), dp.Attributes()))
 					if s == nil {
 						vm.overflow++
 						continue
@@ -305,7 +314,7 @@ func (a *accumulator) addMetricValues(rm pmetric.ResourceMetrics, cfg *Config) {
 						vm.addHistogram(dp, nil, 0, 0)
 						continue
 					}
-					s, isNew := vm.stream(streamKey(&resHash, sm.Scope().Name(), dp.Attributes()))
+					s, isNew := vm.stream(streamKey(res(), sm.Scope().Name(), dp.Attributes()))
 					if s == nil {
 						vm.overflow++
 						continue

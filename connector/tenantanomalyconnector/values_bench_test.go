@@ -77,6 +77,20 @@ func BenchmarkMetricValues(b *testing.B) {
 			})
 		}
 	}
+	// What configuring a metric costs the batches that do not hold it.
+	for _, c := range configs {
+		b.Run(fmt.Sprintf("ingest/%s/other-gauges", c.name), func(b *testing.B) {
+			cfg := testConfig()
+			cfg.Metrics = c.metrics
+			h := newHarness(b, cfg, benchPolicy(b, 10_000), nil, t0)
+			md := benchMetrics(10_000)
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = h.metrics.ConsumeMetrics(context.Background(), md)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*points), "ns/point")
+		})
+	}
 	const tenants = 2_000
 	pol := benchPolicy(b, tenants)
 	heap := func(b *testing.B, metrics []string) (float64, time.Duration) {
