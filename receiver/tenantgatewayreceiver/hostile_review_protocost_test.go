@@ -190,3 +190,40 @@ func TestProtoCostCountsRepeatedStrings(t *testing.T) {
 		})
 	}
 }
+
+// TestProtoCostCountsAnyValueScalars: each string, int or bytes value of
+// an AnyValue is a wrapper pdata allocates, one per occurrence (a value
+// may repeat its field, the last one wins): an empty bytes value is 2
+// bytes on the wire and 24 allocated. The scan counted them 0.
+func TestProtoCostCountsAnyValueScalars(t *testing.T) {
+	const k1, k2 = 200000, 400000
+	for _, f := range []struct {
+		name string
+		num  protowire.Number
+		typ  protowire.Type
+	}{{"string_value", 1, protowire.BytesType}, {"bool_value", 2, protowire.VarintType}, {"int_value", 3, protowire.VarintType},
+		{"double_value", 4, protowire.Fixed64Type}, {"bytes_value", 7, protowire.BytesType}} {
+		t.Run(f.name, func(t *testing.T) {
+			body := func(k int) []byte {
+				var b []byte
+				for range k {
+					b = protowire.AppendTag(b, f.num, f.typ)
+					switch f.typ {
+					case protowire.BytesType:
+						b = protowire.AppendBytes(b, nil)
+					case protowire.VarintType:
+						b = protowire.AppendVarint(b, 1)
+					default:
+						b = protowire.AppendFixed64(b, 1)
+					}
+				}
+				return emptyElementsAround([]int{1, 2, 2, 5}, b) // a log record's body
+			}
+			b1, b2 := body(k1), body(k2)
+			measured := float64(allocated(t, signalLogs, b2)-allocated(t, signalLogs, b1)) / (k2 - k1)
+			model := float64(protoCost(signalLogs, b2, 1<<62)-protoCost(signalLogs, b1, 1<<62)) / (k2 - k1)
+			t.Logf("%.0f bytes allocated per value, cost %.0f (%.0f bytes on the wire)", measured, model, float64(len(b2)-len(b1))/(k2-k1))
+			assert.GreaterOrEqual(t, model, measured, "the schema's cost must bound what decoding allocates")
+		})
+	}
+}

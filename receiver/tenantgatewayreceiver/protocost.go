@@ -12,9 +12,10 @@ import (
 // are messages, and which are packed varints (one byte on the wire, an
 // 8-byte integer in a slice grown by appending). Everything else (scalars, strings, bytes) costs at most its
 // own size, which the body's size limit already bounds, but for the
-// elements of repeated scalars (elems, their cost each): numbers sent
-// unpacked, a tag and a number each, and strings, each a string header
-// in a slice grown by appending.
+// scalars that cost an allocation each time they occur (elems, their
+// cost each): the elements of repeated numbers sent unpacked, a tag and
+// a number each, and of repeated strings, each a header in a slice grown
+// by appending, and an AnyValue's scalar values, each in a wrapper.
 type protoMsg struct {
 	cost   int64
 	sub    [17]*protoMsg // by field number; OTLP's message fields are all below 17
@@ -60,6 +61,9 @@ func otlpSchemas() (logs, metrics, traces *protoMsg) {
 		return m
 	}
 	anyValue, kv := &protoMsg{cost: 160}, &protoMsg{cost: 240}
+	// Each scalar value is a wrapper pdata allocates per occurrence (a
+	// value may repeat its field): string, bool, int, double, bytes.
+	anyValue.elems[1], anyValue.elems[2], anyValue.elems[3], anyValue.elems[4], anyValue.elems[7] = 16, 8, 8, 8, 24
 	anyValue.sub[5] = msg(64, map[int]*protoMsg{1: anyValue}) // array_value
 	anyValue.sub[6] = msg(64, map[int]*protoMsg{1: kv})       // kvlist_value
 	kv.sub[2] = anyValue
@@ -173,7 +177,7 @@ func (c *protoCounter) scan(b []byte, m *protoMsg, depth int) bool {
 		switch {
 		case m.varint[num]:
 			c.cost += packedVarintCost * int64(len(v))
-		case m.elems[num] > 0: // a repeated string, or numbers packed
+		case m.elems[num] > 0: // a string or bytes value, or numbers packed
 			c.cost += m.elems[num]
 		case m.sub[num] != nil:
 			c.cost += m.sub[num].cost
