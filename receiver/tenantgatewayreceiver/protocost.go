@@ -62,8 +62,9 @@ func otlpSchemas() (logs, metrics, traces *protoMsg) {
 	}
 	anyValue, kv := &protoMsg{cost: 160}, &protoMsg{cost: 240}
 	// Each scalar value is a wrapper pdata allocates per occurrence (a
-	// value may repeat its field): string, bool, int, double, bytes.
-	anyValue.elems[1], anyValue.elems[2], anyValue.elems[3], anyValue.elems[4], anyValue.elems[7] = 16, 8, 8, 8, 24
+	// value may repeat its field): string, bool, int, double, bytes; at
+	// least 16 bytes each where the tiny allocator is off (-race).
+	anyValue.elems[1], anyValue.elems[2], anyValue.elems[3], anyValue.elems[4], anyValue.elems[7] = 16, 16, 16, 16, 24
 	anyValue.sub[5] = msg(64, map[int]*protoMsg{1: anyValue}) // array_value
 	anyValue.sub[6] = msg(64, map[int]*protoMsg{1: kv})       // kvlist_value
 	kv.sub[2] = anyValue
