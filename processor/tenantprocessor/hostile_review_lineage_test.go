@@ -112,3 +112,35 @@ func TestEdgeClientCannotPlantUpstream(t *testing.T) {
 	_, onRecord := out.ScopeLogs().At(0).LogRecords().At(0).Attributes().Get(identity.AttrLineage)
 	assert.False(t, onRecord)
 }
+
+// TestRelayedLineageOfAnotherTenantIsNoUpstream: an edge writes a
+// resource into its tenant's topic only, with the lineage of the request
+// that proved that tenant. A lineage in acme's topic that names globex (a
+// record written into the topic directly, framing globex's key in acme's
+// store) was kept as the upstream; it is not the edge's word, and the
+// request keeps its own lineage without it. A lineage that proved no
+// tenant (an unverified claim the edge allowed) is still kept.
+func TestRelayedLineageOfAnotherTenantIsNoUpstream(t *testing.T) {
+	cfg := goldenCase{}.config()
+	cfg.TrustedReceivers = []component.ID{component.MustNewID("tenantkafka")}
+	sink := new(consumertest.LogsSink)
+	lp, err := NewFactory().CreateLogs(context.Background(), processortest.NewNopSettings(metadata.Type), cfg, sink)
+	require.NoError(t, err)
+	require.NoError(t, lp.Start(context.Background(), newHost(t, loadTestPolicy(t))))
+	defer func() { require.NoError(t, lp.Shutdown(context.Background())) }()
+
+	ld := plog.NewLogs()
+	for _, tenant := range []string{"globex", "", "acme"} {
+		rl := ld.ResourceLogs().AppendEmpty()
+		rl.Resource().Attributes().PutStr(identity.AttrLineage, identity.Lineage{ID: "0190a1b2c3d470008000000000000001", Tenant: tenant, Credential: "key:0123456789ab"}.Encode())
+		rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Body().SetStr("relayed")
+	}
+	relayed := identity.AuthData{Tenant: "acme", Source: identity.SourceKafkaTopic, Credential: "topic:tenancy.acme.logs", Receiver: "tenantkafka"}
+	require.NoError(t, lp.ConsumeLogs(client.NewContext(context.Background(), client.Info{Auth: relayed}), ld))
+	got := sink.AllLogs()[0].ResourceLogs()
+	assert.Nil(t, checkLineage(t, got.At(0).Resource().Attributes()).Upstream, "globex's lineage in acme's topic")
+	for i := 1; i < 3; i++ {
+		l := checkLineage(t, got.At(i).Resource().Attributes())
+		require.NotNil(t, l.Upstream, "resource %d", i)
+	}
+}

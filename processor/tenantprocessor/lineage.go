@@ -81,7 +81,10 @@ func (l *requestLineage) value(req requestIdentity, attrs pcommon.Map) string {
 		return s
 	}
 	s := l.encoded
-	if up, ok := identity.ParseLineage(v.Str()); ok {
+	// An edge writes a resource into the topic of the tenant its request
+	// proved (or, for an unverified claim it allowed, proved none): a
+	// lineage naming another tenant was not written by an edge.
+	if up, ok := identity.ParseLineage(v.Str()); ok && (up.Tenant == "" || up.Tenant == req.verified) {
 		up.Upstream = nil
 		own := l.own
 		own.Upstream = &up
