@@ -472,3 +472,67 @@ func TestAppendBinaryIsTheEncoding(t *testing.T) {
 		t.Fatalf("restore differs (err %v)", err)
 	}
 }
+
+// A state no detector wrote (random bytes over a real one, as a bit flip
+// or a foreign writer of a baselines topic would leave) is refused, or
+// else the detector goes on from it without a panic and with scores in
+// [0,1]; the states detectors write, extreme series included, are all
+// taken back.
+func TestDamagedState(t *testing.T) {
+	series := []func(i int) float64{
+		func(i int) float64 { return 100 + float64(i%10) },
+		func(i int) float64 { return math.Pow(-1, float64(i)) * 1e300 * float64(i%7) },
+		func(i int) float64 { return math.MaxFloat64 / float64(1+i%3) },
+		func(i int) float64 { return float64(i * i) },
+	}
+	r := rand.New(rand.NewPCG(7, 8))
+	refused := 0
+	for si, f := range series {
+		for _, p := range []int{1, 8, 150} {
+			for _, rows := range []int{3, 60, 400, 2000} {
+				cfg := DefaultConfig()
+				cfg.Probation = p
+				d, _ := New(cfg)
+				for i := range rows {
+					d.Update(t0, f(i))
+				}
+				good, err := d.MarshalBinary()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := new(Detector).UnmarshalBinary(good); err != nil {
+					t.Fatalf("series %d, probation %d, %d rows: a detector's own state refused: %v", si, p, rows, err)
+				}
+				for trial := range 300 {
+					bad := bytes.Clone(good)
+					for range 1 + r.IntN(4) {
+						i := 1 + r.IntN(len(bad)-1)
+						if trial%2 == 0 {
+							bad[i] = byte(r.UintN(256))
+						} else {
+							bad[i] ^= 1 << r.UintN(8)
+						}
+					}
+					d2, _ := New(cfg)
+					if d2.UnmarshalBinary(bad) != nil {
+						refused++
+						continue
+					}
+					func() {
+						defer func() {
+							if v := recover(); v != nil {
+								t.Fatalf("series %d, probation %d, %d rows, trial %d: panic %v on a damaged state taken back", si, p, rows, trial, v)
+							}
+						}()
+						for i := range 3 * max(p, 50) {
+							if sc := d2.Update(t0, f(rows+i)); !(sc >= 0 && sc <= 1) {
+								t.Fatalf("series %d, probation %d, trial %d: score %v", si, p, trial, sc)
+							}
+						}
+					}()
+				}
+			}
+		}
+	}
+	t.Logf("%d damaged states refused", refused)
+}

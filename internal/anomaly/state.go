@@ -71,7 +71,43 @@ func (d *Detector) UnmarshalBinary(p []byte) error {
 	} else if err := binary.Read(bytes.NewReader(p[1:]), binary.LittleEndian, &s); err != nil {
 		return fmt.Errorf("anomaly state: %w", err)
 	}
+	if err := s.check(); err != nil {
+		return fmt.Errorf("anomaly state: %w", err)
+	}
 	d.s = s
 	d.last = explanation{}
+	return nil
+}
+
+// check refuses a state no detector could have written: a bit flip, a
+// build with another layout under the same version, or a writer other
+// than the collector (a baselines topic is writable by whoever the broker
+// lets). An index out of its array would panic at the next update, on
+// every member that takes the series over; counts that disagree with the
+// histogram would move the median wrongly for ever. Values are not
+// checked: a series beyond float32 holds infinities legitimately, and
+// updates keep scores in [0,1] whatever they hold (TestDamagedState).
+func (s *state) check() error {
+	if s.MedLevel < 0 || s.MedLevel > artLevels {
+		return fmt.Errorf("median level %d outside [0,%d]", s.MedLevel, artLevels)
+	}
+	if s.NCats > artCats {
+		return fmt.Errorf("%d categories, at most %d", s.NCats, artCats)
+	}
+	if s.WinN > artWin {
+		return fmt.Errorf("%d window levels, at most %d", s.WinN, artWin)
+	}
+	var below, above int
+	for k, n := range s.Hist {
+		switch {
+		case k < int(s.MedLevel):
+			below += int(n)
+		case k > int(s.MedLevel):
+			above += int(n)
+		}
+	}
+	if below != int(s.Below) || above != int(s.Above) {
+		return fmt.Errorf("median counts %d/%d, the histogram holds %d/%d", s.Below, s.Above, below, above)
+	}
 	return nil
 }
