@@ -270,14 +270,16 @@ func (k *kafkaBackend) partitions(topics tenantkafka.Topics, tenant string) int3
 	return max(n, k.cfg.Kafka.Spread[tenant])
 }
 
-// partitioner places a spread tenant's shard s on partition s of the
-// tenant's own topic; every other key by its hash, as franz-go's default
-// does.
+// partitioner places shard s on partition s of the tenant's own topic,
+// and a tenant that is not spread (its key has no shard) on partition 0,
+// its shard 0: the receiver reads partition p of a tenant's topic as shard
+// p, and only shard 0 feeds the tenant's baselines. In a shared topic
+// every key goes by its hash, as franz-go's default does.
 func (k *kafkaBackend) partitioner(topic string) func(*kgo.Record, int) int {
 	hash := kgo.StickyKeyPartitioner(nil).ForTopic(topic)
 	return func(r *kgo.Record, n int) int {
 		if k.topics.PerTenant() {
-			if tenant, shard, ok := tenantkafka.SplitKey(string(r.Key)); ok && len(tenant) < len(r.Key) {
+			if _, shard, ok := tenantkafka.SplitKey(string(r.Key)); ok {
 				return int(shard) % n
 			}
 		}
