@@ -7,9 +7,11 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"github.com/tenancyhq/tenancy/internal/identity"
 	"github.com/tenancyhq/tenancy/internal/localstore"
@@ -204,7 +206,7 @@ func (c *lineageCmd) window(lo, hi time.Time, max int) error {
 func (c *lineageCmd) request(parts []lineageRow, indent string) {
 	r := parts[0]
 	line := func(label, format string, args ...any) {
-		fmt.Fprintf(c.tw, "%s  %s\t%s\n", indent, label, fmt.Sprintf(format, args...))
+		fmt.Fprintf(c.tw, "%s  %s\t%s\n", indent, label, printable(fmt.Sprintf(format, args...)))
 	}
 	line("accepted", "%s by collector %s", nanoTime(r.accepted), orNone(r.collector))
 	sender := orNone(r.tenant)
@@ -409,4 +411,24 @@ func (c *lineageCmd) recordRequest(signal string, id, lineageRow int64, ingested
 func nanoTime(v any) string {
 	n, _ := v.(int64)
 	return time.Unix(0, n).UTC().Format(time.RFC3339Nano)
+}
+
+// printable escapes control characters (Go's \x1b, \n, ...): the facts
+// are what a client, or a writer of a tenant's Kafka topic for upstream,
+// put there, and an escape sequence must not reach the investigator's
+// terminal as one, nor a newline forge a line of the report.
+func printable(s string) string {
+	if !strings.ContainsFunc(s, unicode.IsControl) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }

@@ -160,3 +160,28 @@ func TestLineageUpstreamShown(t *testing.T) {
 	assert.Regexp(t, `sent by +acme with topic:tenancy\.acme\.logs \(kafka_topic\)`, out)
 	assert.Regexp(t, `upstream +request 0190bbbb000070008000000000000009 accepted \S+ by collector edge-1: sent by acme with key:0123456789ab \(api_key\) from client 198\.51\.100\.9:4444`, out)
 }
+
+// A writer of a tenant's topic chooses the upstream's facts: an escape
+// sequence or a newline in them is printed escaped, never reaching the
+// investigator's terminal as one or forging a line of the report.
+func TestLineageFactsPrintedEscaped(t *testing.T) {
+	dir, keyFile := seedStore(t)
+	s := openTestStore(t, dir)
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr(identity.AttrTenantID, "acme")
+	rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Body().SetStr("relayed")
+	edge := identity.Lineage{ID: "0190bbbb000070008000000000000009", Tenant: "acme", Client: "\x1b]0;owned\x07\x1b[2J",
+		Collector: "edge-1\n  decision\tnothing to see"}
+	rl.Resource().Attributes().PutStr(identity.AttrLineage, identity.Lineage{ID: "0190bbbb00007000800000000000000a", Accepted: time.Now().UnixNano(),
+		Tenant: "acme", Auth: "kafka_topic", Credential: "topic:tenancy.acme.logs", Upstream: &edge}.Encode())
+	require.NoError(t, s.WriteLogs("acme", ld, "pv-7"))
+	require.NoError(t, s.Close())
+	code, out, errOut := tenancyctl(t, "", "lineage", "--data", dir, "--master-key-file", keyFile, "--tenant", "acme", "--record", "3")
+	require.Equal(t, 0, code, errOut)
+	assert.NotContains(t, out, "\x1b")
+	assert.NotContains(t, out, "\x07")
+	assert.Contains(t, out, `client \x1b]0;owned\a\x1b[2J`)
+	assert.Contains(t, out, `collector edge-1\n  decision\tnothing to see`)
+	assert.Equal(t, 1, strings.Count(out, "decision "), "no forged decision line:\n%s", out)
+}
