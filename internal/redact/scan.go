@@ -352,7 +352,9 @@ func (a *automaton) steps1(s string, states []uint32) (flags, top uint32) {
 func (a *automaton) steps2(s string, states []uint32) (flags, top uint32) {
 	n, w := len(states), a.warm
 	m := (n + w + 1) / 2 // the first walk's length, at least the second's
-	if m-w < 0 || n > len(s) {
+	// Both walks stay inside s[:n] and states only when m <= n (n >= w):
+	// at n = w-1, m-w is 0 and the first walk took one byte past both.
+	if m-w < 0 || m > n || n > len(s) {
 		panic("redact: steps2 on a short string")
 	}
 	col, fact := &a.col, &a.fact
