@@ -54,8 +54,10 @@ const (
 	maxValueBuckets = 128
 	// valueAccuracy and valueMaxBins size a metric's value sketch: 2%
 	// relative accuracy (histogram buckets are coarser), and at most 512
-	// bins, 4 KiB, however wide a hostile tenant spreads its values (p50
-	// and p99 stay exact within a factor of ~27,000 below the largest).
+	// bins per sign, 4 KiB for values of one sign and 8 KiB for both (8.5 KB
+	// retained, TestHostileReview2SketchBothSigns), however wide a hostile
+	// tenant spreads its values (p50 and p99 stay exact within a factor of
+	// ~27,000 below the largest).
 	valueAccuracy = 0.02
 	valueMaxBins  = 512
 )
