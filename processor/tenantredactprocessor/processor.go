@@ -72,20 +72,19 @@ func (p *redactProcessor) Start(_ context.Context, host component.Host) error {
 func (p *redactProcessor) Shutdown(context.Context) error { return nil }
 
 // redactor returns the redactor of the policy in force, rebuilding it after
-// a reload. While one goroutine rebuilds, the others go on with the previous
-// version rather than wait (rebuilding a 10,000-tenant policy takes about a
-// tenth of a second); only the very first build blocks.
+// a reload. While one goroutine rebuilds, the others wait for it (about a
+// tenth of a second for a 10,000-tenant policy, once per reload): going on
+// with the previous rules would let a batch the new policy already governs
+// through unredacted, such as a tenant just onboarded named in another's
+// record, while the tenant processor already accepts that tenant. A build
+// that fails is not retried until the policy changes again.
 func (p *redactProcessor) redactor() (*redact.Redactor, error) {
 	pol := p.provider.Policy()
 	cur := p.live.Load()
 	if cur != nil && cur.pol == pol {
 		return cur.r, nil
 	}
-	if cur == nil {
-		p.mu.Lock()
-	} else if !p.mu.TryLock() {
-		return cur.r, nil
-	}
+	p.mu.Lock()
 	defer p.mu.Unlock()
 	if now := p.live.Load(); now != nil && (now.pol == pol || p.failed == pol) {
 		return now.r, nil
