@@ -296,6 +296,8 @@ type pass struct {
 	// keys caches what an attribute key means for the current resource's
 	// owner: keys repeat on every record, and their verdict is exact.
 	keys map[string]*keyVerdict
+	// audit holds the slabs the audit attributes are written into.
+	audit auditArena
 	// slots remember the verdict of the key last seen at each position of
 	// a record's attribute map: records of one kind list the same keys in
 	// the same order, and comparing a key is cheaper than hashing it.
@@ -419,7 +421,8 @@ func (ps *pass) flush(attrs pcommon.Map) {
 	}
 	ps.ruleCounts = ps.ruleCounts[:0]
 	// A record may pass twice (a second collector); add to what is there.
-	if v, ok := attrs.Get(AttrCount); ok && v.Type() == pcommon.ValueTypeInt {
+	again := hasAudit(attrs)
+	if v, ok := attrs.Get(AttrCount); again && ok && v.Type() == pcommon.ValueTypeInt {
 		total += v.Int()
 		if old, ok := attrs.Get(AttrClasses); ok && old.Type() == pcommon.ValueTypeSlice {
 			for _, e := range old.Slice().All() {
@@ -433,6 +436,9 @@ func (ps *pass) flush(attrs pcommon.Map) {
 	if !sorted {
 		slices.Sort(classes)
 	}
+	if !again && ps.audit.write(attrs, total, classes, ps.r.version) {
+		return
+	}
 	// One growth of the record's attributes for the three, not two.
 	attrs.EnsureCapacity(attrs.Len() + 3)
 	attrs.PutInt(AttrCount, total)
@@ -442,6 +448,16 @@ func (ps *pass) flush(attrs pcommon.Map) {
 		sl.AppendEmpty().SetStr(c)
 	}
 	attrs.PutStr(AttrPolicyVersion, ps.r.version)
+}
+
+// hasAudit reports whether attrs holds any of the audit attributes.
+func hasAudit(attrs pcommon.Map) bool {
+	for k := range attrs.All() {
+		if k == AttrCount || k == AttrClasses || k == AttrPolicyVersion {
+			return true
+		}
+	}
+	return false
 }
 
 // classesFit fails to compile when the built-in classes outgrow flush's

@@ -1,0 +1,207 @@
+package redact
+
+import (
+	"reflect"
+	"unsafe"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+)
+
+// Writing the three audit attributes through pdata's API costs eight heap
+// objects per changed record (the attribute array grown by three, a box
+// for the count, the class list's two wrappers and its array, a box per
+// class name and one for the policy version): on a load where every
+// record changes, 20 % of the collector's allocated bytes and most of
+// flush's time went to them (docs/benchmarks.md). pdata has no call that
+// places values in memory the caller provides, so auditArena writes them
+// into the pdata structures itself, carving each record's pieces out of
+// slabs shared by the records of one Logs/Metrics/Traces call: a few
+// allocations per hundreds of changed records instead of eight per record.
+//
+// It relies on pdata's internal layout (v1.71.0). The mirror types below
+// are compared with pdata's own, field by field (names, offsets, sizes,
+// kinds), when the package loads; if any differs (a pdata upgrade), the
+// fast path is off and flush writes through the public API as before.
+// TestAuditFastPathOn fails then, so an upgrade cannot slow this down
+// unnoticed.
+//
+// What a record gets is its own: no piece is shared with another record,
+// so a later processor may change one record's audit attributes (SetStr on
+// a class, PutStr of a fourth attribute, which reallocates: each record's
+// array is cut to its exact capacity) without touching another's. A slab
+// lives as long as any record carved from it: at most slabRecords
+// records' audit attributes (about 60 KB) outlive the record that holds
+// them, while another record of the same call is still queued.
+
+// Mirrors of pdata's internal types (internal.KeyValue, AnyValue,
+// AnyValue_StringValue, AnyValue_IntValue, AnyValue_ArrayValue,
+// ArrayValue) and of the pcommon wrappers (internal.MapWrapper,
+// ValueWrapper). Field names match pdata's: the layout check compares them.
+type pdKeyValue struct {
+	Value       pdAnyValue
+	Key         string
+	KeyStrindex int32
+}
+
+type pdAnyValue struct{ Value any }
+
+type pdStringValue struct{ StringValue string }
+
+type pdIntValue struct{ IntValue int64 }
+
+type pdArrayWrapper struct{ ArrayValue *pdArrayValue }
+
+type pdArrayValue struct{ Values []pdAnyValue }
+
+type pdMap struct {
+	orig  *[]pdKeyValue
+	state unsafe.Pointer
+}
+
+type pdValue struct {
+	orig  *pdAnyValue
+	state unsafe.Pointer
+}
+
+// eface is the layout of an empty interface value.
+type eface struct{ typ, data unsafe.Pointer }
+
+// pdTypes holds the type words of the string, int and array values'
+// wrappers, and ok when every mirror matches pdata.
+var pdTypes = pdataLayout()
+
+type pdLayout struct {
+	ok                bool
+	str, integer, arr unsafe.Pointer
+}
+
+func pdataLayout() pdLayout {
+	if !sameLayout(reflect.TypeFor[pcommon.Map](), reflect.TypeFor[pdMap](), 0) ||
+		!sameLayout(reflect.TypeFor[pcommon.Value](), reflect.TypeFor[pdValue](), 0) {
+		return pdLayout{}
+	}
+	wrapper := func(v pcommon.Value, mirror reflect.Type) unsafe.Pointer {
+		inner := (*pdValue)(unsafe.Pointer(&v)).orig.Value
+		if inner == nil || !sameLayout(reflect.TypeOf(inner), mirror, 0) {
+			return nil
+		}
+		return (*eface)(unsafe.Pointer(&inner)).typ
+	}
+	l := pdLayout{
+		str:     wrapper(pcommon.NewValueStr(""), reflect.TypeFor[*pdStringValue]()),
+		integer: wrapper(pcommon.NewValueInt(0), reflect.TypeFor[*pdIntValue]()),
+		arr:     wrapper(pcommon.NewValueSlice(), reflect.TypeFor[*pdArrayWrapper]()),
+	}
+	l.ok = l.str != nil && l.integer != nil && l.arr != nil
+	return l
+}
+
+// sameLayout reports whether a (pdata's) and b (a mirror) have one memory
+// layout: kinds, sizes and, for structs, field names, offsets and types,
+// recursively. An unsafe.Pointer in the mirror stands for any pointer.
+func sameLayout(a, b reflect.Type, depth int) bool {
+	if depth > 8 || a.Size() != b.Size() || a.Align() != b.Align() {
+		return false
+	}
+	if a.Kind() == reflect.Pointer && b.Kind() == reflect.UnsafePointer {
+		return true
+	}
+	if a.Kind() != b.Kind() {
+		return false
+	}
+	switch a.Kind() {
+	case reflect.Pointer, reflect.Slice:
+		return sameLayout(a.Elem(), b.Elem(), depth+1)
+	case reflect.Struct:
+		if a.NumField() != b.NumField() {
+			return false
+		}
+		for i := range a.NumField() {
+			fa, fb := a.Field(i), b.Field(i)
+			if fa.Name != fb.Name || fa.Offset != fb.Offset || !sameLayout(fa.Type, fb.Type, depth+1) {
+				return false
+			}
+		}
+		return true
+	case reflect.Interface:
+		return a.NumMethod() == 0 && b.NumMethod() == 0
+	case reflect.String, reflect.Int64, reflect.Int32:
+		return true
+	}
+	return false
+}
+
+// boxed is an interface value of pdata's wrapper type typ holding p.
+func boxed(typ, p unsafe.Pointer) (v any) {
+	e := (*eface)(unsafe.Pointer(&v))
+	e.typ, e.data = typ, p
+	return v
+}
+
+// slabRecords bounds how many records' audit attributes one slab holds.
+const slabRecords = 256
+
+// auditArena holds the free parts of the current slabs of one pass.
+type auditArena struct {
+	kvs    []pdKeyValue
+	vals   []pdAnyValue
+	strs   []pdStringValue
+	ints   []pdIntValue
+	arrs   []pdArrayWrapper
+	arrays []pdArrayValue
+	// n counts the records written: slabs grow with it, so a call that
+	// changes one record allocates little.
+	n int
+}
+
+// take cuts n elements off free, at their exact capacity, refilling free
+// with a slab of chunk elements (or n) when it is short.
+func take[T any](free *[]T, n, chunk int) []T {
+	if len(*free) < n {
+		*free = make([]T, max(n, chunk))
+	}
+	s := (*free)[:n:n]
+	*free = (*free)[n:]
+	return s
+}
+
+// write stamps count, classes and version on attrs, which holds none of
+// the audit attributes yet, as PutInt, PutEmptySlice with a string per
+// class, and PutStr would. It reports false, writing nothing, when the
+// fast path is off.
+func (a *auditArena) write(attrs pcommon.Map, count int64, classes []string, version string) bool {
+	if !pdTypes.ok {
+		return false
+	}
+	// Panics on read-only data, as the Put calls would.
+	attrs.EnsureCapacity(0)
+	orig := (*pdMap)(unsafe.Pointer(&attrs)).orig
+	recs := min(max(a.n, 8), slabRecords)
+	a.n++
+	old := *orig
+	kv := take(&a.kvs, len(old)+3, recs*(len(old)+3))
+	copy(kv, old)
+	i := len(old)
+
+	n := &take(&a.ints, 1, recs)[0]
+	n.IntValue = count
+	kv[i] = pdKeyValue{Key: AttrCount, Value: pdAnyValue{boxed(pdTypes.integer, unsafe.Pointer(n))}}
+
+	strs := take(&a.strs, len(classes)+1, recs*(len(classes)+1))
+	vals := take(&a.vals, len(classes), recs*len(classes))
+	for j, c := range classes {
+		strs[j].StringValue = c
+		vals[j].Value = boxed(pdTypes.str, unsafe.Pointer(&strs[j]))
+	}
+	arr := &take(&a.arrays, 1, recs)[0]
+	arr.Values = vals
+	w := &take(&a.arrs, 1, recs)[0]
+	w.ArrayValue = arr
+	kv[i+1] = pdKeyValue{Key: AttrClasses, Value: pdAnyValue{boxed(pdTypes.arr, unsafe.Pointer(w))}}
+
+	v := &strs[len(classes)]
+	v.StringValue = version
+	kv[i+2] = pdKeyValue{Key: AttrPolicyVersion, Value: pdAnyValue{boxed(pdTypes.str, unsafe.Pointer(v))}}
+	*orig = kv
+	return true
+}
