@@ -42,6 +42,9 @@ const (
 	artRangeFew  = 2              // and this many ranges divided by the points seen
 	artRangeFew2 = 100            // and this many divided by its square
 	artMinSpan   = 1e-4           // smallest probation span, relative to the values
+	artExtremes  = 3              // highest and lowest values kept each
+	artIsolated  = 10             // gap, in spreads of the rest, that isolates an extreme
+	artClamp     = 1e37           // values are clamped to ±artClamp: 3 spans of it fit float32
 )
 
 // box is one category: per dimension the lowest and highest feature code it
@@ -60,7 +63,12 @@ type state struct {
 	BlockMin  float32
 	BlockMax  float32
 	BlockMA   float32 // moving average of block means
-	Lo, Hi    float32 // range seen
+	// Top and Bot are the artExtremes highest values seen, highest first,
+	// and the lowest, lowest first. The range is theirs less the isolated
+	// extremes (see seen): one or two values far beyond the rest do not
+	// widen it, so they cannot blind the out-of-range rule for good.
+	Top       [artExtremes]float32
+	Bot       [artExtremes]float32
 	DMin      float32 // value of level 0 (probation range padded)
 	DScale    float32 // value span of artLevels levels
 	RhoLb     float32
@@ -113,11 +121,14 @@ func newGeom(c Config) geom {
 func (a *state) update(g geom, v float64) (float64, bool) {
 	row := a.Rows
 	a.Rows++
+	// Finite values beyond float32's reach are clamped, so no state holds
+	// an infinity and three spans of any range fit a float32.
+	v = max(-artClamp, min(artClamp, v))
 	if row == 0 {
-		a.Lo, a.Hi = float32(v), float32(v)
+		a.extremes(0, float32(v))
 	}
 	score := 0.0
-	lo, hi := float64(a.Lo), float64(a.Hi)
+	lo, hi := a.seen()
 	// The margin widens when few points have been seen: the range of n
 	// points falls short of the series' own by about 1/n of it, and the
 	// range of a handful of points (a short probation) says little; the
@@ -133,7 +144,7 @@ func (a *state) update(g geom, v float64) (float64, bool) {
 		// anomaly, once per refractory span.
 		score = 1
 	}
-	a.Lo, a.Hi = float32(math.Min(float64(a.Lo), v)), float32(math.Max(float64(a.Hi), v))
+	a.extremes(row, float32(v))
 	// Block accumulation.
 	if a.BlockN == 0 {
 		a.BlockSum, a.BlockMin, a.BlockMax = 0, float32(v), float32(v)
@@ -144,7 +155,7 @@ func (a *state) update(g geom, v float64) (float64, bool) {
 	// At or past the block length and the trend window, not only exactly
 	// at them: a state restored under another Probation must not stall.
 	if a.BlockN >= g.step {
-		ds := a.closeBlock()
+		ds := a.closeBlock(lo, hi)
 		b := a.Blocks
 		a.Blocks++
 		switch {
@@ -176,17 +187,95 @@ func (a *state) expected() float64 {
 	return float64(a.DMin) + float64(a.MedLevel)/artLevels*float64(a.DScale)
 }
 
+// extremes files v, the value of the given row, among the highest and
+// lowest values seen. Before artExtremes rows the entries not yet filled
+// repeat the last filled one, and the new value takes their place, so the
+// first value (an extreme as likely as any) is not counted thrice.
+func (a *state) extremes(row uint32, v float32) {
+	if row < artExtremes {
+		if row == 0 {
+			a.Top = [artExtremes]float32{v, v, v}
+			a.Bot = a.Top
+			return
+		}
+		for i := row; i < artExtremes; i++ {
+			a.Top[i], a.Bot[i] = -math.MaxFloat32, math.MaxFloat32
+		}
+	}
+	if v > a.Top[artExtremes-1] {
+		i := artExtremes - 1
+		for ; i > 0 && v > a.Top[i-1]; i-- {
+			a.Top[i] = a.Top[i-1]
+		}
+		a.Top[i] = v
+	}
+	if v < a.Bot[artExtremes-1] {
+		i := artExtremes - 1
+		for ; i > 0 && v < a.Bot[i-1]; i-- {
+			a.Bot[i] = a.Bot[i-1]
+		}
+		a.Bot[i] = v
+	}
+	for i := row + 1; i < artExtremes; i++ {
+		a.Top[i], a.Bot[i] = a.Top[row], a.Bot[row]
+	}
+}
+
+// seen is the range of the values seen, less isolated extremes: the
+// highest values are dropped down to the first one whose gap to the next
+// exceeds artIsolated times the next one's distance from the lowest kept
+// values (Dixon's gap test), the lowest likewise. One or two values (a
+// glitch, an overflow) cannot widen it; a third of their size joins them
+// and the range takes them in, as it does a new level, a few rows after
+// the shift.
+func (a *state) seen() (lo, hi float64) {
+	t0, t1, t2 := float64(a.Top[0]), float64(a.Top[1]), float64(a.Top[2])
+	b0, b1, b2 := float64(a.Bot[0]), float64(a.Bot[1]), float64(a.Bot[2])
+	switch {
+	case t1-t2 > artIsolated*(t2-b2):
+		hi = t2
+	case t0-t1 > artIsolated*(t1-b2):
+		hi = t1
+	default:
+		hi = t0
+	}
+	switch {
+	case b2-b1 > artIsolated*(t2-b2):
+		lo = b2
+	case b1-b0 > artIsolated*(t2-b1):
+		lo = b1
+	default:
+		lo = b0
+	}
+	if lo > hi {
+		// Only in the first rows, when the kept values of each side are
+		// those of the other too.
+		return b0, t0
+	}
+	return lo, hi
+}
+
 // closeBlock returns the block's representative value: its extreme on the
 // side farther from the recent block means, unless that is within 10% of
-// the block mean.
-func (a *state) closeBlock() float64 {
+// the block mean. The moving average and the block mean it takes are held
+// within artIsolated spans of the range seen (once it has a span), so an
+// isolated extreme does not drag it off for the hundred blocks it would
+// take to halve away.
+func (a *state) closeBlock(lo, hi float64) float64 {
 	n := float64(a.BlockN)
 	a.BlockN = 0
 	mean := a.BlockSum / n
+	held, prev := mean, float64(a.BlockMA)
 	if a.Blocks == 0 {
-		a.BlockMA = float32(mean)
+		prev = mean
 	}
-	ma := (float64(a.BlockMA) + mean) / 2
+	if hi > lo {
+		// Both, as the average may have taken a first value the range
+		// has since isolated.
+		held = max(min(mean, hi+artIsolated*(hi-lo)), lo-artIsolated*(hi-lo))
+		prev = max(min(prev, hi+artIsolated*(hi-lo)), lo-artIsolated*(hi-lo))
+	}
+	ma := (prev + held) / 2
 	a.BlockMA = float32(ma)
 	mx, mn := float64(a.BlockMax), float64(a.BlockMin)
 	ds := mx
@@ -223,7 +312,7 @@ func (a *state) bufGet(b uint32) float64 {
 // buffered blocks into feature vectors, sets the first vigilance from a
 // throwaway model and trains the real one on them without alarms.
 func (a *state) endProbation(g geom) {
-	lo, hi := float64(a.Lo), float64(a.Hi)
+	lo, hi := a.seen()
 	// A flat probation still gets a span, so the rounding noise of a
 	// computed value (a quantile, a ratio) does not fill every level.
 	span := math.Max(hi-lo, math.Max(artMinSpan*math.Max(math.Abs(lo), math.Abs(hi)), 1e-9))

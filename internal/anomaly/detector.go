@@ -63,10 +63,11 @@ type Detector struct {
 	last explanation
 }
 
-// explanation is Explanation as a Detector keeps it.
+// explanation is what Explain reports beyond the state, which holds the
+// last match and the expected value (kept out of the Detector so it fits
+// Go's 896-byte size class).
 type explanation struct {
-	expected   float64
-	raw, match float32
+	raw        float32
 	outOfRange bool
 }
 
@@ -87,7 +88,7 @@ type Explanation struct {
 // Explain describes the last Update.
 func (d *Detector) Explain() Explanation {
 	e := d.last
-	return Explanation{Raw: float64(e.raw), Match: float64(e.match), OutOfRange: e.outOfRange, Expected: e.expected}
+	return Explanation{Raw: float64(e.raw), Match: float64(d.s.LastMatch), OutOfRange: e.outOfRange, Expected: d.s.expected()}
 }
 
 // New returns a Detector for one series.
@@ -107,13 +108,18 @@ func (d *Detector) Points() uint64 { return uint64(d.s.Rows) }
 // Update feeds the next value of the series and returns its anomaly score in
 // [0,1]. It uses only this and earlier values. Values are taken in arrival
 // order and t is not used: a late value is scored where it arrives. NaN and
-// ±Inf are ignored and score 0.
+// ±Inf are ignored and score 0; finite values beyond ±1e37 count as ±1e37.
+// One or two extreme values do not widen the range the detector has seen
+// (see state.seen), so they cannot hide later anomalies.
 func (d *Detector) Update(t time.Time, v float64) float64 {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return 0
 	}
 	raw, rangeHit := d.s.update(newGeom(d.cfg), v)
-	d.last = explanation{expected: d.s.expected(), raw: float32(raw), match: d.s.LastMatch, outOfRange: rangeHit}
+	if !(raw > 0) {
+		raw = 0 // and NaN, which only a damaged state could yield
+	}
+	d.last = explanation{raw: float32(raw), outOfRange: rangeHit}
 	return calibrate(raw, d.cfg.Sensitivity)
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"math"
 	"math/rand/v2"
+	"os"
 	"runtime"
 	"strings"
 	"testing"
@@ -423,13 +424,23 @@ func TestOutOfRangeFlagged(t *testing.T) {
 }
 
 // A checkpoint of an earlier detector (state version 2, the median
-// detector, 829 bytes; version 3, this one's first layout, 825) is refused
-// with an error, not misread: the connector then lets that series relearn.
+// detector, 829 bytes; version 3, this one's first layout, 825; version 4,
+// with the range as its lowest and highest value only, 845: a real one,
+// written by 8519742 after three days of a daily pattern) is refused with
+// an error, not misread: the connector then lets that series relearn.
 func TestOldStateRefused(t *testing.T) {
 	d, _ := New(DefaultConfig())
+	v4, err := os.ReadFile("testdata/state-v4-daily.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(v4) != 845 || v4[0] != 4 {
+		t.Fatalf("testdata: %d bytes of version %d", len(v4), v4[0])
+	}
 	old := [][]byte{
 		append([]byte{2}, make([]byte, 828)...), append([]byte{3}, make([]byte, 824)...),
 		append([]byte{2}, make([]byte, StateSize-1)...), append([]byte{3}, make([]byte, StateSize-1)...),
+		v4, append(bytes.Clone(v4), make([]byte, StateSize-len(v4))...),
 	}
 	for _, p := range old {
 		if err := d.UnmarshalBinary(p); err == nil {

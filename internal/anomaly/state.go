@@ -4,12 +4,17 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"unsafe"
 )
 
-// stateVersion 4 is the resonance model (3 its first layout, 2 the earlier
-// median detector); an older state is refused, and its series relearns.
-const stateVersion = 4
+// stateVersion 5 is the resonance model with the range kept as its three
+// highest and lowest values (4 kept only the highest and lowest, 3 was its
+// first layout, 2 the earlier median detector); an older state is refused,
+// and its series relearns. (A version-4 state cannot be taken over: it kept
+// no second extremes, and one that saw an extreme holds the range it
+// widened, or an infinity.)
+const stateVersion = 5
 
 // StateSize is the number of bytes MarshalBinary produces: the whole state of
 // one series.
@@ -84,10 +89,27 @@ func (d *Detector) UnmarshalBinary(p []byte) error {
 // than the collector (a baselines topic is writable by whoever the broker
 // lets). An index out of its array would panic at the next update, on
 // every member that takes the series over; counts that disagree with the
-// histogram would move the median wrongly for ever. Values are not
-// checked: a series beyond float32 holds infinities legitimately, and
-// updates keep scores in [0,1] whatever they hold (TestDamagedState).
+// histogram would move the median wrongly for ever. A NaN or infinity,
+// which no update stores (values are clamped to ±1e37), is refused too;
+// other values are not checked, and updates keep scores in [0,1] whatever
+// they hold (TestDamagedState).
 func (s *state) check() error {
+	fs := []float64{s.BlockSum, float64(s.BlockMin), float64(s.BlockMax), float64(s.BlockMA),
+		float64(s.DMin), float64(s.DScale), float64(s.RhoLb), float64(s.RhoUb), float64(s.UbMean),
+		float64(s.HistSum), float64(s.HistLast), float64(s.LastSim), float64(s.LastMatch)}
+	for i := range artExtremes {
+		fs = append(fs, float64(s.Top[i]), float64(s.Bot[i]))
+	}
+	for _, f := range fs {
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return fmt.Errorf("a value is %v", f)
+		}
+	}
+	for i := 1; i < artExtremes; i++ {
+		if s.Top[i] > s.Top[i-1] || s.Bot[i] < s.Bot[i-1] {
+			return fmt.Errorf("extremes out of order: %v, %v", s.Top, s.Bot)
+		}
+	}
 	if s.MedLevel < 0 || s.MedLevel > artLevels {
 		return fmt.Errorf("median level %d outside [0,%d]", s.MedLevel, artLevels)
 	}
