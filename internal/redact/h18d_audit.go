@@ -205,3 +205,36 @@ func (a *auditArena) write(attrs pcommon.Map, count int64, classes []string, ver
 	*orig = kv
 	return true
 }
+
+// textChunk is the size of the chunks log bodies' replaced strings are cut
+// from, and maxCarved the longest string cut from one.
+const (
+	textChunk = 4096
+	maxCarved = 512
+)
+
+// textArena hands out the bytes of log bodies' replaced strings from
+// chunks, so a changed body costs no allocation of its own. Only bodies:
+// a string some component keeps (a resource's service name, a metric's
+// name or a point's attribute, as keys of its state) would hold its whole
+// chunk; a body is stored or sent and dropped with its record. A chunk
+// lives while any body cut from it does: at most 4 KB beside a body that
+// outlives its batch.
+type textArena struct{ free []byte }
+
+// build returns the bytes for a string of size bytes, empty with that
+// capacity, from the current chunk or a new one.
+func (t *textArena) build(size int) []byte {
+	if size > maxCarved {
+		return make([]byte, 0, size)
+	}
+	if cap(t.free)-len(t.free) < size {
+		t.free = make([]byte, 0, textChunk)
+	}
+	n := len(t.free)
+	t.free = t.free[:n+size]
+	return t.free[n : n : n+size]
+}
+
+// str is b as a string; b is not written again.
+func str(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }

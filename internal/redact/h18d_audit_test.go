@@ -2,6 +2,7 @@ package redact
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -184,4 +185,45 @@ func TestAuditOnReadOnlyDataPanics(t *testing.T) {
 	require.Panics(t, func() { a.write(attrs, 1, []string{"email"}, "v1") })
 	require.Equal(t, 1, attrs.Len())
 	require.Panics(t, func() { pcommon.NewMap().PutInt("x", 1); attrs.PutInt(AttrCount, 1) })
+}
+
+// TestCarvedBodiesAreTheirOwn checks the bodies cut from shared chunks:
+// each is what redacting it alone gives, short and long ones, across
+// several chunks, and stays so after its neighbours change.
+func TestCarvedBodiesAreTheirOwn(t *testing.T) {
+	r := testRedactor(t)
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("tenant.id", "acme")
+	lrs := rl.ScopeLogs().AppendEmpty().LogRecords()
+	var want []string
+	for i := range 300 {
+		body := fmt.Sprintf("order %d for globex.example by bob@acme.example", i)
+		if i%50 == 0 {
+			body += " " + strings.Repeat(fmt.Sprintf("pad %d ", i), 100) + "globex"
+		}
+		if i%7 == 0 {
+			body = "nothing to redact " + body[:5]
+		}
+		lrs.AppendEmpty().Body().SetStr(body)
+		out, _ := redactFor(r, "acme", body)
+		want = append(want, out)
+	}
+	r.Logs(ld)
+	got := func() []string {
+		var s []string
+		for _, lr := range lrs.All() {
+			s = append(s, lr.Body().Str())
+		}
+		return s
+	}
+	require.Equal(t, want, got())
+	for i, lr := range lrs.All() {
+		if i%2 == 0 {
+			lr.Body().SetStr("replaced")
+			want[i] = "replaced"
+		}
+	}
+	r.Logs(ld)
+	require.Equal(t, want, got())
 }

@@ -298,6 +298,10 @@ type pass struct {
 	keys map[string]*keyVerdict
 	// audit holds the slabs the audit attributes are written into.
 	audit auditArena
+	// text holds the chunk log bodies' replaced strings are cut from;
+	// carve is set while a log body is redacted.
+	text  textArena
+	carve bool
 	// slots remember the verdict of the key last seen at each position of
 	// a record's attribute map: records of one kind list the same keys in
 	// the same order, and comparing a key is cheaper than hashing it.
@@ -747,8 +751,8 @@ func (ps *pass) layer(text string, pos []int) (esc bool) {
 // apply replaces the findings in s. Overlapping findings merge into one
 // range that takes the strictest action among them (remove > mask > hash);
 // a foreign identifier is always at least masked. The output is built in
-// one allocation of its exact size, or none when one finding is the whole
-// string.
+// one allocation of its exact size (in a log body, a slice of a shared
+// chunk), or none when one finding is the whole string.
 func (ps *pass) apply(s string, hits []hit) (string, bool, bool) {
 	slices.SortFunc(hits, func(a, b hit) int {
 		if a.start != b.start {
@@ -800,16 +804,23 @@ func (ps *pass) apply(s string, hits []hit) (string, bool, bool) {
 	if len(segs) == 1 && segs[0].start == 0 && segs[0].end == len(s) {
 		return segs[0].repl, true, removed
 	}
-	var b strings.Builder
-	b.Grow(size)
+	if size == 0 {
+		return "", true, removed
+	}
+	var b []byte
+	if ps.carve {
+		b = ps.text.build(size)
+	} else {
+		b = make([]byte, 0, size)
+	}
 	last := 0
 	for _, sg := range segs {
-		b.WriteString(s[last:sg.start])
-		b.WriteString(sg.repl)
+		b = append(b, s[last:sg.start]...)
+		b = append(b, sg.repl...)
 		last = sg.end
 	}
-	b.WriteString(s[last:])
-	return b.String(), true, removed
+	b = append(b, s[last:]...)
+	return str(b), true, removed
 }
 
 // segment is one merged range of findings and what replaces it ("" when

@@ -25,7 +25,9 @@ func (r *Redactor) Logs(ld plog.Logs) Stats {
 		for _, sl := range rl.ScopeLogs().All() {
 			for _, lr := range sl.LogRecords().All() {
 				ps.attrs(lr.Attributes(), true)
+				ps.carve = true
 				ps.value(lr.Body())
+				ps.carve = false
 				ps.setStr(lr.SeverityText(), lr.SetSeverityText)
 				ps.setStr(lr.EventName(), lr.SetEventName)
 				ps.flush(lr.Attributes())
