@@ -112,7 +112,9 @@ func (h *rowHasher) value(v any) {
 	case float64:
 		h.float(x)
 	case string:
-		h.bytes([]byte(x))
+		h.buf = append(h.buf, 's')
+		h.buf = binary.BigEndian.AppendUint64(h.buf, uint64(len(x)))
+		h.buf = append(h.buf, x...)
 	case []byte:
 		h.bytes(x)
 	default:

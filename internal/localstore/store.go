@@ -95,6 +95,8 @@ type tenantDB struct {
 	keyFile    os.FileInfo
 	keyRotated time.Time
 	rows       *rowHasher
+	// jsonBuf is reused for each row's attributes (attrsJSON).
+	jsonBuf []byte
 	// headSeq is the last audit seq this process wrote, anchoredSeq the
 	// last it anchored (Anchors).
 	headSeq, anchoredSeq int64
@@ -306,7 +308,13 @@ func (s *Store) OpenTenants() int { return int(s.open.Load()) }
 // openConn opens an encrypted database. The key goes in by PRAGMA, not in
 // the URI, so it is not visible through the connection's file name.
 func openConn(path string, key []byte, readOnly bool) (*sqlite3.Conn, error) {
-	uri := "file:" + (&url.URL{Path: path}).EscapedPath() + "?vfs=adiantum"
+	// Writers go through walBatchVFS: adiantum, writing an ingest
+	// transaction's WAL frames in one run (h18s_walbatch.go).
+	name := walBatchVFS
+	if readOnly {
+		name = "adiantum"
+	}
+	uri := "file:" + (&url.URL{Path: path}).EscapedPath() + "?vfs=" + name
 	flags := sqlite3.OPEN_READWRITE | sqlite3.OPEN_CREATE | sqlite3.OPEN_URI
 	if readOnly {
 		flags = sqlite3.OPEN_READONLY | sqlite3.OPEN_URI
@@ -383,7 +391,13 @@ func (t *tenantDB) closeLocked() error {
 // inTx runs fn in an immediate transaction on the tenant's connection,
 // first checking that the tenant was not shredded meanwhile (by tenancyctl
 // in another process).
-func (t *tenantDB) inTx(fn func() error) error {
+func (t *tenantDB) inTx(fn func() error) error { return t.inTxBatch(false, fn) }
+
+// inTxBatch is inTx; with batch, the transaction's WAL frames are written
+// in one run at its commit (walBatchVFS): for ingest, whose transactions
+// are as large as a batch. Not for retention or a rotation, whose
+// transactions may be as large as the database.
+func (t *tenantDB) inTxBatch(batch bool, fn func() error) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.err != nil {
@@ -420,6 +434,15 @@ func (t *tenantDB) inTx(fn func() error) error {
 	if err := t.upgradeChain(time.Now()); err != nil {
 		_ = t.conn.Exec("ROLLBACK")
 		return err
+	}
+	if batch && !t.s.unencrypted {
+		if err := t.conn.Exec("PRAGMA " + walBatchPragma + "=1"); err != nil {
+			_ = t.conn.Exec("ROLLBACK")
+			return err
+		}
+		// Disarmed once the transaction is over, committed or not:
+		// frames of one that did not commit are dropped, never written.
+		defer func() { _ = t.conn.Exec("PRAGMA " + walBatchPragma + "=0") }()
 	}
 	if err := fn(); err != nil {
 		_ = t.conn.Exec("ROLLBACK")

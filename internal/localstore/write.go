@@ -71,17 +71,19 @@ func bindAny(st *sqlite3.Stmt, i int, v any) {
 		_ = st.BindInt64(i, int64(x))
 	case float64:
 		_ = st.BindFloat(i, x)
+	case []byte:
+		_ = st.BindRawText(i, x)
 	}
 }
 
 // insertRow inserts one row of the batch with args as its columns, in
 // table order (the last is its lineage), and adds it to the batch's ids
 // and digest. t.mu held. It returns the row id.
-func (t *tenantDB) insertRow(st *sqlite3.Stmt, sum *IngestSummary, args ...any) (int64, error) {
+func (t *tenantDB) insertRow(r *rowInserter, sum *IngestSummary, args ...any) (int64, error) {
 	for i, a := range args {
-		bindAny(st, i+1, a)
+		r.bind(i, a)
 	}
-	if err := st.Exec(); err != nil {
+	if err := r.st.Exec(); err != nil {
 		return 0, err
 	}
 	id := t.conn.LastInsertRowID()
@@ -178,11 +180,12 @@ func (s *Store) WriteLogs(tenant string, ld plog.Logs, policyVersion string) err
 	}
 	now := time.Now()
 	ingested := now.UnixNano()
-	return t.inTx(func() error {
-		st, err := t.stmt(sqlInsertLog)
+	return t.inTxBatch(true, func() error {
+		ps, err := t.stmt(sqlInsertLog)
 		if err != nil {
 			return err
 		}
+		st := newRowInserter(ps, 13)
 		sum := IngestSummary{Signal: "logs"}
 		lineage := &Lineage{}
 		for i := 0; i < ld.ResourceLogs().Len(); i++ {
@@ -209,7 +212,7 @@ func (s *Store) WriteLogs(tenant string, ld plog.Logs, policyVersion string) err
 					sum.see(ts)
 					id, err := t.insertRow(st, &sum, ts, nanos(lr.ObservedTimestamp()), ingested, int64(lr.SeverityNumber()), lr.SeverityText(), bodyText(lr.Body()),
 						hexOrNil(lr.TraceID().IsEmpty(), lr.TraceID().String()), hexOrNil(lr.SpanID().IsEmpty(), lr.SpanID().String()),
-						svc, scope, res, attrsJSON(lr.Attributes()), lid)
+						svc, scope, res, t.attrsJSON(lr.Attributes()), lid)
 					if err != nil {
 						return err
 					}
@@ -239,11 +242,12 @@ func (s *Store) WriteMetrics(tenant string, md pmetric.Metrics, policyVersion st
 	}
 	now := time.Now()
 	ingested := now.UnixNano()
-	return t.inTx(func() error {
-		st, err := t.stmt(sqlInsertPoint)
+	return t.inTxBatch(true, func() error {
+		ps, err := t.stmt(sqlInsertPoint)
 		if err != nil {
 			return err
 		}
+		st := newRowInserter(ps, 15)
 		sum := IngestSummary{Signal: "metrics"}
 		lineage := &Lineage{}
 		for i := 0; i < md.ResourceMetrics().Len(); i++ {
@@ -266,7 +270,7 @@ func (s *Store) WriteMetrics(tenant string, md pmetric.Metrics, policyVersion st
 							tn = ingested
 						}
 						sum.see(tn)
-						id, err := t.insertRow(st, &sum, tn, nanos(start), ingested, m.Name(), m.Type().String(), m.Unit(), value, count, total, detail, svc, scope, res, attrsJSON(attrs), lid)
+						id, err := t.insertRow(st, &sum, tn, nanos(start), ingested, m.Name(), m.Type().String(), m.Unit(), value, count, total, detail, svc, scope, res, t.attrsJSON(attrs), lid)
 						seeRow(part, id, attrs)
 						return err
 					}
@@ -357,11 +361,12 @@ func (s *Store) WriteTraces(tenant string, td ptrace.Traces, policyVersion strin
 	}
 	now := time.Now()
 	ingested := now.UnixNano()
-	return t.inTx(func() error {
-		st, err := t.stmt(sqlInsertSpan)
+	return t.inTxBatch(true, func() error {
+		ps, err := t.stmt(sqlInsertSpan)
 		if err != nil {
 			return err
 		}
+		st := newRowInserter(ps, 16)
 		sum := IngestSummary{Signal: "traces"}
 		lineage := &Lineage{}
 		for i := 0; i < td.ResourceSpans().Len(); i++ {
@@ -392,7 +397,7 @@ func (s *Store) WriteTraces(tenant string, td ptrace.Traces, policyVersion strin
 						parent = sp.ParentSpanID().String()
 					}
 					id, err := t.insertRow(st, &sum, ts, nanos(sp.EndTimestamp()), ingested, sp.TraceID().String(), sp.SpanID().String(), parent,
-						sp.Name(), sp.Kind().String(), sp.Status().Code().String(), sp.Status().Message(), svc, scope, res, attrsJSON(sp.Attributes()), events, lid)
+						sp.Name(), sp.Kind().String(), sp.Status().Code().String(), sp.Status().Message(), svc, scope, res, t.attrsJSON(sp.Attributes()), events, lid)
 					if err != nil {
 						return err
 					}
