@@ -45,6 +45,8 @@ const (
 	artExtremes  = 3              // highest and lowest values kept each
 	artIsolated  = 10             // gap, in spreads of the rest, that isolates an extreme
 	artClamp     = 1e37           // values are clamped to ±artClamp: 3 spans of it fit float32
+	artConfRef   = 0.5            // alarm confidence a series' window alarms are taken at face value below
+	artConfRate  = 0.2            // weight of an alarm in the series' mean alarm confidence
 )
 
 // box is one category: per dimension the lowest and highest feature code it
@@ -81,6 +83,7 @@ type state struct {
 	LastAnom  uint32 // block of the last alarm
 	LastSim   float32
 	LastMatch float32 // best match of the last window
+	AlarmConf float32 // moving mean confidence of the window model's alarms (0: none yet)
 	LastRho   uint32  // block of the last vigilance update
 	SimN      uint32  // entries written to Sims
 	NoNewCat  uint16
@@ -166,7 +169,7 @@ func (a *state) update(g geom, v float64) (float64, bool) {
 			}
 		default:
 			x, full := a.features(ds)
-			score = max(score, a.detect(g, b+1, x, full))
+			score = max(score, a.relative(a.detect(g, b+1, x, full)))
 		}
 	}
 	if score > 0 {
@@ -748,6 +751,24 @@ func (a *state) detect(g geom, b uint32, x [artDims]uint8, full bool) float64 {
 		a.updateRho(g, b)
 	}
 	return score
+}
+
+// relative scales a window alarm's confidence c by the series' own alarm
+// history, a threshold that adapts per series: where the mean confidence
+// of its earlier alarms exceeds artConfRef (a series that keeps producing
+// confident new shapes), c counts in proportion less, so one global
+// threshold asks more of it; a series whose alarms have been rare or
+// faint keeps its scores. The first alarm is taken as it is.
+func (a *state) relative(c float64) float64 {
+	if !(c > 0) {
+		return c
+	}
+	prev := a.AlarmConf
+	if prev == 0 {
+		prev = artConfRef
+	}
+	a.AlarmConf = prev + artConfRate*(float32(c)-prev)
+	return c * min(1, artConfRef/float64(prev))
 }
 
 // simsPer is the blocks per Sims entry: enough that a trend window fits.

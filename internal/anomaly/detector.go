@@ -5,7 +5,10 @@
 // Two detectors run side by side (see art.go): an adaptive-resonance model
 // of the series' recent shape, which alarms when a window of downsampled
 // values fits none of the categories it has learned, and HTM's out-of-range
-// rule, which alarms on a value beyond everything seen by a margin. All state
+// rule, which alarms on a value beyond everything seen by a margin (less one
+// or two isolated extremes). The resonance model's alarms count relative to
+// the series' earlier ones, so a series whose alarms have been confident
+// needs more to alarm again. All state
 // is fixed-size (see StateSize): under 1 KiB per series, the categories as
 // 8-bit boxes.
 package anomaly

@@ -426,8 +426,9 @@ func TestOutOfRangeFlagged(t *testing.T) {
 // A checkpoint of an earlier detector (state version 2, the median
 // detector, 829 bytes; version 3, this one's first layout, 825; version 4,
 // with the range as its lowest and highest value only, 845: a real one,
-// written by 8519742 after three days of a daily pattern) is refused with
-// an error, not misread: the connector then lets that series relearn.
+// written by 8519742 after three days of a daily pattern; version 5,
+// without the mean alarm confidence, 861) is refused with an error, not
+// misread: the connector then lets that series relearn.
 func TestOldStateRefused(t *testing.T) {
 	d, _ := New(DefaultConfig())
 	v4, err := os.ReadFile("testdata/state-v4-daily.bin")
@@ -441,6 +442,7 @@ func TestOldStateRefused(t *testing.T) {
 		append([]byte{2}, make([]byte, 828)...), append([]byte{3}, make([]byte, 824)...),
 		append([]byte{2}, make([]byte, StateSize-1)...), append([]byte{3}, make([]byte, StateSize-1)...),
 		v4, append(bytes.Clone(v4), make([]byte, StateSize-len(v4))...),
+		append([]byte{5}, make([]byte, 860)...), append([]byte{5}, make([]byte, StateSize-1)...),
 	}
 	for _, p := range old {
 		if err := d.UnmarshalBinary(p); err == nil {

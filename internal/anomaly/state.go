@@ -8,13 +8,14 @@ import (
 	"unsafe"
 )
 
-// stateVersion 5 is the resonance model with the range kept as its three
-// highest and lowest values (4 kept only the highest and lowest, 3 was its
+// stateVersion 6 is the resonance model with the range kept as its three
+// highest and lowest values and the series' mean alarm confidence (5 had
+// no mean confidence, 4 kept only the highest and lowest values, 3 was its
 // first layout, 2 the earlier median detector); an older state is refused,
 // and its series relearns. (A version-4 state cannot be taken over: it kept
 // no second extremes, and one that saw an extreme holds the range it
 // widened, or an infinity.)
-const stateVersion = 5
+const stateVersion = 6
 
 // StateSize is the number of bytes MarshalBinary produces: the whole state of
 // one series.
@@ -96,7 +97,7 @@ func (d *Detector) UnmarshalBinary(p []byte) error {
 func (s *state) check() error {
 	fs := []float64{s.BlockSum, float64(s.BlockMin), float64(s.BlockMax), float64(s.BlockMA),
 		float64(s.DMin), float64(s.DScale), float64(s.RhoLb), float64(s.RhoUb), float64(s.UbMean),
-		float64(s.HistSum), float64(s.HistLast), float64(s.LastSim), float64(s.LastMatch)}
+		float64(s.HistSum), float64(s.HistLast), float64(s.LastSim), float64(s.LastMatch), float64(s.AlarmConf)}
 	for i := range artExtremes {
 		fs = append(fs, float64(s.Top[i]), float64(s.Bot[i]))
 	}
