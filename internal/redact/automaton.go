@@ -38,9 +38,11 @@ import (
 type automaton struct {
 	// trans[(sid+4*class)/4] is the next state id of dense state sid (the
 	// byte offset of its row); dense states from matchFrom on report
-	// matches. Ids from sparseFrom on are sparse states, sparseFrom+k for
-	// sparse[k], and report matches when their matchOff range is not
-	// empty.
+	// matches, and their ids, and only theirs among dense ids, have
+	// matchBit set (their rows start a word after a row's offset; the
+	// table has one word more than its rows for the last one). Ids from
+	// sparseFrom on are sparse states, sparseFrom+k for sparse[k], and
+	// report matches when their matchOff range is not empty.
 	trans      []uint32
 	matchFrom  uint32
 	sparseFrom uint32
@@ -56,10 +58,11 @@ type automaton struct {
 	// nothing to them before the loads it waits on. A dense state's move on
 	// b is the word at col[b] plus the state's id.
 	col, fact [256]unsafe.Pointer
-	// stride is the number of classes, so a state's row is exactly as wide
-	// as it needs to be (a power of two wasted up to half the table: 43
-	// classes took 64); rowBytes is a row's size, 4*stride, and recip turns
-	// an id back into a state without a division (state).
+	// stride is the number of classes, rounded up to even so that a row's
+	// offset leaves matchBit free: a state's row is as wide as it needs to
+	// be (a power of two wasted up to half the table: 43 classes took 64);
+	// rowBytes is a row's size, 4*stride, and recip turns an id back into
+	// a state without a division (state).
 	stride   uint32
 	rowBytes uint32
 	recip    uint64
@@ -222,9 +225,11 @@ func newAutomatonBudget(patterns []string, budget int) (*automaton, error) {
 		denseBytes += rowBytes
 	}
 	// Dense states first, those that report matches last among them, so
-	// that a step lands on one exactly when its id is at least matchFrom:
-	// the hot loops test that beside the step instead of unpacking a flag
-	// on it. Sparse states follow, from sparseFrom.
+	// that a step lands on one exactly when its id is at least matchFrom,
+	// which the sparse loop tests, and their ids have matchBit set, which
+	// the dense loops gather into their flags (a register fewer than the
+	// highest id, which made the compiler spill a walk's state). Sparse
+	// states follow, from sparseFrom.
 	order := make([]int32, 0, len(nodes))
 	for _, reporting := range []bool{false, true} {
 		for si := range nodes {
@@ -239,10 +244,13 @@ func newAutomatonBudget(patterns []string, budget int) (*automaton, error) {
 			order = append(order, int32(si))
 		}
 	}
-	if 4*uint64(numDense)*uint64(nclass)+uint64(len(nodes)-numDense) > math.MaxUint32 {
-		return nil, fmt.Errorf("automaton: %d dense states of %d classes and %d sparse do not fit 32-bit ids", numDense, nclass, len(nodes)-numDense)
+	stride := nclass + nclass%2
+	// Dense ids stay below 2^31 so that state's reciprocal is exact on a
+	// reporting id too (state).
+	if 4*uint64(numDense)*uint64(stride)+uint64(len(nodes)-numDense) > math.MaxInt32 {
+		return nil, fmt.Errorf("automaton: %d dense states of %d classes and %d sparse do not fit 31-bit ids", numDense, nclass, len(nodes)-numDense)
 	}
-	a.stride = uint32(nclass)
+	a.stride = uint32(stride)
 	a.rowBytes = 4 * a.stride
 	a.recip = (1<<32 + uint64(a.rowBytes) - 1) / uint64(a.rowBytes)
 	a.numDense = uint32(numDense)
@@ -252,14 +260,17 @@ func newAutomatonBudget(patterns []string, budget int) (*automaton, error) {
 	for ni, si := range order {
 		if ni < numDense {
 			newID[si] = uint32(ni) * a.rowBytes
-			if len(nodes[si].matches) > 0 && a.matchFrom == a.sparseFrom {
-				a.matchFrom = uint32(ni) * a.rowBytes
+			if len(nodes[si].matches) > 0 {
+				newID[si] |= matchBit
+				if a.matchFrom == a.sparseFrom {
+					a.matchFrom = newID[si]
+				}
 			}
 		} else {
 			newID[si] = a.sparseFrom + uint32(ni-numDense)
 		}
 	}
-	a.trans = make([]uint32, numDense*nclass)
+	a.trans = make([]uint32, numDense*stride+1)
 	for b := range 256 {
 		a.col[b] = unsafe.Pointer(&a.trans[a.classes[lowerTable[b]]])
 		a.fact[b] = unsafe.Pointer(&factTable[int(factKinds[b])*factRowBytes/4])
@@ -269,7 +280,7 @@ func newAutomatonBudget(patterns []string, budget int) (*automaton, error) {
 	for ni, si := range order {
 		if ni < numDense {
 			for c := range nclass {
-				a.trans[ni*nclass+c] = newID[nodes[si].next[c]]
+				a.trans[newID[si]/4+uint32(c)] = newID[nodes[si].next[c]]
 			}
 		} else {
 			ss := sparseState{fallback: newID[fallback[si]], off: uint32(len(a.excClass))}
@@ -296,7 +307,10 @@ func newAutomatonBudget(patterns []string, budget int) (*automaton, error) {
 func (a *automaton) checkIDs() error {
 	valid := func(id uint32) bool {
 		if id < a.sparseFrom {
-			return id%a.rowBytes == 0
+			if id < a.matchFrom {
+				return id%a.rowBytes == 0
+			}
+			return id%a.rowBytes == matchBit
 		}
 		return id-a.sparseFrom < uint32(len(a.sparse))
 	}
@@ -362,6 +376,10 @@ func (a *automaton) size() int {
 }
 
 // state is the state of dense id sid: sid / rowBytes, by the reciprocal.
-// It is exact because sid is a multiple of rowBytes below 2^32:
-// sid*recip = state*(2^32 + e) with e < rowBytes, and state*e < sid.
+// It is exact because sid is a multiple of rowBytes, or one plus
+// matchBit, below 2^31: with sid = state*rowBytes + r, r in {0, 4} and
+// recip*rowBytes = 2^32 + e, e < rowBytes, sid*recip/2^32 =
+// state + r/rowBytes + (state*e + r*e/rowBytes)/2^32, where r/rowBytes is
+// at most one half (rowBytes is at least 8) and the rest below one half
+// (state*e + r*e/rowBytes < sid < 2^31).
 func (a *automaton) state(sid uint32) uint32 { return uint32(uint64(sid) * a.recip >> 32) }

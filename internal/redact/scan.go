@@ -31,7 +31,10 @@ const (
 
 // Flags a facts DFA step raises. digitBit<<(k-1) says a digit run reached
 // length k (capped at maxDigitRun), so the longest run is the highest bit.
+// matchBit is no fact: it is set in the ids of the dense states that report
+// matches (automaton.go), and the dense loops gather it among their flags.
 const (
+	matchBit    uint32 = 1 << 2
 	digitBit    uint32 = 1 << 16
 	maxDigitRun        = 12
 	ipv4Bit     uint32 = 1 << 28
@@ -301,19 +304,21 @@ func (a *automaton) steps(s string, states []uint32) (flags, top uint32) {
 }
 
 // pairMin is the shortest string denseSteps walks as two halves at once
-// (steps2), and then only when it is also at least three warm-ups long:
-// the second walk's warm-up is extra work, and the pair's steps cost more
-// instructions, so shorter strings walk faster in one. With the log lines'
-// policy (a warm-up of 18 bytes) two walks took 7% less at 56 bytes, 17%
-// at 80 (best of 5) and 30% at 118 (median of 10, BenchmarkSteps); at 42
-// they took as long, at 34 10% longer.
-const pairMin = 48
+// (walk2), with a warm-up of pairWarm bytes (or the longest pattern less
+// one, when that is shorter). A short warm-up is usually enough: in
+// ordinary text the automaton sits within a few bytes of its start state
+// and any letter after a separator brings the facts DFA to its start, and
+// when it is not, walk2 sees it and walks the second half again.
+const (
+	pairMin  = 20
+	pairWarm = 6
+)
 
 // denseSteps is steps for an automaton without sparse states (every policy
 // whose rows fit denseRowBudget): the table step alone, no branch.
 func (a *automaton) denseSteps(s string, states []uint32) (flags, top uint32) {
-	if len(states) >= max(pairMin, 3*a.warm) {
-		return a.steps2(s, states)
+	if len(states) >= pairMin {
+		return a.walk2(s, states, min(a.warm, pairWarm))
 	}
 	return a.steps1(s, states)
 }
@@ -329,33 +334,49 @@ func (a *automaton) steps1(s string, states []uint32) (flags, top uint32) {
 		fst = *(*uint32)(unsafe.Add(fact[b], fst))
 		sid = *(*uint32)(unsafe.Add(col[b], sid))
 		states[i] = sid
-		top = max(top, sid)
+		flags |= sid & matchBit
 	}
-	return flags, top
+	return a.denseTop(flags)
 }
 
-// steps2 is denseSteps walking the two halves of s at once. One walk's
+// denseTop splits the flags a dense loop gathered into the facts' flags
+// and what steps returns for the highest state: matchFrom when a state
+// reported matches (matchBit), else 0.
+func (a *automaton) denseTop(flags uint32) (uint32, uint32) {
+	if flags&matchBit != 0 {
+		return flags &^ matchBit, a.matchFrom
+	}
+	return flags, 0
+}
+
+// steps2 is walk2 with a warm-up of the longest pattern less one byte,
+// after which the second walk's automaton states are exact (the state
+// after a byte is the longest suffix of the text read that is a prefix of
+// a pattern, at most a.warm+1 bytes long). It refuses a string shorter
+// than that warm-up.
+func (a *automaton) steps2(s string, states []uint32) (flags, top uint32) {
+	return a.walk2(s, states, a.warm)
+}
+
+// walk2 is denseSteps walking the two halves of s at once. One walk's
 // steps form a chain of dependent loads, each waiting for the last, so a
 // byte costs a load's latency however little else the step does; two
 // walks interleaved overlap their chains.
 //
-// The first walk takes s[:m]. The second starts a.warm bytes before m,
-// from the start states of both DFAs, and keeps what it finds from m on.
-// The automaton's state after a byte is the longest suffix of the text
-// read that is a prefix of a pattern, at most a.warm+1 bytes long, so from
-// m on the second walk's automaton states are exact. The facts DFA has no
-// such bound (a digit run may be longer), so the second walk's facts count
-// only if its facts state at m equals the first walk's, which ends there;
-// otherwise the flags are measured again over s (factFlags). In ordinary
-// text they agree: any letter after a separator or three letters in a row
-// bring every facts state to one.
-func (a *automaton) steps2(s string, states []uint32) (flags, top uint32) {
-	n, w := len(states), a.warm
+// The first walk takes s[:m]. The second starts warm bytes before m, from
+// the start states of both DFAs, and keeps what it finds from m on. When
+// its states at m, before it keeps anything, equal the first walk's, which
+// ends there and is exact, the DFAs being deterministic its states and
+// flags from m on are exact too. Otherwise s[m:] is walked again from the
+// first walk's states (resume): in ordinary text a few bytes bring both
+// DFAs to the states the whole text leaves them in, so that is rare.
+func (a *automaton) walk2(s string, states []uint32, warm int) (flags, top uint32) {
+	n, w := len(states), warm
 	m := (n + w + 1) / 2 // the first walk's length, at least the second's
 	// Both walks stay inside s[:n] and states only when m <= n (n >= w):
 	// at n = w-1, m-w is 0 and the first walk took one byte past both.
-	if m-w < 0 || m > n || n > len(s) {
-		panic("redact: steps2 on a short string")
+	if w < 0 || m-w < 0 || m > n || n > len(s) {
+		panic("redact: walk2 on a short string")
 	}
 	col, fact := &a.col, &a.fact
 	// The walks' bytes and states share one base: the first walk is at
@@ -371,12 +392,12 @@ func (a *automaton) steps2(s string, states []uint32) (flags, top uint32) {
 		fsa = *(*uint32)(unsafe.Add(fact[b], fsa))
 		ida = *(*uint32)(unsafe.Add(col[b], ida))
 		*(*uint32)(unsafe.Add(out, 4*i)) = ida
-		top = max(top, ida)
+		flags |= ida & matchBit
 		b = *(*byte)(unsafe.Add(sp, j))
 		fsb = *(*uint32)(unsafe.Add(fact[b], fsb))
 		idb = *(*uint32)(unsafe.Add(col[b], idb))
 	}
-	atM := fsb
+	idM, fsM := idb, fsb
 	for ; j < n; i, j = i+1, j+1 {
 		b := *(*byte)(unsafe.Add(sp, i))
 		flags |= *(*uint32)(unsafe.Add(unsafe.Add(fact[b], 4), fsa))
@@ -388,7 +409,7 @@ func (a *automaton) steps2(s string, states []uint32) (flags, top uint32) {
 		fsb = *(*uint32)(unsafe.Add(fact[b], fsb))
 		idb = *(*uint32)(unsafe.Add(col[b], idb))
 		*(*uint32)(unsafe.Add(out, 4*j)) = idb
-		top = max(top, ida, idb)
+		flags |= (ida | idb) & matchBit
 	}
 	// The first walk's last byte when n+w is odd.
 	for ; i < m; i++ {
@@ -397,21 +418,35 @@ func (a *automaton) steps2(s string, states []uint32) (flags, top uint32) {
 		fsa = *(*uint32)(unsafe.Add(fact[b], fsa))
 		ida = *(*uint32)(unsafe.Add(col[b], ida))
 		*(*uint32)(unsafe.Add(out, 4*i)) = ida
-		top = max(top, ida)
+		flags |= ida & matchBit
 	}
-	if fsa != atM {
-		flags = factFlags(s[:n])
+	if ida == idM && fsa == fsM {
+		return a.denseTop(flags)
 	}
-	return flags, top
+	return a.resume(s[:n], states, m, ida, ida == idM, flags&matchBit)
 }
 
-// factFlags is the facts DFA's walk over s alone: the flags it raises.
-func factFlags(s string) (flags uint32) {
+// resume completes a walk2 whose second walk did not meet the first at m.
+// The flags mixed in the second walk's, so they are measured again, facts
+// DFA alone, over s; when the automaton's states differed too (sameID
+// false), s[m:] is walked again from the first walk's state id. match is
+// the matchBit the walks gathered. It returns what walk2 returns.
+func (a *automaton) resume(s string, states []uint32, m int, id uint32, sameID bool, match uint32) (flags, top uint32) {
 	var fst uint32
 	for i := 0; i < len(s); i++ {
 		row := factTable[(uint32(factKinds[s[i]])*factRowBytes+fst)/4:]
 		flags |= row[1]
 		fst = row[0]
 	}
-	return flags
+	if !sameID {
+		for i := m; i < len(s); i++ {
+			id = a.trans[(id+a.column(s[i]))/4]
+			states[i] = id
+		}
+		match = 0
+		for _, id := range states {
+			match |= id & matchBit
+		}
+	}
+	return a.denseTop(flags | match)
 }
