@@ -68,7 +68,7 @@ func (v *walBatchFS) OpenFilename(name *vfs.Filename, flags vfs.OpenFlag) (vfs.F
 		return &walBatchDB{File: f}, flags, nil
 	case flags&vfs.OPEN_WAL != 0:
 		if db, ok := vfsutil.UnwrapFile[*walBatchDB](name.DatabaseFile()); ok {
-			w := &walBatchFile{File: f, db: db}
+			w := &walBatchFile{File: f, db: db, blockOff: -1}
 			db.wal = w
 			return w, flags, nil
 		}
@@ -109,20 +109,34 @@ type vfsError string
 
 func (e vfsError) Error() string { return string(e) }
 
-func (d *walBatchDB) Unwrap() vfs.File                { return d.File }
-func (d *walBatchDB) SharedMemory() vfs.SharedMemory  { return vfsutil.WrapSharedMemory(d.File) }
-func (d *walBatchDB) LockState() vfs.LockLevel        { return vfsutil.WrapLockState(d.File) }
-func (d *walBatchDB) ChunkSize(size int)              { vfsutil.WrapChunkSize(d.File, size) }
-func (d *walBatchDB) SizeHint(size int64) error       { return vfsutil.WrapSizeHint(d.File, size) }
-func (d *walBatchDB) HasMoved() (bool, error)         { return vfsutil.WrapHasMoved(d.File) }
-func (d *walBatchDB) Overwrite() error                { return vfsutil.WrapOverwrite(d.File) }
-func (d *walBatchDB) SyncSuper(super string) error    { return vfsutil.WrapSyncSuper(d.File, super) }
-func (d *walBatchDB) CommitPhaseTwo() error           { return vfsutil.WrapCommitPhaseTwo(d.File) }
-func (d *walBatchDB) BeginAtomicWrite() error         { return vfsutil.WrapBeginAtomicWrite(d.File) }
-func (d *walBatchDB) CommitAtomicWrite() error        { return vfsutil.WrapCommitAtomicWrite(d.File) }
-func (d *walBatchDB) RollbackAtomicWrite() error      { return vfsutil.WrapRollbackAtomicWrite(d.File) }
-func (d *walBatchDB) CheckpointStart()                { vfsutil.WrapCheckpointStart(d.File) }
-func (d *walBatchDB) CheckpointDone()                 { vfsutil.WrapCheckpointDone(d.File) }
+func (d *walBatchDB) Unwrap() vfs.File               { return d.File }
+func (d *walBatchDB) SharedMemory() vfs.SharedMemory { return vfsutil.WrapSharedMemory(d.File) }
+func (d *walBatchDB) LockState() vfs.LockLevel       { return vfsutil.WrapLockState(d.File) }
+func (d *walBatchDB) ChunkSize(size int)             { vfsutil.WrapChunkSize(d.File, size) }
+func (d *walBatchDB) SizeHint(size int64) error      { return vfsutil.WrapSizeHint(d.File, size) }
+func (d *walBatchDB) HasMoved() (bool, error)        { return vfsutil.WrapHasMoved(d.File) }
+func (d *walBatchDB) Overwrite() error               { return vfsutil.WrapOverwrite(d.File) }
+func (d *walBatchDB) SyncSuper(super string) error   { return vfsutil.WrapSyncSuper(d.File, super) }
+func (d *walBatchDB) CommitPhaseTwo() error          { return vfsutil.WrapCommitPhaseTwo(d.File) }
+func (d *walBatchDB) BeginAtomicWrite() error        { return vfsutil.WrapBeginAtomicWrite(d.File) }
+func (d *walBatchDB) CommitAtomicWrite() error       { return vfsutil.WrapCommitAtomicWrite(d.File) }
+func (d *walBatchDB) RollbackAtomicWrite() error     { return vfsutil.WrapRollbackAtomicWrite(d.File) }
+
+// CheckpointStart and CheckpointDone bracket SQLite's copy of WAL frames
+// into the database: the WAL's reads share decrypted blocks meanwhile.
+func (d *walBatchDB) CheckpointStart() {
+	if d.wal != nil {
+		d.wal.checkpoint(true)
+	}
+	vfsutil.WrapCheckpointStart(d.File)
+}
+
+func (d *walBatchDB) CheckpointDone() {
+	if d.wal != nil {
+		d.wal.checkpoint(false)
+	}
+	vfsutil.WrapCheckpointDone(d.File)
+}
 func (d *walBatchDB) BusyHandler(handler func() bool) { vfsutil.WrapBusyHandler(d.File, handler) }
 
 // walBatchFile is a WAL file that holds an armed transaction's writes as
@@ -135,11 +149,18 @@ type walBatchFile struct {
 	// commit is set when the last write was a commit frame's header: the
 	// next (its page) ends the transaction's frames.
 	commit bool
+	// During a checkpoint (ckpt), block is the decrypted block at
+	// blockOff (-1: none); shm locks blocks read partly (readBlocks).
+	ckpt     bool
+	block    [walBlock]byte
+	blockOff int64
+	shm      vfs.SharedMemory
 }
 
 var walBatchBufs = sync.Pool{New: func() any { b := make([]byte, 0, walBatchMax+64<<10); return &b }}
 
 func (w *walBatchFile) WriteAt(p []byte, off int64) (int, error) {
+	w.blockOff = -1
 	if !w.db.armed {
 		if err := w.flush(); err != nil {
 			return 0, err
@@ -202,10 +223,63 @@ func (w *walBatchFile) ReadAt(p []byte, off int64) (int, error) {
 	if err := w.flush(); err != nil {
 		return 0, err
 	}
+	if w.ckpt {
+		if n, ok := w.readBlocks(p, off); ok {
+			return n, nil
+		}
+	}
 	return w.File.ReadAt(p, off)
 }
 
+// A checkpoint reads every frame's page, 4 KiB at 32 + k×4120 + 24: two
+// blocks each, the second of which is the first of the next frame's page.
+// adiantum would read and decrypt both, taking a shared fcntl lock around
+// each (both partly outside the page). During a checkpoint the WAL keeps
+// the last block it decrypted: SQLite copies only frames committed before
+// the checkpoint began, which no writer rewrites until it ends, so the
+// bytes a later read takes from that block are the same; only a writer's
+// partial rewrite of the block at the WAL's end may change its other
+// bytes, which no read of the checkpoint asks for. A block read partly
+// outside the request is read under the same shared lock as adiantum's.
+const walBlock = 4096
+
+func (w *walBatchFile) checkpoint(on bool) {
+	w.ckpt, w.blockOff = on, -1
+	if on && w.shm == nil {
+		w.shm = vfsutil.WrapSharedMemory(w.db.File)
+	}
+}
+
+// readBlocks reads p at off from whole decrypted blocks; false if a block
+// could not be read whole (the caller then reads as adiantum does).
+func (w *walBatchFile) readBlocks(p []byte, off int64) (int, bool) {
+	n := 0
+	end := off + int64(len(p))
+	for blk := off &^ (walBlock - 1); blk < end; blk += walBlock {
+		if blk != w.blockOff {
+			w.blockOff = -1
+			partial := blk < off || blk+walBlock > end
+			if partial && w.shm != nil {
+				if w.shm.IOLock(vfs.LOCK_SHARED, blk) != nil {
+					return 0, false
+				}
+			}
+			m, _ := w.File.ReadAt(w.block[:], blk)
+			if partial && w.shm != nil {
+				_ = w.shm.IOLock(vfs.LOCK_NONE, blk)
+			}
+			if m != walBlock {
+				return 0, false
+			}
+			w.blockOff = blk
+		}
+		n += copy(p[n:], w.block[max(off, blk)-blk:min(end, blk+walBlock)-blk])
+	}
+	return n, true
+}
+
 func (w *walBatchFile) Truncate(size int64) error {
+	w.blockOff = -1
 	if err := w.flush(); err != nil {
 		return err
 	}
