@@ -243,18 +243,38 @@ func (a *automaton) scanInto(b *scanBuf, s string) (flags uint32) {
 	if top < a.matchFrom {
 		return flags
 	}
-	dst := b.matches
-	for i, sid := range states {
-		if sid < a.matchFrom {
+	// Four states at a time: most are below matchFrom, and one test of
+	// their highest took about a third of the time of four.
+	dst, mf := b.matches, a.matchFrom
+	i := 0
+	for ; i+4 <= len(states); i += 4 {
+		q := states[i : i+4 : i+4]
+		if max(q[0], q[1], q[2], q[3]) < mf {
 			continue
 		}
-		st := a.index(sid)
-		for _, pi := range a.matchData[a.matchOff[st]:a.matchOff[st+1]] {
-			dst = append(dst, acMatch{int(pi), i + 1 - int(a.lens[pi]), i + 1})
+		for k, sid := range q {
+			if sid >= mf {
+				dst = a.appendReported(dst, sid, i+k+1)
+			}
+		}
+	}
+	for ; i < len(states); i++ {
+		if sid := states[i]; sid >= mf {
+			dst = a.appendReported(dst, sid, i+1)
 		}
 	}
 	b.matches = dst
 	return flags
+}
+
+// appendReported appends the matches state sid reports where it was
+// reached, just before offset end.
+func (a *automaton) appendReported(dst []acMatch, sid uint32, end int) []acMatch {
+	st := a.index(sid)
+	for _, pi := range a.matchData[a.matchOff[st]:a.matchOff[st+1]] {
+		dst = append(dst, acMatch{int(pi), end - int(a.lens[pi]), end})
+	}
+	return dst
 }
 
 // steps is scan's loop: it writes the automaton's state after each byte
