@@ -167,6 +167,20 @@ func (w *walBatchFile) WriteAt(p []byte, off int64) (int, error) {
 		}
 		return w.File.WriteAt(p, off)
 	}
+	if len(w.buf) == 0 && len(p) == walFrameHeader && binary.BigEndian.Uint32(p[4:8]) != 0 {
+		// A commit frame's header with no run held is either that of a
+		// transaction of one frame, whose page follows, or the last write
+		// of walRewriteChecksums: a transaction that spilled frames and
+		// then wrote a page over its frame rewrites the checksums of its
+		// frames at its commit, reading each frame and writing its header,
+		// the commit frame's last. Nothing reads or writes the WAL after
+		// that before COMMIT returns, and disarming drops what is held: so
+		// it is written now, or the commit frame on disk keeps a checksum
+		// the chain no longer gives and a crash loses the transaction and
+		// every later one in the WAL (TestHostileReview3SpilledCommitSurvivesACrash).
+		w.commit = true
+		return w.File.WriteAt(p, off)
+	}
 	if w.buf == nil {
 		w.buf = (*walBatchBufs.Get().(*[]byte))[:0]
 	}
