@@ -106,6 +106,15 @@ func (s *state) check() error {
 			return fmt.Errorf("a value is %v", f)
 		}
 	}
+	// Updates clamp values to ±artClamp, so three spans of the range fit
+	// a float32; extremes beyond it (the largest float32s) would make the
+	// probation's level 0 or span infinite, a state the detector would
+	// then refuse itself at every restart.
+	for _, v := range [...]float32{s.Top[0], s.Top[1], s.Top[2], s.Bot[0], s.Bot[1], s.Bot[2], s.BlockMin, s.BlockMax} {
+		if v > artClamp || v < -artClamp {
+			return fmt.Errorf("a value %v beyond ±%g", v, artClamp)
+		}
+	}
 	for i := 1; i < artExtremes; i++ {
 		if s.Top[i] > s.Top[i-1] || s.Bot[i] < s.Bot[i-1] {
 			return fmt.Errorf("extremes out of order: %v, %v", s.Top, s.Bot)
