@@ -387,6 +387,10 @@ func (ps *pass) resource(attrs pcommon.Map) {
 // flush stamps the audit attributes on attrs if the current record changed,
 // adds its counts to the resource's and resets them.
 func (ps *pass) flush(attrs pcommon.Map) {
+	// Most records change nothing: one comparison, not a loop over classes.
+	if ps.counts == ([numClasses]int32{}) && len(ps.ruleCounts) == 0 {
+		return
+	}
 	var total int64
 	var set uint32 // built-in classes found; classesFit keeps them in 32 bits
 	for c, n := range ps.counts {
