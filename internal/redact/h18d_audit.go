@@ -29,9 +29,11 @@ import (
 // so a later processor may change one record's audit attributes (SetStr on
 // a class, PutStr of a fourth attribute, which reallocates: each record's
 // array is cut to its exact capacity) without touching another's. A slab
-// lives as long as any record carved from it: at most slabRecords
-// records' audit attributes (about 60 KB) outlive the record that holds
-// them, while another record of the same call is still queued.
+// lives as long as any record carved from it: while another record of the
+// same call is still queued, at most slabRecords records' audit attributes
+// (about 60 KB) and attribute arrays, each of at most slabAttrs small
+// attributes (slabbed: about 400 KB in all), outlive the records that held
+// them.
 
 // Mirrors of pdata's internal types (internal.KeyValue, AnyValue,
 // AnyValue_StringValue, AnyValue_IntValue, AnyValue_ArrayValue,
@@ -48,6 +50,10 @@ type pdAnyValue struct{ Value any }
 type pdStringValue struct{ StringValue string }
 
 type pdIntValue struct{ IntValue int64 }
+
+type pdDoubleValue struct{ DoubleValue float64 }
+
+type pdBoolValue struct{ BoolValue bool }
 
 type pdArrayWrapper struct{ ArrayValue *pdArrayValue }
 
@@ -73,6 +79,10 @@ var pdTypes = pdataLayout()
 type pdLayout struct {
 	ok                bool
 	str, integer, arr unsafe.Pointer
+	// double and boolean are the type words of the values that, like an
+	// integer, hold nothing beyond their wrapper (nil if they differ:
+	// such values then make a record's array its own, see slabbed).
+	double, boolean unsafe.Pointer
 }
 
 func pdataLayout() pdLayout {
@@ -91,6 +101,8 @@ func pdataLayout() pdLayout {
 		str:     wrapper(pcommon.NewValueStr(""), reflect.TypeFor[*pdStringValue]()),
 		integer: wrapper(pcommon.NewValueInt(0), reflect.TypeFor[*pdIntValue]()),
 		arr:     wrapper(pcommon.NewValueSlice(), reflect.TypeFor[*pdArrayWrapper]()),
+		double:  wrapper(pcommon.NewValueDouble(0), reflect.TypeFor[*pdDoubleValue]()),
+		boolean: wrapper(pcommon.NewValueBool(false), reflect.TypeFor[*pdBoolValue]()),
 	}
 	l.ok = l.str != nil && l.integer != nil && l.arr != nil
 	return l
@@ -125,7 +137,7 @@ func sameLayout(a, b reflect.Type, depth int) bool {
 		return true
 	case reflect.Interface:
 		return a.NumMethod() == 0 && b.NumMethod() == 0
-	case reflect.String, reflect.Int64, reflect.Int32:
+	case reflect.String, reflect.Int64, reflect.Int32, reflect.Float64, reflect.Bool:
 		return true
 	}
 	return false
@@ -141,6 +153,46 @@ func boxed(typ, p unsafe.Pointer) (v any) {
 // slabRecords bounds how many records' audit attributes one slab holds.
 const slabRecords = 256
 
+// A record's attribute array (its attributes and the three) is cut from a
+// slab shared with other records only when it has at most slabAttrs
+// attributes whose keys and string values hold at most slabBytes bytes,
+// and no other values but integers, doubles and booleans; any other
+// record's array is allocated for it alone. The slab holds a copy of each
+// array cut from it, with the strings its values point to, for as long as
+// any record cut from it lives: a record still queued (another tenant's
+// batch waiting on its backend) would otherwise keep alive every other
+// changed record's attributes of its call, however large, after those
+// records were exported; and a slab is slabRecords arrays of the record
+// that fills it, so one record of 4,000 attributes (a tenant's own
+// max_attributes_per_record, or none) cost 41 MB
+// (TestHostileReview3ReleasedRecordIsNotRetained,
+// TestHostileReview3WideRecordAllocatesItsOwnSize).
+const (
+	slabAttrs = 32
+	slabBytes = 512
+)
+
+// slabbed reports whether the array of a record whose attributes are old
+// may be cut from a shared slab.
+func slabbed(old []pdKeyValue) bool {
+	if len(old) > slabAttrs {
+		return false
+	}
+	n := 0
+	for i := range old {
+		n += len(old[i].Key)
+		v := old[i].Value.Value
+		switch e := (*eface)(unsafe.Pointer(&v)); e.typ {
+		case nil, pdTypes.integer, pdTypes.double, pdTypes.boolean:
+		case pdTypes.str:
+			n += len((*pdStringValue)(e.data).StringValue)
+		default:
+			return false
+		}
+	}
+	return n <= slabBytes
+}
+
 // auditArena holds the free parts of the current slabs of one pass.
 type auditArena struct {
 	kvs    []pdKeyValue
@@ -152,6 +204,10 @@ type auditArena struct {
 	// n counts the records written: slabs grow with it, so a call that
 	// changes one record allocates little.
 	n int
+	// left is how many records (and resources) of the call flush has not
+	// reached: no slab is cut for more records than are left, so a small
+	// batch whose records all change wastes no slab's tail.
+	left int
 }
 
 // take cuts n elements off free, at their exact capacity, refilling free
@@ -176,10 +232,15 @@ func (a *auditArena) write(attrs pcommon.Map, count int64, classes []string, ver
 	// Panics on read-only data, as the Put calls would.
 	attrs.EnsureCapacity(0)
 	orig := (*pdMap)(unsafe.Pointer(&attrs)).orig
-	recs := min(max(a.n, 8), slabRecords)
+	recs := max(min(max(a.n, 8), slabRecords, a.left+1), 1)
 	a.n++
 	old := *orig
-	kv := take(&a.kvs, len(old)+3, recs*(len(old)+3))
+	var kv []pdKeyValue
+	if slabbed(old) {
+		kv = take(&a.kvs, len(old)+3, recs*(len(old)+3))
+	} else {
+		kv = make([]pdKeyValue, len(old)+3)
+	}
 	copy(kv, old)
 	i := len(old)
 
@@ -223,13 +284,15 @@ const (
 type textArena struct{ free []byte }
 
 // build returns the bytes for a string of size bytes, empty with that
-// capacity, from the current chunk or a new one.
-func (t *textArena) build(size int) []byte {
+// capacity, from the current chunk or a new one; left is how many more
+// records the call holds.
+func (t *textArena) build(size, left int) []byte {
 	if size > maxCarved {
 		return make([]byte, 0, size)
 	}
 	if cap(t.free)-len(t.free) < size {
-		t.free = make([]byte, 0, textChunk)
+		// Room for as many more bodies of this size as records are left.
+		t.free = make([]byte, 0, max(min(textChunk, size*(left+1)), size))
 	}
 	n := len(t.free)
 	t.free = t.free[:n+size]
