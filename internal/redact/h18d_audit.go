@@ -204,6 +204,10 @@ type auditArena struct {
 	// n counts the records written: slabs grow with it, so a call that
 	// changes one record allocates little.
 	n int
+	// left is how many records (and resources) of the call flush has not
+	// reached: no slab is cut for more records than are left, so a small
+	// batch whose records all change wastes no slab's tail.
+	left int
 }
 
 // take cuts n elements off free, at their exact capacity, refilling free
@@ -228,7 +232,7 @@ func (a *auditArena) write(attrs pcommon.Map, count int64, classes []string, ver
 	// Panics on read-only data, as the Put calls would.
 	attrs.EnsureCapacity(0)
 	orig := (*pdMap)(unsafe.Pointer(&attrs)).orig
-	recs := min(max(a.n, 8), slabRecords)
+	recs := max(min(max(a.n, 8), slabRecords, a.left+1), 1)
 	a.n++
 	old := *orig
 	var kv []pdKeyValue
@@ -280,13 +284,15 @@ const (
 type textArena struct{ free []byte }
 
 // build returns the bytes for a string of size bytes, empty with that
-// capacity, from the current chunk or a new one.
-func (t *textArena) build(size int) []byte {
+// capacity, from the current chunk or a new one; left is how many more
+// records the call holds.
+func (t *textArena) build(size, left int) []byte {
 	if size > maxCarved {
 		return make([]byte, 0, size)
 	}
 	if cap(t.free)-len(t.free) < size {
-		t.free = make([]byte, 0, textChunk)
+		// Room for as many more bodies of this size as records are left.
+		t.free = make([]byte, 0, max(min(textChunk, size*left), size))
 	}
 	n := len(t.free)
 	t.free = t.free[:n+size]

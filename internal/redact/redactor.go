@@ -387,6 +387,7 @@ func (ps *pass) resource(attrs pcommon.Map) {
 // flush stamps the audit attributes on attrs if the current record changed,
 // adds its counts to the resource's and resets them.
 func (ps *pass) flush(attrs pcommon.Map) {
+	ps.audit.left--
 	// Most records change nothing: one comparison, not a loop over classes.
 	if ps.counts == ([numClasses]int32{}) && len(ps.ruleCounts) == 0 {
 		return
@@ -813,7 +814,7 @@ func (ps *pass) apply(s string, hits []hit) (string, bool, bool) {
 	}
 	var b []byte
 	if ps.carve {
-		b = ps.text.build(size)
+		b = ps.text.build(size, ps.audit.left)
 	} else {
 		b = make([]byte, 0, size)
 	}

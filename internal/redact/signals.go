@@ -12,6 +12,7 @@ import (
 // Logs redacts ld in place and returns what it did.
 func (r *Redactor) Logs(ld plog.Logs) Stats {
 	ps := r.newPass()
+	ps.audit.left = ld.LogRecordCount() + ld.ResourceLogs().Len()
 	for _, rl := range ld.ResourceLogs().All() {
 		res := rl.Resource().Attributes()
 		ps.resource(res)
@@ -40,6 +41,7 @@ func (r *Redactor) Logs(ld plog.Logs) Stats {
 // Traces redacts td in place and returns what it did.
 func (r *Redactor) Traces(td ptrace.Traces) Stats {
 	ps := r.newPass()
+	ps.audit.left = td.SpanCount() + td.ResourceSpans().Len()
 	for _, rs := range td.ResourceSpans().All() {
 		res := rs.Resource().Attributes()
 		ps.resource(res)
@@ -74,6 +76,7 @@ func (r *Redactor) Traces(td ptrace.Traces) Stats {
 // Metrics redacts md in place and returns what it did.
 func (r *Redactor) Metrics(md pmetric.Metrics) Stats {
 	ps := r.newPass()
+	ps.audit.left = md.DataPointCount() + md.MetricCount() + md.ResourceMetrics().Len()
 	for _, rm := range md.ResourceMetrics().All() {
 		res := rm.Resource().Attributes()
 		ps.resource(res)
