@@ -314,16 +314,17 @@ func (w *walBatchFile) Size() (int64, error) {
 	return w.File.Size()
 }
 
+// Close drops a run still held, never writes it: SQLite closes the WAL
+// only with its connection, outside any transaction, and a committed
+// run was written at its commit frame, so a run left is one of a
+// transaction that did not commit, and this connection no longer holds
+// the WAL write lock that would make writing it safe.
 func (w *walBatchFile) Close() error {
-	err := w.flush()
 	w.drop()
 	if w.db.wal == w {
 		w.db.wal = nil
 	}
-	if cerr := w.File.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return w.File.Close()
 }
 
 func (w *walBatchFile) Unwrap() vfs.File { return w.File }

@@ -416,3 +416,24 @@ func TestWalBatchCheckpointDecryptsEachBlockOnce(t *testing.T) {
 	require.Equal(t, int64(300), q.ColumnInt64(0))
 	require.Equal(t, "ok", q.ColumnText(1))
 }
+
+// TestWalBatchCloseDropsARunLeft: a WAL closed with frames still held
+// (of a transaction that did not commit, its connection closing) writes
+// none of them: the write lock is gone, and another process may have
+// written where they would land.
+func TestWalBatchCloseDropsARunLeft(t *testing.T) {
+	mem := &memFile{}
+	db := &walBatchDB{}
+	w := &walBatchFile{File: mem, db: db, blockOff: -1}
+	db.wal = w
+	_, err := db.Pragma(walBatchPragma, "1")
+	require.NoError(t, err)
+	h, p := walFrame(1, false, 'a')
+	_, err = w.WriteAt(h, 32)
+	require.NoError(t, err)
+	_, err = w.WriteAt(p, 32+walFrameHeader)
+	require.NoError(t, err)
+	require.NoError(t, w.Close())
+	require.Empty(t, mem.writes)
+	require.Nil(t, db.wal)
+}
