@@ -769,7 +769,7 @@ func userinfoNear(l string, end int) bool {
 }
 
 // userinfoStops marks the bytes userinfoNear stops at, each with itself: a
-// table load per byte took a third of the time of a switch on a URL's host.
+// table load per byte of a URL's host instead of a switch's compares.
 var userinfoStops = func() (t [256]byte) {
 	for _, c := range []byte("@/ \"'\n") {
 		t[c] = c

@@ -278,7 +278,8 @@ func (a *automaton) appendReported(dst []acMatch, sid uint32, end int) []acMatch
 }
 
 // steps is scan's loop: it writes the automaton's state after each byte
-// of s to states and returns the facts DFA's flags and the highest state
+// of s to states and returns the facts DFA's flags and the highest state,
+// or for a dense automaton matchFrom when a state reported and else 0
 // (below matchFrom: no match). It is a leaf that stores unconditionally,
 // so its state stays in registers.
 //
