@@ -74,3 +74,33 @@ func TestHostileReview3CraftedStateStaysLoadable(t *testing.T) {
 		}
 	}
 }
+
+// TestHostileReview3AlarmConfidenceOutOfRangeRefused: no update writes a
+// mean alarm confidence outside [0,1] (it moves toward confidences in
+// (0,1]). A checkpoint holding 1e30 would scale every window alarm of the
+// series by 0.5/1e30 until some 300 alarms had worn it down; one holding
+// a negative value makes every window alarm score 0. Both are refused.
+func TestHostileReview3AlarmConfidenceOutOfRangeRefused(t *testing.T) {
+	for _, c := range []float32{1e30, 1.0001, -5, -1e-6} {
+		d, _ := New(DefaultConfig())
+		for i := range 300 {
+			d.Update(t0, 100+float64(i%10))
+		}
+		d.s.AlarmConf = c
+		b, err := d.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := new(Detector).UnmarshalBinary(b); err == nil {
+			t.Errorf("a state with mean alarm confidence %v was taken", c)
+		}
+	}
+	for _, c := range []float32{0, 0.3, 1} {
+		d, _ := New(DefaultConfig())
+		d.s.AlarmConf = c
+		b, _ := d.MarshalBinary()
+		if err := new(Detector).UnmarshalBinary(b); err != nil {
+			t.Errorf("mean alarm confidence %v refused: %v", c, err)
+		}
+	}
+}

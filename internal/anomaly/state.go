@@ -115,6 +115,12 @@ func (s *state) check() error {
 			return fmt.Errorf("a value %v beyond ±%g", v, artClamp)
 		}
 	}
+	// The mean alarm confidence moves toward confidences in (0,1]: beyond
+	// 1 it would scale the series' window alarms toward 0 for hundreds of
+	// alarms, below 0 make them all score 0.
+	if !(s.AlarmConf >= 0 && s.AlarmConf <= 1) {
+		return fmt.Errorf("mean alarm confidence %v outside [0,1]", s.AlarmConf)
+	}
 	for i := 1; i < artExtremes; i++ {
 		if s.Top[i] > s.Top[i-1] || s.Bot[i] < s.Bot[i-1] {
 			return fmt.Errorf("extremes out of order: %v, %v", s.Top, s.Bot)
