@@ -146,8 +146,8 @@ type walBatchFile struct {
 	db  *walBatchDB
 	buf []byte
 	off int64
-	// commit is set when the last write was a commit frame's header: the
-	// next (its page) ends the transaction's frames.
+	// commit is set from a commit frame's header to the next frame's
+	// header: writes are not held meanwhile.
 	commit bool
 	// During a checkpoint (ckpt), block is the decrypted block at
 	// blockOff (-1: none); shm locks blocks read partly (readBlocks).
@@ -165,20 +165,6 @@ func (w *walBatchFile) WriteAt(p []byte, off int64) (int, error) {
 		if err := w.flush(); err != nil {
 			return 0, err
 		}
-		return w.File.WriteAt(p, off)
-	}
-	if len(w.buf) == 0 && len(p) == walFrameHeader && binary.BigEndian.Uint32(p[4:8]) != 0 {
-		// A commit frame's header with no run held is either that of a
-		// transaction of one frame, whose page follows, or the last write
-		// of walRewriteChecksums: a transaction that spilled frames and
-		// then wrote a page over its frame rewrites the checksums of its
-		// frames at its commit, reading each frame and writing its header,
-		// the commit frame's last. Nothing reads or writes the WAL after
-		// that before COMMIT returns, and disarming drops what is held: so
-		// it is written now, or the commit frame on disk keeps a checksum
-		// the chain no longer gives and a crash loses the transaction and
-		// every later one in the WAL (TestHostileReview3SpilledCommitSurvivesACrash).
-		w.commit = true
 		return w.File.WriteAt(p, off)
 	}
 	if w.buf == nil {
@@ -200,9 +186,21 @@ func (w *walBatchFile) WriteAt(p []byte, off int64) (int, error) {
 		w.off = off
 		w.buf = append(w.buf, p...)
 	}
-	last := w.commit
-	w.commit = len(p) == walFrameHeader && binary.BigEndian.Uint32(p[4:8]) != 0
-	if last || len(w.buf) >= walBatchMax {
+	if len(p) == walFrameHeader {
+		w.commit = binary.BigEndian.Uint32(p[4:8]) != 0
+	}
+	// From a commit frame's header until the next frame's, every write is
+	// written at once: the commit frame's header and page (split in two
+	// around a sync under synchronous=FULL), padding frames after it, and
+	// the headers walRewriteChecksums rewrites at a commit (a transaction
+	// that spilled frames and then wrote a page over one rewrites the
+	// checksums of the frames from there on, a read and a header each, the
+	// commit frame's last, and nothing reads or writes the WAL after it
+	// before COMMIT returns). Held, disarming would drop them, and a crash
+	// would lose the transaction and every later one in the WAL
+	// (TestHostileReview3SpilledCommitSurvivesACrash). The next
+	// transaction's first frame header clears it.
+	if w.commit || len(w.buf) >= walBatchMax {
 		if err := w.flush(); err != nil {
 			return 0, err
 		}

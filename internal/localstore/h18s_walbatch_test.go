@@ -190,8 +190,9 @@ func (f *countingFile) ReadAt(p []byte, off int64) (int, error) {
 func (f *countingFile) Unwrap() vfs.File { return f.File }
 
 // TestWalBatchWritesACommitInOneRun: through walBatchVFS, an armed
-// transaction's WAL frames reach the encrypting VFS as one write (they
-// were two per frame: header and page); an unarmed one's as before. The
+// transaction's WAL frames reach the encrypting VFS as one write up to
+// the commit frame's header, then its page (they were two per frame:
+// header and page); an unarmed one's as before. The
 // file is adiantum's format: a connection through plain adiantum reads it.
 func TestWalBatchWritesACommitInOneRun(t *testing.T) {
 	counting := &countingFS{}
@@ -229,7 +230,7 @@ func TestWalBatchWritesACommitInOneRun(t *testing.T) {
 	}
 	plain := insert(false)
 	require.Greater(t, plain, 20, "an unarmed commit: two writes per frame")
-	require.Equal(t, 1, insert(true), "an armed commit: one run")
+	require.Equal(t, 2, insert(true), "an armed commit: one run, then the commit frame's page")
 
 	r := open("adiantum")
 	defer r.Close()
@@ -318,7 +319,7 @@ func walFrame(pgno uint32, commit bool, fill byte) ([]byte, []byte) {
 
 // TestWalBatchFileRuns drives walBatchFile as SQLite does: frames of an
 // armed transaction reach the file in one write when its commit frame's
-// page is written, not before; a read writes the run first; frames of a
+// header is written, not before, and that frame's page at once; a read writes the run first; frames of a
 // transaction disarmed without its commit frame are never written; an
 // unarmed write goes straight through.
 func TestWalBatchFileRuns(t *testing.T) {
@@ -340,7 +341,8 @@ func TestWalBatchFileRuns(t *testing.T) {
 	off = frame(off, 2, false, 'b')
 	require.Empty(t, mem.writes, "no frame is written before the commit frame")
 	end := frame(off, 3, true, 'c')
-	require.Equal(t, [][2]int64{{32, end - 32}}, mem.writes, "the transaction in one write")
+	require.Equal(t, [][2]int64{{32, end - 4096 - 32}, {end - 4096, 4096}}, mem.writes,
+		"the transaction in one write up to its commit frame's header, then that frame's page")
 	_, err = db.Pragma(walBatchPragma, "0")
 	require.NoError(t, err)
 
@@ -436,4 +438,29 @@ func TestWalBatchCloseDropsARunLeft(t *testing.T) {
 	require.NoError(t, w.Close())
 	require.Empty(t, mem.writes)
 	require.Nil(t, db.wal)
+}
+
+// TestWalBatchCommitPageSplitBySyncIsWritten: under synchronous=FULL
+// SQLite may write a commit frame's page in two parts around a sync (at a
+// sector boundary): both parts reach the file before disarming, which
+// would drop anything held.
+func TestWalBatchCommitPageSplitBySyncIsWritten(t *testing.T) {
+	mem := &memFile{}
+	db := &walBatchDB{}
+	w := &walBatchFile{File: mem, db: db, blockOff: -1}
+	db.wal = w
+	_, err := db.Pragma(walBatchPragma, "1")
+	require.NoError(t, err)
+	h, p := walFrame(1, true, 'a')
+	_, err = w.WriteAt(h, 32)
+	require.NoError(t, err)
+	_, err = w.WriteAt(p[:1000], 32+walFrameHeader)
+	require.NoError(t, err)
+	require.NoError(t, w.Sync(0))
+	_, err = w.WriteAt(p[1000:], 32+walFrameHeader+1000)
+	require.NoError(t, err)
+	_, err = db.Pragma(walBatchPragma, "0")
+	require.NoError(t, err)
+	require.Len(t, mem.data, 32+walFrameHeader+4096)
+	require.Equal(t, p, mem.data[32+walFrameHeader:])
 }
