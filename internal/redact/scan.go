@@ -329,9 +329,12 @@ func (a *automaton) steps(s string, states []uint32) (flags, top uint32) {
 // one, when that is shorter). A short warm-up is usually enough: in
 // ordinary text the automaton sits within a few bytes of its start state
 // and any letter after a separator brings the facts DFA to its start, and
-// when it is not, walk2 sees it and walks the second half again.
+// when it is not, walk2 sees it and walks the second half again. Not
+// from fewer than 40 bytes: in short strings of digits (an order or
+// account reference) the facts DFA's digit run disagrees at the seam and
+// the re-walk cost more than the second walk saved.
 const (
-	pairMin  = 20
+	pairMin  = 40
 	pairWarm = 6
 )
 
@@ -444,24 +447,34 @@ func (a *automaton) walk2(s string, states []uint32, warm int) (flags, top uint3
 	if ida == idM && fsa == fsM {
 		return a.denseTop(flags)
 	}
-	return a.resume(s[:n], states, m, ida, ida == idM, flags&matchBit)
+	return a.resume(s[:n], states, m, ida, ida == idM, fsa == fsM, flags, flags&matchBit)
 }
 
 // resume completes a walk2 whose second walk did not meet the first at m.
-// The flags mixed in the second walk's, so they are measured again, facts
-// DFA alone, over s; when the automaton's states differed too (sameID
-// false), s[m:] is walked again from the first walk's state id. match is
-// the matchBit the walks gathered. It returns what walk2 returns.
-func (a *automaton) resume(s string, states []uint32, m int, id uint32, sameID bool, match uint32) (flags, top uint32) {
-	var fst uint32
-	for i := 0; i < len(s); i++ {
-		row := factTable[(uint32(factKinds[s[i]])*factRowBytes+fst)/4:]
-		flags |= row[1]
-		fst = row[0]
+// When the facts DFA's states differed (sameFact false), the flags mixed
+// in the second walk's, so they are measured again, facts DFA alone, over
+// s; when they agreed, the second walk's facts from m on are exact and only
+// the match bit may be wrong. When the automaton's states differed too
+// (sameID false), s[m:] is walked again from the first walk's state id.
+// match is the matchBit the walks gathered. It returns what walk2 returns.
+// Its loops step the same tables as steps1: a string a pattern crosses at
+// the seam (a small policy's identifier in a log body) takes this path on
+// every record.
+func (a *automaton) resume(s string, states []uint32, m int, id uint32, sameID, sameFact bool, flags, match uint32) (uint32, uint32) {
+	col, fact := &a.col, &a.fact
+	if !sameFact {
+		flags = 0
+		var fst uint32
+		for i := 0; i < len(s); i++ {
+			b := s[i]
+			flags |= *(*uint32)(unsafe.Add(unsafe.Add(fact[b], 4), fst))
+			fst = *(*uint32)(unsafe.Add(fact[b], fst))
+		}
 	}
+	flags &^= matchBit
 	if !sameID {
 		for i := m; i < len(s); i++ {
-			id = a.trans[(id+a.column(s[i]))/4]
+			id = *(*uint32)(unsafe.Add(col[s[i]], id))
 			states[i] = id
 		}
 		match = 0
