@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/tenancyhq/tenancy/internal/redact/redactbench"
 )
 
 // h13Automata are dense automata whose walks the tests below compare: the
@@ -17,7 +19,7 @@ func h13Automata(t *testing.T) map[string]*automaton {
 	m, err := NewMatcher(benchPolicy(t, 10))
 	require.NoError(t, err)
 	out["bench"] = m.ac
-	m, err = NewMatcher(h13Policy(t, 100))
+	m, err = NewMatcher(redactbench.Policy(t, 100))
 	require.NoError(t, err)
 	out["processor"] = m.ac
 	for i, pats := range [][]string{

@@ -22,6 +22,7 @@ import (
 	"github.com/tenancyhq/tenancy/internal/identity"
 	"github.com/tenancyhq/tenancy/internal/policy"
 	"github.com/tenancyhq/tenancy/internal/redact"
+	"github.com/tenancyhq/tenancy/internal/redact/redactbench"
 	"github.com/tenancyhq/tenancy/processor/tenantredactprocessor/internal/metadata"
 )
 
@@ -30,7 +31,7 @@ import (
 // carrying another tenant's identifier.
 const (
 	benchBatch   = 1000
-	foreignEvery = 20 // 5%
+	foreignEvery = redactbench.ForeignEvery // 5%
 	benchOwner   = 1
 )
 
@@ -49,80 +50,14 @@ func benchTenants(tb testing.TB) []int {
 	return ns
 }
 
-func tenantName(i int) string { return fmt.Sprintf("cust%05d", i) }
+func tenantName(i int) string { return redactbench.TenantName(i) }
 
-// benchPolicy declares n tenants, each identified by its customer id (which
-// is also its domain's first label and its key prefix's middle), and
-// redacts every PII and secret class.
-func benchPolicy(tb testing.TB, n int) *policy.Policy {
-	var y strings.Builder
-	y.WriteString("defaults:\n  redaction:\n    classes: {")
-	for i, c := range policy.RedactionClasses {
-		if i > 0 {
-			y.WriteString(", ")
-		}
-		y.WriteString(c + ": mask")
-	}
-	y.WriteString("}\ntenants:\n")
-	for i := range n {
-		fmt.Fprintf(&y, "  %s:\n    identifiers: [%s]\n", tenantName(i), tenantName(i))
-	}
-	p, err := policy.Parse("bench.yaml", []byte(y.String()))
-	require.NoError(tb, err)
-	return p
-}
+func benchPolicy(tb testing.TB, n int) *policy.Policy { return redactbench.Policy(tb, n) }
 
-// Bodies of ordinary service logs, about 120 characters once filled in.
-var benchBodies = []string{
-	"GET /api/v2/orders/%d/items?page=2 completed in 34ms status=200 bytes=5120 cache=miss region=eu-west-1 retries=0 ok",
-	"payment authorised for order %d amount=129.90 currency=EUR provider=adyen latency_ms=212 attempt=1 risk_score=low",
-	"worker picked job %d from queue invoices-high after 1.2s wait; rendering PDF template invoice-v3 with locale de-DE",
-	"slow query on replica db-ro-2 took 845ms rows=%d plan=index_scan table=order_lines filter=status,created_at",
-	"user session refreshed for account %d, token expires in 3600s, scopes=read:orders write:cart, client=web-checkout",
-	"circuit breaker half-open for upstream inventory-svc after %d failures in 30s window; probing with one request now",
-	"shipment label created carrier=dhl service=express parcels=%d weight_kg=2.4 destination_country=NL dispatch=today",
-	"feature flag checkout_v2 evaluated true for cohort beta-testers rollout=25%% request_id=%d variant=B sticky=yes",
-}
-
-// benchLogs is one batch owned by tenant benchOwner; one record in
-// foreignEvery carries tenant foreign's identifier, in turn as an e-mail in
-// the body, the host of a URL attribute, and an API key attribute. With
+// benchLogs is one batch owned by tenant benchOwner (redactbench.Logs):
+// one record in foreignEvery carries tenant foreign's identifier; with
 // foreign < 0 no record needs a change.
-func benchLogs(foreign int) plog.Logs {
-	ld := plog.NewLogs()
-	rl := ld.ResourceLogs().AppendEmpty()
-	ra := rl.Resource().Attributes()
-	ra.PutStr(identity.AttrTenantID, tenantName(benchOwner))
-	ra.PutStr("service.name", "checkout")
-	ra.PutStr("host.name", "ip-10-0-3-17.eu-west-1.compute.internal")
-	lrs := rl.ScopeLogs().AppendEmpty().LogRecords()
-	lrs.EnsureCapacity(benchBatch)
-	for i := range benchBatch {
-		lr := lrs.AppendEmpty()
-		body := fmt.Sprintf(benchBodies[i%len(benchBodies)], 80000+i*7)
-		a := lr.Attributes()
-		a.PutStr("http.request.method", "GET")
-		a.PutStr("http.route", "/api/v2/orders/{id}/items")
-		a.PutStr("url.full", fmt.Sprintf("https://shop.%s.example/api/v2/orders/%d", tenantName(benchOwner), 80000+i*7))
-		a.PutStr("user_agent.original", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0")
-		a.PutStr("code.function", "OrderService.loadItems")
-		a.PutStr("thread.name", fmt.Sprintf("worker-%d", i%16))
-		a.PutStr("session.id", fmt.Sprintf("%016x", uint64(i+1)*0x9E3779B97F4A7C15))
-		a.PutStr("deployment.environment", "production")
-		if foreign >= 0 && i%foreignEvery == 0 {
-			switch (i / foreignEvery) % 3 {
-			case 0:
-				body = fmt.Sprintf("notify billing-ops@%s.example about invoice %d, dunning level 2, retry scheduled tomorrow morning", tenantName(foreign), i)
-			case 1:
-				a.PutStr("url.full", fmt.Sprintf("https://api.%s.example/v1/webhooks/%d", tenantName(foreign), i))
-			case 2:
-				a.PutStr("session.id", fmt.Sprintf("ak_%s_9f8e7d6c5b4a", tenantName(foreign)))
-			}
-		}
-		lr.Body().SetStr(body)
-	}
-	return ld
-}
+func benchLogs(foreign int) plog.Logs { return redactbench.Logs(benchOwner, foreign, benchBatch) }
 
 // freshCopies makes the next 16 batches to redact with the timer stopped
 // and then collects garbage, still stopped. Copying a batch allocates about
@@ -231,11 +166,11 @@ func consume(b *testing.B, p processor.Logs, src plog.Logs) {
 		}
 		ld := fresh[len(fresh)-1]
 		fresh = fresh[:len(fresh)-1]
-		t0 := threadCPU()
+		t0 := redactbench.ThreadCPU()
 		if err := p.ConsumeLogs(ctx, ld); err != nil {
 			b.Fatal(err)
 		}
-		cpu += threadCPU() - t0
+		cpu += redactbench.ThreadCPU() - t0
 	}
 	perRecord(b)
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N*benchBatch), "cpu-ns/record")
