@@ -93,7 +93,7 @@ func (w *ReadWatch) Reads(tenants []string, now time.Time) (map[string]TenantRea
 		if !ok || files == m.files {
 			continue
 		}
-		if m.seq == 0 && files.newest() < m.since.UnixNano() {
+		if m.seq == 0 && files.newest() < m.since.UnixNano()-int64(mtimeSlack) {
 			m.files = files // unchanged since before the watch: nothing new to walk
 			continue
 		}
@@ -114,6 +114,13 @@ func (w *ReadWatch) Reads(tenants []string, now time.Time) (map[string]TenantRea
 }
 
 func (f fileStamp) newest() int64 { return max(f.dbMod, f.wMod) }
+
+// mtimeSlack is how far a file's modification time may lag the clock:
+// the kernel stamps it from a coarse clock (a tick, up to seconds on some
+// file systems), so a write just after the watch started can carry a time
+// before it. Within the slack the log is walked; the walk counts only
+// entries timed at or after the start.
+const mtimeSlack = 2 * time.Second
 
 // stampFiles stats the tenant's database and WAL; false without a database.
 func (s *Store) stampFiles(tenant string) (fileStamp, bool) {
