@@ -57,6 +57,14 @@ func (t *tenantDB) attrsJSON(m pcommon.Map) []byte {
 	if m.Len() == 0 {
 		return emptyObject
 	}
+	// A buffer one huge record grew is let go at the next row, not kept
+	// for as long as the tenant's database stays open.
+	if cap(t.jsonBuf) > maxKeptJSON {
+		t.jsonBuf = nil
+	}
 	t.jsonBuf = appendMap(t.jsonBuf[:0], m)
 	return t.jsonBuf
 }
+
+// maxKeptJSON bounds the attributes buffer a tenant keeps between rows.
+const maxKeptJSON = 64 << 10
