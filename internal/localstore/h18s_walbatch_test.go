@@ -121,15 +121,12 @@ func TestWalBatchRollbackDropsItsFrames(t *testing.T) {
 	tdb.mu.Unlock()
 	boom := errors.New("boom")
 	err = tdb.inTxBatch(true, func() error {
-		ps, err := tdb.stmt(sqlInsertLog)
-		if err != nil {
-			return err
-		}
-		st := newRowInserter(ps, 13)
 		sum := IngestSummary{Signal: "logs"}
+		ins := tdb.newBlockInserter(&sum, logColumns, "ingested_unix_nano", "service_name", "scope_name", "resource", lineageColumn)
+		ins.startRun(200, int64(1), nil, "", "{}", nil)
 		big := strings.Repeat("x", 3000)
 		for i := range 200 {
-			if _, err := tdb.insertRow(st, &sum, int64(i+1), int64(0), int64(1), int64(9), "INFO", big, nil, nil, nil, "", "{}", []byte("{}"), nil); err != nil {
+			if _, err := ins.add(int64(i+1), int64(0), int64(9), "INFO", big, nil, nil, []byte("{}")); err != nil {
 				return err
 			}
 		}

@@ -62,6 +62,10 @@ type Store struct {
 	// benchmark that measures what they cost (the chain then does not
 	// verify).
 	noRowDigests bool
+	// blockRows, when set (tests and benchmarks), is the only block
+	// length ingest inserts rows in besides 1 (h18l_blocks.go); 1 inserts
+	// row by row.
+	blockRows int
 	// rekeyFault, when set (tests), fails a data-key rotation between
 	// staging the key file and replacing the database.
 	rekeyFault func() error

@@ -76,31 +76,6 @@ func bindAny(st *sqlite3.Stmt, i int, v any) {
 	}
 }
 
-// insertRow inserts one row of the batch with args as its columns, in
-// table order (the last is its lineage), and adds it to the batch's ids
-// and digest. t.mu held. It returns the row id.
-func (t *tenantDB) insertRow(r *rowInserter, sum *IngestSummary, args ...any) (int64, error) {
-	for i, a := range args {
-		r.bind(i, a)
-	}
-	if err := r.st.Exec(); err != nil {
-		return 0, err
-	}
-	id := t.conn.LastInsertRowID()
-	if sum.FirstID == 0 {
-		sum.FirstID = id
-	}
-	sum.LastID = id
-	if t.s.noRowDigests {
-		return id, nil
-	}
-	h := t.rowHasher()
-	h.begin(tables[sum.Signal], id)
-	hashRow(h, args)
-	h.end(&sum.digest)
-	return id, nil
-}
-
 // hashRow feeds a row's values, its last, an added column, only when set
 // (addedColumn).
 func hashRow(h *rowHasher, args []any) {
@@ -169,7 +144,8 @@ func hexOrNil(empty bool, s string) any {
 	return s
 }
 
-const sqlInsertLog = `INSERT INTO logs(time_unix_nano, observed_unix_nano, ingested_unix_nano, severity_number, severity_text, body, trace_id, span_id, service_name, scope_name, resource, attrs, lineage) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`
+// logColumns are the logs table's columns after id, in table order.
+var logColumns = []string{"time_unix_nano", "observed_unix_nano", "ingested_unix_nano", "severity_number", "severity_text", "body", "trace_id", "span_id", "service_name", "scope_name", "resource", "attrs", lineageColumn}
 
 // WriteLogs stores a batch of one tenant's logs in one transaction, with an
 // "ingest" audit entry. The caller has already split batches by tenant.
@@ -181,12 +157,8 @@ func (s *Store) WriteLogs(tenant string, ld plog.Logs, policyVersion string) err
 	now := time.Now()
 	ingested := now.UnixNano()
 	return t.inTxBatch(true, func() error {
-		ps, err := t.stmt(sqlInsertLog)
-		if err != nil {
-			return err
-		}
-		st := newRowInserter(ps, 13)
 		sum := IngestSummary{Signal: "logs"}
+		ins := t.newBlockInserter(&sum, logColumns, "ingested_unix_nano", "service_name", "scope_name", "resource", lineageColumn)
 		lineage := &Lineage{}
 		for i := 0; i < ld.ResourceLogs().Len(); i++ {
 			rl := ld.ResourceLogs().At(i)
@@ -199,7 +171,7 @@ func (s *Store) WriteLogs(tenant string, ld plog.Logs, policyVersion string) err
 			sum.Resources++
 			for j := 0; j < rl.ScopeLogs().Len(); j++ {
 				sl := rl.ScopeLogs().At(j)
-				scope := sl.Scope().Name()
+				ins.startRun(sl.LogRecords().Len(), ingested, svc, sl.Scope().Name(), res, lid)
 				for k := 0; k < sl.LogRecords().Len(); k++ {
 					lr := sl.LogRecords().At(k)
 					ts := nanos(lr.Timestamp())
@@ -210,9 +182,9 @@ func (s *Store) WriteLogs(tenant string, ld plog.Logs, policyVersion string) err
 						ts = ingested
 					}
 					sum.see(ts)
-					id, err := t.insertRow(st, &sum, ts, nanos(lr.ObservedTimestamp()), ingested, int64(lr.SeverityNumber()), lr.SeverityText(), bodyText(lr.Body()),
+					id, err := ins.add(ts, nanos(lr.ObservedTimestamp()), int64(lr.SeverityNumber()), lr.SeverityText(), bodyText(lr.Body()),
 						hexOrNil(lr.TraceID().IsEmpty(), lr.TraceID().String()), hexOrNil(lr.SpanID().IsEmpty(), lr.SpanID().String()),
-						svc, scope, res, t.attrsJSON(lr.Attributes()), lid)
+						t.attrsJSON(lr.Attributes()))
 					if err != nil {
 						return err
 					}
@@ -220,11 +192,15 @@ func (s *Store) WriteLogs(tenant string, ld plog.Logs, policyVersion string) err
 				}
 			}
 		}
+		if err := ins.done(); err != nil {
+			return err
+		}
 		return t.appendIngest(now, &sum, lineage, policyVersion)
 	})
 }
 
-const sqlInsertPoint = `INSERT INTO datapoints(time_unix_nano, start_time_unix_nano, ingested_unix_nano, metric_name, metric_type, unit, value, count, sum, detail, service_name, scope_name, resource, attrs, lineage) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+// pointColumns are the datapoints table's columns after id, in table order.
+var pointColumns = []string{"time_unix_nano", "start_time_unix_nano", "ingested_unix_nano", "metric_name", "metric_type", "unit", "value", "count", "sum", "detail", "service_name", "scope_name", "resource", "attrs", lineageColumn}
 
 func numberValue(dp pmetric.NumberDataPoint) float64 {
 	if dp.ValueType() == pmetric.NumberDataPointValueTypeInt {
@@ -243,12 +219,8 @@ func (s *Store) WriteMetrics(tenant string, md pmetric.Metrics, policyVersion st
 	now := time.Now()
 	ingested := now.UnixNano()
 	return t.inTxBatch(true, func() error {
-		ps, err := t.stmt(sqlInsertPoint)
-		if err != nil {
-			return err
-		}
-		st := newRowInserter(ps, 15)
 		sum := IngestSummary{Signal: "metrics"}
+		ins := t.newBlockInserter(&sum, pointColumns, "ingested_unix_nano", "service_name", "scope_name", "resource", lineageColumn)
 		lineage := &Lineage{}
 		for i := 0; i < md.ResourceMetrics().Len(); i++ {
 			rm := md.ResourceMetrics().At(i)
@@ -261,7 +233,11 @@ func (s *Store) WriteMetrics(tenant string, md pmetric.Metrics, policyVersion st
 			sum.Resources++
 			for j := 0; j < rm.ScopeMetrics().Len(); j++ {
 				sm := rm.ScopeMetrics().At(j)
-				scope := sm.Scope().Name()
+				points := 0
+				for _, m := range sm.Metrics().All() {
+					points += dataPoints(m)
+				}
+				ins.startRun(points, ingested, svc, sm.Scope().Name(), res, lid)
 				for k := 0; k < sm.Metrics().Len(); k++ {
 					m := sm.Metrics().At(k)
 					row := func(ts, start pcommon.Timestamp, value, count, total, detail any, attrs pcommon.Map) error {
@@ -270,9 +246,12 @@ func (s *Store) WriteMetrics(tenant string, md pmetric.Metrics, policyVersion st
 							tn = ingested
 						}
 						sum.see(tn)
-						id, err := t.insertRow(st, &sum, tn, nanos(start), ingested, m.Name(), m.Type().String(), m.Unit(), value, count, total, detail, svc, scope, res, t.attrsJSON(attrs), lid)
+						id, err := ins.add(tn, nanos(start), m.Name(), m.Type().String(), m.Unit(), value, count, total, detail, t.attrsJSON(attrs))
+						if err != nil {
+							return err
+						}
 						seeRow(part, id, attrs)
-						return err
+						return nil
 					}
 					var err error
 					switch m.Type() {
@@ -329,8 +308,28 @@ func (s *Store) WriteMetrics(tenant string, md pmetric.Metrics, policyVersion st
 				}
 			}
 		}
+		if err := ins.done(); err != nil {
+			return err
+		}
 		return t.appendIngest(now, &sum, lineage, policyVersion)
 	})
+}
+
+// dataPoints is how many rows m makes: one per data point.
+func dataPoints(m pmetric.Metric) int {
+	switch m.Type() {
+	case pmetric.MetricTypeGauge:
+		return m.Gauge().DataPoints().Len()
+	case pmetric.MetricTypeSum:
+		return m.Sum().DataPoints().Len()
+	case pmetric.MetricTypeHistogram:
+		return m.Histogram().DataPoints().Len()
+	case pmetric.MetricTypeExponentialHistogram:
+		return m.ExponentialHistogram().DataPoints().Len()
+	case pmetric.MetricTypeSummary:
+		return m.Summary().DataPoints().Len()
+	}
+	return 0
 }
 
 // eventsJSON is a span's events as a JSON array.
@@ -351,7 +350,8 @@ func eventsJSON(evs ptrace.SpanEventSlice) string {
 	return string(append(b, ']'))
 }
 
-const sqlInsertSpan = `INSERT INTO spans(time_unix_nano, end_unix_nano, ingested_unix_nano, trace_id, span_id, parent_span_id, name, kind, status_code, status_message, service_name, scope_name, resource, attrs, events, lineage) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+// spanColumns are the spans table's columns after id, in table order.
+var spanColumns = []string{"time_unix_nano", "end_unix_nano", "ingested_unix_nano", "trace_id", "span_id", "parent_span_id", "name", "kind", "status_code", "status_message", "service_name", "scope_name", "resource", "attrs", "events", lineageColumn}
 
 // WriteTraces stores a batch of one tenant's spans.
 func (s *Store) WriteTraces(tenant string, td ptrace.Traces, policyVersion string) error {
@@ -362,12 +362,8 @@ func (s *Store) WriteTraces(tenant string, td ptrace.Traces, policyVersion strin
 	now := time.Now()
 	ingested := now.UnixNano()
 	return t.inTxBatch(true, func() error {
-		ps, err := t.stmt(sqlInsertSpan)
-		if err != nil {
-			return err
-		}
-		st := newRowInserter(ps, 16)
 		sum := IngestSummary{Signal: "traces"}
+		ins := t.newBlockInserter(&sum, spanColumns, "ingested_unix_nano", "service_name", "scope_name", "resource", lineageColumn)
 		lineage := &Lineage{}
 		for i := 0; i < td.ResourceSpans().Len(); i++ {
 			rs := td.ResourceSpans().At(i)
@@ -380,7 +376,7 @@ func (s *Store) WriteTraces(tenant string, td ptrace.Traces, policyVersion strin
 			sum.Resources++
 			for j := 0; j < rs.ScopeSpans().Len(); j++ {
 				ss := rs.ScopeSpans().At(j)
-				scope := ss.Scope().Name()
+				ins.startRun(ss.Spans().Len(), ingested, svc, ss.Scope().Name(), res, lid)
 				for k := 0; k < ss.Spans().Len(); k++ {
 					sp := ss.Spans().At(k)
 					ts := nanos(sp.StartTimestamp())
@@ -396,14 +392,17 @@ func (s *Store) WriteTraces(tenant string, td ptrace.Traces, policyVersion strin
 					if !sp.ParentSpanID().IsEmpty() {
 						parent = sp.ParentSpanID().String()
 					}
-					id, err := t.insertRow(st, &sum, ts, nanos(sp.EndTimestamp()), ingested, sp.TraceID().String(), sp.SpanID().String(), parent,
-						sp.Name(), sp.Kind().String(), sp.Status().Code().String(), sp.Status().Message(), svc, scope, res, t.attrsJSON(sp.Attributes()), events, lid)
+					id, err := ins.add(ts, nanos(sp.EndTimestamp()), sp.TraceID().String(), sp.SpanID().String(), parent,
+						sp.Name(), sp.Kind().String(), sp.Status().Code().String(), sp.Status().Message(), t.attrsJSON(sp.Attributes()), events)
 					if err != nil {
 						return err
 					}
 					seeRow(part, id, sp.Attributes())
 				}
 			}
+		}
+		if err := ins.done(); err != nil {
+			return err
 		}
 		return t.appendIngest(now, &sum, lineage, policyVersion)
 	})
