@@ -348,18 +348,22 @@ func benchEnvInt(t *testing.T, name string, def int) int {
 // TestBenchE2E (make bench-e2e; the benche2e build tag keeps it out of
 // make test) measures records per collector CPU-second and peak RSS of
 // the built collector for the floor and each Tenancy variant, in rounds:
-// each round measures the floor first and then every variant, in an order
-// that rotates from round to round, and each ratio is the median over the
-// rounds of variant / that round's floor, so load from other jobs on the
-// machine falls on both sides of it.
+// each round runs every variant, in an order that rotates from round to
+// round, with a run of the floor before the first and after each, and a
+// variant's ratio in a round is its rate over the mean of the two floor
+// runs either side of it (each floor run serves the variants on both of
+// its sides). Each ratio printed is the median over the rounds. Load from
+// other jobs on the machine moves the floor by ±10 % within minutes; a
+// floor measured seconds from the variant shares more of it than one
+// measured once at the start of a round, up to eighteen runs earlier.
 //
-// BENCH_E2E_ROUNDS (3), BENCH_E2E_RECORDS (records per sender per run,
+// BENCH_E2E_ROUNDS (5), BENCH_E2E_RECORDS (records per sender per run,
 // 50000), BENCH_E2E_TENANTS (10,1000,10000), BENCH_E2E_ONLY (a substring of
 // the variants to run besides the floor) and BENCH_E2E_PPROF (a directory:
-// CPU and heap profiles of each variant's first round, through the pprof
+// CPU and heap profiles of each variant's first run, through the pprof
 // extension, which the collector must be built with) tune it.
 func TestBenchE2E(t *testing.T) {
-	rounds := benchEnvInt(t, "BENCH_E2E_ROUNDS", 3)
+	rounds := benchEnvInt(t, "BENCH_E2E_ROUNDS", 5)
 	perSender := benchEnvInt(t, "BENCH_E2E_RECORDS", 50_000)
 	counts := []int{10, 1_000, 10_000}
 	if s := os.Getenv("BENCH_E2E_TENANTS"); s != "" {
@@ -387,25 +391,31 @@ func TestBenchE2E(t *testing.T) {
 
 	results := map[string][]benchResult{}
 	ratios := map[string][]float64{}
-	for r := range rounds {
-		fl := benchRun(t, floor, sink, "", perSender, prof)
+	floorRun := func(r int) benchResult {
+		fl := benchRun(t, floor, sink, "", perSender, prof.of(floor.name))
 		results[floor.name] = append(results[floor.name], fl)
 		t.Logf("round %d: %-52s %8.0f records/CPU-s  (%d records, %.2f CPU-s, %s)", r+1, floor.name, fl.rate(), fl.records, fl.cpu, fl.wall.Round(time.Millisecond))
+		return fl
+	}
+	for r := range rounds {
+		before := floorRun(r)
 		for i := range variants {
 			v := variants[(i+r)%len(variants)]
-			res := benchRun(t, v, sink, policies[v.tenants], perSender, prof)
+			res := benchRun(t, v, sink, policies[v.tenants], perSender, prof.of(v.name))
+			after := floorRun(r)
+			ref := (before.rate() + after.rate()) / 2
 			results[v.name] = append(results[v.name], res)
-			ratios[v.name] = append(ratios[v.name], res.rate()/fl.rate())
-			t.Logf("round %d: %-52s %8.0f records/CPU-s  %.2fx floor  peak RSS %d MB (%d MB at start)", r+1, v.name, res.rate(), res.rate()/fl.rate(), res.rss>>20, res.rssUp>>20)
+			ratios[v.name] = append(ratios[v.name], res.rate()/ref)
+			t.Logf("round %d: %-52s %8.0f records/CPU-s  %.2fx floor  peak RSS %d MB (%d MB at start)", r+1, v.name, res.rate(), res.rate()/ref, res.rss>>20, res.rssUp>>20)
+			before = after
 		}
-		prof.done()
 	}
 
 	median := func(xs []float64) float64 {
 		s := slices.Sorted(slices.Values(xs))
 		return s[len(s)/2]
 	}
-	t.Logf("%d rounds of %d records (%d senders x %d), medians; senders: the policy's first and last tenant, one telemetrygen process each (1 worker, 100-record requests, unthrottled); dirty: every record names another tenant's domain in the body and carries an e-mail attribute",
+	t.Logf("%d rounds of %d records (%d senders x %d), medians; each ratio against the mean of the floor runs just before and just after the variant's run; senders: the policy's first and last tenant, one telemetrygen process each (1 worker, 100-record requests, unthrottled); dirty: every record names another tenant's domain in the body and carries an e-mail attribute",
 		rounds, 2*perSender, 2, perSender)
 	t.Logf("| pipeline | records per collector CPU-second | ratio to the floor | peak RSS (MB) | of which at start (MB) |")
 	t.Logf("|---|---:|---:|---:|---:|")
@@ -461,12 +471,13 @@ func TestBenchE2E(t *testing.T) {
 	}
 }
 
-// benchProfiler takes, in the first round, a CPU profile of each
-// variant's measured load and a heap profile at its end, through the
-// collector's pprof extension, when BENCH_E2E_PPROF names a directory.
+// benchProfiler takes, in each variant's first run (the floor's first),
+// a CPU profile of its measured load and a heap profile at its end,
+// through the collector's pprof extension, when BENCH_E2E_PPROF names a
+// directory.
 type benchProfiler struct {
 	dir   string
-	taken bool
+	taken map[string]bool // the variants profiled
 }
 
 func newBenchProfiler(t *testing.T) *benchProfiler {
@@ -475,13 +486,23 @@ func newBenchProfiler(t *testing.T) *benchProfiler {
 		return nil
 	}
 	require.NoError(t, os.MkdirAll(dir, 0o750))
-	return &benchProfiler{dir: dir}
+	return &benchProfiler{dir: dir, taken: map[string]bool{}}
+}
+
+// of is the profiler for a run of the variant name: p on its first run,
+// nil (no profile) after.
+func (p *benchProfiler) of(name string) *benchProfiler {
+	if p == nil || p.taken[name] {
+		return nil
+	}
+	p.taken[name] = true
+	return p
 }
 
 // config adds the pprof extension on a free port ({{PPROF}} is kept in
 // the config for start to find).
 func (p *benchProfiler) config(t *testing.T, cfg string) string {
-	if p == nil || p.taken {
+	if p == nil {
 		return cfg
 	}
 	addr := peertest.FreeAddr(t)
@@ -494,7 +515,7 @@ func (p *benchProfiler) config(t *testing.T, cfg string) string {
 // no samples. The returned stop writes the heap profile and waits for the
 // CPU profile.
 func (p *benchProfiler) start(t *testing.T, name string, c *collector) func() {
-	if p == nil || p.taken {
+	if p == nil {
 		return func() {}
 	}
 	cfg, err := os.ReadFile(c.configPath)
@@ -526,11 +547,5 @@ func (p *benchProfiler) start(t *testing.T, name string, c *collector) func() {
 	return func() {
 		require.NoError(t, fetch("/debug/pprof/heap", file+".heap.pb.gz"))
 		require.NoError(t, <-cpuErr)
-	}
-}
-
-func (p *benchProfiler) done() {
-	if p != nil {
-		p.taken = true
 	}
 }
