@@ -49,10 +49,16 @@ const walBatchMax = 512 << 10
 const walFrameHeader = 24
 
 func init() {
-	vfs.Register(walBatchVFS, &walBatchFS{VFS: vfs.Find("adiantum")})
+	vfs.Register(walBatchVFS, &walBatchFS{VFS: vfs.Find("adiantum"), direct: true})
 }
 
-type walBatchFS struct{ vfs.VFS }
+// walBatchFS: direct when its VFS is adiantum itself, so a WAL's file is
+// adiantum's and the one it unwraps to is the file adiantum writes
+// (runCipher); tests put counting layers between.
+type walBatchFS struct {
+	vfs.VFS
+	direct bool
+}
 
 func (v *walBatchFS) Open(name string, flags vfs.OpenFlag) (vfs.File, vfs.OpenFlag, error) {
 	return vfsutil.WrapOpen(v.VFS, name, flags)
@@ -68,7 +74,7 @@ func (v *walBatchFS) OpenFilename(name *vfs.Filename, flags vfs.OpenFlag) (vfs.F
 		return &walBatchDB{File: f}, flags, nil
 	case flags&vfs.OPEN_WAL != 0:
 		if db, ok := vfsutil.UnwrapFile[*walBatchDB](name.DatabaseFile()); ok {
-			w := &walBatchFile{File: f, db: db, blockOff: -1}
+			w := &walBatchFile{File: f, db: db, blockOff: -1, direct: v.direct}
 			db.wal = w
 			return w, flags, nil
 		}
@@ -83,11 +89,23 @@ type walBatchDB struct {
 	vfs.File
 	wal   *walBatchFile
 	armed bool
+	// cipher is adiantum's for the key the connection gave (nil: none
+	// yet, or one given otherwise than by hexkey): runs of whole blocks
+	// are encrypted and written with it (h18l_runwrite.go).
+	cipher *runCipher
 }
 
 func (d *walBatchDB) Pragma(name, value string) (string, error) {
 	if name != walBatchPragma {
-		return vfsutil.WrapPragma(d.File, name, value)
+		r, err := vfsutil.WrapPragma(d.File, name, value)
+		switch name {
+		case "key", "hexkey", "textkey":
+			d.cipher = nil
+			if name == "hexkey" && err == nil {
+				d.cipher = newRunCipher(value)
+			}
+		}
+		return r, err
 	}
 	switch value {
 	case "1":
@@ -146,6 +164,8 @@ type walBatchFile struct {
 	db  *walBatchDB
 	buf []byte
 	off int64
+	// direct: File is adiantum's (walBatchFS.direct).
+	direct bool
 	// commit is set from a commit frame's header to the next frame's
 	// header: writes are not held meanwhile.
 	commit bool
@@ -213,7 +233,11 @@ func (w *walBatchFile) flush() error {
 	if len(w.buf) == 0 {
 		return nil
 	}
-	_, err := w.File.WriteAt(w.buf, w.off)
+	var c *runCipher
+	if w.direct {
+		c = w.db.cipher
+	}
+	err := c.writeRun(w.File, w.buf, w.off)
 	w.buf = w.buf[:0]
 	return err
 }
