@@ -45,8 +45,10 @@ const (
 	artExtremes  = 3              // highest and lowest values kept each
 	artIsolated  = 10             // gap, in spreads of the rest, that isolates an extreme
 	artClamp     = 1e37           // values are clamped to ±artClamp: 3 spans of it fit float32
-	artConfRef   = 0.5            // alarm confidence a series' window alarms are taken at face value below
-	artConfRate  = 0.2            // weight of an alarm in the series' mean alarm confidence
+	artConfRef   = 0.5            // default Config.AlarmRef
+	artConfRate  = 0.2            // default Config.AlarmRate
+	artQuiet     = 24             // default Config.Quiet
+	artQuietLvl  = 0.4            // default Config.QuietLevel
 )
 
 // box is one category: per dimension the lowest and highest feature code it
@@ -102,21 +104,31 @@ type state struct {
 	Win  [artWin]uint8 // last levels, + artWinOff
 	Hist [artLevels + 1]uint8
 	WinN uint8 // levels in Win, up to artWin
-	_    [2]uint8
-	Cats [artCats]box // in probation: the last artBuf block values, float32
+	// Quiet is the block closes left in which window alarms score 0,
+	// after an alarm of at least the configured quiet level.
+	Quiet uint8
+	_     uint8
+	Cats  [artCats]box // in probation: the last artBuf block values, float32
 }
 
 // geom is what the configuration fixes: rows per block, the blocks of the
-// probation (the trend window), the rows of the probation, and the rows
-// after an alarm an out-of-range value stays quiet.
+// probation (the trend window), the rows of the probation, the rows after
+// an alarm an out-of-range value stays quiet, the block closes after a
+// strong alarm the window model stays quiet and the raw score that makes
+// an alarm strong, and the relative scaling's reference and rate (see
+// relative).
 type geom struct {
-	step, trend, prob, refractory uint32
+	step, trend, prob, refractory, quiet uint32
+	quietLevel, confRef, confRate        float64
 }
 
-func newGeom(c Config) geom {
-	p := max(min(c.Probation, 1<<30), 1) // the counters are 32-bit
+func newGeom(c Config) geom { return newSettings(c).geom() }
+
+func (s settings) geom() geom {
+	p := max(int(s.probation), 1)
 	step := max(1, p/artPerProb)
-	return geom{step: uint32(step), trend: uint32(p / step), prob: uint32(p), refractory: uint32(c.Suppress)}
+	return geom{step: uint32(step), trend: uint32(p / step), prob: uint32(p), refractory: uint32(s.suppress),
+		quiet: uint32(s.quiet), quietLevel: fromMilli(s.quietLevel), confRef: fromMilli(s.alarmRef), confRate: fromMilli(s.alarmRate)}
 }
 
 // update feeds one row; it returns the raw score and whether the value lay
@@ -169,11 +181,21 @@ func (a *state) update(g geom, v float64) (float64, bool) {
 			}
 		default:
 			x, full := a.features(ds)
-			score = max(score, a.relative(a.detect(g, b+1, x, full)))
+			ws := a.relative(g, a.detect(g, b+1, x, full))
+			if a.Quiet > 0 {
+				// Shortly after a strong alarm: the same event, or the
+				// model still settling after it.
+				a.Quiet--
+				ws = 0
+			}
+			score = max(score, ws)
 		}
 	}
 	if score > 0 {
 		a.LastAlarm = row + 1
+	}
+	if score >= g.quietLevel && g.quiet > 0 {
+		a.Quiet = uint8(g.quiet)
 	}
 	return score, outside
 }
@@ -755,20 +777,21 @@ func (a *state) detect(g geom, b uint32, x [artDims]uint8, full bool) float64 {
 
 // relative scales a window alarm's confidence c by the series' own alarm
 // history, a threshold that adapts per series: where the mean confidence
-// of its earlier alarms exceeds artConfRef (a series that keeps producing
+// (a moving mean at rate g.confRate, from g.confRef) of its earlier
+// alarms exceeds g.confRef (a series that keeps producing
 // confident new shapes), c counts in proportion less, so one global
 // threshold asks more of it; a series whose alarms have been rare or
 // faint keeps its scores. The first alarm is taken as it is.
-func (a *state) relative(c float64) float64 {
+func (a *state) relative(g geom, c float64) float64 {
 	if !(c > 0) {
 		return c
 	}
 	prev := a.AlarmConf
 	if prev == 0 {
-		prev = artConfRef
+		prev = float32(g.confRef)
 	}
-	a.AlarmConf = prev + artConfRate*(float32(c)-prev)
-	return c * min(1, artConfRef/float64(prev))
+	a.AlarmConf = prev + float32(g.confRate)*(float32(c)-prev)
+	return c * min(1, g.confRef/float64(prev))
 }
 
 // simsPer is the blocks per Sims entry: enough that a trend window fits.

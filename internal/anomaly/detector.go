@@ -8,7 +8,8 @@
 // rule, which alarms on a value beyond everything seen by a margin (less one
 // or two isolated extremes). The resonance model's alarms count relative to
 // the series' earlier ones, so a series whose alarms have been confident
-// needs more to alarm again. All state
+// needs more to alarm again, and after a strong alarm the model stays
+// quiet for a while (Config.Quiet). All state
 // is fixed-size (see StateSize): under 1 KiB per series, the categories as
 // 8-bit boxes.
 package anomaly
@@ -33,6 +34,21 @@ type Config struct {
 	// Suppress is how many points after an alarm a value beyond the seen
 	// range may not alarm again (one event, one alarm).
 	Suppress int
+	// Quiet is how many of the model's steps (blocks of Probation/104
+	// points) after an alarm of raw score QuietLevel or more the window
+	// model may not alarm: one event, one alarm, and none while the model
+	// settles after it. 0 is the default, 24; negative turns it off; at
+	// most 255.
+	Quiet int
+	// QuietLevel is the raw score from which an alarm starts the quiet
+	// span; 0 is the default, 0.4.
+	QuietLevel float64
+	// AlarmRef and AlarmRate set how the window model's alarms count
+	// relative to the series' earlier ones: where the moving mean
+	// confidence of its alarms (rate AlarmRate, starting at AlarmRef)
+	// exceeds AlarmRef, a new alarm's confidence is scaled by AlarmRef
+	// over it. 0 is the default, 0.5 and 0.2.
+	AlarmRef, AlarmRate float64
 }
 
 // DefaultConfig returns the configuration benchmarked on NAB v1.1 (where
@@ -42,6 +58,10 @@ func DefaultConfig() Config {
 		Sensitivity: 0.5,
 		Probation:   150,
 		Suppress:    50,
+		Quiet:       artQuiet,
+		QuietLevel:  artQuietLvl,
+		AlarmRef:    artConfRef,
+		AlarmRate:   artConfRate,
 	}
 }
 
@@ -56,14 +76,76 @@ func (c Config) Validate() error {
 	if c.Suppress < 0 {
 		return fmt.Errorf("suppress: %d is negative", c.Suppress)
 	}
+	if c.Quiet > math.MaxUint8 {
+		return fmt.Errorf("quiet: %d is above %d", c.Quiet, math.MaxUint8)
+	}
+	if c.QuietLevel < 0 || !(c.QuietLevel <= 1) {
+		return fmt.Errorf("quiet level: %v is outside [0,1]", c.QuietLevel)
+	}
+	if c.AlarmRef < 0 || !(c.AlarmRef <= 1) {
+		return fmt.Errorf("alarm reference: %v is outside [0,1]", c.AlarmRef)
+	}
+	if c.AlarmRate < 0 || !(c.AlarmRate <= 1) {
+		return fmt.Errorf("alarm rate: %v is outside [0,1]", c.AlarmRate)
+	}
 	return nil
 }
 
 // Detector scores one series. It is not safe for concurrent use.
 type Detector struct {
-	cfg  Config
+	set  settings
 	s    state
 	last explanation
+}
+
+// settings is a Config as a Detector keeps it, defaults filled in, in 24
+// bytes (Config's 56 would take the Detector past Go's 896-byte size
+// class, and 10,000 tenants' detectors 12 MiB further): the probation and
+// suppression spans capped at 1<<30 rows (the counters are 32-bit), the
+// quiet span as 0 (off) to 255, and the shares in [0,1] in units of 1e-4.
+type settings struct {
+	sensitivity                     float64
+	probation, suppress             int32
+	quietLevel, alarmRef, alarmRate uint16
+	quiet                           uint8
+}
+
+const milli = 1e4 // units of a share in settings
+
+func toMilli(f float64) uint16   { return uint16(math.Round(max(0, min(1, f)) * milli)) }
+func fromMilli(u uint16) float64 { return float64(u) / milli }
+
+// newSettings is a valid cfg as a Detector keeps it.
+func newSettings(c Config) settings {
+	s := settings{sensitivity: c.Sensitivity,
+		probation: int32(max(0, min(c.Probation, 1<<30))), suppress: int32(max(0, min(c.Suppress, 1<<30))),
+		quiet: artQuiet, quietLevel: toMilli(artQuietLvl), alarmRef: toMilli(artConfRef), alarmRate: toMilli(artConfRate)}
+	switch {
+	case c.Quiet < 0:
+		s.quiet = 0
+	case c.Quiet > 0:
+		s.quiet = uint8(min(c.Quiet, math.MaxUint8))
+	}
+	if c.QuietLevel > 0 {
+		s.quietLevel = toMilli(c.QuietLevel)
+	}
+	if c.AlarmRef > 0 {
+		s.alarmRef = max(1, toMilli(c.AlarmRef))
+	}
+	if c.AlarmRate > 0 {
+		s.alarmRate = max(1, toMilli(c.AlarmRate))
+	}
+	return s
+}
+
+// config is s as a Config.
+func (s settings) config() Config {
+	c := Config{Sensitivity: s.sensitivity, Probation: int(s.probation), Suppress: int(s.suppress),
+		Quiet: int(s.quiet), QuietLevel: fromMilli(s.quietLevel), AlarmRef: fromMilli(s.alarmRef), AlarmRate: fromMilli(s.alarmRate)}
+	if s.quiet == 0 {
+		c.Quiet = -1
+	}
+	return c
 }
 
 // explanation is what Explain reports beyond the state, which holds the
@@ -99,11 +181,13 @@ func New(cfg Config) (*Detector, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Detector{cfg: cfg}, nil
+	return &Detector{set: newSettings(cfg)}, nil
 }
 
-// Config returns the detector's configuration.
-func (d *Detector) Config() Config { return d.cfg }
+// Config returns the detector's configuration, defaults filled in (a
+// Quiet of 0 is 24; the quiet span turned off is -1), spans capped at
+// 1<<30 and shares rounded to 1e-4.
+func (d *Detector) Config() Config { return d.set.config() }
 
 // Points is the number of values the detector has seen.
 func (d *Detector) Points() uint64 { return uint64(d.s.Rows) }
@@ -118,12 +202,12 @@ func (d *Detector) Update(t time.Time, v float64) float64 {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return 0
 	}
-	raw, rangeHit := d.s.update(newGeom(d.cfg), v)
+	raw, rangeHit := d.s.update(d.set.geom(), v)
 	if !(raw > 0) {
 		raw = 0 // and NaN, which only a damaged state could yield
 	}
 	d.last = explanation{raw: float32(raw), outOfRange: rangeHit}
-	return calibrate(raw, d.cfg.Sensitivity)
+	return calibrate(raw, d.set.sensitivity)
 }
 
 // calibrate applies the sensitivity: a higher one lifts every score above

@@ -93,28 +93,35 @@ func (c *Corpus) LeaveOneCategoryOut(ts map[string][]string, cands []Detections,
 		catOf[k] = i
 	}
 	out := make([]HeldOut, 0, len(profiles))
-	for _, prof := range profiles {
-		// pts[k][i]: configuration k's points in category i, with corpus-wide
-		// window ids.
-		pts := make([][][]Point, len(cands))
-		best := make([]heldBest, len(cats))
-		for k, det := range cands {
-			pts[k] = make([][]Point, len(cats))
-			base := 0
-			for _, f := range c.Files {
-				sc, ok := det[f]
-				if !ok {
-					return nil, fmt.Errorf("configuration %d: no detections for %s", k, f)
-				}
-				p, err := FilePoints(ts[f], sc, c.Windows[f], base, prof.Costs)
-				if err != nil {
-					return nil, fmt.Errorf("%s: %w", f, err)
-				}
-				base += len(c.Windows[f])
-				i := catOf[Category(f)]
-				pts[k][i] = append(pts[k][i], p...)
+	// points is configuration k's points by category, with corpus-wide
+	// window ids. Only one configuration's are held at a time: a sweep of
+	// a hundred configurations would hold gigabytes.
+	points := func(k int, prof Profile) ([][]Point, error) {
+		byCat := make([][]Point, len(cats))
+		base := 0
+		for _, f := range c.Files {
+			sc, ok := cands[k][f]
+			if !ok {
+				return nil, fmt.Errorf("configuration %d: no detections for %s", k, f)
 			}
-			for i, b := range sweepHeldOut(pts[k], prof.Costs) {
+			p, err := FilePoints(ts[f], sc, c.Windows[f], base, prof.Costs)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", f, err)
+			}
+			base += len(c.Windows[f])
+			i := catOf[Category(f)]
+			byCat[i] = append(byCat[i], p...)
+		}
+		return byCat, nil
+	}
+	for _, prof := range profiles {
+		best := make([]heldBest, len(cats))
+		for k := range cands {
+			pts, err := points(k, prof)
+			if err != nil {
+				return nil, err
+			}
+			for i, b := range sweepHeldOut(pts, prof.Costs) {
 				if k == 0 || b.Raw > best[i].Raw {
 					best[i] = heldBest{k, b}
 				}
@@ -123,8 +130,12 @@ func (c *Corpus) LeaveOneCategoryOut(ts map[string][]string, cands []Detections,
 		h := HeldOut{Profile: prof.Name}
 		for i, held := range cats {
 			b := best[i]
+			pts, err := points(b.config, prof)
+			if err != nil {
+				return nil, err
+			}
 			cs := CategoryScore{Category: held, Windows: c.categoryWindows(held), Config: b.config, Threshold: b.Threshold,
-				Raw: ScoreAt(pts[b.config][i], b.Threshold, prof.Costs)}
+				Raw: ScoreAt(pts[i], b.Threshold, prof.Costs)}
 			cs.Score = Normalize(cs.Raw, cs.Windows, prof.Costs)
 			h.PerCategory = append(h.PerCategory, cs)
 			h.Raw += cs.Raw
