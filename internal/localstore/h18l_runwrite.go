@@ -61,8 +61,9 @@ func (c *runCipher) writeRun(enc vfs.File, run []byte, off int64) error {
 	return writeAll(enc, run[last-off:], last)
 }
 
-// runBlocks counts the blocks writeRun encrypted itself (tests).
-var runBlocks atomic.Int64
+// runBlocks and readAheadBlocks count the blocks writeRun encrypted and
+// readAhead decrypted (tests).
+var runBlocks, readAheadBlocks atomic.Int64
 
 func writeAll(f vfs.File, p []byte, off int64) error {
 	if len(p) == 0 {

@@ -166,6 +166,8 @@ type walBatchFile struct {
 	off int64
 	// direct: File is adiantum's (walBatchFS.direct).
 	direct bool
+	// t: what a checkpoint may read ahead (h18l_readahead.go).
+	t walTrack
 	// commit is set from a commit frame's header to the next frame's
 	// header: writes are not held meanwhile.
 	commit bool
@@ -180,6 +182,16 @@ type walBatchFile struct {
 var walBatchBufs = sync.Pool{New: func() any { b := make([]byte, 0, walBatchMax+64<<10); return &b }}
 
 func (w *walBatchFile) WriteAt(p []byte, off int64) (int, error) {
+	n, err := w.writeAt(p, off)
+	if err != nil {
+		w.forget()
+	} else {
+		w.track(p, off)
+	}
+	return n, err
+}
+
+func (w *walBatchFile) writeAt(p []byte, off int64) (int, error) {
 	w.blockOff = -1
 	if !w.db.armed {
 		if err := w.flush(); err != nil {
@@ -260,6 +272,9 @@ func (w *walBatchFile) ReadAt(p []byte, off int64) (int, error) {
 		return 0, err
 	}
 	if w.ckpt {
+		if n, ok := w.readAhead(p, off); ok {
+			return n, nil
+		}
 		if n, ok := w.readBlocks(p, off); ok {
 			return n, nil
 		}
@@ -283,6 +298,11 @@ func (w *walBatchFile) checkpoint(on bool) {
 	w.ckpt, w.blockOff = on, -1
 	if on && w.shm == nil {
 		w.shm = vfsutil.WrapSharedMemory(w.db.File)
+	}
+	if on {
+		w.startReadAhead()
+	} else {
+		w.stopReadAhead()
 	}
 }
 
@@ -316,6 +336,7 @@ func (w *walBatchFile) readBlocks(p []byte, off int64) (int, bool) {
 
 func (w *walBatchFile) Truncate(size int64) error {
 	w.blockOff = -1
+	w.forget()
 	if err := w.flush(); err != nil {
 		return err
 	}
