@@ -51,16 +51,16 @@ type blockInserter struct {
 	cur   *rowInserter
 	k, n  int
 	// The run: its shared values (in sharedAt order) and rows left.
-	run     []any
+	run     []cell
 	runLeft int
-	row     []any // one row's values in table order, for the digest
+	row     []cell // one row's values in table order, for the digest
 }
 
 // newBlockInserter: cols are the table's columns after id in table
 // order, shared those bound once per run.
 func (t *tenantDB) newBlockInserter(sum *IngestSummary, cols []string, shared ...string) *blockInserter {
 	b := &blockInserter{t: t, sum: sum, table: tables[sum.Signal], cols: cols, shared: make([]bool, len(cols)),
-		sizes: blockSizes, stmts: map[int]*rowInserter{}, row: make([]any, len(cols))}
+		sizes: blockSizes, stmts: map[int]*rowInserter{}, row: make([]cell, len(cols))}
 	if t.s.blockRows > 0 {
 		b.sizes = []int{t.s.blockRows, 1}
 		if t.s.blockRows == 1 {
@@ -75,14 +75,16 @@ func (t *tenantDB) newBlockInserter(sum *IngestSummary, cols []string, shared ..
 			}
 		}
 	}
-	b.run = make([]any, len(b.sharedAt))
+	b.run = make([]cell, len(b.sharedAt))
 	return b
 }
 
 // startRun begins a run of n rows sharing vals (in the order the shared
 // columns appear in the table). The previous run must be complete.
 func (b *blockInserter) startRun(n int, vals ...any) {
-	copy(b.run, vals)
+	for i, v := range vals {
+		b.run[i] = anyCell(v)
+	}
 	b.runLeft = n
 }
 
@@ -125,7 +127,7 @@ func (b *blockInserter) blockSQL(k int) string {
 
 // add binds one row of the run, its values in table order with the
 // shared columns' left out, and returns the id it takes.
-func (b *blockInserter) add(vals ...any) (int64, error) {
+func (b *blockInserter) add(vals ...cell) (int64, error) {
 	if b.n == 0 {
 		if err := b.startBlock(); err != nil {
 			return 0, err
@@ -135,7 +137,7 @@ func (b *blockInserter) add(vals ...any) (int64, error) {
 	p := s + b.n*per
 	id := b.nextID
 	b.nextID++
-	b.cur.bind(p, id)
+	b.cur.bind(p, intCell(id))
 	p++
 	v, si := 0, 0
 	for i := range b.cols {
@@ -157,7 +159,7 @@ func (b *blockInserter) add(vals ...any) (int64, error) {
 	if !b.t.s.noRowDigests {
 		h := b.t.rowHasher()
 		h.begin(b.table, id)
-		hashRow(h, b.row)
+		hashCells(h, b.row)
 		h.end(&b.sum.digest)
 	}
 	if b.n == b.k {

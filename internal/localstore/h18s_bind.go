@@ -11,41 +11,28 @@ import (
 // resource's JSON, service and scope, its lineage row, a repeated
 // severity) is not copied into SQLite again. One serves one transaction.
 type rowInserter struct {
-	st    *sqlite3.Stmt
-	last  []any
+	st   *sqlite3.Stmt
+	last []cell
+	// known: last[i] is what parameter i holds.
 	known []bool
 }
 
 func newRowInserter(st *sqlite3.Stmt, params int) *rowInserter {
-	return &rowInserter{st: st, last: make([]any, params), known: make([]bool, params)}
+	return &rowInserter{st: st, last: make([]cell, params), known: make([]bool, params)}
 }
 
 // bind sets parameter i (0-based) to v unless it holds v already.
-func (r *rowInserter) bind(i int, v any) {
-	if r.known[i] && sameBound(r.last[i], v) {
+func (r *rowInserter) bind(i int, v cell) {
+	if r.known[i] && v.same(&r.last[i]) {
 		return
 	}
-	bindAny(r.st, i+1, v)
-	switch v.(type) {
-	case nil, string, int64:
+	v.bind(r.st, i+1)
+	switch v.k {
+	case cellNull, cellInt, cellText:
 		r.last[i], r.known[i] = v, true
 	default: // a float is cheap to bind; a []byte buffer changes under us
-		r.last[i], r.known[i] = nil, false
+		r.last[i], r.known[i] = cell{}, false
 	}
-}
-
-func sameBound(a, b any) bool {
-	switch x := b.(type) {
-	case nil:
-		return a == nil
-	case string:
-		y, ok := a.(string)
-		return ok && x == y
-	case int64:
-		y, ok := a.(int64)
-		return ok && x == y
-	}
-	return false
 }
 
 // emptyObject is an empty map's JSON; never written into.

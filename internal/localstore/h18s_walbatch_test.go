@@ -126,7 +126,7 @@ func TestWalBatchRollbackDropsItsFrames(t *testing.T) {
 		ins.startRun(200, int64(1), nil, "", "{}", nil)
 		big := strings.Repeat("x", 3000)
 		for i := range 200 {
-			if _, err := ins.add(int64(i+1), int64(0), int64(9), "INFO", big, nil, nil, []byte("{}")); err != nil {
+			if _, err := ins.add(intCell(int64(i+1)), intCell(0), intCell(9), textCell("INFO"), textCell(big), cell{}, cell{}, bytesCell([]byte("{}"))); err != nil {
 				return err
 			}
 		}

@@ -182,9 +182,9 @@ func (s *Store) WriteLogs(tenant string, ld plog.Logs, policyVersion string) err
 						ts = ingested
 					}
 					sum.see(ts)
-					id, err := ins.add(ts, nanos(lr.ObservedTimestamp()), int64(lr.SeverityNumber()), lr.SeverityText(), bodyText(lr.Body()),
-						hexOrNil(lr.TraceID().IsEmpty(), lr.TraceID().String()), hexOrNil(lr.SpanID().IsEmpty(), lr.SpanID().String()),
-						t.attrsJSON(lr.Attributes()))
+					id, err := ins.add(intCell(ts), intCell(nanos(lr.ObservedTimestamp())), intCell(int64(lr.SeverityNumber())), textCell(lr.SeverityText()), bodyCell(lr.Body()),
+						hexCell(lr.TraceID().IsEmpty(), lr.TraceID().String), hexCell(lr.SpanID().IsEmpty(), lr.SpanID().String),
+						bytesCell(t.attrsJSON(lr.Attributes())))
 					if err != nil {
 						return err
 					}
@@ -246,7 +246,8 @@ func (s *Store) WriteMetrics(tenant string, md pmetric.Metrics, policyVersion st
 							tn = ingested
 						}
 						sum.see(tn)
-						id, err := ins.add(tn, nanos(start), m.Name(), m.Type().String(), m.Unit(), value, count, total, detail, t.attrsJSON(attrs))
+						id, err := ins.add(intCell(tn), intCell(nanos(start)), textCell(m.Name()), textCell(m.Type().String()), textCell(m.Unit()),
+							anyCell(value), anyCell(count), anyCell(total), anyCell(detail), bytesCell(t.attrsJSON(attrs)))
 						if err != nil {
 							return err
 						}
@@ -384,16 +385,16 @@ func (s *Store) WriteTraces(tenant string, td ptrace.Traces, policyVersion strin
 						ts = ingested
 					}
 					sum.see(ts)
-					var events any
+					var events cell
 					if sp.Events().Len() > 0 {
-						events = eventsJSON(sp.Events())
+						events = textCell(eventsJSON(sp.Events()))
 					}
 					parent := ""
 					if !sp.ParentSpanID().IsEmpty() {
 						parent = sp.ParentSpanID().String()
 					}
-					id, err := ins.add(ts, nanos(sp.EndTimestamp()), sp.TraceID().String(), sp.SpanID().String(), parent,
-						sp.Name(), sp.Kind().String(), sp.Status().Code().String(), sp.Status().Message(), t.attrsJSON(sp.Attributes()), events)
+					id, err := ins.add(intCell(ts), intCell(nanos(sp.EndTimestamp())), textCell(sp.TraceID().String()), textCell(sp.SpanID().String()), textCell(parent),
+						textCell(sp.Name()), textCell(sp.Kind().String()), textCell(sp.Status().Code().String()), textCell(sp.Status().Message()), bytesCell(t.attrsJSON(sp.Attributes())), events)
 					if err != nil {
 						return err
 					}
