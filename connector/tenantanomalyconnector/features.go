@@ -2,9 +2,6 @@ package tenantanomalyconnector
 
 import (
 	"math"
-
-	"github.com/DataDog/sketches-go/ddsketch"
-	"github.com/axiomhq/hyperloglog"
 )
 
 type signal uint8
@@ -65,8 +62,8 @@ const (
 // accumulator sums one tenant's signal over the open interval.
 type accumulator struct {
 	records, bytes, errors, quarantined, redacted int64
-	services                                      *hyperloglog.Sketch // allocated on the first service.name
-	latency                                       *ddsketch.DDSketch  // traces only, allocated on the first span
+	services                                      distinctSet    // service.name values (h16m_distinct.go)
+	latency                                       *latencySketch // traces only, allocated on the first span
 	// metricValues holds, for metrics only, each configured metric's state
 	// (values.go), in the config's order; nil until the tenant sends one.
 	metricValues []*valueMetric
@@ -76,18 +73,14 @@ type accumulator struct {
 }
 
 func (a *accumulator) addService(name string) {
-	if a.services == nil {
-		a.services = hyperloglog.New14()
-	}
-	a.services.Insert([]byte(name))
+	a.services.add(name)
 }
 
 func (a *accumulator) addLatency(ms float64) {
 	if a.latency == nil {
-		// Only fails for an accuracy outside (0,1).
-		a.latency, _ = ddsketch.LogCollapsingLowestDenseDDSketch(latencyAccuracy, latencyMaxBins)
+		a.latency = newLatencySketch(latencyMapping, latencyMaxBins)
 	}
-	_ = a.latency.Add(ms) // fails only for values the sketch cannot index (negative durations are clamped by the caller)
+	a.latency.add(ms) // negative durations are clamped by the caller
 }
 
 // values closes the interval: it returns every feature's value and resets
@@ -102,16 +95,14 @@ func (a *accumulator) values() (v [featureCount]float64) {
 	}
 	v[featQuarantined] = float64(a.quarantined)
 	v[featRedacted] = float64(a.redacted)
-	if a.services != nil {
-		v[featServices] = float64(a.services.Estimate())
-		a.services.Reset()
-	}
+	v[featServices] = float64(a.services.estimate())
+	a.services.reset()
 	v[featLatencyP50], v[featLatencyP99] = math.NaN(), math.NaN()
-	if a.latency != nil && !a.latency.IsEmpty() {
-		if q, err := a.latency.GetValuesAtQuantiles([]float64{0.5, 0.99}); err == nil {
-			v[featLatencyP50], v[featLatencyP99] = q[0], q[1]
+	if a.latency != nil {
+		if p50, p99, ok := a.latency.quantiles(); ok {
+			v[featLatencyP50], v[featLatencyP99] = p50, p99
 		}
-		a.latency.Clear()
+		a.latency.clear()
 	}
 	a.closeValues()
 	a.records, a.bytes, a.errors, a.quarantined, a.redacted = 0, 0, 0, 0, 0

@@ -139,7 +139,7 @@ func TestHostileReview2CloseRacesIngestReloadRelease(t *testing.T) {
 	})
 	obs := &countObserver{}
 	worker(6, func(*rand.Rand) error {
-		m.observeEach(obs, func(ss *signalSeries, f feature) (float64, bool) { return ss.score[f], true })
+		m.observeEach(obs, func(ss *signalSeries, f feature) (float64, bool) { return float64(ss.score[f]), true })
 		time.Sleep(time.Millisecond)
 		return nil
 	})

@@ -4,7 +4,6 @@ import (
 	"math"
 	"time"
 
-	"github.com/DataDog/sketches-go/ddsketch"
 	"go.uber.org/zap"
 
 	"github.com/tenancyhq/tenancy/internal/anomaly"
@@ -49,7 +48,7 @@ func serviceKey(name string, f serviceFeature) string {
 type serviceSeries struct {
 	name          string
 	spans, errors int64
-	latency       *ddsketch.DDSketch
+	latency       *latencySketch
 	idle          int // closes since its last span
 	closed        [serviceFeatureCount]float64
 	det           [serviceFeatureCount]*anomaly.Detector
@@ -91,11 +90,12 @@ func (s *serviceSeries) addSpan(isErr bool, ms float64) {
 		s.errors++
 	}
 	if s.latency == nil {
-		// As a metric's values: at most 4 KiB per slot, however widely a
-		// tenant spreads its durations (the tenant-wide sketch may take 16).
-		s.latency, _ = ddsketch.LogCollapsingLowestDenseDDSketch(valueAccuracy, valueMaxBins)
+		// As a metric's values' accuracy: at most 2 KiB per slot, however
+		// widely a tenant spreads its durations (the tenant-wide sketch may
+		// take 8).
+		s.latency = newLatencySketch(valueMapping, valueMaxBins)
 	}
-	_ = s.latency.Add(ms)
+	s.latency.add(ms)
 }
 
 // closeServices ends the interval of every slot: the closed values are
@@ -115,10 +115,10 @@ func (a *accumulator) closeServices() {
 		if s.spans > 0 {
 			s.idle = 0
 			s.closed[serviceErrorRatio] = float64(s.errors) / float64(s.spans)
-			if q, err := s.latency.GetValuesAtQuantiles([]float64{0.5, 0.99}); err == nil {
-				s.closed[serviceLatencyP50], s.closed[serviceLatencyP99] = q[0], q[1]
+			if p50, p99, ok := s.latency.quantiles(); ok {
+				s.closed[serviceLatencyP50], s.closed[serviceLatencyP99] = p50, p99
 			}
-			s.latency.Clear()
+			s.latency.clear()
 		} else if s.idle++; s.idle > idleLimit {
 			continue
 		}
