@@ -91,6 +91,9 @@ func (w *walBatchFile) stopReadAhead() {
 	w.t.raOK = false
 	w.t.ra = nil
 	if w.t.raBuf != nil {
+		// A tenant's decrypted WAL does not wait in the pool for another's
+		// checkpoint (which would overwrite it before reading, but still).
+		clear(*w.t.raBuf)
 		readAheadBufs.Put(w.t.raBuf)
 		w.t.raBuf = nil
 	}
