@@ -127,7 +127,9 @@ func newSettings(c Config) settings {
 		s.quiet = uint8(min(c.Quiet, math.MaxUint8))
 	}
 	if c.QuietLevel > 0 {
-		s.quietLevel = toMilli(c.QuietLevel)
+		// Not 0, which every score reaches: the quiet span would restart
+		// at every update and the window model never alarm again.
+		s.quietLevel = max(1, toMilli(c.QuietLevel))
 	}
 	if c.AlarmRef > 0 {
 		s.alarmRef = max(1, toMilli(c.AlarmRef))

@@ -80,6 +80,10 @@ func (d *Detector) UnmarshalBinary(p []byte) error {
 	if err := s.check(); err != nil {
 		return fmt.Errorf("anomaly state: %w", err)
 	}
+	// The quiet count is at most this detector's span (none with the span
+	// off): a state from a member configured otherwise, or from whoever
+	// can write the baselines topic, may hold up to 255.
+	s.Quiet = min(s.Quiet, d.set.quiet)
 	d.s = s
 	d.last = explanation{}
 	return nil
