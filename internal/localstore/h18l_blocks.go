@@ -44,17 +44,32 @@ type blockInserter struct {
 	sizes    []int
 
 	nextID int64
-	// The block being bound: its statement (bindings kept between
+	// The prepared statement of each block length (bindings kept between
 	// executions, so a value equal to the last one bound to the same
-	// parameter is not bound again), its length and rows bound so far.
+	// parameter is not bound again).
 	stmts map[int]*rowInserter
-	cur   *rowInserter
-	k, n  int
+	// The rows taken but not yet bound: their own values (own each, in
+	// table order, those of bytes copied into t.blockArena), their ids,
+	// and the bytes of text they hold. They are bound and inserted when
+	// a block's worth is there, when the run ends, or when blockBytes
+	// would be exceeded: SQLite holds a statement's bound values, so a
+	// block of 32 hostile 1 MiB records would hold 32 MiB in the
+	// connection's heap at once (and its WebAssembly memory never
+	// shrinks), one such record no more than row by row.
+	pend      []cell
+	pendIDs   []int64
+	pendBytes int
 	// The run: its shared values (in sharedAt order) and rows left.
 	run     []cell
 	runLeft int
+	err     error
 	row     []cell // one row's values in table order, for the digest
 }
+
+// blockBytes bounds the text (and attributes) of the rows a block binds,
+// besides the run's shared values: a row larger than that is inserted
+// alone. Ordinary rows (under 2 KiB) fill blocks of 32.
+const blockBytes = 64 << 10
 
 // newBlockInserter: cols are the table's columns after id in table
 // order, shared those bound once per run.
@@ -76,12 +91,17 @@ func (t *tenantDB) newBlockInserter(sum *IngestSummary, cols []string, shared ..
 		}
 	}
 	b.run = make([]cell, len(b.sharedAt))
+	b.pend, b.pendIDs = t.blockPend[:0], t.blockIDs[:0]
 	return b
 }
 
 // startRun begins a run of n rows sharing vals (in the order the shared
 // columns appear in the table). The previous run must be complete.
 func (b *blockInserter) startRun(n int, vals ...any) {
+	if b.runLeft != 0 || len(b.pendIDs) != 0 {
+		// The rows left would be bound with this run's values.
+		b.err = errors.New("localstore: a run of rows ended early")
+	}
 	for i, v := range vals {
 		b.run[i] = anyCell(v)
 	}
@@ -125,20 +145,58 @@ func (b *blockInserter) blockSQL(k int) string {
 	return sb.String()
 }
 
-// add binds one row of the run, its values in table order with the
+// add takes one row of the run, its values in table order with the
 // shared columns' left out, and returns the id it takes.
 func (b *blockInserter) add(vals ...cell) (int64, error) {
-	if b.n == 0 {
-		if err := b.startBlock(); err != nil {
+	if b.err != nil {
+		return 0, b.err
+	}
+	if b.runLeft <= 0 {
+		return 0, errors.New("localstore: row outside a run")
+	}
+	if b.nextID == 0 {
+		st, err := b.t.stmt("SELECT coalesce(max(id), 0) FROM " + b.table)
+		if err != nil {
+			return 0, err
+		}
+		st.Step()
+		last := st.ColumnInt64(0)
+		if err := st.Reset(); err != nil {
+			return 0, err
+		}
+		b.nextID = last + 1
+	}
+	if b.nextID >= math.MaxInt64 {
+		return 0, errRowIDs
+	}
+	size := 0
+	for i := range vals {
+		size += len(vals[i].s) + len(vals[i].b)
+	}
+	if len(b.pendIDs) > 0 && b.pendBytes+size > blockBytes {
+		if err := b.flush(); err != nil {
 			return 0, err
 		}
 	}
-	s, per := len(b.sharedAt), 1+len(b.cols)-len(b.sharedAt)
-	p := s + b.n*per
 	id := b.nextID
 	b.nextID++
-	b.cur.bind(p, intCell(id))
-	p++
+	// A row's bytes (the attributes' JSON) live in a buffer the next row
+	// reuses: copied, unless the row is bound at once.
+	alone := b.pendBytes+size > blockBytes
+	at := len(b.pend)
+	b.pend = append(b.pend, vals...)
+	if !alone {
+		for i := at; i < len(b.pend); i++ {
+			if c := &b.pend[i]; c.k == cellBytes && c.b != nil {
+				n := len(b.t.blockArena)
+				b.t.blockArena = append(b.t.blockArena, c.b...)
+				c.b = b.t.blockArena[n:len(b.t.blockArena):len(b.t.blockArena)]
+			}
+		}
+	}
+	b.pendIDs = append(b.pendIDs, id)
+	b.pendBytes += size
+	b.runLeft--
 	v, si := 0, 0
 	for i := range b.cols {
 		if b.shared[i] {
@@ -147,11 +205,8 @@ func (b *blockInserter) add(vals ...cell) (int64, error) {
 			continue
 		}
 		b.row[i] = vals[v]
-		b.cur.bind(p, vals[v])
-		v, p = v+1, p+1
+		v++
 	}
-	b.n++
-	b.runLeft--
 	if b.sum.FirstID == 0 {
 		b.sum.FirstID = id
 	}
@@ -162,62 +217,68 @@ func (b *blockInserter) add(vals ...cell) (int64, error) {
 		hashCells(h, b.row)
 		h.end(&b.sum.digest)
 	}
-	if b.n == b.k {
-		b.n = 0
-		if err := b.cur.st.Exec(); err != nil {
+	if alone || b.runLeft == 0 || len(b.pendIDs) == b.sizes[0] {
+		if err := b.flush(); err != nil {
 			return 0, err
 		}
 	}
 	return id, nil
 }
 
-// startBlock picks the next block's statement and binds the run's values.
-func (b *blockInserter) startBlock() error {
-	if b.nextID == 0 {
-		st, err := b.t.stmt("SELECT coalesce(max(id), 0) FROM " + b.table)
-		if err != nil {
+// flush inserts the rows taken, in blocks of the largest length that fits
+// what is left of them.
+func (b *blockInserter) flush() error {
+	own := len(b.cols) - len(b.sharedAt)
+	s, per := len(b.sharedAt), 1+own
+	for i := 0; i < len(b.pendIDs); {
+		k := b.sizes[len(b.sizes)-1]
+		for _, n := range b.sizes {
+			if n <= len(b.pendIDs)-i {
+				k = n
+				break
+			}
+		}
+		r, ok := b.stmts[k]
+		if !ok {
+			st, err := b.t.stmt(b.blockSQL(k))
+			if err != nil {
+				return err
+			}
+			r = newRowInserter(st, s+k*per)
+			b.stmts[k] = r
+		}
+		for j, v := range b.run {
+			r.bind(j, v)
+		}
+		for n := range k {
+			p := s + n*per
+			r.bind(p, intCell(b.pendIDs[i+n]))
+			for c, v := range b.pend[(i+n)*own : (i+n+1)*own] {
+				r.bind(p+1+c, v)
+			}
+		}
+		if err := r.st.Exec(); err != nil {
 			return err
 		}
-		st.Step()
-		last := st.ColumnInt64(0)
-		if err := st.Reset(); err != nil {
-			return err
-		}
-		b.nextID = last + 1
+		i += k
 	}
-	if b.runLeft <= 0 {
-		return errors.New("localstore: row outside a run")
+	clear(b.pend) // no strings kept alive
+	b.pend, b.pendIDs, b.pendBytes = b.pend[:0], b.pendIDs[:0], 0
+	b.t.blockPend, b.t.blockIDs = b.pend, b.pendIDs
+	if cap(b.t.blockArena) > 2*blockBytes {
+		b.t.blockArena = nil // grown by one large row: let go
 	}
-	b.k = b.sizes[len(b.sizes)-1]
-	for _, k := range b.sizes {
-		if k <= b.runLeft {
-			b.k = k
-			break
-		}
-	}
-	if b.nextID > math.MaxInt64-int64(b.k) {
-		return errRowIDs
-	}
-	r, ok := b.stmts[b.k]
-	if !ok {
-		st, err := b.t.stmt(b.blockSQL(b.k))
-		if err != nil {
-			return err
-		}
-		r = newRowInserter(st, len(b.sharedAt)+b.k*(1+len(b.cols)-len(b.sharedAt)))
-		b.stmts[b.k] = r
-	}
-	b.cur = r
-	for i, v := range b.run {
-		r.bind(i, v)
-	}
+	b.t.blockArena = b.t.blockArena[:0]
 	return nil
 }
 
 // done checks that every block was written (the caller's runs were as
 // long as it said).
 func (b *blockInserter) done() error {
-	if b.n != 0 || b.runLeft != 0 {
+	if b.err != nil {
+		return b.err
+	}
+	if len(b.pendIDs) != 0 || b.runLeft != 0 {
 		return errors.New("localstore: a block of rows was left unwritten")
 	}
 	return nil

@@ -101,6 +101,12 @@ type tenantDB struct {
 	rows       *rowHasher
 	// jsonBuf is reused for each row's attributes (attrsJSON).
 	jsonBuf []byte
+	// blockArena holds copies of the attributes of the rows an ingest
+	// block has not bound yet, blockPend and blockIDs those rows' values
+	// and ids (h18l_blocks.go): reused from one transaction to the next.
+	blockArena []byte
+	blockPend  []cell
+	blockIDs   []int64
 	// headSeq is the last audit seq this process wrote, anchoredSeq the
 	// last it anchored (Anchors).
 	headSeq, anchoredSeq int64
