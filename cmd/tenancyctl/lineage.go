@@ -375,7 +375,9 @@ func classesText(v any) string {
 
 // recordRequest prints the request a record came in (its lineage column
 // is its request's lineage row here) and where that went; a record
-// without lineage is traced to its ingest entry by row id.
+// without lineage is traced to its ingest entry by row id: the latest
+// entry naming it, since an id retention freed at the table's end is
+// taken again by the next batch (ids are one past the largest).
 func (c *lineageCmd) recordRequest(signal string, id, lineageRow int64, ingested any) error {
 	if lineageRow != 0 {
 		reqs, err := c.requests(fmt.Sprintf("lineage_id = (SELECT lineage_id FROM lineage WHERE id = %d)", lineageRow))
@@ -390,7 +392,8 @@ func (c *lineageCmd) recordRequest(signal string, id, lineageRow int64, ingested
 		fmt.Fprintf(c.tw, "  request\tlineage row %d is gone\n", lineageRow)
 	}
 	entry, err := c.query(fmt.Sprintf(`SELECT seq, time, policy_version, json_extract(detail, '$.first_id'), json_extract(detail, '$.last_id') FROM audit
-		WHERE kind = 'ingest' AND json_extract(detail, '$.signal') = '%s' AND %d BETWEEN json_extract(detail, '$.first_id') AND json_extract(detail, '$.last_id')`, signal, id))
+		WHERE kind = 'ingest' AND json_extract(detail, '$.signal') = '%s' AND %d BETWEEN json_extract(detail, '$.first_id') AND json_extract(detail, '$.last_id')
+		ORDER BY seq DESC LIMIT 1`, signal, id))
 	switch {
 	case err != nil:
 		return err
