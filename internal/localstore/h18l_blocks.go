@@ -91,7 +91,10 @@ func (t *tenantDB) newBlockInserter(sum *IngestSummary, cols []string, shared ..
 		}
 	}
 	b.run = make([]cell, len(b.sharedAt))
+	// Taken, given back by done: a transaction that fails half way
+	// drops them with the values they still point to.
 	b.pend, b.pendIDs = t.blockPend[:0], t.blockIDs[:0]
+	t.blockPend, t.blockIDs = nil, nil
 	return b
 }
 
@@ -264,7 +267,6 @@ func (b *blockInserter) flush() error {
 	}
 	clear(b.pend) // no strings kept alive
 	b.pend, b.pendIDs, b.pendBytes = b.pend[:0], b.pendIDs[:0], 0
-	b.t.blockPend, b.t.blockIDs = b.pend, b.pendIDs
 	if cap(b.t.blockArena) > 2*blockBytes {
 		b.t.blockArena = nil // grown by one large row: let go
 	}
@@ -281,5 +283,6 @@ func (b *blockInserter) done() error {
 	if len(b.pendIDs) != 0 || b.runLeft != 0 {
 		return errors.New("localstore: a block of rows was left unwritten")
 	}
+	b.t.blockPend, b.t.blockIDs = b.pend, b.pendIDs // cleared by the last flush
 	return nil
 }
