@@ -115,13 +115,23 @@ func (d *walBatchDB) Pragma(name, value string) (string, error) {
 		if d.wal != nil {
 			d.wal.drop()
 		}
+	case walBatchForget:
+		// A COMMIT failed: the commit frame it wrote may not be in the WAL
+		// index, so what the checkpoint's read-ahead takes for committed
+		// may be rewritten by the next writer (h18l_readahead.go).
+		if d.wal != nil {
+			d.wal.forget()
+		}
 	default:
 		return "", errWalBatchValue
 	}
 	return "", nil
 }
 
-var errWalBatchValue = vfsError("tenancy_wal_batch is 0 or 1")
+// walBatchForget is the pragma's value after a failed COMMIT.
+const walBatchForget = "forget"
+
+var errWalBatchValue = vfsError("tenancy_wal_batch is 0, 1 or forget")
 
 type vfsError string
 
@@ -259,6 +269,9 @@ func (w *walBatchFile) flush() error {
 func (w *walBatchFile) drop() {
 	w.commit = false
 	if w.buf != nil {
+		// A run still held is a rolled-back transaction's plaintext: it
+		// does not wait in the pool all tenants share.
+		clear(w.buf)
 		b := w.buf[:0]
 		w.buf = nil
 		if cap(b) <= walBatchMax+64<<10 {

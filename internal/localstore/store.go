@@ -458,7 +458,13 @@ func (t *tenantDB) inTxBatch(batch bool, fn func() error) error {
 		_ = t.conn.Exec("ROLLBACK")
 		return err
 	}
-	return t.conn.Exec("COMMIT")
+	if err := t.conn.Exec("COMMIT"); err != nil {
+		if !t.s.unencrypted {
+			_ = t.conn.Exec("PRAGMA " + walBatchPragma + "=" + walBatchForget)
+		}
+		return err
+	}
+	return nil
 }
 
 // Tenants lists the tenants that have a folder in the store, sorted.
