@@ -336,7 +336,7 @@ func openConn(path string, key []byte, readOnly bool) (*sqlite3.Conn, error) {
 	setup := "PRAGMA hexkey='" + hex.EncodeToString(key) + "';" +
 		"PRAGMA temp_store=memory;" // temporary files would be encrypted with random keys; keep them in memory
 	if !readOnly {
-		setup += "PRAGMA journal_mode=wal; PRAGMA synchronous=normal;" + walPragmas
+		setup += "PRAGMA journal_mode=wal; PRAGMA synchronous=normal;"
 	}
 	if err := conn.BusyTimeout(30 * time.Second); err != nil {
 		conn.Close()
