@@ -175,16 +175,20 @@ func detect(c *nab.Corpus, cfg anomaly.Config, out, name string) (map[string][]s
 }
 
 // sweep is the small grid the leave-one-category-out table chooses from:
-// each configuration is base with another suppression span (the
-// sensitivity only rescales scores, which the threshold sweep undoes).
-// base itself is the first, so ties go to it.
+// each configuration is base with another suppression span, surprise rate
+// and surprise warm-up (the sensitivity only rescales scores, which the
+// threshold sweep undoes). base itself is the first, so ties go to it.
 func sweep(base anomaly.Config) []anomaly.Config {
 	out := []anomaly.Config{base}
 	for _, sup := range []int{25, 50, 100, 200} {
-		c := base
-		c.Suppress = sup
-		if c != base {
-			out = append(out, c)
+		for _, rate := range []float64{0.02, 0.03, 0.05} {
+			for _, warm := range []float64{1, 2} {
+				c := base
+				c.Suppress, c.SurpriseRate, c.SurpriseWarm = sup, rate, warm
+				if c != base {
+					out = append(out, c)
+				}
+			}
 		}
 	}
 	return out

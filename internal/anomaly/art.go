@@ -36,7 +36,7 @@ const (
 	artUbCap     = 0.97           // highest upper vigilance
 	artCodeUnit  = 100            // feature codes per unit
 	artCodeOff   = 78             // code of feature value 0
-	artRing      = 128            // entries of the match ring
+	artRing      = 64             // entries of the match ring
 	artWinOff    = 64             // offset of a level in Win
 	artRangeMar  = 0.05           // share of the seen range a value may exceed it by unflagged
 	artRangeFew  = 2              // and this many ranges divided by the points seen
@@ -103,20 +103,33 @@ type state struct {
 	Hist [artLevels + 1]uint8
 	WinN uint8 // levels in Win, up to artWin
 	_    [2]uint8
+	Sp   surprise     // the surprise rule (h16b_surprise.go)
 	Cats [artCats]box // in probation: the last artBuf block values, float32
 }
 
 // geom is what the configuration fixes: rows per block, the blocks of the
-// probation (the trend window), the rows of the probation, and the rows
-// after an alarm an out-of-range value stays quiet.
+// probation (the trend window), the rows of the probation, the rows
+// after an alarm an out-of-range value stays quiet, and the surprise
+// rule's rate, the rows it watches before it alarms and the rows after an
+// alarm it stays quiet.
 type geom struct {
 	step, trend, prob, refractory uint32
+	spWarm, spQuiet, spSettle     uint32
+	spRate                        float64
 }
 
 func newGeom(c Config) geom {
 	p := max(min(c.Probation, 1<<30), 1) // the counters are 32-bit
 	step := max(1, p/artPerProb)
-	return geom{step: uint32(step), trend: uint32(p / step), prob: uint32(p), refractory: uint32(c.Suppress)}
+	g := geom{step: uint32(step), trend: uint32(p / step), prob: uint32(p), refractory: uint32(c.Suppress),
+		spQuiet: uint32(spQuiet * p), spRate: c.SurpriseRate}
+	if c.SurpriseRate > 0 {
+		// The moving mean's time constant, in rows.
+		tc := 1 / c.SurpriseRate
+		g.spSettle = uint32(min(spSettle*tc, math.MaxUint32))
+		g.spWarm = uint32(min(max(c.SurpriseWarm*float64(p), spWatch*tc), math.MaxUint32))
+	}
+	return g
 }
 
 // update feeds one row; it returns the raw score and whether the value lay
@@ -171,6 +184,9 @@ func (a *state) update(g geom, v float64) (float64, bool) {
 			x, full := a.features(ds)
 			score = max(score, a.relative(a.detect(g, b+1, x, full)))
 		}
+	}
+	if row >= g.prob {
+		score = max(score, a.Sp.update(g, a, row, v))
 	}
 	if score > 0 {
 		a.LastAlarm = row + 1

@@ -2,11 +2,13 @@
 // connector: one small Detector per (tenant, feature) series turns each new
 // value into a score in [0,1], online and without look-ahead.
 //
-// Two detectors run side by side (see art.go): an adaptive-resonance model
-// of the series' recent shape, which alarms when a window of downsampled
-// values fits none of the categories it has learned, and HTM's out-of-range
-// rule, which alarms on a value beyond everything seen by a margin (less one
-// or two isolated extremes). The resonance model's alarms count relative to
+// Three detectors run side by side: an adaptive-resonance model of the
+// series' recent shape (see art.go), which alarms when a window of
+// downsampled values fits none of the categories it has learned; HTM's
+// out-of-range rule, which alarms on a value beyond everything seen by a
+// margin (less one or two isolated extremes); and a surprise rule (see
+// h16b_surprise.go), which alarms when the recent values fall in rarely
+// visited bins of the series' range more than ever before. The resonance model's alarms count relative to
 // the series' earlier ones, so a series whose alarms have been confident
 // needs more to alarm again. All state
 // is fixed-size (see StateSize): under 1 KiB per series, the categories as
@@ -33,15 +35,23 @@ type Config struct {
 	// Suppress is how many points after an alarm a value beyond the seen
 	// range may not alarm again (one event, one alarm).
 	Suppress int
+	// SurpriseRate is the weight of each new point in the surprise rule's
+	// moving mean surprise (see h16b_surprise.go); 0 turns the rule off.
+	SurpriseRate float64
+	// SurpriseWarm is how many probations of points after probation the
+	// surprise rule watches before it may alarm.
+	SurpriseWarm float64
 }
 
 // DefaultConfig returns the configuration benchmarked on NAB v1.1 (where
 // each file's Probation is NAB's probationary period instead).
 func DefaultConfig() Config {
 	return Config{
-		Sensitivity: 0.5,
-		Probation:   150,
-		Suppress:    50,
+		Sensitivity:  0.5,
+		Probation:    150,
+		Suppress:     50,
+		SurpriseRate: 0.03,
+		SurpriseWarm: 1,
 	}
 }
 
@@ -55,6 +65,12 @@ func (c Config) Validate() error {
 	}
 	if c.Suppress < 0 {
 		return fmt.Errorf("suppress: %d is negative", c.Suppress)
+	}
+	if !(c.SurpriseRate >= 0 && c.SurpriseRate <= 1) {
+		return fmt.Errorf("surprise rate: %v is outside [0,1]", c.SurpriseRate)
+	}
+	if !(c.SurpriseWarm >= 0) || math.IsInf(c.SurpriseWarm, 0) {
+		return fmt.Errorf("surprise warm-up: %v is negative or infinite", c.SurpriseWarm)
 	}
 	return nil
 }

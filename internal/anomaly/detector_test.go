@@ -427,7 +427,8 @@ func TestOutOfRangeFlagged(t *testing.T) {
 // detector, 829 bytes; version 3, this one's first layout, 825; version 4,
 // with the range as its lowest and highest value only, 845: a real one,
 // written by 8519742 after three days of a daily pattern; version 5,
-// without the mean alarm confidence, 861) is refused with an error, not
+// without the mean alarm confidence, 861; version 6, without the surprise
+// rule, 865) is refused with an error, not
 // misread: the connector then lets that series relearn.
 func TestOldStateRefused(t *testing.T) {
 	d, _ := New(DefaultConfig())
@@ -443,6 +444,7 @@ func TestOldStateRefused(t *testing.T) {
 		append([]byte{2}, make([]byte, StateSize-1)...), append([]byte{3}, make([]byte, StateSize-1)...),
 		v4, append(bytes.Clone(v4), make([]byte, StateSize-len(v4))...),
 		append([]byte{5}, make([]byte, 860)...), append([]byte{5}, make([]byte, StateSize-1)...),
+		append([]byte{6}, make([]byte, 864)...), append([]byte{6}, make([]byte, StateSize-1)...),
 	}
 	for _, p := range old {
 		if err := d.UnmarshalBinary(p); err == nil {

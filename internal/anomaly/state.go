@@ -15,7 +15,7 @@ import (
 // and its series relearns. (A version-4 state cannot be taken over: it kept
 // no second extremes, and one that saw an extreme holds the range it
 // widened, or an infinity.)
-const stateVersion = 6
+const stateVersion = 7
 
 // StateSize is the number of bytes MarshalBinary produces: the whole state of
 // one series.
@@ -125,6 +125,9 @@ func (s *state) check() error {
 		if s.Top[i] > s.Top[i-1] || s.Bot[i] < s.Bot[i-1] {
 			return fmt.Errorf("extremes out of order: %v, %v", s.Top, s.Bot)
 		}
+	}
+	if err := s.Sp.check(); err != nil {
+		return err
 	}
 	if s.MedLevel < 0 || s.MedLevel > artLevels {
 		return fmt.Errorf("median level %d outside [0,%d]", s.MedLevel, artLevels)
