@@ -8,7 +8,8 @@
 // It also prints each category's score in sample beside its score held out:
 // the configuration (from a small sweep) and threshold chosen on the other
 // six categories, the way a setting would meet data it was not tuned on
-// (-loco=false skips it; it takes about ten seconds).
+// (-loco=false skips it; its 72 configurations take about a minute on two
+// cores).
 //
 // With -out it also writes per-file results in NAB's format
 // (DIR/<detector>/<category>/<detector>_<file>.csv) for cross-checking with
@@ -175,18 +176,20 @@ func detect(c *nab.Corpus, cfg anomaly.Config, out, name string) (map[string][]s
 }
 
 // sweep is the small grid the leave-one-category-out table chooses from:
-// each configuration is base with another suppression span, surprise rate
-// and surprise warm-up (the sensitivity only rescales scores, which the
+// each configuration is base with another suppression span, surprise
+// rate, warm-up and quiet span (the sensitivity only rescales scores, which the
 // threshold sweep undoes). base itself is the first, so ties go to it.
 func sweep(base anomaly.Config) []anomaly.Config {
 	out := []anomaly.Config{base}
 	for _, sup := range []int{25, 50, 100, 200} {
-		for _, rate := range []float64{0.02, 0.03, 0.05} {
-			for _, warm := range []float64{1, 2} {
-				c := base
-				c.Suppress, c.SurpriseRate, c.SurpriseWarm = sup, rate, warm
-				if c != base {
-					out = append(out, c)
+		for _, rate := range []float32{0.02, 0.03, 0.05} {
+			for _, warm := range []float32{1, 2} {
+				for _, quiet := range []float32{0.5, 1, 2} {
+					c := base
+					c.Suppress, c.SurpriseRate, c.SurpriseWarm, c.SurpriseQuiet = sup, rate, warm, quiet
+					if c != base {
+						out = append(out, c)
+					}
 				}
 			}
 		}

@@ -122,12 +122,12 @@ func newGeom(c Config) geom {
 	p := max(min(c.Probation, 1<<30), 1) // the counters are 32-bit
 	step := max(1, p/artPerProb)
 	g := geom{step: uint32(step), trend: uint32(p / step), prob: uint32(p), refractory: uint32(c.Suppress),
-		spQuiet: uint32(spQuiet * p), spRate: c.SurpriseRate}
+		spQuiet: uint32(min(float64(c.SurpriseQuiet)*float64(p), math.MaxUint32)), spRate: float64(c.SurpriseRate)}
 	if c.SurpriseRate > 0 {
 		// The moving mean's time constant, in rows.
-		tc := 1 / c.SurpriseRate
+		tc := 1 / float64(c.SurpriseRate)
 		g.spSettle = uint32(min(spSettle*tc, math.MaxUint32))
-		g.spWarm = uint32(min(max(c.SurpriseWarm*float64(p), spWatch*tc), math.MaxUint32))
+		g.spWarm = uint32(min(max(float64(c.SurpriseWarm)*float64(p), spWatch*tc), math.MaxUint32))
 	}
 	return g
 }

@@ -35,23 +35,30 @@ type Config struct {
 	// Suppress is how many points after an alarm a value beyond the seen
 	// range may not alarm again (one event, one alarm).
 	Suppress int
+	// The surprise knobs are float32 so Config and the state fit the
+	// Detector into Go's 896-byte size class.
+	//
 	// SurpriseRate is the weight of each new point in the surprise rule's
 	// moving mean surprise (see h16b_surprise.go); 0 turns the rule off.
-	SurpriseRate float64
+	SurpriseRate float32
 	// SurpriseWarm is how many probations of points after probation the
 	// surprise rule watches before it may alarm.
-	SurpriseWarm float64
+	SurpriseWarm float32
+	// SurpriseQuiet is how many probations of points after any alarm the
+	// surprise rule stays quiet.
+	SurpriseQuiet float32
 }
 
 // DefaultConfig returns the configuration benchmarked on NAB v1.1 (where
 // each file's Probation is NAB's probationary period instead).
 func DefaultConfig() Config {
 	return Config{
-		Sensitivity:  0.5,
-		Probation:    150,
-		Suppress:     50,
-		SurpriseRate: 0.03,
-		SurpriseWarm: 1,
+		Sensitivity:   0.5,
+		Probation:     150,
+		Suppress:      50,
+		SurpriseRate:  0.03,
+		SurpriseWarm:  1,
+		SurpriseQuiet: 1,
 	}
 }
 
@@ -69,8 +76,11 @@ func (c Config) Validate() error {
 	if !(c.SurpriseRate >= 0 && c.SurpriseRate <= 1) {
 		return fmt.Errorf("surprise rate: %v is outside [0,1]", c.SurpriseRate)
 	}
-	if !(c.SurpriseWarm >= 0) || math.IsInf(c.SurpriseWarm, 0) {
+	if !(c.SurpriseWarm >= 0) || math.IsInf(float64(c.SurpriseWarm), 0) {
 		return fmt.Errorf("surprise warm-up: %v is negative or infinite", c.SurpriseWarm)
+	}
+	if !(c.SurpriseQuiet >= 0) || math.IsInf(float64(c.SurpriseQuiet), 0) {
+		return fmt.Errorf("surprise quiet span: %v is negative or infinite", c.SurpriseQuiet)
 	}
 	return nil
 }

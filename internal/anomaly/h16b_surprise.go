@@ -21,8 +21,8 @@ import (
 // reached since the series left probation, once the rule has watched
 // Config.SurpriseWarm probations (and spWatch time constants of the
 // moving mean, so the highest has seen the mean's ordinary swings), and
-// not within one probation of any
-// earlier alarm. The threshold is the series' own history, like the
+// not within Config.SurpriseQuiet probations of any
+// earlier alarm (Config.SurpriseQuiet probations). The threshold is the series' own history, like the
 // out-of-range rule's, so it is calibrated per series without a constant
 // that depends on the series' values: a spike train that turns dense, a
 // level the series visited rarely and now keeps, an idle series gone busy.
@@ -32,7 +32,6 @@ const (
 	spCap    = 2048 // binned values kept (counts halved when reached)
 	spSettle = 1    // time constants of the moving mean (1/rate rows) before it counts toward the highest
 	spWatch  = 4    // and before the rule may alarm, at least
-	spQuiet  = 1    // probations after any alarm the rule stays quiet
 )
 
 // surprise is the rule's state.
@@ -47,7 +46,7 @@ type surprise struct {
 // update bins v, the value of row (0-based, after probation), and returns
 // the rule's raw score, 0 or 1; a is the detector's state, whose probation
 // range sets the bins and whose last alarm (of any rule) keeps the rule
-// quiet for spQuiet probations.
+// quiet for Config.SurpriseQuiet probations.
 func (p *surprise) update(g geom, a *state, row uint32, v float64) float64 {
 	if g.spRate == 0 || a.DScale == 0 {
 		return 0
