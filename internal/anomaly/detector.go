@@ -56,8 +56,8 @@ func DefaultConfig() Config {
 		Sensitivity:   0.5,
 		Probation:     150,
 		Suppress:      50,
-		SurpriseRate:  0.03,
-		SurpriseWarm:  1,
+		SurpriseRate:  0.05,
+		SurpriseWarm:  2,
 		SurpriseQuiet: 1,
 	}
 }
