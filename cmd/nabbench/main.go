@@ -8,8 +8,8 @@
 // It also prints each category's score in sample beside its score held out:
 // the configuration (from a small sweep) and threshold chosen on the other
 // six categories, the way a setting would meet data it was not tuned on
-// (-loco=false skips it; its 72 configurations take about a minute on two
-// cores).
+// (-loco=false skips it; its 144 configurations take about two minutes on
+// two idle cores).
 //
 // With -out it also writes per-file results in NAB's format
 // (DIR/<detector>/<category>/<detector>_<file>.csv) for cross-checking with
@@ -177,7 +177,8 @@ func detect(c *nab.Corpus, cfg anomaly.Config, out, name string) (map[string][]s
 
 // sweep is the small grid the leave-one-category-out table chooses from:
 // each configuration is base with another suppression span, surprise
-// rate, warm-up and quiet span (the sensitivity only rescales scores, which the
+// rate, warm-up and quiet span, and with the per-series alarm scaling on
+// (AlarmRef 0.5) or off (1) (the sensitivity only rescales scores, which the
 // threshold sweep undoes). base itself is the first, so ties go to it.
 func sweep(base anomaly.Config) []anomaly.Config {
 	out := []anomaly.Config{base}
@@ -185,10 +186,12 @@ func sweep(base anomaly.Config) []anomaly.Config {
 		for _, rate := range []float32{0.02, 0.03, 0.05} {
 			for _, warm := range []float32{1, 2} {
 				for _, quiet := range []float32{0.5, 1, 2} {
-					c := base
-					c.Suppress, c.SurpriseRate, c.SurpriseWarm, c.SurpriseQuiet = sup, rate, warm, quiet
-					if c != base {
-						out = append(out, c)
+					for _, ref := range []float32{0.5, 1} {
+						c := base
+						c.Suppress, c.SurpriseRate, c.SurpriseWarm, c.SurpriseQuiet, c.AlarmRef = sup, rate, warm, quiet, ref
+						if c != base {
+							out = append(out, c)
+						}
 					}
 				}
 			}

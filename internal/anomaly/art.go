@@ -45,7 +45,6 @@ const (
 	artExtremes  = 3              // highest and lowest values kept each
 	artIsolated  = 10             // gap, in spreads of the rest, that isolates an extreme
 	artClamp     = 1e37           // values are clamped to ±artClamp: 3 spans of it fit float32
-	artConfRef   = 0.5            // alarm confidence a series' window alarms are taken at face value below
 	artConfRate  = 0.2            // weight of an alarm in the series' mean alarm confidence
 )
 
@@ -116,13 +115,14 @@ type geom struct {
 	step, trend, prob, refractory uint32
 	spWarm, spQuiet, spSettle     uint32
 	spRate                        float64
+	confRef                       float32
 }
 
 func newGeom(c Config) geom {
 	p := max(min(c.Probation, 1<<30), 1) // the counters are 32-bit
 	step := max(1, p/artPerProb)
 	g := geom{step: uint32(step), trend: uint32(p / step), prob: uint32(p), refractory: uint32(c.Suppress),
-		spQuiet: uint32(min(float64(c.SurpriseQuiet)*float64(p), math.MaxUint32)), spRate: float64(c.SurpriseRate)}
+		spQuiet: uint32(min(float64(c.SurpriseQuiet)*float64(p), math.MaxUint32)), spRate: float64(c.SurpriseRate), confRef: c.AlarmRef}
 	if c.SurpriseRate > 0 {
 		// The moving mean's time constant, in rows.
 		tc := 1 / float64(c.SurpriseRate)
@@ -182,7 +182,7 @@ func (a *state) update(g geom, v float64) (float64, bool) {
 			}
 		default:
 			x, full := a.features(ds)
-			score = max(score, a.relative(a.detect(g, b+1, x, full)))
+			score = max(score, a.relative(g, a.detect(g, b+1, x, full)))
 		}
 	}
 	if row >= g.prob {
@@ -771,20 +771,20 @@ func (a *state) detect(g geom, b uint32, x [artDims]uint8, full bool) float64 {
 
 // relative scales a window alarm's confidence c by the series' own alarm
 // history, a threshold that adapts per series: where the mean confidence
-// of its earlier alarms exceeds artConfRef (a series that keeps producing
+// of its earlier alarms exceeds Config.AlarmRef (a series that keeps producing
 // confident new shapes), c counts in proportion less, so one global
 // threshold asks more of it; a series whose alarms have been rare or
 // faint keeps its scores. The first alarm is taken as it is.
-func (a *state) relative(c float64) float64 {
+func (a *state) relative(g geom, c float64) float64 {
 	if !(c > 0) {
 		return c
 	}
 	prev := a.AlarmConf
 	if prev == 0 {
-		prev = artConfRef
+		prev = g.confRef
 	}
 	a.AlarmConf = prev + artConfRate*(float32(c)-prev)
-	return c * min(1, artConfRef/float64(prev))
+	return c * min(1, float64(g.confRef/prev))
 }
 
 // simsPer is the blocks per Sims entry: enough that a trend window fits.

@@ -47,6 +47,11 @@ type Config struct {
 	// SurpriseQuiet is how many probations of points after any alarm the
 	// surprise rule stays quiet.
 	SurpriseQuiet float32
+	// AlarmRef is the mean confidence of a series' earlier window-model
+	// alarms above which a new one is scaled down by AlarmRef over that
+	// mean (a series that keeps producing confident new shapes needs more
+	// to alarm again); 1 turns the scaling off.
+	AlarmRef float32
 }
 
 // DefaultConfig returns the configuration benchmarked on NAB v1.1 (where
@@ -59,6 +64,7 @@ func DefaultConfig() Config {
 		SurpriseRate:  0.05,
 		SurpriseWarm:  2,
 		SurpriseQuiet: 1,
+		AlarmRef:      0.5,
 	}
 }
 
@@ -78,6 +84,9 @@ func (c Config) Validate() error {
 	}
 	if !(c.SurpriseWarm >= 0) || math.IsInf(float64(c.SurpriseWarm), 0) {
 		return fmt.Errorf("surprise warm-up: %v is negative or infinite", c.SurpriseWarm)
+	}
+	if !(c.AlarmRef > 0 && c.AlarmRef <= 1) {
+		return fmt.Errorf("alarm reference: %v is outside (0,1]", c.AlarmRef)
 	}
 	if !(c.SurpriseQuiet >= 0) || math.IsInf(float64(c.SurpriseQuiet), 0) {
 		return fmt.Errorf("surprise quiet span: %v is negative or infinite", c.SurpriseQuiet)

@@ -209,25 +209,37 @@ func TestBimodalAdapts(t *testing.T) {
 // confident one to score as high; the first alarm, and a series whose
 // alarms have been faint, keep their confidence; no alarm stays 0.
 func TestAlarmRelativeToSeries(t *testing.T) {
+	g := newGeom(DefaultConfig())
 	var s state
-	if got := s.relative(0); got != 0 {
+	if got := s.relative(g, 0); got != 0 {
 		t.Errorf("no alarm scored %v", got)
 	}
-	if got := s.relative(0.9); got != 0.9 {
+	if got := s.relative(g, 0.9); got != 0.9 {
 		t.Errorf("first alarm of 0.9 scored %v", got)
 	}
 	for range 20 {
-		s.relative(0.9)
+		s.relative(g, 0.9)
 	}
-	if got := s.relative(0.6); got > 0.6*0.5/0.85 {
+	if got := s.relative(g, 0.6); got > 0.6*0.5/0.85 {
 		t.Errorf("after 21 alarms of 0.9, one of 0.6 scored %v, want at most %v", got, 0.6*0.5/0.85)
 	}
 	var quiet state
 	for range 20 {
-		quiet.relative(0.3)
+		quiet.relative(g, 0.3)
 	}
-	if got := quiet.relative(0.6); got != 0.6 {
+	if got := quiet.relative(g, 0.6); got != 0.6 {
 		t.Errorf("after 20 alarms of 0.3, one of 0.6 scored %v, want 0.6", got)
+	}
+	// AlarmRef 1 turns the scaling off.
+	cfg := DefaultConfig()
+	cfg.AlarmRef = 1
+	off := newGeom(cfg)
+	var loud state
+	for range 20 {
+		loud.relative(off, 0.9)
+	}
+	if got := loud.relative(off, 0.6); got != 0.6 {
+		t.Errorf("scaling off: after 20 alarms of 0.9, one of 0.6 scored %v, want 0.6", got)
 	}
 	if name, ok := finiteState(&s); !ok {
 		t.Errorf("%s non-finite", name)
