@@ -8,8 +8,8 @@
 // It also prints each category's score in sample beside its score held out:
 // the configuration (from a grid, see sweep) and threshold chosen on the other
 // six categories, the way a setting would meet data it was not tuned on
-// (-loco=false skips it; its grid of 162 settings takes about two minutes
-// on two cores).
+// (-loco=false skips it; its grid of 160 settings takes about three
+// minutes on two cores).
 //
 // With -out it also writes per-file results in NAB's format
 // (DIR/<detector>/<category>/<detector>_<file>.csv) for cross-checking with
@@ -176,26 +176,39 @@ func detect(c *nab.Corpus, cfg anomaly.Config, out, name string) (map[string][]s
 }
 
 // sweep is the grid the leave-one-category-out table chooses from: base
-// with every combination of another suppression span, quiet span and
-// level, and alarm reference and rate, so each of these constants (chosen
-// looking at NAB) is chosen again on the other six categories and the
-// held-out score is out of sample for them too (the sensitivity only
-// rescales scores, which the threshold sweep undoes). base itself is the
-// first, so ties go to it.
+// with every combination of another suppression span, the window model's
+// quiet span on (24 steps from a raw score of 0.4) or off, the alarm
+// scaling's reference and rate (reference 1 turns the scaling off, and
+// the rate then does nothing, so it is not varied), and the surprise
+// rule's rate and warm-up, so each of these constants (chosen looking at
+// NAB) is chosen again on the other six categories and the held-out score
+// is out of sample for them too (the sensitivity only rescales scores,
+// which the threshold sweep undoes). The quiet span's length and level,
+// the surprise rule's quiet span and the model's other constants stay as
+// they were chosen on the whole corpus. base itself is the first, so ties
+// go to it.
 func sweep(base anomaly.Config) []anomaly.Config {
 	out := []anomaly.Config{base}
 	type quiet struct {
 		n     int
 		level float64
 	}
-	for _, sup := range []int{50, 25, 100} {
-		for _, q := range []quiet{{24, 0.4}, {-1, 0}, {12, 0.4}, {48, 0.4}, {24, 0.3}, {24, 0.5}} {
-			for _, ref := range []float64{0.5, 0.4, 0.6} {
+	for _, sup := range []int{50, 25} {
+		for _, q := range []quiet{{24, 0.4}, {-1, 0}} {
+			for _, ref := range []float64{0.5, 0.4, 0.6, 1} {
 				for _, rate := range []float64{0.2, 0.1, 0.3} {
-					c := base
-					c.Suppress, c.Quiet, c.QuietLevel, c.AlarmRef, c.AlarmRate = sup, q.n, q.level, ref, rate
-					if c != base {
-						out = append(out, c)
+					if ref == 1 && rate != 0.2 {
+						continue // no scaling: the rate does nothing
+					}
+					for _, spRate := range []float64{0.05, 0.03} {
+						for _, spWarm := range []float64{2, 1} {
+							c := base
+							c.Suppress, c.Quiet, c.QuietLevel, c.AlarmRef, c.AlarmRate = sup, q.n, q.level, ref, rate
+							c.SurpriseRate, c.SurpriseWarm = spRate, spWarm
+							if c != base {
+								out = append(out, c)
+							}
+						}
 					}
 				}
 			}
@@ -204,10 +217,6 @@ func sweep(base anomaly.Config) []anomaly.Config {
 	return out
 }
 
-// printCategories prints, per profile, each category's score in sample (the
-// run's configuration at the corpus threshold) beside its score held out
-// (the configuration and threshold chosen on the other six categories from
-// the sweep), and the corpus total of the held-out scores.
 func printCategories(w io.Writer, c *nab.Corpus, cfg anomaly.Config, ts map[string][]string, res []nab.Result, profiles []nab.Profile) error {
 	start := time.Now()
 	cfgs := sweep(cfg)
