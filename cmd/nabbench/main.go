@@ -8,8 +8,8 @@
 // It also prints each category's score in sample beside its score held out:
 // the configuration (from a grid, see sweep) and threshold chosen on the other
 // six categories, the way a setting would meet data it was not tuned on
-// (-loco=false skips it; its grid of 160 settings takes about three
-// minutes on two cores).
+// (-loco=false skips it; its grid of 160 settings takes 40 s to 2 minutes
+// on two shared cores).
 //
 // With -out it also writes per-file results in NAB's format
 // (DIR/<detector>/<category>/<detector>_<file>.csv) for cross-checking with
@@ -217,6 +217,10 @@ func sweep(base anomaly.Config) []anomaly.Config {
 	return out
 }
 
+// printCategories prints, per profile, each category's score in sample (the
+// run's configuration at the corpus threshold) beside its score held out
+// (the configuration and threshold chosen on the other six categories from
+// the sweep), and the corpus total of the held-out scores.
 func printCategories(w io.Writer, c *nab.Corpus, cfg anomaly.Config, ts map[string][]string, res []nab.Result, profiles []nab.Profile) error {
 	start := time.Now()
 	cfgs := sweep(cfg)
