@@ -40,3 +40,25 @@ func TestNABFloor(t *testing.T) {
 		}
 	}
 }
+
+// Both grids start with the default configuration (so ties go to it), hold
+// no setting twice and only valid ones, and have the sizes the docs state.
+func TestSweepGrids(t *testing.T) {
+	base := anomaly.DefaultConfig()
+	for name, g := range map[string][]anomaly.Config{"sweep": sweep(base), "sweepFixed": sweepFixed(base)} {
+		want := map[string]int{"sweep": 160, "sweepFixed": 144}[name]
+		if len(g) != want || g[0] != base {
+			t.Errorf("%s: %d settings starting with %+v, want %d starting with the default", name, len(g), g[0], want)
+		}
+		seen := map[anomaly.Config]bool{}
+		for _, c := range g {
+			if seen[c] {
+				t.Errorf("%s: %+v twice", name, c)
+			}
+			seen[c] = true
+			if err := c.Validate(); err != nil {
+				t.Errorf("%s: %+v: %v", name, c, err)
+			}
+		}
+	}
+}
