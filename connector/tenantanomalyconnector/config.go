@@ -167,5 +167,7 @@ func (c *Config) validateMetrics() []error {
 // detectorConfig is the detector setting of a tenant with the given
 // sensitivity (from its policy).
 func (c *Config) detectorConfig(sensitivity float64) anomaly.Config {
-	return anomaly.Config{Sensitivity: sensitivity, Probation: c.Probation, Suppress: c.Suppress}
+	d := anomaly.DefaultConfig()
+	d.Sensitivity, d.Probation, d.Suppress = sensitivity, c.Probation, c.Suppress
+	return d
 }

@@ -36,7 +36,7 @@ const (
 	artUbCap     = 0.97           // highest upper vigilance
 	artCodeUnit  = 100            // feature codes per unit
 	artCodeOff   = 78             // code of feature value 0
-	artRing      = 128            // entries of the match ring
+	artRing      = 64             // entries of the match ring
 	artWinOff    = 64             // offset of a level in Win
 	artRangeMar  = 0.05           // share of the seen range a value may exceed it by unflagged
 	artRangeFew  = 2              // and this many ranges divided by the points seen
@@ -108,6 +108,7 @@ type state struct {
 	// after an alarm of at least the configured quiet level.
 	Quiet uint8
 	_     uint8
+	Sp    surprise     // the surprise rule (h16b_surprise.go)
 	Cats  [artCats]box // in probation: the last artBuf block values, float32
 }
 
@@ -115,11 +116,15 @@ type state struct {
 // probation (the trend window), the rows of the probation, the rows after
 // an alarm an out-of-range value stays quiet, the block closes after a
 // strong alarm the window model stays quiet and the raw score that makes
-// an alarm strong, and the relative scaling's reference and rate (see
-// relative).
+// an alarm strong, the relative scaling's reference and rate (see
+// relative), and the surprise rule's rate, the rows it watches before it
+// alarms, the rows after an alarm it stays quiet and the rows before its
+// moving mean counts toward its highest.
 type geom struct {
 	step, trend, prob, refractory, quiet uint32
+	spWarm, spQuiet, spSettle            uint32
 	quietLevel, confRef, confRate        float64
+	spRate                               float64
 }
 
 func newGeom(c Config) geom { return newSettings(c).geom() }
@@ -127,8 +132,16 @@ func newGeom(c Config) geom { return newSettings(c).geom() }
 func (s settings) geom() geom {
 	p := max(int(s.probation), 1)
 	step := max(1, p/artPerProb)
-	return geom{step: uint32(step), trend: uint32(p / step), prob: uint32(p), refractory: uint32(s.suppress),
-		quiet: uint32(s.quiet), quietLevel: fromMilli(s.quietLevel), confRef: fromMilli(s.alarmRef), confRate: fromMilli(s.alarmRate)}
+	g := geom{step: uint32(step), trend: uint32(p / step), prob: uint32(p), refractory: uint32(s.suppress),
+		quiet: uint32(s.quiet), quietLevel: fromMilli(s.quietLevel), confRef: fromMilli(s.alarmRef), confRate: fromMilli(s.alarmRate),
+		spQuiet: uint32(min(fromCenti(s.spQuiet)*float64(p), math.MaxUint32)), spRate: fromMilli(s.spRate)}
+	if g.spRate > 0 {
+		// The moving mean's time constant, in rows.
+		tc := 1 / g.spRate
+		g.spSettle = uint32(min(spSettle*tc, math.MaxUint32))
+		g.spWarm = uint32(min(max(fromCenti(s.spWarm)*float64(p), spWatch*tc), math.MaxUint32))
+	}
+	return g
 }
 
 // update feeds one row; it returns the raw score and whether the value lay
@@ -190,6 +203,9 @@ func (a *state) update(g geom, v float64) (float64, bool) {
 			}
 			score = max(score, ws)
 		}
+	}
+	if row >= g.prob {
+		score = max(score, a.Sp.update(g, a, row, v))
 	}
 	if score > 0 {
 		a.LastAlarm = row + 1

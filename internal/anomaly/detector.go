@@ -2,14 +2,16 @@
 // connector: one small Detector per (tenant, feature) series turns each new
 // value into a score in [0,1], online and without look-ahead.
 //
-// Two detectors run side by side (see art.go): an adaptive-resonance model
-// of the series' recent shape, which alarms when a window of downsampled
-// values fits none of the categories it has learned, and HTM's out-of-range
-// rule, which alarms on a value beyond everything seen by a margin (less one
-// or two isolated extremes). The resonance model's alarms count relative to
-// the series' earlier ones, so a series whose alarms have been confident
-// needs more to alarm again, and after a strong alarm the model stays
-// quiet for a while (Config.Quiet). All state
+// Three detectors run side by side: an adaptive-resonance model of the
+// series' recent shape (see art.go), which alarms when a window of
+// downsampled values fits none of the categories it has learned; HTM's
+// out-of-range rule, which alarms on a value beyond everything seen by a
+// margin (less one or two isolated extremes); and a surprise rule (see
+// h16b_surprise.go), which alarms when the recent values fall in rarely
+// visited bins of the series' range more than ever before. The resonance
+// model's alarms count relative to the series' earlier ones, so a series
+// whose alarms have been confident needs more to alarm again, and after a
+// strong alarm the model stays quiet for a while (Config.Quiet). All state
 // is fixed-size (see StateSize): under 1 KiB per series, the categories as
 // 8-bit boxes.
 package anomaly
@@ -47,21 +49,38 @@ type Config struct {
 	// relative to the series' earlier ones: where the moving mean
 	// confidence of its alarms (rate AlarmRate, starting at AlarmRef)
 	// exceeds AlarmRef, a new alarm's confidence is scaled by AlarmRef
-	// over it. 0 is the default, 0.5 and 0.2.
+	// over it; AlarmRef 1 turns the scaling off. 0 is the default, 0.5
+	// and 0.2.
 	AlarmRef, AlarmRate float64
+	// SurpriseRate is the weight of each new point in the surprise rule's
+	// moving mean surprise (see h16b_surprise.go); 0 is the default, 0.05;
+	// negative turns the rule off.
+	SurpriseRate float64
+	// SurpriseWarm is how many probations of points after probation the
+	// surprise rule watches before it may alarm; 0 is the default, 2;
+	// negative is none (the rule still waits four time constants of its
+	// moving mean). At most 655, kept in hundredths.
+	SurpriseWarm float64
+	// SurpriseQuiet is how many probations of points after any alarm the
+	// surprise rule stays quiet; 0 is the default, 1; negative is none. At
+	// most 655, kept in hundredths.
+	SurpriseQuiet float64
 }
 
 // DefaultConfig returns the configuration benchmarked on NAB v1.1 (where
 // each file's Probation is NAB's probationary period instead).
 func DefaultConfig() Config {
 	return Config{
-		Sensitivity: 0.5,
-		Probation:   150,
-		Suppress:    50,
-		Quiet:       artQuiet,
-		QuietLevel:  artQuietLvl,
-		AlarmRef:    artConfRef,
-		AlarmRate:   artConfRate,
+		Sensitivity:   0.5,
+		Probation:     150,
+		Suppress:      50,
+		Quiet:         artQuiet,
+		QuietLevel:    artQuietLvl,
+		AlarmRef:      artConfRef,
+		AlarmRate:     artConfRate,
+		SurpriseRate:  spRateDef,
+		SurpriseWarm:  spWarmDef,
+		SurpriseQuiet: spQuietDef,
 	}
 }
 
@@ -88,6 +107,15 @@ func (c Config) Validate() error {
 	if c.AlarmRate < 0 || !(c.AlarmRate <= 1) {
 		return fmt.Errorf("alarm rate: %v is outside [0,1]", c.AlarmRate)
 	}
+	if !(c.SurpriseRate <= 1) {
+		return fmt.Errorf("surprise rate: %v is above 1", c.SurpriseRate)
+	}
+	if !(c.SurpriseWarm <= maxCenti) {
+		return fmt.Errorf("surprise warm-up: %v is above %v probations", c.SurpriseWarm, maxCenti)
+	}
+	if !(c.SurpriseQuiet <= maxCenti) {
+		return fmt.Errorf("surprise quiet span: %v is above %v probations", c.SurpriseQuiet, maxCenti)
+	}
 	return nil
 }
 
@@ -98,28 +126,38 @@ type Detector struct {
 	last explanation
 }
 
-// settings is a Config as a Detector keeps it, defaults filled in, in 24
-// bytes (Config's 56 would take the Detector past Go's 896-byte size
+// settings is a Config as a Detector keeps it, defaults filled in, in 32
+// bytes (Config's 104 would take the Detector past Go's 896-byte size
 // class, and 10,000 tenants' detectors 12 MiB further): the probation and
 // suppression spans capped at 1<<30 rows (the counters are 32-bit), the
-// quiet span as 0 (off) to 255, and the shares in [0,1] in units of 1e-4.
+// quiet span as 0 (off) to 255, the shares in [0,1] in units of 1e-4 (the
+// surprise rate 0 for off) and the surprise rule's spans in hundredths of
+// a probation.
 type settings struct {
 	sensitivity                     float64
 	probation, suppress             int32
 	quietLevel, alarmRef, alarmRate uint16
+	spRate, spWarm, spQuiet         uint16
 	quiet                           uint8
 }
 
-const milli = 1e4 // units of a share in settings
+const (
+	milli    = 1e4    // units of a share in settings
+	centi    = 100    // units of a probation in settings
+	maxCenti = 655.35 // the longest span in probations settings keep
+)
 
 func toMilli(f float64) uint16   { return uint16(math.Round(max(0, min(1, f)) * milli)) }
 func fromMilli(u uint16) float64 { return float64(u) / milli }
+func toCenti(f float64) uint16   { return uint16(math.Round(max(0, min(maxCenti, f)) * centi)) }
+func fromCenti(u uint16) float64 { return float64(u) / centi }
 
 // newSettings is a valid cfg as a Detector keeps it.
 func newSettings(c Config) settings {
 	s := settings{sensitivity: c.Sensitivity,
 		probation: int32(max(0, min(c.Probation, 1<<30))), suppress: int32(max(0, min(c.Suppress, 1<<30))),
-		quiet: artQuiet, quietLevel: toMilli(artQuietLvl), alarmRef: toMilli(artConfRef), alarmRate: toMilli(artConfRate)}
+		quiet: artQuiet, quietLevel: toMilli(artQuietLvl), alarmRef: toMilli(artConfRef), alarmRate: toMilli(artConfRate),
+		spRate: toMilli(spRateDef), spWarm: toCenti(spWarmDef), spQuiet: toCenti(spQuietDef)}
 	switch {
 	case c.Quiet < 0:
 		s.quiet = 0
@@ -137,15 +175,43 @@ func newSettings(c Config) settings {
 	if c.AlarmRate > 0 {
 		s.alarmRate = max(1, toMilli(c.AlarmRate))
 	}
+	switch {
+	case c.SurpriseRate < 0:
+		s.spRate = 0
+	case c.SurpriseRate > 0:
+		s.spRate = max(1, toMilli(c.SurpriseRate))
+	}
+	switch {
+	case c.SurpriseWarm < 0:
+		s.spWarm = 0
+	case c.SurpriseWarm > 0:
+		s.spWarm = toCenti(c.SurpriseWarm)
+	}
+	switch {
+	case c.SurpriseQuiet < 0:
+		s.spQuiet = 0
+	case c.SurpriseQuiet > 0:
+		s.spQuiet = toCenti(c.SurpriseQuiet)
+	}
 	return s
 }
 
 // config is s as a Config.
 func (s settings) config() Config {
 	c := Config{Sensitivity: s.sensitivity, Probation: int(s.probation), Suppress: int(s.suppress),
-		Quiet: int(s.quiet), QuietLevel: fromMilli(s.quietLevel), AlarmRef: fromMilli(s.alarmRef), AlarmRate: fromMilli(s.alarmRate)}
+		Quiet: int(s.quiet), QuietLevel: fromMilli(s.quietLevel), AlarmRef: fromMilli(s.alarmRef), AlarmRate: fromMilli(s.alarmRate),
+		SurpriseRate: fromMilli(s.spRate), SurpriseWarm: fromCenti(s.spWarm), SurpriseQuiet: fromCenti(s.spQuiet)}
 	if s.quiet == 0 {
 		c.Quiet = -1
+	}
+	if s.spRate == 0 {
+		c.SurpriseRate = -1
+	}
+	if s.spWarm == 0 {
+		c.SurpriseWarm = -1
+	}
+	if s.spQuiet == 0 {
+		c.SurpriseQuiet = -1
 	}
 	return c
 }
@@ -187,8 +253,10 @@ func New(cfg Config) (*Detector, error) {
 }
 
 // Config returns the detector's configuration, defaults filled in (a
-// Quiet of 0 is 24; the quiet span turned off is -1), spans capped at
-// 1<<30 and shares rounded to 1e-4.
+// Quiet of 0 is 24; the quiet span turned off is -1, and so are the
+// surprise rule turned off and its spans of none), spans capped at 1<<30,
+// shares rounded to 1e-4 and the surprise rule's spans to hundredths of a
+// probation.
 func (d *Detector) Config() Config { return d.set.config() }
 
 // Points is the number of values the detector has seen.

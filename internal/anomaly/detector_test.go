@@ -427,8 +427,12 @@ func TestOutOfRangeFlagged(t *testing.T) {
 // detector, 829 bytes; version 3, this one's first layout, 825; version 4,
 // with the range as its lowest and highest value only, 845: a real one,
 // written by 8519742 after three days of a daily pattern; version 5,
-// without the mean alarm confidence, 861) is refused with an error, not
-// misread: the connector then lets that series relearn.
+// without the mean alarm confidence, 861; version 6, without the surprise
+// rule, 865; version 7, without the window model's quiet span, 849, the
+// size of this one's, and laid out as it is but for the quiet span's count
+// in what was padding: one taken from a trained detector with its version
+// byte set to 7) is refused with an error, not misread: the connector then
+// lets that series relearn.
 func TestOldStateRefused(t *testing.T) {
 	d, _ := New(DefaultConfig())
 	v4, err := os.ReadFile("testdata/state-v4-daily.bin")
@@ -443,7 +447,22 @@ func TestOldStateRefused(t *testing.T) {
 		append([]byte{2}, make([]byte, StateSize-1)...), append([]byte{3}, make([]byte, StateSize-1)...),
 		v4, append(bytes.Clone(v4), make([]byte, StateSize-len(v4))...),
 		append([]byte{5}, make([]byte, 860)...), append([]byte{5}, make([]byte, StateSize-1)...),
+		append([]byte{6}, make([]byte, 864)...), append([]byte{6}, make([]byte, StateSize-1)...),
 	}
+	trained, _ := New(DefaultConfig())
+	rng := rand.New(rand.NewPCG(5, 5))
+	for i := range 2000 {
+		trained.Update(t0.Add(time.Duration(i)*step), daily(i, rng))
+	}
+	v7, err := trained.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := new(Detector).UnmarshalBinary(v7); err != nil {
+		t.Fatalf("the trained detector's own state refused: %v", err)
+	}
+	v7[0] = 7
+	old = append(old, v7)
 	for _, p := range old {
 		if err := d.UnmarshalBinary(p); err == nil {
 			t.Errorf("a %d-byte version-%d state was accepted", len(p), p[0])

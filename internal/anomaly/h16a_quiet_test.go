@@ -86,6 +86,7 @@ func TestConfigKept(t *testing.T) {
 	c := DefaultConfig()
 	c.Sensitivity, c.Probation, c.Suppress = 0.3, 604, 25
 	c.Quiet, c.QuietLevel, c.AlarmRef, c.AlarmRate = 12, 0.35, 0.45, 0.15
+	c.SurpriseRate, c.SurpriseWarm, c.SurpriseQuiet = 0.03, 1.5, 0.25
 	d, err := New(c)
 	if err != nil {
 		t.Fatal(err)
@@ -102,7 +103,17 @@ func TestConfigKept(t *testing.T) {
 	if got := d.Config(); got != want {
 		t.Errorf("defaults: Config() = %+v, want %+v", got, want)
 	}
-	for _, bad := range []Config{{Quiet: 256}, {QuietLevel: 1.5}, {AlarmRef: -0.1}, {AlarmRate: math.NaN()}} {
+	d, err = New(Config{Sensitivity: 0.5, SurpriseRate: -1, SurpriseWarm: -2, SurpriseQuiet: -0.5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = DefaultConfig()
+	want.Probation, want.Suppress, want.SurpriseRate, want.SurpriseWarm, want.SurpriseQuiet = 0, 0, -1, -1, -1
+	if got := d.Config(); got != want {
+		t.Errorf("surprise off: Config() = %+v, want %+v", got, want)
+	}
+	for _, bad := range []Config{{Quiet: 256}, {QuietLevel: 1.5}, {AlarmRef: -0.1}, {AlarmRate: math.NaN()},
+		{SurpriseRate: 1.5}, {SurpriseRate: math.NaN()}, {SurpriseWarm: 700}, {SurpriseQuiet: math.Inf(1)}, {SurpriseWarm: math.NaN()}} {
 		if _, err := New(bad); err == nil {
 			t.Errorf("%+v accepted", bad)
 		}

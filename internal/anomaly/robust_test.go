@@ -230,6 +230,17 @@ func TestAlarmRelativeToSeries(t *testing.T) {
 	if got := quiet.relative(g, 0.6); got != 0.6 {
 		t.Errorf("after 20 alarms of 0.3, one of 0.6 scored %v, want 0.6", got)
 	}
+	// AlarmRef 1 turns the scaling off.
+	cfg := DefaultConfig()
+	cfg.AlarmRef = 1
+	off := newGeom(cfg)
+	var loud state
+	for range 20 {
+		loud.relative(off, 0.9)
+	}
+	if got := loud.relative(off, 0.6); got != 0.6 {
+		t.Errorf("scaling off: after 20 alarms of 0.9, one of 0.6 scored %v, want 0.6", got)
+	}
 	if name, ok := finiteState(&s); !ok {
 		t.Errorf("%s non-finite", name)
 	}

@@ -8,14 +8,16 @@ import (
 	"unsafe"
 )
 
-// stateVersion 6 is the resonance model with the range kept as its three
-// highest and lowest values and the series' mean alarm confidence (5 had
-// no mean confidence, 4 kept only the highest and lowest values, 3 was its
-// first layout, 2 the earlier median detector); an older state is refused,
-// and its series relearns. (A version-4 state cannot be taken over: it kept
-// no second extremes, and one that saw an extreme holds the range it
-// widened, or an infinity.)
-const stateVersion = 6
+// stateVersion 8 is the resonance model with the range kept as its three
+// highest and lowest values, the series' mean alarm confidence, the window
+// model's quiet span after a strong alarm, a 64-entry match ring and the
+// surprise rule's bins (7 had no quiet span, 6 no surprise rule and a
+// 128-entry ring, 5 no mean confidence, 4 kept only the highest and lowest
+// values, 3 was its first layout, 2 the earlier median detector); an older
+// state is refused, and its series relearns. (A version-4 state cannot be
+// taken over: it kept no second extremes, and one that saw an extreme
+// holds the range it widened, or an infinity.)
+const stateVersion = 8
 
 // StateSize is the number of bytes MarshalBinary produces: the whole state of
 // one series.
@@ -129,6 +131,9 @@ func (s *state) check() error {
 		if s.Top[i] > s.Top[i-1] || s.Bot[i] < s.Bot[i-1] {
 			return fmt.Errorf("extremes out of order: %v, %v", s.Top, s.Bot)
 		}
+	}
+	if err := s.Sp.check(); err != nil {
+		return err
 	}
 	if s.MedLevel < 0 || s.MedLevel > artLevels {
 		return fmt.Errorf("median level %d outside [0,%d]", s.MedLevel, artLevels)
