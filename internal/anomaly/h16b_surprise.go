@@ -96,8 +96,8 @@ func (p *surprise) check() error {
 	for _, c := range p.Cnt {
 		tot += uint32(c)
 	}
-	if tot != p.Tot {
-		return fmt.Errorf("surprise counts sum to %d, total %d", tot, p.Tot)
+	if tot != p.Tot || tot > spCap {
+		return fmt.Errorf("surprise counts sum to %d, total %d (at most %d)", tot, p.Tot, spCap)
 	}
 	if !(p.Short >= 0 && p.Short <= spMaxSurprise) || !(p.Max >= 0 && p.Max <= spMaxSurprise) {
 		return fmt.Errorf("surprise %v / %v outside [0,%v]", p.Short, p.Max, spMaxSurprise)
@@ -105,6 +105,8 @@ func (p *surprise) check() error {
 	return nil
 }
 
-// spMaxSurprise bounds a surprise: the log of the largest total over the
-// smallest count, 0.5.
-var spMaxSurprise = float32(math.Log((math.MaxUint32 + spBins*0.5) / 0.5))
+// spMaxSurprise bounds a surprise: the log of the largest total update
+// leaves (spCap: it halves the counts there) over the smallest count, 0.5.
+// A state claiming more (a highest mean no series could reach, which would
+// silence the rule for good) is refused.
+var spMaxSurprise = float32(math.Log((spCap + spBins*0.5) / 0.5))

@@ -99,3 +99,27 @@ func TestSurpriseStateChecked(t *testing.T) {
 		}
 	}
 }
+
+// TestSurpriseStateBeyondReachRefused: counts past spCap, or a moving mean
+// or highest mean beyond the largest surprise update can produce, come
+// only from a crafted or corrupt checkpoint (a highest mean out of reach
+// would silence the rule for good); they are refused, while the largest
+// reachable values pass.
+func TestSurpriseStateBeyondReachRefused(t *testing.T) {
+	reach := float32(math.Log((spCap + spBins*0.5) / 0.5))
+	ok := surprise{Tot: spCap, Short: reach, Max: reach}
+	ok.Cnt[0] = spCap
+	if err := ok.check(); err != nil {
+		t.Fatalf("reachable state refused: %v", err)
+	}
+	for name, p := range map[string]surprise{
+		"max beyond reach":   {Max: reach * 1.01},
+		"short beyond reach": {Short: reach * 1.01},
+		"max of uint32 log":  {Max: 22.87},
+		"counts past cap":    {Cnt: [spBins]uint16{spCap + 1}, Tot: spCap + 1},
+	} {
+		if err := p.check(); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
