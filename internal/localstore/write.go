@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ncruces/go-sqlite3"
+	"github.com/tenancyhq/tenancy/internal/pdatacount"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
@@ -235,7 +236,7 @@ func (s *Store) WriteMetrics(tenant string, md pmetric.Metrics, policyVersion st
 				sm := rm.ScopeMetrics().At(j)
 				points := 0
 				for _, m := range sm.Metrics().All() {
-					points += dataPoints(m)
+					points += pdatacount.MetricDataPoints(m) // a row per data point
 				}
 				ins.startRun(points, ingested, svc, sm.Scope().Name(), res, lid)
 				for k := 0; k < sm.Metrics().Len(); k++ {
@@ -314,23 +315,6 @@ func (s *Store) WriteMetrics(tenant string, md pmetric.Metrics, policyVersion st
 		}
 		return t.appendIngest(now, &sum, lineage, policyVersion)
 	})
-}
-
-// dataPoints is how many rows m makes: one per data point.
-func dataPoints(m pmetric.Metric) int {
-	switch m.Type() {
-	case pmetric.MetricTypeGauge:
-		return m.Gauge().DataPoints().Len()
-	case pmetric.MetricTypeSum:
-		return m.Sum().DataPoints().Len()
-	case pmetric.MetricTypeHistogram:
-		return m.Histogram().DataPoints().Len()
-	case pmetric.MetricTypeExponentialHistogram:
-		return m.ExponentialHistogram().DataPoints().Len()
-	case pmetric.MetricTypeSummary:
-		return m.Summary().DataPoints().Len()
-	}
-	return 0
 }
 
 // eventsJSON is a span's events as a JSON array.
