@@ -169,5 +169,10 @@ func (c *Config) validateMetrics() []error {
 func (c *Config) detectorConfig(sensitivity float64) anomaly.Config {
 	d := anomaly.DefaultConfig()
 	d.Sensitivity, d.Probation, d.Suppress = sensitivity, c.Probation, c.Suppress
+	// No quiet span after a strong alarm: in a collector an outage or the
+	// catch-up burst after a failover alarms, and a spike seconds later
+	// must still be seen (TestEndToEndScaleOutFailover missed one with
+	// it). NAB v1.1 with it off: 76.79 / 70.28 / 81.08 in sample.
+	d.Quiet = -1
 	return d
 }
