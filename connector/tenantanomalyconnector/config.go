@@ -169,10 +169,12 @@ func (c *Config) validateMetrics() []error {
 func (c *Config) detectorConfig(sensitivity float64) anomaly.Config {
 	d := anomaly.DefaultConfig()
 	d.Sensitivity, d.Probation, d.Suppress = sensitivity, c.Probation, c.Suppress
-	// No quiet span after a strong alarm: in a collector an outage or the
-	// catch-up burst after a failover alarms, and a spike seconds later
-	// must still be seen (TestEndToEndScaleOutFailover missed one with
-	// it). NAB v1.1 with it off: 76.79 / 70.28 / 81.08 in sample.
-	d.Quiet = -1
+	// Neither the quiet span nor the surprise rule yet: with them the
+	// survivor of TestEndToEndScaleOutFailover did not flag a spike sent
+	// seconds after the takeover in CI (twice; the quiet span alone off
+	// did not help). A surprise alarm restarts the range rule's
+	// refractory span, the likely cause, not yet shown. NAB v1.1 scores
+	// DefaultConfig, which has both (issue 16 stays open for this).
+	d.Quiet, d.SurpriseRate = -1, -1
 	return d
 }
