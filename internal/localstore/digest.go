@@ -101,27 +101,6 @@ func (h *rowHasher) int(v int64) {
 	h.buf = binary.BigEndian.AppendUint64(h.buf, uint64(v))
 }
 
-func (h *rowHasher) value(v any) {
-	switch x := v.(type) {
-	case nil:
-		h.buf = append(h.buf, 'n')
-	case int64:
-		h.int(x)
-	case int:
-		h.int(int64(x))
-	case float64:
-		h.float(x)
-	case string:
-		h.buf = append(h.buf, 's')
-		h.buf = binary.BigEndian.AppendUint64(h.buf, uint64(len(x)))
-		h.buf = append(h.buf, x...)
-	case []byte:
-		h.bytes(x)
-	default:
-		panic(fmt.Sprintf("localstore: row value of type %T", v))
-	}
-}
-
 func (h *rowHasher) float(x float64) {
 	switch {
 	case math.IsNaN(x):

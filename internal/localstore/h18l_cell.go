@@ -2,6 +2,7 @@ package localstore
 
 import (
 	"encoding/binary"
+	"fmt"
 	"unsafe"
 
 	"github.com/ncruces/go-sqlite3"
@@ -35,9 +36,12 @@ func textCell(v string) cell   { return cell{k: cellText, s: v} }
 func bytesCell(v []byte) cell  { return cell{k: cellBytes, b: v} }
 func floatCell(v float64) cell { return cell{k: cellFloat, f: v} }
 
-// anyCell is v (nil, int64, int, float64, string or []byte) as a cell.
+// anyCell is v (nil, int64, int, float64, string or []byte) as a cell;
+// another type is a bug (it would be bound and hashed as nothing).
 func anyCell(v any) cell {
 	switch x := v.(type) {
+	case nil:
+		return cell{}
 	case int64:
 		return intCell(x)
 	case int:
@@ -49,7 +53,7 @@ func anyCell(v any) cell {
 	case []byte:
 		return bytesCell(x)
 	}
-	return cell{}
+	panic(fmt.Sprintf("localstore: row value of type %T", v))
 }
 
 // hexCell is a trace or span id's hex, NULL when empty.
@@ -68,7 +72,7 @@ func bodyCell(v pcommon.Value) cell {
 	return anyCell(bodyText(v))
 }
 
-// bind binds c to parameter i (1-based), as bindAny binds the same value.
+// bind binds c to parameter i (1-based).
 func (c *cell) bind(st *sqlite3.Stmt, i int) {
 	switch c.k {
 	case cellNull:
@@ -107,7 +111,8 @@ func (c *cell) same(last *cell) bool {
 	return false
 }
 
-// hash feeds c to h as value feeds the same value.
+// hash feeds c to the row digest: a tag, then the value (text with its
+// length; a float that is an integer as that integer).
 func (c *cell) hash(h *rowHasher) {
 	switch c.k {
 	case cellNull:
@@ -125,7 +130,8 @@ func (c *cell) hash(h *rowHasher) {
 	}
 }
 
-// hashCells is hashRow of cells: the last, an added column, only when set.
+// hashCells feeds a row's values, its last, an added column, only when
+// set (addedColumn).
 func hashCells(h *rowHasher, row []cell) {
 	if row[len(row)-1].k == cellNull {
 		row = row[:len(row)-1]

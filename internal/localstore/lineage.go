@@ -284,9 +284,14 @@ func (t *tenantDB) insertLineage(l *Lineage, signal, backend string, delivered i
 		f := p.facts
 		args := []any{f.id, signal, backend, f.accepted, delivered, p.records, idOrNil(p.firstID), idOrNil(p.lastID),
 			f.receiver, f.client, f.tenant, f.auth, f.credential, f.collector, f.policyVersion, f.decision, p.redactionsJSON(), p.retentionJSON(), head.seq + 1, upstreamOrNil(f.upstream)}
-		bindAny(st, 1, idOrNil(p.rowID))
+		row := make([]cell, len(args))
 		for i, a := range args {
-			bindAny(st, i+2, a)
+			row[i] = anyCell(a)
+		}
+		id := anyCell(idOrNil(p.rowID))
+		id.bind(st, 1)
+		for i := range row {
+			row[i].bind(st, i+2)
 		}
 		if err := st.Exec(); err != nil {
 			return nil, fmt.Errorf("lineage: %w", err)
@@ -297,7 +302,7 @@ func (t *tenantDB) insertLineage(l *Lineage, signal, backend string, delivered i
 		}
 		h := t.rowHasher()
 		h.begin(lineageTable, t.conn.LastInsertRowID())
-		hashRow(h, args)
+		hashCells(h, row)
 		h.end(&sum)
 	}
 	if n == 0 {

@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/ncruces/go-sqlite3"
 	"github.com/tenancyhq/tenancy/internal/pdatacount"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -58,34 +57,6 @@ func serviceName(res pcommon.Map) any {
 		return v.AsString()
 	}
 	return nil
-}
-
-func bindAny(st *sqlite3.Stmt, i int, v any) {
-	switch x := v.(type) {
-	case nil:
-		_ = st.BindNull(i)
-	case string:
-		_ = st.BindText(i, x)
-	case int64:
-		_ = st.BindInt64(i, x)
-	case int:
-		_ = st.BindInt64(i, int64(x))
-	case float64:
-		_ = st.BindFloat(i, x)
-	case []byte:
-		_ = st.BindRawText(i, x)
-	}
-}
-
-// hashRow feeds a row's values, its last, an added column, only when set
-// (addedColumn).
-func hashRow(h *rowHasher, args []any) {
-	if args[len(args)-1] == nil {
-		args = args[:len(args)-1]
-	}
-	for _, a := range args {
-		h.value(a)
-	}
 }
 
 // rowLineage is what a record row needs of its resource's lineage: the
