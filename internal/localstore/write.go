@@ -109,13 +109,6 @@ func (t *tenantDB) appendIngest(now time.Time, sum *IngestSummary, l *Lineage, p
 	return err
 }
 
-func hexOrNil(empty bool, s string) any {
-	if empty {
-		return nil
-	}
-	return s
-}
-
 // logColumns are the logs table's columns after id, in table order.
 var logColumns = []string{"time_unix_nano", "observed_unix_nano", "ingested_unix_nano", "severity_number", "severity_text", "body", "trace_id", "span_id", "service_name", "scope_name", "resource", "attrs", lineageColumn}
 
