@@ -2,9 +2,7 @@ package localstore
 
 import (
 	"encoding/hex"
-	"fmt"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/ncruces/go-sqlite3"
@@ -25,22 +23,11 @@ func TestRunCipherWritesAdiantumsBytes(t *testing.T) {
 			if keyPragma == "textkey" {
 				key = "PRAGMA textkey='a passphrase';"
 			}
-			open := func(vfsName string) *sqlite3.Conn {
-				c, err := sqlite3.OpenFlags("file:"+path+"?vfs="+vfsName, sqlite3.OPEN_READWRITE|sqlite3.OPEN_CREATE|sqlite3.OPEN_URI)
-				require.NoError(t, err)
-				t.Cleanup(func() { c.Close() })
-				require.NoError(t, c.Exec(key+"PRAGMA journal_mode=wal; PRAGMA synchronous=normal; PRAGMA wal_autocheckpoint=0"))
-				return c
-			}
-			c := open(walBatchVFS)
+			c := openWALTestConn(t, path, key, walBatchVFS)
 			require.NoError(t, c.Exec("CREATE TABLE t(v TEXT)"))
 			before := runBlocks.Load()
 			for b := range 4 {
-				require.NoError(t, c.Exec("PRAGMA "+walBatchPragma+"=1; BEGIN IMMEDIATE"))
-				for i := range 50 {
-					require.NoError(t, c.Exec(fmt.Sprintf("INSERT INTO t VALUES ('%d-%d-%s')", b, i, strings.Repeat("v", 1500+i))))
-				}
-				require.NoError(t, c.Exec("COMMIT; PRAGMA "+walBatchPragma+"=0"))
+				writeWALBatch(t, c, b, true)
 			}
 			whole := runBlocks.Load() - before
 			if keyPragma == "hexkey" {
@@ -48,7 +35,7 @@ func TestRunCipherWritesAdiantumsBytes(t *testing.T) {
 			} else {
 				require.Zero(t, whole)
 			}
-			r := open("adiantum")
+			r := openWALTestConn(t, path, key, "adiantum")
 			check := func() {
 				q, _, err := r.Prepare("SELECT count(*), count(DISTINCT v), (SELECT group_concat(integrity_check) FROM pragma_integrity_check) FROM t")
 				require.NoError(t, err)
@@ -75,40 +62,15 @@ func TestRunCipherWritesAdiantumsBytes(t *testing.T) {
 func TestCheckpointReadsAheadOnlyBelowItsCommits(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "data.db")
 	key := "PRAGMA hexkey='" + hex.EncodeToString(newKey(t)) + "';"
-	open := func(vfsName string) *sqlite3.Conn {
-		c, err := sqlite3.OpenFlags("file:"+path+"?vfs="+vfsName, sqlite3.OPEN_READWRITE|sqlite3.OPEN_CREATE|sqlite3.OPEN_URI)
-		require.NoError(t, err)
-		t.Cleanup(func() { c.Close() })
-		require.NoError(t, c.Exec(key+"PRAGMA journal_mode=wal; PRAGMA synchronous=normal; PRAGMA wal_autocheckpoint=0"))
-		return c
-	}
-	a := open(walBatchVFS)
+	a := openWALTestConn(t, path, key, walBatchVFS)
 	require.NoError(t, a.Exec("CREATE TABLE t(v TEXT)"))
 	rows := 0
 	write := func(c *sqlite3.Conn, armed bool) {
-		if armed {
-			require.NoError(t, c.Exec("PRAGMA "+walBatchPragma+"=1"))
-		}
-		require.NoError(t, c.Exec("BEGIN IMMEDIATE"))
-		for i := range 50 {
-			require.NoError(t, c.Exec(fmt.Sprintf("INSERT INTO t VALUES ('%d-%d-%s')", rows, i, strings.Repeat("v", 1500+i))))
-		}
+		writeWALBatch(t, c, rows, armed)
 		rows += 50
-		require.NoError(t, c.Exec("COMMIT"))
-		if armed {
-			require.NoError(t, c.Exec("PRAGMA "+walBatchPragma+"=0"))
-		}
 	}
-	checkpoint := func(c *sqlite3.Conn) int64 {
-		before := readAheadBlocks.Load()
-		st, _, err := c.Prepare("PRAGMA wal_checkpoint(PASSIVE)")
-		require.NoError(t, err)
-		defer st.Close()
-		require.True(t, st.Step())
-		require.Equal(t, st.ColumnInt(1), st.ColumnInt(2), "every frame copied")
-		return readAheadBlocks.Load() - before
-	}
-	r := open("adiantum")
+	checkpoint := func(c *sqlite3.Conn) int64 { return checkpointReadAhead(t, c) }
+	r := openWALTestConn(t, path, key, "adiantum")
 	check := func() {
 		q, _, err := r.Prepare("SELECT count(*), count(DISTINCT v), (SELECT group_concat(integrity_check) FROM pragma_integrity_check) FROM t")
 		require.NoError(t, err)
@@ -126,7 +88,7 @@ func TestCheckpointReadsAheadOnlyBelowItsCommits(t *testing.T) {
 	check()
 
 	// Another connection (another process's) restarts the WAL.
-	b := open("adiantum")
+	b := openWALTestConn(t, path, key, "adiantum")
 	write(b, false)
 	write(a, true)
 	require.Zero(t, checkpoint(a), "the WAL's header is not the one this connection wrote")

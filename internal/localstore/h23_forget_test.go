@@ -2,12 +2,10 @@ package localstore
 
 import (
 	"encoding/hex"
-	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/ncruces/go-sqlite3"
 	"github.com/stretchr/testify/require"
 )
 
@@ -17,34 +15,16 @@ import (
 // blocks read-ahead would take for committed), the next checkpoint reads
 // every block under adiantum's lock, and still copies every frame; a
 // restart of the WAL this connection writes lets it read ahead again.
-// Rolled-back runs are cleared before their buffer goes back to the pool.
 func TestFailedCommitStopsReadAhead(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "data.db")
-	c, err := sqlite3.OpenFlags("file:"+path+"?vfs="+walBatchVFS, sqlite3.OPEN_READWRITE|sqlite3.OPEN_CREATE|sqlite3.OPEN_URI)
-	require.NoError(t, err)
-	t.Cleanup(func() { c.Close() })
-	require.NoError(t, c.Exec("PRAGMA hexkey='"+hex.EncodeToString(newKey(t))+"'; PRAGMA journal_mode=wal; PRAGMA synchronous=normal; PRAGMA wal_autocheckpoint=0"))
+	c := openWALTestConn(t, path, "PRAGMA hexkey='"+hex.EncodeToString(newKey(t))+"';", walBatchVFS)
 	require.NoError(t, c.Exec("CREATE TABLE t(v TEXT)"))
 	rows := 0
 	write := func() {
-		require.NoError(t, c.Exec("PRAGMA "+walBatchPragma+"=1"))
-		require.NoError(t, c.Exec("BEGIN IMMEDIATE"))
-		for i := range 50 {
-			require.NoError(t, c.Exec(fmt.Sprintf("INSERT INTO t VALUES ('%d-%d-%s')", rows, i, strings.Repeat("v", 1500+i))))
-		}
+		writeWALBatch(t, c, rows, true)
 		rows += 50
-		require.NoError(t, c.Exec("COMMIT"))
-		require.NoError(t, c.Exec("PRAGMA "+walBatchPragma+"=0"))
 	}
-	checkpoint := func() int64 {
-		before := readAheadBlocks.Load()
-		st, _, err := c.Prepare("PRAGMA wal_checkpoint(PASSIVE)")
-		require.NoError(t, err)
-		defer st.Close()
-		require.True(t, st.Step())
-		require.Equal(t, st.ColumnInt(1), st.ColumnInt(2), "every frame copied")
-		return readAheadBlocks.Load() - before
-	}
+	checkpoint := func() int64 { return checkpointReadAhead(t, c) }
 	count := func() int64 {
 		q, _, err := c.Prepare("SELECT count(*) FROM t")
 		require.NoError(t, err)
