@@ -62,13 +62,20 @@ type blockInserter struct {
 	// The run: its shared values (in sharedAt order) and rows left.
 	run     []cell
 	runLeft int
-	err     error
-	row     []cell // one row's values in table order, for the digest
+	// runBig: the run's shared values pass blockBytes, so its rows go in
+	// one at a time, through one statement: each block length's statement
+	// would keep its own copy of them bound, and evaluating a block copies
+	// them once more in SQLite's heap (a 3 MiB resource took 15 MiB of it
+	// in blocks against 7 row by row).
+	runBig bool
+	err    error
+	row    []cell // one row's values in table order, for the digest
 }
 
 // blockBytes bounds the text (and attributes) of the rows a block binds,
 // besides the run's shared values: a row larger than that is inserted
-// alone. Ordinary rows (under 2 KiB) fill blocks of 32.
+// alone, and so is each row of a run whose shared values are (runBig).
+// Ordinary rows (under 2 KiB) fill blocks of 32.
 const blockBytes = 64 << 10
 
 // newBlockInserter: cols are the table's columns after id in table
@@ -105,10 +112,12 @@ func (b *blockInserter) startRun(n int, vals ...any) {
 		// The rows left would be bound with this run's values.
 		b.err = errors.New("localstore: a run of rows ended early")
 	}
+	shared := 0
 	for i, v := range vals {
 		b.run[i] = anyCell(v)
+		shared += len(b.run[i].s) + len(b.run[i].b)
 	}
-	b.runLeft = n
+	b.runLeft, b.runBig = n, shared > blockBytes
 }
 
 // blockSQL is the INSERT of k rows: the shared columns are parameters
@@ -185,7 +194,7 @@ func (b *blockInserter) add(vals ...cell) (int64, error) {
 	b.nextID++
 	// A row's bytes (the attributes' JSON) live in a buffer the next row
 	// reuses: copied, unless the row is bound at once.
-	alone := b.pendBytes+size > blockBytes
+	alone := b.runBig || b.pendBytes+size > blockBytes
 	at := len(b.pend)
 	b.pend = append(b.pend, vals...)
 	if !alone {
