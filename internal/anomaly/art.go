@@ -41,6 +41,7 @@ const (
 	artRangeMar  = 0.05           // share of the seen range a value may exceed it by unflagged
 	artRangeFew  = 2              // and this many ranges divided by the points seen
 	artRangeFew2 = 100            // and this many divided by its square
+	artEscalate  = 1              // spans of the seen range beyond it that alarm within the refractory span
 	artMinSpan   = 1e-4           // smallest probation span, relative to the values
 	artExtremes  = 3              // highest and lowest values kept each
 	artIsolated  = 10             // gap, in spreads of the rest, that isolates an extreme
@@ -167,9 +168,9 @@ func (a *state) update(g geom, v float64) (float64, bool) {
 	// equal to its end is not beyond it by rounding.
 	v32 := float64(float32(v))
 	outside := v32 > hi+m || v32 < lo-m
-	if row >= g.prob && outside && (a.LastAlarm == 0 || row+1-a.LastAlarm >= g.refractory) {
+	if row >= g.prob && outside && (a.LastAlarm == 0 || row+1-a.LastAlarm >= g.refractory || a.escalates(v32)) {
 		// HTM's rule: a value beyond the range seen by a margin is an
-		// anomaly, once per refractory span.
+		// anomaly, once per refractory span, unless it escalates.
 		score = 1
 	}
 	a.extremes(row, float32(v))
@@ -269,6 +270,17 @@ func (a *state) extremes(row uint32, v float32) {
 // glitch, an overflow) cannot widen it; a third of their size joins them
 // and the range takes them in, as it does a new level, a few rows after
 // the shift.
+// escalates reports a value beyond every value seen, isolated extremes
+// (the last alarm's own value among them) included, by as much again as
+// they span: within a refractory span that is another event, not the one
+// alarmed going on. A consumer that takes a failed member's tenants over
+// reads their backlog at once, which alarms; a real spike seconds later
+// must alarm too.
+func (a *state) escalates(v float64) bool {
+	t, b := float64(a.Top[0]), float64(a.Bot[0])
+	return v > t+artEscalate*(t-b) || v < b-artEscalate*(t-b)
+}
+
 func (a *state) seen() (lo, hi float64) {
 	t0, t1, t2 := float64(a.Top[0]), float64(a.Top[1]), float64(a.Top[2])
 	b0, b1, b2 := float64(a.Bot[0]), float64(a.Bot[1]), float64(a.Bot[2])
