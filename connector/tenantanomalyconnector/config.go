@@ -169,12 +169,5 @@ func (c *Config) validateMetrics() []error {
 func (c *Config) detectorConfig(sensitivity float64) anomaly.Config {
 	d := anomaly.DefaultConfig()
 	d.Sensitivity, d.Probation, d.Suppress = sensitivity, c.Probation, c.Suppress
-	// Neither the quiet span nor the surprise rule yet: with them the
-	// survivor of TestEndToEndScaleOutFailover did not flag a spike sent
-	// seconds after the takeover in CI (twice; the quiet span alone off
-	// did not help). A surprise alarm restarts the range rule's
-	// refractory span, the likely cause, not yet shown. NAB v1.1 scores
-	// DefaultConfig, which has both (issue 16 stays open for this).
-	d.Quiet, d.SurpriseRate = -1, -1
 	return d
 }

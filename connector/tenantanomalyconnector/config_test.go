@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/collector/confmap/confmaptest"
 
 	"github.com/tenancyhq/tenancy/connector/tenantanomalyconnector/internal/metadata"
+	"github.com/tenancyhq/tenancy/internal/anomaly"
 )
 
 func TestLoadConfig(t *testing.T) {
@@ -65,4 +66,19 @@ func TestDefaultConfigNeedsSecret(t *testing.T) {
 	cfg := NewFactory().CreateDefaultConfig()
 	require.NoError(t, componenttest.CheckConfigStruct(cfg))
 	assert.EqualError(t, confmap.Validate(cfg), "fingerprint_secret: must be at least 16 bytes (use the tenant processor's, e.g. ${env:TENANCY_FINGERPRINT_SECRET})")
+}
+
+// TestDetectorConfigIsTheScoredOne: the connector runs the detector NAB
+// scores (anomaly.DefaultConfig, with the surprise rule and the quiet
+// span), changing only what its configuration and the tenant's policy
+// set.
+func TestDetectorConfigIsTheScoredOne(t *testing.T) {
+	c := createDefaultConfig().(*Config)
+	c.Probation, c.Suppress = 10, 7
+	got := c.detectorConfig(0.8)
+	want := anomaly.DefaultConfig()
+	want.Sensitivity, want.Probation, want.Suppress = 0.8, 10, 7
+	assert.Equal(t, want, got)
+	assert.Positive(t, got.SurpriseRate)
+	assert.GreaterOrEqual(t, got.Quiet, 0)
 }
