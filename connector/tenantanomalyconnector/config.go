@@ -35,8 +35,9 @@ type Config struct {
 	// Probation is how many intervals a new series learns before it may
 	// score above 0.
 	Probation int `mapstructure:"probation"`
-	// Suppress is how many intervals after an alarm further scores of the
-	// same series are damped unless they beat it (one event, one alarm).
+	// Suppress is how many intervals after an alarm a value beyond the
+	// series' range may not alarm again (one event, one alarm), unless it
+	// lies beyond every value seen by as much again as they span.
 	Suppress int `mapstructure:"suppress"`
 	// Storage names a storage extension (e.g. file_storage) that keeps the
 	// baselines across restarts. Unset: baselines live in memory only.

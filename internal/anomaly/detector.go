@@ -34,7 +34,9 @@ type Config struct {
 	// the time scale: blocks of Probation/104 points are the model's steps.
 	Probation int
 	// Suppress is how many points after an alarm a value beyond the seen
-	// range may not alarm again (one event, one alarm).
+	// range may not alarm again (one event, one alarm), unless it lies
+	// beyond every value seen by as much again as they span (another
+	// event).
 	Suppress int
 	// Quiet is how many of the model's steps (blocks of Probation/104
 	// points) after an alarm of raw score QuietLevel or more the window
