@@ -56,7 +56,7 @@ func (p *tenantProcessor) requestLineage(v *policyView, req requestIdentity) *re
 	own := identity.Lineage{ID: newLineageID(now), Accepted: now.UnixNano(), Receiver: req.receiver, Auth: req.auth,
 		Client: req.client, Tenant: req.proved, Credential: req.lineageCredential, Collector: p.collector,
 		PolicyVersion: v.pol.Version}
-	return &requestLineage{own: own, encoded: own.Encode()}
+	return &requestLineage{own: own, encoded: v.lineage.encode(own)}
 }
 
 // maxUpstreamBytes bounds a relayed tenant.lineage read as an upstream.

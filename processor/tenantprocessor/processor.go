@@ -47,6 +47,8 @@ type policyView struct {
 	// reserved, and count relies on it holding policy tenants only.
 	entries    map[string]*tenantEntry
 	quarantine *tenantEntry
+	// lineage encodes its requests' lineages (h18o_lineage.go).
+	lineage lineageTails
 }
 
 type tenantEntry struct {

@@ -4,8 +4,6 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
-
-	"github.com/tenancyhq/tenancy/internal/identity"
 )
 
 // Below the resource, only the pipeline writes the tenant.* namespace (the
@@ -17,23 +15,23 @@ import (
 
 func stripLogs(rl plog.ResourceLogs) {
 	for _, sl := range rl.ScopeLogs().All() {
-		identity.StripClientKeys(sl.Scope().Attributes())
+		stripClientKeys(sl.Scope().Attributes())
 		for _, lr := range sl.LogRecords().All() {
-			identity.StripClientKeys(lr.Attributes())
+			stripClientKeys(lr.Attributes())
 		}
 	}
 }
 
 func stripTraces(rs ptrace.ResourceSpans) {
 	for _, ss := range rs.ScopeSpans().All() {
-		identity.StripClientKeys(ss.Scope().Attributes())
+		stripClientKeys(ss.Scope().Attributes())
 		for _, sp := range ss.Spans().All() {
-			identity.StripClientKeys(sp.Attributes())
+			stripClientKeys(sp.Attributes())
 			for _, ev := range sp.Events().All() {
-				identity.StripClientKeys(ev.Attributes())
+				stripClientKeys(ev.Attributes())
 			}
 			for _, l := range sp.Links().All() {
-				identity.StripClientKeys(l.Attributes())
+				stripClientKeys(l.Attributes())
 			}
 		}
 	}
@@ -41,7 +39,7 @@ func stripTraces(rs ptrace.ResourceSpans) {
 
 func stripMetrics(rm pmetric.ResourceMetrics) {
 	for _, sm := range rm.ScopeMetrics().All() {
-		identity.StripClientKeys(sm.Scope().Attributes())
+		stripClientKeys(sm.Scope().Attributes())
 		for _, m := range sm.Metrics().All() {
 			stripMetric(m)
 		}
@@ -49,37 +47,37 @@ func stripMetrics(rm pmetric.ResourceMetrics) {
 }
 
 func stripMetric(m pmetric.Metric) {
-	identity.StripClientKeys(m.Metadata())
+	stripClientKeys(m.Metadata())
 	switch m.Type() {
 	case pmetric.MetricTypeGauge:
 		for _, dp := range m.Gauge().DataPoints().All() {
-			identity.StripClientKeys(dp.Attributes())
+			stripClientKeys(dp.Attributes())
 			stripExemplars(dp.Exemplars())
 		}
 	case pmetric.MetricTypeSum:
 		for _, dp := range m.Sum().DataPoints().All() {
-			identity.StripClientKeys(dp.Attributes())
+			stripClientKeys(dp.Attributes())
 			stripExemplars(dp.Exemplars())
 		}
 	case pmetric.MetricTypeHistogram:
 		for _, dp := range m.Histogram().DataPoints().All() {
-			identity.StripClientKeys(dp.Attributes())
+			stripClientKeys(dp.Attributes())
 			stripExemplars(dp.Exemplars())
 		}
 	case pmetric.MetricTypeExponentialHistogram:
 		for _, dp := range m.ExponentialHistogram().DataPoints().All() {
-			identity.StripClientKeys(dp.Attributes())
+			stripClientKeys(dp.Attributes())
 			stripExemplars(dp.Exemplars())
 		}
 	case pmetric.MetricTypeSummary:
 		for _, dp := range m.Summary().DataPoints().All() {
-			identity.StripClientKeys(dp.Attributes())
+			stripClientKeys(dp.Attributes())
 		}
 	}
 }
 
 func stripExemplars(es pmetric.ExemplarSlice) {
 	for _, ex := range es.All() {
-		identity.StripClientKeys(ex.FilteredAttributes())
+		stripClientKeys(ex.FilteredAttributes())
 	}
 }
