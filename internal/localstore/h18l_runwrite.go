@@ -62,8 +62,8 @@ func (c *runCipher) writeRun(enc vfs.File, run []byte, off int64) error {
 }
 
 // runBlocks and readAheadBlocks count the blocks writeRun encrypted and
-// readAhead decrypted (tests).
-var runBlocks, readAheadBlocks atomic.Int64
+// readAhead decrypted, readAheadChunks the chunks readAhead read (tests).
+var runBlocks, readAheadBlocks, readAheadChunks atomic.Int64
 
 func writeAll(f vfs.File, p []byte, off int64) error {
 	if len(p) == 0 {
