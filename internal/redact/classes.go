@@ -263,7 +263,7 @@ func emailLabel(s string, x, hi int) (int, bool) {
 }
 
 // isEmailLocal reports a byte of an address's local part.
-func isEmailLocal(c byte) bool { return c != '@' && isEmailByte(c) }
+func isEmailLocal(c byte) bool { return c != '@' && emailBytes[c] }
 
 // isWordByte reports a byte of a \b word: a letter, digit or '_'.
 func isWordByte(c byte) bool { return isWord(c) || c == '_' }
@@ -817,26 +817,26 @@ func assignmentNear(l string, end int) bool {
 
 // detect appends the findings in s of the detectors in set.
 func detect(dst []hit, s string, set detectorSet) []hit {
-	for di := range detectors {
-		if set&(1<<di) == 0 {
-			continue
-		}
+	// In detectors' order, as the hits were always appended.
+	for set &= allDetectors; set != 0; set &= set - 1 {
+		di := bits.TrailingZeros32(uint32(set))
 		d := &detectors[di]
 		if d.anchor == 0 {
 			dst = d.find(dst, s, 0, len(s))
 			continue
 		}
 		// Only the runs of within bytes around each anchor.
+		within := withinTabs[di]
 		for i := 0; i < len(s); {
 			j := strings.IndexByte(s[i:], d.anchor)
 			if j < 0 {
 				break
 			}
 			lo, hi := i+j, i+j+1
-			for lo > 0 && d.within(s[lo-1]) {
+			for lo > 0 && within[s[lo-1]] {
 				lo--
 			}
-			for hi < len(s) && d.within(s[hi]) {
+			for hi < len(s) && within[s[hi]] {
 				hi++
 			}
 			dst = d.find(dst, s, lo, hi)
