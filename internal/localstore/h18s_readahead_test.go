@@ -14,7 +14,7 @@ import (
 // and a jump keeps the chunk it left: 0.92 and 2.0.
 func TestH18sReadAheadDecryptsEachBlockOnce(t *testing.T) {
 	s, _ := openStore(t)
-	ld := e2eLikeLogs(true)
+	ld := e2eLikeLogs(true, 10) // 1,000-record batches: more commits per checkpoint, more jumps
 	written, decrypted, chunks := runBlocks.Load(), readAheadBlocks.Load(), readAheadChunks.Load()
 	for range 60 {
 		restamp(ld, time.Now())
