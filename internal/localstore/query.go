@@ -193,14 +193,62 @@ func (s *Store) query(ctx context.Context, tenant, query string, opts QueryOptio
 	return res, nil
 }
 
-// sqlExpire deletes a table's rows older than ?1: by their own time, or by
+// expiredWhere is a table's rows older than ?1: by their own time, or by
 // their ingestion when their time is later (the partial index *_ahead).
-func sqlExpire(table string) string {
-	return "DELETE FROM " + table + " WHERE time_unix_nano < ?1" +
-		" OR (time_unix_nano > ingested_unix_nano AND ingested_unix_nano < ?1) RETURNING *"
-}
+const expiredWhere = " WHERE time_unix_nano < ?1 OR (time_unix_nano > ingested_unix_nano AND ingested_unix_nano < ?1)"
 
-const sqlExpireLineage = `DELETE FROM lineage WHERE delivered_unix_nano < ?1 AND signal = ?2 RETURNING *`
+// sqlExpired reads a table's expired rows and sqlExpire deletes them. Not
+// one DELETE ... RETURNING: SQLite runs it to its end and holds every
+// returned row in memory before the first comes back, so retention held
+// all of a tenant's expired rows in the connection's heap at once (and
+// ncruces panics when that runs out). Both run in one transaction, which
+// holds the write lock, so they see the same rows; the counts are
+// compared all the same.
+func sqlExpired(table string) string { return "SELECT * FROM " + table + expiredWhere }
+
+func sqlExpire(table string) string { return "DELETE FROM " + table + expiredWhere }
+
+const (
+	lineageExpiredWhere = ` WHERE delivered_unix_nano < ?1 AND signal = ?2`
+	sqlExpiredLineage   = `SELECT * FROM lineage` + lineageExpiredWhere
+	sqlExpireLineage    = `DELETE FROM lineage` + lineageExpiredWhere
+)
+
+// expire hashes the rows read reads, one at a time, then deletes them
+// with del (both bound to cutoff and, when not empty, signal), and returns
+// their sum and count; a delete that removes another count of rows is an
+// error, so the transaction rolls back.
+func (t *tenantDB) expire(table, read, del string, cutoff int64, signal string) (rowSum, int64, error) {
+	bind := func(st *sqlite3.Stmt) {
+		_ = st.BindInt64(1, cutoff)
+		if signal != "" {
+			_ = st.BindText(2, signal)
+		}
+	}
+	st, err := t.stmt(read)
+	if err != nil {
+		return rowSum{}, 0, err
+	}
+	bind(st)
+	sum, n, err := t.rowHasher().sumRows(st, table)
+	if rerr := st.Reset(); err == nil {
+		err = rerr
+	}
+	if err != nil || n == 0 {
+		return sum, n, err
+	}
+	if st, err = t.stmt(del); err != nil {
+		return rowSum{}, 0, err
+	}
+	bind(st)
+	if err := st.Exec(); err != nil {
+		return rowSum{}, 0, err
+	}
+	if got := t.conn.Changes(); got != n {
+		return rowSum{}, 0, fmt.Errorf("retention of %s: read %d expired rows, deleted %d", table, n, got)
+	}
+	return sum, n, nil
+}
 
 // ApplyRetention deletes the tenant's rows older than its retention per
 // signal (a signal with no retention, or 0, keeps everything) and appends
@@ -227,15 +275,7 @@ func (s *Store) ApplyRetention(tenant string, retention map[policy.Signal]time.D
 			}
 			cutoff := now.Add(-d)
 			table := tables[string(sig)]
-			st, err := t.stmt(sqlExpire(table))
-			if err != nil {
-				return err
-			}
-			_ = st.BindInt64(1, cutoff.UnixNano())
-			sum, n, err := t.rowHasher().sumRows(st, table)
-			if rerr := st.Reset(); err == nil {
-				err = rerr
-			}
+			sum, n, err := t.expire(table, sqlExpired(table), sqlExpire(table), cutoff.UnixNano(), "")
 			if err != nil {
 				return err
 			}
@@ -247,16 +287,7 @@ func (s *Store) ApplyRetention(tenant string, retention map[policy.Signal]time.D
 			// A request's lineage goes when its records can no longer be
 			// here: a record is aged from its time or, if later, its
 			// ingestion, so none outlives its delivery by the retention.
-			if st, err = t.stmt(sqlExpireLineage); err != nil {
-				return err
-			}
-			_ = st.BindInt64(1, cutoff.UnixNano())
-			_ = st.BindText(2, string(sig))
-			sum, n, err = t.rowHasher().sumRows(st, lineageTable)
-			if rerr := st.Reset(); err == nil {
-				err = rerr
-			}
-			if err != nil {
+			if sum, n, err = t.expire(lineageTable, sqlExpiredLineage, sqlExpireLineage, cutoff.UnixNano(), string(sig)); err != nil {
 				return err
 			}
 			lineageSum.plus(sum)
