@@ -95,7 +95,12 @@ func exportSignal(conn *sqlite3.Conn, sig policy.Signal, lo, hi int64, w io.Writ
 	} else if has {
 		cols = "*, (SELECT lineage_id FROM lineage WHERE lineage.id = " + table + ".lineage) AS lineage_id"
 	}
-	st, _, err := conn.Prepare(`SELECT ` + cols + ` FROM ` + table + ` WHERE time_unix_nano >= ? AND time_unix_nano < ? ORDER BY id`)
+	// The window's ids first, sorted, then each row by its id: with the
+	// time range and ORDER BY id on the rows themselves SQLite sorts the
+	// whole rows in memory (temp_store is memory), and a window larger
+	// than the connection's memory made ncruces panic.
+	st, _, err := conn.Prepare(`SELECT ` + cols + ` FROM ` + table + ` WHERE id IN (SELECT id FROM ` + table +
+		` WHERE time_unix_nano >= ? AND time_unix_nano < ?) ORDER BY id`)
 	if err != nil {
 		return 0, err
 	}
