@@ -33,9 +33,16 @@ const (
 	AttrPrefix = "tenant."
 )
 
-// Record attributes the redactor writes (its audit trail).
+// Attributes the redactor writes (its audit trail). A changed log record,
+// span or data point carries AttrRedactionClasses, the classes removed
+// from it; a resource with any change, in its own attributes, its scopes'
+// or its records', carries all four: the values changed in all of it, how
+// many of its records changed, the classes of all of it, and the policy
+// version they were changed under (one pass applies one policy to a whole
+// resource).
 const (
 	AttrRedactionCount         = "tenant.redaction.count"
+	AttrRedactionRecords       = "tenant.redaction.records"
 	AttrRedactionClasses       = "tenant.redaction.classes"
 	AttrRedactionPolicyVersion = "tenant.redaction.policy_version"
 )
@@ -61,7 +68,7 @@ func PipelineKey(k string) bool {
 	switch k {
 	case AttrTenantID, AttrFingerprint, AttrQuarantineReason, AttrClaimed,
 		AttrAuthenticated, AttrCredential, AttrSource,
-		AttrRedactionCount, AttrRedactionClasses, AttrRedactionPolicyVersion,
+		AttrRedactionCount, AttrRedactionRecords, AttrRedactionClasses, AttrRedactionPolicyVersion,
 		AttrRetention, AttrRetentionExpired, AttrRetentionOriginal, AttrResidency, AttrResidencyViolation,
 		AttrLineage:
 		return true

@@ -58,8 +58,13 @@
 //     on its resource when it has none. tenant.id, tenant.fingerprint and
 //     the audit attributes are never touched.
 //   - Audit. A log record, span or datapoint that changed gets
-//     tenant.redaction.count, tenant.redaction.classes (class names, never
-//     values) and tenant.redaction.policy_version; changes to resource or
-//     scope attributes are stamped on the resource the same way. Counts per
-//     tenant and class come back as Stats.
+//     tenant.redaction.classes, the classes removed from it (class names,
+//     never values). A resource in which anything changed (its attributes,
+//     its scopes', a metric's name, any of its records) gets
+//     tenant.redaction.count (the values changed in all of it),
+//     tenant.redaction.records (its records that changed),
+//     tenant.redaction.classes (the classes of all of it) and
+//     tenant.redaction.policy_version. A second pass adds to the counts and
+//     the lists and writes its own version. Counts per tenant and class
+//     come back as Stats.
 package redact

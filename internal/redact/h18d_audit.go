@@ -7,12 +7,12 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 )
 
-// Writing the three audit attributes through pdata's API costs eight heap
-// objects per changed record (the attribute array grown by three, a box
-// for the count, the class list's two wrappers and its array, a box per
-// class name and one for the policy version): on a load where every
-// record changes, 20 % of the collector's allocated bytes and most of
-// flush's time went to them (docs/benchmarks.md). pdata has no call that
+// Writing a changed record's class list through pdata's API costs heap
+// objects per changed record (the attribute array grown by one, the
+// list's two wrappers and its array, a box per class name): when the
+// record carried three audit attributes, on a load where every record
+// changes, they were 20 % of the collector's allocated bytes and most of
+// flush's time (docs/benchmarks.md). pdata has no call that
 // places values in memory the caller provides, so auditArena writes them
 // into the pdata structures itself, carving each record's pieces out of
 // slabs shared by the records of one Logs/Metrics/Traces call: a few
@@ -31,7 +31,7 @@ import (
 // array is cut to its exact capacity) without touching another's. A slab
 // lives as long as any record carved from it: while another record of the
 // same call is still queued, at most slabRecords records' audit attributes
-// (about 60 KB) and attribute arrays, each of at most slabAttrs small
+// (about 40 KB) and attribute arrays, each of at most slabAttrs small
 // attributes (slabbed: about 400 KB in all), outlive the records that held
 // them.
 
@@ -198,7 +198,6 @@ type auditArena struct {
 	kvs    slab[pdKeyValue]
 	vals   slab[pdAnyValue]
 	strs   slab[pdStringValue]
-	ints   slab[pdIntValue]
 	arrs   slab[pdArrayWrapper]
 	arrays slab[pdArrayValue]
 	// n counts the records written: slabs grow with it, so a call that
@@ -230,11 +229,10 @@ func (s *slab[T]) take(n, chunk int) []T {
 	return r
 }
 
-// write stamps count, classes and version on attrs, which holds none of
-// the audit attributes yet, as PutInt, PutEmptySlice with a string per
-// class, and PutStr would. It reports false, writing nothing, when the
-// fast path is off.
-func (a *auditArena) write(attrs pcommon.Map, count int64, classes []string, version string) bool {
+// write stamps classes on attrs, which holds no class list yet, as
+// PutEmptySlice with a string per class would. It reports false, writing
+// nothing, when the fast path is off.
+func (a *auditArena) write(attrs pcommon.Map, classes []string) bool {
 	if !pdTypes.ok {
 		return false
 	}
@@ -246,18 +244,13 @@ func (a *auditArena) write(attrs pcommon.Map, count int64, classes []string, ver
 	old := *orig
 	var kv []pdKeyValue
 	if slabbed(old) {
-		kv = a.kvs.take(len(old)+3, recs*(len(old)+3))
+		kv = a.kvs.take(len(old)+1, recs*(len(old)+1))
 	} else {
-		kv = make([]pdKeyValue, len(old)+3)
+		kv = make([]pdKeyValue, len(old)+1)
 	}
 	copy(kv, old)
-	i := len(old)
 
-	n := &a.ints.take(1, recs)[0]
-	n.IntValue = count
-	kv[i] = pdKeyValue{Key: AttrCount, Value: pdAnyValue{boxed(pdTypes.integer, unsafe.Pointer(n))}}
-
-	strs := a.strs.take(len(classes)+1, recs*(len(classes)+1))
+	strs := a.strs.take(len(classes), recs*len(classes))
 	vals := a.vals.take(len(classes), recs*len(classes))
 	for j, c := range classes {
 		strs[j].StringValue = c
@@ -267,11 +260,7 @@ func (a *auditArena) write(attrs pcommon.Map, count int64, classes []string, ver
 	arr.Values = vals
 	w := &a.arrs.take(1, recs)[0]
 	w.ArrayValue = arr
-	kv[i+1] = pdKeyValue{Key: AttrClasses, Value: pdAnyValue{boxed(pdTypes.arr, unsafe.Pointer(w))}}
-
-	v := &strs[len(classes)]
-	v.StringValue = version
-	kv[i+2] = pdKeyValue{Key: AttrPolicyVersion, Value: pdAnyValue{boxed(pdTypes.str, unsafe.Pointer(v))}}
+	kv[len(old)] = pdKeyValue{Key: AttrClasses, Value: pdAnyValue{boxed(pdTypes.arr, unsafe.Pointer(w))}}
 	*orig = kv
 	return true
 }

@@ -103,7 +103,9 @@ func TestBytesValuesAreScanned(t *testing.T) {
 	assert.Equal(t, "to "+foreign, get(lr.Body()))
 	bin, _ := lr.Attributes().Get("bin")
 	assert.Equal(t, []byte{0xff, 0xfe, 'g', 'l', 'o', 'b', 'e', 'x'}, bin.Bytes().AsRaw(), "binary bytes are not text")
-	cnt, ok := lr.Attributes().Get(AttrCount)
+	_, ok := lr.Attributes().Get(AttrClasses)
+	require.True(t, ok, "the record carries its classes")
+	cnt, ok := ld.ResourceLogs().At(0).Resource().Attributes().Get(AttrCount)
 	require.True(t, ok)
 	assert.GreaterOrEqual(t, cnt.Int(), int64(4), "each of the four text bytes values counted")
 }
@@ -152,7 +154,9 @@ func TestEveryClientStringIsScanned(t *testing.T) {
 	for name, got := range map[string]string{"metric name": m.Name(), "description": m.Description(), "unit": m.Unit()} {
 		assert.NotContains(t, got, "globex", name)
 	}
-	cnt, ok := m.Sum().DataPoints().At(0).Attributes().Get(AttrCount)
+	_, ok := m.Sum().DataPoints().At(0).Attributes().Get(AttrClasses)
+	require.True(t, ok, "a renamed metric is audited on its point")
+	cnt, ok := rm.Resource().Attributes().Get(AttrCount)
 	require.True(t, ok, "a renamed metric is counted")
 	assert.GreaterOrEqual(t, cnt.Int(), int64(3))
 

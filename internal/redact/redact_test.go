@@ -186,7 +186,7 @@ func TestAttributesRemovedByPosition(t *testing.T) {
 	for k := range a.All() {
 		keys = append(keys, k)
 	}
-	assert.Equal(t, []string{"keep.first", "nested", "keep.mid", "keep.last", AttrCount, AttrClasses, AttrPolicyVersion}, keys)
+	assert.Equal(t, []string{"keep.first", "nested", "keep.mid", "keep.last", AttrClasses}, keys)
 	var inner []string
 	for k, v := range nested.All() {
 		inner = append(inner, k+"="+v.Str())
@@ -194,6 +194,13 @@ func TestAttributesRemovedByPosition(t *testing.T) {
 	assert.Equal(t, []string{"inner.keep=x", "inner.last=mail <redacted:foreign_tenant>"}, inner)
 	cls, _ := a.Get(AttrClasses)
 	assert.Equal(t, []any{"email", "foreign_tenant", "us_ssn"}, cls.Slice().AsRaw())
-	cnt, _ := a.Get(AttrCount)
+	res := rl.Resource().Attributes()
+	cnt, _ := res.Get(AttrCount)
 	assert.EqualValues(t, 6, cnt.Int(), "three foreign keys, an SSN, and an address at a foreign domain (both classes)")
+	recs, _ := res.Get(AttrRecords)
+	assert.EqualValues(t, 1, recs.Int())
+	rcls, _ := res.Get(AttrClasses)
+	assert.Equal(t, []any{"email", "foreign_tenant", "us_ssn"}, rcls.Slice().AsRaw())
+	ver, _ := res.Get(AttrPolicyVersion)
+	assert.Equal(t, r.version, ver.Str())
 }

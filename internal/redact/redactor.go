@@ -20,6 +20,7 @@ import (
 // the identity package's, which owns the tenant.* namespace.
 const (
 	AttrCount         = identity.AttrRedactionCount
+	AttrRecords       = identity.AttrRedactionRecords
 	AttrClasses       = identity.AttrRedactionClasses
 	AttrPolicyVersion = identity.AttrRedactionPolicyVersion
 )
@@ -292,7 +293,10 @@ type pass struct {
 	resCounts  [numClasses]int64
 	resRules   []classCount
 	resRecords int64
-	stats      Stats
+	// resNew counts the current resource's records this pass changed
+	// that no earlier pass had.
+	resNew int64
+	stats  Stats
 	// keys caches what an attribute key means for the current resource's
 	// owner: keys repeat on every record, and their verdict is exact.
 	keys map[string]*keyVerdict
@@ -384,43 +388,80 @@ func (ps *pass) resource(attrs pcommon.Map) {
 	ps.slots = [len(ps.slots)]keySlot{}
 }
 
-// flush stamps the audit attributes on attrs if the current record changed,
-// adds its counts to the resource's and resets them.
+// flush ends a record (a log record, span or data point) whose
+// attributes are attrs: if it changed, the classes removed from it are
+// stamped on it, and its counts go to its resource's, which endResource
+// stamps on the resource. Only the class list is per record: the count and
+// the policy version were two more attributes on every changed record,
+// about half its size on the wire where every record changes (issue 18),
+// and the version is the same for a whole resource.
 func (ps *pass) flush(attrs pcommon.Map) {
 	ps.audit.left--
 	// Most records change nothing: one comparison, not a loop over classes.
 	if ps.counts == ([numClasses]int32{}) && len(ps.ruleCounts) == 0 {
 		return
 	}
-	var total int64
-	var set uint32 // built-in classes found; classesFit keeps them in 32 bits
+	set := ps.collect()
+	// The class names in order without sorting, and on the stack, when the
+	// record holds built-in classes only and passes for the first time.
+	var buf [numClasses + 4]string
+	classes, sorted := ps.classNames(buf[:0], set, ps.ruleCounts)
+	ps.ruleCounts = ps.ruleCounts[:0]
+	// A record may pass twice (a second collector); add to what is there.
+	old, again := attrs.Get(AttrClasses)
+	if again && old.Type() == pcommon.ValueTypeSlice {
+		classes, sorted = mergeClasses(classes, sorted, old.Slice())
+	}
+	if !sorted {
+		slices.Sort(classes)
+	}
+	if !again {
+		ps.resNew++
+		if ps.audit.write(attrs, classes) {
+			return
+		}
+	}
+	putClasses(attrs, classes)
+}
+
+// flushOwn ends a change to the resource itself (its attributes, a scope,
+// a metric without points): its counts go to the resource's.
+func (ps *pass) flushOwn() {
+	if ps.counts == ([numClasses]int32{}) && len(ps.ruleCounts) == 0 {
+		return
+	}
+	ps.collect()
+	ps.ruleCounts = ps.ruleCounts[:0]
+}
+
+// collect moves the current record's counts to its resource's and returns
+// the set of built-in classes it holds.
+func (ps *pass) collect() (set uint32) {
 	for c, n := range ps.counts {
 		if n != 0 {
-			total += int64(n)
 			set |= 1 << c
 			ps.resCounts[c] += int64(n)
 		}
 	}
 	for _, cc := range ps.ruleCounts {
-		total += int64(cc.n)
 		ps.resRules = addCount(ps.resRules, cc.cls, cc.n)
-	}
-	if total == 0 {
-		return
 	}
 	ps.counts = [numClasses]int32{}
 	ps.resRecords++
-	// The class names in order without sorting, and on the stack, when the
-	// record holds built-in classes only and passes for the first time.
-	var buf [numClasses + 4]string
-	classes := buf[:0]
+	return set
+}
+
+// classNames appends the names of the built-in classes in set, in name
+// order, then those of rules not already there, and reports whether the
+// result is sorted.
+func (ps *pass) classNames(classes []string, set uint32, rules []classCount) ([]string, bool) {
 	for _, c := range ps.r.byName {
 		if set&(1<<c) != 0 {
 			classes = append(classes, c.String())
 		}
 	}
 	sorted := true
-	for _, cc := range ps.ruleCounts {
+	for _, cc := range rules {
 		name := ps.r.className(cc.cls)
 		// Two tenants' rules may share a name with different patterns.
 		if !slices.Contains(classes, name) {
@@ -428,48 +469,69 @@ func (ps *pass) flush(attrs pcommon.Map) {
 			sorted = false
 		}
 	}
-	ps.ruleCounts = ps.ruleCounts[:0]
-	// A record may pass twice (a second collector); add to what is there.
-	again := hasAudit(attrs)
-	// Most changed records pass once: no lookup of a count they lack.
-	if again {
-		if v, ok := attrs.Get(AttrCount); ok && v.Type() == pcommon.ValueTypeInt {
-			total += v.Int()
-			if old, ok := attrs.Get(AttrClasses); ok && old.Type() == pcommon.ValueTypeSlice {
-				for _, e := range old.Slice().All() {
-					if !slices.Contains(classes, e.AsString()) {
-						classes = append(classes, e.AsString())
-						sorted = false
-					}
-				}
-			}
+	return classes, sorted
+}
+
+// mergeClasses adds the class names of old that classes lacks.
+func mergeClasses(classes []string, sorted bool, old pcommon.Slice) ([]string, bool) {
+	for _, e := range old.All() {
+		if !slices.Contains(classes, e.AsString()) {
+			classes = append(classes, e.AsString())
+			sorted = false
 		}
 	}
-	if !sorted {
-		slices.Sort(classes)
-	}
-	if !again && ps.audit.write(attrs, total, classes, ps.r.version) {
-		return
-	}
-	// One growth of the record's attributes for the three, not two.
-	attrs.EnsureCapacity(attrs.Len() + 3)
-	attrs.PutInt(AttrCount, total)
+	return classes, sorted
+}
+
+// putClasses writes the class list under AttrClasses.
+func putClasses(attrs pcommon.Map, classes []string) {
 	sl := attrs.PutEmptySlice(AttrClasses)
 	sl.EnsureCapacity(len(classes))
 	for _, c := range classes {
 		sl.AppendEmpty().SetStr(c)
 	}
-	attrs.PutStr(AttrPolicyVersion, ps.r.version)
 }
 
-// hasAudit reports whether attrs holds any of the audit attributes.
-func hasAudit(attrs pcommon.Map) bool {
-	for k := range attrs.All() {
-		if k == AttrCount || k == AttrClasses || k == AttrPolicyVersion {
-			return true
+// endResource stamps res, if anything in it changed, with the values
+// changed in it and its records, the records changed, the classes of all
+// of them and the policy version, adding to what an earlier pass wrote,
+// and folds its counts into the Stats.
+func (ps *pass) endResource(res pcommon.Map) {
+	var total int64
+	var set uint32
+	for c, n := range ps.resCounts {
+		if n != 0 {
+			total += n
+			set |= 1 << c
 		}
 	}
-	return false
+	for _, cc := range ps.resRules {
+		total += int64(cc.n)
+	}
+	if total > 0 {
+		records := ps.resNew
+		var buf [numClasses + 4]string
+		classes, sorted := ps.classNames(buf[:0], set, ps.resRules)
+		if v, ok := res.Get(AttrCount); ok && v.Type() == pcommon.ValueTypeInt {
+			total += v.Int()
+			if r, ok := res.Get(AttrRecords); ok && r.Type() == pcommon.ValueTypeInt {
+				records += r.Int()
+			}
+			if old, ok := res.Get(AttrClasses); ok && old.Type() == pcommon.ValueTypeSlice {
+				classes, sorted = mergeClasses(classes, sorted, old.Slice())
+			}
+		}
+		if !sorted {
+			slices.Sort(classes)
+		}
+		res.EnsureCapacity(res.Len() + 4)
+		res.PutInt(AttrCount, total)
+		res.PutInt(AttrRecords, records)
+		putClasses(res, classes)
+		res.PutStr(AttrPolicyVersion, ps.r.version)
+	}
+	ps.resNew = 0
+	ps.fold()
 }
 
 // classesFit fails to compile when the built-in classes outgrow flush's

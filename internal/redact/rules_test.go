@@ -81,7 +81,7 @@ func TestTenantRulesAreAuditedUnderTheirName(t *testing.T) {
 	cls, ok := lr.Attributes().Get(AttrClasses)
 	require.True(t, ok)
 	assert.Equal(t, []any{"order_id", "ticket"}, cls.Slice().AsRaw())
-	cnt, _ := lr.Attributes().Get(AttrCount)
+	cnt, _ := ld.ResourceLogs().At(0).Resource().Attributes().Get(AttrCount)
 	assert.Equal(t, int64(4), cnt.Int())
 	assert.NotContains(t, lr.Body().Str(), "ORD-")
 	v, _ := lr.Attributes().Get("k")

@@ -12,7 +12,7 @@ import (
 // Logs redacts ld in place and returns what it did.
 func (r *Redactor) Logs(ld plog.Logs) Stats {
 	ps := r.newPass()
-	ps.audit.left = ld.LogRecordCount() + ld.ResourceLogs().Len()
+	ps.audit.left = ld.LogRecordCount()
 	for _, rl := range ld.ResourceLogs().All() {
 		res := rl.Resource().Attributes()
 		ps.resource(res)
@@ -22,7 +22,7 @@ func (r *Redactor) Logs(ld plog.Logs) Stats {
 			ps.scope(sl.Scope())
 			ps.setStr(sl.SchemaUrl(), sl.SetSchemaUrl)
 		}
-		ps.flush(res)
+		ps.flushOwn()
 		for _, sl := range rl.ScopeLogs().All() {
 			for _, lr := range sl.LogRecords().All() {
 				ps.attrs(lr.Attributes(), true)
@@ -34,6 +34,7 @@ func (r *Redactor) Logs(ld plog.Logs) Stats {
 				ps.flush(lr.Attributes())
 			}
 		}
+		ps.endResource(res)
 	}
 	return ps.done()
 }
@@ -41,7 +42,7 @@ func (r *Redactor) Logs(ld plog.Logs) Stats {
 // Traces redacts td in place and returns what it did.
 func (r *Redactor) Traces(td ptrace.Traces) Stats {
 	ps := r.newPass()
-	ps.audit.left = td.SpanCount() + td.ResourceSpans().Len()
+	ps.audit.left = td.SpanCount()
 	for _, rs := range td.ResourceSpans().All() {
 		res := rs.Resource().Attributes()
 		ps.resource(res)
@@ -51,7 +52,7 @@ func (r *Redactor) Traces(td ptrace.Traces) Stats {
 			ps.scope(ss.Scope())
 			ps.setStr(ss.SchemaUrl(), ss.SetSchemaUrl)
 		}
-		ps.flush(res)
+		ps.flushOwn()
 		for _, ss := range rs.ScopeSpans().All() {
 			for _, sp := range ss.Spans().All() {
 				ps.setStr(sp.Name(), sp.SetName)
@@ -69,6 +70,7 @@ func (r *Redactor) Traces(td ptrace.Traces) Stats {
 				ps.flush(sp.Attributes())
 			}
 		}
+		ps.endResource(res)
 	}
 	return ps.done()
 }
@@ -76,7 +78,7 @@ func (r *Redactor) Traces(td ptrace.Traces) Stats {
 // Metrics redacts md in place and returns what it did.
 func (r *Redactor) Metrics(md pmetric.Metrics) Stats {
 	ps := r.newPass()
-	ps.audit.left = md.DataPointCount() + md.MetricCount() + md.ResourceMetrics().Len()
+	ps.audit.left = md.DataPointCount()
 	for _, rm := range md.ResourceMetrics().All() {
 		res := rm.Resource().Attributes()
 		ps.resource(res)
@@ -86,17 +88,18 @@ func (r *Redactor) Metrics(md pmetric.Metrics) Stats {
 			ps.scope(sm.Scope())
 			ps.setStr(sm.SchemaUrl(), sm.SetSchemaUrl)
 		}
-		ps.flush(res)
+		ps.flushOwn()
 		for _, sm := range rm.ScopeMetrics().All() {
 			for _, m := range sm.Metrics().All() {
-				ps.metric(m, res)
+				ps.metric(m)
 			}
 		}
+		ps.endResource(res)
 	}
 	return ps.done()
 }
 
-func (ps *pass) metric(m pmetric.Metric, res pcommon.Map) {
+func (ps *pass) metric(m pmetric.Metric) {
 	// A metric's name, description, unit and metadata are strings a client
 	// chose like any other: a customer's name in them is stored and,
 	// through remote write's __name__, becomes a series name in a shared
@@ -108,7 +111,7 @@ func (ps *pass) metric(m pmetric.Metric, res pcommon.Map) {
 	ps.setStr(m.Unit(), m.SetUnit)
 	ps.attrs(m.Metadata(), false)
 	if pdatacount.MetricDataPoints(m) == 0 {
-		ps.flush(res)
+		ps.flushOwn()
 		return
 	}
 	switch m.Type() {

@@ -81,13 +81,17 @@ func TestRenamedMetricWithoutPointsIsCounted(t *testing.T) {
 	_, ok = rm2.Resource().Attributes().Get(AttrCount)
 	assert.False(t, ok, "globex's resource changed nothing")
 
-	// With a point, the point carries it.
+	// With a point, the point carries its classes, the resource the count.
 	md, m = acmeMetric("globex_orders_total")
 	dp := m.SetEmptySum().DataPoints().AppendEmpty()
 	r.Metrics(md)
-	cnt, ok = dp.Attributes().Get(AttrCount)
+	_, ok = dp.Attributes().Get(AttrClasses)
+	require.True(t, ok)
+	cnt, ok = md.ResourceMetrics().At(0).Resource().Attributes().Get(AttrCount)
 	require.True(t, ok)
 	assert.Equal(t, int64(1), cnt.Int())
+	recs, _ := md.ResourceMetrics().At(0).Resource().Attributes().Get(AttrRecords)
+	assert.Equal(t, int64(1), recs.Int())
 }
 
 func acmeMetric(name string) (pmetric.Metrics, pmetric.Metric) {
