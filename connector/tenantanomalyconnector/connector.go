@@ -13,9 +13,12 @@ import (
 
 const (
 	attrServiceName = "service.name"
-	// attrRedactionCount is what the tenantredact processor stamps on what
-	// it changed.
-	attrRedactionCount = identity.AttrRedactionCount
+	// attrRedactionClasses is what the tenantredact processor stamps on
+	// each record (log record, span, data point) it changed. It also
+	// stamps the resource of such records, and of a change to the
+	// resource's own attributes, with its counts: a record is counted by
+	// its own stamp, not by its resource's.
+	attrRedactionClasses = identity.AttrRedactionClasses
 )
 
 var (
@@ -77,8 +80,10 @@ func (t *tenantSeries) quarantine(s signal, n int, spoof bool) {
 	t.mu.Unlock()
 }
 
-func hasRedaction(attrs pcommon.Map) bool {
-	_, ok := attrs.Get(attrRedactionCount)
+// redacted reports whether the tenantredact processor changed the record
+// whose attributes are attrs.
+func redacted(attrs pcommon.Map) bool {
+	_, ok := attrs.Get(attrRedactionClasses)
 	return ok
 }
 
@@ -107,8 +112,7 @@ func (m *monitor) consumeLogs(ld plog.Logs) {
 			t.quarantine(signalLogs, pdatacount.LogRecords(rl), spoof)
 			continue
 		}
-		var records, errs, redacted int64
-		resRedacted := hasRedaction(attrs)
+		var records, errs, changed int64
 		for j := 0; j < rl.ScopeLogs().Len(); j++ {
 			lrs := rl.ScopeLogs().At(j).LogRecords()
 			records += int64(lrs.Len())
@@ -117,8 +121,8 @@ func (m *monitor) consumeLogs(ld plog.Logs) {
 				if lr.SeverityNumber() >= plog.SeverityNumberError {
 					errs++
 				}
-				if resRedacted || hasRedaction(lr.Attributes()) {
-					redacted++
+				if redacted(lr.Attributes()) {
+					changed++
 				}
 			}
 		}
@@ -128,7 +132,7 @@ func (m *monitor) consumeLogs(ld plog.Logs) {
 		a := &t.signal(signalLogs).acc
 		a.records += records
 		a.errors += errs
-		a.redacted += redacted
+		a.redacted += changed
 		a.bytes += size
 		if hasSvc {
 			a.addService(svc)
@@ -154,7 +158,6 @@ func (m *monitor) consumeTraces(td ptrace.Traces) {
 			t.quarantine(signalTraces, pdatacount.Spans(rs), spoof)
 			continue
 		}
-		resRedacted := hasRedaction(attrs)
 		size := int64(tracesSizer.ResourceSpansSize(rs))
 		svc, hasSvc := serviceName(attrs)
 		// Durations go straight into the sketch, so the lock covers the
@@ -175,7 +178,7 @@ func (m *monitor) consumeTraces(td ptrace.Traces) {
 				if isErr {
 					a.errors++
 				}
-				if resRedacted || hasRedaction(sp.Attributes()) {
+				if redacted(sp.Attributes()) {
 					a.redacted++
 				}
 				// An end before the start is a client bug; count it as 0.
@@ -217,13 +220,13 @@ func (m *monitor) consumeMetrics(md pmetric.Metrics) {
 			t.quarantine(signalMetrics, pdatacount.DataPoints(rm), spoof)
 			continue
 		}
-		points, redacted := dataPoints(rm, hasRedaction(attrs))
+		points, changed := dataPoints(rm)
 		size := int64(metricsSizer.ResourceMetricsSize(rm))
 		svc, hasSvc := serviceName(attrs)
 		t.mu.Lock()
 		a := &t.signal(signalMetrics).acc
 		a.records += points
-		a.redacted += redacted
+		a.redacted += changed
 		a.bytes += size
 		if hasSvc {
 			a.addService(svc)
@@ -236,17 +239,13 @@ func (m *monitor) consumeMetrics(md pmetric.Metrics) {
 }
 
 // dataPoints counts a resource's data points and those the tenantredact
-// processor changed (every point, when it changed the resource).
-func dataPoints(rm pmetric.ResourceMetrics, resRedacted bool) (points, redacted int64) {
+// processor changed.
+func dataPoints(rm pmetric.ResourceMetrics) (points, changed int64) {
 	count := func(n int, attrs func(int) pcommon.Map) {
 		points += int64(n)
-		if resRedacted {
-			redacted += int64(n)
-			return
-		}
 		for i := 0; i < n; i++ {
-			if hasRedaction(attrs(i)) {
-				redacted++
+			if redacted(attrs(i)) {
+				changed++
 			}
 		}
 	}
@@ -273,5 +272,5 @@ func dataPoints(rm pmetric.ResourceMetrics, resRedacted bool) (points, redacted 
 			}
 		}
 	}
-	return points, redacted
+	return points, changed
 }

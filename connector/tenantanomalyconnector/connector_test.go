@@ -210,8 +210,15 @@ func TestFeatures(t *testing.T) {
 	rl := ld.ResourceLogs().AppendEmpty()
 	rl.Resource().Attributes().PutStr(identity.AttrTenantID, "acme")
 	rl.Resource().Attributes().PutStr("service.name", "billing")
-	lr := rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
-	lr.Attributes().PutInt(redact.AttrCount, 2)
+	// One record of two redacted: the resource carries the redactor's
+	// counts for both, only the changed record its classes.
+	lrs := rl.ScopeLogs().AppendEmpty().LogRecords()
+	lrs.AppendEmpty().Attributes().PutEmptySlice(redact.AttrClasses).AppendEmpty().SetStr("email")
+	lrs.AppendEmpty()
+	rl.Resource().Attributes().PutInt(redact.AttrCount, 2)
+	rl.Resource().Attributes().PutInt(redact.AttrRecords, 1)
+	rl.Resource().Attributes().PutEmptySlice(redact.AttrClasses).AppendEmpty().SetStr("email")
+	rl.Resource().Attributes().PutStr(redact.AttrPolicyVersion, "pv1")
 	// Quarantined while claiming acme: counted as acme's; claiming an
 	// unknown tenant or nothing: counted for nobody.
 	for _, claimed := range []string{"acme", "nobody", ""} {
@@ -240,8 +247,8 @@ func TestFeatures(t *testing.T) {
 
 	acme := h.monitor().series["acme"]
 	logs := acme.sig[signalLogs].acc.values()
-	assert.Equal(t, 11.0, logs[featRecords])
-	assert.InDelta(t, 3.0/11, logs[featErrorRatio], 1e-9)
+	assert.Equal(t, 12.0, logs[featRecords])
+	assert.InDelta(t, 3.0/12, logs[featErrorRatio], 1e-9)
 	assert.Equal(t, 1.0, logs[featQuarantined])
 	assert.Equal(t, 1.0, logs[featRedacted])
 	assert.Equal(t, 2.0, logs[featServices])
@@ -268,21 +275,79 @@ func TestMetricsDataPoints(t *testing.T) {
 	rm := md.ResourceMetrics().AppendEmpty()
 	ms := rm.ScopeMetrics().AppendEmpty().Metrics()
 	g := ms.AppendEmpty().SetEmptyGauge().DataPoints()
-	g.AppendEmpty().Attributes().PutInt(redact.AttrCount, 1)
+	g.AppendEmpty().Attributes().PutEmptySlice(redact.AttrClasses).AppendEmpty().SetStr("email")
 	g.AppendEmpty()
 	ms.AppendEmpty().SetEmptySum().DataPoints().AppendEmpty()
-	ms.AppendEmpty().SetEmptyHistogram().DataPoints().AppendEmpty()
+	ms.AppendEmpty().SetEmptyHistogram().DataPoints().AppendEmpty().Attributes().PutEmptySlice(redact.AttrClasses).AppendEmpty().SetStr("ipv4")
 	ms.AppendEmpty().SetEmptyExponentialHistogram().DataPoints().AppendEmpty()
 	ms.AppendEmpty().SetEmptySummary().DataPoints().AppendEmpty()
-	points, redacted := dataPoints(rm, false)
+	rm.Resource().Attributes().PutInt(redact.AttrCount, 5)
+	points, redacted := dataPoints(rm)
 	assert.Equal(t, int64(6), points)
-	assert.Equal(t, int64(1), redacted)
-	_, redacted = dataPoints(rm, true)
-	assert.Equal(t, int64(6), redacted)
+	assert.Equal(t, int64(2), redacted, "the points carrying classes, not all the points of a stamped resource")
 }
 
 func TestRedactionAttributeName(t *testing.T) {
-	assert.Equal(t, redact.AttrCount, attrRedactionCount)
+	assert.Equal(t, redact.AttrClasses, attrRedactionClasses)
+}
+
+// The redacted feature counts the records the redactor changed, as the
+// redactor leaves them: a resource whose own attribute and one of whose
+// three records held another tenant's name has one redacted record, for
+// each signal.
+func TestRedactedCountsChangedRecords(t *testing.T) {
+	pol := loadPolicy(t)
+	r, err := redact.New(pol, redact.Options{})
+	require.NoError(t, err)
+	h := newHarness(t, testConfig(), pol, nil, t0)
+
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr(identity.AttrTenantID, "acme")
+	rl.Resource().Attributes().PutStr("host.name", "initech-db-1")
+	lrs := rl.ScopeLogs().AppendEmpty().LogRecords()
+	for _, body := range []string{"paid by initech", "shipped", "refunded"} {
+		lrs.AppendEmpty().Body().SetStr(body)
+	}
+	// A resource whose own attribute alone changed: no record redacted.
+	own := ld.ResourceLogs().AppendEmpty()
+	own.Resource().Attributes().PutStr(identity.AttrTenantID, "acme")
+	own.Resource().Attributes().PutStr("host.name", "initech-db-2")
+	own.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Body().SetStr("ok")
+	r.Logs(ld)
+	records, ok := rl.Resource().Attributes().Get(redact.AttrRecords)
+	require.True(t, ok, "the redactor stamped the resource")
+	require.Equal(t, int64(1), records.Int())
+	_, ok = own.Resource().Attributes().Get(redact.AttrCount)
+	require.True(t, ok, "the redactor stamped the resource whose own attribute changed")
+	require.NoError(t, h.logs.ConsumeLogs(context.Background(), ld))
+
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	rs.Resource().Attributes().PutStr(identity.AttrTenantID, "acme")
+	rs.Resource().Attributes().PutStr("host.name", "initech-db-1")
+	for _, name := range []string{"GET /initech", "GET /a", "GET /b"} {
+		rs.ScopeSpans().AppendEmpty().Spans().AppendEmpty().SetName(name)
+	}
+	r.Traces(td)
+	require.NoError(t, h.traces.ConsumeTraces(context.Background(), td))
+
+	md := pmetric.NewMetrics()
+	rm := md.ResourceMetrics().AppendEmpty()
+	rm.Resource().Attributes().PutStr(identity.AttrTenantID, "acme")
+	rm.Resource().Attributes().PutStr("host.name", "initech-db-1")
+	g := rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty().SetEmptyGauge().DataPoints()
+	for _, customer := range []string{"initech", "a", "b"} {
+		g.AppendEmpty().Attributes().PutStr("customer", customer)
+	}
+	r.Metrics(md)
+	require.NoError(t, h.metrics.ConsumeMetrics(context.Background(), md))
+
+	acme := h.monitor().series["acme"]
+	for _, s := range []signal{signalLogs, signalTraces, signalMetrics} {
+		v := acme.sig[s].acc.values()
+		assert.Equal(t, 1.0, v[featRedacted], "signal %v", s)
+	}
 }
 
 // The connector is the end of the pipelines that feed it: it passes
