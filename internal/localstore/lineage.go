@@ -96,18 +96,27 @@ func readLineage(k lineageKey) (lineageFacts, bool) {
 	return f, true
 }
 
-// redactionOf is what the redactor wrote on a record: how many values it
-// changed and in which classes. The one reader of the redactor's record
-// attributes here; classes is called once per class.
-func redactionOf(attrs pcommon.Map, classes func(string)) (values int64) {
-	n, ok := attrs.Get(identity.AttrRedactionCount)
-	if !ok || n.Type() != pcommon.ValueTypeInt {
-		return 0
+// redactionOf reads the classes the redactor wrote on a record, the one
+// audit attribute a record carries, calling classes once per class; it
+// reports whether there were any. The values changed are counted on the
+// record's resource (resourceRedaction).
+func redactionOf(attrs pcommon.Map, classes func(string)) bool {
+	cs, ok := attrs.Get(identity.AttrRedactionClasses)
+	if !ok || cs.Type() != pcommon.ValueTypeSlice || cs.Slice().Len() == 0 {
+		return false
 	}
-	if cs, ok := attrs.Get(identity.AttrRedactionClasses); ok && cs.Type() == pcommon.ValueTypeSlice {
-		for _, c := range cs.Slice().All() {
-			classes(identity.Truncate(c.AsString(), maxLineageFact))
-		}
+	for _, c := range cs.Slice().All() {
+		classes(identity.Truncate(c.AsString(), maxLineageFact))
+	}
+	return true
+}
+
+// resourceRedaction is the values the redactor changed in a resource, its
+// scopes and its records, as it stamped them on the resource.
+func resourceRedaction(res pcommon.Map) int64 {
+	n, ok := res.Get(identity.AttrRedactionCount)
+	if !ok || n.Type() != pcommon.ValueTypeInt || n.Int() < 0 {
+		return 0
 	}
 	return n.Int()
 }
@@ -123,6 +132,10 @@ type lineagePart struct {
 	// Redaction: values changed, records changed, records per class.
 	redactedValues, redactedRecords int64
 	classes                         map[string]int64
+	// resValues is the values changed in the resource entry being read,
+	// added to redactedValues with its first record: an entry without
+	// records stores nothing.
+	resValues int64
 	// Retention: what the resource was stamped with, and the records the
 	// retention processor flagged expired or moved back from the future.
 	retention, residency, residencyViolation string
@@ -138,15 +151,16 @@ func (p *lineagePart) record(id int64, attrs pcommon.Map) {
 		}
 		p.lastID = id
 	}
-	if n := redactionOf(attrs, func(c string) {
+	p.redactedValues += p.resValues
+	p.resValues = 0
+	if redactionOf(attrs, func(c string) {
 		if p.classes == nil {
 			p.classes = map[string]int64{}
 		}
 		if _, ok := p.classes[c]; ok || len(p.classes) < maxLineageClasses {
 			p.classes[c]++
 		}
-	}); n > 0 {
-		p.redactedValues += n
+	}) {
 		p.redactedRecords++
 	}
 	if _, ok := attrs.Get(identity.AttrRetentionExpired); ok {
@@ -172,9 +186,22 @@ type Lineage struct {
 // Len is how many requests the batch holds records of.
 func (l *Lineage) Len() int { return len(l.parts) }
 
-// resource returns the part of the request res came with, nil for a
-// resource without lineage.
+// resource returns the part of the request res, the attributes of one
+// ResourceLogs, ResourceMetrics or ResourceSpans entry, came with, nil for
+// a resource without lineage. Call it once per entry, then record for
+// each of the entry's records: the values the redactor changed in the
+// entry, stamped on its resource, are added to the part with its first
+// record.
 func (l *Lineage) resource(res pcommon.Map) *lineagePart {
+	p := l.part(res)
+	if p != nil {
+		p.resValues = resourceRedaction(res)
+	}
+	return p
+}
+
+// part is resource's part.
+func (l *Lineage) part(res pcommon.Map) *lineagePart {
 	k, ok := keyOf(res)
 	if !ok {
 		return nil
@@ -319,9 +346,10 @@ func idOrNil(id int64) any {
 }
 
 // redactionsJSON is the part's redactions: {"values":N,"records":N,
-// "classes":{"email":records,...}}. The redactor's record attributes say
-// which classes a record had and how many values in all, so a class
-// counts the records it was redacted in.
+// "classes":{"email":records,...}}. Values are what the redactor counted
+// on the part's resources (their own attributes, scopes and records);
+// records and classes are read from each record, whose attributes say
+// which classes it had, so a class counts the records it was redacted in.
 func (p *lineagePart) redactionsJSON() string {
 	var o jsonObject
 	o.int("values", p.redactedValues)

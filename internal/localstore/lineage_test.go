@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/tenancyhq/tenancy/internal/identity"
@@ -29,14 +30,28 @@ func withLineageOf(ld plog.Logs, l identity.Lineage) plog.Logs {
 	return ld
 }
 
-// redacted marks a record as the redactor does.
-func redacted(lr plog.LogRecord, n int64, classes ...string) {
-	lr.Attributes().PutInt(identity.AttrRedactionCount, n)
-	s := lr.Attributes().PutEmptySlice(identity.AttrRedactionClasses)
+// redacted marks a record as the redactor does: the classes removed from
+// it.
+func redacted(lr plog.LogRecord, classes ...string) {
+	putClasses(lr.Attributes(), classes)
+}
+
+// redactedResource stamps a resource as the redactor does when anything
+// in it changed: the values changed in it and its records, the records
+// changed, all their classes and the policy version.
+func redactedResource(rl plog.ResourceLogs, values, records int64, classes ...string) {
+	a := rl.Resource().Attributes()
+	a.PutInt(identity.AttrRedactionCount, values)
+	a.PutInt(identity.AttrRedactionRecords, records)
+	putClasses(a, classes)
+	a.PutStr(identity.AttrRedactionPolicyVersion, "pv1")
+}
+
+func putClasses(a pcommon.Map, classes []string) {
+	s := a.PutEmptySlice(identity.AttrRedactionClasses)
 	for _, c := range classes {
 		s.AppendEmpty().SetStr(c)
 	}
-	lr.Attributes().PutStr(identity.AttrRedactionPolicyVersion, "pv1")
 }
 
 func TestLineageRowsAndColumn(t *testing.T) {
@@ -44,8 +59,9 @@ func TestLineageRowsAndColumn(t *testing.T) {
 	now := time.Now()
 	ld := withLineage(logsWith("acme", now, "a", "b", "c"), "req-1")
 	lrs := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
-	redacted(lrs.At(0), 2, "email")
-	redacted(lrs.At(2), 3, "email", "phone")
+	redacted(lrs.At(0), "email")
+	redacted(lrs.At(2), "email", "phone")
+	redactedResource(ld.ResourceLogs().At(0), 5, 2, "email", "phone")
 	// A second request's resource in the same batch (the batch processor
 	// merges requests), and a resource without lineage.
 	withLineage(logsWith("acme", now, "d"), "req-2").ResourceLogs().At(0).CopyTo(ld.ResourceLogs().AppendEmpty())
@@ -166,7 +182,8 @@ func TestLineageRetention(t *testing.T) {
 func TestRecordDelivery(t *testing.T) {
 	s, _ := openStore(t)
 	ld := withLineage(logsWith("acme", time.Now(), "a", "b"), "req-1")
-	redacted(ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(1), 1, "email")
+	redacted(ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(1), "email")
+	redactedResource(ld.ResourceLogs().At(0), 1, 1, "email")
 	at := time.Unix(1_800_000_000, 0)
 	require.NoError(t, s.RecordDelivery("acme", policy.SignalLogs, LogsLineage(ld), "otlp_eu", at, "v1"))
 	// A batch without lineage records nothing, and creates no tenant.
