@@ -270,7 +270,7 @@ func describeRedactions(js string) string {
 		Records int64            `json:"records"`
 		Classes map[string]int64 `json:"classes"`
 	}
-	if json.Unmarshal([]byte(js), &r) != nil || r.Values == 0 {
+	if json.Unmarshal([]byte(js), &r) != nil || (r.Values == 0 && r.Records == 0) {
 		return "nothing"
 	}
 	names := make([]string, 0, len(r.Classes))
@@ -355,11 +355,37 @@ func (c *lineageCmd) records(signal, table, where string) error {
 				fmt.Fprintf(c.tw, "  %s\t%v\n", fact.label, v)
 			}
 		}
-		if n, ok := attrs[identity.AttrRedactionCount]; ok {
-			fmt.Fprintf(c.tw, "  redacted\t%v values (%v) under policy %v\n", n, classesText(attrs[identity.AttrRedactionClasses]), attrs[identity.AttrRedactionPolicyVersion])
+		if n, ok := resource[identity.AttrRedactionCount]; ok {
+			fmt.Fprintf(c.tw, "  resource redacted\t%s\n", printable(fmt.Sprintf("%v values in %v records (%s) under policy %v", n, orUnknown(resource[identity.AttrRedactionRecords]),
+				classesText(resource[identity.AttrRedactionClasses]), orUnknown(resource[identity.AttrRedactionPolicyVersion]))))
+		}
+		if cs, ok := attrs[identity.AttrRedactionClasses]; ok {
+			fmt.Fprintf(c.tw, "  redacted\t%s\n", printable(recordRedaction(cs, attrs)))
 		}
 	}
 	return nil
+}
+
+// recordRedaction describes what the redactor wrote on a record: the
+// classes removed from it, and, on a record stored before the redactor
+// moved them to the resource (issue 18), how many values and under
+// which policy.
+func recordRedaction(classes any, attrs map[string]any) string {
+	out := classesText(classes)
+	if n, ok := attrs[identity.AttrRedactionCount]; ok {
+		out = fmt.Sprintf("%v values (%s)", n, out)
+	}
+	if v, ok := attrs[identity.AttrRedactionPolicyVersion]; ok {
+		out += fmt.Sprintf(" under policy %v", v)
+	}
+	return out
+}
+
+func orUnknown(v any) any {
+	if v == nil {
+		return "(unknown)"
+	}
+	return v
 }
 
 func classesText(v any) string {

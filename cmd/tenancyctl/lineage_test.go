@@ -27,9 +27,8 @@ func TestLineageCommand(t *testing.T) {
 	lr.SetTimestamp(pcommon.NewTimestampFromTime(time.Now()))
 	lr.SetTraceID([16]byte{0xab, 1})
 	lr.Body().SetStr("order 42 paid by <redacted:email>")
-	lr.Attributes().PutInt(identity.AttrRedactionCount, 1)
-	lr.Attributes().PutStr(identity.AttrRedactionClasses, "email")
-	lr.Attributes().PutStr(identity.AttrRedactionPolicyVersion, "pv-7")
+	lr.Attributes().PutEmptySlice(identity.AttrRedactionClasses).AppendEmpty().SetStr("email")
+	redactedResource(rl.Resource().Attributes(), 1, 1, "pv-7", "email")
 	require.NoError(t, s.WriteLogs("acme", ld, "pv-7"))
 	anchors, err := s.Anchors(time.Now())
 	require.NoError(t, err)
@@ -45,7 +44,8 @@ func TestLineageCommand(t *testing.T) {
 	assert.Regexp(t, `anchored +\S+ \(seq 3, `, out)
 	assert.Regexp(t, `fingerprint +fp-acme`, out)
 	assert.Regexp(t, `retention +30d`, out)
-	assert.Regexp(t, `redacted +1 values \(email\) under policy pv-7`, out)
+	assert.Regexp(t, `\n  redacted +email\n`, out, "the record's classes")
+	assert.Regexp(t, `resource redacted +1 values in 1 records \(email\) under policy pv-7`, out, "the resource's counts")
 
 	code, out, errOut = tenancyctl(t, "", append(base, "--trace-id", "ab010000000000000000000000000000")...)
 	require.Equal(t, 0, code, errOut)
@@ -88,9 +88,8 @@ func TestLineageOfRequests(t *testing.T) {
 			lr.SetTimestamp(pcommon.NewTimestampFromTime(accepted))
 			lr.Body().SetStr(b)
 			if strings.Contains(b, "<redacted:email>") {
-				lr.Attributes().PutInt(identity.AttrRedactionCount, 1)
 				lr.Attributes().PutEmptySlice(identity.AttrRedactionClasses).AppendEmpty().SetStr("email")
-				lr.Attributes().PutStr(identity.AttrRedactionPolicyVersion, "pv-7")
+				redactedResource(rl.Resource().Attributes(), 1, 1, "pv-7", "email")
 			}
 		}
 		return withRequest(ld, id, accepted)
@@ -115,7 +114,8 @@ func TestLineageOfRequests(t *testing.T) {
 	assert.Regexp(t, `logs +2 records delivered to remote at `+regexpQuote(t0.Add(time.Second).UTC().Format(time.RFC3339Nano)), out)
 	assert.Regexp(t, `redacted +1 values in 1 records \(email in 1\)`, out)
 	assert.Regexp(t, `retention +kept 30d`, out)
-	assert.Regexp(t, `redacted +1 values \(email\) under policy pv-7`, out, "the record's own redaction")
+	assert.Regexp(t, `\n  redacted +email\n`, out, "the record's own redaction")
+	assert.Regexp(t, `resource redacted +1 values in 1 records \(email\) under policy pv-7`, out, "its resource's")
 
 	// A window: only the requests accepted in it.
 	code, out, errOut = tenancyctl(t, "", append(base, "--since", t0.Add(10*time.Minute).Format(time.RFC3339Nano))...)
@@ -138,6 +138,26 @@ func TestLineageOfRequests(t *testing.T) {
 }
 
 func regexpQuote(s string) string { return regexp.QuoteMeta(s) }
+
+// redactedResource stamps a resource as the redactor does when anything
+// in it changed.
+func redactedResource(res pcommon.Map, values, records int64, version string, classes ...string) {
+	res.PutInt(identity.AttrRedactionCount, values)
+	res.PutInt(identity.AttrRedactionRecords, records)
+	cs := res.PutEmptySlice(identity.AttrRedactionClasses)
+	for _, c := range classes {
+		cs.AppendEmpty().SetStr(c)
+	}
+	res.PutStr(identity.AttrRedactionPolicyVersion, version)
+}
+
+// A record stored before the redactor moved its counts to the resource
+// still shows them; one stored after shows its classes.
+func TestRecordRedaction(t *testing.T) {
+	assert.Equal(t, "email, phone", recordRedaction([]any{"email", "phone"}, map[string]any{}))
+	assert.Equal(t, "2 values (email) under policy pv-6", recordRedaction([]any{"email"}, map[string]any{
+		identity.AttrRedactionCount: float64(2), identity.AttrRedactionPolicyVersion: "pv-6"}))
+}
 
 // A request relayed from an edge names the edge's request: where it first
 // came in, from which client, with which key.

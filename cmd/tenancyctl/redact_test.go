@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/plog"
 )
 
 const redactPolicy = `
@@ -36,7 +37,16 @@ func TestRedact(t *testing.T) {
 	assert.NotContains(t, lines[1], "acme.example", "acme's identifier inside globex's span name")
 	assert.Contains(t, lines[0], "acme.example", "a tenant's own identifiers stay")
 	assert.Contains(t, lines[0], "nothing to see")
-	assert.Contains(t, lines[0], "tenant.redaction.count")
+	ld, err := (&plog.JSONUnmarshaler{}).UnmarshalLogs([]byte(lines[0]))
+	require.NoError(t, err)
+	rl := ld.ResourceLogs().At(0)
+	res := rl.Resource().Attributes().AsRaw()
+	assert.Equal(t, int64(1), res["tenant.redaction.records"], "the resource counts its changed records")
+	assert.Contains(t, res, "tenant.redaction.count")
+	assert.Contains(t, res, "tenant.redaction.policy_version")
+	lrs := rl.ScopeLogs().At(0).LogRecords()
+	assert.Equal(t, map[string]any{"tenant.redaction.classes": []any{"email", "foreign_tenant"}}, lrs.At(0).Attributes().AsRaw(), "the changed record carries its classes only")
+	assert.Zero(t, lrs.At(1).Attributes().Len(), "the unchanged record nothing")
 	assert.Contains(t, errOut, "2 requests, 3 records")
 	assert.Contains(t, errOut, "by class:")
 	assert.Contains(t, errOut, "foreign_tenant")
