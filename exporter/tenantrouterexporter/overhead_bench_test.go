@@ -104,13 +104,19 @@ func BenchmarkSizeAndMarshal(b *testing.B) {
 		lines[i] = fmt.Sprintf("payment retry for a customer of t%05d.example, order %d, <redacted:email>", i%100, i)
 	}
 	ld := batchOf("acme", "bench", lines)
+	// The redactor's audit: each record's classes, the counts and the
+	// policy version on the resource.
 	lrs := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
 	for i := range lrs.Len() {
 		a := lrs.At(i).Attributes()
 		a.PutStr("customer.email", "<redacted:email>")
-		a.PutStr("tenant.redaction.policy_version", "0123456789abcdef")
-		a.PutInt("tenant.redaction.count", 2)
+		a.PutEmptySlice("tenant.redaction.classes").AppendEmpty().SetStr("email")
 	}
+	res := ld.ResourceLogs().At(0).Resource().Attributes()
+	res.PutInt("tenant.redaction.count", int64(2*lrs.Len()))
+	res.PutInt("tenant.redaction.records", int64(lrs.Len()))
+	res.PutEmptySlice("tenant.redaction.classes").AppendEmpty().SetStr("email")
+	res.PutStr("tenant.redaction.policy_version", "0123456789abcdef")
 	b.Run("sizing=twice", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {

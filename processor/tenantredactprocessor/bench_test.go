@@ -292,8 +292,9 @@ func TestBenchBatchRedacts(t *testing.T) {
 }
 
 // TestDirtyBatchRedacts checks the dirty benchmark measures real work:
-// every record loses the foreign domain and the address and carries the
-// audit attributes, and the clean twin changes nothing.
+// every record loses the foreign domain and the address and carries its
+// classes, its resource counts them all, and the clean twin changes
+// nothing.
 func TestDirtyBatchRedacts(t *testing.T) {
 	pol := dirtyPolicy(t, 10)
 	r, err := redact.New(pol, redact.Options{})
@@ -308,9 +309,15 @@ func TestDirtyBatchRedacts(t *testing.T) {
 		v, ok := lr.Attributes().Get("customer.email")
 		require.True(t, ok)
 		require.Equal(t, "<redacted:email>", v.Str())
-		_, ok = lr.Attributes().Get(redact.AttrCount)
+		cls, ok := lr.Attributes().Get(redact.AttrClasses)
 		require.True(t, ok)
+		require.Equal(t, []any{"email", redact.ClassForeignTenant}, cls.Slice().AsRaw())
+		_, ok = lr.Attributes().Get(redact.AttrCount)
+		require.False(t, ok, "the count is the resource's")
 	}
+	records, ok := ld.ResourceLogs().At(0).Resource().Attributes().Get(redact.AttrRecords)
+	require.True(t, ok)
+	require.Equal(t, int64(benchBatch), records.Int())
 	clean := r.Logs(dirtyLogs(5, false))
 	require.Zero(t, clean.Total())
 }
