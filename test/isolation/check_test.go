@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -210,6 +211,37 @@ func (c *checker) row(store, table string, id int64, cols map[string]any) {
 		}
 	}
 	c.place(where{store, table, "attrs", id}, attrs, resource)
+	c.audit(where{store, table, "attrs", id}, attrs, resource)
+}
+
+// audit checks a stored record's redaction audit against its resource's:
+// a record the redactor changed carries its classes, and its resource the
+// values and records changed (at least one), all their classes and the
+// policy version.
+func (c *checker) audit(at where, attrs, resource map[string]any) {
+	cls, ok := attrs[identity.AttrRedactionClasses].([]any)
+	if !ok {
+		return
+	}
+	positive := func(k string) bool {
+		n, ok := resource[k].(json.Number)
+		if !ok {
+			return false
+		}
+		i, err := n.Int64()
+		return err == nil && i > 0
+	}
+	all, _ := resource[identity.AttrRedactionClasses].([]any)
+	version, _ := resource[identity.AttrRedactionPolicyVersion].(string)
+	if len(cls) == 0 || !positive(identity.AttrRedactionCount) || !positive(identity.AttrRedactionRecords) || version == "" {
+		c.v.add("redacted record without its resource's audit", "%s: classes %v, resource %v", at, cls, resource)
+		return
+	}
+	for _, x := range cls {
+		if !slices.Contains(all, x) {
+			c.v.add("redacted record's class missing from its resource's", "%s: %v not in %v", at, x, all)
+		}
+	}
 }
 
 func unmarshal(s string, v any) error {
@@ -249,11 +281,12 @@ func (c *checker) text(at where, s string, owner int) {
 }
 
 // Keys the pipeline writes under tenant.* at the top of a record's
-// attributes: the redactor's audit and the retention processor's note of a
-// future timestamp it moved back. Any other tenant.* key there, or at any
-// depth, is a client's.
+// attributes: the redactor's class list (its counts and policy version are
+// on the resource) and the retention processor's note of a future
+// timestamp it moved back. Any other tenant.* key there, or at any depth,
+// is a client's.
 var recordKeys = map[string]bool{
-	identity.AttrRedactionCount: true, identity.AttrRedactionClasses: true, identity.AttrRedactionPolicyVersion: true,
+	identity.AttrRedactionClasses:    true,
 	"tenant.retention.original_time": true,
 }
 
@@ -282,7 +315,7 @@ func (c *checker) walk(at where, v any, depth int, quarantine, res bool) {
 				if depth > 0 || !pipelineKey(k, res) {
 					c.v.add("client tenant.* key stored in "+at.table+"."+at.col, "%s: key %q = %v", at, k, val)
 				}
-				if k == identity.AttrRedactionCount && fmt.Sprint(val) == fmt.Sprint(forgedCount) {
+				if (k == identity.AttrRedactionCount || k == identity.AttrRedactionRecords) && fmt.Sprint(val) == fmt.Sprint(forgedCount) {
 					c.v.add("client value under a tenant.* key stored, in "+at.table+"."+at.col, "%s: %s = %v", at, k, val)
 				}
 				if depth == 0 && res && quarantine && k == identity.AttrClaimed {

@@ -54,7 +54,7 @@ const seqKey = "probe.seq"
 // (other than tenant.id claims, and inside bodies): it must never be stored.
 const forged = "FORGED"
 
-// forgedCount is a forged tenant.redaction.count.
+// forgedCount is a forged tenant.redaction.count or .records.
 const forgedCount = 987654321
 
 // oldTime is older than any retention: records stamped with it are dropped.
@@ -263,7 +263,7 @@ var plainKeys = []string{"k", "user", "http.url", "message", "db.statement", "a.
 // where they are content holding foreign identifiers.
 func (g *gen) forgedEntries(lv level) []kv {
 	keys := []string{
-		identity.AttrRedactionCount, identity.AttrRedactionClasses, identity.AttrRedactionPolicyVersion,
+		identity.AttrRedactionCount, identity.AttrRedactionRecords, identity.AttrRedactionClasses, identity.AttrRedactionPolicyVersion,
 		"tenant.redaction.note", identity.AttrFingerprint, identity.AttrQuarantineReason, identity.AttrClaimed,
 		identity.AttrAuthenticated, identity.AttrCredential, identity.AttrSource, "tenant.retention",
 		"tenant.retention.expired", "tenant.retention.original_time", "tenant.residency", "tenant.id ", "tenant.",
@@ -278,7 +278,7 @@ func (g *gen) forgedEntries(lv level) []kv {
 		case lv == levelBody || k == identity.AttrTenantID:
 			other := g.other()
 			out = append(out, kv{k, str(g.w.tenants[other].id + " " + g.ident(other))})
-		case k == identity.AttrRedactionCount && g.coin(2):
+		case (k == identity.AttrRedactionCount || k == identity.AttrRedactionRecords) && g.coin(2):
 			out = append(out, kv{k, func(v pcommon.Value) { v.SetInt(forgedCount) }})
 		case g.coin(4):
 			// a nested map under a tenant.* key
