@@ -400,7 +400,8 @@ func TestExpiryUsesIndexes(t *testing.T) {
 			plan = append(plan, st.ColumnText(3))
 		}
 		require.NoError(t, st.Close())
-		assert.Contains(t, plan, "SEARCH "+table+" USING INDEX "+table+"_ahead (ingested_unix_nano<?)", table)
+		rt := rowTables[table]
+		assert.Contains(t, plan, "SEARCH "+rt+" USING INDEX "+rt+"_ahead (ingested_unix_nano<?)", table)
 		for _, step := range plan {
 			assert.False(t, strings.HasPrefix(step, "SCAN"), "%s: %v", table, plan)
 		}

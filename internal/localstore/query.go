@@ -193,11 +193,17 @@ func (s *Store) query(ctx context.Context, tenant, query string, opts QueryOptio
 	return res, nil
 }
 
-// sqlExpire deletes a table's rows older than ?1: by their own time, or by
+// sqlExpire deletes a view's rows older than ?1: by their own time, or by
 // their ingestion when their time is later (the partial index *_ahead).
-func sqlExpire(table string) string {
-	return "DELETE FROM " + table + " WHERE time_unix_nano < ?1" +
-		" OR (time_unix_nano > ingested_unix_nano AND ingested_unix_nano < ?1) RETURNING *"
+// It returns them as the view gives them (id, then the view's columns,
+// the resource's JSON for its id), which the row hashes take.
+func sqlExpire(view string) string {
+	rt := rowTables[view]
+	return "DELETE FROM " + rt + " WHERE time_unix_nano < ?1" +
+		" OR (time_unix_nano > ingested_unix_nano AND ingested_unix_nano < ?1) RETURNING " +
+		selectColumns(view, rt, func() string {
+			return "(SELECT res.json FROM resources AS res WHERE res.id = " + rt + ".resource_id)"
+		})
 }
 
 const sqlExpireLineage = `DELETE FROM lineage WHERE delivered_unix_nano < ?1 AND signal = ?2 RETURNING *`
@@ -244,6 +250,13 @@ func (s *Store) ApplyRetention(tenant string, retention map[policy.Signal]time.D
 			if n > 0 {
 				removed[table] = RowsTally{Rows: n, Digest: sum.String()}
 			}
+			if st, err = t.stmt(sqlResourcesGone(table)); err != nil {
+				return err
+			}
+			_ = st.BindInt64(1, cutoff.UnixNano())
+			if err := st.Exec(); err != nil {
+				return err
+			}
 			// A request's lineage goes when its records can no longer be
 			// here: a record is aged from its time or, if later, its
 			// ingestion, so none outlives its delivery by the retention.
@@ -264,6 +277,14 @@ func (s *Store) ApplyRetention(tenant string, retention map[policy.Signal]time.D
 		}
 		if lineageRows > 0 {
 			removed[lineageTable] = RowsTally{Rows: lineageRows, Digest: lineageSum.String()}
+		}
+		// Resources no row names any more; not rows of the chain (the
+		// rows' hashes hold their resources' JSON).
+		t.dropResourceCache()
+		if st, err := t.stmt(sqlDeleteResources); err != nil {
+			return err
+		} else if err := st.Exec(); err != nil {
+			return err
 		}
 		_, err := t.appendAudit(now, "retention", map[string]any{"deleted": deleted, "cutoffs": cutoffs, "removed": removed}, policyVersion)
 		return err
