@@ -12,10 +12,6 @@ import "math"
 // starts again (each entry is 40 bytes and a map slot).
 const maxCachedResources = 4096
 
-// resourceAge is the latest age of the rows a transaction wrote with one
-// resource.
-type resourceAge struct{ id, age int64 }
-
 // resourceID is the id of the resource whose JSON is json, inserting it if
 // the database has none. t.mu held, in a transaction; an id cached by a
 // transaction that did not commit is dropped (dropResourceCache).
@@ -72,19 +68,18 @@ func (t *tenantDB) seeResource(id, age int64) {
 	if id == 0 || age == noAge {
 		return
 	}
-	for i := range t.resAges {
-		if t.resAges[i].id == id {
-			t.resAges[i].age = max(t.resAges[i].age, age)
-			return
-		}
+	if t.resAges == nil {
+		t.resAges = map[int64]int64{}
 	}
-	t.resAges = append(t.resAges, resourceAge{id, age})
+	if a, ok := t.resAges[id]; !ok || age > a {
+		t.resAges[id] = age
+	}
 }
 
 // writeResourceAges records in each resource the transaction wrote rows
 // with the latest age of its rows in view's table (its *_until).
 func (t *tenantDB) writeResourceAges(view string) error {
-	defer func() { t.resAges = t.resAges[:0] }()
+	defer clear(t.resAges)
 	if len(t.resAges) == 0 {
 		return nil
 	}
@@ -93,9 +88,9 @@ func (t *tenantDB) writeResourceAges(view string) error {
 	if err != nil {
 		return err
 	}
-	for _, r := range t.resAges {
-		_ = st.BindInt64(1, r.id)
-		_ = st.BindInt64(2, r.age)
+	for id, age := range t.resAges {
+		_ = st.BindInt64(1, id)
+		_ = st.BindInt64(2, age)
 		if err := st.Exec(); err != nil {
 			return err
 		}
@@ -108,7 +103,7 @@ func (t *tenantDB) writeResourceAges(view string) error {
 // (which deletes resources), or another connection's commit.
 func (t *tenantDB) dropResourceCache() {
 	t.resIDs = nil
-	t.resAges = t.resAges[:0]
+	clear(t.resAges)
 }
 
 // checkDataVersion drops the resource cache when another connection (a

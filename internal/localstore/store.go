@@ -108,10 +108,10 @@ type tenantDB struct {
 	blockPend  []cell
 	blockIDs   []int64
 	// resIDs caches resources' ids by digest, resAges the resources the
-	// transaction wrote rows with, dataVersion the connection's PRAGMA
+	// transaction wrote rows with (the latest age of their rows), dataVersion the connection's PRAGMA
 	// data_version when resIDs was last checked (h18r_resources.go).
 	resIDs      map[[32]byte]int64
-	resAges     []resourceAge
+	resAges     map[int64]int64
 	dataVersion int64
 	// headSeq is the last audit seq this process wrote, anchoredSeq the
 	// last it anchored (Anchors).
