@@ -2,6 +2,7 @@ package localstore
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -291,4 +292,56 @@ func TestH18rQueryThroughViews(t *testing.T) {
 	assert.Equal(t, [][]any{{int64(2)}}, query(t, s, "acme", `SELECT count(*) FROM logs`))
 	_, err = s.VerifyAudit("acme")
 	require.NoError(t, err)
+}
+
+// BenchmarkH18rConvertFormat0 converts a format 0 database of 41,000
+// bench-e2e-like log rows (10 batches of BenchmarkWriteLogsE2E's) at its
+// first open: the one-off cost of format 2 on an existing store.
+func BenchmarkH18rConvertFormat0(b *testing.B) {
+	ld := e2eLikeLogs(false, 41)
+	for b.Loop() {
+		b.StopTimer()
+		s, master := openStore(b)
+		for range 10 {
+			restamp(ld, time.Now())
+			if err := s.WriteLogs("tenant-0000", ld, "v1"); err != nil {
+				b.Fatal(err)
+			}
+		}
+		dir := s.Dir()
+		if err := s.Close(); err != nil {
+			b.Fatal(err)
+		}
+		kf, err := readKeyFile(filepath.Join(dir, "tenant-0000"), "tenant-0000")
+		if err != nil {
+			b.Fatal(err)
+		}
+		key, err := unwrapKey(master, kf)
+		if err != nil {
+			b.Fatal(err)
+		}
+		conn, err := openConn(filepath.Join(dir, "tenant-0000", dbFileName), key, false)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := conn.Exec(toFormat0 + "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+			b.Fatal(err)
+		}
+		conn.Close()
+		s, err = Open(dir, master)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if _, err := s.tenant("tenant-0000"); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		if _, err := s.VerifyAudit("tenant-0000"); err != nil {
+			b.Fatal(err)
+		}
+		s.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(41000*b.N)/b.Elapsed().Seconds(), "rows/s")
 }
