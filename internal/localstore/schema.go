@@ -22,7 +22,7 @@ import (
 // Each distinct resource is stored once, in resources (its JSON and the
 // SHA-256 of that JSON, which ingest looks resources up by); the record
 // rows live in log_rows, datapoint_rows and span_rows and name their
-// resource by resource_id. The views logs, datapoints and spans (views)
+// resource by resource_id. The views logs, datapoints and spans (views())
 // give every record with its resource's JSON as the column resource, in
 // the columns and order the tables of those names had before (format 2,
 // user_version): queries, exports, backups and the audit chain's row
