@@ -2,6 +2,7 @@ package localstore
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/tenancyhq/tenancy/internal/policy"
@@ -344,4 +346,51 @@ func BenchmarkH18rConvertFormat0(b *testing.B) {
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(41000*b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// TestH18rDistinctHugeResourcesHeap: each resource goes into SQLite once,
+// its binding cleared after, so a batch of several distinct 3 MiB
+// resources needs no more of SQLite's heap than a batch of one.
+func TestH18rDistinctHugeResourcesHeap(t *testing.T) {
+	batch := func(resources int) plog.Logs {
+		ld := plog.NewLogs()
+		for r := range resources {
+			rl := ld.ResourceLogs().AppendEmpty()
+			rl.Resource().Attributes().PutStr("service.name", "svc")
+			rl.Resource().Attributes().PutStr("big", strings.Repeat(string(rune('a'+r)), 3<<20))
+			lr := rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+			lr.SetTimestamp(pcommon.NewTimestampFromTime(time.Now()))
+			lr.Body().SetStr("r")
+		}
+		return ld
+	}
+	lowest := map[int]int{}
+	for _, n := range []int{1, 6} {
+		for limit := 4 << 20; limit <= 60<<20; limit += 1 << 20 {
+			s, _ := openStore(t)
+			require.NoError(t, s.WriteLogs("acme", plog.NewLogs(), "v1"))
+			td, err := s.tenant("acme")
+			require.NoError(t, err)
+			td.mu.Lock()
+			err = td.conn.Exec(fmt.Sprintf("PRAGMA hard_heap_limit=%d", limit))
+			td.mu.Unlock()
+			require.NoError(t, err)
+			write := func() (err error) {
+				defer func() {
+					if r := recover(); r != nil {
+						err = fmt.Errorf("panic: %v", r)
+					}
+				}()
+				return s.WriteLogs("acme", batch(n), "v1")
+			}
+			if write() == nil {
+				lowest[n] = limit
+				break
+			}
+		}
+	}
+	t.Logf("lowest hard_heap_limit: one 3 MiB resource %d MiB, six %d MiB", lowest[1]>>20, lowest[6]>>20)
+	require.NotZero(t, lowest[1])
+	require.NotZero(t, lowest[6])
+	assert.LessOrEqual(t, lowest[6], lowest[1]+(1<<20))
 }
