@@ -405,6 +405,17 @@ func TestExpiryUsesIndexes(t *testing.T) {
 		for _, step := range plan {
 			assert.False(t, strings.HasPrefix(step, "SCAN"), "%s: %v", table, plan)
 		}
+		st, _, err = tdb.conn.Prepare("EXPLAIN QUERY PLAN " + sqlExpiring(table))
+		require.NoError(t, err)
+		plan = plan[:0]
+		for st.Step() {
+			plan = append(plan, st.ColumnText(3))
+		}
+		require.NoError(t, st.Close())
+		assert.Contains(t, plan, "SEARCH r USING INDEX "+rt+"_ahead (ingested_unix_nano<?)", table)
+		for _, step := range plan {
+			assert.False(t, strings.HasPrefix(step, "SCAN"), "%s: %v", table, plan)
+		}
 	}
 }
 

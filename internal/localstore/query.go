@@ -193,18 +193,20 @@ func (s *Store) query(ctx context.Context, tenant, query string, opts QueryOptio
 	return res, nil
 }
 
-// sqlExpire deletes a view's rows older than ?1: by their own time, or by
-// their ingestion when their time is later (the partial index *_ahead).
-// It returns them as the view gives them (id, then the view's columns,
-// the resource's JSON for its id), which the row hashes take.
-func sqlExpire(view string) string {
-	rt := rowTables[view]
-	return "DELETE FROM " + rt + " WHERE time_unix_nano < ?1" +
-		" OR (time_unix_nano > ingested_unix_nano AND ingested_unix_nano < ?1) RETURNING " +
-		selectColumns(view, rt, func() string {
-			return "(SELECT res.json FROM resources AS res WHERE res.id = " + rt + ".resource_id)"
-		})
-}
+// sqlExpiring selects a view's rows older than ?1: by their own time, or
+// by their ingestion when their time is later (the partial index
+// *_ahead), as the view gives them (id, then the view's columns, the
+// resource's JSON for its id), which the row hashes take; sqlExpire then
+// deletes them from the view's table. Not one DELETE ... RETURNING: SQLite
+// holds every row such a statement returns in memory before it returns
+// the first, each with its resource's JSON, and a resource stored once may
+// be named by any number of rows (a 1 MiB resource on 256 rows was
+// 256 MiB of SQLite's heap); a SELECT reads one row at a time.
+func sqlExpiring(view string) string { return "SELECT * FROM " + view + sqlExpireWhere }
+
+func sqlExpire(view string) string { return "DELETE FROM " + rowTables[view] + sqlExpireWhere }
+
+const sqlExpireWhere = " WHERE time_unix_nano < ?1 OR (time_unix_nano > ingested_unix_nano AND ingested_unix_nano < ?1)"
 
 const sqlExpireLineage = `DELETE FROM lineage WHERE delivered_unix_nano < ?1 AND signal = ?2 RETURNING *`
 
@@ -233,7 +235,7 @@ func (s *Store) ApplyRetention(tenant string, retention map[policy.Signal]time.D
 			}
 			cutoff := now.Add(-d)
 			table := tables[string(sig)]
-			st, err := t.stmt(sqlExpire(table))
+			st, err := t.stmt(sqlExpiring(table))
 			if err != nil {
 				return err
 			}
@@ -244,6 +246,16 @@ func (s *Store) ApplyRetention(tenant string, retention map[policy.Signal]time.D
 			}
 			if err != nil {
 				return err
+			}
+			if st, err = t.stmt(sqlExpire(table)); err != nil {
+				return err
+			}
+			_ = st.BindInt64(1, cutoff.UnixNano())
+			if err := st.Exec(); err != nil {
+				return err
+			}
+			if c := t.conn.Changes(); c != n {
+				return fmt.Errorf("localstore: retention of %s deleted %d rows, hashed %d", table, c, n)
 			}
 			deleted[sig] = n
 			cutoffs[sig] = cutoff.UTC().Format(time.RFC3339Nano)

@@ -1,0 +1,57 @@
+package localstore
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/tenancyhq/tenancy/internal/policy"
+)
+
+// TestH18rxRetentionHugeResourceManyRows: a hostile tenant sends one
+// 1 MiB resource with 256 records; stored once it costs about 1 MiB on
+// disk, but retention must not hold each deleted row's copy of it in
+// SQLite's heap at once (DELETE ... RETURNING buffers every row it
+// returns before the first): that is 256 MiB here, and with the resource
+// stored once the disk no longer bounds it. Retention must run under a
+// heap limit a few times the resource.
+func TestH18rxRetentionHugeResourceManyRows(t *testing.T) {
+	s, _ := openStore(t)
+	old := time.Now().Add(-48 * time.Hour)
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("tenant.id", "acme")
+	rl.Resource().Attributes().PutStr("big", strings.Repeat("x", 1<<20))
+	sl := rl.ScopeLogs().AppendEmpty()
+	for i := range 256 {
+		lr := sl.LogRecords().AppendEmpty()
+		lr.SetTimestamp(pcommon.NewTimestampFromTime(old))
+		lr.Body().SetStr(fmt.Sprint(i))
+	}
+	require.NoError(t, s.WriteLogs("acme", ld, "v1"))
+	td, err := s.tenant("acme")
+	require.NoError(t, err)
+	td.mu.Lock()
+	err = td.conn.Exec(fmt.Sprintf("PRAGMA hard_heap_limit=%d", 32<<20))
+	td.mu.Unlock()
+	require.NoError(t, err)
+	retention := func() (d map[policy.Signal]int64, err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("panic: %v", r)
+			}
+		}()
+		return s.ApplyRetention("acme", map[policy.Signal]time.Duration{policy.SignalLogs: 24 * time.Hour}, time.Now(), "v1")
+	}
+	d, err := retention()
+	require.NoError(t, err)
+	require.Equal(t, int64(256), d[policy.SignalLogs])
+	require.Equal(t, [][]any{{int64(0), int64(0)}}, query(t, s, "acme", `SELECT (SELECT count(*) FROM logs), (SELECT count(*) FROM resources)`))
+	_, err = s.VerifyAudit("acme")
+	require.NoError(t, err)
+}
