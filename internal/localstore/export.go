@@ -81,6 +81,16 @@ func (s *Store) Export(tenant string, opts ExportOptions, w io.Writer, policyVer
 	return counts, s.Audit(tenant, "export", detail, policyVersion)
 }
 
+// sqlExportRows selects cols of table's rows in [?1, ?2), in id order. The
+// window selects the ids, which are what is sorted: rows sorted whole
+// would each hold their resource's JSON in SQLite's heap until the last
+// is read (a view's resource is stored once, so one resource of a few MiB
+// on many rows is cheap to store and not to sort).
+func sqlExportRows(table, cols string) string {
+	return `SELECT ` + cols + ` FROM ` + table + ` WHERE id IN (SELECT id FROM ` + table +
+		` WHERE time_unix_nano >= ?1 AND time_unix_nano < ?2) ORDER BY id`
+}
+
 // exportSignal streams one signal's rows, in id order, into requests of
 // exportBatch records; consecutive rows with the same resource and scope
 // share them.
@@ -95,7 +105,7 @@ func exportSignal(conn *sqlite3.Conn, sig policy.Signal, lo, hi int64, w io.Writ
 	} else if has {
 		cols = "*, (SELECT lineage_id FROM lineage WHERE lineage.id = " + table + ".lineage) AS lineage_id"
 	}
-	st, _, err := conn.Prepare(`SELECT ` + cols + ` FROM ` + table + ` WHERE time_unix_nano >= ? AND time_unix_nano < ? ORDER BY id`)
+	st, _, err := conn.Prepare(sqlExportRows(table, cols))
 	if err != nil {
 		return 0, err
 	}

@@ -55,3 +55,28 @@ func TestH18rxRetentionHugeResourceManyRows(t *testing.T) {
 	_, err = s.VerifyAudit("acme")
 	require.NoError(t, err)
 }
+
+// TestH18rxExportSortsIDsNotRows: an export's rows come in id order from
+// a time window; the window's index gives them in time order, and sorting
+// the rows whole would hold each one, with its resource's JSON (stored
+// once, named by any number of rows), in SQLite's heap at once. Only ids
+// may be sorted: every temporary b-tree in the plan is an IN list's or
+// the lineage subquery's, none for the ORDER BY.
+func TestH18rxExportSortsIDsNotRows(t *testing.T) {
+	s, _ := openStore(t)
+	tdb, err := s.tenant("acme")
+	require.NoError(t, err)
+	tdb.mu.Lock()
+	defer tdb.mu.Unlock()
+	for _, table := range tables {
+		cols := "*, (SELECT lineage_id FROM lineage WHERE lineage.id = " + table + ".lineage) AS lineage_id"
+		st, _, err := tdb.conn.Prepare("EXPLAIN QUERY PLAN " + sqlExportRows(table, cols))
+		require.NoError(t, err)
+		var plan []string
+		for st.Step() {
+			plan = append(plan, st.ColumnText(3))
+		}
+		require.NoError(t, st.Close())
+		require.NotContains(t, plan, "USE TEMP B-TREE FOR ORDER BY", table)
+	}
+}
