@@ -2,10 +2,13 @@ package localstore
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ncruces/go-sqlite3"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -79,4 +82,44 @@ func TestH18rxExportSortsIDsNotRows(t *testing.T) {
 		require.NoError(t, st.Close())
 		require.NotContains(t, plan, "USE TEMP B-TREE FOR ORDER BY", table)
 	}
+}
+
+// TestH18rxConversionRacedByAnotherOpener: two processes open a format 0
+// database at once; both find the table logs (migrate, outside any
+// transaction), one converts, and the other, once it has the write lock,
+// must find the work done, not convert again (which failed on the ids the
+// first copied, or on DROP TABLE of a view) and fail its open and the
+// batch it was to write.
+func TestH18rxConversionRacedByAnotherOpener(t *testing.T) {
+	dir, master := seeded(t)
+	tamperDB(t, dir, master, "acme", toFormat0)
+	kf, err := readKeyFile(filepath.Join(dir, "acme"), "acme")
+	require.NoError(t, err)
+	key, err := unwrapKey(master, kf)
+	require.NoError(t, err)
+	path := filepath.Join(dir, "acme", dbFileName)
+	first, err := openConn(path, key, false)
+	require.NoError(t, err)
+	defer first.Close()
+	second, err := openConn(path, key, false)
+	require.NoError(t, err)
+	defer second.Close()
+	for _, c := range []*sqlite3.Conn{first, second} {
+		require.NoError(t, c.Exec(schema))
+		legacy, err := isTable(c, "logs")
+		require.NoError(t, err)
+		require.True(t, legacy)
+		require.NoError(t, migrateColumns(c))
+	}
+	require.NoError(t, convertLegacy(first))
+	require.NoError(t, convertLegacy(second), "the second opener's conversion, after the first's")
+	require.NoError(t, migrate(second))
+
+	s, err := Open(dir, master)
+	require.NoError(t, err)
+	defer s.Close()
+	require.NoError(t, s.WriteLogs("acme", logsWith("acme", time.Now(), "after"), "v1"))
+	assert.Equal(t, [][]any{{int64(7)}}, query(t, s, "acme", `SELECT count(*) FROM logs`))
+	_, err = s.VerifyAudit("acme")
+	require.NoError(t, err)
 }

@@ -318,6 +318,14 @@ func convertLegacy(conn *sqlite3.Conn) (err error) {
 			_ = conn.Exec("ROLLBACK")
 		}
 	}()
+	// Another process may have converted it since migrate looked, outside
+	// any transaction: converting again would fail (the ids copied, DROP
+	// TABLE of a view), and with it this open.
+	if legacy, err := isTable(conn, "logs"); err != nil {
+		return err
+	} else if !legacy {
+		return conn.Exec("COMMIT")
+	}
 	var b strings.Builder
 	for _, v := range []string{"logs", "datapoints", "spans"} {
 		rt := rowTables[v]
