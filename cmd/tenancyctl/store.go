@@ -229,7 +229,7 @@ func runQuery(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if res.Truncated {
-		fmt.Fprintf(stderr, "tenancyctl query: stopped after %d rows (--max-rows)\n", len(res.Rows))
+		fmt.Fprintf(stderr, "tenancyctl query: stopped after %d rows (--max-rows, or 256 MiB of values)\n", len(res.Rows))
 	}
 	return 0
 }

@@ -1,6 +1,7 @@
 package localstore
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -122,4 +123,31 @@ func TestH18rxConversionRacedByAnotherOpener(t *testing.T) {
 	assert.Equal(t, [][]any{{int64(7)}}, query(t, s, "acme", `SELECT count(*) FROM logs`))
 	_, err = s.VerifyAudit("acme")
 	require.NoError(t, err)
+}
+
+// TestH18rxQueryStopsAtMaxBytes: one 1 MiB resource on 300 rows is about
+// 1 MiB on disk, and SELECT * FROM logs read it 300 times into the
+// result; a query stops before its values pass 256 MiB (by default), as
+// it stops at --max-rows, and says it was truncated.
+func TestH18rxQueryStopsAtMaxBytes(t *testing.T) {
+	s, _ := openStore(t)
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("tenant.id", "acme")
+	rl.Resource().Attributes().PutStr("big", strings.Repeat("x", 1<<20))
+	sl := rl.ScopeLogs().AppendEmpty()
+	for i := range 300 {
+		lr := sl.LogRecords().AppendEmpty()
+		lr.SetTimestamp(pcommon.NewTimestampFromTime(time.Now()))
+		lr.Body().SetStr(fmt.Sprint(i))
+	}
+	require.NoError(t, s.WriteLogs("acme", ld, "v1"))
+	res, err := s.Query(context.Background(), "acme", `SELECT resource FROM logs`, QueryOptions{}, "v1")
+	require.NoError(t, err)
+	assert.True(t, res.Truncated)
+	assert.Equal(t, 255, len(res.Rows), "rows of 1 MiB and a few bytes under 256 MiB")
+	res, err = s.Query(context.Background(), "acme", `SELECT resource FROM logs`, QueryOptions{MaxBytes: 1}, "v1")
+	require.NoError(t, err)
+	assert.True(t, res.Truncated)
+	assert.Equal(t, 1, len(res.Rows), "the first row is always read")
 }

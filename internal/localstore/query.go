@@ -62,6 +62,11 @@ type QueryOptions struct {
 	Since, Until time.Time
 	// MaxRows stops reading after this many rows (0: 100,000).
 	MaxRows int
+	// MaxBytes stops reading before the rows' text and blob values pass
+	// this many bytes (0: 256 MiB); the first row is always read. A
+	// resource is stored once however many rows name it, so a few MiB on
+	// disk may be as many MiB in every row read.
+	MaxBytes int
 	// Actor says who ran the query, for the audit entry.
 	Actor string
 }
@@ -161,15 +166,34 @@ func (s *Store) query(ctx context.Context, tenant, query string, opts QueryOptio
 	if maxRows <= 0 {
 		maxRows = 100_000
 	}
+	maxBytes := opts.MaxBytes
+	if maxBytes <= 0 {
+		maxBytes = 256 << 20
+	}
 	res := &QueryResult{}
 	for i := range st.ColumnCount() {
 		res.Columns = append(res.Columns, st.ColumnName(i))
 	}
+	read := 0
 	for st.Step() {
 		if len(res.Rows) == maxRows {
 			res.Truncated = true
 			break
 		}
+		n := 0
+		for i := range st.ColumnCount() {
+			switch st.ColumnType(i) {
+			case sqlite3.TEXT:
+				n += len(st.ColumnRawText(i))
+			case sqlite3.BLOB:
+				n += len(st.ColumnRawBlob(i))
+			}
+		}
+		if len(res.Rows) > 0 && read+n > maxBytes {
+			res.Truncated = true
+			break
+		}
+		read += n
 		row := make([]any, st.ColumnCount())
 		for i := range row {
 			switch st.ColumnType(i) {
