@@ -263,13 +263,6 @@ func (a *state) extremes(row uint32, v float32) {
 	}
 }
 
-// seen is the range of the values seen, less isolated extremes: the
-// highest values are dropped down to the first one whose gap to the next
-// exceeds artIsolated times the next one's distance from the lowest kept
-// values (Dixon's gap test), the lowest likewise. One or two values (a
-// glitch, an overflow) cannot widen it; a third of their size joins them
-// and the range takes them in, as it does a new level, a few rows after
-// the shift.
 // escalates reports a value beyond every value seen, isolated extremes
 // (the last alarm's own value among them) included, by as much again as
 // they span: within a refractory span that is another event, not the one
@@ -281,6 +274,13 @@ func (a *state) escalates(v float64) bool {
 	return v > t+artEscalate*(t-b) || v < b-artEscalate*(t-b)
 }
 
+// seen is the range of the values seen, less isolated extremes: the
+// highest values are dropped down to the first one whose gap to the next
+// exceeds artIsolated times the next one's distance from the lowest kept
+// values (Dixon's gap test), the lowest likewise. One or two values (a
+// glitch, an overflow) cannot widen it; a third of their size joins them
+// and the range takes them in, as it does a new level, a few rows after
+// the shift.
 func (a *state) seen() (lo, hi float64) {
 	t0, t1, t2 := float64(a.Top[0]), float64(a.Top[1]), float64(a.Top[2])
 	b0, b1, b2 := float64(a.Bot[0]), float64(a.Bot[1]), float64(a.Bot[2])

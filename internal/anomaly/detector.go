@@ -269,7 +269,9 @@ func (d *Detector) Points() uint64 { return uint64(d.s.Rows) }
 // order and t is not used: a late value is scored where it arrives. NaN and
 // ±Inf are ignored and score 0; finite values beyond ±1e37 count as ±1e37.
 // One or two extreme values do not widen the range the detector has seen
-// (see state.seen), so they cannot hide later anomalies.
+// (see state.seen), so they cannot hide later anomalies; only within the
+// refractory span after an alarm must a value pass them too, by as much
+// again as all values span, to alarm (state.escalates).
 func (d *Detector) Update(t time.Time, v float64) float64 {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return 0

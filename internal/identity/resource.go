@@ -106,6 +106,13 @@ func Truncate(s string, n int) string {
 // nested in its values, at any depth: below the resource, only the pipeline
 // writes that namespace. It returns how many keys it removed.
 func StripClientKeys(m pcommon.Map) int {
+	// Nearly every map holds nothing to strip: one read of its keys
+	// decides, since RemoveIf's callback per attribute and rewrite of the
+	// map were half of what the tenant processor spent on a request of
+	// 100 records (BenchmarkH18oRequest).
+	if !mayHoldClientKeys(m) {
+		return 0
+	}
 	n := 0
 	m.RemoveIf(func(k string, v pcommon.Value) bool {
 		if strings.HasPrefix(k, AttrPrefix) {
@@ -116,6 +123,21 @@ func StripClientKeys(m pcommon.Map) int {
 		return false
 	})
 	return n
+}
+
+// mayHoldClientKeys reports whether m has a tenant.* key or a value that
+// nests maps (a map or a slice).
+func mayHoldClientKeys(m pcommon.Map) bool {
+	for k, v := range m.All() {
+		if strings.HasPrefix(k, AttrPrefix) {
+			return true
+		}
+		switch v.Type() {
+		case pcommon.ValueTypeMap, pcommon.ValueTypeSlice:
+			return true
+		}
+	}
+	return false
 }
 
 // StripValue is StripClientKeys for the maps nested in v.

@@ -156,8 +156,7 @@ const (
 func addedColumn(name string) bool { return name == lineageColumn || name == upstreamColumn }
 
 // sumRows hashes every row a statement returns whose first column is the
-// row id and the rest the table's columns in order (SELECT * or
-// DELETE ... RETURNING *).
+// row id and the rest the table's columns in order (SELECT *).
 func (h *rowHasher) sumRows(st *sqlite3.Stmt, table string) (rowSum, int64, error) {
 	var sum rowSum
 	var n int64

@@ -81,11 +81,14 @@ func (s *Store) Export(tenant string, opts ExportOptions, w io.Writer, policyVer
 	return counts, s.Audit(tenant, "export", detail, policyVersion)
 }
 
-// sqlExportRows selects cols of table's rows in [?1, ?2), in id order. The
-// window selects the ids, which are what is sorted: rows sorted whole
-// would each hold their resource's JSON in SQLite's heap until the last
-// is read (a view's resource is stored once, so one resource of a few MiB
-// on many rows is cheap to store and not to sort).
+// sqlExportRows selects cols of table's rows in [?1, ?2), in id order:
+// the window's ids first, sorted, then each row by its id. With the time
+// range and ORDER BY id on the rows themselves SQLite walks the time
+// index and sorts the whole rows in memory (temp_store is memory), each
+// with its resource's JSON until the last is read, and a window larger
+// than the connection's memory made ncruces panic (a view's resource is
+// stored once, so one resource of a few MiB on many rows is cheap to
+// store and not to sort).
 func sqlExportRows(table, cols string) string {
 	return `SELECT ` + cols + ` FROM ` + table + ` WHERE id IN (SELECT id FROM ` + table +
 		` WHERE time_unix_nano >= ?1 AND time_unix_nano < ?2) ORDER BY id`

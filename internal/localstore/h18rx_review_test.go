@@ -38,51 +38,15 @@ func TestH18rxRetentionHugeResourceManyRows(t *testing.T) {
 		lr.Body().SetStr(fmt.Sprint(i))
 	}
 	require.NoError(t, s.WriteLogs("acme", ld, "v1"))
-	td, err := s.tenant("acme")
-	require.NoError(t, err)
-	td.mu.Lock()
-	err = td.conn.Exec(fmt.Sprintf("PRAGMA hard_heap_limit=%d", 32<<20))
-	td.mu.Unlock()
-	require.NoError(t, err)
-	retention := func() (d map[policy.Signal]int64, err error) {
-		defer func() {
-			if r := recover(); r != nil {
-				err = fmt.Errorf("panic: %v", r)
-			}
-		}()
+	heapLimited(t, s)
+	d, err := noPanic(func() (map[policy.Signal]int64, error) {
 		return s.ApplyRetention("acme", map[policy.Signal]time.Duration{policy.SignalLogs: 24 * time.Hour}, time.Now(), "v1")
-	}
-	d, err := retention()
+	})
 	require.NoError(t, err)
 	require.Equal(t, int64(256), d[policy.SignalLogs])
 	require.Equal(t, [][]any{{int64(0), int64(0)}}, query(t, s, "acme", `SELECT (SELECT count(*) FROM logs), (SELECT count(*) FROM resources)`))
 	_, err = s.VerifyAudit("acme")
 	require.NoError(t, err)
-}
-
-// TestH18rxExportSortsIDsNotRows: an export's rows come in id order from
-// a time window; the window's index gives them in time order, and sorting
-// the rows whole would hold each one, with its resource's JSON (stored
-// once, named by any number of rows), in SQLite's heap at once. Only ids
-// may be sorted: every temporary b-tree in the plan is an IN list's or
-// the lineage subquery's, none for the ORDER BY.
-func TestH18rxExportSortsIDsNotRows(t *testing.T) {
-	s, _ := openStore(t)
-	tdb, err := s.tenant("acme")
-	require.NoError(t, err)
-	tdb.mu.Lock()
-	defer tdb.mu.Unlock()
-	for _, table := range tables {
-		cols := "*, (SELECT lineage_id FROM lineage WHERE lineage.id = " + table + ".lineage) AS lineage_id"
-		st, _, err := tdb.conn.Prepare("EXPLAIN QUERY PLAN " + sqlExportRows(table, cols))
-		require.NoError(t, err)
-		var plan []string
-		for st.Step() {
-			plan = append(plan, st.ColumnText(3))
-		}
-		require.NoError(t, st.Close())
-		require.NotContains(t, plan, "USE TEMP B-TREE FOR ORDER BY", table)
-	}
 }
 
 // TestH18rxConversionRacedByAnotherOpener: two processes open a format 0

@@ -217,22 +217,67 @@ func (s *Store) query(ctx context.Context, tenant, query string, opts QueryOptio
 	return res, nil
 }
 
-// sqlExpiring selects a view's rows older than ?1: by their own time, or
-// by their ingestion when their time is later (the partial index
-// *_ahead), as the view gives them (id, then the view's columns, the
-// resource's JSON for its id), which the row hashes take; sqlExpire then
-// deletes them from the view's table. Not one DELETE ... RETURNING: SQLite
-// holds every row such a statement returns in memory before it returns
-// the first, each with its resource's JSON, and a resource stored once may
-// be named by any number of rows (a 1 MiB resource on 256 rows was
-// 256 MiB of SQLite's heap); a SELECT reads one row at a time.
-func sqlExpiring(view string) string { return "SELECT * FROM " + view + sqlExpireWhere }
+// expiredWhere is a view's rows older than ?1: by their own time, or by
+// their ingestion when their time is later (the partial index *_ahead of
+// the view's rows table).
+const expiredWhere = " WHERE time_unix_nano < ?1 OR (time_unix_nano > ingested_unix_nano AND ingested_unix_nano < ?1)"
 
-func sqlExpire(view string) string { return "DELETE FROM " + rowTables[view] + sqlExpireWhere }
+// sqlExpired reads a view's expired rows as the view gives them (id, then
+// the view's columns, the resource's JSON for its id), which the row
+// hashes take, and sqlExpire deletes them from the view's rows table. Not
+// one DELETE ... RETURNING: SQLite runs it to its end and holds every
+// returned row in memory before the first comes back, so retention held
+// all of a tenant's expired rows in the connection's heap at once (and
+// ncruces panics when that runs out), each with its resource's JSON, and
+// a resource stored once may be named by any number of rows (a 1 MiB
+// resource on 256 rows was 256 MiB of SQLite's heap). Both run in one
+// transaction, which holds the write lock, so they see the same rows; the
+// counts are compared all the same.
+func sqlExpired(view string) string { return "SELECT * FROM " + view + expiredWhere }
 
-const sqlExpireWhere = " WHERE time_unix_nano < ?1 OR (time_unix_nano > ingested_unix_nano AND ingested_unix_nano < ?1)"
+func sqlExpire(view string) string { return "DELETE FROM " + rowTables[view] + expiredWhere }
 
-const sqlExpireLineage = `DELETE FROM lineage WHERE delivered_unix_nano < ?1 AND signal = ?2 RETURNING *`
+const (
+	lineageExpiredWhere = ` WHERE delivered_unix_nano < ?1 AND signal = ?2`
+	sqlExpiredLineage   = `SELECT * FROM lineage` + lineageExpiredWhere
+	sqlExpireLineage    = `DELETE FROM lineage` + lineageExpiredWhere
+)
+
+// expire hashes the rows read reads, one at a time, then deletes them
+// with del (both bound to cutoff and, when not empty, signal), and returns
+// their sum and count; a delete that removes another count of rows is an
+// error, so the transaction rolls back.
+func (t *tenantDB) expire(table, read, del string, cutoff int64, signal string) (rowSum, int64, error) {
+	bind := func(st *sqlite3.Stmt) {
+		_ = st.BindInt64(1, cutoff)
+		if signal != "" {
+			_ = st.BindText(2, signal)
+		}
+	}
+	st, err := t.stmt(read)
+	if err != nil {
+		return rowSum{}, 0, err
+	}
+	bind(st)
+	sum, n, err := t.rowHasher().sumRows(st, table)
+	if rerr := st.Reset(); err == nil {
+		err = rerr
+	}
+	if err != nil || n == 0 {
+		return sum, n, err
+	}
+	if st, err = t.stmt(del); err != nil {
+		return rowSum{}, 0, err
+	}
+	bind(st)
+	if err := st.Exec(); err != nil {
+		return rowSum{}, 0, err
+	}
+	if got := t.conn.Changes(); got != n {
+		return rowSum{}, 0, fmt.Errorf("retention of %s: read %d expired rows, deleted %d", table, n, got)
+	}
+	return sum, n, nil
+}
 
 // ApplyRetention deletes the tenant's rows older than its retention per
 // signal (a signal with no retention, or 0, keeps everything) and appends
@@ -259,34 +304,17 @@ func (s *Store) ApplyRetention(tenant string, retention map[policy.Signal]time.D
 			}
 			cutoff := now.Add(-d)
 			table := tables[string(sig)]
-			st, err := t.stmt(sqlExpiring(table))
+			sum, n, err := t.expire(table, sqlExpired(table), sqlExpire(table), cutoff.UnixNano(), "")
 			if err != nil {
 				return err
-			}
-			_ = st.BindInt64(1, cutoff.UnixNano())
-			sum, n, err := t.rowHasher().sumRows(st, table)
-			if rerr := st.Reset(); err == nil {
-				err = rerr
-			}
-			if err != nil {
-				return err
-			}
-			if st, err = t.stmt(sqlExpire(table)); err != nil {
-				return err
-			}
-			_ = st.BindInt64(1, cutoff.UnixNano())
-			if err := st.Exec(); err != nil {
-				return err
-			}
-			if c := t.conn.Changes(); c != n {
-				return fmt.Errorf("localstore: retention of %s deleted %d rows, hashed %d", table, c, n)
 			}
 			deleted[sig] = n
 			cutoffs[sig] = cutoff.UTC().Format(time.RFC3339Nano)
 			if n > 0 {
 				removed[table] = RowsTally{Rows: n, Digest: sum.String()}
 			}
-			if st, err = t.stmt(sqlResourcesGone(table)); err != nil {
+			st, err := t.stmt(sqlResourcesGone(table))
+			if err != nil {
 				return err
 			}
 			_ = st.BindInt64(1, cutoff.UnixNano())
@@ -296,16 +324,7 @@ func (s *Store) ApplyRetention(tenant string, retention map[policy.Signal]time.D
 			// A request's lineage goes when its records can no longer be
 			// here: a record is aged from its time or, if later, its
 			// ingestion, so none outlives its delivery by the retention.
-			if st, err = t.stmt(sqlExpireLineage); err != nil {
-				return err
-			}
-			_ = st.BindInt64(1, cutoff.UnixNano())
-			_ = st.BindText(2, string(sig))
-			sum, n, err = t.rowHasher().sumRows(st, lineageTable)
-			if rerr := st.Reset(); err == nil {
-				err = rerr
-			}
-			if err != nil {
+			if sum, n, err = t.expire(lineageTable, sqlExpiredLineage, sqlExpireLineage, cutoff.UnixNano(), string(sig)); err != nil {
 				return err
 			}
 			lineageSum.plus(sum)

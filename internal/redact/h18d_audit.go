@@ -195,12 +195,12 @@ func slabbed(old []pdKeyValue) bool {
 
 // auditArena holds the free parts of the current slabs of one pass.
 type auditArena struct {
-	kvs    []pdKeyValue
-	vals   []pdAnyValue
-	strs   []pdStringValue
-	ints   []pdIntValue
-	arrs   []pdArrayWrapper
-	arrays []pdArrayValue
+	kvs    slab[pdKeyValue]
+	vals   slab[pdAnyValue]
+	strs   slab[pdStringValue]
+	ints   slab[pdIntValue]
+	arrs   slab[pdArrayWrapper]
+	arrays slab[pdArrayValue]
 	// n counts the records written: slabs grow with it, so a call that
 	// changes one record allocates little.
 	n int
@@ -210,15 +210,24 @@ type auditArena struct {
 	left int
 }
 
-// take cuts n elements off free, at their exact capacity, refilling free
-// with a slab of chunk elements (or n) when it is short.
-func take[T any](free *[]T, n, chunk int) []T {
-	if len(*free) < n {
-		*free = make([]T, max(n, chunk))
+// slab is a slab and how much of it is cut. Cutting moves an offset
+// rather than the slice: a pointer written into the arena on every take,
+// with the garbage collector's write barrier on for much of a small
+// heap's run (BenchmarkLogRedactionDirty).
+type slab[T any] struct {
+	buf []T
+	off int
+}
+
+// take cuts n elements off the slab, at their exact capacity, starting a
+// slab of chunk elements (or n) when it is short.
+func (s *slab[T]) take(n, chunk int) []T {
+	if len(s.buf)-s.off < n {
+		s.buf, s.off = make([]T, max(n, chunk)), 0
 	}
-	s := (*free)[:n:n]
-	*free = (*free)[n:]
-	return s
+	r := s.buf[s.off : s.off+n : s.off+n]
+	s.off += n
+	return r
 }
 
 // write stamps count, classes and version on attrs, which holds none of
@@ -237,26 +246,26 @@ func (a *auditArena) write(attrs pcommon.Map, count int64, classes []string, ver
 	old := *orig
 	var kv []pdKeyValue
 	if slabbed(old) {
-		kv = take(&a.kvs, len(old)+3, recs*(len(old)+3))
+		kv = a.kvs.take(len(old)+3, recs*(len(old)+3))
 	} else {
 		kv = make([]pdKeyValue, len(old)+3)
 	}
 	copy(kv, old)
 	i := len(old)
 
-	n := &take(&a.ints, 1, recs)[0]
+	n := &a.ints.take(1, recs)[0]
 	n.IntValue = count
 	kv[i] = pdKeyValue{Key: AttrCount, Value: pdAnyValue{boxed(pdTypes.integer, unsafe.Pointer(n))}}
 
-	strs := take(&a.strs, len(classes)+1, recs*(len(classes)+1))
-	vals := take(&a.vals, len(classes), recs*len(classes))
+	strs := a.strs.take(len(classes)+1, recs*(len(classes)+1))
+	vals := a.vals.take(len(classes), recs*len(classes))
 	for j, c := range classes {
 		strs[j].StringValue = c
 		vals[j].Value = boxed(pdTypes.str, unsafe.Pointer(&strs[j]))
 	}
-	arr := &take(&a.arrays, 1, recs)[0]
+	arr := &a.arrays.take(1, recs)[0]
 	arr.Values = vals
-	w := &take(&a.arrs, 1, recs)[0]
+	w := &a.arrs.take(1, recs)[0]
 	w.ArrayValue = arr
 	kv[i+1] = pdKeyValue{Key: AttrClasses, Value: pdAnyValue{boxed(pdTypes.arr, unsafe.Pointer(w))}}
 

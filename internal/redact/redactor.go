@@ -431,13 +431,16 @@ func (ps *pass) flush(attrs pcommon.Map) {
 	ps.ruleCounts = ps.ruleCounts[:0]
 	// A record may pass twice (a second collector); add to what is there.
 	again := hasAudit(attrs)
-	if v, ok := attrs.Get(AttrCount); again && ok && v.Type() == pcommon.ValueTypeInt {
-		total += v.Int()
-		if old, ok := attrs.Get(AttrClasses); ok && old.Type() == pcommon.ValueTypeSlice {
-			for _, e := range old.Slice().All() {
-				if !slices.Contains(classes, e.AsString()) {
-					classes = append(classes, e.AsString())
-					sorted = false
+	// Most changed records pass once: no lookup of a count they lack.
+	if again {
+		if v, ok := attrs.Get(AttrCount); ok && v.Type() == pcommon.ValueTypeInt {
+			total += v.Int()
+			if old, ok := attrs.Get(AttrClasses); ok && old.Type() == pcommon.ValueTypeSlice {
+				for _, e := range old.Slice().All() {
+					if !slices.Contains(classes, e.AsString()) {
+						classes = append(classes, e.AsString())
+						sorted = false
+					}
 				}
 			}
 		}

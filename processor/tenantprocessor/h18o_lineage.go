@@ -25,14 +25,12 @@ const lineageHead = `{"id":"","accepted_unix_nano":0`
 // names its port, so every new connection is a new sender.
 const maxLineageTails = 1024
 
-// lineageSender is what a lineage says besides its id and time.
-type lineageSender struct {
-	receiver, auth, client, tenant, credential, collector, policyVersion string
-}
-
+// lineageTails' keys are lineages with neither id, time nor upstream:
+// what a sender's lineages share, every field of it, so a field added to
+// identity.Lineage is in the key too.
 type lineageTails struct {
 	mu    sync.Mutex
-	tails map[lineageSender]string
+	tails map[identity.Lineage]string
 }
 
 // encode is l.Encode().
@@ -40,21 +38,20 @@ func (t *lineageTails) encode(l identity.Lineage) string {
 	if l.Upstream != nil || !isHex(l.ID) {
 		return l.Encode()
 	}
-	k := lineageSender{l.Receiver, l.Auth, l.Client, l.Tenant, l.Credential, l.Collector, l.PolicyVersion}
+	k := l
+	k.ID, k.Accepted = "", 0
 	t.mu.Lock()
 	tail, ok := t.tails[k]
 	t.mu.Unlock()
 	if !ok {
-		z := l
-		z.ID, z.Accepted = "", 0
-		full := z.Encode()
+		full := k.Encode()
 		if !strings.HasPrefix(full, lineageHead) {
 			return l.Encode()
 		}
 		tail = full[len(lineageHead):]
 		t.mu.Lock()
 		if t.tails == nil || len(t.tails) >= maxLineageTails {
-			t.tails = make(map[lineageSender]string)
+			t.tails = make(map[identity.Lineage]string)
 		}
 		t.tails[k] = tail
 		t.mu.Unlock()

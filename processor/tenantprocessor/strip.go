@@ -4,6 +4,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/tenancyhq/tenancy/internal/identity"
 )
 
 // Below the resource, only the pipeline writes the tenant.* namespace (the
@@ -15,23 +17,23 @@ import (
 
 func stripLogs(rl plog.ResourceLogs) {
 	for _, sl := range rl.ScopeLogs().All() {
-		stripClientKeys(sl.Scope().Attributes())
+		identity.StripClientKeys(sl.Scope().Attributes())
 		for _, lr := range sl.LogRecords().All() {
-			stripClientKeys(lr.Attributes())
+			identity.StripClientKeys(lr.Attributes())
 		}
 	}
 }
 
 func stripTraces(rs ptrace.ResourceSpans) {
 	for _, ss := range rs.ScopeSpans().All() {
-		stripClientKeys(ss.Scope().Attributes())
+		identity.StripClientKeys(ss.Scope().Attributes())
 		for _, sp := range ss.Spans().All() {
-			stripClientKeys(sp.Attributes())
+			identity.StripClientKeys(sp.Attributes())
 			for _, ev := range sp.Events().All() {
-				stripClientKeys(ev.Attributes())
+				identity.StripClientKeys(ev.Attributes())
 			}
 			for _, l := range sp.Links().All() {
-				stripClientKeys(l.Attributes())
+				identity.StripClientKeys(l.Attributes())
 			}
 		}
 	}
@@ -39,7 +41,7 @@ func stripTraces(rs ptrace.ResourceSpans) {
 
 func stripMetrics(rm pmetric.ResourceMetrics) {
 	for _, sm := range rm.ScopeMetrics().All() {
-		stripClientKeys(sm.Scope().Attributes())
+		identity.StripClientKeys(sm.Scope().Attributes())
 		for _, m := range sm.Metrics().All() {
 			stripMetric(m)
 		}
@@ -47,37 +49,37 @@ func stripMetrics(rm pmetric.ResourceMetrics) {
 }
 
 func stripMetric(m pmetric.Metric) {
-	stripClientKeys(m.Metadata())
+	identity.StripClientKeys(m.Metadata())
 	switch m.Type() {
 	case pmetric.MetricTypeGauge:
 		for _, dp := range m.Gauge().DataPoints().All() {
-			stripClientKeys(dp.Attributes())
+			identity.StripClientKeys(dp.Attributes())
 			stripExemplars(dp.Exemplars())
 		}
 	case pmetric.MetricTypeSum:
 		for _, dp := range m.Sum().DataPoints().All() {
-			stripClientKeys(dp.Attributes())
+			identity.StripClientKeys(dp.Attributes())
 			stripExemplars(dp.Exemplars())
 		}
 	case pmetric.MetricTypeHistogram:
 		for _, dp := range m.Histogram().DataPoints().All() {
-			stripClientKeys(dp.Attributes())
+			identity.StripClientKeys(dp.Attributes())
 			stripExemplars(dp.Exemplars())
 		}
 	case pmetric.MetricTypeExponentialHistogram:
 		for _, dp := range m.ExponentialHistogram().DataPoints().All() {
-			stripClientKeys(dp.Attributes())
+			identity.StripClientKeys(dp.Attributes())
 			stripExemplars(dp.Exemplars())
 		}
 	case pmetric.MetricTypeSummary:
 		for _, dp := range m.Summary().DataPoints().All() {
-			stripClientKeys(dp.Attributes())
+			identity.StripClientKeys(dp.Attributes())
 		}
 	}
 }
 
 func stripExemplars(es pmetric.ExemplarSlice) {
 	for _, ex := range es.All() {
-		stripClientKeys(ex.FilteredAttributes())
+		identity.StripClientKeys(ex.FilteredAttributes())
 	}
 }
