@@ -22,14 +22,17 @@ import (
 const storeUsage = `Usage (the local store; the master key comes from --master-key-file or
 $TENANCY_MASTER_KEY, 64 hex digits; the policy version audit entries carry
 comes from --policy when given):
-  tenancyctl query --data DIR --tenant T [--since S] [--until U] [--format table|json|csv] "SQL"
+  tenancyctl query --data DIR --tenant T [--since S] [--until U] [--format table|json|csv] [--max-rows N] "SQL"
       Run one read-only SQL statement on tenant T's database only (tables
       logs, datapoints, spans, lineage, audit; attributes are JSON, use
       json_extract; a record's lineage column is its request's row in lineage).
       --since/--until take RFC 3339 times or an age ("2h", "7d"); they limit
       logs, datapoints and spans to that window. Statements that write,
       ATTACH and PRAGMA are refused. Every query, refused ones too, is
-      appended to the tenant's audit log.
+      appended to the tenant's audit log. The result stops after --max-rows
+      rows (100,000) or before its text and blob values pass 256 MiB (a
+      resource is stored once, and every row that names it reads it whole);
+      the rows read are printed and stderr says the result was cut.
   tenancyctl audit verify --data DIR --tenant T [--anchors FILE]
       Check T's audit log, a hash chain keyed by T's data key, and T's data
       rows against it (each ingest entry carries a digest of the rows it
@@ -198,7 +201,7 @@ func runQuery(args []string, stdout, stderr io.Writer) int {
 	f := newStoreFlags("query", stderr)
 	f.addWindow("rows")
 	format := f.fs.String("format", "table", "table, json or csv")
-	maxRows := f.fs.Int("max-rows", 100000, "stop after this many rows")
+	maxRows := f.fs.Int("max-rows", 100000, "stop after this many rows (a result stops before 256 MiB of values too)")
 	if code := f.parse(args, true, stderr); code >= 0 {
 		return code
 	}
@@ -229,7 +232,7 @@ func runQuery(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if res.Truncated {
-		fmt.Fprintf(stderr, "tenancyctl query: stopped after %d rows (--max-rows)\n", len(res.Rows))
+		fmt.Fprintf(stderr, "tenancyctl query: stopped after %d rows (--max-rows, or 256 MiB of values)\n", len(res.Rows))
 	}
 	return 0
 }

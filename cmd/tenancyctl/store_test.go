@@ -83,7 +83,7 @@ func TestQueryCommand(t *testing.T) {
 	assert.Equal(t, "n\n2\n", out)
 
 	// Writes are refused, and nothing changed.
-	for _, bad := range []string{"DELETE FROM logs", "UPDATE audit SET kind='x'", "SELECT 1; DROP TABLE logs", "ATTACH DATABASE 'x' AS y"} {
+	for _, bad := range []string{"DELETE FROM logs", "DELETE FROM log_rows", "UPDATE resources SET json = '{}'", "UPDATE audit SET kind='x'", "SELECT 1; DROP TABLE logs", "ATTACH DATABASE 'x' AS y"} {
 		code, _, errOut = tenancyctl(t, "", append(base, bad)...)
 		assert.Equal(t, 1, code, bad)
 		assert.NotEmpty(t, errOut)
@@ -137,7 +137,7 @@ func TestAuditVerifyCommand(t *testing.T) {
 
 	// A data row edited, or the whole chain emptied, by someone holding
 	// the key is caught.
-	tamperAudit(t, dir, "globex", `UPDATE logs SET body = 'forged' WHERE id = 1`)
+	tamperAudit(t, dir, "globex", `UPDATE log_rows SET body = 'forged' WHERE id = 1`)
 	code, out, _ = tenancyctl(t, "", "audit", "verify", "--data", dir, "--master-key-file", keyFile, "--tenant", "globex")
 	assert.Equal(t, 1, code, out)
 	assert.Contains(t, out, "globex: data rows do NOT match the audit log: table logs")
@@ -361,7 +361,7 @@ func TestAuditVerifyAgainstAnchors(t *testing.T) {
 
 	// The last batch cut away, entry and row together: the chain and the
 	// rows agree, the anchor does not; the store's own log is read too.
-	tamperAudit(t, dir, "acme", `DELETE FROM audit WHERE seq = 3; DELETE FROM logs WHERE id = 3`)
+	tamperAudit(t, dir, "acme", `DELETE FROM audit WHERE seq = 3; DELETE FROM log_rows WHERE id = 3`)
 	for _, args := range [][]string{{"--anchors", copied}, nil} {
 		code, out, _ = tenancyctl(t, "", append([]string{"audit", "verify", "--data", dir, "--master-key-file", keyFile, "--tenant", "acme"}, args...)...)
 		assert.Equal(t, 1, code, out)

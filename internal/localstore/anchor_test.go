@@ -57,7 +57,7 @@ func TestAnchorsDetectATruncatedTail(t *testing.T) {
 	dir, master := anchored(t)
 	// The last two batches, entries and rows, cut away together: the
 	// chain and the rows agree, the anchor does not.
-	tamperDB(t, dir, master, "acme", `DELETE FROM audit WHERE seq > 3; DELETE FROM logs WHERE id > 3`)
+	tamperDB(t, dir, master, "acme", `DELETE FROM audit WHERE seq > 3; DELETE FROM log_rows WHERE id > 3`)
 	_, err := checkAnchors(t, dir, master)
 	var ae *AnchorError
 	require.ErrorAs(t, err, &ae)

@@ -62,12 +62,17 @@ func TestAuditChainCoversDataRows(t *testing.T) {
 	for _, tc := range []struct {
 		name, sql, table, reason string
 	}{
-		{"edited log", `UPDATE logs SET body = 'forged' WHERE id = 2`, "logs", "edited"},
-		{"edited data point", `UPDATE datapoints SET value = 1e9 WHERE id = 1`, "datapoints", "edited"},
-		{"edited span attribute", `UPDATE spans SET attrs = '{"x":1}' WHERE id = 3`, "spans", "edited"},
-		{"inserted log", `INSERT INTO logs SELECT NULL, time_unix_nano, observed_unix_nano, ingested_unix_nano, severity_number, severity_text, 'planted', trace_id, span_id, service_name, scope_name, resource, attrs, lineage FROM logs WHERE id = 1`, "logs", "inserted"},
-		{"deleted span", `DELETE FROM spans WHERE id = 2`, "spans", "deleted"},
-		{"replaced log", `DELETE FROM logs WHERE id = 6; INSERT INTO logs SELECT NULL, time_unix_nano, observed_unix_nano, ingested_unix_nano, severity_number, severity_text, 'other', trace_id, span_id, service_name, scope_name, resource, attrs, lineage FROM logs WHERE id = 1`, "logs", "edited"},
+		{"edited log", `UPDATE log_rows SET body = 'forged' WHERE id = 2`, "logs", "edited"},
+		{"edited data point", `UPDATE datapoint_rows SET value = 1e9 WHERE id = 1`, "datapoints", "edited"},
+		{"edited span attribute", `UPDATE span_rows SET attrs = '{"x":1}' WHERE id = 3`, "spans", "edited"},
+		{"inserted log", `INSERT INTO log_rows SELECT NULL, time_unix_nano, observed_unix_nano, ingested_unix_nano, severity_number, severity_text, 'planted', trace_id, span_id, service_name, scope_name, resource_id, attrs, lineage FROM log_rows WHERE id = 1`, "logs", "inserted"},
+		{"deleted span", `DELETE FROM span_rows WHERE id = 2`, "spans", "deleted"},
+		{"replaced log", `DELETE FROM log_rows WHERE id = 6; INSERT INTO log_rows SELECT NULL, time_unix_nano, observed_unix_nano, ingested_unix_nano, severity_number, severity_text, 'other', trace_id, span_id, service_name, scope_name, resource_id, attrs, lineage FROM log_rows WHERE id = 1`, "logs", "edited"},
+		// A resource is held once for every row that names it: edited,
+		// or deleted, every such row's hash differs.
+		{"edited resource", `UPDATE resources SET json = '{"service.name":"forged"}'`, "datapoints", "edited"},
+		{"deleted resource", `DELETE FROM resources`, "datapoints", "edited"},
+		{"a span moved to another resource", `INSERT INTO resources(digest, json) VALUES (x'00', '{}'); UPDATE span_rows SET resource_id = (SELECT max(id) FROM resources) WHERE id = 1`, "spans", "edited"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir, master := seeded(t)
@@ -134,7 +139,7 @@ func TestUnkeyedChainIsUpgraded(t *testing.T) {
 	assert.Equal(t, int64(len(entries)+2), res.Entries, "the upgrade entry and the ingest")
 	require.NoError(t, s.Close())
 
-	tamperDB(t, dir, master, "acme", `UPDATE logs SET body = 'forged' WHERE id = 1`)
+	tamperDB(t, dir, master, "acme", `UPDATE log_rows SET body = 'forged' WHERE id = 1`)
 	require.ErrorAs(t, verifyErr(t, dir, master), &re)
 	assert.Contains(t, re.Reason, "edited")
 }

@@ -81,6 +81,19 @@ func (s *Store) Export(tenant string, opts ExportOptions, w io.Writer, policyVer
 	return counts, s.Audit(tenant, "export", detail, policyVersion)
 }
 
+// sqlExportRows selects cols of table's rows in [?1, ?2), in id order:
+// the window's ids first, sorted, then each row by its id. With the time
+// range and ORDER BY id on the rows themselves SQLite walks the time
+// index and sorts the whole rows in memory (temp_store is memory), each
+// with its resource's JSON until the last is read, and a window larger
+// than the connection's memory made ncruces panic (a view's resource is
+// stored once, so one resource of a few MiB on many rows is cheap to
+// store and not to sort).
+func sqlExportRows(table, cols string) string {
+	return `SELECT ` + cols + ` FROM ` + table + ` WHERE id IN (SELECT id FROM ` + table +
+		` WHERE time_unix_nano >= ?1 AND time_unix_nano < ?2) ORDER BY id`
+}
+
 // exportSignal streams one signal's rows, in id order, into requests of
 // exportBatch records; consecutive rows with the same resource and scope
 // share them.
@@ -95,12 +108,7 @@ func exportSignal(conn *sqlite3.Conn, sig policy.Signal, lo, hi int64, w io.Writ
 	} else if has {
 		cols = "*, (SELECT lineage_id FROM lineage WHERE lineage.id = " + table + ".lineage) AS lineage_id"
 	}
-	// The window's ids first, sorted, then each row by its id: with the
-	// time range and ORDER BY id on the rows themselves SQLite sorts the
-	// whole rows in memory (temp_store is memory), and a window larger
-	// than the connection's memory made ncruces panic.
-	st, _, err := conn.Prepare(`SELECT ` + cols + ` FROM ` + table + ` WHERE id IN (SELECT id FROM ` + table +
-		` WHERE time_unix_nano >= ? AND time_unix_nano < ?) ORDER BY id`)
+	st, _, err := conn.Prepare(sqlExportRows(table, cols))
 	if err != nil {
 		return 0, err
 	}

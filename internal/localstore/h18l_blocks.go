@@ -33,9 +33,11 @@ var errRowIDs = errors.New("localstore: row ids exhausted")
 
 // blockInserter inserts one transaction's rows into one table.
 type blockInserter struct {
-	t     *tenantDB
-	sum   *IngestSummary
-	table string
+	t   *tenantDB
+	sum *IngestSummary
+	// table is the view the rows are hashed as rows of, into the table
+	// that holds them.
+	table, into string
 	// cols are the table's columns after id, in table order; shared
 	// marks those a run shares, sharedAt their positions in cols.
 	cols     []string
@@ -59,9 +61,13 @@ type blockInserter struct {
 	pend      []cell
 	pendIDs   []int64
 	pendBytes int
-	// The run: its shared values (in sharedAt order) and rows left.
+	// The run: its shared values (in sharedAt order) and rows left;
+	// resAt is the position of the resource's id in cols, runRes the
+	// resource's JSON, which the rows' hashes take in its place.
 	run     []cell
 	runLeft int
+	resAt   int
+	runRes  string
 	// runBig: the run's shared values pass blockBytes, so its rows go in
 	// one at a time, through one statement: each block length's statement
 	// would keep its own copy of them bound, and evaluating a block copies
@@ -78,11 +84,13 @@ type blockInserter struct {
 // Ordinary rows (under 2 KiB) fill blocks of 32.
 const blockBytes = 64 << 10
 
-// newBlockInserter: cols are the table's columns after id in table
-// order, shared those bound once per run.
+// newBlockInserter: cols are the view's columns after id in view order,
+// shared those bound once per run (resource among them: the table's
+// resource_id).
 func (t *tenantDB) newBlockInserter(sum *IngestSummary, cols []string, shared ...string) *blockInserter {
-	b := &blockInserter{t: t, sum: sum, table: tables[sum.Signal], cols: cols, shared: make([]bool, len(cols)),
-		sizes: blockSizes, stmts: map[int]*rowInserter{}, row: make([]cell, len(cols))}
+	view := tables[sum.Signal]
+	b := &blockInserter{t: t, sum: sum, table: view, into: rowTables[view], cols: rowColumns(cols), shared: make([]bool, len(cols)),
+		sizes: blockSizes, stmts: map[int]*rowInserter{}, row: make([]cell, len(cols)), resAt: -1}
 	if t.s.blockRows > 0 {
 		b.sizes = []int{t.s.blockRows, 1}
 		if t.s.blockRows == 1 {
@@ -90,6 +98,9 @@ func (t *tenantDB) newBlockInserter(sum *IngestSummary, cols []string, shared ..
 		}
 	}
 	for i, c := range cols {
+		if c == "resource" {
+			b.resAt = i
+		}
 		for _, s := range shared {
 			if c == s {
 				b.shared[i] = true
@@ -106,8 +117,10 @@ func (t *tenantDB) newBlockInserter(sum *IngestSummary, cols []string, shared ..
 }
 
 // startRun begins a run of n rows sharing vals (in the order the shared
-// columns appear in the table). The previous run must be complete.
-func (b *blockInserter) startRun(n int, vals ...any) {
+// columns appear in the table, the resource's id for resource) and the
+// resource whose JSON is res. The previous run must be complete.
+func (b *blockInserter) startRun(n int, res string, vals ...any) {
+	b.runRes = res
 	if b.runLeft != 0 || len(b.pendIDs) != 0 {
 		// The rows left would be bound with this run's values.
 		b.err = errors.New("localstore: a run of rows ended early")
@@ -125,7 +138,7 @@ func (b *blockInserter) startRun(n int, vals ...any) {
 func (b *blockInserter) blockSQL(k int) string {
 	var sb strings.Builder
 	sb.WriteString("INSERT INTO ")
-	sb.WriteString(b.table)
+	sb.WriteString(b.into)
 	sb.WriteString("(id")
 	for _, c := range b.cols {
 		sb.WriteString(", ")
@@ -167,7 +180,7 @@ func (b *blockInserter) add(vals ...cell) (int64, error) {
 		return 0, errors.New("localstore: row outside a run")
 	}
 	if b.nextID == 0 {
-		st, err := b.t.stmt("SELECT coalesce(max(id), 0) FROM " + b.table)
+		st, err := b.t.stmt("SELECT coalesce(max(id), 0) FROM " + b.into)
 		if err != nil {
 			return 0, err
 		}
@@ -211,6 +224,11 @@ func (b *blockInserter) add(vals ...cell) (int64, error) {
 	b.runLeft--
 	v, si := 0, 0
 	for i := range b.cols {
+		if i == b.resAt {
+			b.row[i] = textCell(b.runRes)
+			si++
+			continue
+		}
 		if b.shared[i] {
 			b.row[i] = b.run[si]
 			si++

@@ -128,8 +128,8 @@ func TestLineageTamperingDetected(t *testing.T) {
 		{"edited lineage row", `UPDATE lineage SET credential = 'key:ffffffffffff'`, "lineage"},
 		{"deleted lineage row", `DELETE FROM lineage`, "lineage"},
 		{"upstream planted", `UPDATE lineage SET upstream = '{"id":"elsewhere"}'`, "lineage"},
-		{"record moved to another request", `UPDATE logs SET lineage = lineage + 1 WHERE id = 1`, "logs"},
-		{"record's lineage removed", `UPDATE logs SET lineage = NULL WHERE id = 1`, "logs"},
+		{"record moved to another request", `UPDATE log_rows SET lineage = lineage + 1 WHERE id = 1`, "logs"},
+		{"record's lineage removed", `UPDATE log_rows SET lineage = NULL WHERE id = 1`, "logs"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, master := openStore(t)
@@ -149,7 +149,7 @@ func TestLineageTamperingDetected(t *testing.T) {
 // is added and old and new rows verify together.
 func TestLineageMigratesOldStores(t *testing.T) {
 	dir, master := seeded(t)
-	tamperDB(t, dir, master, "acme", `DROP TABLE lineage; ALTER TABLE logs DROP COLUMN lineage; ALTER TABLE datapoints DROP COLUMN lineage; ALTER TABLE spans DROP COLUMN lineage;`)
+	tamperDB(t, dir, master, "acme", toFormat0+`DROP TABLE lineage; ALTER TABLE logs DROP COLUMN lineage; ALTER TABLE datapoints DROP COLUMN lineage; ALTER TABLE spans DROP COLUMN lineage;`)
 	require.NoError(t, verifyErr(t, dir, master), "an old store verifies read-only")
 
 	s, err := Open(dir, master)

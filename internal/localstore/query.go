@@ -62,6 +62,11 @@ type QueryOptions struct {
 	Since, Until time.Time
 	// MaxRows stops reading after this many rows (0: 100,000).
 	MaxRows int
+	// MaxBytes stops reading before the rows' text and blob values pass
+	// this many bytes (0: 256 MiB); the first row is always read. A
+	// resource is stored once however many rows name it, so a few MiB on
+	// disk may be as many MiB in every row read.
+	MaxBytes int
 	// Actor says who ran the query, for the audit entry.
 	Actor string
 }
@@ -161,15 +166,34 @@ func (s *Store) query(ctx context.Context, tenant, query string, opts QueryOptio
 	if maxRows <= 0 {
 		maxRows = 100_000
 	}
+	maxBytes := opts.MaxBytes
+	if maxBytes <= 0 {
+		maxBytes = 256 << 20
+	}
 	res := &QueryResult{}
 	for i := range st.ColumnCount() {
 		res.Columns = append(res.Columns, st.ColumnName(i))
 	}
+	read := 0
 	for st.Step() {
 		if len(res.Rows) == maxRows {
 			res.Truncated = true
 			break
 		}
+		n := 0
+		for i := range st.ColumnCount() {
+			switch st.ColumnType(i) {
+			case sqlite3.TEXT:
+				n += len(st.ColumnRawText(i))
+			case sqlite3.BLOB:
+				n += len(st.ColumnRawBlob(i))
+			}
+		}
+		if len(res.Rows) > 0 && read+n > maxBytes {
+			res.Truncated = true
+			break
+		}
+		read += n
 		row := make([]any, st.ColumnCount())
 		for i := range row {
 			switch st.ColumnType(i) {
@@ -193,20 +217,25 @@ func (s *Store) query(ctx context.Context, tenant, query string, opts QueryOptio
 	return res, nil
 }
 
-// expiredWhere is a table's rows older than ?1: by their own time, or by
-// their ingestion when their time is later (the partial index *_ahead).
+// expiredWhere is a view's rows older than ?1: by their own time, or by
+// their ingestion when their time is later (the partial index *_ahead of
+// the view's rows table).
 const expiredWhere = " WHERE time_unix_nano < ?1 OR (time_unix_nano > ingested_unix_nano AND ingested_unix_nano < ?1)"
 
-// sqlExpired reads a table's expired rows and sqlExpire deletes them. Not
+// sqlExpired reads a view's expired rows as the view gives them (id, then
+// the view's columns, the resource's JSON for its id), which the row
+// hashes take, and sqlExpire deletes them from the view's rows table. Not
 // one DELETE ... RETURNING: SQLite runs it to its end and holds every
 // returned row in memory before the first comes back, so retention held
 // all of a tenant's expired rows in the connection's heap at once (and
-// ncruces panics when that runs out). Both run in one transaction, which
-// holds the write lock, so they see the same rows; the counts are
-// compared all the same.
-func sqlExpired(table string) string { return "SELECT * FROM " + table + expiredWhere }
+// ncruces panics when that runs out), each with its resource's JSON, and
+// a resource stored once may be named by any number of rows (a 1 MiB
+// resource on 256 rows was 256 MiB of SQLite's heap). Both run in one
+// transaction, which holds the write lock, so they see the same rows; the
+// counts are compared all the same.
+func sqlExpired(view string) string { return "SELECT * FROM " + view + expiredWhere }
 
-func sqlExpire(table string) string { return "DELETE FROM " + table + expiredWhere }
+func sqlExpire(view string) string { return "DELETE FROM " + rowTables[view] + expiredWhere }
 
 const (
 	lineageExpiredWhere = ` WHERE delivered_unix_nano < ?1 AND signal = ?2`
@@ -284,6 +313,14 @@ func (s *Store) ApplyRetention(tenant string, retention map[policy.Signal]time.D
 			if n > 0 {
 				removed[table] = RowsTally{Rows: n, Digest: sum.String()}
 			}
+			st, err := t.stmt(sqlResourcesGone(table))
+			if err != nil {
+				return err
+			}
+			_ = st.BindInt64(1, cutoff.UnixNano())
+			if err := st.Exec(); err != nil {
+				return err
+			}
 			// A request's lineage goes when its records can no longer be
 			// here: a record is aged from its time or, if later, its
 			// ingestion, so none outlives its delivery by the retention.
@@ -295,6 +332,14 @@ func (s *Store) ApplyRetention(tenant string, retention map[policy.Signal]time.D
 		}
 		if lineageRows > 0 {
 			removed[lineageTable] = RowsTally{Rows: lineageRows, Digest: lineageSum.String()}
+		}
+		// Resources no row names any more; not rows of the chain (the
+		// rows' hashes hold their resources' JSON).
+		t.dropResourceCache()
+		if st, err := t.stmt(sqlDeleteResources); err != nil {
+			return err
+		} else if err := st.Exec(); err != nil {
+			return err
 		}
 		_, err := t.appendAudit(now, "retention", map[string]any{"deleted": deleted, "cutoffs": cutoffs, "removed": removed}, policyVersion)
 		return err

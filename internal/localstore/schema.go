@@ -1,6 +1,12 @@
 package localstore
 
-import "github.com/ncruces/go-sqlite3"
+import (
+	"crypto/sha256"
+	"fmt"
+	"strings"
+
+	"github.com/ncruces/go-sqlite3"
+)
 
 // schema is every tenant database's layout. Times are Unix nanoseconds;
 // attribute columns hold JSON objects, so json_extract(attrs, '$.key')
@@ -12,8 +18,29 @@ import "github.com/ncruces/go-sqlite3"
 // *_ahead partial indexes hold only such rows, so finding them is cheap.
 // JSON columns hold NaN and ±Inf as the strings "NaN", "+Inf", "-Inf"; the
 // REAL columns value and sum hold NaN as NULL (SQLite has no NaN).
+//
+// Each distinct resource is stored once, in resources (its JSON and the
+// SHA-256 of that JSON, which ingest looks resources up by); the record
+// rows live in log_rows, datapoint_rows and span_rows and name their
+// resource by resource_id. The views logs, datapoints and spans (views())
+// give every record with its resource's JSON as the column resource, in
+// the columns and order the tables of those names had before (format 2,
+// user_version): queries, exports, backups and the audit chain's row
+// hashes read them and see what they saw. A resource's *_until is the
+// latest age (the earlier of time and ingestion, what retention compares
+// with its cutoff) of its rows of that signal, NULL once it has none:
+// retention deletes a resource when all three are NULL.
 const schema = `
-CREATE TABLE IF NOT EXISTS logs (
+CREATE TABLE IF NOT EXISTS resources (
+  id                INTEGER PRIMARY KEY,
+  digest            BLOB NOT NULL UNIQUE,
+  json              TEXT NOT NULL,
+  logs_until        INTEGER,
+  datapoints_until  INTEGER,
+  spans_until       INTEGER
+);
+
+CREATE TABLE IF NOT EXISTS log_rows (
   id                  INTEGER PRIMARY KEY,
   time_unix_nano      INTEGER NOT NULL,
   observed_unix_nano  INTEGER NOT NULL,
@@ -25,14 +52,14 @@ CREATE TABLE IF NOT EXISTS logs (
   span_id             TEXT,
   service_name        TEXT,
   scope_name          TEXT,
-  resource            TEXT NOT NULL,
+  resource_id         INTEGER NOT NULL,
   attrs               TEXT NOT NULL,
   lineage             INTEGER
 );
-CREATE INDEX IF NOT EXISTS logs_time ON logs(time_unix_nano);
-CREATE INDEX IF NOT EXISTS logs_ahead ON logs(ingested_unix_nano) WHERE time_unix_nano > ingested_unix_nano;
+CREATE INDEX IF NOT EXISTS log_rows_time ON log_rows(time_unix_nano);
+CREATE INDEX IF NOT EXISTS log_rows_ahead ON log_rows(ingested_unix_nano) WHERE time_unix_nano > ingested_unix_nano;
 
-CREATE TABLE IF NOT EXISTS datapoints (
+CREATE TABLE IF NOT EXISTS datapoint_rows (
   id                    INTEGER PRIMARY KEY,
   time_unix_nano        INTEGER NOT NULL,
   start_time_unix_nano  INTEGER NOT NULL,
@@ -46,15 +73,15 @@ CREATE TABLE IF NOT EXISTS datapoints (
   detail                TEXT,
   service_name          TEXT,
   scope_name            TEXT,
-  resource              TEXT NOT NULL,
+  resource_id           INTEGER NOT NULL,
   attrs                 TEXT NOT NULL,
   lineage               INTEGER
 );
-CREATE INDEX IF NOT EXISTS datapoints_time ON datapoints(time_unix_nano);
-CREATE INDEX IF NOT EXISTS datapoints_ahead ON datapoints(ingested_unix_nano) WHERE time_unix_nano > ingested_unix_nano;
-CREATE INDEX IF NOT EXISTS datapoints_name_time ON datapoints(metric_name, time_unix_nano);
+CREATE INDEX IF NOT EXISTS datapoint_rows_time ON datapoint_rows(time_unix_nano);
+CREATE INDEX IF NOT EXISTS datapoint_rows_ahead ON datapoint_rows(ingested_unix_nano) WHERE time_unix_nano > ingested_unix_nano;
+CREATE INDEX IF NOT EXISTS datapoint_rows_name_time ON datapoint_rows(metric_name, time_unix_nano);
 
-CREATE TABLE IF NOT EXISTS spans (
+CREATE TABLE IF NOT EXISTS span_rows (
   id                  INTEGER PRIMARY KEY,
   time_unix_nano      INTEGER NOT NULL,
   end_unix_nano       INTEGER NOT NULL,
@@ -68,14 +95,14 @@ CREATE TABLE IF NOT EXISTS spans (
   status_message      TEXT NOT NULL,
   service_name        TEXT,
   scope_name          TEXT,
-  resource            TEXT NOT NULL,
+  resource_id         INTEGER NOT NULL,
   attrs               TEXT NOT NULL,
   events              TEXT,
   lineage             INTEGER
 );
-CREATE INDEX IF NOT EXISTS spans_time ON spans(time_unix_nano);
-CREATE INDEX IF NOT EXISTS spans_ahead ON spans(ingested_unix_nano) WHERE time_unix_nano > ingested_unix_nano;
-CREATE INDEX IF NOT EXISTS spans_trace ON spans(trace_id);
+CREATE INDEX IF NOT EXISTS span_rows_time ON span_rows(time_unix_nano);
+CREATE INDEX IF NOT EXISTS span_rows_ahead ON span_rows(ingested_unix_nano) WHERE time_unix_nano > ingested_unix_nano;
+CREATE INDEX IF NOT EXISTS span_rows_trace ON span_rows(trace_id);
 
 CREATE TABLE IF NOT EXISTS lineage (
   id                   INTEGER PRIMARY KEY,
@@ -118,8 +145,61 @@ CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
   BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
 `
 
-// tables maps each signal to its table, for retention and time windows.
+// tables maps each signal to its table (a view since format 2: views),
+// for retention, time windows and the row hashes.
 var tables = map[string]string{"logs": "logs", "metrics": "datapoints", "traces": "spans"}
+
+// rowTables maps each view to the table that holds its rows.
+var rowTables = map[string]string{"logs": "log_rows", "datapoints": "datapoint_rows", "spans": "span_rows"}
+
+// viewColumns are each view's columns after id, in order (write.go).
+var viewColumns = map[string][]string{"logs": logColumns, "datapoints": pointColumns, "spans": spanColumns}
+
+// formatVersion is the layout's PRAGMA user_version: 0 the tables of one
+// row per record with its resource's JSON in it, 2 resources and views.
+const formatVersion = 2
+
+// rowColumns is cols with the view's resource replaced by its table's
+// resource_id.
+func rowColumns(cols []string) []string {
+	out := make([]string, len(cols))
+	for i, c := range cols {
+		if c == "resource" {
+			c = "resource_id"
+		}
+		out[i] = c
+	}
+	return out
+}
+
+// selectColumns is what reads a view's rows from its table r (and the
+// resource's JSON from resources, through json): id, then each column.
+func selectColumns(view, r string, json func() string) string {
+	var b strings.Builder
+	b.WriteString(r + ".id AS id")
+	for _, c := range viewColumns[view] {
+		b.WriteString(", ")
+		if c == "resource" {
+			b.WriteString(json())
+		} else {
+			b.WriteString(r + "." + c)
+		}
+		b.WriteString(" AS " + c)
+	}
+	return b.String()
+}
+
+// views is the SQL creating the views. A LEFT JOIN: a row whose resource
+// went missing still shows (its resource NULL, which its hash does not
+// match), and a query that reads no resource skips resources.
+func views() string {
+	var b strings.Builder
+	for _, v := range []string{"logs", "datapoints", "spans"} {
+		fmt.Fprintf(&b, "CREATE VIEW IF NOT EXISTS %s AS SELECT %s FROM %s AS r LEFT JOIN resources AS res ON res.id = r.resource_id;\n",
+			v, selectColumns(v, "r", func() string { return "res.json" }), rowTables[v])
+	}
+	return b.String()
+}
 
 // chainTables are the tables whose rows the audit chain accounts for: the
 // records' and the lineage table.
@@ -131,7 +211,51 @@ var chainTables = []string{"datapoints", lineageTable, "logs", "spans"}
 // so it is instant on any size; the row hashes skip such a column when
 // NULL (addedColumn), so rows written before keep the hashes the chain
 // has for them.
+//
+// Then a database of format 0 (the tables logs, datapoints and spans
+// holding each row's resource JSON) is converted, in one transaction:
+// every distinct resource into resources, every row into its *_rows table
+// with the same id and values (its resource's id for its JSON), the old
+// tables dropped and the views made. The views give the rows as the
+// tables did, so the row hashes and the audit chain verify as before.
+// It reads and writes every row once: a one-off, at the first open by a
+// Tenancy of format 2.
 func migrate(conn *sqlite3.Conn) error {
+	legacy, err := isTable(conn, "logs")
+	if err != nil {
+		return err
+	}
+	if legacy {
+		if err := migrateColumns(conn); err != nil {
+			return err
+		}
+		if err := convertLegacy(conn); err != nil {
+			return fmt.Errorf("convert to format %d: %w", formatVersion, err)
+		}
+	} else if has, err := hasColumn(conn, lineageTable, upstreamColumn); err != nil {
+		return err
+	} else if !has {
+		if err := conn.Exec("ALTER TABLE " + lineageTable + " ADD COLUMN " + upstreamColumn + " TEXT"); err != nil {
+			return err
+		}
+	}
+	st, _, err := conn.Prepare("PRAGMA user_version")
+	if err != nil {
+		return err
+	}
+	st.Step()
+	v := st.ColumnInt(0)
+	if err := st.Close(); err != nil {
+		return err
+	}
+	if v == formatVersion {
+		return nil
+	}
+	return conn.Exec(views() + fmt.Sprintf("PRAGMA user_version=%d;", formatVersion))
+}
+
+// migrateColumns adds the columns format 0 gained over time.
+func migrateColumns(conn *sqlite3.Conn) error {
 	for _, c := range [][3]string{{"logs", lineageColumn, "INTEGER"}, {"datapoints", lineageColumn, "INTEGER"}, {"spans", lineageColumn, "INTEGER"},
 		{lineageTable, upstreamColumn, "TEXT"}} {
 		has, err := hasColumn(conn, c[0], c[1])
@@ -157,4 +281,68 @@ func hasColumn(conn *sqlite3.Conn, table, column string) (bool, error) {
 	_ = st.BindText(2, column)
 	has := st.Step()
 	return has, st.Err()
+}
+
+func isTable(conn *sqlite3.Conn, name string) (bool, error) {
+	st, _, err := conn.Prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?")
+	if err != nil {
+		return false, err
+	}
+	defer st.Close()
+	_ = st.BindText(1, name)
+	has := st.Step()
+	return has, st.Err()
+}
+
+// resourceDigest is what resources are looked up by: SHA-256 of the JSON.
+func resourceDigest(json string) [32]byte { return sha256.Sum256([]byte(json)) }
+
+// digestFunc is resourceDigest as the SQL function tenancy_resource_digest
+// (the conversion's).
+const digestFunc = "tenancy_resource_digest"
+
+// convertLegacy converts a format 0 database (migrate).
+func convertLegacy(conn *sqlite3.Conn) (err error) {
+	if err := conn.CreateFunction(digestFunc, 1, sqlite3.DETERMINISTIC, func(ctx sqlite3.Context, arg ...sqlite3.Value) {
+		d := sha256.Sum256(arg[0].RawText())
+		ctx.ResultBlob(d[:])
+	}); err != nil {
+		return err
+	}
+	defer func() { _ = conn.CreateFunction(digestFunc, 1, 0, nil) }()
+	if err := conn.Exec("BEGIN IMMEDIATE"); err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = conn.Exec("ROLLBACK")
+		}
+	}()
+	// Another process may have converted it since migrate looked, outside
+	// any transaction: converting again would fail (the ids copied, DROP
+	// TABLE of a view), and with it this open.
+	if legacy, err := isTable(conn, "logs"); err != nil {
+		return err
+	} else if !legacy {
+		return conn.Exec("COMMIT")
+	}
+	var b strings.Builder
+	for _, v := range []string{"logs", "datapoints", "spans"} {
+		rt := rowTables[v]
+		all := append([]string{"id"}, rowColumns(viewColumns[v])...)
+		fmt.Fprintf(&b, "INSERT OR IGNORE INTO resources(digest, json) SELECT %s(resource), resource FROM %s;\n", digestFunc, v)
+		fmt.Fprintf(&b, "INSERT INTO %s(%s) SELECT %s FROM %s AS r ORDER BY r.id;\n", rt, strings.Join(all, ", "),
+			selectColumns(v, "r", func() string {
+				return "(SELECT res.id FROM resources AS res WHERE res.digest = " + digestFunc + "(r.resource))"
+			}), v)
+		fmt.Fprintf(&b, "UPDATE resources SET %[1]s_until = m.u FROM (SELECT resource_id, max(min(time_unix_nano, ingested_unix_nano)) AS u FROM %[2]s GROUP BY resource_id) AS m WHERE m.resource_id = resources.id;\n", v, rt)
+		fmt.Fprintf(&b, "DROP TABLE %s;\n", v)
+	}
+	if err := conn.Exec(b.String()); err != nil {
+		return err
+	}
+	if err := conn.Exec(views()); err != nil {
+		return err
+	}
+	return conn.Exec("COMMIT")
 }

@@ -107,6 +107,12 @@ type tenantDB struct {
 	blockArena []byte
 	blockPend  []cell
 	blockIDs   []int64
+	// resIDs caches resources' ids by digest, resAges the resources the
+	// transaction wrote rows with (the latest age of their rows), dataVersion the connection's PRAGMA
+	// data_version when resIDs was last checked (h18r_resources.go).
+	resIDs      map[[32]byte]int64
+	resAges     map[int64]int64
+	dataVersion int64
 	// headSeq is the last audit seq this process wrote, anchoredSeq the
 	// last it anchored (Anchors).
 	headSeq, anchoredSeq int64
@@ -392,6 +398,7 @@ func (t *tenantDB) closeLocked() error {
 		st.Close()
 	}
 	t.stmts = nil
+	t.dropResourceCache()
 	err := t.conn.Close()
 	t.conn = nil
 	t.s.open.Add(-1)
@@ -441,6 +448,10 @@ func (t *tenantDB) inTxBatch(batch bool, fn func() error) error {
 			return err
 		}
 	}
+	if err := t.checkDataVersion(); err != nil {
+		_ = t.conn.Exec("ROLLBACK")
+		return err
+	}
 	if err := t.upgradeChain(time.Now()); err != nil {
 		_ = t.conn.Exec("ROLLBACK")
 		return err
@@ -456,9 +467,11 @@ func (t *tenantDB) inTxBatch(batch bool, fn func() error) error {
 	}
 	if err := fn(); err != nil {
 		_ = t.conn.Exec("ROLLBACK")
+		t.dropResourceCache()
 		return err
 	}
 	if err := t.conn.Exec("COMMIT"); err != nil {
+		t.dropResourceCache()
 		if !t.s.unencrypted {
 			_ = t.conn.Exec("PRAGMA " + walBatchPragma + "=" + walBatchForget)
 		}

@@ -134,9 +134,16 @@ func (s *Store) WriteLogs(tenant string, ld plog.Logs, policyVersion string) err
 			res := resourceJSON(rl.Resource().Attributes())
 			svc := serviceName(rl.Resource().Attributes())
 			sum.Resources++
+			var rid int64
+			age := int64(noAge)
 			for j := 0; j < rl.ScopeLogs().Len(); j++ {
 				sl := rl.ScopeLogs().At(j)
-				ins.startRun(sl.LogRecords().Len(), ingested, svc, sl.Scope().Name(), res, lid)
+				if rid == 0 && sl.LogRecords().Len() > 0 {
+					if rid, err = t.resourceID(res); err != nil {
+						return err
+					}
+				}
+				ins.startRun(sl.LogRecords().Len(), res, ingested, svc, sl.Scope().Name(), rid, lid)
 				for k := 0; k < sl.LogRecords().Len(); k++ {
 					lr := sl.LogRecords().At(k)
 					ts := nanos(lr.Timestamp())
@@ -147,6 +154,7 @@ func (s *Store) WriteLogs(tenant string, ld plog.Logs, policyVersion string) err
 						ts = ingested
 					}
 					sum.see(ts)
+					age = max(age, rowAge(ts, ingested))
 					id, err := ins.add(intCell(ts), intCell(nanos(lr.ObservedTimestamp())), intCell(int64(lr.SeverityNumber())), textCell(lr.SeverityText()), bodyCell(lr.Body()),
 						hexCell(lr.TraceID().IsEmpty(), lr.TraceID().String), hexCell(lr.SpanID().IsEmpty(), lr.SpanID().String),
 						bytesCell(t.attrsJSON(lr.Attributes())))
@@ -156,8 +164,12 @@ func (s *Store) WriteLogs(tenant string, ld plog.Logs, policyVersion string) err
 					seeRow(part, id, lr.Attributes())
 				}
 			}
+			t.seeResource(rid, age)
 		}
 		if err := ins.done(); err != nil {
+			return err
+		}
+		if err := t.writeResourceAges("logs"); err != nil {
 			return err
 		}
 		return t.appendIngest(now, &sum, lineage, policyVersion)
@@ -196,13 +208,20 @@ func (s *Store) WriteMetrics(tenant string, md pmetric.Metrics, policyVersion st
 			res := resourceJSON(rm.Resource().Attributes())
 			svc := serviceName(rm.Resource().Attributes())
 			sum.Resources++
+			var rid int64
+			age := int64(noAge)
 			for j := 0; j < rm.ScopeMetrics().Len(); j++ {
 				sm := rm.ScopeMetrics().At(j)
 				points := 0
 				for _, m := range sm.Metrics().All() {
 					points += pdatacount.MetricDataPoints(m) // a row per data point
 				}
-				ins.startRun(points, ingested, svc, sm.Scope().Name(), res, lid)
+				if rid == 0 && points > 0 {
+					if rid, err = t.resourceID(res); err != nil {
+						return err
+					}
+				}
+				ins.startRun(points, res, ingested, svc, sm.Scope().Name(), rid, lid)
 				for k := 0; k < sm.Metrics().Len(); k++ {
 					m := sm.Metrics().At(k)
 					row := func(ts, start pcommon.Timestamp, value, count, total, detail any, attrs pcommon.Map) error {
@@ -211,6 +230,7 @@ func (s *Store) WriteMetrics(tenant string, md pmetric.Metrics, policyVersion st
 							tn = ingested
 						}
 						sum.see(tn)
+						age = max(age, rowAge(tn, ingested))
 						id, err := ins.add(intCell(tn), intCell(nanos(start)), textCell(m.Name()), textCell(m.Type().String()), textCell(m.Unit()),
 							anyCell(value), anyCell(count), anyCell(total), anyCell(detail), bytesCell(t.attrsJSON(attrs)))
 						if err != nil {
@@ -273,8 +293,12 @@ func (s *Store) WriteMetrics(tenant string, md pmetric.Metrics, policyVersion st
 					}
 				}
 			}
+			t.seeResource(rid, age)
 		}
 		if err := ins.done(); err != nil {
+			return err
+		}
+		if err := t.writeResourceAges("datapoints"); err != nil {
 			return err
 		}
 		return t.appendIngest(now, &sum, lineage, policyVersion)
@@ -323,9 +347,16 @@ func (s *Store) WriteTraces(tenant string, td ptrace.Traces, policyVersion strin
 			res := resourceJSON(rs.Resource().Attributes())
 			svc := serviceName(rs.Resource().Attributes())
 			sum.Resources++
+			var rid int64
+			age := int64(noAge)
 			for j := 0; j < rs.ScopeSpans().Len(); j++ {
 				ss := rs.ScopeSpans().At(j)
-				ins.startRun(ss.Spans().Len(), ingested, svc, ss.Scope().Name(), res, lid)
+				if rid == 0 && ss.Spans().Len() > 0 {
+					if rid, err = t.resourceID(res); err != nil {
+						return err
+					}
+				}
+				ins.startRun(ss.Spans().Len(), res, ingested, svc, ss.Scope().Name(), rid, lid)
 				for k := 0; k < ss.Spans().Len(); k++ {
 					sp := ss.Spans().At(k)
 					ts := nanos(sp.StartTimestamp())
@@ -333,6 +364,7 @@ func (s *Store) WriteTraces(tenant string, td ptrace.Traces, policyVersion strin
 						ts = ingested
 					}
 					sum.see(ts)
+					age = max(age, rowAge(ts, ingested))
 					var events cell
 					if sp.Events().Len() > 0 {
 						events = textCell(eventsJSON(sp.Events()))
@@ -349,8 +381,12 @@ func (s *Store) WriteTraces(tenant string, td ptrace.Traces, policyVersion strin
 					seeRow(part, id, sp.Attributes())
 				}
 			}
+			t.seeResource(rid, age)
 		}
 		if err := ins.done(); err != nil {
+			return err
+		}
+		if err := t.writeResourceAges("spans"); err != nil {
 			return err
 		}
 		return t.appendIngest(now, &sum, lineage, policyVersion)
