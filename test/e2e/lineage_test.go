@@ -117,7 +117,8 @@ func TestEndToEndLineage(t *testing.T) {
 	assert.Regexp(t, `logs +1 records stored here at \S+, rows `+recordID+`\.\.`+recordID+`, audit entry seq \d+, anchored `, out)
 	assert.Regexp(t, `logs +1 records delivered to remote at `, out, "where else it went, and when")
 	assert.Regexp(t, `redacted +1 values in 1 records \(email in 1\)`, out, "the redaction counts")
-	assert.Regexp(t, `redacted +1 values \(email\) under policy `+pol.Version, out)
+	assert.Regexp(t, `\n  redacted +email\n`, out, "the record's classes")
+	assert.Regexp(t, `resource redacted +1 values in 1 records \(email\) under policy `+pol.Version, out, "its resource's counts and policy version")
 
 	mu.Lock()
 	require.NotEmpty(t, remote)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/plog"
 )
 
 const redactConfig = `
@@ -58,8 +59,22 @@ func TestEndToEndRedaction(t *testing.T) {
 	}
 	assert.Contains(t, logs, "acme.example", "acme's own identifiers stay in acme's records")
 	assert.Contains(t, logs, "m-redact refund to")
-	assert.Contains(t, logs, `"tenant.redaction.count"`)
-	assert.Contains(t, logs, `"tenant.redaction.classes"`)
 	assert.Contains(t, logs, "foreign_tenant")
+	// The audit: the changed record carries its classes only, its
+	// resource the counts, all classes and the policy version.
+	ld, err := (&plog.JSONUnmarshaler{}).UnmarshalLogs([]byte(c.lines(t, "acme", "logs")[0]))
+	require.NoError(t, err)
+	require.Positive(t, ld.ResourceLogs().Len())
+	rl := ld.ResourceLogs().At(0)
+	res := rl.Resource().Attributes().AsRaw()
+	assert.Equal(t, int64(1), res["tenant.redaction.records"], "one record changed")
+	assert.Positive(t, res["tenant.redaction.count"])
+	assert.NotEmpty(t, res["tenant.redaction.policy_version"])
+	assert.Contains(t, res["tenant.redaction.classes"], "foreign_tenant")
+	rec := rl.ScopeLogs().At(0).LogRecords().At(0).Attributes().AsRaw()
+	assert.Contains(t, rec["tenant.redaction.classes"], "foreign_tenant")
+	for _, k := range []string{"tenant.redaction.count", "tenant.redaction.records", "tenant.redaction.policy_version"} {
+		assert.NotContains(t, rec, k, "a record carries its classes only")
+	}
 	assert.Contains(t, traces, "GET https://")
 }
