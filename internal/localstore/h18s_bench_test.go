@@ -18,12 +18,11 @@ import (
 // on telemetrygen's, and each record's body and attributes as the clean
 // and the dirty load leave them (dirty: the masked e-mail, each record's
 // class list and the redactor's four attributes on the resource). Rows
-// average about 310 bytes clean and 535 dirty, of which the resource's
-// JSON 113 and 279: the resource's column is stored with every row, so
-// the four resource attributes (166 bytes) cost each row more than the
-// count and policy version per record they replaced (80), where the
-// dirty rows averaged 449 (a throwaway query of avg(length(...)) over
-// one batch of each).
+// read back average about 310 bytes clean and 535 dirty, of which the
+// resource's JSON 113 and 279; the store keeps a resource once, so on
+// disk a record takes 236 bytes clean and 297 dirty (383 with the count,
+// classes and policy version on every record before issue 18:
+// BenchmarkH25aWriteAudit).
 func BenchmarkWriteLogsE2E(b *testing.B) {
 	for _, dirty := range []bool{false, true} {
 		b.Run(fmt.Sprintf("dirty=%v", dirty), func(b *testing.B) {
