@@ -19,10 +19,11 @@ import (
 // and the dirty load leave them (dirty: the masked e-mail, each record's
 // class list and the redactor's four attributes on the resource). Rows
 // read back average about 310 bytes clean and 535 dirty, of which the
-// resource's JSON 113 and 279; the store keeps a resource once, so on
-// disk a record takes 236 bytes clean and 297 dirty (383 with the count,
-// classes and policy version on every record before issue 18:
-// BenchmarkH25aWriteAudit).
+// resource's JSON 113 and 279; the store keeps a distinct resource once,
+// so on disk a record takes 236 bytes clean and 297 dirty (383 with the
+// count, classes and policy version on every record before issue 18:
+// BenchmarkH25aWriteAudit; 301 when each request's resource has its own
+// counts, as real requests' would, and so its own resources row).
 func BenchmarkWriteLogsE2E(b *testing.B) {
 	for _, dirty := range []bool{false, true} {
 		b.Run(fmt.Sprintf("dirty=%v", dirty), func(b *testing.B) {
