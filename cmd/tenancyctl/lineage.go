@@ -351,8 +351,10 @@ func (c *lineageCmd) records(signal, table, where string) error {
 			{"quarantine", identity.AttrQuarantineReason}, {"authenticated", identity.AttrAuthenticated},
 			{"credential", identity.AttrCredential}, {"source", identity.AttrSource}, {"claimed", identity.AttrClaimed},
 		} {
+			// tenant.claimed is the client's own word, and a reserved
+			// pipeline stores what its topic held: escaped like the rest.
 			if v, ok := resource[fact.key]; ok {
-				fmt.Fprintf(c.tw, "  %s\t%v\n", fact.label, v)
+				fmt.Fprintf(c.tw, "  %s\t%s\n", fact.label, printable(fmt.Sprint(v)))
 			}
 		}
 		if n, ok := resource[identity.AttrRedactionCount]; ok {
