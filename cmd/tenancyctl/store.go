@@ -280,7 +280,9 @@ func writeResult(w io.Writer, format string, res *localstore.QueryResult) error 
 	for _, row := range res.Rows {
 		rec := make([]string, len(row))
 		for i, v := range row {
-			rec[i] = strings.NewReplacer("\t", " ", "\n", " ").Replace(cell(v))
+			// A body or attribute is a client's text: no control
+			// character of it reaches the terminal (printable).
+			rec[i] = printable(strings.NewReplacer("\t", " ", "\n", " ").Replace(cell(v)))
 		}
 		fmt.Fprintln(tw, strings.Join(rec, "\t"))
 	}
