@@ -73,7 +73,17 @@ type lineageCmd struct {
 }
 
 func (c *lineageCmd) query(sql string) (*localstore.QueryResult, error) {
-	return c.s.Query(context.Background(), c.tenant, sql, localstore.QueryOptions{Actor: actor()}, c.version)
+	return whole(c.s.Query(context.Background(), c.tenant, sql, localstore.QueryOptions{Actor: actor()}, c.version))
+}
+
+// whole refuses a result Query stopped reading before its end (100,000
+// rows, or 256 MiB of values): a lineage report built from part of it
+// would say less than the store holds without saying so.
+func whole(res *localstore.QueryResult, err error) (*localstore.QueryResult, error) {
+	if err == nil && res.Truncated {
+		return nil, fmt.Errorf("the store holds more than one query reads (stopped after %d rows: 100,000 rows or 256 MiB of values); ask for one request or record", len(res.Rows))
+	}
+	return res, err
 }
 
 // requests reads the lineage rows of where, grouped by request in the

@@ -95,5 +95,8 @@ func runQuarantine(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tenancyctl quarantine: %v\n", err)
 		return 1
 	}
+	if res.Truncated {
+		fmt.Fprintf(stderr, "tenancyctl quarantine: stopped after %d rows (100,000 rows, or 256 MiB of values): narrow --since/--until\n", len(res.Rows))
+	}
 	return 0
 }
