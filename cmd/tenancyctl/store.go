@@ -23,9 +23,11 @@ const storeUsage = `Usage (the local store; the master key comes from --master-k
 $TENANCY_MASTER_KEY, 64 hex digits; the policy version audit entries carry
 comes from --policy when given):
   tenancyctl query --data DIR --tenant T [--since S] [--until U] [--format table|json|csv] [--max-rows N] "SQL"
-      Run one read-only SQL statement on tenant T's database only (tables
-      logs, datapoints, spans, lineage, audit; attributes are JSON, use
-      json_extract; a record's lineage column is its request's row in lineage).
+      Run one read-only SQL statement on tenant T's database only (views
+      logs, datapoints, spans; tables lineage, audit, and resources with
+      log_rows, datapoint_rows, span_rows behind the views; attributes are
+      JSON, use json_extract; a record's lineage column is its request's
+      row in lineage).
       --since/--until take RFC 3339 times or an age ("2h", "7d"); they limit
       logs, datapoints and spans to that window. Statements that write,
       ATTACH and PRAGMA are refused. Every query, refused ones too, is
