@@ -408,8 +408,13 @@ func (ps *pass) flush(attrs pcommon.Map) {
 	classes, sorted := ps.classNames(buf[:0], set, ps.ruleCounts)
 	ps.ruleCounts = ps.ruleCounts[:0]
 	// A record may pass twice (a second collector); add to what is there.
-	old, again := attrs.Get(AttrClasses)
-	if again && old.Type() == pcommon.ValueTypeSlice {
+	// Only a non-empty list is an earlier pass's: anything else under the
+	// key (a string, an empty list) no redactor wrote, and the record
+	// counts as newly changed, so its resource counts every record that
+	// carries classes.
+	old, had := attrs.Get(AttrClasses)
+	again := had && old.Type() == pcommon.ValueTypeSlice && old.Slice().Len() > 0
+	if again {
 		classes, sorted = mergeClasses(classes, sorted, old.Slice())
 	}
 	if !sorted {
@@ -417,7 +422,8 @@ func (ps *pass) flush(attrs pcommon.Map) {
 	}
 	if !again {
 		ps.resNew++
-		if ps.audit.write(attrs, classes) {
+		// The fast path appends the key: only where there is none.
+		if !had && ps.audit.write(attrs, classes) {
 			return
 		}
 	}
