@@ -83,7 +83,7 @@ func (t *tenantSeries) quarantine(s signal, n int, spoof bool) {
 // redacted reports whether the tenantredact processor changed the record
 // whose attributes are attrs.
 func redacted(attrs pcommon.Map) bool {
-	_, ok := attrs.Get(attrRedactionClasses)
+	_, ok := identity.RedactionClasses(attrs)
 	return ok
 }
 

@@ -155,3 +155,16 @@ func StripValue(v pcommon.Value) int {
 	}
 	return 0
 }
+
+// RedactionClasses is the class list the redactor stamped on a record (or
+// a resource), when attrs holds one: a non-empty list under
+// AttrRedactionClasses. Anything else under the key is no redactor's, and
+// the record counts as unchanged. The one reader of that stamp for the
+// redactor's second pass, the anomaly connector and the store's lineage.
+func RedactionClasses(attrs pcommon.Map) (pcommon.Slice, bool) {
+	v, ok := attrs.Get(AttrRedactionClasses)
+	if !ok || v.Type() != pcommon.ValueTypeSlice || v.Slice().Len() == 0 {
+		return pcommon.Slice{}, false
+	}
+	return v.Slice(), true
+}

@@ -101,11 +101,11 @@ func readLineage(k lineageKey) (lineageFacts, bool) {
 // reports whether there were any. The values changed are counted on the
 // record's resource (resourceRedaction).
 func redactionOf(attrs pcommon.Map, classes func(string)) bool {
-	cs, ok := attrs.Get(identity.AttrRedactionClasses)
-	if !ok || cs.Type() != pcommon.ValueTypeSlice || cs.Slice().Len() == 0 {
+	cs, ok := identity.RedactionClasses(attrs)
+	if !ok {
 		return false
 	}
-	for _, c := range cs.Slice().All() {
+	for _, c := range cs.All() {
 		classes(identity.Truncate(c.AsString(), maxLineageFact))
 	}
 	return true

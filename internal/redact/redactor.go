@@ -412,10 +412,10 @@ func (ps *pass) flush(attrs pcommon.Map) {
 	// key (a string, an empty list) no redactor wrote, and the record
 	// counts as newly changed, so its resource counts every record that
 	// carries classes.
-	old, had := attrs.Get(AttrClasses)
-	again := had && old.Type() == pcommon.ValueTypeSlice && old.Slice().Len() > 0
+	_, had := attrs.Get(AttrClasses)
+	old, again := identity.RedactionClasses(attrs)
 	if again {
-		classes, sorted = mergeClasses(classes, sorted, old.Slice())
+		classes, sorted = mergeClasses(classes, sorted, old)
 	}
 	if !sorted {
 		slices.Sort(classes)
@@ -523,8 +523,8 @@ func (ps *pass) endResource(res pcommon.Map) {
 			if r, ok := res.Get(AttrRecords); ok && r.Type() == pcommon.ValueTypeInt {
 				records += r.Int()
 			}
-			if old, ok := res.Get(AttrClasses); ok && old.Type() == pcommon.ValueTypeSlice {
-				classes, sorted = mergeClasses(classes, sorted, old.Slice())
+			if old, ok := identity.RedactionClasses(res); ok {
+				classes, sorted = mergeClasses(classes, sorted, old)
 			}
 		}
 		if !sorted {
