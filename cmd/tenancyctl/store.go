@@ -239,6 +239,9 @@ func runQuery(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// oneLine makes a table cell's tabs and newlines spaces.
+var oneLine = strings.NewReplacer("\t", " ", "\n", " ")
+
 func cell(v any) string {
 	switch x := v.(type) {
 	case nil:
@@ -284,7 +287,7 @@ func writeResult(w io.Writer, format string, res *localstore.QueryResult) error 
 		for i, v := range row {
 			// A body or attribute is a client's text: no control
 			// character of it reaches the terminal (printable).
-			rec[i] = printable(strings.NewReplacer("\t", " ", "\n", " ").Replace(cell(v)))
+			rec[i] = printable(oneLine.Replace(cell(v)))
 		}
 		fmt.Fprintln(tw, strings.Join(rec, "\t"))
 	}
@@ -592,7 +595,7 @@ func runTenants(args []string, stdout, stderr io.Writer) int {
 			key = "-"
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\n", in.Tenant, in.Bytes, records, when(in.Oldest), when(in.Newest), key,
-			strings.NewReplacer("\t", " ", "\n", " ").Replace(in.Unreadable))
+			oneLine.Replace(in.Unreadable))
 	}
 	if err := tw.Flush(); err != nil {
 		return 1
