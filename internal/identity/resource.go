@@ -157,14 +157,32 @@ func StripValue(v pcommon.Value) int {
 }
 
 // RedactionClasses is the class list the redactor stamped on a record (or
-// a resource), when attrs holds one: a non-empty list under
-// AttrRedactionClasses. Anything else under the key is no redactor's, and
-// the record counts as unchanged. The one reader of that stamp for the
-// redactor's second pass, the anomaly connector and the store's lineage.
+// a resource), when attrs holds one: a non-empty list of at most
+// MaxRedactionClasses strings under AttrRedactionClasses. Anything else
+// under the key is no redactor's (where no tenant processor stripped a
+// client's copy first), and the record counts as unchanged: a forged list
+// of maps, or of a hundred thousand names, must neither pass for an
+// earlier pass's nor be merged name by name. The one reader of that stamp
+// for the redactor's second pass, the anomaly connector and the store's
+// lineage.
 func RedactionClasses(attrs pcommon.Map) (pcommon.Slice, bool) {
 	v, ok := attrs.Get(AttrRedactionClasses)
-	if !ok || v.Type() != pcommon.ValueTypeSlice || v.Slice().Len() == 0 {
+	if !ok || v.Type() != pcommon.ValueTypeSlice {
 		return pcommon.Slice{}, false
 	}
-	return v.Slice(), true
+	s := v.Slice()
+	if s.Len() == 0 || s.Len() > MaxRedactionClasses {
+		return pcommon.Slice{}, false
+	}
+	for _, e := range s.All() {
+		if e.Type() != pcommon.ValueTypeStr {
+			return pcommon.Slice{}, false
+		}
+	}
+	return s, true
 }
+
+// MaxRedactionClasses bounds a class list the redactor writes: its
+// built-in classes (fewer than 32) and the rules of a tenant's block and
+// of the defaults (at most 128 each, policy.MaxRulesPerBlock), with room.
+const MaxRedactionClasses = 512

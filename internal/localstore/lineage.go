@@ -3,6 +3,7 @@ package localstore
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"sort"
 	"time"
 
@@ -151,7 +152,9 @@ func (p *lineagePart) record(id int64, attrs pcommon.Map) {
 		}
 		p.lastID = id
 	}
-	p.redactedValues += p.resValues
+	// resValues is never negative (resourceRedaction); stop at the
+	// largest int64 rather than wrap.
+	p.redactedValues = min(p.redactedValues, math.MaxInt64-p.resValues) + p.resValues
 	p.resValues = 0
 	if redactionOf(attrs, func(c string) {
 		if p.classes == nil {

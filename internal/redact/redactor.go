@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -478,15 +479,43 @@ func (ps *pass) classNames(classes []string, set uint32, rules []classCount) ([]
 	return classes, sorted
 }
 
-// mergeClasses adds the class names of old that classes lacks.
+// mergeClasses adds the class names of old that classes lacks; a long
+// list is merged through a set, not by a search per name.
 func mergeClasses(classes []string, sorted bool, old pcommon.Slice) ([]string, bool) {
-	for _, e := range old.All() {
-		if !slices.Contains(classes, e.AsString()) {
-			classes = append(classes, e.AsString())
-			sorted = false
+	var seen map[string]struct{}
+	if old.Len() > 16 {
+		seen = make(map[string]struct{}, len(classes)+old.Len())
+		for _, c := range classes {
+			seen[c] = struct{}{}
 		}
 	}
+	for _, e := range old.All() {
+		c := e.AsString()
+		if seen != nil {
+			if _, ok := seen[c]; ok {
+				continue
+			}
+			seen[c] = struct{}{}
+		} else if slices.Contains(classes, c) {
+			continue
+		}
+		classes = append(classes, c)
+		sorted = false
+	}
 	return classes, sorted
+}
+
+// addCapped is a+b for an earlier pass's count b: a negative b is no
+// redactor's and adds nothing, and the sum stops at the largest int64
+// instead of wrapping.
+func addCapped(a, b int64) int64 {
+	if b <= 0 {
+		return a
+	}
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
 }
 
 // putClasses writes the class list under AttrClasses.
@@ -519,9 +548,9 @@ func (ps *pass) endResource(res pcommon.Map) {
 		var buf [numClasses + 4]string
 		classes, sorted := ps.classNames(buf[:0], set, ps.resRules)
 		if v, ok := res.Get(AttrCount); ok && v.Type() == pcommon.ValueTypeInt {
-			total += v.Int()
+			total = addCapped(total, v.Int())
 			if r, ok := res.Get(AttrRecords); ok && r.Type() == pcommon.ValueTypeInt {
-				records += r.Int()
+				records = addCapped(records, r.Int())
 			}
 			if old, ok := identity.RedactionClasses(res); ok {
 				classes, sorted = mergeClasses(classes, sorted, old)
