@@ -17,12 +17,19 @@ const quarantineUsage = `Usage:
   tenancyctl quarantine --data DIR [--by TENANT] [--reason R] [--since S] [--until U] [--format table|json|csv]
       The quarantined records (every signal), oldest first, with who sent
       them (the authenticated tenant), the tenants they claimed, why they
-      were quarantined, the credential id and the source. --by keeps one
+      were quarantined, the credential id, the source and what they were
+      (a log's body, a metric's or a span's name: its first 256
+      characters, then "…"; tenancyctl query gives it whole). --by keeps one
       sender's, --reason one reason's (spoofed, unknown, ...). The query
       is audited in _quarantine's audit log.
 `
 
 var reasonPattern = regexp.MustCompile(`^[a-z0-9_.-]+$`)
+
+// previewChars is how much of a record's body or name the listing shows:
+// whole values would let one sender's few huge records fill the query's
+// byte budget and push every other sender's rows out of the listing.
+const previewChars = 256
 
 // quarantineSQL lists _quarantine's records of every signal, by and
 // reason quoted in (a tenant id may hold a quote).
@@ -32,7 +39,7 @@ func quarantineSQL(by, reason string) string {
 	cols := func(signal, what string) string {
 		return `SELECT '` + signal + `' AS signal, id, time_unix_nano, ` + col(identity.AttrAuthenticated) + ` AS sender, ` +
 			col(identity.AttrClaimed) + ` AS claimed, ` + col(identity.AttrQuarantineReason) + ` AS reason, ` +
-			col(identity.AttrCredential) + ` AS credential, ` + col(identity.AttrSource) + ` AS source, ` + what + ` AS what FROM `
+			col(identity.AttrCredential) + ` AS credential, ` + col(identity.AttrSource) + ` AS source, ` + preview(what) + ` AS what FROM `
 	}
 	q := `SELECT * FROM (` + cols("logs", "body") + `logs UNION ALL ` + cols("metrics", "metric_name") + `datapoints UNION ALL ` +
 		cols("traces", "name") + `spans)`
@@ -47,6 +54,13 @@ func quarantineSQL(by, reason string) string {
 		q += ` WHERE ` + strings.Join(where, ` AND `)
 	}
 	return q + ` ORDER BY time_unix_nano, signal, id`
+}
+
+// preview is the SQL of column c's first previewChars characters, with
+// "…" after it when it is longer.
+func preview(c string) string {
+	n := fmt.Sprint(previewChars)
+	return `CASE WHEN length(` + c + `) > ` + n + ` THEN substr(` + c + `, 1, ` + n + `) || '…' ELSE ` + c + ` END`
 }
 
 func runQuarantine(args []string, stdout, stderr io.Writer) int {
