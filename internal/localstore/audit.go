@@ -1,6 +1,7 @@
 package localstore
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -12,8 +13,16 @@ import (
 	"github.com/ncruces/go-sqlite3"
 )
 
-// GenesisHash is the prev_hash of a log's first entry.
+// GenesisHash is the prev_hash of a log's first entry, in a chain begun
+// before row hash 2.
 var GenesisHash = strings.Repeat("0", 64)
+
+// genesisRowHash2 is the prev_hash of the first entry of a chain begun on
+// row hash 2 (a database new to a Tenancy of format 3): covered by the
+// entry's keyed hash, it says the chain's row hashes are 2 from the
+// start, with no upgrade entry; a Tenancy before refuses such a chain at
+// its first entry instead of reading its sums as row hash 1.
+var genesisRowHash2 = "r2:" + GenesisHash
 
 // AuditEntry is one row of a tenant's audit log.
 type AuditEntry struct {
@@ -104,6 +113,9 @@ func (t *tenantDB) auditHead() (auditHead, error) {
 	if err := st.Err(); err != nil {
 		return auditHead{}, err
 	}
+	if t.rowHash >= rowHash2 {
+		return auditHead{hash: genesisRowHash2}, nil
+	}
 	return auditHead{hash: GenesisHash}, nil
 }
 
@@ -128,11 +140,9 @@ func (t *tenantDB) upgradeChain(now time.Time) error {
 		return err
 	}
 	if head.seq > 0 && !strings.HasPrefix(head.hash, keyedPrefix) {
-		rows := map[string]RowsTally{}
-		err := sumTables(t.conn, t.rowHasher(), func(table string, sum rowSum, n int64) error {
-			rows[table] = RowsTally{Rows: n, Digest: sum.String()}
-			return nil
-		})
+		// Row hash 1: a chain this old has no row hash upgrade yet (it is
+		// appended after this entry).
+		rows, err := tallyTables(t.conn, t.rowHasher(), rowHash1)
 		if err != nil {
 			return err
 		}
@@ -145,6 +155,83 @@ func (t *tenantDB) upgradeChain(now time.Time) error {
 	return nil
 }
 
+// rowHashUpgrade is the kind of the entry from which a chain's rows are
+// hashed under row hash 2.
+const rowHashUpgrade = "row_hash_upgrade"
+
+// upgradeRowHash, at a connection's first transaction, after upgradeChain,
+// puts a database whose rows are hashed under row hash 1 (format 2, or 0
+// once converted) on row hash 2: a "row_hash_upgrade" entry carries every
+// table's tally under row hash 1 ("before", which audit verify checks
+// against what the chain accounted for until then, so an edit made
+// before the upgrade is not laundered by it) and under row hash 2
+// ("rows", what the chain accounts for from there on), and user_version
+// becomes formatVersion, the hint read here next time. It hashes every
+// row twice, once. A database whose chain is empty (new) needs no entry:
+// its first entry's prev_hash is genesisRowHash2. A database whose chain
+// is on row hash 2 already but user_version below (a Tenancy of format 2
+// wrote to it since, and set it back) is marked again, with no second
+// entry: that Tenancy's ingest entries carry row hash 1 sums, which audit
+// verify reports. t.mu held, in a transaction, before the transaction
+// changes any row.
+func (t *tenantDB) upgradeRowHash(now time.Time) error {
+	if t.rowHash >= rowHash2 {
+		return nil
+	}
+	if t.s.rowHash1 {
+		t.rowHash = rowHash1
+		return nil
+	}
+	v, err := userVersion(t.conn)
+	if err != nil {
+		return err
+	}
+	if v < formatVersion {
+		has, err := hasRowHashUpgrade(t.conn)
+		if err != nil {
+			return err
+		}
+		head, err := t.auditHead()
+		if err != nil {
+			return err
+		}
+		if !has && head.seq > 0 {
+			h := t.rowHasher()
+			before, err := tallyTables(t.conn, h, rowHash1)
+			if err != nil {
+				return err
+			}
+			rows, err := tallyTables(t.conn, h, rowHash2)
+			if err != nil {
+				return err
+			}
+			if _, err := t.appendAudit(now, rowHashUpgrade, map[string]any{"row_hash": rowHash2, "before": before, "rows": rows}, ""); err != nil {
+				return err
+			}
+		}
+		if err := t.conn.Exec(fmt.Sprintf("PRAGMA user_version=%d", formatVersion)); err != nil {
+			return err
+		}
+	}
+	t.rowHash = rowHash2
+	return nil
+}
+
+// hasRowHashUpgrade reports whether the chain is on row hash 2: from its
+// genesis, or from a keyed upgrade entry (read once per database, at its
+// upgrade: a scan of the audit table).
+func hasRowHashUpgrade(conn *sqlite3.Conn) (bool, error) {
+	st, _, err := conn.Prepare(`SELECT 1 FROM audit WHERE (seq = 1 AND prev_hash = ?2) OR (kind = ?1 AND hash LIKE '` + keyedPrefix + `%') LIMIT 1`)
+	if err != nil {
+		return false, err
+	}
+	defer st.Close()
+	_ = st.BindText(1, rowHashUpgrade)
+	_ = st.BindText(2, genesisRowHash2)
+	has := st.Step()
+	return has, st.Err()
+}
+
 func (t *tenantDB) rowHasher() *rowHasher {
 	if t.rows == nil {
 		t.rows = newRowHasher(t.chainKey)
@@ -152,12 +239,22 @@ func (t *tenantDB) rowHasher() *rowHasher {
 	return t.rows
 }
 
-// sumTables hashes every row of every table, tables in name order, and
-// hands each table's row count and sum to each: what a chain upgrade
-// records and what verify checks the chain against.
-func sumTables(conn *sqlite3.Conn, h *rowHasher, each func(table string, sum rowSum, n int64) error) error {
+// tallyTables is every table's tally under row hash v (sumTables).
+func tallyTables(conn *sqlite3.Conn, h *rowHasher, v int) (map[string]RowsTally, error) {
+	rows := map[string]RowsTally{}
+	err := sumTables(conn, h, v, func(table string, sum rowSum, n int64) error {
+		rows[table] = RowsTally{Rows: n, Digest: sum.String()}
+		return nil
+	})
+	return rows, err
+}
+
+// sumTables hashes every row of every table under row hash v, tables in
+// name order, and hands each table's row count and sum to each: what a
+// chain upgrade records and what verify checks the chain against.
+func sumTables(conn *sqlite3.Conn, h *rowHasher, v int, each func(table string, sum rowSum, n int64) error) error {
 	for _, table := range chainTables {
-		st, _, err := conn.Prepare("SELECT * FROM " + table + " ORDER BY id")
+		st, _, err := conn.Prepare(hashedRows(table, v) + " ORDER BY id")
 		if err != nil && table == lineageTable && strings.Contains(err.Error(), "no such table") {
 			// A store no Tenancy with lineage has written to yet (read
 			// only here): it has no lineage rows.
@@ -169,7 +266,7 @@ func sumTables(conn *sqlite3.Conn, h *rowHasher, each func(table string, sum row
 		if err != nil {
 			return err
 		}
-		sum, n, err := h.sumRows(st, table)
+		sum, n, err := h.sumRows(st, table, v)
 		st.Close()
 		if err != nil {
 			return err
@@ -213,6 +310,11 @@ type VerifyResult struct {
 	Unkeyed int64
 	// Rows is how many data rows the chain was checked to account for.
 	Rows int64
+	// RowHash is the row hash the rows were checked under: 2 from the
+	// chain's row hash upgrade entry (RowHashSeq) on, or from its start
+	// (RowHashSeq 0, genesisRowHash2), else 1.
+	RowHash    int
+	RowHashSeq int64
 	// Heads is every entry's hash by seq, for checking anchors.
 	Heads map[int64]string `json:"-"`
 }
@@ -230,12 +332,19 @@ type ingestDetail struct {
 // rows the chain accounts for; then it compares them with the rows the
 // tables hold.
 func verifyChain(conn *sqlite3.Conn, key []byte) (VerifyResult, error) {
+	format, err := userVersion(conn)
+	if err != nil {
+		return VerifyResult{}, err
+	}
+	if err := knownFormat(conn); err != nil {
+		return VerifyResult{}, err
+	}
 	st, _, err := conn.Prepare(`SELECT seq, time, kind, detail, policy_version, prev_hash, hash FROM audit ORDER BY seq`)
 	if err != nil {
 		return VerifyResult{}, err
 	}
 	defer st.Close()
-	res := VerifyResult{HeadHash: GenesisHash, Heads: map[int64]string{}}
+	res := VerifyResult{HeadHash: GenesisHash, Heads: map[int64]string{}, RowHash: rowHash1}
 	want := map[string]*RowsTally{}
 	sums := map[string]*rowSum{}
 	for _, tb := range chainTables {
@@ -246,6 +355,9 @@ func verifyChain(conn *sqlite3.Conn, key []byte) (VerifyResult, error) {
 		e := AuditEntry{Seq: st.ColumnInt64(0), Time: st.ColumnText(1), Kind: st.ColumnText(2), Detail: st.ColumnText(3),
 			PolicyVersion: st.ColumnText(4), PrevHash: st.ColumnText(5), Hash: st.ColumnText(6)}
 		isKeyed := strings.HasPrefix(e.Hash, keyedPrefix)
+		if e.Seq == 1 && isKeyed && e.PrevHash == genesisRowHash2 {
+			res.HeadHash, res.RowHash = genesisRowHash2, rowHash2
+		}
 		switch {
 		case e.Seq != res.HeadSeq+1:
 			return res, &ChainError{Seq: res.HeadSeq + 1, Reason: fmt.Sprintf("entry missing (next present is seq %d)", e.Seq)}
@@ -258,12 +370,22 @@ func verifyChain(conn *sqlite3.Conn, key []byte) (VerifyResult, error) {
 		case !isKeyed && e.ComputeHash() != e.Hash:
 			return res, &ChainError{Seq: e.Seq, Reason: "hash does not match the entry's content"}
 		}
-		if isKeyed {
+		switch {
+		case isKeyed && e.Kind == rowHashUpgrade:
+			keyed = true
+			if res.RowHash >= rowHash2 {
+				return res, &ChainError{Seq: e.Seq, Reason: fmt.Sprintf("a second row hash upgrade (the first is seq %d)", res.RowHashSeq)}
+			}
+			if err := upgradeTallies(e, want, sums); err != nil {
+				return res, err
+			}
+			res.RowHash, res.RowHashSeq = rowHash2, e.Seq
+		case isKeyed:
 			keyed = true
 			if err := tally(e, want, sums); err != nil {
 				return res, err
 			}
-		} else {
+		default:
 			res.Unkeyed++
 		}
 		res.Entries++
@@ -273,7 +395,13 @@ func verifyChain(conn *sqlite3.Conn, key []byte) (VerifyResult, error) {
 	if err := st.Err(); err != nil {
 		return res, err
 	}
-	err = sumTables(conn, newRowHasher(key), func(table string, sum rowSum, n int64) error {
+	if format >= formatVersion && res.RowHash < rowHash2 && res.Entries > 0 {
+		// The writer hashes rows under row hash 2 from user_version 3 on,
+		// and sets it in the transaction that appends the entry.
+		return res, &ChainError{Seq: res.HeadSeq + 1, Reason: fmt.Sprintf("the database is marked as hashing rows under row hash 2 (format %d) but its chain has no %s entry: it was removed", format, rowHashUpgrade)}
+	}
+	h := newRowHasher(key)
+	err = sumTables(conn, h, res.RowHash, func(table string, sum rowSum, n int64) error {
 		res.Rows += n
 		w := want[table]
 		switch {
@@ -290,7 +418,89 @@ func verifyChain(conn *sqlite3.Conn, key []byte) (VerifyResult, error) {
 		}
 		return nil
 	})
-	return res, err
+	if err != nil {
+		return res, err
+	}
+	return res, checkResources(conn)
+}
+
+// upgradeTallies checks a row hash upgrade entry's "before" against the
+// tallies the chain accounted for until it (an edit made before the
+// upgrade, which hashed the rows as they then were, shows here), then
+// puts its "rows", the same rows under row hash 2, in their place.
+func upgradeTallies(e AuditEntry, want map[string]*RowsTally, sums map[string]*rowSum) error {
+	var d struct {
+		Before map[string]RowsTally `json:"before"`
+		Rows   map[string]RowsTally `json:"rows"`
+	}
+	if err := json.Unmarshal([]byte(e.Detail), &d); err != nil {
+		return &ChainError{Seq: e.Seq, Reason: e.Kind + " detail: " + err.Error()}
+	}
+	parse := func(m map[string]RowsTally, table string) (RowsTally, rowSum, error) {
+		r, ok := m[table]
+		if !ok {
+			return r, rowSum{}, nil
+		}
+		sum, err := parseRowSum(r.Digest)
+		if err != nil {
+			return r, sum, &ChainError{Seq: e.Seq, Reason: err.Error()}
+		}
+		return r, sum, nil
+	}
+	for _, m := range []map[string]RowsTally{d.Before, d.Rows} {
+		for table := range m {
+			if _, ok := want[table]; !ok {
+				return &ChainError{Seq: e.Seq, Reason: fmt.Sprintf("%s entry names unknown table %q", e.Kind, table)}
+			}
+		}
+	}
+	for _, table := range chainTables {
+		b, bsum, err := parse(d.Before, table)
+		if err != nil {
+			return err
+		}
+		r, rsum, err := parse(d.Rows, table)
+		if err != nil {
+			return err
+		}
+		switch w := want[table]; {
+		case b.Rows != w.Rows:
+			return &RowsError{Table: table, Reason: fmt.Sprintf("at the row hash upgrade (seq %d) the table held %d rows, the chain accounted for %d: rows were inserted or deleted before it", e.Seq, b.Rows, w.Rows)}
+		case bsum != *sums[table]:
+			return &RowsError{Table: table, Reason: fmt.Sprintf("at the row hash upgrade (seq %d) the %d rows' digest differed from the chain's: rows were edited or replaced before it", e.Seq, b.Rows)}
+		case r.Rows != b.Rows:
+			return &ChainError{Seq: e.Seq, Reason: fmt.Sprintf("%s entry counts %d rows of %s under row hash 2 and %d before", e.Kind, r.Rows, table, b.Rows)}
+		}
+		want[table].Rows, *sums[table] = r.Rows, rsum
+	}
+	return nil
+}
+
+// checkResources checks that each resource's digest is the SHA-256 of its
+// JSON, once per resource: under row hash 2 the rows' hashes take the
+// digest for the JSON, so an edit of the JSON alone shows only here (an
+// edit of the digest changes every row hash under it). A resource no
+// row names is no record's and is not checked against the chain (it
+// cannot stand in for one: a row's hash holds its resource's digest, and
+// a later ingest of the same JSON reuses it only if that is its JSON).
+// A database of format 0 has no resources.
+func checkResources(conn *sqlite3.Conn) error {
+	has, err := isTable(conn, "resources")
+	if err != nil || !has {
+		return err
+	}
+	st, _, err := conn.Prepare(`SELECT id, digest, json FROM resources ORDER BY id`)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for st.Step() {
+		d := resourceDigest(st.ColumnText(2))
+		if st.ColumnType(1) != sqlite3.BLOB || !bytes.Equal(st.ColumnRawBlob(1), d[:]) {
+			return &RowsError{Table: "resources", Reason: fmt.Sprintf("resource %d's digest is not the SHA-256 of its JSON: the resource was edited", st.ColumnInt64(0))}
+		}
+	}
+	return st.Err()
 }
 
 // tally adds what a keyed entry says about rows to the expected tallies:

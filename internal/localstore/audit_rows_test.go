@@ -32,7 +32,15 @@ func tamperDB(t *testing.T, dir string, master []byte, tenant, sql string) {
 // included) and spans, closed; it returns the directory and master key.
 func seeded(t *testing.T) (string, []byte) {
 	t.Helper()
+	return seededAs(t, false)
+}
+
+// seededAs is seeded, written as a Tenancy of format 2 did (row hash 1,
+// Store.rowHash1) when old is set.
+func seededAs(t *testing.T, old bool) (string, []byte) {
+	t.Helper()
 	s, master := openStore(t)
+	s.rowHash1 = old
 	now := time.Now()
 	for i := range 3 {
 		require.NoError(t, s.WriteLogs("acme", logsWith("acme", now, "a", "b"), "v1"))
@@ -68,9 +76,10 @@ func TestAuditChainCoversDataRows(t *testing.T) {
 		{"inserted log", `INSERT INTO log_rows SELECT NULL, time_unix_nano, observed_unix_nano, ingested_unix_nano, severity_number, severity_text, 'planted', trace_id, span_id, service_name, scope_name, resource_id, attrs, lineage FROM log_rows WHERE id = 1`, "logs", "inserted"},
 		{"deleted span", `DELETE FROM span_rows WHERE id = 2`, "spans", "deleted"},
 		{"replaced log", `DELETE FROM log_rows WHERE id = 6; INSERT INTO log_rows SELECT NULL, time_unix_nano, observed_unix_nano, ingested_unix_nano, severity_number, severity_text, 'other', trace_id, span_id, service_name, scope_name, resource_id, attrs, lineage FROM log_rows WHERE id = 1`, "logs", "edited"},
-		// A resource is held once for every row that names it: edited,
-		// or deleted, every such row's hash differs.
-		{"edited resource", `UPDATE resources SET json = '{"service.name":"forged"}'`, "datapoints", "edited"},
+		// A resource is held once for every row that names it: deleted,
+		// every such row's hash differs (its digest NULL); its JSON
+		// edited, its digest is not the JSON's (checkResources).
+		{"edited resource", `UPDATE resources SET json = '{"service.name":"forged"}'`, "resources", "edited"},
 		{"deleted resource", `DELETE FROM resources`, "datapoints", "edited"},
 		{"a span moved to another resource", `INSERT INTO resources(digest, json) VALUES (x'00', '{}'); UPDATE span_rows SET resource_id = (SELECT max(id) FROM resources) WHERE id = 1`, "spans", "edited"},
 	} {
@@ -118,7 +127,7 @@ func TestRetentionKeepsTheRowsAccountedFor(t *testing.T) {
 // verify its rows, and says so; the next write keys it and accounts for
 // every row then present, after which an edit is caught.
 func TestUnkeyedChainIsUpgraded(t *testing.T) {
-	dir, master := seeded(t)
+	dir, master := seededAs(t, true)
 	// Rewrite the chain as the previous version wrote it.
 	s, err := Open(dir, master)
 	require.NoError(t, err)
@@ -136,7 +145,7 @@ func TestUnkeyedChainIsUpgraded(t *testing.T) {
 	res, err := s.VerifyAudit("acme")
 	require.NoError(t, err)
 	assert.Equal(t, int64(len(entries)), res.Unkeyed)
-	assert.Equal(t, int64(len(entries)+2), res.Entries, "the upgrade entry and the ingest")
+	assert.Equal(t, int64(len(entries)+3), res.Entries, "the upgrade entries (chain, row hash) and the ingest")
 	require.NoError(t, s.Close())
 
 	tamperDB(t, dir, master, "acme", `UPDATE log_rows SET body = 'forged' WHERE id = 1`)

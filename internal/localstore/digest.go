@@ -78,6 +78,20 @@ func parseRowSum(h string) (rowSum, error) {
 	return s, nil
 }
 
+// Row hashes have two versions. Row hash 1 takes each column of the
+// view's row in order, the resource's JSON among them, so a row cost its
+// resource's size to hash: 1 MiB of resource on 2,000 rows took 1.5 s to
+// write and as long to verify, against 23 ms and 5 ms under a 10-byte one.
+// Row hash 2 takes the resource's digest (resources.digest, SHA-256 of its
+// JSON) in its place under its own tag, so a row costs the same whatever
+// its resource's size; audit verify checks once per resource that its
+// digest is its JSON's (checkResources). A chain is on row hash 1 until
+// its "row_hash_upgrade" entry (upgradeRowHash), on 2 after it.
+const (
+	rowHash1 = 1
+	rowHash2 = 2
+)
+
 // rowHasher hashes rows as the database holds them: the table, the row id
 // and each column in order. Numbers are canonical (an integral float is
 // its integer, NaN is NULL, as SQLite stores them), so a row hashed from
@@ -119,6 +133,14 @@ func (h *rowHasher) bytes(b []byte) {
 	h.buf = append(h.buf, b...)
 }
 
+// digest feeds a resource's digest (row hash 2): tagged 'r', not 's', so
+// no text column hashes like it.
+func (h *rowHasher) digest(d []byte) {
+	h.buf = append(h.buf, 'r')
+	h.buf = binary.BigEndian.AppendUint64(h.buf, uint64(len(d)))
+	h.buf = append(h.buf, d...)
+}
+
 // end adds the row's hash to sum.
 func (h *rowHasher) end(sum *rowSum) {
 	h.mac.Reset()
@@ -155,22 +177,34 @@ const (
 
 func addedColumn(name string) bool { return name == lineageColumn || name == upstreamColumn }
 
-// sumRows hashes every row a statement returns whose first column is the
-// row id and the rest the table's columns in order (SELECT *).
-func (h *rowHasher) sumRows(st *sqlite3.Stmt, table string) (rowSum, int64, error) {
+// sumRows hashes, under row hash v, every row a statement returns whose
+// first column is the row id and the rest the view's columns in order
+// (hashedRows): under row hash 2 the column resource is its digest.
+func (h *rowHasher) sumRows(st *sqlite3.Stmt, table string, v int) (rowSum, int64, error) {
 	var sum rowSum
 	var n int64
-	added := -1
+	added, res := -1, -1
 	if last := st.ColumnCount() - 1; last > 0 && addedColumn(st.ColumnName(last)) {
 		added = last
+	}
+	if v >= rowHash2 {
+		for i := 1; i < st.ColumnCount(); i++ {
+			if st.ColumnName(i) == resourceColumn {
+				res = i
+			}
+		}
 	}
 	for st.Step() {
 		h.begin(table, st.ColumnInt64(0))
 		for i := 1; i < st.ColumnCount(); i++ {
-			if i == added && st.ColumnType(i) == sqlite3.NULL {
+			switch {
+			case i == added && st.ColumnType(i) == sqlite3.NULL:
 				continue
+			case i == res && st.ColumnType(i) != sqlite3.NULL:
+				h.digest(st.ColumnRawBlob(i))
+			default:
+				h.column(st, i)
 			}
-			h.column(st, i)
 		}
 		h.end(&sum)
 		n++

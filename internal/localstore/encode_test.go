@@ -396,7 +396,9 @@ func TestExpiryUsesIndexes(t *testing.T) {
 		// The view's rows table, aliased r in the view.
 		rt := rowTables[table]
 		expiryUsesIndexes(t, tdb, sqlExpire(table), "SEARCH "+rt+" USING INDEX "+rt+"_ahead (ingested_unix_nano<?)")
-		expiryUsesIndexes(t, tdb, sqlExpired(table), "SEARCH r USING INDEX "+rt+"_ahead (ingested_unix_nano<?)")
+		for _, v := range []int{rowHash1, rowHash2} {
+			expiryUsesIndexes(t, tdb, sqlExpired(table, v), "SEARCH r USING INDEX "+rt+"_ahead (ingested_unix_nano<?)")
+		}
 	}
 }
 

@@ -62,12 +62,14 @@ type blockInserter struct {
 	pendIDs   []int64
 	pendBytes int
 	// The run: its shared values (in sharedAt order) and rows left;
-	// resAt is the position of the resource's id in cols, runRes the
-	// resource's JSON, which the rows' hashes take in its place.
-	run     []cell
-	runLeft int
-	resAt   int
-	runRes  string
+	// resAt is the position of the resource's id in cols, runRes what the
+	// rows' hashes take in its place: the resource's digest (runDigest,
+	// computed once by resourceID), or its JSON under row hash 1.
+	run       []cell
+	runLeft   int
+	resAt     int
+	runRes    cell
+	runDigest [32]byte
 	// runBig: the run's shared values pass blockBytes, so its rows go in
 	// one at a time, through one statement: each block length's statement
 	// would keep its own copy of them bound, and evaluating a block copies
@@ -98,7 +100,7 @@ func (t *tenantDB) newBlockInserter(sum *IngestSummary, cols []string, shared ..
 		}
 	}
 	for i, c := range cols {
-		if c == "resource" {
+		if c == resourceColumn {
 			b.resAt = i
 		}
 		for _, s := range shared {
@@ -118,9 +120,14 @@ func (t *tenantDB) newBlockInserter(sum *IngestSummary, cols []string, shared ..
 
 // startRun begins a run of n rows sharing vals (in the order the shared
 // columns appear in the table, the resource's id for resource) and the
-// resource whose JSON is res. The previous run must be complete.
-func (b *blockInserter) startRun(n int, res string, vals ...any) {
-	b.runRes = res
+// resource whose JSON is res and digest d (resourceID's). The previous
+// run must be complete.
+func (b *blockInserter) startRun(n int, res string, d [32]byte, vals ...any) {
+	b.runDigest = d
+	b.runRes = digestCell(b.runDigest[:])
+	if b.t.rowHash < rowHash2 {
+		b.runRes = textCell(res) // only a Tenancy of format 2 (Store.rowHash1)
+	}
 	if b.runLeft != 0 || len(b.pendIDs) != 0 {
 		// The rows left would be bound with this run's values.
 		b.err = errors.New("localstore: a run of rows ended early")
@@ -225,7 +232,7 @@ func (b *blockInserter) add(vals ...cell) (int64, error) {
 	v, si := 0, 0
 	for i := range b.cols {
 		if i == b.resAt {
-			b.row[i] = textCell(b.runRes)
+			b.row[i] = b.runRes
 			si++
 			continue
 		}

@@ -29,12 +29,16 @@ const (
 	cellFloat
 	cellText
 	cellBytes
+	// cellDigest is a resource's digest standing for its JSON in a row's
+	// hash (row hash 2): hashed tagged 'r'; never bound.
+	cellDigest
 )
 
 func intCell(v int64) cell     { return cell{k: cellInt, i: v} }
 func textCell(v string) cell   { return cell{k: cellText, s: v} }
 func bytesCell(v []byte) cell  { return cell{k: cellBytes, b: v} }
 func floatCell(v float64) cell { return cell{k: cellFloat, f: v} }
+func digestCell(d []byte) cell { return cell{k: cellDigest, b: d} }
 
 // anyCell is v (nil, int64, int, float64, string or []byte) as a cell;
 // another type is a bug (it would be bound and hashed as nothing).
@@ -127,6 +131,8 @@ func (c *cell) hash(h *rowHasher) {
 		h.buf = append(h.buf, c.s...)
 	case cellBytes:
 		h.bytes(c.b)
+	case cellDigest:
+		h.digest(c.b)
 	}
 }
 

@@ -5,24 +5,26 @@ import "math"
 // Each distinct resource is stored once (schema): ingest looks a run's
 // resource up by the SHA-256 of its JSON, first in the tenant's cache of
 // the resources it has seen, then in the resources table, and inserts
-// it when it is new. The rows carry its id; their hashes still cover its
-// JSON (blockInserter.startRun), as the views give it back.
+// it when it is new. The rows carry its id; their hashes cover its
+// digest (row hash 2, blockInserter.startRun), which audit verify checks
+// against its JSON once per resource.
 
 // maxCachedResources bounds a tenant's resource cache; past it the cache
 // starts again (each entry is 40 bytes and a map slot).
 const maxCachedResources = 4096
 
 // resourceID is the id of the resource whose JSON is json, inserting it if
-// the database has none. t.mu held, in a transaction; an id cached by a
-// transaction that did not commit is dropped (dropResourceCache).
-func (t *tenantDB) resourceID(json string) (int64, error) {
+// the database has none, and its digest. t.mu held, in a transaction; an
+// id cached by a transaction that did not commit is dropped
+// (dropResourceCache).
+func (t *tenantDB) resourceID(json string) (int64, [32]byte, error) {
 	d := resourceDigest(json)
 	if id, ok := t.resIDs[d]; ok {
-		return id, nil
+		return id, d, nil
 	}
 	st, err := t.stmt(`SELECT id FROM resources WHERE digest = ?`)
 	if err != nil {
-		return 0, err
+		return 0, d, err
 	}
 	_ = st.BindBlob(1, d[:])
 	var id int64
@@ -30,12 +32,12 @@ func (t *tenantDB) resourceID(json string) (int64, error) {
 		id = st.ColumnInt64(0)
 	}
 	if err := st.Reset(); err != nil {
-		return 0, err
+		return 0, d, err
 	}
 	if id == 0 {
 		ins, err := t.stmt(`INSERT INTO resources(digest, json) VALUES (?, ?)`)
 		if err != nil {
-			return 0, err
+			return 0, d, err
 		}
 		_ = ins.BindBlob(1, d[:])
 		_ = ins.BindText(2, json)
@@ -44,7 +46,7 @@ func (t *tenantDB) resourceID(json string) (int64, error) {
 		// heap for as long as the connection.
 		_ = ins.ClearBindings()
 		if err != nil {
-			return 0, err
+			return 0, d, err
 		}
 		id = t.conn.LastInsertRowID()
 	}
@@ -52,7 +54,7 @@ func (t *tenantDB) resourceID(json string) (int64, error) {
 		t.resIDs = map[[32]byte]int64{}
 	}
 	t.resIDs[d] = id
-	return id, nil
+	return id, d, nil
 }
 
 // noAge is the age of a resource no row was written with yet.

@@ -134,9 +134,10 @@ func TestH18rEachResourceStoredOnce(t *testing.T) {
 // connections, and converted at a collector's first open: the same rows
 // through the views, the chain verifying, the export unchanged.
 func TestH18rFormat0IsConverted(t *testing.T) {
-	dir, master := seeded(t)
+	dir, master := seededAs(t, true) // format 0 was on row hash 1
 	s, err := Open(dir, master)
 	require.NoError(t, err)
+	s.rowHash1 = true // its queries' audit entries too
 	wantRows := query(t, s, "acme", `SELECT * FROM logs ORDER BY id`)
 	wantPoints := query(t, s, "acme", `SELECT * FROM datapoints ORDER BY id`)
 	wantSpans := query(t, s, "acme", `SELECT * FROM spans ORDER BY id`)
@@ -258,7 +259,7 @@ func TestH18rRolledBackResourceNotCached(t *testing.T) {
 	require.NoError(t, err)
 	boom := assert.AnError
 	require.ErrorIs(t, tdb.inTx(func() error {
-		if _, err := tdb.resourceID(`{"tenant.id":"acme","service.name":"shop"}`); err != nil {
+		if _, _, err := tdb.resourceID(`{"tenant.id":"acme","service.name":"shop"}`); err != nil {
 			return err
 		}
 		return boom
@@ -304,6 +305,7 @@ func BenchmarkH18rConvertFormat0(b *testing.B) {
 	for b.Loop() {
 		b.StopTimer()
 		s, master := openStore(b)
+		s.rowHash1 = true // format 0 was on row hash 1
 		for range 10 {
 			restamp(ld, time.Now())
 			if err := s.WriteLogs("tenant-0000", ld, "v1"); err != nil {

@@ -56,7 +56,7 @@ func TestH18rxRetentionHugeResourceManyRows(t *testing.T) {
 // first copied, or on DROP TABLE of a view) and fail its open and the
 // batch it was to write.
 func TestH18rxConversionRacedByAnotherOpener(t *testing.T) {
-	dir, master := seeded(t)
+	dir, master := seededAs(t, true) // format 0 was on row hash 1
 	tamperDB(t, dir, master, "acme", toFormat0)
 	kf, err := readKeyFile(filepath.Join(dir, "acme"), "acme")
 	require.NoError(t, err)

@@ -123,11 +123,11 @@ func TestWalBatchRollbackDropsItsFrames(t *testing.T) {
 	err = tdb.inTxBatch(true, func() error {
 		sum := IngestSummary{Signal: "logs"}
 		ins := tdb.newBlockInserter(&sum, logColumns, "ingested_unix_nano", "service_name", "scope_name", "resource", lineageColumn)
-		rid, err := tdb.resourceID("{}")
+		rid, rd, err := tdb.resourceID("{}")
 		if err != nil {
 			return err
 		}
-		ins.startRun(200, "{}", int64(1), nil, "", rid, nil)
+		ins.startRun(200, "{}", rd, int64(1), nil, "", rid, nil)
 		big := strings.Repeat("x", 3000)
 		for i := range 200 {
 			if _, err := ins.add(intCell(int64(i+1)), intCell(0), intCell(9), textCell("INFO"), textCell(big), cell{}, cell{}, bytesCell([]byte("{}"))); err != nil {

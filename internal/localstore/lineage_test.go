@@ -148,7 +148,7 @@ func TestLineageTamperingDetected(t *testing.T) {
 // verifies read-only as it is, and once a collector opens it the column
 // is added and old and new rows verify together.
 func TestLineageMigratesOldStores(t *testing.T) {
-	dir, master := seeded(t)
+	dir, master := seededAs(t, true)
 	tamperDB(t, dir, master, "acme", toFormat0+`DROP TABLE lineage; ALTER TABLE logs DROP COLUMN lineage; ALTER TABLE datapoints DROP COLUMN lineage; ALTER TABLE spans DROP COLUMN lineage;`)
 	require.NoError(t, verifyErr(t, dir, master), "an old store verifies read-only")
 

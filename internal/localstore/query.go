@@ -222,9 +222,10 @@ func (s *Store) query(ctx context.Context, tenant, query string, opts QueryOptio
 // the view's rows table).
 const expiredWhere = " WHERE time_unix_nano < ?1 OR (time_unix_nano > ingested_unix_nano AND ingested_unix_nano < ?1)"
 
-// sqlExpired reads a view's expired rows as the view gives them (id, then
-// the view's columns, the resource's JSON for its id), which the row
-// hashes take, and sqlExpire deletes them from the view's rows table. Not
+// sqlExpired reads a view's expired rows as row hash v takes them
+// (hashedRows: id, then the view's columns, the resource's digest for its
+// id under row hash 2), and sqlExpire deletes them from the view's rows
+// table. Not
 // one DELETE ... RETURNING: SQLite runs it to its end and holds every
 // returned row in memory before the first comes back, so retention held
 // all of a tenant's expired rows in the connection's heap at once (and
@@ -233,7 +234,7 @@ const expiredWhere = " WHERE time_unix_nano < ?1 OR (time_unix_nano > ingested_u
 // resource on 256 rows was 256 MiB of SQLite's heap). Both run in one
 // transaction, which holds the write lock, so they see the same rows; the
 // counts are compared all the same.
-func sqlExpired(view string) string { return "SELECT * FROM " + view + expiredWhere }
+func sqlExpired(view string, v int) string { return hashedRows(view, v) + expiredWhere }
 
 func sqlExpire(view string) string { return "DELETE FROM " + rowTables[view] + expiredWhere }
 
@@ -259,7 +260,7 @@ func (t *tenantDB) expire(table, read, del string, cutoff int64, signal string) 
 		return rowSum{}, 0, err
 	}
 	bind(st)
-	sum, n, err := t.rowHasher().sumRows(st, table)
+	sum, n, err := t.rowHasher().sumRows(st, table, t.rowHash)
 	if rerr := st.Reset(); err == nil {
 		err = rerr
 	}
@@ -304,7 +305,7 @@ func (s *Store) ApplyRetention(tenant string, retention map[policy.Signal]time.D
 			}
 			cutoff := now.Add(-d)
 			table := tables[string(sig)]
-			sum, n, err := t.expire(table, sqlExpired(table), sqlExpire(table), cutoff.UnixNano(), "")
+			sum, n, err := t.expire(table, sqlExpired(table, t.rowHash), sqlExpire(table), cutoff.UnixNano(), "")
 			if err != nil {
 				return err
 			}
@@ -334,7 +335,8 @@ func (s *Store) ApplyRetention(tenant string, retention map[policy.Signal]time.D
 			removed[lineageTable] = RowsTally{Rows: lineageRows, Digest: lineageSum.String()}
 		}
 		// Resources no row names any more; not rows of the chain (the
-		// rows' hashes hold their resources' JSON).
+		// rows' hashes hold their resources' digests, audit verify checks
+		// each digest against its JSON).
 		t.dropResourceCache()
 		if st, err := t.stmt(sqlDeleteResources); err != nil {
 			return err

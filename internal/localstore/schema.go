@@ -155,16 +155,29 @@ var rowTables = map[string]string{"logs": "log_rows", "datapoints": "datapoint_r
 // viewColumns are each view's columns after id, in order (write.go).
 var viewColumns = map[string][]string{"logs": logColumns, "datapoints": pointColumns, "spans": spanColumns}
 
-// formatVersion is the layout's PRAGMA user_version: 0 the tables of one
-// row per record with its resource's JSON in it, 2 resources and views.
-const formatVersion = 2
+// PRAGMA user_version: 0 the tables of one row per record with its
+// resource's JSON in it (format 0), 2 resources and views (viewsVersion),
+// 3 the same layout with the rows hashed under row hash 2 (formatVersion,
+// the highest this Tenancy knows: it refuses to open a database marked
+// higher). 3 is the writer's hint, set in the transaction that appends the
+// chain's "row_hash_upgrade" entry (upgradeRowHash); audit verify goes by
+// the entry. A Tenancy of format 2 opening a database of 3 sets it back
+// to 2 and writes row hash 1 sums: audit verify then fails on the tables
+// it wrote (docs/decisions.md).
+const (
+	viewsVersion  = 2
+	formatVersion = 3
+)
+
+// resourceColumn is the views' column of the resource's JSON.
+const resourceColumn = "resource"
 
 // rowColumns is cols with the view's resource replaced by its table's
 // resource_id.
 func rowColumns(cols []string) []string {
 	out := make([]string, len(cols))
 	for i, c := range cols {
-		if c == "resource" {
+		if c == resourceColumn {
 			c = "resource_id"
 		}
 		out[i] = c
@@ -173,13 +186,14 @@ func rowColumns(cols []string) []string {
 }
 
 // selectColumns is what reads a view's rows from its table r (and the
-// resource's JSON from resources, through json): id, then each column.
+// resource's JSON, or what stands for it, from resources, through json):
+// id, then each column.
 func selectColumns(view, r string, json func() string) string {
 	var b strings.Builder
 	b.WriteString(r + ".id AS id")
 	for _, c := range viewColumns[view] {
 		b.WriteString(", ")
-		if c == "resource" {
+		if c == resourceColumn {
 			b.WriteString(json())
 		} else {
 			b.WriteString(r + "." + c)
@@ -199,6 +213,22 @@ func views() string {
 			v, selectColumns(v, "r", func() string { return "res.json" }), rowTables[v])
 	}
 	return b.String()
+}
+
+// hashedRows is the SELECT (without WHERE or ORDER BY) of a chain
+// table's rows as row hash v takes them (sumRows): under 1 the view's rows
+// (SELECT *, the resource's JSON in column resource), under 2 the same
+// columns from the rows table with the resource's digest in column
+// resource, so no resource's JSON is read per row. The lineage table has
+// no resource: the same under both. Every row hash of data rows (ingest
+// aside, which hashes the values it binds), retention's, audit verify's,
+// a backup's and the upgrades', reads through it.
+func hashedRows(table string, v int) string {
+	if v < rowHash2 || rowTables[table] == "" {
+		return "SELECT * FROM " + table
+	}
+	return "SELECT " + selectColumns(table, "r", func() string { return "res.digest" }) + " FROM " + rowTables[table] +
+		" AS r LEFT JOIN resources AS res ON res.id = r.resource_id"
 }
 
 // chainTables are the tables whose rows the audit chain accounts for: the
@@ -230,7 +260,7 @@ func migrate(conn *sqlite3.Conn) error {
 			return err
 		}
 		if err := convertLegacy(conn); err != nil {
-			return fmt.Errorf("convert to format %d: %w", formatVersion, err)
+			return fmt.Errorf("convert to format %d: %w", viewsVersion, err)
 		}
 	} else if has, err := hasColumn(conn, lineageTable, upstreamColumn); err != nil {
 		return err
@@ -239,19 +269,33 @@ func migrate(conn *sqlite3.Conn) error {
 			return err
 		}
 	}
+	if v, err := userVersion(conn); err != nil || v >= viewsVersion {
+		return err
+	}
+	return conn.Exec(views() + fmt.Sprintf("PRAGMA user_version=%d;", viewsVersion))
+}
+
+// userVersion is the database's PRAGMA user_version.
+func userVersion(conn *sqlite3.Conn) (int, error) {
 	st, _, err := conn.Prepare("PRAGMA user_version")
 	if err != nil {
-		return err
+		return 0, err
 	}
+	defer st.Close()
 	st.Step()
-	v := st.ColumnInt(0)
-	if err := st.Close(); err != nil {
-		return err
+	return st.ColumnInt(0), st.Err()
+}
+
+// knownFormat refuses a database of a format newer than this Tenancy
+// knows: before anything creates or reads a table in it (its writer may
+// hash rows or lay them out otherwise; verifying it here would report
+// edits that are not).
+func knownFormat(conn *sqlite3.Conn) error {
+	v, err := userVersion(conn)
+	if err == nil && v > formatVersion {
+		err = fmt.Errorf("the database is of format %d, newer than this Tenancy knows (%d): use the Tenancy that wrote it", v, formatVersion)
 	}
-	if v == formatVersion {
-		return nil
-	}
-	return conn.Exec(views() + fmt.Sprintf("PRAGMA user_version=%d;", formatVersion))
+	return err
 }
 
 // migrateColumns adds the columns format 0 gained over time.

@@ -62,6 +62,11 @@ type Store struct {
 	// benchmark that measures what they cost (the chain then does not
 	// verify).
 	noRowDigests bool
+	// rowHash1, when set (tests), makes the store write as a Tenancy of
+	// format 2 did: user_version set back to 2 at open, no row hash
+	// upgrade, rows hashed under row hash 1 (their resource's JSON): the
+	// databases it left, and what it does to one upgraded since.
+	rowHash1 bool
 	// blockRows, when set (tests and benchmarks), is the only block
 	// length ingest inserts rows in besides 1 (h18l_blocks.go); 1 inserts
 	// row by row.
@@ -89,6 +94,9 @@ type tenantDB struct {
 	// chainKeyed is set once the chain is known to be keyed.
 	chainKey   []byte
 	chainKeyed bool
+	// rowHash is the row hash the connection's writes hash rows under,
+	// 0 until its first transaction looks (upgradeRowHash).
+	rowHash int
 	// retiredSeal are the seal keys of data keys rotated out, pending the
 	// key of a rotation that stopped half way (tenantKeys).
 	retiredSeal [][]byte
@@ -255,6 +263,10 @@ func (t *tenantDB) openLocked() error {
 	if err != nil {
 		return fmt.Errorf("localstore: tenant %s: %w", t.id, err)
 	}
+	if err := knownFormat(conn); err != nil {
+		conn.Close()
+		return fmt.Errorf("localstore: tenant %s: %w", t.id, err)
+	}
 	if err := conn.Exec(schema); err != nil {
 		conn.Close()
 		return fmt.Errorf("localstore: tenant %s: schema: %w", t.id, err)
@@ -263,6 +275,13 @@ func (t *tenantDB) openLocked() error {
 		conn.Close()
 		return fmt.Errorf("localstore: tenant %s: migrate: %w", t.id, err)
 	}
+	if t.s.rowHash1 {
+		if err := conn.Exec(fmt.Sprintf("PRAGMA user_version=%d", viewsVersion)); err != nil {
+			conn.Close()
+			return err
+		}
+	}
+	t.rowHash = 0
 	t.conn, t.stmts = conn, map[string]*sqlite3.Stmt{}
 	t.s.open.Add(1)
 	return nil
@@ -452,13 +471,25 @@ func (t *tenantDB) inTxBatch(batch bool, fn func() error) error {
 		_ = t.conn.Exec("ROLLBACK")
 		return err
 	}
-	if err := t.upgradeChain(time.Now()); err != nil {
+	// The upgrades' state is the transaction's: kept only if it commits
+	// (a rolled back upgrade entry must be appended again).
+	keyed, rowHash := t.chainKeyed, t.rowHash
+	rollback := func() {
 		_ = t.conn.Exec("ROLLBACK")
+		t.chainKeyed, t.rowHash = keyed, rowHash
+	}
+	now := time.Now()
+	if err := t.upgradeChain(now); err != nil {
+		rollback()
+		return err
+	}
+	if err := t.upgradeRowHash(now); err != nil {
+		rollback()
 		return err
 	}
 	if batch && !t.s.unencrypted {
 		if err := t.conn.Exec("PRAGMA " + walBatchPragma + "=1"); err != nil {
-			_ = t.conn.Exec("ROLLBACK")
+			rollback()
 			return err
 		}
 		// Disarmed once the transaction is over, committed or not:
@@ -466,11 +497,12 @@ func (t *tenantDB) inTxBatch(batch bool, fn func() error) error {
 		defer func() { _ = t.conn.Exec("PRAGMA " + walBatchPragma + "=0") }()
 	}
 	if err := fn(); err != nil {
-		_ = t.conn.Exec("ROLLBACK")
+		rollback()
 		t.dropResourceCache()
 		return err
 	}
 	if err := t.conn.Exec("COMMIT"); err != nil {
+		t.chainKeyed, t.rowHash = keyed, rowHash
 		t.dropResourceCache()
 		if !t.s.unencrypted {
 			_ = t.conn.Exec("PRAGMA " + walBatchPragma + "=" + walBatchForget)

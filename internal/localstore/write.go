@@ -135,15 +135,16 @@ func (s *Store) WriteLogs(tenant string, ld plog.Logs, policyVersion string) err
 			svc := serviceName(rl.Resource().Attributes())
 			sum.Resources++
 			var rid int64
+			var rd [32]byte
 			age := int64(noAge)
 			for j := 0; j < rl.ScopeLogs().Len(); j++ {
 				sl := rl.ScopeLogs().At(j)
 				if rid == 0 && sl.LogRecords().Len() > 0 {
-					if rid, err = t.resourceID(res); err != nil {
+					if rid, rd, err = t.resourceID(res); err != nil {
 						return err
 					}
 				}
-				ins.startRun(sl.LogRecords().Len(), res, ingested, svc, sl.Scope().Name(), rid, lid)
+				ins.startRun(sl.LogRecords().Len(), res, rd, ingested, svc, sl.Scope().Name(), rid, lid)
 				for k := 0; k < sl.LogRecords().Len(); k++ {
 					lr := sl.LogRecords().At(k)
 					ts := nanos(lr.Timestamp())
@@ -209,6 +210,7 @@ func (s *Store) WriteMetrics(tenant string, md pmetric.Metrics, policyVersion st
 			svc := serviceName(rm.Resource().Attributes())
 			sum.Resources++
 			var rid int64
+			var rd [32]byte
 			age := int64(noAge)
 			for j := 0; j < rm.ScopeMetrics().Len(); j++ {
 				sm := rm.ScopeMetrics().At(j)
@@ -217,11 +219,11 @@ func (s *Store) WriteMetrics(tenant string, md pmetric.Metrics, policyVersion st
 					points += pdatacount.MetricDataPoints(m) // a row per data point
 				}
 				if rid == 0 && points > 0 {
-					if rid, err = t.resourceID(res); err != nil {
+					if rid, rd, err = t.resourceID(res); err != nil {
 						return err
 					}
 				}
-				ins.startRun(points, res, ingested, svc, sm.Scope().Name(), rid, lid)
+				ins.startRun(points, res, rd, ingested, svc, sm.Scope().Name(), rid, lid)
 				for k := 0; k < sm.Metrics().Len(); k++ {
 					m := sm.Metrics().At(k)
 					row := func(ts, start pcommon.Timestamp, value, count, total, detail any, attrs pcommon.Map) error {
@@ -348,15 +350,16 @@ func (s *Store) WriteTraces(tenant string, td ptrace.Traces, policyVersion strin
 			svc := serviceName(rs.Resource().Attributes())
 			sum.Resources++
 			var rid int64
+			var rd [32]byte
 			age := int64(noAge)
 			for j := 0; j < rs.ScopeSpans().Len(); j++ {
 				ss := rs.ScopeSpans().At(j)
 				if rid == 0 && ss.Spans().Len() > 0 {
-					if rid, err = t.resourceID(res); err != nil {
+					if rid, rd, err = t.resourceID(res); err != nil {
 						return err
 					}
 				}
-				ins.startRun(ss.Spans().Len(), res, ingested, svc, ss.Scope().Name(), rid, lid)
+				ins.startRun(ss.Spans().Len(), res, rd, ingested, svc, ss.Scope().Name(), rid, lid)
 				for k := 0; k < ss.Spans().Len(); k++ {
 					sp := ss.Spans().At(k)
 					ts := nanos(sp.StartTimestamp())
