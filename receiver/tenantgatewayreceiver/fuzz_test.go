@@ -75,11 +75,11 @@ func FuzzLokiProto(f *testing.F) {
 	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0x0f})
 	f.Fuzz(func(t *testing.T, body []byte) {
 		if raw, herr := decode("snappy", body, 1<<20); herr == nil {
-			if ld, err := decodeLokiProto(raw); err == nil {
+			if ld, err := decodeLokiProto(raw, decodeLimits{}); err == nil {
 				checkPayload(t, payload{signal: signalLogs, logs: ld})
 			}
 		}
-		if ld, err := decodeLokiProto(body); err == nil {
+		if ld, err := decodeLokiProto(body, decodeLimits{}); err == nil {
 			checkPayload(t, payload{signal: signalLogs, logs: ld})
 		}
 		_, _ = parseLokiLabels(string(body))
@@ -92,7 +92,7 @@ func FuzzLokiJSON(f *testing.F) {
 	f.Add([]byte(`{"streams":[{"stream":{"job":5}}]}`))
 	f.Add([]byte("{\"streams\":[\n{"))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		if ld, err := decodeLokiJSON(body); err == nil {
+		if ld, err := decodeLokiJSON(body, decodeLimits{}); err == nil {
 			checkPayload(t, payload{signal: signalLogs, logs: ld})
 		}
 	})
@@ -106,11 +106,11 @@ func FuzzRemoteWrite(f *testing.F) {
 	f.Add([]byte{0x0a, 0x05, 0x0a})
 	f.Fuzz(func(t *testing.T, body []byte) {
 		if raw, herr := decode("snappy", body, 1<<20); herr == nil {
-			if md, err := decodeRemoteWrite(raw); err == nil {
+			if md, err := decodeRemoteWrite(raw, decodeLimits{}); err == nil {
 				checkPayload(t, payload{signal: signalMetrics, metrics: md})
 			}
 		}
-		if md, err := decodeRemoteWrite(body); err == nil {
+		if md, err := decodeRemoteWrite(body, decodeLimits{}); err == nil {
 			checkPayload(t, payload{signal: signalMetrics, metrics: md})
 		}
 	})

@@ -165,7 +165,7 @@ func TestRemoteWriteStaleMarker(t *testing.T) {
 	}}}
 	pb, err := req.Marshal()
 	require.NoError(t, err)
-	md, err := decodeRemoteWrite(pb)
+	md, err := decodeRemoteWrite(pb, decodeLimits{})
 	require.NoError(t, err)
 	dp := md.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0).Gauge().DataPoints().At(0)
 	assert.True(t, dp.Flags().NoRecordedValue())

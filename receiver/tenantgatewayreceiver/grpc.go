@@ -143,7 +143,7 @@ func (c costCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	buf := data.MaterializeToBuffer(mem.DefaultBufferPool())
 	defer buf.Free()
 	body := buf.ReadOnlyData()
-	cost, flaw := protoScan(signal, body, c.limit)
+	cost, flaw := protoScan(protoSchema(signal), body, c.limit)
 	if cost > c.limit {
 		c.g.counters.series(seriesKey{unauthenticatedTenant, protoOTLPGRPC, signal}).refuse("too_large")
 		return fmt.Errorf("message of %d bytes holds so many OTLP messages that decoding it would take over %d MiB, %d times max_recv_msg_size_mib; split the request",

@@ -26,15 +26,16 @@ func lokiRoute() *route {
 		path: "/loki/api/v1/push", protocol: protoLoki, signal: signalLogs,
 		mediaTypes:     []string{mediaProtobuf, mediaJSON},
 		implicitSnappy: func(mt string) bool { return mt == mediaProtobuf },
-		decode: func(mt string, body []byte) (payload, *httpError) {
+		proto:          func() protoRequest { return lokiPush },
+		decode: func(mt string, body []byte, lim decodeLimits) (payload, *httpError) {
 			var (
 				logs plog.Logs
 				err  error
 			)
 			if mt == mediaJSON {
-				logs, err = decodeLokiJSON(body)
+				logs, err = decodeLokiJSON(body, lim)
 			} else {
-				logs, err = decodeLokiProto(body)
+				logs, err = decodeLokiProto(body, lim)
 			}
 			if err != nil {
 				reason := "invalid_protobuf"
@@ -52,8 +53,10 @@ func lokiRoute() *route {
 // decodeLokiProto converts a Loki PushRequest (already snappy-decoded):
 // each stream becomes a resource with its labels as attributes, each entry
 // a log record with its line as body, its timestamp kept and its
-// structured metadata as attributes.
-func decodeLokiProto(body []byte) (plog.Logs, error) {
+// structured metadata as attributes. A label set (a stream's labels, an
+// entry's metadata) over lim's count, or naming a label twice, is refused
+// before it is built.
+func decodeLokiProto(body []byte, lim decodeLimits) (plog.Logs, error) {
 	var req push.PushRequest
 	if err := req.Unmarshal(body); err != nil {
 		return plog.Logs{}, fmt.Errorf("body is not a valid Loki PushRequest protobuf: %w", err)
@@ -66,31 +69,47 @@ func decodeLokiProto(body []byte) (plog.Logs, error) {
 			return plog.Logs{}, fmt.Errorf("streams[%d].labels: %w", i, err)
 		}
 		sortLabels(labels)
-		records := newLokiStream(logs, labels)
+		records, err := newLokiStream(logs, labels, lim)
+		if err != nil {
+			return plog.Logs{}, fmt.Errorf("streams[%d].labels: %w", i, err)
+		}
 		for j, e := range s.Entries {
 			lr := records.AppendEmpty()
 			lr.SetTimestamp(pcommon.NewTimestampFromTime(e.Timestamp))
 			lr.SetObservedTimestamp(now)
 			lr.Body().SetStr(e.Line)
+			if err := lim.checkLabelCount(len(e.StructuredMetadata)); err != nil {
+				return plog.Logs{}, fmt.Errorf("streams[%d].entries[%d].structuredMetadata: %w", i, j, err)
+			}
 			for _, l := range e.StructuredMetadata {
-				if err := checkLabel(l.Name, l.Value); err != nil {
+				err := checkLabel(l.Name, l.Value)
+				if err == nil {
+					err = putLabel(lr.Attributes(), l.Name, l.Value)
+				}
+				if err != nil {
 					return plog.Logs{}, fmt.Errorf("streams[%d].entries[%d].structuredMetadata: %w", i, j, err)
 				}
-				lr.Attributes().PutStr(l.Name, l.Value)
 			}
 		}
 	}
 	return logs, nil
 }
 
-func newLokiStream(logs plog.Logs, labels [][2]string) plog.LogRecordSlice {
+// newLokiStream is a resource with labels as its attributes, and its
+// records.
+func newLokiStream(logs plog.Logs, labels [][2]string, lim decodeLimits) (plog.LogRecordSlice, error) {
+	if err := lim.checkLabelCount(len(labels)); err != nil {
+		return plog.LogRecordSlice{}, err
+	}
 	rl := logs.ResourceLogs().AppendEmpty()
 	attrs := rl.Resource().Attributes()
 	attrs.EnsureCapacity(len(labels))
 	for _, l := range labels {
-		attrs.PutStr(l[0], l[1])
+		if err := putLabel(attrs, l[0], l[1]); err != nil {
+			return plog.LogRecordSlice{}, err
+		}
 	}
-	return rl.ScopeLogs().AppendEmpty().LogRecords()
+	return rl.ScopeLogs().AppendEmpty().LogRecords(), nil
 }
 
 // lokiJSONRequest is Loki's JSON push body.
@@ -103,7 +122,7 @@ type lokiJSONRequest struct {
 
 // decodeLokiJSON converts Loki's JSON push body:
 // {"streams":[{"stream":{"k":"v"},"values":[["<unix ns>","line",{"k":"v"}]]}]}.
-func decodeLokiJSON(body []byte) (plog.Logs, error) {
+func decodeLokiJSON(body []byte, lim decodeLimits) (plog.Logs, error) {
 	var req lokiJSONRequest
 	if err := json.Unmarshal(body, &req); err != nil {
 		return plog.Logs{}, jsonError("Loki push JSON", body, err)
@@ -119,7 +138,10 @@ func decodeLokiJSON(body []byte) (plog.Logs, error) {
 			labels = append(labels, [2]string{k, v})
 		}
 		sortLabels(labels)
-		records := newLokiStream(logs, labels)
+		records, err := newLokiStream(logs, labels, lim)
+		if err != nil {
+			return plog.Logs{}, fmt.Errorf("streams[%d].stream: %w", i, err)
+		}
 		for j, v := range s.Values {
 			where := fmt.Sprintf("streams[%d].values[%d]", i, j)
 			if len(v) < 2 || len(v) > 3 {
@@ -145,6 +167,9 @@ func decodeLokiJSON(body []byte) (plog.Logs, error) {
 				if err := json.Unmarshal(v[2], &md); err != nil {
 					return plog.Logs{}, fmt.Errorf("%s[2]: structured metadata must be an object of strings, got %s", where, quoteAtMost(string(v[2]), 64))
 				}
+				if err := lim.checkLabelCount(len(md)); err != nil {
+					return plog.Logs{}, fmt.Errorf("%s[2]: %w", where, err)
+				}
 				keys := make([][2]string, 0, len(md))
 				for k, val := range md {
 					if err := checkLabel(k, val); err != nil {
@@ -154,7 +179,7 @@ func decodeLokiJSON(body []byte) (plog.Logs, error) {
 				}
 				sortLabels(keys)
 				for _, kv := range keys {
-					lr.Attributes().PutStr(kv[0], kv[1])
+					lr.Attributes().PutStr(kv[0], kv[1]) // a JSON object's keys: one each
 				}
 			}
 		}

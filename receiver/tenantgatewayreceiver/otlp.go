@@ -19,7 +19,8 @@ func otlpRoute(path, signal string) *route {
 	return &route{
 		path: path, protocol: protoOTLP, signal: signal,
 		mediaTypes: []string{mediaProtobuf, mediaJSON},
-		decode: func(mt string, body []byte) (payload, *httpError) {
+		proto:      func() protoRequest { return otlpProto(signal) },
+		decode: func(mt string, body []byte, _ decodeLimits) (payload, *httpError) {
 			return decodeOTLP(signal, mt == mediaJSON, body)
 		},
 		respond:    func(w http.ResponseWriter, mt string) { respondOTLP(w, signal, mt) },

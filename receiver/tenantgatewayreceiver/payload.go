@@ -51,9 +51,12 @@ type route struct {
 	// implicitSnappy says whether a body of that media type is a snappy
 	// block even without Content-Encoding (Loki protobuf, remote write).
 	implicitSnappy func(mediaType string) bool
-	decode         func(mediaType string, body []byte) (payload, *httpError)
-	respond        func(w http.ResponseWriter, mediaType string)
-	writeError     func(w http.ResponseWriter, r *http.Request, e *httpError)
+	// proto is the protobuf request the route decodes, whose cost is
+	// checked before it is (protoScan).
+	proto      func() protoRequest
+	decode     func(mediaType string, body []byte, lim decodeLimits) (payload, *httpError)
+	respond    func(w http.ResponseWriter, mediaType string)
+	writeError func(w http.ResponseWriter, r *http.Request, e *httpError)
 }
 
 func allRoutes() []*route {

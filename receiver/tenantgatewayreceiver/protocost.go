@@ -18,9 +18,28 @@ import (
 // by appending, and an AnyValue's scalar values, each in a wrapper.
 type protoMsg struct {
 	cost   int64
-	sub    [17]*protoMsg // by field number; OTLP's message fields are all below 17
+	sub    [17]*protoMsg // by field number; the message fields of OTLP, Loki push and remote write are all below 17
 	varint [17]bool
 	elems  [17]int64
+	// perByte is what each byte of a string field costs where the
+	// receiver parses the string into more (a Loki stream's labels).
+	perByte [17]int64
+}
+
+// protoRequest is a request message the gateway decodes: its name, as
+// errors give it ("OTLP protobuf ExportLogsServiceRequest"), and its
+// schema.
+type protoRequest struct {
+	name   string
+	schema *protoMsg
+	// factor: a body may cost at most this many times the tenant's
+	// max_decompressed_bytes.
+	factor int64
+}
+
+// otlpProto is the OTLP export request of signal.
+func otlpProto(signal string) protoRequest {
+	return protoRequest{name: "OTLP protobuf " + otlpRequestName(signal), schema: protoSchema(signal), factor: protoCostFactor}
 }
 
 // protoCostFactor: a protobuf body may cost at most this many times the
@@ -118,7 +137,7 @@ func protoSchema(signal string) *protoMsg {
 // would allocate, by the schema's costs, counted until it passes limit
 // (the scan stops there), or until a flaw (see protoScan).
 func protoCost(signal string, body []byte, limit int64) int64 {
-	cost, _ := protoScan(signal, body, limit)
+	cost, _ := protoScan(protoSchema(signal), body, limit)
 	return cost
 }
 
@@ -129,9 +148,9 @@ func protoCost(signal string, body []byte, limit int64) int64 {
 // small one, a varint's overflow is dropped, a group may end under
 // another number), so what follows a flaw the scan stopped at can decode,
 // uncounted.
-func protoScan(signal string, body []byte, limit int64) (int64, error) {
+func protoScan(schema *protoMsg, body []byte, limit int64) (int64, error) {
 	c := protoCounter{limit: limit}
-	c.scan(body, protoSchema(signal), 0)
+	c.scan(body, schema, 0)
 	return c.cost, c.flaw
 }
 
@@ -180,6 +199,8 @@ func (c *protoCounter) scan(b []byte, m *protoMsg, depth int) bool {
 			c.cost += packedVarintCost * int64(len(v))
 		case m.elems[num] > 0: // a string or bytes value, or numbers packed
 			c.cost += m.elems[num]
+		case m.perByte[num] > 0:
+			c.cost += m.perByte[num] * int64(len(v))
 		case m.sub[num] != nil:
 			c.cost += m.sub[num].cost
 			if c.cost > c.limit {
@@ -203,22 +224,30 @@ func (c *protoCounter) scan(b []byte, m *protoMsg, depth int) bool {
 // checkProtoCost refuses, before it is decoded, a protobuf OTLP body whose
 // messages would cost more than protoCostFactor times maxDecoded bytes of
 // memory to decode.
-// A body the scan cannot read is refused as the decoder would refuse
-// it (see protoScan).
 func checkProtoCost(signal string, body []byte, maxDecoded int64) *httpError {
+	_, herr := checkRequestCost(otlpProto(signal), body, maxDecoded)
+	return herr
+}
+
+// checkRequestCost refuses, before it is decoded, a protobuf body of req
+// whose messages would cost more than req.factor times maxDecoded bytes
+// of memory to decode (and, for Loki and remote write, to convert), and
+// returns what is left of that budget. A body the scan cannot read is
+// refused as the decoder would refuse it (see protoScan).
+func checkRequestCost(req protoRequest, body []byte, maxDecoded int64) (left int64, herr *httpError) {
 	if maxDecoded <= 0 {
-		return nil
+		return 0, nil
 	}
-	limit := protoCostFactor * maxDecoded
-	cost, flaw := protoScan(signal, body, limit)
+	limit := req.factor * maxDecoded
+	cost, flaw := protoScan(req.schema, body, limit)
 	if cost > limit {
-		return errTooLarge("protobuf body of %d bytes holds so many messages that decoding it would take over %d MiB, more than %d times the tenant's max_decompressed_bytes %d; split the request",
-			len(body), limit>>20, protoCostFactor, maxDecoded)
+		return 0, errTooLarge("protobuf body of %d bytes holds so many messages that decoding it would take over %d MiB, more than %d times the tenant's max_decompressed_bytes %d; split the request",
+			len(body), limit>>20, req.factor, maxDecoded)
 	}
 	if flaw != nil {
-		return errBadRequest("invalid_protobuf", "body is not a valid OTLP protobuf %s: %v", otlpRequestName(signal), flaw)
+		return 0, errBadRequest("invalid_protobuf", "body is not a valid %s: %v", req.name, flaw)
 	}
-	return nil
+	return limit - cost, nil
 }
 
 // otlpRequestName is the OTLP request message of signal, as errors name it.

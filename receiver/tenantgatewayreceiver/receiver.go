@@ -306,18 +306,26 @@ func (g *gateway) handle(ctx context.Context, w http.ResponseWriter, r *http.Req
 	}
 
 	// Before any decoder: what the body's messages would cost to decode
-	// (and for JSON, its nesting).
+	// (and for JSON, its nesting). What is left of a protobuf body's
+	// budget bounds what its conversion adds (remote write's labels copied
+	// to each sample).
+	dl := decodeLimits{maxAttrs: limits.MaxAttributesPerRecord}
 	switch {
 	case mt == mediaJSON:
 		if herr := checkJSONCost(body, decodedMax); herr != nil {
 			return 0, 0, herr
 		}
-	case rt.protocol == protoOTLP:
-		if herr := checkProtoCost(rt.signal, body, decodedMax); herr != nil {
+	case mt == mediaProtobuf:
+		req := rt.proto()
+		left, herr := checkRequestCost(req, body, decodedMax)
+		if herr != nil {
 			return 0, 0, herr
 		}
+		if decodedMax > 0 {
+			dl.maxCost, dl.factor = max(left, 1), req.factor
+		}
 	}
-	pl, herr := rt.decode(mt, body)
+	pl, herr := rt.decode(mt, body, dl)
 	if herr != nil {
 		return 0, 0, herr
 	}

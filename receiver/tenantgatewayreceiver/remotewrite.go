@@ -1,6 +1,7 @@
 package tenantgatewayreceiver
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -33,8 +34,13 @@ func remoteWriteRoute() *route {
 			return nil
 		},
 		implicitSnappy: func(string) bool { return true },
-		decode: func(_ string, body []byte) (payload, *httpError) {
-			md, err := decodeRemoteWrite(body)
+		proto:          func() protoRequest { return remoteWrite },
+		decode: func(_ string, body []byte, lim decodeLimits) (payload, *httpError) {
+			md, err := decodeRemoteWrite(body, lim)
+			var fan *fanOutError
+			if errors.As(err, &fan) {
+				return payload{}, errTooLarge("%v", err)
+			}
 			if err != nil {
 				return payload{}, errBadRequest("invalid_protobuf", "%v", err)
 			}
@@ -51,11 +57,16 @@ func remoteWriteRoute() *route {
 // data point per sample with the other labels as attributes. A series is a
 // monotonic cumulative sum when the request's metadata says its family is
 // a counter (or the _bucket/_count/_sum of a histogram or summary), a
-// gauge otherwise.
-func decodeRemoteWrite(body []byte) (pmetric.Metrics, error) {
+// gauge otherwise. Every series is checked before any is converted: its
+// labels (within lim's count, no name twice), and what copying each
+// series' labels to each of its samples would take (within lim's cost).
+func decodeRemoteWrite(body []byte, lim decodeLimits) (pmetric.Metrics, error) {
 	var req prompb.WriteRequest
 	if err := req.Unmarshal(body); err != nil {
 		return pmetric.Metrics{}, fmt.Errorf("body is not a valid remote write WriteRequest protobuf: %w", err)
+	}
+	if err := checkRemoteWriteSeries(req.Timeseries, lim); err != nil {
+		return pmetric.Metrics{}, err
 	}
 	types := make(map[string]prompb.MetricMetadata_MetricType, len(req.Metadata))
 	for _, m := range req.Metadata {
@@ -67,15 +78,13 @@ func decodeRemoteWrite(body []byte) (pmetric.Metrics, error) {
 		byName  map[string]pmetric.Metric
 	}
 	resources := map[[2]string]*resourceEntry{}
+	attrs := pcommon.NewMap()
 	for i, ts := range req.Timeseries {
-		if len(ts.Histograms) > 0 {
-			return pmetric.Metrics{}, fmt.Errorf("timeseries[%d]: native histograms are not supported; send classic histograms", i)
-		}
 		var name, job, instance string
+		attrs.Clear()
+		attrs.EnsureCapacity(len(ts.Labels))
 		for j, l := range ts.Labels {
-			if err := checkRemoteWriteLabel(l.Name, l.Value); err != nil {
-				return pmetric.Metrics{}, fmt.Errorf("timeseries[%d].labels[%d]: %w", i, j, err)
-			}
+			var err error
 			switch l.Name {
 			case "__name__":
 				name = l.Value
@@ -83,10 +92,12 @@ func decodeRemoteWrite(body []byte) (pmetric.Metrics, error) {
 				job = l.Value
 			case "instance":
 				instance = l.Value
+			default:
+				err = putLabel(attrs, l.Name, l.Value)
 			}
-		}
-		if name == "" {
-			return pmetric.Metrics{}, fmt.Errorf("timeseries[%d]: no __name__ label", i)
+			if err != nil {
+				return pmetric.Metrics{}, fmt.Errorf("timeseries[%d].labels[%d]: %w", i, j, err)
+			}
 		}
 		key := [2]string{job, instance}
 		re, ok := resources[key]
@@ -130,16 +141,70 @@ func decodeRemoteWrite(body []byte) (pmetric.Metrics, error) {
 			} else {
 				dp.SetDoubleValue(s.Value)
 			}
-			attrs := dp.Attributes()
-			attrs.EnsureCapacity(len(ts.Labels))
-			for _, l := range ts.Labels {
-				if l.Name != "__name__" && l.Name != "job" && l.Name != "instance" {
-					attrs.PutStr(l.Name, l.Value)
-				}
-			}
+			attrs.CopyTo(dp.Attributes())
 		}
 	}
 	return md, nil
+}
+
+// checkRemoteWriteSeries checks every series before any is converted: its
+// labels (valid, a __name__, within lim's count), no native histograms,
+// and the attributes its samples would carry, each a copy of the series'
+// labels: a series of 1,000 labels and 100,000 samples is 1.2 MB on the
+// wire and 10^8 attributes converted.
+func checkRemoteWriteSeries(series []prompb.TimeSeries, lim decodeLimits) error {
+	var fanOut int64
+	for i, ts := range series {
+		if len(ts.Histograms) > 0 {
+			return fmt.Errorf("timeseries[%d]: native histograms are not supported; send classic histograms", i)
+		}
+		named, attrs := false, 0
+		var special [3]int // __name__, job, instance: not attributes, but given once too
+		for j, l := range ts.Labels {
+			if err := checkRemoteWriteLabel(l.Name, l.Value); err != nil {
+				return fmt.Errorf("timeseries[%d].labels[%d]: %w", i, j, err)
+			}
+			k := -1
+			switch l.Name {
+			case "__name__":
+				k, named = 0, l.Value != ""
+			case "job":
+				k = 1
+			case "instance":
+				k = 2
+			default:
+				attrs++
+			}
+			if k >= 0 {
+				if special[k]++; special[k] > 1 {
+					return fmt.Errorf("timeseries[%d].labels[%d]: label name %q given twice", i, j, l.Name)
+				}
+			}
+		}
+		if !named {
+			return fmt.Errorf("timeseries[%d]: no __name__ label", i)
+		}
+		if err := lim.checkLabelCount(attrs); err != nil {
+			return fmt.Errorf("timeseries[%d]: %w", i, err)
+		}
+		fanOut += int64(len(ts.Samples)) * int64(attrs) * rwAttributeCost
+		if lim.maxCost > 0 && fanOut > lim.maxCost {
+			return &fanOutError{series: i, factor: lim.factor}
+		}
+	}
+	return nil
+}
+
+// fanOutError is a request whose series' labels, copied to each of their
+// samples, would take more than the conversion may.
+type fanOutError struct {
+	series int
+	factor int64
+}
+
+func (e *fanOutError) Error() string {
+	return fmt.Sprintf("by timeseries[%d], decoding the body and copying each series' labels to each of its samples would take more than %d times the tenant's max_decompressed_bytes; split the request",
+		e.series, e.factor)
 }
 
 func isCumulative(name string, types map[string]prompb.MetricMetadata_MetricType) bool {

@@ -1,0 +1,57 @@
+package tenantgatewayreceiver
+
+import (
+	"fmt"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+)
+
+// maxLabelSet bounds a label set (a Loki stream's labels, an entry's
+// structured metadata, a remote write series' labels) where the tenant's
+// max_attributes_per_record is 0 (no limit): each label is put into a
+// pdata map, whose every put searches the map, so a set costs the square
+// of its size, and 20,000 labels in a 184 KiB body took 0.5 s.
+const maxLabelSet = 1024
+
+// decodeLimits are what a Loki or remote write decoder needs of the
+// tenant's limits before it builds anything from a label set.
+type decodeLimits struct {
+	// maxAttrs is the tenant's max_attributes_per_record (0: none).
+	maxAttrs int64
+	// maxCost is the memory the conversion may take beyond what the cost
+	// check counted: what is left of factor times the tenant's
+	// max_decompressed_bytes (0: no bound).
+	maxCost, factor int64
+}
+
+// labelLimit is how many labels one set may hold.
+func (l decodeLimits) labelLimit() int {
+	if l.maxAttrs > 0 && l.maxAttrs < maxLabelSet {
+		return int(l.maxAttrs)
+	}
+	return maxLabelSet
+}
+
+// checkLabelCount refuses a set of n labels over labelLimit, before any
+// of them is put: such a set would be refused by the attribute count
+// after decoding (checkAttributes), at the square of its size.
+func (l decodeLimits) checkLabelCount(n int) error {
+	if lim := l.labelLimit(); n > lim {
+		if int64(lim) == l.maxAttrs {
+			return fmt.Errorf("%d labels, over the tenant's max_attributes_per_record %d", n, lim)
+		}
+		return fmt.Errorf("%d labels, over the %d a label set may hold", n, lim)
+	}
+	return nil
+}
+
+// putLabel puts one label into m as a string attribute, refusing a name
+// the set already holds: Loki and Prometheus refuse a label set that
+// repeats a name, and a later value must not silently replace an earlier.
+func putLabel(m pcommon.Map, name, value string) error {
+	if _, dup := m.Get(name); dup {
+		return fmt.Errorf("label name %q given twice", quoteAtMost(name, 64))
+	}
+	m.PutStr(name, value)
+	return nil
+}
