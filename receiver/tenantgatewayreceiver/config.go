@@ -29,7 +29,19 @@ type Config struct {
 	// auth (normally the same authenticator), under the same limits. Off
 	// unless the block is present.
 	GRPC configoptional.Optional[configgrpc.ServerConfig] `mapstructure:"grpc"`
+	// MaxInFlightBytes bounds, across every tenant, the memory the HTTP
+	// requests being decoded may take at once: each counts its body and
+	// what the cost check says decoding it takes. A request that would go
+	// over is refused with 503 and Retry-After (reason gateway_busy), one
+	// over it alone with 413. Per-tenant limits bound one tenant; this
+	// bounds many at once. 0 turns it off.
+	MaxInFlightBytes int64 `mapstructure:"max_in_flight_bytes"`
 }
+
+// defaultMaxInFlightBytes: 1 GiB, about 25 ordinary OTLP requests of the
+// default 4 MiB limit decoding at once (6 times their size), or 8 of the
+// costliest a tenant may send (32 times).
+const defaultMaxInFlightBytes = 1 << 30
 
 // Validate checks the configuration.
 func (c *Config) Validate() error {
@@ -47,6 +59,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxRequestBodySize < 0 {
 		errs = append(errs, errors.New("max_request_body_size: must not be negative"))
+	}
+	if c.MaxInFlightBytes < 0 {
+		errs = append(errs, errors.New("max_in_flight_bytes: must not be negative (0 turns the bound off)"))
 	}
 	return errors.Join(errs...)
 }

@@ -34,6 +34,8 @@ func TestLoadConfig(t *testing.T) {
 	grpcCfg.NetAddr.Endpoint = "127.0.0.1:4317"
 	grpcCfg.Auth = configoptional.Some(configauth.Config{AuthenticatorID: component.MustNewID("tenantpolicy")})
 	withGRPC.GRPC = configoptional.Some(grpcCfg)
+	inflight := createDefaultConfig().(*Config)
+	inflight.MaxInFlightBytes = 256 << 20
 	tests := []struct {
 		id      component.ID
 		want    *Config
@@ -42,6 +44,8 @@ func TestLoadConfig(t *testing.T) {
 		{id: component.NewID(metadata.Type), want: createDefaultConfig().(*Config)},
 		{id: component.NewIDWithName(metadata.Type, "full"), want: full},
 		{id: component.NewIDWithName(metadata.Type, "grpc"), want: withGRPC},
+		{id: component.NewIDWithName(metadata.Type, "inflight"), want: inflight},
+		{id: component.NewIDWithName(metadata.Type, "badinflight"), wantErr: "max_in_flight_bytes: must not be negative (0 turns the bound off)"},
 		{id: component.NewIDWithName(metadata.Type, "noendpoint"), wantErr: "endpoint: must be set (host:port)"},
 		{id: component.NewIDWithName(metadata.Type, "badencoding"),
 			wantErr: `compression_algorithms[1]: "brotli" is not one of ["" "gzip" "zstd" "zlib" "deflate" "snappy" "x-snappy-framed"]`},

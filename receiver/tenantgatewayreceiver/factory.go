@@ -32,7 +32,7 @@ func createDefaultConfig() component.Config {
 	srv.NetAddr.Endpoint = "localhost:4318"
 	grpc := configgrpc.NewDefaultServerConfig()
 	grpc.NetAddr.Endpoint = "localhost:4317"
-	return &Config{ServerConfig: srv, Policy: component.MustNewID("tenantpolicy"), GRPC: configoptional.Default(grpc)}
+	return &Config{ServerConfig: srv, Policy: component.MustNewID("tenantpolicy"), GRPC: configoptional.Default(grpc), MaxInFlightBytes: defaultMaxInFlightBytes}
 }
 
 func createLogs(_ context.Context, set receiver.Settings, cfg component.Config, next consumer.Logs) (receiver.Logs, error) {

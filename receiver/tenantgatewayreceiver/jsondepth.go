@@ -61,15 +61,17 @@ func scanJSON(body []byte, max int) (objects int, _ *httpError) {
 }
 
 // checkJSONCost refuses, before it is decoded, a JSON body whose objects
-// would cost more than jsonCostFactor times maxDecoded bytes of memory.
-func checkJSONCost(body []byte, maxDecoded int64) *httpError {
+// would cost more than jsonCostFactor times maxDecoded bytes of memory,
+// and returns what they cost.
+func checkJSONCost(body []byte, maxDecoded int64) (int64, *httpError) {
 	objects, herr := scanJSON(body, maxJSONDepth)
-	if herr != nil || maxDecoded <= 0 {
-		return herr
+	if herr != nil {
+		return 0, herr
 	}
-	if cost := int64(objects) * jsonObjectCost; cost > jsonCostFactor*maxDecoded {
-		return errTooLarge("JSON body holds %d objects, which would take about %d MiB to decode, over %d times the tenant's max_decompressed_bytes %d; split the request",
+	cost := int64(objects) * jsonObjectCost
+	if maxDecoded > 0 && cost > jsonCostFactor*maxDecoded {
+		return 0, errTooLarge("JSON body holds %d objects, which would take about %d MiB to decode, over %d times the tenant's max_decompressed_bytes %d; split the request",
 			objects, cost>>20, jsonCostFactor, maxDecoded)
 	}
-	return nil
+	return cost, nil
 }

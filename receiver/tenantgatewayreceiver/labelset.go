@@ -22,6 +22,9 @@ type decodeLimits struct {
 	// check counted: what is left of factor times the tenant's
 	// max_decompressed_bytes (0: no bound).
 	maxCost, factor int64
+	// maxDecoded is the tenant's max_decompressed_bytes (0: none), which
+	// bounds what a Loki JSON push may cost (checkLokiJSONCost).
+	maxDecoded int64
 }
 
 // labelLimit is how many labels one set may hold.

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/grafana/loki/pkg/push"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -36,6 +37,10 @@ func lokiRoute() *route {
 				logs, err = decodeLokiJSON(body, lim)
 			} else {
 				logs, err = decodeLokiProto(body, lim)
+			}
+			var tooCostly *lokiCostError
+			if errors.As(err, &tooCostly) {
+				return payload{}, errTooLarge("%v", err)
 			}
 			if err != nil {
 				reason := "invalid_protobuf"
@@ -123,6 +128,9 @@ type lokiJSONRequest struct {
 // decodeLokiJSON converts Loki's JSON push body:
 // {"streams":[{"stream":{"k":"v"},"values":[["<unix ns>","line",{"k":"v"}]]}]}.
 func decodeLokiJSON(body []byte, lim decodeLimits) (plog.Logs, error) {
+	if err := checkLokiJSONCost(body, lim); err != nil {
+		return plog.Logs{}, err
+	}
 	var req lokiJSONRequest
 	if err := json.Unmarshal(body, &req); err != nil {
 		return plog.Logs{}, jsonError("Loki push JSON", body, err)
@@ -143,37 +151,37 @@ func decodeLokiJSON(body []byte, lim decodeLimits) (plog.Logs, error) {
 			return plog.Logs{}, fmt.Errorf("streams[%d].stream: %w", i, err)
 		}
 		for j, v := range s.Values {
-			where := fmt.Sprintf("streams[%d].values[%d]", i, j)
 			if len(v) < 2 || len(v) > 3 {
-				return plog.Logs{}, fmt.Errorf("%s: want [timestamp, line] or [timestamp, line, {metadata}], got %d elements", where, len(v))
+				return plog.Logs{}, fmt.Errorf("%s: want [timestamp, line] or [timestamp, line, {metadata}], got %d elements", lokiValueAt(i, j), len(v))
 			}
-			var tsStr, line string
-			if err := json.Unmarshal(v[0], &tsStr); err != nil {
-				return plog.Logs{}, fmt.Errorf("%s[0]: timestamp must be a string of Unix nanoseconds, got %s", where, quoteAtMost(string(v[0]), 64))
+			tsRaw, ok := jsonStringBytes(v[0])
+			if !ok {
+				return plog.Logs{}, fmt.Errorf("%s[0]: timestamp must be a string of Unix nanoseconds, got %s", lokiValueAt(i, j), quoteAtMost(string(v[0]), 64))
 			}
-			ts, err := strconv.ParseInt(tsStr, 10, 64)
+			ts, err := strconv.ParseInt(string(tsRaw), 10, 64)
 			if err != nil {
-				return plog.Logs{}, fmt.Errorf("%s[0]: timestamp %q is not an integer of Unix nanoseconds", where, quoteAtMost(tsStr, 64))
+				return plog.Logs{}, fmt.Errorf("%s[0]: timestamp %q is not an integer of Unix nanoseconds", lokiValueAt(i, j), quoteAtMost(string(tsRaw), 64))
 			}
-			if err := json.Unmarshal(v[1], &line); err != nil {
-				return plog.Logs{}, fmt.Errorf("%s[1]: line must be a string, got %s", where, quoteAtMost(string(v[1]), 64))
+			line, ok := jsonStringBytes(v[1])
+			if !ok {
+				return plog.Logs{}, fmt.Errorf("%s[1]: line must be a string, got %s", lokiValueAt(i, j), quoteAtMost(string(v[1]), 64))
 			}
 			lr := records.AppendEmpty()
 			lr.SetTimestamp(pcommon.Timestamp(ts))
 			lr.SetObservedTimestamp(now)
-			lr.Body().SetStr(line)
+			lr.Body().SetStr(string(line))
 			if len(v) == 3 {
 				var md map[string]string
 				if err := json.Unmarshal(v[2], &md); err != nil {
-					return plog.Logs{}, fmt.Errorf("%s[2]: structured metadata must be an object of strings, got %s", where, quoteAtMost(string(v[2]), 64))
+					return plog.Logs{}, fmt.Errorf("%s[2]: structured metadata must be an object of strings, got %s", lokiValueAt(i, j), quoteAtMost(string(v[2]), 64))
 				}
 				if err := lim.checkLabelCount(len(md)); err != nil {
-					return plog.Logs{}, fmt.Errorf("%s[2]: %w", where, err)
+					return plog.Logs{}, fmt.Errorf("%s[2]: %w", lokiValueAt(i, j), err)
 				}
 				keys := make([][2]string, 0, len(md))
 				for k, val := range md {
 					if err := checkLabel(k, val); err != nil {
-						return plog.Logs{}, fmt.Errorf("%s[2]: %w", where, err)
+						return plog.Logs{}, fmt.Errorf("%s[2]: %w", lokiValueAt(i, j), err)
 					}
 					keys = append(keys, [2]string{k, val})
 				}
@@ -185,6 +193,90 @@ func decodeLokiJSON(body []byte, lim decodeLimits) (plog.Logs, error) {
 		}
 	}
 	return logs, nil
+}
+
+// lokiValueAt names a value of a Loki JSON push, for errors: built only
+// when there is one.
+func lokiValueAt(stream, value int) string {
+	return fmt.Sprintf("streams[%d].values[%d]", stream, value)
+}
+
+// jsonStringBytes is the string a JSON string value holds. Where it
+// holds no escape and is valid UTF-8 (raw comes from a body the decoder
+// already checked, so it holds no control character), that is the bytes
+// between its quotes, without json.Unmarshal's allocations; otherwise
+// json.Unmarshal decodes it. ok is false when raw is not a string (null
+// decodes as "", as json.Unmarshal has it).
+func jsonStringBytes(raw []byte) (b []byte, ok bool) {
+	if n := len(raw); n >= 2 && raw[0] == '"' && raw[n-1] == '"' {
+		if in := raw[1 : n-1]; bytes.IndexByte(in, '\\') < 0 && utf8.Valid(in) {
+			return in, true
+		}
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return nil, false
+	}
+	return []byte(s), true
+}
+
+// What a Loki JSON push costs decoded and converted, per element, in
+// bytes: what TestH26xLokiJSONCostBoundsDecoding measured under -race,
+// rounded up by about a quarter. An entry is an array (its RawMessages,
+// a log record), a stream or an entry's metadata an object (a resource,
+// or a map), each label a key (a map entry, an attribute). Strings cost
+// about three times their size (a RawMessage's copy, the string, a map
+// key), which the factor covers.
+const (
+	lokiJSONArrayCost  = 1
+	lokiJSONObjectCost = 1
+	lokiJSONKeyCost    = 1
+)
+
+// lokiJSONCost is what decoding and converting a Loki JSON push would
+// allocate, by one pass over its bytes (after scanJSON's, which checked
+// its nesting): each array, object and key at its cost.
+func lokiJSONCost(body []byte) int64 {
+	var arrays, objects, keys int64
+	for i := 0; i < len(body); i++ {
+		switch body[i] {
+		case '"':
+			for i++; i < len(body) && body[i] != '"'; i++ {
+				if body[i] == '\\' {
+					i++
+				}
+			}
+		case '[':
+			arrays++
+		case '{':
+			objects++
+		case ':':
+			keys++
+		}
+	}
+	return arrays*lokiJSONArrayCost + objects*lokiJSONObjectCost + keys*lokiJSONKeyCost
+}
+
+// lokiCostError is a Loki JSON push that would cost more to decode and
+// convert than the tenant's budget: refused with 413.
+type lokiCostError struct{ cost, maxDecoded int64 }
+
+func (e *lokiCostError) Error() string {
+	return fmt.Sprintf("Loki push JSON body would take about %d MiB to decode, its entries, streams and labels counted, over %d times the tenant's max_decompressed_bytes %d; split the request",
+		e.cost>>20, promCostFactor, e.maxDecoded)
+}
+
+// checkLokiJSONCost refuses a Loki JSON push whose arrays, objects and
+// keys would cost more than promCostFactor times the tenant's
+// max_decompressed_bytes to decode and convert, before it is decoded.
+func checkLokiJSONCost(body []byte, lim decodeLimits) error {
+	if lim.maxDecoded <= 0 {
+		return nil
+	}
+	if cost := lokiJSONCost(body); cost > promCostFactor*lim.maxDecoded {
+		return &lokiCostError{cost: cost, maxDecoded: lim.maxDecoded}
+	}
+	return nil
 }
 
 // jsonError names where a JSON body went wrong: line, column and offset,

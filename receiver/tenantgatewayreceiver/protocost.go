@@ -232,9 +232,9 @@ func checkProtoCost(signal string, body []byte, maxDecoded int64) *httpError {
 // checkRequestCost refuses, before it is decoded, a protobuf body of req
 // whose messages would cost more than req.factor times maxDecoded bytes
 // of memory to decode (and, for Loki and remote write, to convert), and
-// returns what is left of that budget. A body the scan cannot read is
-// refused as the decoder would refuse it (see protoScan).
-func checkRequestCost(req protoRequest, body []byte, maxDecoded int64) (left int64, herr *httpError) {
+// returns what they cost. A body the scan cannot read is refused as the
+// decoder would refuse it (see protoScan).
+func checkRequestCost(req protoRequest, body []byte, maxDecoded int64) (int64, *httpError) {
 	if maxDecoded <= 0 {
 		return 0, nil
 	}
@@ -247,7 +247,7 @@ func checkRequestCost(req protoRequest, body []byte, maxDecoded int64) (left int
 	if flaw != nil {
 		return 0, errBadRequest("invalid_protobuf", "body is not a valid %s: %v", req.name, flaw)
 	}
-	return limit - cost, nil
+	return cost, nil
 }
 
 // otlpRequestName is the OTLP request message of signal, as errors name it.

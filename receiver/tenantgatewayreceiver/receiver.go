@@ -64,6 +64,7 @@ type gateway struct {
 	certs     atomic.Pointer[certIndex]
 	encodings []string
 	serverMax int64
+	inFlight  inFlight
 
 	server     *http.Server
 	addr       net.Addr
@@ -99,6 +100,7 @@ func (g *gateway) Start(ctx context.Context, host component.Host) error {
 		srv.MaxRequestBodySize = defaultMaxRequestBodySize
 	}
 	g.serverMax = srv.MaxRequestBodySize
+	g.inFlight.max = g.cfg.MaxInFlightBytes
 	ln, err := srv.ToListener(ctx)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", srv.NetAddr.Endpoint, err)
@@ -309,22 +311,27 @@ func (g *gateway) handle(ctx context.Context, w http.ResponseWriter, r *http.Req
 	// (and for JSON, its nesting). What is left of a protobuf body's
 	// budget bounds what its conversion adds (remote write's labels copied
 	// to each sample).
-	dl := decodeLimits{maxAttrs: limits.MaxAttributesPerRecord}
+	dl := decodeLimits{maxAttrs: limits.MaxAttributesPerRecord, maxDecoded: decodedMax}
+	var cost int64
 	switch {
 	case mt == mediaJSON:
-		if herr := checkJSONCost(body, decodedMax); herr != nil {
+		if cost, herr = checkJSONCost(body, decodedMax); herr != nil {
 			return 0, 0, herr
 		}
 	case mt == mediaProtobuf:
 		req := rt.proto()
-		left, herr := checkRequestCost(req, body, decodedMax)
-		if herr != nil {
+		if cost, herr = checkRequestCost(req, body, decodedMax); herr != nil {
 			return 0, 0, herr
 		}
 		if decodedMax > 0 {
-			dl.maxCost, dl.factor = max(left, 1), req.factor
+			dl.maxCost, dl.factor = max(req.factor*decodedMax-cost, 1), req.factor
 		}
 	}
+	release, herr := g.inFlight.take(int64(len(body)) + cost)
+	if herr != nil {
+		return 0, 0, herr
+	}
+	defer release()
 	pl, herr := rt.decode(mt, body, dl)
 	if herr != nil {
 		return 0, 0, herr
