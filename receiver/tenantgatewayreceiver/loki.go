@@ -228,9 +228,9 @@ func jsonStringBytes(raw []byte) (b []byte, ok bool) {
 // about three times their size (a RawMessage's copy, the string, a map
 // key), which the factor covers.
 const (
-	lokiJSONArrayCost  = 1
-	lokiJSONObjectCost = 1
-	lokiJSONKeyCost    = 1
+	lokiJSONArrayCost  = 544 // 423 an entry ["1",""]
+	lokiJSONObjectCost = 608 // 473 a stream {}, 328 an entry's metadata {}
+	lokiJSONKeyCost    = 448 // 336 a metadata label, 286 a stream label
 )
 
 // lokiJSONCost is what decoding and converting a Loki JSON push would

@@ -149,17 +149,23 @@ func decodeRemoteWrite(body []byte, lim decodeLimits) (pmetric.Metrics, error) {
 
 // checkRemoteWriteSeries checks every series before any is converted: its
 // labels (valid, a __name__, within lim's count), no native histograms,
-// and the attributes its samples would carry, each a copy of the series'
-// labels: a series of 1,000 labels and 100,000 samples is 1.2 MB on the
+// the resource and metric it may start, and the attributes its samples
+// would carry, each a copy of the series' labels: a series of 1,000 labels and 100,000 samples is 1.2 MB on the
 // wire and 10^8 attributes converted.
 func checkRemoteWriteSeries(series []prompb.TimeSeries, lim decodeLimits) error {
-	var fanOut int64
+	var (
+		fanOut int64
+		prev   [3]string // the previous series' __name__, job and instance
+	)
 	for i, ts := range series {
 		if len(ts.Histograms) > 0 {
 			return fmt.Errorf("timeseries[%d]: native histograms are not supported; send classic histograms", i)
 		}
 		named, attrs := false, 0
-		var special [3]int // __name__, job, instance: not attributes, but given once too
+		var (
+			special [3]int    // __name__, job, instance: not attributes, but given once too
+			values  [3]string // their values
+		)
 		for j, l := range ts.Labels {
 			if err := checkRemoteWriteLabel(l.Name, l.Value); err != nil {
 				return fmt.Errorf("timeseries[%d].labels[%d]: %w", i, j, err)
@@ -179,6 +185,7 @@ func checkRemoteWriteSeries(series []prompb.TimeSeries, lim decodeLimits) error 
 				if special[k]++; special[k] > 1 {
 					return fmt.Errorf("timeseries[%d].labels[%d]: label name %q given twice", i, j, l.Name)
 				}
+				values[k] = l.Value
 			}
 		}
 		if !named {
@@ -188,6 +195,17 @@ func checkRemoteWriteSeries(series []prompb.TimeSeries, lim decodeLimits) error 
 			return fmt.Errorf("timeseries[%d]: %w", i, err)
 		}
 		fanOut += int64(len(ts.Samples)) * int64(attrs) * rwAttributeCost
+		// A series may start a resource (a job and instance not seen
+		// before) and a metric (a name not seen in its resource): one
+		// whose job, instance or name differs from the previous series'
+		// is counted as starting them, without a map to know.
+		switch {
+		case i == 0 || values[1] != prev[1] || values[2] != prev[2]:
+			fanOut += rwResourceCost + rwMetricCost
+		case values[0] != prev[0]:
+			fanOut += rwMetricCost
+		}
+		prev = values
 		if lim.maxCost > 0 && fanOut > lim.maxCost {
 			return &fanOutError{series: i, factor: lim.factor}
 		}
