@@ -30,7 +30,7 @@ func TestH26rResumeStopsWhereWalksMeet(t *testing.T) {
 			fill := randomStrings(r, alphabet, 1, n, n)[0]
 			p := pats[r.IntN(len(pats))]
 			if r.IntN(2) == 0 {
-				p = strings.ToUpper(p)
+				p = h26rUpper(p)
 			}
 			w := min(a.warm, pairWarm)
 			m := (n + w + 1) / 2
@@ -100,8 +100,57 @@ type h26rAutomaton struct {
 	patterns []string
 }
 
-func h26rMatcher(t *testing.T, p *policy.Policy) *Matcher {
+func h26rMatcher(t testing.TB, p *policy.Policy) *Matcher {
 	m, err := NewMatcher(p)
 	require.NoError(t, err)
 	return m
+}
+
+// TestH26rReadOutMatchesReference: appendAll's read-out (eight dense
+// states by one OR of their match bits; the highest of four where the
+// automaton has sparse states) gives the reference's matches, in order,
+// on strings packed with patterns at every offset, for the dense automata
+// above and the same patterns with every state it can made sparse.
+func TestH26rReadOutMatchesReference(t *testing.T) {
+	for name, ha := range h26rAutomata(t) {
+		sparse, err := newAutomatonBudget(ha.patterns, 0)
+		require.NoError(t, err)
+		r := rand.New(rand.NewPCG(27, uint64(len(name))))
+		alphabet := h13Alphabet(ha.automaton)
+		for _, a := range []*automaton{ha.automaton, sparse} {
+			found := 0
+			for range 2000 {
+				var b strings.Builder
+				for b.Len() < 10+r.IntN(150) {
+					if r.IntN(3) == 0 {
+						b.WriteString(randomStrings(r, alphabet, 1, 0, 9)[0])
+						continue
+					}
+					p := ha.patterns[r.IntN(len(ha.patterns))]
+					if r.IntN(2) == 0 {
+						p = h26rUpper(p)
+					}
+					b.WriteString(p)
+				}
+				s := b.String()
+				want := a.appendMatches(nil, appendLower(nil, s))
+				got, _, _ := a.scan(nil, s, nil)
+				require.Equal(t, want, got, "%s (sparse states %d): matches in %q", name, len(a.sparse), s)
+				found += len(got)
+			}
+			require.Positive(t, found, name)
+		}
+	}
+}
+
+// h26rUpper is s with its ASCII letters upper-cased, its other bytes as
+// they are.
+func h26rUpper(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'a' <= c && c <= 'z' {
+			b[i] = c - 'a' + 'A'
+		}
+	}
+	return string(b)
 }
