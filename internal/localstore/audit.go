@@ -253,8 +253,16 @@ func tallyTables(conn *sqlite3.Conn, h *rowHasher, v int) (map[string]RowsTally,
 // name order, and hands each table's row count and sum to each: what a
 // chain upgrade records and what verify checks the chain against.
 func sumTables(conn *sqlite3.Conn, h *rowHasher, v int, each func(table string, sum rowSum, n int64) error) error {
+	legacy, err := isTable(conn, "logs")
+	if err != nil {
+		return err
+	}
 	for _, table := range chainTables {
-		st, _, err := conn.Prepare(hashedRows(table, v) + " ORDER BY id")
+		q := hashedRows(table, v)
+		if legacy {
+			q = "SELECT * FROM " + table // format 0 (read only here): the tables as they are
+		}
+		st, _, err := conn.Prepare(q + " ORDER BY id")
 		if err != nil && table == lineageTable && strings.Contains(err.Error(), "no such table") {
 			// A store no Tenancy with lineage has written to yet (read
 			// only here): it has no lineage rows.
@@ -332,6 +340,13 @@ type ingestDetail struct {
 // rows the chain accounts for; then it compares them with the rows the
 // tables hold.
 func verifyChain(conn *sqlite3.Conn, key []byte) (VerifyResult, error) {
+	// One read transaction: every statement below reads one snapshot, so
+	// a collector committing meanwhile is not taken for rows inserted
+	// outside the store.
+	if err := conn.Exec("BEGIN"); err != nil {
+		return VerifyResult{}, err
+	}
+	defer func() { _ = conn.Exec("COMMIT") }()
 	format, err := userVersion(conn)
 	if err != nil {
 		return VerifyResult{}, err
@@ -400,6 +415,10 @@ func verifyChain(conn *sqlite3.Conn, key []byte) (VerifyResult, error) {
 		// and sets it in the transaction that appends the entry.
 		return res, &ChainError{Seq: res.HeadSeq + 1, Reason: fmt.Sprintf("the database is marked as hashing rows under row hash 2 (format %d) but its chain has no %s entry: it was removed", format, rowHashUpgrade)}
 	}
+	legacy, err := checkLayout(conn)
+	if err != nil {
+		return res, err
+	}
 	h := newRowHasher(key)
 	err = sumTables(conn, h, res.RowHash, func(table string, sum rowSum, n int64) error {
 		res.Rows += n
@@ -420,6 +439,9 @@ func verifyChain(conn *sqlite3.Conn, key []byte) (VerifyResult, error) {
 	})
 	if err != nil {
 		return res, err
+	}
+	if legacy {
+		return res, nil // format 0 has no resources
 	}
 	return res, checkResources(conn)
 }
@@ -483,19 +505,15 @@ func upgradeTallies(e AuditEntry, want map[string]*RowsTally, sums map[string]*r
 // row names is no record's and is not checked against the chain (it
 // cannot stand in for one: a row's hash holds its resource's digest, and
 // a later ingest of the same JSON reuses it only if that is its JSON).
-// A database of format 0 has no resources.
+// resources is a table (checkLayout).
 func checkResources(conn *sqlite3.Conn) error {
-	has, err := isTable(conn, "resources")
-	if err != nil || !has {
-		return err
-	}
 	st, _, err := conn.Prepare(`SELECT id, digest, json FROM resources ORDER BY id`)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	for st.Step() {
-		d := resourceDigest(st.ColumnText(2))
+		d := sha256.Sum256(st.ColumnRawText(2)) // resourceDigest, on SQLite's copy: a resource of many MiB is not copied twice
 		if st.ColumnType(1) != sqlite3.BLOB || !bytes.Equal(st.ColumnRawBlob(1), d[:]) {
 			return &RowsError{Table: "resources", Reason: fmt.Sprintf("resource %d's digest is not the SHA-256 of its JSON: the resource was edited", st.ColumnInt64(0))}
 		}

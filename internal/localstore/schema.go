@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/ncruces/go-sqlite3"
 )
@@ -203,32 +204,122 @@ func selectColumns(view, r string, json func() string) string {
 	return b.String()
 }
 
-// views is the SQL creating the views. A LEFT JOIN: a row whose resource
-// went missing still shows (its resource NULL, which its hash does not
-// match), and a query that reads no resource skips resources.
+// views is the SQL creating the views: each is its table's rows as row
+// hash 1 takes them (hashedRows). A LEFT JOIN: a row whose resource went
+// missing still shows (its resource NULL, which its hash does not match),
+// and a query that reads no resource skips resources.
 func views() string {
 	var b strings.Builder
 	for _, v := range []string{"logs", "datapoints", "spans"} {
-		fmt.Fprintf(&b, "CREATE VIEW IF NOT EXISTS %s AS SELECT %s FROM %s AS r LEFT JOIN resources AS res ON res.id = r.resource_id;\n",
-			v, selectColumns(v, "r", func() string { return "res.json" }), rowTables[v])
+		fmt.Fprintf(&b, "CREATE VIEW IF NOT EXISTS %s AS %s;\n", v, hashedRows(v, rowHash1))
 	}
 	return b.String()
 }
 
 // hashedRows is the SELECT (without WHERE or ORDER BY) of a chain
-// table's rows as row hash v takes them (sumRows): under 1 the view's rows
-// (SELECT *, the resource's JSON in column resource), under 2 the same
-// columns from the rows table with the resource's digest in column
-// resource, so no resource's JSON is read per row. The lineage table has
-// no resource: the same under both. Every row hash of data rows (ingest
-// aside, which hashes the values it binds), retention's, audit verify's,
-// a backup's and the upgrades', reads through it.
+// table's rows as row hash v takes them (sumRows): id, then the view's
+// columns from the rows table, with the resource's JSON (row hash 1: what
+// the view gives) or its digest (row hash 2, so no resource's JSON is
+// read per row) in column resource. It reads the tables, not the views:
+// a view redefined in the file cannot show the hashes other rows than it
+// shows a query (audit verify checks the views are views()'s). The
+// lineage table has no resource: the same under both. Every row hash of
+// data rows (ingest aside, which hashes the values it binds), retention's,
+// audit verify's, a backup's and the upgrades', reads through it; a
+// database of format 0 (legacy) is read as its tables are (sumTables).
 func hashedRows(table string, v int) string {
-	if v < rowHash2 || rowTables[table] == "" {
+	if rowTables[table] == "" {
 		return "SELECT * FROM " + table
 	}
-	return "SELECT " + selectColumns(table, "r", func() string { return "res.digest" }) + " FROM " + rowTables[table] +
+	res := "res.json"
+	if v >= rowHash2 {
+		res = "res.digest"
+	}
+	return "SELECT " + selectColumns(table, "r", func() string { return res }) + " FROM " + rowTables[table] +
 		" AS r LEFT JOIN resources AS res ON res.id = r.resource_id"
+}
+
+// layoutTables are the tables under the views, in a database of format 2
+// or later.
+var layoutTables = []string{"resources", "log_rows", "datapoint_rows", "span_rows"}
+
+// checkLayout says whether the database is of format 0 (legacy: the
+// tables logs, datapoints and spans), and otherwise checks that the
+// views are views()'s and the tables under them tables: queries, exports
+// and lineage read the views and resources' JSON, the row hashes the
+// tables and resources' digests (hashedRows), so a view redefined in the
+// file, or resources replaced by a view, would show queries rows the
+// chain does not account for while the hashes pass.
+func checkLayout(conn *sqlite3.Conn) (legacy bool, err error) {
+	if legacy, err = isTable(conn, "logs"); err != nil || legacy {
+		return legacy, err
+	}
+	want, err := canonicalViews()
+	if err != nil {
+		return false, err
+	}
+	st, _, err := conn.Prepare(`SELECT type, sql FROM sqlite_schema WHERE name = ?`)
+	if err != nil {
+		return false, err
+	}
+	defer st.Close()
+	check := func(name, typ, sql string) error {
+		_ = st.BindText(1, name)
+		ok := st.Step() && st.ColumnText(0) == typ && (sql == "" || st.ColumnText(1) == sql) && !st.Step()
+		if err := st.Reset(); err != nil {
+			return err
+		}
+		if !ok {
+			return &RowsError{Table: name, Reason: fmt.Sprintf("the database's %s is not the %s the store made: its layout was changed outside the store", name, typ)}
+		}
+		return nil
+	}
+	for _, name := range layoutTables {
+		if err := check(name, "table", ""); err != nil {
+			return false, err
+		}
+	}
+	for _, name := range []string{"logs", "datapoints", "spans"} {
+		if err := check(name, "view", want[name]); err != nil {
+			return false, err
+		}
+	}
+	return false, nil
+}
+
+var canonical struct {
+	once  sync.Once
+	views map[string]string
+	err   error
+}
+
+// canonicalViews is the SQL sqlite_schema holds for each of views()'s
+// views (SQLite normalizes the statement: made once, in memory).
+func canonicalViews() (map[string]string, error) {
+	canonical.once.Do(func() {
+		conn, err := sqlite3.Open(":memory:")
+		if err != nil {
+			canonical.err = err
+			return
+		}
+		defer conn.Close()
+		if err := conn.Exec(schema + views()); err != nil {
+			canonical.err = err
+			return
+		}
+		st, _, err := conn.Prepare(`SELECT name, sql FROM sqlite_schema WHERE type = 'view'`)
+		if err != nil {
+			canonical.err = err
+			return
+		}
+		defer st.Close()
+		canonical.views = map[string]string{}
+		for st.Step() {
+			canonical.views[st.ColumnText(0)] = st.ColumnText(1)
+		}
+		canonical.err = st.Err()
+	})
+	return canonical.views, canonical.err
 }
 
 // chainTables are the tables whose rows the audit chain accounts for: the
