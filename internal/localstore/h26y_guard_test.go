@@ -82,8 +82,7 @@ func TestH26yRowHash1CaughtSchemaEdits(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir, master := seededAs(t, true)
 			tamperDB(t, dir, master, "acme", tc.sql)
-			res, err := h26hVerify(t, dir, master)
-			assert.Equal(t, rowHash1, res.RowHash)
+			_, err := h26hVerify(t, dir, master)
 			var re *RowsError
 			require.ErrorAs(t, err, &re)
 		})
