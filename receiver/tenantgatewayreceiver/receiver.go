@@ -318,6 +318,11 @@ func (g *gateway) handle(ctx context.Context, w http.ResponseWriter, r *http.Req
 		if cost, herr = checkJSONCost(body, decodedMax); herr != nil {
 			return 0, 0, herr
 		}
+		if rt.protocol == protoLoki {
+			// Loki's entries are arrays, which the object count does not
+			// see; its decoder checks this cost against the tenant's bound.
+			cost = max(cost, lokiJSONCost(body))
+		}
 	case mt == mediaProtobuf:
 		req := rt.proto()
 		if cost, herr = checkRequestCost(req, body, decodedMax); herr != nil {
