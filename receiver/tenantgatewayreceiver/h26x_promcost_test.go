@@ -305,6 +305,9 @@ func TestH26xLokiJSONCostBoundsDecoding(t *testing.T) {
 		{"streams", func(k int) string {
 			return `{"streams":[` + join(k, func(int) string { return `{}` }) + `]}`
 		}},
+		{"streams_with_a_label", func(k int) string {
+			return `{"streams":[` + join(k, func(int) string { return `{"stream":{"a":""}}` }) + `]}`
+		}},
 		{"stream_labels", func(k int) string {
 			return `{"streams":[{"stream":{` + join(k, func(i int) string { return fmt.Sprintf(`"a%d":""`, i) }) + `}}]}`
 		}},

@@ -120,9 +120,75 @@ func newLokiStream(logs plog.Logs, labels [][2]string, lim decodeLimits) (plog.L
 // lokiJSONRequest is Loki's JSON push body.
 type lokiJSONRequest struct {
 	Streams []struct {
-		Stream map[string]string   `json:"stream"`
+		Stream lokiJSONLabels      `json:"stream"`
 		Values [][]json.RawMessage `json:"values"`
 	} `json:"streams"`
+}
+
+// lokiJSONLabels is a stream's labels, a JSON object of strings, and the
+// name it repeats, if any: encoding/json keeps the last value of a key
+// given twice, where Loki's protobuf push is refused.
+type lokiJSONLabels struct {
+	m        map[string]string
+	repeated string
+}
+
+func (l *lokiJSONLabels) UnmarshalJSON(b []byte) error {
+	if err := json.Unmarshal(b, &l.m); err != nil {
+		return err
+	}
+	l.repeated = repeatedJSONKey(b, len(l.m))
+	return nil
+}
+
+// repeatedJSONKey is a key the JSON object b gives twice, "" if it gives
+// each once: b holds more keys than the n its map decoded to. Keys are
+// counted as the colons outside strings at the object's top level; the
+// name is found, on that path only, by reading b's keys.
+func repeatedJSONKey(b []byte, n int) string {
+	keys, depth := 0, 0
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			for i++; i < len(b) && b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++
+				}
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+		case ':':
+			if depth == 1 {
+				keys++
+			}
+		}
+	}
+	if keys <= n {
+		return ""
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	seen := map[string]bool{}
+	if _, err := dec.Token(); err != nil { // {
+		return "?"
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			break
+		}
+		key, _ := tok.(string)
+		if seen[key] {
+			return key
+		}
+		seen[key] = true
+		var skip json.RawMessage
+		if dec.Decode(&skip) != nil {
+			break
+		}
+	}
+	return "?"
 }
 
 // decodeLokiJSON converts Loki's JSON push body:
@@ -138,8 +204,11 @@ func decodeLokiJSON(body []byte, lim decodeLimits) (plog.Logs, error) {
 	logs := plog.NewLogs()
 	now := pcommon.NewTimestampFromTime(time.Now())
 	for i, s := range req.Streams {
-		labels := make([][2]string, 0, len(s.Stream))
-		for k, v := range s.Stream {
+		if s.Stream.repeated != "" {
+			return plog.Logs{}, fmt.Errorf("streams[%d].stream: label name %q given twice", i, quoteAtMost(s.Stream.repeated, 64))
+		}
+		labels := make([][2]string, 0, len(s.Stream.m))
+		for k, v := range s.Stream.m {
 			if err := checkLabel(k, v); err != nil {
 				return plog.Logs{}, fmt.Errorf("streams[%d].stream: %w", i, err)
 			}
@@ -177,6 +246,9 @@ func decodeLokiJSON(body []byte, lim decodeLimits) (plog.Logs, error) {
 				}
 				if err := lim.checkLabelCount(len(md)); err != nil {
 					return plog.Logs{}, fmt.Errorf("%s[2]: %w", lokiValueAt(i, j), err)
+				}
+				if k := repeatedJSONKey(v[2], len(md)); k != "" {
+					return plog.Logs{}, fmt.Errorf("%s[2]: label name %q given twice", lokiValueAt(i, j), quoteAtMost(k, 64))
 				}
 				keys := make([][2]string, 0, len(md))
 				for k, val := range md {
@@ -229,7 +301,7 @@ func jsonStringBytes(raw []byte) (b []byte, ok bool) {
 // key), which the factor covers.
 const (
 	lokiJSONArrayCost  = 544 // 423 an entry ["1",""]
-	lokiJSONObjectCost = 608 // 473 a stream {}, 328 an entry's metadata {}
+	lokiJSONObjectCost = 608 // 576 a stream {}, 328 an entry's metadata {}
 	lokiJSONKeyCost    = 448 // 336 a metadata label, 286 a stream label
 )
 
