@@ -311,6 +311,16 @@ type pass struct {
 	// a record's attribute map: records of one kind list the same keys in
 	// the same order, and comparing a key is cheaper than hashing it.
 	slots [16]keySlot
+	// severity is the last log severity text of the current resource that
+	// needed no change (setClean).
+	severity cleanMemo
+}
+
+// cleanMemo is the last value of a field that needed no change under the
+// current resource's rules.
+type cleanMemo struct {
+	s  string
+	ok bool
 }
 
 type classCount struct {
@@ -387,6 +397,7 @@ func (ps *pass) resource(attrs pcommon.Map) {
 	ps.tenant = statsTenant(ps.ru, id)
 	clear(ps.keys)
 	ps.slots = [len(ps.slots)]keySlot{}
+	ps.severity = cleanMemo{}
 }
 
 // flush ends a record (a log record, span or data point) whose
@@ -800,6 +811,23 @@ func (ps *pass) setStr(s string, set func(string)) {
 	if out, changed, _ := ps.str(s); changed {
 		set(out)
 	}
+}
+
+// setClean is setStr for a field whose value repeats from record to
+// record (a log's severity text, "Info" on most): a value equal to the
+// last one memo holds needed no change, so it needs no scan. Redacting a
+// string depends only on the string and the resource's rules (resource
+// forgets the memo), and a string that needs no change counts nothing.
+func (ps *pass) setClean(memo *cleanMemo, s string, set func(string)) {
+	if memo.ok && s == memo.s {
+		return
+	}
+	out, changed, _ := ps.str(s)
+	if changed {
+		set(out)
+		return
+	}
+	*memo = cleanMemo{s, true}
 }
 
 // foreignIn reports whether s holds another tenant's identifier.

@@ -29,7 +29,7 @@ func (r *Redactor) Logs(ld plog.Logs) Stats {
 				ps.carve = true
 				ps.value(lr.Body())
 				ps.carve = false
-				ps.setStr(lr.SeverityText(), lr.SetSeverityText)
+				ps.setClean(&ps.severity, lr.SeverityText(), lr.SetSeverityText)
 				ps.setStr(lr.EventName(), lr.SetEventName)
 				ps.flush(lr.Attributes())
 			}
