@@ -415,7 +415,7 @@ func verifyChain(conn *sqlite3.Conn, key []byte) (VerifyResult, error) {
 		// and sets it in the transaction that appends the entry.
 		return res, &ChainError{Seq: res.HeadSeq + 1, Reason: fmt.Sprintf("the database is marked as hashing rows under row hash 2 (format %d) but its chain has no %s entry: it was removed", format, rowHashUpgrade)}
 	}
-	legacy, err := checkLayout(conn)
+	legacy, err := checkLayout(conn, res.RowHash)
 	if err != nil {
 		return res, err
 	}

@@ -460,3 +460,40 @@ func TestH26hVerifyReadsOneSnapshot(t *testing.T) {
 		}
 	}
 }
+
+// Format 0's layout (the three record tables) is taken as such only under
+// a chain on row hash 1 (a chain on 2 is written only after the
+// conversion), and only whole.
+func TestH26hFormat0LayoutOnlyWhole(t *testing.T) {
+	asTables := func(views ...string) string {
+		sql := ""
+		for _, v := range views {
+			sql += "CREATE TABLE t_" + v + " AS " + hashedRows(v, rowHash1) + "; DROP VIEW " + v + "; ALTER TABLE t_" + v + " RENAME TO " + v + ";"
+		}
+		return sql
+	}
+	for _, tc := range []struct {
+		name string
+		old  bool
+		sql  string
+		ok   bool
+	}{
+		{"the three as tables, row hash 1", true, asTables("logs", "datapoints", "spans"), true},
+		{"the three as tables, row hash 2", false, asTables("logs", "datapoints", "spans"), false},
+		{"logs alone as a table, row hash 1", true, asTables("logs"), false},
+		{"logs alone as a table, row hash 2", false, asTables("logs"), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, master := seededAs(t, tc.old)
+			tamperDB(t, dir, master, "acme", tc.sql)
+			_, err := h26hVerify(t, dir, master)
+			if tc.ok {
+				require.NoError(t, err)
+				return
+			}
+			var re *RowsError
+			require.ErrorAs(t, err, &re)
+			assert.Contains(t, re.Reason, "layout was changed")
+		})
+	}
+}

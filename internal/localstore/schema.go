@@ -250,9 +250,28 @@ var layoutTables = []string{"resources", "log_rows", "datapoint_rows", "span_row
 // tables and resources' digests (hashedRows), so a view redefined in the
 // file, or resources replaced by a view, would show queries rows the
 // chain does not account for while the hashes pass.
-func checkLayout(conn *sqlite3.Conn) (legacy bool, err error) {
-	if legacy, err = isTable(conn, "logs"); err != nil || legacy {
-		return legacy, err
+//
+// Format 0 is the three record tables; never under a chain on row hash 2
+// (v), which a Tenancy of format 3 begins or upgrades only once it has
+// converted the database, at its open.
+func checkLayout(conn *sqlite3.Conn, v int) (legacy bool, err error) {
+	tables := 0
+	for _, name := range []string{"logs", "datapoints", "spans"} {
+		is, err := isTable(conn, name)
+		if err != nil {
+			return false, err
+		}
+		if is {
+			tables++
+		}
+	}
+	switch {
+	case tables == 3 && v >= rowHash2:
+		return false, &RowsError{Table: "logs", Reason: "the database has format 0's tables under a chain on row hash 2, which is only written after the conversion: its layout was changed outside the store"}
+	case tables == 3:
+		return true, nil
+	case tables > 0:
+		return false, &RowsError{Table: "logs", Reason: "the database has some of format 0's tables and some of the views: its layout was changed outside the store"}
 	}
 	want, err := canonicalViews()
 	if err != nil {
