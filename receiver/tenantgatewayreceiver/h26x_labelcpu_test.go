@@ -18,7 +18,7 @@ func h26xLokiStreamsOfLabels(n, size int) []byte {
 }
 
 func BenchmarkH26xLokiLabelSets(b *testing.B) {
-	for _, n := range []int{10, 128, 1024} {
+	for _, n := range []int{10, 128, maxLabelSet} {
 		body := h26xLokiStreamsOfLabels(n, 4<<20)
 		cost, flaw := protoScan(lokiPush.schema, body, 1<<62)
 		b.Run(fmt.Sprint(n), func(b *testing.B) {

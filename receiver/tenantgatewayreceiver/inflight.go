@@ -17,15 +17,16 @@ type inFlight struct {
 	used atomic.Int64
 }
 
-// take counts n bytes in flight until the returned release is called, or
-// refuses: 503 with Retry-After when others' requests hold the room, 413
-// when n alone is over the bound.
-func (f *inFlight) take(n int64) (release func(), _ *httpError) {
+// take counts n more bytes of a request in flight until the returned
+// release is called, or refuses: 413 when the request's total (n and what
+// it took before) is over the bound alone, 503 with Retry-After when
+// others' requests hold the room.
+func (f *inFlight) take(n, total int64) (release func(), _ *httpError) {
 	if f.max <= 0 {
 		return func() {}, nil
 	}
-	if n > f.max {
-		return nil, errTooLarge("request would take %d MiB to decode, over the gateway's max_in_flight_bytes of %d MiB; split it", n>>20, f.max>>20)
+	if total > f.max {
+		return nil, errTooLarge("request would take %d MiB to decode, over the gateway's max_in_flight_bytes of %d MiB; split it", total>>20, f.max>>20)
 	}
 	for {
 		used := f.used.Load()

@@ -2,11 +2,14 @@ package tenantgatewayreceiver
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"sync"
 	"sync/atomic"
 	"testing"
 
+	"github.com/golang/snappy"
+	"github.com/prometheus/prometheus/prompb"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/config/configauth"
@@ -104,4 +107,34 @@ func TestInFlightRoomIsGivenBackOnEveryOutcome(t *testing.T) {
 	}
 	wg.Wait()
 	assert.Zero(t, tg.g.inFlight.used.Load())
+}
+
+// TestInFlightCountsRemoteWriteConversion: a remote write series' labels
+// copied to each sample are counted in flight before they are made (the
+// scan alone does not see them): a request whose body and scan fit but
+// whose conversion does not is refused with 413, before converting.
+func TestInFlightCountsRemoteWriteConversion(t *testing.T) {
+	ts := prompb.TimeSeries{Labels: []prompb.Label{{Name: "__name__", Value: "m"}}}
+	for i := range 200 {
+		ts.Labels = append(ts.Labels, prompb.Label{Name: fmt.Sprint("l", i), Value: "v"})
+	}
+	ts.Samples = make([]prompb.Sample, 2000)
+	pb := must((&prompb.WriteRequest{Timeseries: []prompb.TimeSeries{ts}}).Marshal())
+	scan, herr := checkRequestCost(remoteWrite, pb, 1<<40)
+	require.Nil(t, herr)
+	conversion, err := checkRemoteWriteSeries([]prompb.TimeSeries{ts}, decodeLimits{})
+	require.NoError(t, err)
+	require.Greater(t, conversion, scan, "the labels' copies are most of the cost")
+	for _, tt := range []struct {
+		max  int64
+		want int
+	}{
+		{int64(len(pb)) + scan + conversion, http.StatusNoContent},
+		{int64(len(pb)) + scan + conversion/2, http.StatusRequestEntityTooLarge},
+	} {
+		tg := startGateway(t, policyWith(t, "max_attributes_per_record: 256", ""), func(c *Config) { c.MaxInFlightBytes = tt.max })
+		r := tg.post(t, "/api/v1/push", keyAcme, snappy.Encode(nil, pb), "Content-Type", ctProto, "Content-Encoding", "snappy")
+		assert.Equal(t, tt.want, r.status, r.body)
+		assert.Zero(t, tg.g.inFlight.used.Load())
+	}
 }

@@ -7,11 +7,16 @@ import (
 )
 
 // maxLabelSet bounds a label set (a Loki stream's labels, an entry's
-// structured metadata, a remote write series' labels) where the tenant's
-// max_attributes_per_record is 0 (no limit): each label is put into a
-// pdata map, whose every put searches the map, so a set costs the square
-// of its size, and 20,000 labels in a 184 KiB body took 0.5 s.
-const maxLabelSet = 1024
+// structured metadata, a remote write series' labels) whatever the
+// tenant's max_attributes_per_record (0: no limit): each label is put into
+// a pdata map, whose every put searches the map, so a set costs the square
+// of its size. 20,000 labels in a 184 KiB body took 0.5 s; a 4 MiB Loki
+// push of streams of 1,024 labels each, 1.9 s (h26x's
+// BenchmarkH26xLokiLabelSets, loaded machine), and a body's cost grows
+// with the size of its sets. 256 is many times what the backends allow
+// by default (Loki: 15 labels a stream, 128 metadata entries; Mimir: 30
+// labels a series).
+const maxLabelSet = 256
 
 // decodeLimits are what a Loki or remote write decoder needs of the
 // tenant's limits before it builds anything from a label set.
@@ -25,6 +30,10 @@ type decodeLimits struct {
 	// maxDecoded is the tenant's max_decompressed_bytes (0: none), which
 	// bounds what a Loki JSON push may cost (checkLokiJSONCost).
 	maxDecoded int64
+	// reserve, when set, takes room in max_in_flight_bytes for what a
+	// conversion adds beyond the scan's count (remote write's labels
+	// copied to each sample), before it converts.
+	reserve func(n int64) *httpError
 }
 
 // labelLimit is how many labels one set may hold.

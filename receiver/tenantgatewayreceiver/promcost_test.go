@@ -127,7 +127,7 @@ func TestPromCostBoundsDecoding(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			k1, k2 := 10000, 20000
 			if strings.HasSuffix(c.name, "labels") && !strings.Contains(c.name, "exemplar") {
-				k1, k2 = 500, 1000 // a label set holds at most maxLabelSet
+				k1, k2 = maxLabelSet/2, maxLabelSet // a label set holds at most maxLabelSet
 			}
 			b1, b2 := c.body(k1), c.body(k2)
 			measured := float64(allocatedBy(func() { decodeProm(c.req, b2) })-allocatedBy(func() { decodeProm(c.req, b1) })) / float64(k2-k1)
@@ -214,15 +214,15 @@ func TestPromBodyOfEmptyMessagesIsRefusedBeforeDecoding(t *testing.T) {
 }
 
 // A remote write series' labels are copied to each of its samples: the
-// product is checked before any is converted. 1,000 labels and 5,000
-// samples are 25 KB on the wire and would be 5,000,000 attributes.
+// product is checked before any is converted. 250 labels and 20,000
+// samples are 43 KB on the wire and would be 5,000,000 attributes.
 func TestRemoteWriteFanOutIsRefusedBeforeConversion(t *testing.T) {
 	tg := startGateway(t, policyWith(t, "max_decompressed_bytes: 1MiB\nmax_attributes_per_record: 0", ""))
 	ts := prompb.TimeSeries{Labels: []prompb.Label{{Name: "__name__", Value: "m"}}}
-	for i := range 1000 {
+	for i := range 250 {
 		ts.Labels = append(ts.Labels, prompb.Label{Name: fmt.Sprint("l", i), Value: ""})
 	}
-	ts.Samples = make([]prompb.Sample, 5000)
+	ts.Samples = make([]prompb.Sample, 20000)
 	pb := must((&prompb.WriteRequest{Timeseries: []prompb.TimeSeries{ts}}).Marshal())
 	r := tg.post(t, "/api/v1/push", keyAcme, snappy.Encode(nil, pb), "Content-Type", ctProto, "Content-Encoding", "snappy")
 	assert.Equal(t, http.StatusRequestEntityTooLarge, r.status, r.body)
@@ -271,13 +271,13 @@ func TestLabelSetsAreCheckedBeforeTheyAreBuilt(t *testing.T) {
 		body            []byte
 		want            string
 	}{
-		{"loki stream labels, no limit", keyAcme, "/loki/api/v1/push", loki(labels(maxLabelSet + 1)), "streams[0].labels: 1025 labels, over the 1024 a label set may hold"},
+		{"loki stream labels, no limit", keyAcme, "/loki/api/v1/push", loki(labels(maxLabelSet + 1)), "streams[0].labels: 257 labels, over the 256 a label set may hold"},
 		{"loki stream labels, limit", keyGlobex, "/loki/api/v1/push", loki(labels(65)), "streams[0].labels: 65 labels, over the tenant's max_attributes_per_record 64"},
-		{"loki metadata, no limit", keyAcme, "/loki/api/v1/push", loki(`{a="b"}`, metaN(maxLabelSet+1)...), "streams[0].entries[0].structuredMetadata: 1025 labels, over the 1024"},
+		{"loki metadata, no limit", keyAcme, "/loki/api/v1/push", loki(`{a="b"}`, metaN(maxLabelSet+1)...), "streams[0].entries[0].structuredMetadata: 257 labels, over the 256"},
 		{"loki metadata, limit", keyGlobex, "/loki/api/v1/push", loki(`{a="b"}`, metaN(65)...), "over the tenant's max_attributes_per_record 64"},
 		{"loki stream label twice", keyAcme, "/loki/api/v1/push", loki(`{a="1", a="2"}`), `streams[0].labels: label name "a" given twice`},
 		{"loki metadata twice", keyAcme, "/loki/api/v1/push", loki(`{a="b"}`, push.LabelAdapter{Name: "k", Value: "1"}, push.LabelAdapter{Name: "k", Value: "2"}), `structuredMetadata: label name "k" given twice`},
-		{"remote write labels, no limit", keyAcme, "/api/v1/push", rwN(maxLabelSet + 1), "timeseries[0]: 1025 labels, over the 1024 a label set may hold"},
+		{"remote write labels, no limit", keyAcme, "/api/v1/push", rwN(maxLabelSet + 1), "timeseries[0]: 257 labels, over the 256 a label set may hold"},
 		{"remote write labels, limit", keyGlobex, "/api/v1/push", rwN(65), "timeseries[0]: 65 labels, over the tenant's max_attributes_per_record 64"},
 		{"remote write label twice", keyAcme, "/api/v1/push", rw(prompb.Label{Name: "k", Value: "1"}, prompb.Label{Name: "k", Value: "2"}), `timeseries[0].labels[2]: label name "k" given twice`},
 		{"remote write name twice", keyAcme, "/api/v1/push", rw(prompb.Label{Name: "__name__", Value: "other"}), `timeseries[0].labels[1]: label name "__name__" given twice`},

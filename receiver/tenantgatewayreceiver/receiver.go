@@ -332,11 +332,29 @@ func (g *gateway) handle(ctx context.Context, w http.ResponseWriter, r *http.Req
 			dl.maxCost, dl.factor = max(req.factor*decodedMax-cost, 1), req.factor
 		}
 	}
-	release, herr := g.inFlight.take(int64(len(body)) + cost)
-	if herr != nil {
+	// Room in max_in_flight_bytes: the body and its decode cost now, what
+	// a conversion adds when it knows (dl.reserve); all given back when
+	// the pipeline has the request.
+	var (
+		held []func()
+		own  int64
+	)
+	defer func() {
+		for _, release := range held {
+			release()
+		}
+	}()
+	dl.reserve = func(n int64) *httpError {
+		own += n
+		release, herr := g.inFlight.take(n, own)
+		if herr == nil {
+			held = append(held, release)
+		}
+		return herr
+	}
+	if herr := dl.reserve(int64(len(body)) + cost); herr != nil {
 		return 0, 0, herr
 	}
-	defer release()
 	pl, herr := rt.decode(mt, body, dl)
 	if herr != nil {
 		return 0, 0, herr

@@ -41,6 +41,10 @@ func remoteWriteRoute() *route {
 			if errors.As(err, &fan) {
 				return payload{}, errTooLarge("%v", err)
 			}
+			var room *roomError
+			if errors.As(err, &room) {
+				return payload{}, room.herr
+			}
 			if err != nil {
 				return payload{}, errBadRequest("invalid_protobuf", "%v", err)
 			}
@@ -65,8 +69,14 @@ func decodeRemoteWrite(body []byte, lim decodeLimits) (pmetric.Metrics, error) {
 	if err := req.Unmarshal(body); err != nil {
 		return pmetric.Metrics{}, fmt.Errorf("body is not a valid remote write WriteRequest protobuf: %w", err)
 	}
-	if err := checkRemoteWriteSeries(req.Timeseries, lim); err != nil {
+	conversion, err := checkRemoteWriteSeries(req.Timeseries, lim)
+	if err != nil {
 		return pmetric.Metrics{}, err
+	}
+	if lim.reserve != nil {
+		if herr := lim.reserve(conversion); herr != nil {
+			return pmetric.Metrics{}, &roomError{herr: herr}
+		}
 	}
 	types := make(map[string]prompb.MetricMetadata_MetricType, len(req.Metadata))
 	for _, m := range req.Metadata {
@@ -152,14 +162,14 @@ func decodeRemoteWrite(body []byte, lim decodeLimits) (pmetric.Metrics, error) {
 // the resource and metric it may start, and the attributes its samples
 // would carry, each a copy of the series' labels: a series of 1,000 labels and 100,000 samples is 1.2 MB on the
 // wire and 10^8 attributes converted.
-func checkRemoteWriteSeries(series []prompb.TimeSeries, lim decodeLimits) error {
+func checkRemoteWriteSeries(series []prompb.TimeSeries, lim decodeLimits) (conversion int64, _ error) {
 	var (
 		fanOut int64
 		prev   [3]string // the previous series' __name__, job and instance
 	)
 	for i, ts := range series {
 		if len(ts.Histograms) > 0 {
-			return fmt.Errorf("timeseries[%d]: native histograms are not supported; send classic histograms", i)
+			return 0, fmt.Errorf("timeseries[%d]: native histograms are not supported; send classic histograms", i)
 		}
 		named, attrs := false, 0
 		var (
@@ -168,7 +178,7 @@ func checkRemoteWriteSeries(series []prompb.TimeSeries, lim decodeLimits) error 
 		)
 		for j, l := range ts.Labels {
 			if err := checkRemoteWriteLabel(l.Name, l.Value); err != nil {
-				return fmt.Errorf("timeseries[%d].labels[%d]: %w", i, j, err)
+				return 0, fmt.Errorf("timeseries[%d].labels[%d]: %w", i, j, err)
 			}
 			k := -1
 			switch l.Name {
@@ -183,16 +193,16 @@ func checkRemoteWriteSeries(series []prompb.TimeSeries, lim decodeLimits) error 
 			}
 			if k >= 0 {
 				if special[k]++; special[k] > 1 {
-					return fmt.Errorf("timeseries[%d].labels[%d]: label name %q given twice", i, j, l.Name)
+					return 0, fmt.Errorf("timeseries[%d].labels[%d]: label name %q given twice", i, j, l.Name)
 				}
 				values[k] = l.Value
 			}
 		}
 		if !named {
-			return fmt.Errorf("timeseries[%d]: no __name__ label", i)
+			return 0, fmt.Errorf("timeseries[%d]: no __name__ label", i)
 		}
 		if err := lim.checkLabelCount(attrs); err != nil {
-			return fmt.Errorf("timeseries[%d]: %w", i, err)
+			return 0, fmt.Errorf("timeseries[%d]: %w", i, err)
 		}
 		fanOut += int64(len(ts.Samples)) * int64(attrs) * rwAttributeCost
 		// A series may start a resource (a job and instance not seen
@@ -207,11 +217,17 @@ func checkRemoteWriteSeries(series []prompb.TimeSeries, lim decodeLimits) error 
 		}
 		prev = values
 		if lim.maxCost > 0 && fanOut > lim.maxCost {
-			return &fanOutError{series: i, factor: lim.factor}
+			return 0, &fanOutError{series: i, factor: lim.factor}
 		}
 	}
-	return nil
+	return fanOut, nil
 }
+
+// roomError is a conversion the gateway has no room for now
+// (max_in_flight_bytes).
+type roomError struct{ herr *httpError }
+
+func (e *roomError) Error() string { return e.herr.msg }
 
 // fanOutError is a request whose series' labels, copied to each of their
 // samples, would take more than the conversion may.
