@@ -28,26 +28,20 @@ func checkJSONDepth(body []byte, max int) *httpError {
 // scanJSON counts body's objects and refuses it when objects and arrays
 // nest deeper than max: one pass over the bytes, skipping strings, with no
 // allocation.
-func scanJSON(body []byte, max int) (objects int, _ *httpError) {
+func scanJSON(body []byte, max int) (objects int, herr *httpError) {
 	depth := 0
-	for i := 0; i < len(body); i++ {
-		switch body[i] {
-		case '"':
-			// Skip the string: an escaped byte never ends it.
-			for i++; i < len(body) && body[i] != '"'; i++ {
-				if body[i] == '\\' {
-					i++
-				}
-			}
+	jsonStructure(body, func(c byte, i int) bool {
+		switch c {
 		case '{', '[':
-			if body[i] == '{' {
+			if c == '{' {
 				objects++
 			}
 			depth++
 			if depth > max {
 				line, col := lineCol(body, int64(i))
-				return objects, errBadRequest("too_deep", "JSON body nests objects and arrays deeper than %d levels (line %d, column %d, offset %d); flatten the data",
+				herr = errBadRequest("too_deep", "JSON body nests objects and arrays deeper than %d levels (line %d, column %d, offset %d); flatten the data",
 					max, line, col, i)
+				return false
 			}
 		case '}', ']':
 			// A stray closer is invalid JSON the decoder refuses, but it must
@@ -56,8 +50,31 @@ func scanJSON(body []byte, max int) (objects int, _ *httpError) {
 				depth--
 			}
 		}
+		return true
+	})
+	return objects, herr
+}
+
+// jsonStructure calls each with every byte of b outside its strings that
+// gives the JSON its shape ('{', '[', '}', ']', ':') and its offset, until
+// each returns false: the one reader of a body's shape before any decoder
+// (its nesting, its objects, a Loki push's cost and repeated keys). An
+// escaped byte never ends a string.
+func jsonStructure(b []byte, each func(c byte, at int) bool) {
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; c {
+		case '"':
+			for i++; i < len(b) && b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++
+				}
+			}
+		case '{', '[', '}', ']', ':':
+			if !each(c, i) {
+				return
+			}
+		}
 	}
-	return objects, nil
 }
 
 // checkJSONCost refuses, before it is decoded, a JSON body whose objects

@@ -147,14 +147,8 @@ func (l *lokiJSONLabels) UnmarshalJSON(b []byte) error {
 // name is found, on that path only, by reading b's keys.
 func repeatedJSONKey(b []byte, n int) string {
 	keys, depth := 0, 0
-	for i := 0; i < len(b); i++ {
-		switch b[i] {
-		case '"':
-			for i++; i < len(b) && b[i] != '"'; i++ {
-				if b[i] == '\\' {
-					i++
-				}
-			}
+	jsonStructure(b, func(c byte, _ int) bool {
+		switch c {
 		case '{', '[':
 			depth++
 		case '}', ']':
@@ -164,7 +158,8 @@ func repeatedJSONKey(b []byte, n int) string {
 				keys++
 			}
 		}
-	}
+		return true
+	})
 	if keys <= n {
 		return ""
 	}
@@ -310,14 +305,8 @@ const (
 // its nesting): each array, object and key at its cost.
 func lokiJSONCost(body []byte) int64 {
 	var arrays, objects, keys int64
-	for i := 0; i < len(body); i++ {
-		switch body[i] {
-		case '"':
-			for i++; i < len(body) && body[i] != '"'; i++ {
-				if body[i] == '\\' {
-					i++
-				}
-			}
+	jsonStructure(body, func(c byte, _ int) bool {
+		switch c {
 		case '[':
 			arrays++
 		case '{':
@@ -325,7 +314,8 @@ func lokiJSONCost(body []byte) int64 {
 		case ':':
 			keys++
 		}
-	}
+		return true
+	})
 	return arrays*lokiJSONArrayCost + objects*lokiJSONObjectCost + keys*lokiJSONKeyCost
 }
 
