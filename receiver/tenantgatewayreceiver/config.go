@@ -29,12 +29,13 @@ type Config struct {
 	// auth (normally the same authenticator), under the same limits. Off
 	// unless the block is present.
 	GRPC configoptional.Optional[configgrpc.ServerConfig] `mapstructure:"grpc"`
-	// MaxInFlightBytes bounds, across every tenant, the memory the HTTP
-	// requests being decoded may take at once: each counts its body and
-	// what the cost check says decoding it takes. A request that would go
-	// over is refused with 503 and Retry-After (reason gateway_busy), one
-	// over it alone with 413. Per-tenant limits bound one tenant; this
-	// bounds many at once. 0 turns it off.
+	// MaxInFlightBytes bounds, across every tenant, the memory the
+	// requests being decoded may take at once (HTTP and OTLP/gRPC): each
+	// counts its body and what the cost check says decoding it takes. A
+	// request that would go over is refused with 503 and Retry-After
+	// (gRPC: Unavailable with RetryInfo; reason gateway_busy), one over it
+	// alone with 413 (InvalidArgument). Per-tenant limits bound one
+	// tenant; this bounds many at once. 0 turns it off.
 	MaxInFlightBytes int64 `mapstructure:"max_in_flight_bytes"`
 }
 

@@ -35,6 +35,9 @@ func (g *gateway) serveGRPC(ctx context.Context, pl payload, size int) error {
 	sc := g.counters.series(seriesKey{who.key, protoOTLPGRPC, pl.signal})
 	sc.requests.Add(1)
 	if herr == nil {
+		herr = grpcRefusal(ctx)
+	}
+	if herr == nil {
 		var n int
 		if n, herr = g.admitGRPC(ctx, who, pl, size); herr == nil {
 			sc.records.Add(int64(n))
@@ -154,7 +157,21 @@ func (c costCodec) Unmarshal(data mem.BufferSlice, v any) error {
 		c.g.counters.series(seriesKey{unauthenticatedTenant, protoOTLPGRPC, signal}).refuse("invalid_protobuf")
 		return fmt.Errorf("message is not a valid OTLP protobuf %s: %w", otlpRequestName(signal), flaw)
 	}
-	return req.UnmarshalProto(body)
+	// Room in max_in_flight_bytes for the message and its decoding, held
+	// until the call ends (grpcInFlight); with none left it stays
+	// undecoded and the handler refuses the call.
+	n := int64(len(body)) + cost
+	release, herr := c.g.inFlight.take(n, n)
+	if herr != nil {
+		c.g.grpcInFlight.file(v, grpcRoom{refused: herr})
+		return nil
+	}
+	if err := req.UnmarshalProto(body); err != nil {
+		release()
+		return err
+	}
+	c.g.grpcInFlight.file(v, grpcRoom{release: release})
+	return nil
 }
 
 // grpcSignal is the signal of an OTLP export request pdata's gRPC server

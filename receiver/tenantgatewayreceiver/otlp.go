@@ -142,6 +142,8 @@ func grpcCode(status int) codes.Code {
 		return codes.ResourceExhausted
 	case http.StatusServiceUnavailable:
 		return codes.Unavailable
+	case http.StatusInternalServerError:
+		return codes.Internal
 	}
 	return codes.Unknown
 }

@@ -65,6 +65,9 @@ type gateway struct {
 	encodings []string
 	serverMax int64
 	inFlight  inFlight
+	// grpcInFlight hands what OTLP/gRPC messages take of inFlight to
+	// their calls.
+	grpcInFlight grpcInFlight
 
 	server     *http.Server
 	addr       net.Addr
@@ -136,7 +139,8 @@ func (g *gateway) startGRPC(ctx context.Context, host component.Host) error {
 		return fmt.Errorf("listening on %s: %w", gcfg.NetAddr.Endpoint, err)
 	}
 	srv, err := gcfg.ToServer(ctx, host.GetExtensions(), g.set.TelemetrySettings,
-		configgrpc.WithGrpcServerOption(grpc.ForceServerCodecV2(newCostCodec(g, gcfg.MaxRecvMsgSizeMiB))))
+		configgrpc.WithGrpcServerOption(grpc.ForceServerCodecV2(newCostCodec(g, gcfg.MaxRecvMsgSizeMiB))),
+		configgrpc.WithGrpcServerOption(grpc.StatsHandler(&g.grpcInFlight)))
 	if err != nil {
 		_ = ln.Close()
 		return err
