@@ -2,6 +2,7 @@ package localstore
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -17,15 +18,33 @@ import (
 // parameters of the block, bound once, not once per row.
 //
 // The rows are the ones the row-by-row insert wrote: the same columns
-// and values, in the same order, with the ids SQLite would have chosen
-// (one past the table's largest, which the block names explicitly, so
-// each row is hashed into the ingest entry's digest as it is bound, as
-// before).
+// and values, in the same order, with the ids SQLite chooses: one past
+// the table's largest. Each row is hashed into the ingest entry's digest
+// as it is taken, under the id it will get (nextID, read once per
+// transaction); after each block, flush checks that the last row took
+// the id it was hashed under.
+//
+// The block names no id (h27s). Given one, SQLite checks that it is
+// free, a search of the table's B-tree from its root for each row, and
+// every block of several rows opened a statement journal (a copy of
+// each page it changes, to undo the block alone if it aborts half way),
+// with OR FAIL too. Without an id SQLite appends after its last row, and
+// with OR FAIL, which makes a failed constraint stop the statement
+// without undoing it, no block opens a statement journal. A block that
+// fails leaves the rows it inserted before the failure; the caller
+// (inTxBatch) rolls the whole transaction back, as it did, and an I/O or
+// memory error, with no statement journal to undo, makes SQLite roll it
+// back itself.
 
 // blockSizes are the block lengths, largest first: a run is cut into
 // blocks of the largest that fits what is left of it. Each is one
 // prepared statement per table on each open tenant connection.
 var blockSizes = []int{32, 8, 1}
+
+// errRowIDHashed: a block's rows took other ids than the ones they were
+// hashed under (another insert into the table in the same transaction
+// would do it); the transaction is rolled back.
+var errRowIDHashed = errors.New("localstore: rows took other ids than they were hashed under")
 
 // errRowIDs: the table's row ids reached 2^63-1, where SQLite would pick
 // ids at random. Nine quintillion rows; never in practice.
@@ -141,29 +160,27 @@ func (b *blockInserter) startRun(n int, res string, d [32]byte, vals ...any) {
 }
 
 // blockSQL is the INSERT of k rows: the shared columns are parameters
-// 1..S, row r's id and own columns the next 1+len(cols)-S.
+// 1..S, row r's own columns the next len(cols)-S.
 func (b *blockInserter) blockSQL(k int) string {
 	var sb strings.Builder
-	sb.WriteString("INSERT INTO ")
+	sb.WriteString("INSERT OR FAIL INTO ")
 	sb.WriteString(b.into)
-	sb.WriteString("(id")
-	for _, c := range b.cols {
-		sb.WriteString(", ")
-		sb.WriteString(c)
-	}
+	sb.WriteString("(")
+	sb.WriteString(strings.Join(b.cols, ", "))
 	sb.WriteString(") VALUES ")
-	s, per := len(b.sharedAt), 1+len(b.cols)-len(b.sharedAt)
+	s, per := len(b.sharedAt), len(b.cols)-len(b.sharedAt)
 	for r := range k {
 		if r > 0 {
 			sb.WriteByte(',')
 		}
 		p := s + r*per + 1
-		sb.WriteString("(?")
-		sb.WriteString(strconv.Itoa(p))
-		p++
 		si := 0
 		for i := range b.cols {
-			sb.WriteString(",?")
+			if i == 0 {
+				sb.WriteString("(?")
+			} else {
+				sb.WriteString(",?")
+			}
 			if b.shared[i] {
 				si++
 				sb.WriteString(strconv.Itoa(si))
@@ -265,8 +282,7 @@ func (b *blockInserter) add(vals ...cell) (int64, error) {
 // flush inserts the rows taken, in blocks of the largest length that fits
 // what is left of them.
 func (b *blockInserter) flush() error {
-	own := len(b.cols) - len(b.sharedAt)
-	s, per := len(b.sharedAt), 1+own
+	s, own := len(b.sharedAt), len(b.cols)-len(b.sharedAt)
 	for i := 0; i < len(b.pendIDs); {
 		k := b.sizes[len(b.sizes)-1]
 		for _, n := range b.sizes {
@@ -281,21 +297,23 @@ func (b *blockInserter) flush() error {
 			if err != nil {
 				return err
 			}
-			r = newRowInserter(st, s+k*per)
+			r = newRowInserter(st, s+k*own)
 			b.stmts[k] = r
 		}
 		for j, v := range b.run {
 			r.bind(j, v)
 		}
 		for n := range k {
-			p := s + n*per
-			r.bind(p, intCell(b.pendIDs[i+n]))
+			p := s + n*own
 			for c, v := range b.pend[(i+n)*own : (i+n+1)*own] {
-				r.bind(p+1+c, v)
+				r.bind(p+c, v)
 			}
 		}
 		if err := r.st.Exec(); err != nil {
 			return err
+		}
+		if last := b.t.conn.LastInsertRowID(); last != b.pendIDs[i+k-1] {
+			return fmt.Errorf("%w: row %d took id %d", errRowIDHashed, b.pendIDs[i+k-1], last)
 		}
 		i += k
 	}
