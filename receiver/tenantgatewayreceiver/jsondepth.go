@@ -18,24 +18,49 @@ const (
 	jsonCostFactor = 16
 )
 
+// An array's plain values (numbers, strings, booleans, null) are not
+// objects, but each decodes into a slice element with its share of the
+// slice's doublings: a number or a count 42-44 bytes, a string (an entity
+// ref's key) 88 (TestJSONPlainArrayCostBoundsDecoding). Uncounted, a body
+// of `1,1,1...` in bucket counts cost 21 times its size and one of `"",`
+// in id keys 29, over jsonCostFactor and outside max_in_flight_bytes
+// (hostile review h26x). Arrays OTLP fills with numbers are counted at
+// jsonNumberCost per value; every other array, an unknown or escaped key's
+// included, at jsonStringCost.
+const (
+	jsonNumberCost = 48
+	jsonStringCost = 96
+)
+
+// jsonNumberArrays are the OTLP/JSON keys whose arrays hold numbers (or
+// 64-bit integers as strings), in both spellings pdata reads.
+var jsonNumberArrays = map[string]bool{
+	"bucketCounts": true, "bucket_counts": true,
+	"explicitBounds": true, "explicit_bounds": true,
+}
+
 // checkJSONDepth refuses a body whose objects and arrays nest deeper than
 // max, before any decoder sees it.
 func checkJSONDepth(body []byte, max int) *httpError {
-	_, herr := scanJSON(body, max)
+	_, herr := scanJSON(body, max, false)
 	return herr
 }
 
-// scanJSON counts body's objects and refuses it when objects and arrays
-// nest deeper than max: one pass over the bytes, skipping strings, with no
-// allocation.
-func scanJSON(body []byte, max int) (objects int, herr *httpError) {
+// scanJSON is what body's objects (and, with plain, its arrays' plain
+// values: OTLP's; a Loki push's arrays are lokiJSONCost's) would cost to
+// decode, and refuses it when objects and arrays nest deeper than max: one
+// pass over the bytes, skipping strings, with no allocation.
+func scanJSON(body []byte, max int, plain bool) (cost int64, herr *httpError) {
 	depth := 0
+	// arrays holds a bit per level, set where the level is an array;
+	// valueCost is what a plain value costs in the arrays open at each
+	// level (the innermost one's for the level it opened).
+	var arrays [maxJSONDepth/64 + 1]uint64
+	var valueCost [maxJSONDepth + 1]int64
+	lastColon := -1
 	jsonStructure(body, func(c byte, i int) bool {
 		switch c {
 		case '{', '[':
-			if c == '{' {
-				objects++
-			}
 			depth++
 			if depth > max {
 				line, col := lineCol(body, int64(i))
@@ -43,6 +68,29 @@ func scanJSON(body []byte, max int) (objects int, herr *httpError) {
 					max, line, col, i)
 				return false
 			}
+			if !plain || depth > maxJSONDepth {
+				// Only a check deeper than the gateway's (a test's) gets
+				// here; its cost is not the gateway's.
+				break
+			}
+			word, bit := depth/64, uint64(1)<<(depth%64)
+			if c == '{' {
+				cost += jsonObjectCost
+				arrays[word] &^= bit
+				break
+			}
+			arrays[word] |= bit
+			valueCost[depth] = jsonStringCost
+			if key, ok := keyBefore(body, lastColon, i); ok && jsonNumberArrays[key] {
+				valueCost[depth] = jsonNumberCost
+			}
+			cost += plainValueAt(body, i+1, valueCost[depth])
+		case ',':
+			if plain && depth > 0 && depth <= maxJSONDepth && arrays[depth/64]&(uint64(1)<<(depth%64)) != 0 {
+				cost += plainValueAt(body, i+1, valueCost[depth])
+			}
+		case ':':
+			lastColon = i
 		case '}', ']':
 			// A stray closer is invalid JSON the decoder refuses, but it must
 			// not buy depth for the brackets after it.
@@ -52,11 +100,59 @@ func scanJSON(body []byte, max int) (objects int, herr *httpError) {
 		}
 		return true
 	})
-	return objects, herr
+	return cost, herr
+}
+
+// plainValueAt is cost when the value starting at body[i] (after
+// whitespace) is a plain value, not an object, an array or the end of an
+// empty array.
+func plainValueAt(body []byte, i int, cost int64) int64 {
+	for ; i < len(body); i++ {
+		switch body[i] {
+		case ' ', '\t', '\n', '\r':
+			continue
+		case '{', '[', ']':
+			return 0
+		}
+		return cost
+	}
+	return 0
+}
+
+// keyBefore is the object key whose value is the array opened at
+// body[open], if the colon at body[colon] is just before it: the key's
+// bytes as they are, escapes not undone (an escaped key is no known key).
+func keyBefore(body []byte, colon, open int) (string, bool) {
+	if colon < 0 || colon >= open {
+		return "", false
+	}
+	for j := colon + 1; j < open; j++ {
+		if c := body[j]; c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+			return "", false
+		}
+	}
+	end := colon - 1
+	for end >= 0 && (body[end] == ' ' || body[end] == '\t' || body[end] == '\n' || body[end] == '\r') {
+		end--
+	}
+	if end < 1 || body[end] != '"' {
+		return "", false
+	}
+	start := end - 1
+	for start >= 0 && body[start] != '"' {
+		if end-start > 32 { // longer than any known key
+			return "", false
+		}
+		start--
+	}
+	if start < 0 {
+		return "", false
+	}
+	return string(body[start+1 : end]), true
 }
 
 // jsonStructure calls each with every byte of b outside its strings that
-// gives the JSON its shape ('{', '[', '}', ']', ':') and its offset, until
+// gives the JSON its shape ('{', '[', '}', ']', ':', ',') and its offset, until
 // each returns false: the one reader of a body's shape before any decoder
 // (its nesting, its objects, a Loki push's cost and repeated keys). An
 // escaped byte never ends a string.
@@ -69,7 +165,7 @@ func jsonStructure(b []byte, each func(c byte, at int) bool) {
 					i++
 				}
 			}
-		case '{', '[', '}', ']', ':':
+		case '{', '[', '}', ']', ':', ',':
 			if !each(c, i) {
 				return
 			}
@@ -78,17 +174,17 @@ func jsonStructure(b []byte, each func(c byte, at int) bool) {
 }
 
 // checkJSONCost refuses, before it is decoded, a JSON body whose objects
-// would cost more than jsonCostFactor times maxDecoded bytes of memory,
-// and returns what they cost.
-func checkJSONCost(body []byte, maxDecoded int64) (int64, *httpError) {
-	objects, herr := scanJSON(body, maxJSONDepth)
+// (and, with plain, arrays' plain values) would cost more than
+// jsonCostFactor times maxDecoded bytes of memory, and returns what they
+// cost.
+func checkJSONCost(body []byte, maxDecoded int64, plain bool) (int64, *httpError) {
+	cost, herr := scanJSON(body, maxJSONDepth, plain)
 	if herr != nil {
 		return 0, herr
 	}
-	cost := int64(objects) * jsonObjectCost
 	if maxDecoded > 0 && cost > jsonCostFactor*maxDecoded {
-		return 0, errTooLarge("JSON body holds %d objects, which would take about %d MiB to decode, over %d times the tenant's max_decompressed_bytes %d; split the request",
-			objects, cost>>20, jsonCostFactor, maxDecoded)
+		return 0, errTooLarge("JSON body's objects and array values, which would take about %d MiB to decode, are over %d times the tenant's max_decompressed_bytes %d; split the request",
+			cost>>20, jsonCostFactor, maxDecoded)
 	}
 	return cost, nil
 }

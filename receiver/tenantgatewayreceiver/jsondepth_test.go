@@ -88,7 +88,7 @@ func TestJSONThatWouldDecodeTooLargeIsRefused(t *testing.T) {
 		}
 		r := tg.post(t, "/v1/logs", keyAcme, a.build(1<<20-1024), "Content-Type", ctJSON)
 		assert.Equal(t, http.StatusRequestEntityTooLarge, r.status, a.name)
-		assert.Contains(t, r.body, "objects, which would take about", a.name)
+		assert.Contains(t, r.body, "objects and array values, which would take about", a.name)
 		assert.Contains(t, r.body, "over 16 times the tenant's max_decompressed_bytes 1048576", a.name)
 	}
 	assert.Len(t, tg.sink.all(), 2)

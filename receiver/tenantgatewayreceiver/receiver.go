@@ -319,7 +319,7 @@ func (g *gateway) handle(ctx context.Context, w http.ResponseWriter, r *http.Req
 	var cost int64
 	switch {
 	case mt == mediaJSON:
-		if cost, herr = checkJSONCost(body, decodedMax); herr != nil {
+		if cost, herr = checkJSONCost(body, decodedMax, rt.protocol != protoLoki); herr != nil {
 			return 0, 0, herr
 		}
 		if rt.protocol == protoLoki {
