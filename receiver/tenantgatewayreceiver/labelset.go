@@ -62,7 +62,7 @@ func (l decodeLimits) checkLabelCount(n int) error {
 // repeats a name, and a later value must not silently replace an earlier.
 func putLabel(m pcommon.Map, name, value string) error {
 	// PutStr searches m for name: one search, not a Get before it too (a
-	// set of 1,024 labels costs the square of its size). Where name was
+	// set costs the square of its size; maxLabelSet bounds it). Where name was
 	// there, PutStr replaced its value and the set is refused.
 	n := m.Len()
 	if m.PutStr(name, value); m.Len() == n {
