@@ -31,3 +31,10 @@ var emailBytes = func() (t [256]bool) {
 	}
 	return t
 }()
+
+// emailLocal is isEmailLocal as a table: emailBytes without '@'.
+var emailLocal = func() (t [256]bool) {
+	t = emailBytes
+	t['@'] = false
+	return t
+}()
