@@ -3,7 +3,9 @@ package tenantgatewayreceiver
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
+	"net/http"
 	"reflect"
 	"strings"
 	"time"
@@ -16,30 +18,26 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
 
-	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
-	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
-	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 )
 
 const protoOTLPGRPC = "otlp_grpc"
 
 // serveGRPC runs one OTLP/gRPC export through the same identity, limits
-// and admission as the HTTP endpoints. gRPC has decoded the message
-// already (bounded by max_recv_msg_size_mib), so the size limits apply to
-// its encoded size after the fact.
-func (g *gateway) serveGRPC(ctx context.Context, pl payload, size int) error {
+// and admission as the HTTP endpoints. The codec checked the message's
+// cost (bounded by max_recv_msg_size_mib) and left it undecoded
+// (grpcInFlight); it is decoded here, once the caller is known and
+// admitted, in max_in_flight_bytes like an HTTP body. decode fills the
+// request the handler was given; built then reads it.
+func (g *gateway) serveGRPC(ctx context.Context, signal string, decode func([]byte) error, built func() payload) error {
 	ctx, who, herr := g.identify(ctx, peerTLS(ctx))
-	sc := g.counters.series(seriesKey{who.key, protoOTLPGRPC, pl.signal})
+	sc := g.counters.series(seriesKey{who.key, protoOTLPGRPC, signal})
 	sc.requests.Add(1)
 	if herr == nil {
-		herr = grpcRefusal(ctx)
-	}
-	if herr == nil {
-		var n int
-		if n, herr = g.admitGRPC(ctx, who, pl, size); herr == nil {
+		var n, size int
+		if n, size, herr = g.admitGRPC(ctx, who, decode, built); herr == nil {
 			sc.records.Add(int64(n))
 			sc.bytes.Add(int64(size))
 			return nil
@@ -49,19 +47,47 @@ func (g *gateway) serveGRPC(ctx context.Context, pl payload, size int) error {
 	return grpcError(herr)
 }
 
-func (g *gateway) admitGRPC(ctx context.Context, who caller, pl payload, size int) (int, *httpError) {
+func (g *gateway) admitGRPC(ctx context.Context, who caller, decode func([]byte) error, built func() payload) (int, int, *httpError) {
 	lim, herr := g.enter(who)
 	if herr != nil {
-		return 0, herr
+		return 0, 0, herr
 	}
 	defer lim.leave()
+	msg, herr := grpcTake(ctx)
+	if herr != nil {
+		return 0, 0, herr
+	}
+	freed := false
+	free := func() {
+		if !freed {
+			freed = true
+			msg.body.Free()
+		}
+	}
+	defer free()
+	body := msg.body.ReadOnlyData()
+	size := len(body)
 	if m := who.limits.MaxDecompressedBytes; m > 0 && int64(size) > m {
-		return 0, errTooLarge("message is %d bytes, over the tenant's max_decompressed_bytes %d", size, m)
+		return 0, 0, errTooLarge("message is %d bytes, over the tenant's max_decompressed_bytes %d", size, m)
 	}
 	if herr := takeBytes(lim, who, size); herr != nil {
-		return 0, herr
+		return 0, 0, herr
 	}
-	return g.admit(ctx, lim, who, pl)
+	// Room in max_in_flight_bytes for the message and its decoding, held
+	// until the pipeline has it.
+	n := int64(size) + msg.cost
+	release, herr := g.inFlight.take(n, n)
+	if herr != nil {
+		return 0, 0, herr
+	}
+	defer release()
+	err := decode(body)
+	free() // pdata copies what it keeps
+	if err != nil {
+		return 0, 0, &httpError{status: http.StatusBadRequest, reason: "invalid_protobuf", msg: err.Error()}
+	}
+	records, herr := g.admit(ctx, lim, who, built())
+	return records, size, herr
 }
 
 // grpcError is the status OTLP/gRPC clients expect; throttling carries a
@@ -93,8 +119,8 @@ type grpcLogs struct {
 }
 
 func (s *grpcLogs) Export(ctx context.Context, req plogotlp.ExportRequest) (plogotlp.ExportResponse, error) {
-	ld := req.Logs()
-	return plogotlp.NewExportResponse(), s.g.serveGRPC(ctx, payload{signal: signalLogs, logs: ld}, (&plog.ProtoMarshaler{}).LogsSize(ld))
+	return plogotlp.NewExportResponse(), s.g.serveGRPC(ctx, signalLogs, req.UnmarshalProto,
+		func() payload { return payload{signal: signalLogs, logs: req.Logs()} })
 }
 
 type grpcMetrics struct {
@@ -103,8 +129,8 @@ type grpcMetrics struct {
 }
 
 func (s *grpcMetrics) Export(ctx context.Context, req pmetricotlp.ExportRequest) (pmetricotlp.ExportResponse, error) {
-	md := req.Metrics()
-	return pmetricotlp.NewExportResponse(), s.g.serveGRPC(ctx, payload{signal: signalMetrics, metrics: md}, (&pmetric.ProtoMarshaler{}).MetricsSize(md))
+	return pmetricotlp.NewExportResponse(), s.g.serveGRPC(ctx, signalMetrics, req.UnmarshalProto,
+		func() payload { return payload{signal: signalMetrics, metrics: req.Metrics()} })
 }
 
 type grpcTraces struct {
@@ -113,17 +139,17 @@ type grpcTraces struct {
 }
 
 func (s *grpcTraces) Export(ctx context.Context, req ptraceotlp.ExportRequest) (ptraceotlp.ExportResponse, error) {
-	td := req.Traces()
-	return ptraceotlp.NewExportResponse(), s.g.serveGRPC(ctx, payload{signal: signalTraces, traces: td}, (&ptrace.ProtoMarshaler{}).TracesSize(td))
+	return ptraceotlp.NewExportResponse(), s.g.serveGRPC(ctx, signalTraces, req.UnmarshalProto,
+		func() payload { return payload{signal: signalTraces, traces: req.Traces()} })
 }
 
 // costCodec is the gRPC server's proto codec with the protobuf cost check
-// in front: grpc-go decodes a message before any handler or authenticator
-// sees the caller, so a message of empty records would cost up to 100
-// times its size before the tenant's limits could refuse it. It refuses,
-// before decoding, an OTLP request whose messages would cost more than
-// protoCostFactor times the largest message the server receives; the
-// client sees the reason (grpc-go reports it with code Internal).
+// in front: grpc-go hands a message to the codec before any handler or
+// authenticator sees the caller. It refuses an OTLP request whose
+// messages would cost more than protoCostFactor times the largest message
+// the server receives (the client sees the reason; grpc-go reports it
+// with code Internal) and leaves the others undecoded for serveGRPC
+// (grpcInFlight), which decodes them once it knows and admits the caller.
 type costCodec struct {
 	encoding.CodecV2 // pdata's, registered as "proto"
 	g                *gateway
@@ -138,7 +164,7 @@ func newCostCodec(g *gateway, maxRecvMiB int) costCodec {
 }
 
 func (c costCodec) Unmarshal(data mem.BufferSlice, v any) error {
-	req, ok := v.(interface{ UnmarshalProto([]byte) error })
+	_, ok := v.(interface{ UnmarshalProto([]byte) error })
 	signal := grpcSignal(v)
 	if !ok || signal == "" {
 		return c.CodecV2.Unmarshal(data, v)
@@ -157,20 +183,13 @@ func (c costCodec) Unmarshal(data mem.BufferSlice, v any) error {
 		c.g.counters.series(seriesKey{unauthenticatedTenant, protoOTLPGRPC, signal}).refuse("invalid_protobuf")
 		return fmt.Errorf("message is not a valid OTLP protobuf %s: %w", otlpRequestName(signal), flaw)
 	}
-	// Room in max_in_flight_bytes for the message and its decoding, held
-	// until the call ends (grpcInFlight); with none left it stays
-	// undecoded and the handler refuses the call.
-	n := int64(len(body)) + cost
-	release, herr := c.g.inFlight.take(n, n)
-	if herr != nil {
-		c.g.grpcInFlight.file(v, grpcRoom{refused: herr})
-		return nil
+	// Left undecoded for serveGRPC, which decodes it once it knows and
+	// admits the caller (grpcInFlight).
+	buf.Ref() // freed by serveGRPC, or at the call's end
+	if !c.g.grpcInFlight.file(v, &grpcMessage{body: buf, cost: cost}) {
+		buf.Free()
+		return errors.New("a unary OTLP Export call carries one request message")
 	}
-	if err := req.UnmarshalProto(body); err != nil {
-		release()
-		return err
-	}
-	c.g.grpcInFlight.file(v, grpcRoom{release: release})
 	return nil
 }
 

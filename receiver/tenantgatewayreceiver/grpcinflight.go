@@ -5,65 +5,96 @@ import (
 	"net/http"
 	"sync"
 
+	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/stats"
 )
 
-// grpcInFlight counts OTLP/gRPC messages in max_in_flight_bytes, as the
-// HTTP endpoints count their bodies. grpc-go decodes a message (in
-// costCodec) before any handler, interceptor or authenticator sees the
-// call, and the codec has no context, so the room the codec takes is
-// handed to the call by the message itself: the codec files it under the
-// message it decodes into, and this stats handler, which sees that message
-// (InPayload) and the call's end (End, which grpc-go reports however the
-// call ends, an authenticator's refusal included), claims it for the call
-// and gives it back at the end.
-//
-// When there is no room the codec leaves the message undecoded and files
-// the refusal instead; serveGRPC answers it (Unavailable with RetryInfo,
-// so OTLP clients retry) once it knows the caller. A codec error would
-// reach the client as Internal, which OTLP clients do not retry.
+// grpcInFlight hands an OTLP/gRPC message, undecoded, from the codec to
+// its call, so that it is decoded (and counted in max_in_flight_bytes) in
+// serveGRPC once the caller is known and admitted, as the HTTP endpoints
+// read and count a body. grpc-go runs the codec before any handler,
+// interceptor or authenticator sees the call and then, for a unary call,
+// waits for the client to close its side; room taken there would be held
+// by whoever sends a message and never closes, key or no key, shutting
+// every tenant out (hostile review h27x). The codec has no context, so it
+// files the message's bytes under the (empty) message it would have
+// decoded into; this stats handler, which sees that message (InPayload)
+// and the call's end (End, which grpc-go reports however the call ends),
+// ties them to the call and frees what the call did not take.
 type grpcInFlight struct {
 	mu    sync.Mutex
-	filed map[any]grpcRoom // by the message the codec decoded into
+	filed map[any]*grpcMessage // by the message the codec left undecoded
 }
 
-// grpcRoom is what the codec took for one message, or why it took none.
-type grpcRoom struct {
-	release func()
-	refused *httpError
+// grpcMessage is one message's bytes and what the cost check says
+// decoding it takes.
+type grpcMessage struct {
+	body    mem.Buffer
+	cost    int64
+	claimed bool // by a call's InPayload
 }
 
-// grpcCall is one call's claim: what its message took, and whether the
-// handler saw the message's InPayload at all.
+// grpcCall is one call's message, while the call has not taken it.
 type grpcCall struct {
 	mu      sync.Mutex
-	claimed bool
-	room    grpcRoom
+	claimed bool // an InPayload handed a message over
+	key     any
+	msg     *grpcMessage
 	ended   bool
 }
 
 type grpcCallKey struct{}
 
-// file hands the codec's room for msg to the call that receives it.
-func (f *grpcInFlight) file(msg any, room grpcRoom) {
+// file hands msg, left undecoded in v, to the call that receives v. It
+// refuses a second message for the same v: grpc-go reads a unary call's
+// message again into the same v to check that no other follows, and
+// reports no InPayload for it.
+func (f *grpcInFlight) file(v any, msg *grpcMessage) bool {
 	f.mu.Lock()
+	defer f.mu.Unlock()
 	if f.filed == nil {
-		f.filed = make(map[any]grpcRoom)
+		f.filed = make(map[any]*grpcMessage)
 	}
-	f.filed[msg] = room
-	f.mu.Unlock()
+	if _, ok := f.filed[v]; ok {
+		return false
+	}
+	f.filed[v] = msg
+	return true
 }
 
-func (f *grpcInFlight) take(msg any) (grpcRoom, bool) {
+// claim marks v's message as its call's; it stays filed (so a second
+// message for v is refused) until drop at the call's end.
+func (f *grpcInFlight) claim(v any) *grpcMessage {
 	f.mu.Lock()
-	room, ok := f.filed[msg]
-	delete(f.filed, msg)
-	f.mu.Unlock()
-	return room, ok
+	defer f.mu.Unlock()
+	msg := f.filed[v]
+	if msg != nil {
+		msg.claimed = true
+	}
+	return msg
 }
 
-// pending is how many messages' rooms no call has claimed yet.
+func (f *grpcInFlight) drop(v any) {
+	f.mu.Lock()
+	delete(f.filed, v)
+	f.mu.Unlock()
+}
+
+// pending is how many messages no call has claimed yet.
 func (f *grpcInFlight) pending() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, msg := range f.filed {
+		if !msg.claimed {
+			n++
+		}
+	}
+	return n
+}
+
+// held is how many messages are filed, claimed or not.
+func (f *grpcInFlight) held() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return len(f.filed)
@@ -77,37 +108,36 @@ func (f *grpcInFlight) HandleRPC(ctx context.Context, s stats.RPCStats) {
 	call, _ := ctx.Value(grpcCallKey{}).(*grpcCall)
 	switch s := s.(type) {
 	case *stats.InPayload:
-		room, ok := f.take(s.Payload)
-		if call == nil {
-			if ok && room.release != nil {
-				room.release()
-			}
-			return
+		msg := f.claim(s.Payload)
+		if msg == nil {
+			return // not a message the codec left undecoded
 		}
-		call.mu.Lock()
-		call.claimed = true
-		if ok {
-			if call.room.release != nil || call.ended {
-				// A second message on one call (not OTLP's unary
-				// Export) or one after the end: nothing holds it.
-				if room.release != nil {
-					room.release()
-				}
-			} else {
-				call.room = room
+		if call != nil {
+			call.mu.Lock()
+			if !call.claimed && !call.ended {
+				call.claimed, call.key, call.msg = true, s.Payload, msg
+				call.mu.Unlock()
+				return
 			}
+			call.mu.Unlock()
 		}
-		call.mu.Unlock()
+		// No call to hand it to (or a second message on a call that
+		// file let through): nothing will take it.
+		f.drop(s.Payload)
+		msg.body.Free()
 	case *stats.End:
 		if call == nil {
 			return
 		}
 		call.mu.Lock()
-		release := call.room.release
-		call.room.release, call.ended = nil, true
+		key, msg := call.key, call.msg
+		call.msg, call.ended = nil, true
 		call.mu.Unlock()
-		if release != nil {
-			release()
+		if key != nil {
+			f.drop(key)
+		}
+		if msg != nil {
+			msg.body.Free()
 		}
 	}
 }
@@ -118,21 +148,22 @@ func (f *grpcInFlight) TagConn(ctx context.Context, _ *stats.ConnTagInfo) contex
 
 func (f *grpcInFlight) HandleConn(context.Context, stats.ConnStats) {}
 
-// grpcRefusal is why the codec did not decode the call's message, if it
-// did not. A call whose message no InPayload handed over is refused
-// rather than taken for an empty export: its message may not have been
-// decoded.
-func grpcRefusal(ctx context.Context) *httpError {
+// grpcTake hands the call's message to serveGRPC, which frees its body
+// once decoded. A call whose message no InPayload handed over is refused
+// rather than taken for an empty export.
+func grpcTake(ctx context.Context) (*grpcMessage, *httpError) {
 	call, _ := ctx.Value(grpcCallKey{}).(*grpcCall)
+	refused := &httpError{status: http.StatusInternalServerError, reason: "internal",
+		msg: "the gateway cannot account for this message in max_in_flight_bytes"}
 	if call == nil {
-		return &httpError{status: http.StatusInternalServerError, reason: "internal",
-			msg: "the gateway cannot account for this message in max_in_flight_bytes"}
+		return nil, refused
 	}
 	call.mu.Lock()
 	defer call.mu.Unlock()
-	if !call.claimed {
-		return &httpError{status: http.StatusInternalServerError, reason: "internal",
-			msg: "the gateway cannot account for this message in max_in_flight_bytes"}
+	msg := call.msg
+	call.msg = nil
+	if msg == nil {
+		return nil, refused
 	}
-	return call.room.refused
+	return msg, nil
 }

@@ -65,8 +65,8 @@ type gateway struct {
 	encodings []string
 	serverMax int64
 	inFlight  inFlight
-	// grpcInFlight hands what OTLP/gRPC messages take of inFlight to
-	// their calls.
+	// grpcInFlight hands OTLP/gRPC messages, undecoded, from the codec
+	// to their calls.
 	grpcInFlight grpcInFlight
 
 	server     *http.Server
