@@ -90,11 +90,18 @@ func (t *tenantDB) rowLineage(l *Lineage, res pcommon.Map) (*lineagePart, any, e
 	return p, p.rowID, nil
 }
 
-// seeRow adds a stored row to its request's part, if it has one.
-func seeRow(p *lineagePart, id int64, attrs pcommon.Map) {
-	if p != nil {
+// seeRow adds a stored row to its request's part, if it has one: as the
+// last row again when its attributes were the last row's (attrsJSON,
+// called for this row just before) and so is its part.
+func (t *tenantDB) seeRow(p *lineagePart, id int64, attrs pcommon.Map) {
+	switch {
+	case p == nil:
+	case t.attrs.hit && t.attrs.part == p:
+		p.recordAgain(id)
+	default:
 		p.record(id, attrs)
 	}
+	t.attrs.part = p
 }
 
 // appendIngest writes the batch's lineage rows and records the batch in
@@ -162,7 +169,7 @@ func (s *Store) WriteLogs(tenant string, ld plog.Logs, policyVersion string) err
 					if err != nil {
 						return err
 					}
-					seeRow(part, id, lr.Attributes())
+					t.seeRow(part, id, lr.Attributes())
 				}
 			}
 			t.seeResource(rid, age)
@@ -238,7 +245,7 @@ func (s *Store) WriteMetrics(tenant string, md pmetric.Metrics, policyVersion st
 						if err != nil {
 							return err
 						}
-						seeRow(part, id, attrs)
+						t.seeRow(part, id, attrs)
 						return nil
 					}
 					var err error
@@ -381,7 +388,7 @@ func (s *Store) WriteTraces(tenant string, td ptrace.Traces, policyVersion strin
 					if err != nil {
 						return err
 					}
-					seeRow(part, id, sp.Attributes())
+					t.seeRow(part, id, sp.Attributes())
 				}
 			}
 			t.seeResource(rid, age)
