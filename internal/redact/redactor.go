@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
+	"math/bits"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -50,8 +51,10 @@ type Redactor struct {
 	// concatenation per finding was an allocation per changed value.
 	masks []string
 	// byName lists the built-in classes in the order of their names, the
-	// order of the tenant.redaction.classes attribute.
+	// order of the tenant.redaction.classes attribute, and rank[c] is
+	// class c's place in it.
 	byName []class
+	rank   [numClasses]uint8
 }
 
 // rules are one tenant's compiled class actions.
@@ -121,6 +124,9 @@ func New(p *policy.Policy, opts Options) (*Redactor, error) {
 		r.byName = append(r.byName, c)
 	}
 	slices.SortFunc(r.byName, func(a, b class) int { return strings.Compare(a.String(), b.String()) })
+	for i, c := range r.byName {
+		r.rank[c] = uint8(i)
+	}
 	var secret []byte
 	if opts.ActiveHashKey != "" {
 		s, ok := opts.HashKeys[opts.ActiveHashKey]
@@ -314,6 +320,8 @@ type pass struct {
 	// severity is the last log severity text of the current resource that
 	// needed no change (setClean).
 	severity cleanMemo
+	// classes is flush's scratch list of a record's class names.
+	classes []string
 }
 
 // cleanMemo is the last value of a field that needed no change under the
@@ -414,18 +422,24 @@ func (ps *pass) flush(attrs pcommon.Map) {
 		return
 	}
 	set := ps.collect()
-	// The class names in order without sorting, and on the stack, when the
-	// record holds built-in classes only and passes for the first time.
-	var buf [numClasses + 4]string
-	classes, sorted := ps.classNames(buf[:0], set, ps.ruleCounts)
+	// The class names in order without sorting, when the record holds
+	// built-in classes only and passes for the first time, in the pass's
+	// scratch list (an array on the stack was cleared on every record).
+	classes, sorted := ps.classNames(ps.classes[:0], set, ps.ruleCounts)
+	ps.classes = classes[:0]
 	ps.ruleCounts = ps.ruleCounts[:0]
 	// A record may pass twice (a second collector); add to what is there.
 	// Only a non-empty list is an earlier pass's: anything else under the
 	// key (a string, an empty list) no redactor wrote, and the record
 	// counts as newly changed, so its resource counts every record that
-	// carries classes.
+	// carries classes. A record with nothing under the key is looked up
+	// once.
 	_, had := attrs.Get(AttrClasses)
-	old, again := identity.RedactionClasses(attrs)
+	var old pcommon.Slice
+	again := false
+	if had {
+		old, again = identity.RedactionClasses(attrs)
+	}
 	if again {
 		classes, sorted = mergeClasses(classes, sorted, old)
 	}
@@ -473,10 +487,14 @@ func (ps *pass) collect() (set uint32) {
 // order, then those of rules not already there, and reports whether the
 // result is sorted.
 func (ps *pass) classNames(classes []string, set uint32, rules []classCount) ([]string, bool) {
-	for _, c := range ps.r.byName {
-		if set&(1<<c) != 0 {
-			classes = append(classes, c.String())
-		}
+	// The set's classes by their places in name order, then read in that
+	// order: a step per class in the set, not one per built-in class.
+	var ranked uint32
+	for ; set != 0; set &= set - 1 {
+		ranked |= 1 << ps.r.rank[bits.TrailingZeros32(set)]
+	}
+	for ; ranked != 0; ranked &= ranked - 1 {
+		classes = append(classes, ps.r.byName[bits.TrailingZeros32(ranked)].String())
 	}
 	sorted := true
 	for _, cc := range rules {
