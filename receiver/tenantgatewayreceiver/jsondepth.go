@@ -1,5 +1,7 @@
 package tenantgatewayreceiver
 
+import "strings"
+
 // maxJSONDepth bounds how deep a JSON body may nest objects and arrays.
 // pdata's protobuf decoder stops at 100 nested messages, which lets an OTLP
 // request nest its JSON form at most about 155 levels; pdata's JSON decoder
@@ -25,18 +27,53 @@ const (
 // of `1,1,1...` in bucket counts cost 21 times its size and one of `"",`
 // in id keys 29, over jsonCostFactor and outside max_in_flight_bytes
 // (hostile review h26x). Arrays OTLP fills with numbers are counted at
-// jsonNumberCost per value; every other array, an unknown or escaped key's
-// included, at jsonStringCost.
+// jsonNumberCost per value, those it fills with strings at jsonStringCost.
+//
+// In any other array OTLP has messages, and pdata appends the message
+// before it reads the value and finds it is not one, then goes on to the
+// next: `1,1,1...` in spans cost 320 bytes a value, in exemplars 479, 240
+// times its size (hostile review h27x,
+// TestH27xJSONValuesWhereMessagesGoBoundDecoding). Such a value costs
+// jsonMessageValueCost (542 bytes under -race in exemplars); no SDK
+// sends one. An exemplar is the dearest
+// message: an empty one 412 bytes, so objects in exemplars, and in an
+// array whose key the pass cannot read as it is (escaped, which pdata
+// reads, longer than any OTLP key, or none), cost jsonDearObjectCost.
 const (
-	jsonNumberCost = 48
-	jsonStringCost = 96
+	jsonNumberCost       = 48
+	jsonStringCost       = 96
+	jsonMessageValueCost = 640
+	jsonDearObjectCost   = 448
 )
 
 // jsonNumberArrays are the OTLP/JSON keys whose arrays hold numbers (or
-// 64-bit integers as strings), in both spellings pdata reads.
-var jsonNumberArrays = map[string]bool{
-	"bucketCounts": true, "bucket_counts": true,
-	"explicitBounds": true, "explicit_bounds": true,
+// 64-bit integers as strings), in both spellings pdata reads;
+// jsonStringArrays those whose arrays hold strings.
+var (
+	jsonNumberArrays = map[string]bool{
+		"bucketCounts": true, "bucket_counts": true,
+		"explicitBounds": true, "explicit_bounds": true,
+	}
+	jsonStringArrays = map[string]bool{
+		"idKeys": true, "id_keys": true,
+		"descriptionKeys": true, "description_keys": true,
+	}
+)
+
+// jsonArrayCosts is what a plain value and an object cost in the array
+// whose key is key (ok: read as it is, with no escape).
+func jsonArrayCosts(key string, ok bool) (value, object int64) {
+	switch {
+	case !ok || strings.IndexByte(key, '\\') >= 0:
+		return jsonMessageValueCost, jsonDearObjectCost
+	case jsonNumberArrays[key]:
+		return jsonNumberCost, jsonObjectCost
+	case jsonStringArrays[key]:
+		return jsonStringCost, jsonObjectCost
+	case key == "exemplars":
+		return jsonMessageValueCost, jsonDearObjectCost
+	}
+	return jsonMessageValueCost, jsonObjectCost
 }
 
 // checkJSONDepth refuses a body whose objects and arrays nest deeper than
@@ -56,7 +93,7 @@ func scanJSON(body []byte, max int, plain bool) (cost int64, herr *httpError) {
 	// valueCost is what a plain value costs in the arrays open at each
 	// level (the innermost one's for the level it opened).
 	var arrays [maxJSONDepth/64 + 1]uint64
-	var valueCost [maxJSONDepth + 1]int64
+	var valueCost, objectCost [maxJSONDepth + 1]int64
 	lastColon := -1
 	jsonStructure(body, func(c byte, i int) bool {
 		switch c {
@@ -75,15 +112,16 @@ func scanJSON(body []byte, max int, plain bool) (cost int64, herr *httpError) {
 			}
 			word, bit := depth/64, uint64(1)<<(depth%64)
 			if c == '{' {
-				cost += jsonObjectCost
+				if up := depth - 1; up > 0 && arrays[up/64]&(uint64(1)<<(up%64)) != 0 {
+					cost += objectCost[up]
+				} else {
+					cost += jsonObjectCost
+				}
 				arrays[word] &^= bit
 				break
 			}
 			arrays[word] |= bit
-			valueCost[depth] = jsonStringCost
-			if key, ok := keyBefore(body, lastColon, i); ok && jsonNumberArrays[key] {
-				valueCost[depth] = jsonNumberCost
-			}
+			valueCost[depth], objectCost[depth] = jsonArrayCosts(keyBefore(body, lastColon, i))
 			cost += plainValueAt(body, i+1, valueCost[depth])
 		case ',':
 			if plain && depth > 0 && depth <= maxJSONDepth && arrays[depth/64]&(uint64(1)<<(depth%64)) != 0 {
