@@ -83,7 +83,7 @@ func keyOf(res pcommon.Map) (lineageKey, bool) {
 }
 
 func readLineage(k lineageKey) (lineageFacts, bool) {
-	l, ok := identity.ParseLineage(k.lineage)
+	l, ok := parseLineage(k.lineage)
 	if !ok || len(l.ID) > 64 {
 		return lineageFacts{}, false
 	}
