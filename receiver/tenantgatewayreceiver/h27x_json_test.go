@@ -26,6 +26,12 @@ var h27xMessageArrayBodies = []struct {
 	{"exponential_data_points", signalMetrics, `{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"h","exponentialHistogram":{"dataPoints":[`, "1", `]}}]}]}]}`},
 	{"exemplars_numbers", signalMetrics, `{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"h","sum":{"dataPoints":[{"exemplars":[`, "1", `]}]}}]}]}]}`},
 	{"exemplars_objects", signalMetrics, `{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"h","sum":{"dataPoints":[{"exemplars":[`, "{}", `]}]}}]}]}]}`},
+	// Values no SDK puts in bucket counts or entity keys: pdata fails
+	// to read each (a number's error allocates) and goes on.
+	{"bucket_counts_minus", signalMetrics, `{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"h","histogram":{"dataPoints":[{"bucketCounts":[`, "-", `]}]}}]}]}]}`},
+	{"explicit_bounds_nulls", signalMetrics, `{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"h","histogram":{"dataPoints":[{"explicitBounds":[`, "null", `]}]}}]}]}]}`},
+	{"id_keys_numbers", signalMetrics, `{"resourceMetrics":[{"resource":{"entityRefs":[{"type":"service","idKeys":[`, "1", `]}]},"scopeMetrics":[]}]}`},
+	{"id_keys_minus", signalMetrics, `{"resourceMetrics":[{"resource":{"entityRefs":[{"type":"service","idKeys":[`, "-", `]}]},"scopeMetrics":[]}]}`},
 	{"exemplars_escaped_key_objects", signalMetrics, `{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"h","sum":{"dataPoints":[{"exempl\u0061rs":[`, "{}", `]}]}}]}]}]}`},
 }
 
@@ -62,8 +68,9 @@ func TestH27xJSONValuesWhereMessagesGoBoundDecoding(t *testing.T) {
 
 // TestH27xJSONNumbersInSpansAreRefusedBeforeDecoding: 150,000 numbers in
 // spans (300 KB) under the tenant's 1 MiB took about 48 MB to decode, 46
-// times it, and were counted at 14.4 MB; they are refused with 413
-// before decoding. Honest exemplars still pass.
+// times it, and were counted at 14.4 MB; 300,000 bare '-' in bucket
+// counts (600 KB) about 62 MB, counted at 14.4 MB. They are refused with
+// 413 before decoding. Honest exemplars still pass.
 func TestH27xJSONNumbersInSpansAreRefusedBeforeDecoding(t *testing.T) {
 	tg := startGateway(t, policyWith(t, "max_decompressed_bytes: 1MiB", ""))
 	for _, b := range []struct {
@@ -72,6 +79,7 @@ func TestH27xJSONNumbersInSpansAreRefusedBeforeDecoding(t *testing.T) {
 	}{
 		{"/v1/traces", h27xBody(`{"resourceSpans":[{"scopeSpans":[{"spans":[`, "1", `]}]}]}`, 150000)},
 		{"/v1/metrics", h27xBody(`{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"h","sum":{"dataPoints":[{"exemplars":[`, "1", `]}]}}]}]}]}`, 150000)},
+		{"/v1/metrics", h27xBody(`{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"h","histogram":{"dataPoints":[{"bucketCounts":[`, "-", `]}]}}]}]}]}`, 300000)},
 	} {
 		r := tg.post(t, b.path, keyAcme, b.body, "Content-Type", ctJSON)
 		assert.Equal(t, http.StatusRequestEntityTooLarge, r.status, "%s: %s", b.path, r.body)

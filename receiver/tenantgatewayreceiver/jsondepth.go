@@ -44,6 +44,7 @@ const (
 	jsonStringCost       = 96
 	jsonMessageValueCost = 640
 	jsonDearObjectCost   = 448
+	jsonOddValueCost     = 320
 )
 
 // jsonNumberArrays are the OTLP/JSON keys whose arrays hold numbers (or
@@ -141,21 +142,32 @@ func scanJSON(body []byte, max int, plain bool) (cost int64, herr *httpError) {
 	return cost, herr
 }
 
-// plainValueAt is cost when the value starting at body[i] (after
-// whitespace) is a plain value, not an object, an array or the end of an
-// empty array.
+// plainValueAt is what the value starting at body[i] (after whitespace)
+// costs in an array whose plain values cost cost: 0 for an object, an
+// array or the end of an empty array. A value OTLP does not put in a
+// number or string array (null, true, a bare '-', a number among entity
+// keys) costs at least jsonOddValueCost: pdata fails to read each, a
+// number's error allocating, and goes on (`-` in bucket counts 206 bytes,
+// null 147, a number in id keys 125; hostile review h27x).
 func plainValueAt(body []byte, i int, cost int64) int64 {
 	for ; i < len(body); i++ {
-		switch body[i] {
-		case ' ', '\t', '\n', '\r':
+		c := body[i]
+		switch {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
 			continue
-		case '{', '[', ']':
+		case c == '{' || c == '[' || c == ']':
 			return 0
+		case c == '"' && (cost == jsonNumberCost || cost == jsonStringCost):
+			return cost
+		case cost == jsonNumberCost && (isDigit(c) || c == '-' && i+1 < len(body) && isDigit(body[i+1])):
+			return cost
 		}
-		return cost
+		return max(cost, jsonOddValueCost)
 	}
 	return 0
 }
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 // keyBefore is the object key whose value is the array opened at
 // body[open], if the colon at body[colon] is just before it: the key's
