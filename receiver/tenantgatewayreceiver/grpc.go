@@ -69,6 +69,11 @@ func (g *gateway) admitGRPC(ctx context.Context, who caller, decode func([]byte)
 	size := len(body)
 	if m := who.limits.MaxDecompressedBytes; m > 0 && int64(size) > m {
 		return 0, 0, errTooLarge("message is %d bytes, over the tenant's max_decompressed_bytes %d", size, m)
+	} else if m > 0 && msg.cost > protoCostFactor*m {
+		// The codec bounded it by max_recv_msg_size_mib, knowing no
+		// tenant; an HTTP body gets the tenant's bound (checkRequestCost).
+		return 0, 0, errTooLarge("message of %d bytes holds so many messages that decoding it would take over %d MiB, more than %d times the tenant's max_decompressed_bytes %d; split the request",
+			size, msg.cost>>20, protoCostFactor, m)
 	}
 	if herr := takeBytes(lim, who, size); herr != nil {
 		return 0, 0, herr

@@ -7,11 +7,17 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configauth"
+	"go.opentelemetry.io/collector/config/configgrpc"
+	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	_ "google.golang.org/grpc/encoding/gzip"
 	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -113,4 +119,45 @@ func TestH27xGRPCUnauthenticatedCallHoldsNoRoom(t *testing.T) {
 	require.Eventually(t, func() bool { return g.grpcInFlight.held() == 0 },
 		10*time.Second, 10*time.Millisecond, "a cancelled call's message is given back at its end")
 	assert.Zero(t, g.inFlight.used.Load())
+}
+
+// TestH27xGRPCCostBoundIsTheTenants: over HTTP a protobuf body may cost
+// at most 16 times the tenant's max_decompressed_bytes to decode; over
+// OTLP/gRPC the codec, not knowing the tenant, bounds it by 16 times
+// max_recv_msg_size_mib only. A tenant of 1 MiB sent 800 KB of empty
+// records (about 34 MiB to decode, 33 times its bound) over gRPC and it
+// was decoded and accepted; now that the message is decoded once the
+// caller is known, it is refused InvalidArgument first, as over HTTP.
+func TestH27xGRPCCostBoundIsTheTenants(t *testing.T) {
+	tg := startGateway(t, policyWith(t, "max_decompressed_bytes: 1MiB", ""), func(c *Config) {
+		gc := configgrpc.NewDefaultServerConfig()
+		gc.NetAddr.Endpoint = "127.0.0.1:0"
+		gc.Auth = configoptional.Some(configauth.Config{AuthenticatorID: component.MustNewID("tenantpolicy")})
+		c.GRPC = configoptional.Some(gc)
+	})
+	client := plogotlp.NewGRPCClient(h27xRawConn(t, tg.g))
+	ctx := metadata.AppendToOutgoingContext(t.Context(), "x-api-key", keyAcme)
+
+	ld := plog.NewLogs()
+	recs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+	for range 100000 {
+		recs.AppendEmpty()
+	}
+	body := must(plogotlp.NewExportRequestFromLogs(ld).MarshalProto())
+	cost := protoCost(signalLogs, body, 1<<62)
+	t.Logf("%d bytes, cost %d (%.0f times 1 MiB)", len(body), cost, float64(cost)/(1<<20))
+	require.Less(t, len(body), 1<<20)
+	require.Greater(t, cost, int64(protoCostFactor)<<20)
+	_, err := client.Export(ctx, plogotlp.NewExportRequestFromLogs(ld))
+	require.Equal(t, codes.InvalidArgument, status.Code(err), "%v", err)
+	assert.Contains(t, status.Convert(err).Message(), "max_decompressed_bytes")
+	assert.Empty(t, tg.sink.all())
+
+	_, err = client.Export(ctx, plogotlp.NewExportRequestFromLogs(testLogs(100, 4)), grpc.UseCompressor("gzip"))
+	require.NoError(t, err, "ordinary records pass, gzip-compressed too")
+	require.Len(t, tg.sink.all(), 1)
+	assert.Equal(t, 100, tg.sink.all()[0].logs.LogRecordCount())
+	require.Eventually(t, func() bool { return tg.g.grpcInFlight.held() == 0 },
+		10*time.Second, 10*time.Millisecond, "every message's bytes were given back")
+	assert.Zero(t, tg.g.inFlight.used.Load())
 }
