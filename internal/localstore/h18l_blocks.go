@@ -134,7 +134,6 @@ func (t *tenantDB) newBlockInserter(sum *IngestSummary, cols []string, shared ..
 	// drops them with the values they still point to.
 	b.pend, b.pendIDs = t.blockPend[:0], t.blockIDs[:0]
 	t.blockPend, t.blockIDs = nil, nil
-	t.attrs.reset() // the last write's batch is not this one
 	return b
 }
 
@@ -337,6 +336,5 @@ func (b *blockInserter) done() error {
 		return errors.New("localstore: a block of rows was left unwritten")
 	}
 	b.t.blockPend, b.t.blockIDs = b.pend, b.pendIDs // cleared by the last flush
-	b.t.attrs.reset()                               // no pointer into the batch kept
 	return nil
 }

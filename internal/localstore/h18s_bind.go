@@ -39,16 +39,10 @@ func (r *rowInserter) bind(i int, v cell) {
 var emptyObject = []byte("{}")
 
 // attrsJSON is m as a JSON object (the column attrs holds) in the
-// tenant's reused buffer, valid until its next call; t.mu held, within
-// one write (attrsMemo). Attributes the same as the last call's give the
-// same buffer, not written again.
+// tenant's reused buffer, valid until its next call; t.mu held.
 func (t *tenantDB) attrsJSON(m pcommon.Map) []byte {
 	if m.Len() == 0 {
-		t.attrs.ok, t.attrs.hit = false, false
 		return emptyObject
-	}
-	if t.attrs.hit = t.attrs.same(m); t.attrs.hit {
-		return t.jsonBuf
 	}
 	// A buffer one huge record grew is let go at the next row, not kept
 	// for as long as the tenant's database stays open.
@@ -56,7 +50,6 @@ func (t *tenantDB) attrsJSON(m pcommon.Map) []byte {
 		t.jsonBuf = nil
 	}
 	t.jsonBuf = appendMap(t.jsonBuf[:0], m)
-	t.attrs.keep(m)
 	return t.jsonBuf
 }
 

@@ -141,46 +141,10 @@ type lineagePart struct {
 	// retention processor flagged expired or moved back from the future.
 	retention, residency, residencyViolation string
 	expired, futureSkew                      int64
-	// What the last record's attributes added (record), which a record
-	// with the same attributes adds again (recordAgain): its classes,
-	// whether it was redacted, flagged expired, moved back. again counts
-	// the records since that added its classes once more, not added to
-	// classes yet (flushAgain).
-	lastClasses                           []string
-	lastRedacted, lastExpired, lastFuture bool
-	again                                 int64
 }
 
 // record adds a record (row id in this store, 0 elsewhere) to the part.
 func (p *lineagePart) record(id int64, attrs pcommon.Map) {
-	p.flushAgain()
-	p.seeID(id)
-	p.lastClasses = p.lastClasses[:0]
-	p.lastRedacted = redactionOf(attrs, func(c string) {
-		p.lastClasses = append(p.lastClasses, c)
-		if p.classes == nil {
-			p.classes = map[string]int64{}
-		}
-		if _, ok := p.classes[c]; ok || len(p.classes) < maxLineageClasses {
-			p.classes[c]++
-		}
-	})
-	_, p.lastExpired = attrs.Get(identity.AttrRetentionExpired)
-	_, p.lastFuture = attrs.Get(identity.AttrRetentionOriginal)
-	p.countLast()
-}
-
-// recordAgain adds a record whose attributes are the last recorded
-// one's: it counts what that one did, without reading them again.
-func (p *lineagePart) recordAgain(id int64) {
-	p.seeID(id)
-	p.again++
-	p.countLast()
-}
-
-// seeID counts a record and its row id, and the values the redactor
-// changed in its resource entry, with the entry's first record.
-func (p *lineagePart) seeID(id int64) {
 	p.records++
 	if id != 0 {
 		if p.firstID == 0 {
@@ -192,33 +156,22 @@ func (p *lineagePart) seeID(id int64) {
 	// largest int64 rather than wrap.
 	p.redactedValues = min(p.redactedValues, math.MaxInt64-p.resValues) + p.resValues
 	p.resValues = 0
-}
-
-func (p *lineagePart) countLast() {
-	if p.lastRedacted {
+	if redactionOf(attrs, func(c string) {
+		if p.classes == nil {
+			p.classes = map[string]int64{}
+		}
+		if _, ok := p.classes[c]; ok || len(p.classes) < maxLineageClasses {
+			p.classes[c]++
+		}
+	}) {
 		p.redactedRecords++
 	}
-	if p.lastExpired {
+	if _, ok := attrs.Get(identity.AttrRetentionExpired); ok {
 		p.expired++
 	}
-	if p.lastFuture {
+	if _, ok := attrs.Get(identity.AttrRetentionOriginal); ok {
 		p.futureSkew++
 	}
-}
-
-// flushAgain adds the last classes of the records recordAgain counted:
-// each class the last record added to classes (one it could not add,
-// when classes was full, none of them can).
-func (p *lineagePart) flushAgain() {
-	if p.again == 0 {
-		return
-	}
-	for _, c := range p.lastClasses {
-		if _, ok := p.classes[c]; ok {
-			p.classes[c] += p.again
-		}
-	}
-	p.again = 0
 }
 
 // maxLineageClasses bounds the classes a lineage row counts.
@@ -354,9 +307,6 @@ func (t *tenantDB) insertLineage(l *Lineage, signal, backend string, delivered i
 	}
 	var sum rowSum
 	var n int64
-	// The facts a batch's requests share (signal, backend, receiver,
-	// tenant, credential, policy version, audit seq...) are bound once.
-	ins := newRowInserter(st, 21)
 	for _, p := range l.parts {
 		if p.records == 0 {
 			continue
@@ -368,9 +318,10 @@ func (t *tenantDB) insertLineage(l *Lineage, signal, backend string, delivered i
 		for i, a := range args {
 			row[i] = anyCell(a)
 		}
-		ins.bind(0, anyCell(idOrNil(p.rowID)))
+		id := anyCell(idOrNil(p.rowID))
+		id.bind(st, 1)
 		for i := range row {
-			ins.bind(i+1, row[i])
+			row[i].bind(st, i+2)
 		}
 		if err := st.Exec(); err != nil {
 			return nil, fmt.Errorf("lineage: %w", err)
@@ -403,7 +354,6 @@ func idOrNil(id int64) any {
 // records and classes are read from each record, whose attributes say
 // which classes it had, so a class counts the records it was redacted in.
 func (p *lineagePart) redactionsJSON() string {
-	p.flushAgain()
 	var o jsonObject
 	o.int("values", p.redactedValues)
 	o.int("records", p.redactedRecords)

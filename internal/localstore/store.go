@@ -107,10 +107,8 @@ type tenantDB struct {
 	keyFile    os.FileInfo
 	keyRotated time.Time
 	rows       *rowHasher
-	// jsonBuf is reused for each row's attributes (attrsJSON), attrs
-	// the attributes it holds the JSON of (h27s_attrs.go).
+	// jsonBuf is reused for each row's attributes (attrsJSON).
 	jsonBuf []byte
-	attrs   attrsMemo
 	// blockArena holds copies of the attributes of the rows an ingest
 	// block has not bound yet, blockPend and blockIDs those rows' values
 	// and ids (h18l_blocks.go): reused from one transaction to the next.

@@ -90,18 +90,11 @@ func (t *tenantDB) rowLineage(l *Lineage, res pcommon.Map) (*lineagePart, any, e
 	return p, p.rowID, nil
 }
 
-// seeRow adds a stored row to its request's part, if it has one: as the
-// last row again when its attributes were the last row's (attrsJSON,
-// called for this row just before) and so is its part.
-func (t *tenantDB) seeRow(p *lineagePart, id int64, attrs pcommon.Map) {
-	switch {
-	case p == nil:
-	case t.attrs.hit && t.attrs.part == p:
-		p.recordAgain(id)
-	default:
+// seeRow adds a stored row to its request's part, if it has one.
+func seeRow(p *lineagePart, id int64, attrs pcommon.Map) {
+	if p != nil {
 		p.record(id, attrs)
 	}
-	t.attrs.part = p
 }
 
 // appendIngest writes the batch's lineage rows and records the batch in
@@ -169,7 +162,7 @@ func (s *Store) WriteLogs(tenant string, ld plog.Logs, policyVersion string) err
 					if err != nil {
 						return err
 					}
-					t.seeRow(part, id, lr.Attributes())
+					seeRow(part, id, lr.Attributes())
 				}
 			}
 			t.seeResource(rid, age)
@@ -245,7 +238,7 @@ func (s *Store) WriteMetrics(tenant string, md pmetric.Metrics, policyVersion st
 						if err != nil {
 							return err
 						}
-						t.seeRow(part, id, attrs)
+						seeRow(part, id, attrs)
 						return nil
 					}
 					var err error
@@ -388,7 +381,7 @@ func (s *Store) WriteTraces(tenant string, td ptrace.Traces, policyVersion strin
 					if err != nil {
 						return err
 					}
-					t.seeRow(part, id, sp.Attributes())
+					seeRow(part, id, sp.Attributes())
 				}
 			}
 			t.seeResource(rid, age)
