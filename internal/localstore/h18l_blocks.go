@@ -213,6 +213,9 @@ func (b *blockInserter) add(vals ...cell) (int64, error) {
 		if err := st.Reset(); err != nil {
 			return 0, err
 		}
+		if last >= math.MaxInt64 { // one past it would wrap to -2^63
+			return 0, errRowIDs
+		}
 		b.nextID = last + 1
 	}
 	if b.nextID >= math.MaxInt64 {
