@@ -1,6 +1,6 @@
 package tenantgatewayreceiver
 
-import "strings"
+import "bytes"
 
 // maxJSONDepth bounds how deep a JSON body may nest objects and arrays.
 // pdata's protobuf decoder stops at 100 nested messages, which lets an OTLP
@@ -63,15 +63,15 @@ var (
 
 // jsonArrayCosts is what a plain value and an object cost in the array
 // whose key is key (ok: read as it is, with no escape).
-func jsonArrayCosts(key string, ok bool) (value, object int64) {
+func jsonArrayCosts(key []byte, ok bool) (value, object int64) {
 	switch {
-	case !ok || strings.IndexByte(key, '\\') >= 0:
+	case !ok || bytes.IndexByte(key, '\\') >= 0:
 		return jsonMessageValueCost, jsonDearObjectCost
-	case jsonNumberArrays[key]:
+	case jsonNumberArrays[string(key)]:
 		return jsonNumberCost, jsonObjectCost
-	case jsonStringArrays[key]:
+	case jsonStringArrays[string(key)]:
 		return jsonStringCost, jsonObjectCost
-	case key == "exemplars":
+	case string(key) == "exemplars":
 		return jsonMessageValueCost, jsonDearObjectCost
 	}
 	return jsonMessageValueCost, jsonObjectCost
@@ -128,7 +128,8 @@ func scanJSON(body []byte, max int, plain bool) (cost int64, herr *httpError) {
 			// read for any other, the whitespace after the colon would be
 			// read again for each (a body of it then `[],[],...` took 30 s
 			// a MiB: BenchmarkH27xScanJSONWhitespace, hostile review h27x).
-			key, ok := "", false
+			var key []byte
+			ok := false
 			if after == lastColon {
 				key, ok = keyBefore(body, lastColon, i)
 			}
@@ -163,7 +164,7 @@ func plainValueAt(body []byte, i int, cost int64) int64 {
 	for ; i < len(body); i++ {
 		c := body[i]
 		switch {
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+		case jsonSpace(c):
 			continue
 		case c == '{' || c == '[' || c == ']':
 			return 0
@@ -179,36 +180,40 @@ func plainValueAt(body []byte, i int, cost int64) int64 {
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
+// jsonSpace reports whether c is JSON whitespace.
+func jsonSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
 // keyBefore is the object key whose value is the array opened at
 // body[open], if the colon at body[colon] is just before it: the key's
-// bytes as they are, escapes not undone (an escaped key is no known key).
-func keyBefore(body []byte, colon, open int) (string, bool) {
+// bytes as they are, in body, escapes not undone (an escaped key is no
+// known key).
+func keyBefore(body []byte, colon, open int) ([]byte, bool) {
 	if colon < 0 || colon >= open {
-		return "", false
+		return nil, false
 	}
 	for j := colon + 1; j < open; j++ {
-		if c := body[j]; c != ' ' && c != '\t' && c != '\n' && c != '\r' {
-			return "", false
+		if !jsonSpace(body[j]) {
+			return nil, false
 		}
 	}
 	end := colon - 1
-	for end >= 0 && (body[end] == ' ' || body[end] == '\t' || body[end] == '\n' || body[end] == '\r') {
+	for end >= 0 && jsonSpace(body[end]) {
 		end--
 	}
 	if end < 1 || body[end] != '"' {
-		return "", false
+		return nil, false
 	}
 	start := end - 1
 	for start >= 0 && body[start] != '"' {
 		if end-start > 32 { // longer than any known key
-			return "", false
+			return nil, false
 		}
 		start--
 	}
 	if start < 0 {
-		return "", false
+		return nil, false
 	}
-	return string(body[start+1 : end]), true
+	return body[start+1 : end], true
 }
 
 // jsonStructure calls each with every byte of b outside its strings that
