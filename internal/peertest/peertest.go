@@ -148,18 +148,6 @@ func StartProcess(t testing.TB, timeout time.Duration, ready, bin string, args .
 	}
 }
 
-// FreeAddr returns a 127.0.0.1 address with a port free at the time of the
-// call.
-func FreeAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // cortexConfig is a single-process, multi-tenant Cortex on the local file
 // system (cortex.yaml beside this file; docs/peers.md).
 //
