@@ -4,6 +4,8 @@ import (
 	"bytes"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/tenancyhq/tenancy/internal/selfmetrics"
 )
 
 // GrafanaURL is where the alerts' dashboard links point: the Grafana of
@@ -99,6 +101,19 @@ func Alerts() []ruleGroup {
 			Annotations: map[string]string{
 				"summary":     "Collector {{ $labels.instance }}: the tenant policy does not load",
 				"description": "The tenantpolicy extension on {{ $labels.instance }} refused or could not read the policy file in the last 10 minutes; every tenant's last good policy stays in force, so a tenant added or retiered since is not. The collector's log names the file, line and key.",
+				"dashboard":   GrafanaURL + "/d/" + FleetUID + "/",
+			},
+		}, {
+			// Past its cap on the series of one metric the SDK folds
+			// further series into one otel_metric_overflow series, so the
+			// dashboards and the rules above stop seeing some tenants.
+			Alert: "TenancySelfMetricsOverflowing",
+			Expr: `label_replace(count by (instance, __name__) ({__name__=~"otelcol_tenant.*", otel_metric_overflow="true"}),` +
+				` "metric", "$1", "__name__", "(.+)")`,
+			Labels: map[string]string{"severity": "warning"},
+			Annotations: map[string]string{
+				"summary":     "Collector {{ $labels.instance }}: {{ $labels.metric }} lost tenants",
+				"description": "The OpenTelemetry SDK on {{ $labels.instance }} folded some tenants' series of {{ $labels.metric }} into one otel_metric_overflow series: it keeps at most " + selfmetrics.CardinalityLimitEnv + " series per metric (2,000 unless set), and the per-tenant dashboard and alerts miss the tenants past it. Set " + selfmetrics.CardinalityLimitEnv + " in the collector's environment to the figure its log gives at start (10 series per tenant of the policy) and restart it.",
 				"dashboard":   GrafanaURL + "/d/" + FleetUID + "/",
 			},
 		}},

@@ -42,7 +42,7 @@ func TestAlertRulesNameTheirSubject(t *testing.T) {
 			assert.GreaterOrEqual(t, tested[r.Alert], 2, "%s needs a firing and a quiet case in alerts_test.yaml", r.Alert)
 		}
 	}
-	assert.Equal(t, 6, rules)
+	assert.Equal(t, 7, rules)
 }
 
 // promtoolAlertNames counts the alert_rule_test cases of each alert name

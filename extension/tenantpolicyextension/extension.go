@@ -19,6 +19,7 @@ import (
 	"github.com/tenancyhq/tenancy/extension/tenantpolicyextension/internal/metadata"
 	"github.com/tenancyhq/tenancy/internal/access"
 	"github.com/tenancyhq/tenancy/internal/policy"
+	"github.com/tenancyhq/tenancy/internal/selfmetrics"
 )
 
 // policyExtension loads the policy, keeps the last good one in force across
@@ -136,6 +137,26 @@ func (e *policyExtension) install(ctx context.Context, p *policy.Policy) {
 	e.tel.TenantpolicyTenants.Record(ctx, int64(p.Len()))
 	e.logger.Info("Tenant policy in force", zap.String("path", p.Source),
 		zap.String("version", p.Version), zap.Int("tenants", p.Len()))
+	warnCardinality(e.logger, p.Len(), selfmetrics.CardinalityLimit())
+}
+
+// warnCardinality says so when the process's cap on the series of one
+// metric is too small for the policy's tenants: past it the SDK folds
+// tenants' series into one otel_metric_overflow series without a word,
+// and per-tenant dashboards and alerts lose them (the
+// TenancySelfMetricsOverflowing alert fires once it happens). The cap is
+// left to the operator: at telemetry level detailed the collector's HTTP
+// and gRPC instrumentation labels series with what clients send (the Host
+// header), and the cap is what bounds those (docs/decisions.md).
+func warnCardinality(logger *zap.Logger, tenants, limit int) {
+	if limit == 0 || tenants*selfmetrics.SeriesPerTenant <= limit {
+		return
+	}
+	logger.Warn("Per-tenant self-metrics will lose tenants: the OpenTelemetry SDK keeps at most "+
+		fmt.Sprint(limit)+" series per metric and folds the rest into one otel_metric_overflow series; set "+
+		selfmetrics.CardinalityLimitEnv+" in the collector's environment to at least "+
+		fmt.Sprint(tenants*selfmetrics.SeriesPerTenant)+" ("+fmt.Sprint(selfmetrics.SeriesPerTenant)+" per tenant)",
+		zap.Int("tenants", tenants), zap.Int("series_limit", limit))
 }
 
 // observeTenantInfo reports one series per declared tenant, valued 1, that
