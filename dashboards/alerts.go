@@ -113,7 +113,7 @@ func Alerts() []ruleGroup {
 			Labels: map[string]string{"severity": "warning"},
 			Annotations: map[string]string{
 				"summary":     "Collector {{ $labels.instance }}: {{ $labels.metric }} lost tenants",
-				"description": "The OpenTelemetry SDK on {{ $labels.instance }} folded some tenants' series of {{ $labels.metric }} into one otel_metric_overflow series: it keeps at most " + selfmetrics.CardinalityLimitEnv + " series per metric (2,000 unless set), and the per-tenant dashboard and alerts miss the tenants past it. Set " + selfmetrics.CardinalityLimitEnv + " in the collector's environment to the figure its log gives at start (10 series per tenant of the policy) and restart it.",
+				"description": "The OpenTelemetry SDK on {{ $labels.instance }} folded some tenants' series of {{ $labels.metric }} into one otel_metric_overflow series: it keeps at most " + selfmetrics.CardinalityLimitEnv + " series per metric (2,000 unless set), and the per-tenant dashboard and alerts miss the tenants past it. Set " + selfmetrics.CardinalityLimitEnv + " in the collector's environment to the figure its log gives at start (25 series per tenant of the policy) and restart it.",
 				"dashboard":   GrafanaURL + "/d/" + FleetUID + "/",
 			},
 		}},

@@ -30,10 +30,10 @@ func TestTooSmallSeriesCapIsWarned(t *testing.T) {
 		tenants int
 		warn    string
 	}{
-		{"", 201, "set OTEL_GO_X_CARDINALITY_LIMIT in the collector's environment to at least 2010"},
-		{"", 200, ""},
-		{"25000", 2500, ""},
-		{"24999", 2500, "at least 25000"},
+		{"", 81, "set OTEL_GO_X_CARDINALITY_LIMIT in the collector's environment to at least 2025"},
+		{"", 80, ""},
+		{"62500", 2500, ""},
+		{"62499", 2500, "at least 62500"},
 		{"0", 10000, ""},
 	} {
 		t.Run(fmt.Sprintf("%q,%d", c.env, c.tenants), func(t *testing.T) {

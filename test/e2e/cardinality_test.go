@@ -78,7 +78,7 @@ func TestPerTenantMetricsKeepEveryTenant(t *testing.T) {
 		t.Setenv("OTEL_GO_X_CARDINALITY_LIMIT", "") // the SDK's default, 2,000
 		c, metricsAddr := startWithMetrics(t, policy.String(), cardinalityConfig)
 		waitFor(t, "the warning", 10*time.Second, func() bool {
-			return strings.Contains(c.stderr.String(), "set OTEL_GO_X_CARDINALITY_LIMIT in the collector's environment to at least 25000")
+			return strings.Contains(c.stderr.String(), "set OTEL_GO_X_CARDINALITY_LIMIT in the collector's environment to at least 62500")
 		})
 		info, overflow := tenantsOf(scrape(t, metricsAddr), "otelcol_tenantpolicy_tenant_info")
 		assert.True(t, overflow, "the info series folds past the cap")
@@ -86,7 +86,7 @@ func TestPerTenantMetricsKeepEveryTenant(t *testing.T) {
 	})
 
 	t.Run("cap set as the warning says", func(t *testing.T) {
-		t.Setenv("OTEL_GO_X_CARDINALITY_LIMIT", "25000")
+		t.Setenv("OTEL_GO_X_CARDINALITY_LIMIT", "62500")
 		c, metricsAddr := startWithMetrics(t, policy.String(), cardinalityConfig)
 		p := newPayload("m-cardinality order for ops@example.com", "") // redacted: tenantredact counts it
 		for i := range sending {
