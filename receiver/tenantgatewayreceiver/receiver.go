@@ -130,17 +130,23 @@ func (g *gateway) Start(ctx context.Context, host component.Host) error {
 }
 
 func (g *gateway) startGRPC(ctx context.Context, host component.Host) error {
-	gcfg := g.cfg.GRPC.Get()
-	if gcfg == nil {
+	if g.cfg.GRPC.Get() == nil {
 		return nil
+	}
+	// Streams are authenticated when they open, before grpc-go reads a
+	// message (grpcTap), and a connection holds a bounded number of them.
+	gcfg, tp, exts, err := g.grpcServerSetup(ctx, *g.cfg.GRPC.Get(), host.GetExtensions())
+	if err != nil {
+		return err
 	}
 	ln, err := gcfg.NetAddr.Listen(ctx)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", gcfg.NetAddr.Endpoint, err)
 	}
-	srv, err := gcfg.ToServer(ctx, host.GetExtensions(), g.set.TelemetrySettings,
+	srv, err := gcfg.ToServer(ctx, exts, g.set.TelemetrySettings,
 		configgrpc.WithGrpcServerOption(grpc.ForceServerCodecV2(newCostCodec(g, gcfg.MaxRecvMsgSizeMiB))),
-		configgrpc.WithGrpcServerOption(grpc.StatsHandler(&g.grpcInFlight)))
+		configgrpc.WithGrpcServerOption(grpc.StatsHandler(&g.grpcInFlight)),
+		configgrpc.WithGrpcServerOption(grpc.InTapHandle(tp.handle)))
 	if err != nil {
 		_ = ln.Close()
 		return err
