@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"go.opentelemetry.io/collector/component"
+
 	"github.com/tenancyhq/tenancy/internal/tenantkafka"
 )
 
@@ -43,6 +45,12 @@ type Config struct {
 	// refused with a retryable error again (default 1s). The batch's
 	// offset is committed only once the pipeline accepted it.
 	RetryInterval time.Duration `mapstructure:"retry_interval"`
+	// Policy is the tenantpolicy extension whose declared tenants the
+	// receiver's per-tenant series may name (default tenantpolicy; the
+	// processing tier's tenant processor needs it too). A topic or key
+	// naming any other id is counted under _undeclared: anyone who can
+	// write a topic chooses its keys. Not used in reserved mode.
+	Policy component.ID `mapstructure:"policy"`
 }
 
 // Defaults.

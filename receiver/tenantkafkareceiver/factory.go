@@ -37,6 +37,7 @@ func createDefaultConfig() component.Config {
 		HeartbeatInterval:    3 * time.Second,
 		TopicRefreshInterval: 10 * time.Second,
 		RetryInterval:        time.Second,
+		Policy:               component.MustNewID("tenantpolicy"),
 	}
 }
 

@@ -87,5 +87,6 @@ func TestComponentLifecycle(t *testing.T) {
 	}
 }
 
-// newLifecycleHost is mdatagen's nop host.
-func newLifecycleHost(*testing.T) component.Host { return componenttest.NewNopHost() }
+// newLifecycleHost is mdatagen's nop host plus a tenantpolicy extension
+// (policyHost).
+func newLifecycleHost(t *testing.T) component.Host { return policyHost(t) }

@@ -11,7 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receivertest"
@@ -30,7 +29,7 @@ func startLogs(t *testing.T, cfg *Config, next consumer.Logs) receiver.Logs {
 	set.ID = component.NewID(f.Type())
 	l, err := f.CreateLogs(t.Context(), set, cfg, next)
 	require.NoError(t, err)
-	require.NoError(t, l.Start(t.Context(), componenttest.NewNopHost()))
+	require.NoError(t, l.Start(t.Context(), policyHost(t)))
 	return l
 }
 

@@ -45,6 +45,13 @@ const (
 	reasonTooLarge = "too_large"
 )
 
+// undeclaredTenant is the records series' tenant for an id the policy
+// does not declare (the tenant processor quarantines its records), so
+// the series and the maps behind them stay bounded by the policy: a key
+// per record would otherwise add a series, and a map entry, for the
+// process's life (hostile review h28x).
+const undeclaredTenant = "_undeclared"
+
 // maxDecompressBatchBytes bounds what one fetched record batch may
 // decompress to. Anyone who can write a topic chooses its compression: a
 // batch of zeros within the broker's 1 MB message bound would otherwise
@@ -66,6 +73,10 @@ type kafkaReceiver struct {
 	logs    consumer.Logs
 	metrics consumer.Metrics
 	traces  consumer.Traces
+
+	// policy serves the declared tenants (set at Start, outside reserved
+	// mode); nil, none is declared.
+	policy policy.Provider
 
 	client *kgo.Client
 	cancel context.CancelFunc
@@ -130,7 +141,14 @@ func (r *kafkaReceiver) signals() []policy.Signal {
 }
 
 // Start joins the group; sharedcomponent calls it once for the signals.
-func (r *kafkaReceiver) Start(ctx context.Context, _ component.Host) error {
+func (r *kafkaReceiver) Start(ctx context.Context, host component.Host) error {
+	if !r.cfg.Reserved {
+		prov, err := policy.FromHost(host, r.cfg.Policy)
+		if err != nil {
+			return err
+		}
+		r.policy = prov
+	}
 	opts, err := r.cfg.ClientConfig.Opts(ctx)
 	if err != nil {
 		return err
@@ -331,7 +349,11 @@ func (r *kafkaReceiver) handle(ctx context.Context, rec *kgo.Record) bool {
 		r.drop(reasonInvalidTenant, rec)
 		return true
 	}
-	if !r.topics.PerTenant() && shard == 0 {
+	label := tenant
+	if !r.cfg.Reserved && !r.declared(tenant) {
+		label = undeclaredTenant
+	}
+	if !r.topics.PerTenant() && shard == 0 && label == tenant {
 		r.see(rec.Topic, rec.Partition, tenant)
 	}
 	if shard != 0 {
@@ -350,7 +372,7 @@ func (r *kafkaReceiver) handle(ctx context.Context, rec *kgo.Record) bool {
 	}
 	switch err := consume(cctx); {
 	case err == nil:
-		r.records.Get(recordsKey{tenant, sig}).Add(int64(n))
+		r.records.Get(recordsKey{label, sig}).Add(int64(n))
 		return true
 	case consumererror.IsPermanent(err):
 		r.drop(reasonPermanent, rec)
@@ -403,6 +425,15 @@ func (r *kafkaReceiver) streams(m map[string][]int32) []tenantkafka.Stream {
 		}
 	}
 	return out
+}
+
+// declared reports whether the policy in force declares tenant.
+func (r *kafkaReceiver) declared(tenant string) bool {
+	if r.policy == nil {
+		return false
+	}
+	_, ok := r.policy.Policy().Tenant(tenant)
+	return ok
 }
 
 // validTenant: a policy tenant's id outside reserved mode, a pipeline

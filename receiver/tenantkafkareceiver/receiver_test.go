@@ -13,7 +13,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -133,7 +132,7 @@ func start(t *testing.T, cfg *Config, s *sink, metrics bool) *kafkaReceiver {
 		comps = append(comps, m)
 	}
 	for _, c := range comps {
-		require.NoError(t, c.Start(t.Context(), componenttest.NewNopHost()))
+		require.NoError(t, c.Start(t.Context(), policyHost(t)))
 	}
 	r, err := receivers.LoadOrStore(cfg, func() (*kafkaReceiver, error) { return nil, errors.New("none") })
 	require.NoError(t, err)
@@ -254,7 +253,7 @@ func TestUncommittedIsReadAgain(t *testing.T) {
 	set := receivertest.NewNopSettings(f.Type())
 	l, err := f.CreateLogs(t.Context(), set, cfg, first)
 	require.NoError(t, err)
-	require.NoError(t, l.Start(t.Context(), componenttest.NewNopHost()))
+	require.NoError(t, l.Start(t.Context(), policyHost(t)))
 	eventually(t, "a2 refused", func() bool { return first.calls.Load() >= 2 })
 	require.NoError(t, l.Shutdown(context.Background()))
 	require.Len(t, first.all(), 1)
