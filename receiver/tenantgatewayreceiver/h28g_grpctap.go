@@ -13,6 +13,8 @@ import (
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/tap"
+
+	"github.com/tenancyhq/tenancy/internal/policy"
 )
 
 // defaultGRPCMaxConcurrentStreams bounds the streams one OTLP/gRPC
@@ -56,8 +58,22 @@ type grpcTap struct {
 	includeMetadata bool
 }
 
-// grpcTapped marks the context of a stream the tap authenticated.
+// grpcTapped keys the context of a stream the tap authenticated; its
+// value is a grpcTapMark.
 type grpcTapped struct{}
+
+// grpcTapMark is what the tap's context says of a stream it authenticated:
+// the gateway's policy in force just before the authenticator ran (nil
+// without one).
+type grpcTapMark struct{ policy *policy.Policy }
+
+// currentPolicy is the gateway's policy in force, nil before Start.
+func (g *gateway) currentPolicy() *policy.Policy {
+	if g.policy == nil {
+		return nil
+	}
+	return g.policy.Policy()
+}
 
 func (tp *grpcTap) handle(ctx context.Context, info *tap.Info) (context.Context, error) {
 	signal, ok := grpcExportSignals[info.FullMethodName]
@@ -65,6 +81,9 @@ func (tp *grpcTap) handle(ctx context.Context, info *tap.Info) (context.Context,
 		return ctx, nil
 	}
 	if tp.auth != nil {
+		// Taken before the authenticator runs: a reload during it makes
+		// the interceptor authenticate the call again.
+		mark := grpcTapMark{policy: tp.g.currentPolicy()}
 		actx, err := tp.auth.Authenticate(tapClientContext(ctx, info.Header, tp.includeMetadata), info.Header)
 		if err != nil {
 			// As configgrpc's interceptor answers it.
@@ -73,7 +92,7 @@ func (tp *grpcTap) handle(ctx context.Context, info *tap.Info) (context.Context,
 			}
 			return ctx, status.Error(codes.Unauthenticated, err.Error())
 		}
-		return context.WithValue(actx, grpcTapped{}, true), nil
+		return context.WithValue(actx, grpcTapped{}, mark), nil
 	}
 	// No authenticator: serveGRPC would identify the caller by its
 	// certificate alone (identify) and refuse it as this does.
@@ -117,14 +136,18 @@ func tapClientContext(ctx context.Context, md metadata.MD, includeMetadata bool)
 // sees it: a stream the tap authenticated carries the authenticator's
 // result in its context already, so it is not authenticated (and counted
 // by the tenantpolicy extension) twice; any other is authenticated as
-// before.
+// before. So is a tapped stream whose policy was reloaded since the tap
+// (hostile review h28y): the client chooses when it sends its message,
+// and a key revoked meanwhile must not export (such a call is counted
+// twice, once per policy).
 type tapAuth struct {
 	component.Component
 	next extensionauth.Server
+	g    *gateway
 }
 
 func (a tapAuth) Authenticate(ctx context.Context, sources map[string][]string) (context.Context, error) {
-	if tapped, _ := ctx.Value(grpcTapped{}).(bool); tapped {
+	if mark, tapped := ctx.Value(grpcTapped{}).(grpcTapMark); tapped && mark.policy == a.g.currentPolicy() {
 		return ctx, nil
 	}
 	return a.next.Authenticate(ctx, sources)
@@ -152,6 +175,6 @@ func (g *gateway) grpcServerSetup(ctx context.Context, gcfg configgrpc.ServerCon
 	for id, ext := range exts {
 		wrapped[id] = ext
 	}
-	wrapped[auth.AuthenticatorID] = tapAuth{Component: exts[auth.AuthenticatorID], next: server}
+	wrapped[auth.AuthenticatorID] = tapAuth{Component: exts[auth.AuthenticatorID], next: server, g: g}
 	return gcfg, tp, wrapped, nil
 }
