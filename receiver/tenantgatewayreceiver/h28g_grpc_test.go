@@ -128,8 +128,8 @@ func h28gPin(t *testing.T, g *gateway, conn *grpc.ClientConn, n int, body []byte
 // the authenticator; max_in_flight_bytes does not count it, and streams
 // per connection were unlimited. A client with no key opened 128 streams
 // on one connection, each with a message just under 4 MiB, never closing
-// them: the gateway's heap grew by about 128 x 8 MiB (measured 1,029 MiB,
-// two bytes of heap per message byte; see the README). The gateway now authenticates a stream when
+// them: the test process's heap grew by about 128 x 8 MiB (measured
+// 1,029 MiB, the client's copies included; see the README). The gateway now authenticates a stream when
 // it opens (grpc.InTapHandle), before any of its message is read, and
 // refuses it Unauthenticated; the heap does not grow with the streams.
 func TestH28gGRPCUnauthenticatedStreamsPinNoHeap(t *testing.T) {
