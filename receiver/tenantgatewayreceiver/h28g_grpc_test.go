@@ -230,19 +230,8 @@ func TestH28gGRPCAuthenticatesAStreamOnce(t *testing.T) {
 	authID := component.MustNewIDWithName("counting", "h28g")
 	host, _ := startPolicyHost(t, policyWith(t, "", ""))
 	host.exts[authID] = auth
-	s := &sink{}
-	cfg := createDefaultConfig().(*Config)
-	cfg.NetAddr.Endpoint = "127.0.0.1:0"
-	gc := configgrpc.NewDefaultServerConfig()
-	gc.NetAddr.Endpoint = "127.0.0.1:0"
-	gc.Auth = configoptional.Some(configauth.Config{AuthenticatorID: authID})
-	cfg.GRPC = configoptional.Some(gc)
-	r, err := NewFactory().CreateLogs(context.Background(), receivertest.NewNopSettings(typ), cfg,
-		must(consumer.NewLogs(func(ctx context.Context, ld plog.Logs) error { return s.add(ctx, received{logs: ld}) })))
-	require.NoError(t, err)
-	require.NoError(t, r.Start(context.Background(), host))
-	t.Cleanup(func() { require.NoError(t, r.Shutdown(context.Background())) })
-	conn := h27xRawConn(t, unwrap(r))
+	r, s := h28gStartGRPCAuth(t, host, authID)
+	conn := h27xRawConn(t, r)
 	client := plogotlp.NewGRPCClient(conn)
 
 	req := plogotlp.NewExportRequestFromLogs(testLogs(2, 1))
@@ -256,7 +245,7 @@ func TestH28gGRPCAuthenticatesAStreamOnce(t *testing.T) {
 	assert.EqualValues(t, 2, auth.calls.Load())
 	// A method the gateway does not serve is not the tap's: grpc-go
 	// answers it Unimplemented, as before.
-	err = conn.Invoke(context.Background(), "/grpc.health.v1.Health/Check", []byte{}, new([]byte), grpc.ForceCodecV2(h27xRaw{}))
+	err := conn.Invoke(context.Background(), "/grpc.health.v1.Health/Check", []byte{}, new([]byte), grpc.ForceCodecV2(h27xRaw{}))
 	assert.Equal(t, codes.Unimplemented, status.Code(err), "%v", err)
 	assert.EqualValues(t, 2, auth.calls.Load())
 }
@@ -308,4 +297,23 @@ func BenchmarkH28gTap(b *testing.B) {
 			}
 		}
 	})
+}
+
+// h28gStartGRPCAuth starts a logs gateway on host whose grpc: block
+// names authID as its authenticator, and returns it with its sink.
+func h28gStartGRPCAuth(t *testing.T, host component.Host, authID component.ID) (*gateway, *sink) {
+	t.Helper()
+	s := &sink{}
+	cfg := createDefaultConfig().(*Config)
+	cfg.NetAddr.Endpoint = "127.0.0.1:0"
+	gc := configgrpc.NewDefaultServerConfig()
+	gc.NetAddr.Endpoint = "127.0.0.1:0"
+	gc.Auth = configoptional.Some(configauth.Config{AuthenticatorID: authID})
+	cfg.GRPC = configoptional.Some(gc)
+	r, err := NewFactory().CreateLogs(context.Background(), receivertest.NewNopSettings(typ), cfg,
+		must(consumer.NewLogs(func(ctx context.Context, ld plog.Logs) error { return s.add(ctx, received{logs: ld}) })))
+	require.NoError(t, err)
+	require.NoError(t, r.Start(context.Background(), host))
+	t.Cleanup(func() { require.NoError(t, r.Shutdown(context.Background())) })
+	return unwrap(r), s
 }

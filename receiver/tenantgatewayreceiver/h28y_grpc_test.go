@@ -11,14 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
-	"go.opentelemetry.io/collector/config/configauth"
-	"go.opentelemetry.io/collector/config/configgrpc"
-	"go.opentelemetry.io/collector/config/configoptional"
-	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/extension/extensiontest"
-	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
-	"go.opentelemetry.io/collector/receiver/receivertest"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -55,19 +49,7 @@ func TestH28yGRPCKeyRevokedAfterTheTapIsRefused(t *testing.T) {
 	require.NoError(t, ext.Start(context.Background(), host))
 	t.Cleanup(func() { _ = ext.Shutdown(context.Background()) })
 
-	s := &sink{}
-	cfg := createDefaultConfig().(*Config)
-	cfg.NetAddr.Endpoint = "127.0.0.1:0"
-	gc := configgrpc.NewDefaultServerConfig()
-	gc.NetAddr.Endpoint = "127.0.0.1:0"
-	gc.Auth = configoptional.Some(configauth.Config{AuthenticatorID: extID})
-	cfg.GRPC = configoptional.Some(gc)
-	r, err := NewFactory().CreateLogs(context.Background(), receivertest.NewNopSettings(typ), cfg,
-		must(consumer.NewLogs(func(ctx context.Context, ld plog.Logs) error { return s.add(ctx, received{logs: ld}) })))
-	require.NoError(t, err)
-	require.NoError(t, r.Start(context.Background(), host))
-	t.Cleanup(func() { require.NoError(t, r.Shutdown(context.Background())) })
-	g := unwrap(r)
+	g, s := h28gStartGRPCAuth(t, host, extID)
 	conn := h27xRawConn(t, g)
 	body := must(plogotlp.NewExportRequestFromLogs(testLogs(2, 1)).MarshalProto())
 
