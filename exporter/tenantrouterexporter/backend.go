@@ -25,6 +25,7 @@ import (
 
 	"github.com/tenancyhq/tenancy/internal/identity"
 	"github.com/tenancyhq/tenancy/internal/localstore"
+	"github.com/tenancyhq/tenancy/internal/otlpbuf"
 	"github.com/tenancyhq/tenancy/internal/policy"
 )
 
@@ -44,6 +45,11 @@ type batch struct {
 	// walk the batch twice more (pdata sizes a batch before it marshals
 	// it). Nil otherwise; a batch with other data (kafka's halves) drops it.
 	proto []byte
+	// buf holds proto when its memory is reused once every holder let go
+	// (otlpbuf): route, each queue the batch entered until the batch left
+	// it, and each HTTP body until the transport closed it. Nil when proto
+	// is the batch's own (see router.protoUse).
+	buf *otlpbuf.Buf
 	// policyVersion is the policy in force when the batch was routed; audit
 	// entries carry it.
 	policyVersion string
@@ -288,9 +294,16 @@ func (b batch) protoSize() int64 {
 
 // sizeForQueues sets b.bytes. When marshal is set (a backend of the batch
 // sends OTLP protobuf) the batch is marshaled once, here, and its length is
-// its size; otherwise only sized. A batch that cannot be marshaled (an
+// its size; otherwise only sized. With pool, into reused memory whose first
+// reference is the caller's (b.buf). A batch that cannot be marshaled (an
 // unknown signal) is only sized: its send reports the error.
-func (b *batch) sizeForQueues(marshal bool) {
+func (b *batch) sizeForQueues(marshal, pool bool) {
+	if marshal && pool {
+		if buf, err := b.marshalPooled(); err == nil {
+			b.buf, b.proto, b.bytes = buf, buf.Bytes(), int64(len(buf.Bytes()))
+			return
+		}
+	}
 	if marshal {
 		if body, err := b.marshalOTLP(); err == nil {
 			b.proto, b.bytes = body, int64(len(body))
@@ -298,6 +311,18 @@ func (b *batch) sizeForQueues(marshal bool) {
 		}
 	}
 	b.bytes = b.protoSize()
+}
+
+func (b batch) marshalPooled() (*otlpbuf.Buf, error) {
+	switch b.signal {
+	case policy.SignalLogs:
+		return otlpbuf.MarshalLogs(b.logs)
+	case policy.SignalMetrics:
+		return otlpbuf.MarshalMetrics(b.metrics)
+	case policy.SignalTraces:
+		return otlpbuf.MarshalTraces(b.traces)
+	}
+	return nil, fmt.Errorf("unknown signal %q", b.signal)
 }
 
 // otlpProto is the batch as an OTLP export request in protobuf: the bytes
@@ -322,17 +347,40 @@ func (b batch) marshalOTLP() ([]byte, error) {
 }
 
 func (o *otlpHTTPBackend) send(ctx context.Context, tenant string, b batch) error {
-	body, err := b.otlpProto()
-	if err != nil {
-		return consumererror.NewPermanent(err)
-	}
 	url := strings.TrimSuffix(o.cfg.Endpoint, "/") + "/v1/" + string(b.signal)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	req, err := o.request(ctx, url, b)
 	if err != nil {
 		return consumererror.NewPermanent(err)
 	}
 	req.Header.Set("Content-Type", "application/x-protobuf")
 	return o.do(req, tenant)
+}
+
+// request is the POST of b's OTLP protobuf to url. A body in reused memory
+// holds its own reference until the transport closes it, which net/http
+// may do after the call returned, so the memory cannot become another
+// batch's while it is still being written; a retry within the call
+// (GetBody) takes another.
+func (o *otlpHTTPBackend) request(ctx context.Context, url string, b batch) (*http.Request, error) {
+	if b.buf == nil || len(b.proto) == 0 {
+		body, err := b.otlpProto()
+		if err != nil {
+			return nil, err
+		}
+		return http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	}
+	body, err := b.buf.Body()
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, body)
+	if err != nil {
+		_ = body.Close()
+		return nil, err
+	}
+	req.ContentLength = int64(len(b.proto))
+	req.GetBody = b.buf.Body
+	return req, nil
 }
 
 // setTenant puts the backend's id for the tenant in the tenant header. A

@@ -256,7 +256,8 @@ func (r *router) route(pol *policy.Policy, p partKey, b batch) error {
 	var errs []error
 	t, _ := pol.Tenant(tenant)
 	names := r.backendNames(t, tenant, b.signal)
-	b.sizeForQueues(r.marshalsOTLP(names))
+	b.sizeForQueues(r.protoUse(names))
+	defer b.buf.Drop() // route's reference; each queue holds its own
 	residency := p.residency
 	if t != nil {
 		residency = t.Residency
@@ -293,20 +294,29 @@ func (r *router) route(pol *policy.Policy, p partKey, b batch) error {
 	return errors.Join(errs...)
 }
 
-// marshalsOTLP reports whether a batch for these backends is marshaled as
-// OTLP protobuf anyway: one of them sends it so, or the journal writes it.
-// A backend named but not configured is skipped by route.
-func (r *router) marshalsOTLP(names []string) bool {
-	if r.journal != nil {
-		return true
-	}
+// protoUse reports whether a batch for these backends is marshaled as
+// OTLP protobuf anyway (one of them sends it so, or the journal writes
+// it), and whether that marshaled form may live in reused memory: only
+// when nothing but the queues and the OTLP/HTTP backend's request bodies
+// hold it, whose references otlpbuf counts. Kafka's client keeps a
+// record's value until the broker answers, as long after a send gave up as
+// it likes, and the journal hands it to a storage extension; those
+// batches' bytes are their own. A backend named but not configured is
+// skipped by route.
+func (r *router) protoUse(names []string) (marshal, pool bool) {
+	pool = r.journal == nil
 	for _, name := range names {
 		switch r.backends[name].(type) {
-		case *otlpHTTPBackend, *kafkaBackend:
-			return true
+		case *otlpHTTPBackend:
+			marshal = true
+		case *kafkaBackend:
+			marshal, pool = true, false
 		}
 	}
-	return false
+	if r.journal != nil {
+		marshal = true
+	}
+	return marshal, pool
 }
 
 // may reports whether backend name may take tenant's batch: the backend

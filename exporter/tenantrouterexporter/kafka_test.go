@@ -311,7 +311,7 @@ func TestProtoSizeIsExportRequestSize(t *testing.T) {
 		// bytes; the size the queues count is the same, and a half (other
 		// data) does not inherit them.
 		routed := b
-		routed.sizeForQueues(true)
+		routed.sizeForQueues(true, false)
 		assert.Equal(t, body, routed.proto)
 		assert.Equal(t, b.protoSize(), routed.bytes)
 		kept, err := routed.otlpProto()

@@ -131,10 +131,23 @@ func BenchmarkSizeAndMarshal(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			bt := batch{signal: "logs", logs: ld}
-			bt.sizeForQueues(true)
+			bt.sizeForQueues(true, false)
 			if _, err := bt.otlpProto(); err != nil {
 				b.Fatal(err)
 			}
+		}
+	})
+	// What route does for a batch only OTLP/HTTP backends take: marshaled
+	// once into reused memory, given back when sent.
+	b.Run("sizing=once,pooled", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			bt := batch{signal: "logs", logs: ld}
+			bt.sizeForQueues(true, true)
+			if _, err := bt.otlpProto(); err != nil {
+				b.Fatal(err)
+			}
+			bt.buf.Drop()
 		}
 	})
 }

@@ -168,6 +168,17 @@ func newTenantQueue(tenant, backend string, bounds queueBounds, consumers int, s
 // first, so it survives a restart from the moment the pipeline is told it
 // was accepted.
 func (q *TenantQueue) offer(b batch) error {
+	// The queue holds its own reference to a batch's reused memory from
+	// here until the batch leaves it (run) or is refused.
+	if b.buf != nil && !b.buf.Hold() {
+		panic("tenantrouter: a batch offered after its marshaled form was released")
+	}
+	queued := false
+	defer func() {
+		if !queued {
+			b.buf.Drop()
+		}
+	}()
 	if b.bytes > q.bytes.limit || b.bytes > q.total.limit {
 		q.stats.fail(b, reasonTooLarge)
 		return consumererror.NewPermanent(fmt.Errorf("%w (%d bytes; queue_bytes %d, total_queue_bytes %d)", errTooLarge, b.bytes, q.bytes.limit, q.total.limit))
@@ -186,6 +197,7 @@ func (q *TenantQueue) offer(b batch) error {
 		q.release(b)
 		return err
 	}
+	queued = true
 	return nil
 }
 
@@ -278,6 +290,7 @@ func (q *TenantQueue) run() {
 			}
 		}
 		q.release(b)
+		b.buf.Drop()
 		q.stats.size.Add(-1)
 	}
 }
