@@ -3,9 +3,10 @@ package localstore
 import (
 	"bytes"
 	"encoding/binary"
-	"sync"
 
 	"github.com/ncruces/go-sqlite3/vfs"
+
+	"github.com/tenancyhq/tenancy/internal/freelist"
 )
 
 // A checkpoint reads each WAL frame's page: through adiantum, one pread
@@ -27,7 +28,18 @@ import (
 // only while it runs.
 const readAheadMax = 256 << 10
 
-var readAheadBufs = sync.Pool{New: func() any { b := make([]byte, readAheadMax); return &b }}
+// readAheadBufs keeps the chunks' buffers between checkpoints, across
+// garbage collections (see walBatchBufs): 1 MB at most idle.
+var readAheadBufs = freelist.List{Max: 4}
+
+// readAheadBuf is a chunk's buffer.
+func readAheadBuf() *[]byte {
+	b := readAheadBufs.Get()
+	if b == nil {
+		b = make([]byte, readAheadMax)
+	}
+	return &b
+}
 
 // walHeader is the size of the WAL's header.
 const walHeader = 32
@@ -127,7 +139,7 @@ func (w *walBatchFile) stopReadAhead() {
 			// another's checkpoint (which would overwrite it before
 			// reading, but still).
 			clear(*c.buf)
-			readAheadBufs.Put(c.buf)
+			readAheadBufs.Put(*c.buf)
 			c.buf = nil
 		}
 	}
@@ -160,7 +172,7 @@ func (w *walBatchFile) readAhead(p []byte, off int64) (int, bool) {
 		}
 		c := &w.t.ra[k]
 		if c.buf == nil {
-			c.buf = readAheadBufs.Get().(*[]byte)
+			c.buf = readAheadBuf()
 		}
 		start := off &^ (walBlock - 1)
 		buf := (*c.buf)[:min(readAheadMax, safe-start)]

@@ -2,7 +2,9 @@ package otlpbuf
 
 import (
 	"math/bits"
-	"sync"
+	"sync/atomic"
+
+	"github.com/tenancyhq/tenancy/internal/freelist"
 )
 
 // The free list keeps buffers of a few sizes, a quarter of a power of two
@@ -17,12 +19,19 @@ const (
 	maxIdle  = 16 << 20
 )
 
-var free freeList
+var free = newFreeList()
 
 type freeList struct {
-	mu   sync.Mutex
-	bufs [classes][][]byte
-	idle int
+	lists [classes]freelist.List
+	idle  atomic.Int64 // bytes kept in lists
+}
+
+func newFreeList() *freeList {
+	f := &freeList{}
+	for i := range f.lists {
+		f.lists[i].Max = perClass
+	}
+	return f
 }
 
 // classes is how many sizes the free list keeps: four per power of two
@@ -52,16 +61,10 @@ func (f *freeList) get(n int) []byte {
 	if i < 0 {
 		return make([]byte, n)
 	}
-	f.mu.Lock()
-	if l := len(f.bufs[i]); l > 0 {
-		b := f.bufs[i][l-1]
-		f.bufs[i][l-1] = nil
-		f.bufs[i] = f.bufs[i][:l-1]
-		f.idle -= cap(b)
-		f.mu.Unlock()
-		return b[:cap(b)]
+	if b := f.lists[i].Get(); b != nil {
+		f.idle.Add(-int64(cap(b)))
+		return b
 	}
-	f.mu.Unlock()
 	return make([]byte, classSize(i))
 }
 
@@ -71,10 +74,7 @@ func (f *freeList) put(b []byte) {
 	if i < 0 || classSize(i) != cap(b) {
 		return
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if len(f.bufs[i]) < perClass && f.idle+cap(b) <= maxIdle {
-		f.bufs[i] = append(f.bufs[i], b)
-		f.idle += cap(b)
+	if f.idle.Add(int64(cap(b))) > maxIdle || !f.lists[i].Put(b) {
+		f.idle.Add(-int64(cap(b)))
 	}
 }

@@ -208,7 +208,7 @@ func TestConcurrentTenantsReadOnlyTheirOwn(t *testing.T) {
 }
 
 func TestFreeListBounded(t *testing.T) {
-	var f freeList
+	f := newFreeList()
 	var bufs [][]byte
 	for range 3 * perClass {
 		bufs = append(bufs, f.get(1<<20), f.get(3<<20))
@@ -216,14 +216,17 @@ func TestFreeListBounded(t *testing.T) {
 	for _, b := range bufs {
 		f.put(b)
 	}
-	assert.LessOrEqual(t, f.idle, maxIdle)
-	for i := range f.bufs {
-		assert.LessOrEqual(t, len(f.bufs[i]), perClass)
+	assert.LessOrEqual(t, f.idle.Load(), int64(maxIdle))
+	held := int64(0)
+	for i := range f.lists {
+		assert.LessOrEqual(t, f.lists[i].Len(), perClass)
+		held += int64(f.lists[i].Len() * classSize(i))
 	}
+	assert.Equal(t, held, f.idle.Load())
+	idle := f.idle.Load()
 	f.put(make([]byte, 5000)) // not a class's size
 	f.put(make([]byte, maxSize+1))
-	idle := f.idle
-	assert.Equal(t, idle, f.idle)
+	assert.Equal(t, idle, f.idle.Load())
 }
 
 // BenchmarkMarshalLogs is pdata's MarshalProto against a pooled marshal of
