@@ -256,7 +256,11 @@ func (r *router) route(pol *policy.Policy, p partKey, b batch) error {
 	var errs []error
 	t, _ := pol.Tenant(tenant)
 	names := r.backendNames(t, tenant, b.signal)
-	b.sizeForQueues(r.protoUse(names))
+	var fallback []string // where the batch goes when none of names may take it
+	if !pipelineTenant(tenant) {
+		fallback = r.cfg.defaults(b.signal)
+	}
+	b.sizeForQueues(r.protoUse(names, fallback))
 	defer b.buf.Drop() // route's reference; each queue holds its own
 	residency := p.residency
 	if t != nil {
@@ -294,23 +298,28 @@ func (r *router) route(pol *policy.Policy, p partKey, b batch) error {
 	return errors.Join(errs...)
 }
 
-// protoUse reports whether a batch for these backends is marshaled as
+// protoUse reports whether a batch for the backends names is marshaled as
 // OTLP protobuf anyway (one of them sends it so, or the journal writes
 // it), and whether that marshaled form may live in reused memory: only
 // when nothing but the queues and the OTLP/HTTP backend's request bodies
 // hold it, whose references otlpbuf counts. Kafka's client keeps a
 // record's value until the broker answers, as long after a send gave up as
-// it likes, and the journal hands it to a storage extension; those
-// batches' bytes are their own. A backend named but not configured is
-// skipped by route.
-func (r *router) protoUse(names []string) (marshal, pool bool) {
+// it likes, and the journal hands it to a storage extension; so not when
+// either may take the batch, through names or through fallback, the
+// backends route falls back to when none of names may. (The Kafka backend
+// also copies reused bytes it is given.) A backend named but not
+// configured is skipped by route.
+func (r *router) protoUse(names, fallback []string) (marshal, pool bool) {
 	pool = r.journal == nil
 	for _, name := range names {
 		switch r.backends[name].(type) {
-		case *otlpHTTPBackend:
+		case *otlpHTTPBackend, *kafkaBackend:
 			marshal = true
-		case *kafkaBackend:
-			marshal, pool = true, false
+		}
+	}
+	for _, name := range append(slices.Clip(names), fallback...) {
+		if _, ok := r.backends[name].(*kafkaBackend); ok {
+			pool = false
 		}
 	}
 	if r.journal != nil {

@@ -1,6 +1,7 @@
 package tenantrouterexporter
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -406,6 +407,13 @@ func (k *kafkaBackend) records(topic, tenant string, b batch) ([]*kgo.Record, er
 	body, err := b.otlpProto()
 	if err != nil {
 		return nil, consumererror.NewPermanent(err)
+	}
+	if b.buf != nil {
+		// Reused memory is another tenant's request once the queue lets
+		// go, and franz-go may still hold a record's value then (a
+		// produce that timed out is retried from its buffer). route does
+		// not pool batches a Kafka backend may take; this makes sure.
+		body = bytes.Clone(body)
 	}
 	headers := []kgo.RecordHeader{
 		{Key: tenantkafka.HeaderTenant, Value: []byte(tenant)},

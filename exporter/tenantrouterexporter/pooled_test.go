@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+
 	"github.com/stretchr/testify/require"
+	"github.com/tenancyhq/tenancy/internal/policy"
 	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 )
@@ -75,7 +77,7 @@ func TestReusedMemoryCarriesOnlyItsTenant(t *testing.T) {
 		fmt.Fprintf(&pol, "  tenant%d: {}\n", i)
 	}
 	e := startRouter(t, cfg, pol.String())
-	_, pool := e.r.protoUse([]string{"remote"})
+	_, pool := e.r.protoUse([]string{"remote"}, nil)
 	require.True(t, pool, "this router's batches are not in reused memory: the test proves nothing")
 
 	var wg sync.WaitGroup
@@ -111,4 +113,40 @@ func TestReusedMemoryCarriesOnlyItsTenant(t *testing.T) {
 	for i := range tenants {
 		assert.Equal(t, batches*records, got[fmt.Sprintf("tenant%d", i)])
 	}
+}
+
+// Where a Kafka backend may take the batch, named or fallen back to when
+// no named backend may (residency, no id there), its bytes are its own:
+// franz-go may hold a record's value after the send gave up.
+func TestNoReusedMemoryWhereKafkaMayTakeIt(t *testing.T) {
+	bus, err := newKafkaBackend("bus", kafkaBackendConfig("127.0.0.1:1", ""))
+	require.NoError(t, err)
+	r := &router{backends: map[string]backend{"remote": &otlpHTTPBackend{}, "bus": bus, "store": &localstoreBackend{}}}
+	for _, c := range []struct {
+		names, fallback []string
+		marshal, pool   bool
+	}{
+		{[]string{"remote"}, nil, true, true},
+		{[]string{"remote"}, []string{"remote"}, true, true},
+		{[]string{"remote", "store"}, []string{"store"}, true, true},
+		{[]string{"store"}, []string{"store"}, false, true},
+		{[]string{"remote", "bus"}, nil, true, false},
+		{[]string{"remote"}, []string{"bus"}, true, false}, // the fallback
+		{[]string{"store"}, []string{"remote", "bus"}, false, false},
+	} {
+		marshal, pool := r.protoUse(c.names, c.fallback)
+		assert.Equal(t, c.marshal, marshal, "%v, fallback %v", c.names, c.fallback)
+		assert.Equal(t, c.pool, pool, "%v, fallback %v", c.names, c.fallback)
+	}
+
+	// And the Kafka backend, given reused bytes anyway, copies them.
+	b := batch{signal: policy.SignalLogs, logs: logsFor([2]string{"acme", "m"}), records: 1}
+	b.sizeForQueues(true, true)
+	require.NotNil(t, b.buf)
+	defer b.buf.Drop()
+	recs, err := bus.records("t", "acme", b)
+	require.NoError(t, err)
+	require.Len(t, recs, 1)
+	assert.Equal(t, b.proto, recs[0].Value)
+	assert.NotSame(t, &b.proto[0], &recs[0].Value[0], "a Kafka record's value is the reused memory")
 }
