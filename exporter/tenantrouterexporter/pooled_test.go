@@ -150,3 +150,23 @@ func TestNoReusedMemoryWhereKafkaMayTakeIt(t *testing.T) {
 	assert.Equal(t, b.proto, recs[0].Value)
 	assert.NotSame(t, &b.proto[0], &recs[0].Value[0], "a Kafka record's value is the reused memory")
 }
+
+// A request refused before it reaches the transport (no id for the
+// tenant under tenant_ids) closes its body, so the body's reference goes
+// and the memory can be reused (h29r: it stayed held, and the buffer was
+// lost to the free list).
+func TestRefusedRequestLetsGoOfItsBody(t *testing.T) {
+	o := newOTLPHTTPBackend("remote", &BackendConfig{Type: TypeOTLPHTTP, ClientConfig: confighttp.ClientConfig{Endpoint: "http://127.0.0.1:1"},
+		TenantIDs: map[string]string{"globex": "g"}})
+	lines := make([]string, 1500)
+	for i := range lines {
+		lines[i] = fmt.Sprintf("acme record %d %s", i, strings.Repeat("a", 40))
+	}
+	b := batch{signal: policy.SignalLogs, logs: batchOf("acme", "m", lines), records: len(lines)}
+	b.sizeForQueues(true, true)
+	require.NotNil(t, b.buf)
+	err := o.send(t.Context(), "acme", b)
+	require.Error(t, err)
+	b.buf.Drop() // the queue's, the last one held outside the body
+	assert.False(t, b.buf.Hold(), "the refused request's body still holds the memory")
+}

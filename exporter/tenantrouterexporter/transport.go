@@ -107,11 +107,13 @@ func (c *connSet) closeAll() {
 // for good, never sent without them.
 func (h *httpTransport) do(req *http.Request, tenant string) error {
 	if err := setTenant(req, h.cfg, h.header, tenant); err != nil {
+		closeBody(req)
 		return err
 	}
 	if len(h.cfg.TenantHeaders) > 0 {
 		secret, err := h.router.creds.lookup(h.router.provider.Policy(), h.name, tenant)
 		if err != nil {
+			closeBody(req)
 			return consumererror.NewPermanent(&refusal{reason: reasonNoCredential, err: err})
 		}
 		for k, v := range h.cfg.TenantHeaders {
@@ -123,6 +125,15 @@ func (h *httpTransport) do(req *http.Request, tenant string) error {
 		return err
 	}
 	return classify(resp)
+}
+
+// closeBody closes the body of a request that will not be sent, as the
+// transport would have: a body in reused memory holds a reference until
+// closed (otlpbuf).
+func closeBody(req *http.Request) {
+	if req.Body != nil {
+		_ = req.Body.Close()
+	}
 }
 
 // refusal is a permanent failure counted under its own reason rather than

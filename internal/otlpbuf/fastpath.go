@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"reflect"
 	"runtime/debug"
+	"testing"
 	"unsafe"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -61,16 +62,21 @@ func fastPathOf(version string) fastPath {
 }
 
 // buildPdataVersion is the pdata release the binary lists, "" when it
-// lists pdata replaced or not at all. A binary that lists no module (a go
-// test binary) is taken to carry the release go.mod requires, which
-// TestGoModRequiresTheLinkedRelease checks.
+// lists pdata replaced or not at all. A go test binary lists no module;
+// it is taken to carry the release go.mod requires, which
+// TestGoModRequiresTheLinkedRelease checks. Any other binary that lists
+// none (built outside module mode) gets the public path: the self-check
+// itself calls the linked methods, so it cannot stand in for the version.
 func buildPdataVersion() string {
 	info, ok := debug.ReadBuildInfo()
 	if !ok {
 		return ""
 	}
 	if len(info.Deps) == 0 {
-		return pdataVersion
+		if testing.Testing() {
+			return pdataVersion
+		}
+		return ""
 	}
 	for _, m := range info.Deps {
 		if m.Path == pdataModule && m.Replace == nil {

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/plog"
 )
 
@@ -16,9 +17,7 @@ import (
 // (queue_size 100) with such parts: a million batches counted at about
 // 100 MB against total_queue_bytes pin about 4 GiB.
 func TestH29rSmallRequestsPinWholeClasses(t *testing.T) {
-	if !fast.ok {
-		t.Skip("fast path off: nothing is pooled")
-	}
+	require.True(t, fast.ok, "fast path off: nothing is pooled (TestFastPathOn)")
 	ld := plog.NewLogs()
 	rl := ld.ResourceLogs().AppendEmpty()
 	rl.Resource().Attributes().PutStr("tenant.id", "acme")

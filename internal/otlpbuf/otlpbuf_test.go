@@ -91,6 +91,20 @@ func TestMarshalIsPdatas(t *testing.T) {
 	bt.Drop()
 }
 
+// A request under minPooled gets memory of its own size.
+func TestSmallRequestsAreNotPooled(t *testing.T) {
+	small, err := MarshalLogs(tenantLogs("acme", 10))
+	require.NoError(t, err)
+	require.Less(t, len(small.Bytes()), minPooled)
+	assert.Nil(t, small.mem)
+	small.Drop()
+	large, err := MarshalLogs(tenantLogs("acme", 1000))
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(large.Bytes()), minPooled)
+	assert.NotNil(t, large.mem)
+	large.Drop()
+}
+
 func TestClasses(t *testing.T) {
 	require.Equal(t, classes, classOf(maxSize)+1)
 	require.Equal(t, maxSize, classSize(classes-1))
@@ -110,20 +124,21 @@ func mem(b *Buf) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(b.mem)
 // Memory goes back to the free list only when its last holder lets go,
 // and then it is reused.
 func TestReusedOnlyAfterTheLastDrop(t *testing.T) {
-	a, err := MarshalLogs(tenantLogs("acme", 100))
+	a, err := MarshalLogs(tenantLogs("acme", 1000))
 	require.NoError(t, err)
+	require.NotNil(t, a.mem, "not in reused memory: the test proves nothing")
 	want := bytes.Clone(a.Bytes())
 	require.True(t, a.Hold())
 	a.Drop() // the queue's reference is still held
 	for range 2 * perClass {
-		b, err := MarshalLogs(tenantLogs("hool", 100))
+		b, err := MarshalLogs(tenantLogs("hool", 1000))
 		require.NoError(t, err)
 		require.NotEqual(t, mem(a), mem(b), "a held buffer was handed out again")
 		defer b.Drop()
 	}
 	require.Equal(t, want, a.Bytes())
 	a.Drop()
-	c, err := MarshalLogs(tenantLogs("hool", 100))
+	c, err := MarshalLogs(tenantLogs("hool", 1000))
 	require.NoError(t, err)
 	defer c.Drop()
 	assert.Equal(t, mem(a), mem(c), "the released buffer was not reused")
@@ -146,13 +161,13 @@ func TestNoReferenceAfterZero(t *testing.T) {
 // returned, and close it later still (net/http's RoundTrip contract): the
 // body keeps the memory until closed, and reads nothing after.
 func TestBodyHoldsTheMemoryUntilClosed(t *testing.T) {
-	a, err := MarshalLogs(tenantLogs("acme", 100))
+	a, err := MarshalLogs(tenantLogs("acme", 1000))
 	require.NoError(t, err)
 	want := bytes.Clone(a.Bytes())
 	body, err := a.Body()
 	require.NoError(t, err)
 	a.Drop() // the queue is done with the batch; the transport is not
-	other, err := MarshalLogs(tenantLogs("hool", 100))
+	other, err := MarshalLogs(tenantLogs("hool", 1000))
 	require.NoError(t, err)
 	defer other.Drop()
 	require.NotEqual(t, mem(a), mem(other))
@@ -164,7 +179,7 @@ func TestBodyHoldsTheMemoryUntilClosed(t *testing.T) {
 	n, err := body.Read(make([]byte, 10))
 	assert.Zero(t, n)
 	assert.ErrorIs(t, err, errReleased)
-	c, err := MarshalLogs(tenantLogs("hool", 100))
+	c, err := MarshalLogs(tenantLogs("hool", 1000))
 	require.NoError(t, err)
 	defer c.Drop()
 	assert.Equal(t, mem(a), mem(c), "closing the last holder released the memory")
@@ -178,12 +193,12 @@ func TestConcurrentTenantsReadOnlyTheirOwn(t *testing.T) {
 	var wg sync.WaitGroup
 	for g := range tenants {
 		tenant := fmt.Sprintf("tenant%02d", g)
-		want, _ := (&plog.ProtoMarshaler{}).MarshalLogs(tenantLogs(tenant, 64))
+		want, _ := (&plog.ProtoMarshaler{}).MarshalLogs(tenantLogs(tenant, 800))
 		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(uint64(g), 7))
 			for range rounds {
-				b, err := MarshalLogs(tenantLogs(tenant, 64))
-				if !assert.NoError(t, err) {
+				b, err := MarshalLogs(tenantLogs(tenant, 800))
+				if !assert.NoError(t, err) || !assert.NotNil(t, b.mem, "not in reused memory") {
 					return
 				}
 				var readers sync.WaitGroup
