@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/tenancyhq/tenancy/internal/policy"
 	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 )
 
@@ -169,4 +170,29 @@ func TestRefusedRequestLetsGoOfItsBody(t *testing.T) {
 	require.Error(t, err)
 	b.buf.Drop() // the queue's, the last one held outside the body
 	assert.False(t, b.buf.Hold(), "the refused request's body still holds the memory")
+}
+
+// A batch whose reused memory was already released (a bug) is refused for
+// good at the queue, not sent and not a crash.
+func TestReleasedBatchIsRefusedNotSent(t *testing.T) {
+	s := newOTLPServer(t, nil)
+	cfg := createDefaultConfig().(*Config)
+	cfg.Backends = map[string]*BackendConfig{"remote": {Type: TypeOTLPHTTP, ClientConfig: confighttp.ClientConfig{Endpoint: s.URL}, Retry: fastRetry()}}
+	cfg.DefaultBackends = map[string][]string{"logs": {"remote"}, "metrics": {"remote"}, "traces": {"remote"}}
+	cfg.QuarantineBackends, cfg.GovernanceBackends = []string{"remote"}, []string{"remote"}
+	e := startRouter(t, cfg, "tenants: {acme: {}}\n")
+	q, err := e.r.queue("acme", "remote")
+	require.NoError(t, err)
+	lines := make([]string, 1500)
+	for i := range lines {
+		lines[i] = fmt.Sprintf("acme record %d %s", i, strings.Repeat("a", 40))
+	}
+	b := batch{signal: policy.SignalLogs, logs: batchOf("acme", "m", lines), records: len(lines)}
+	b.sizeForQueues(true, true)
+	require.NotNil(t, b.buf)
+	b.buf.Drop()
+	err = q.offer(b)
+	require.Error(t, err)
+	assert.True(t, consumererror.IsPermanent(err))
+	assert.Zero(t, q.stats.size.Load(), "queued")
 }

@@ -169,9 +169,12 @@ func newTenantQueue(tenant, backend string, bounds queueBounds, consumers int, s
 // was accepted.
 func (q *TenantQueue) offer(b batch) error {
 	// The queue holds its own reference to a batch's reused memory from
-	// here until the batch leaves it (run) or is refused.
+	// here until the batch leaves it (run) or is refused. One already
+	// released is a bug: refused, not sent from memory another batch may
+	// hold by now, and not a crash of the collector.
 	if b.buf != nil && !b.buf.Hold() {
-		panic("tenantrouter: a batch offered after its marshaled form was released")
+		q.stats.fail(b, reasonPermanent)
+		return consumererror.NewPermanent(errors.New("tenantrouter: a batch offered after its marshaled form was released"))
 	}
 	queued := false
 	defer func() {
