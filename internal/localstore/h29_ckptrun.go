@@ -37,7 +37,7 @@ type ckptState struct {
 	on     bool   // between CKPT_START and CKPT_DONE, with runs on
 	run    []byte // pages held, starting at off
 	off    int64
-	err    error // a run CKPT_DONE could not write
+	err    error // a run CKPT_DONE could not write, until reported
 	noSync bool  // synchronous=OFF was set: runs stay off
 }
 
@@ -116,16 +116,15 @@ func (d *walBatchDB) ckptRelease() {
 }
 
 // ckptBefore is what any other operation on the database file does first:
-// write a run still held, or report the run CKPT_DONE could not write.
+// report, once, the run CKPT_DONE could not write (the first operation
+// after it is the checkpoint's Truncate or Sync, which abandons the
+// checkpoint; later ones go on as usual), or write a run still held.
 func (d *walBatchDB) ckptBefore() error {
 	if err := d.ckpt.err; err != nil {
+		d.ckpt.err = nil
 		return err
 	}
-	if err := d.ckptFlush(); err != nil {
-		d.ckpt.err = err
-		return err
-	}
-	return nil
+	return d.ckptFlush()
 }
 
 // ckptPragma notes synchronous=OFF (runs off: the checkpoint would not

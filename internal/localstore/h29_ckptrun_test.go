@@ -159,12 +159,16 @@ func TestCheckpointRunFailureKeepsTheFrames(t *testing.T) {
 	require.Error(t, err, "the checkpoint succeeded without writing its pages")
 
 	wholeWith(t, open("h29-ckpt-fail-plain"), 20)
+	// The writer's own connection goes on: a failed run is reported once,
+	// to the checkpoint, not to every later read and write.
+	require.NoError(t, c.Exec("PRAGMA cache_size=0; INSERT INTO t VALUES ('after')"))
+	wholeWith(t, c, 21)
 	frames, copied, err := checkpoint(t, c)
 	require.NoError(t, err)
 	require.Equal(t, frames, copied)
 	require.Positive(t, frames)
 	require.NoError(t, c.Exec("PRAGMA wal_checkpoint(TRUNCATE)"))
-	wholeWith(t, open("h29-ckpt-fail-plain"), 20)
+	wholeWith(t, open("h29-ckpt-fail-plain"), 21)
 }
 
 // With synchronous=OFF a checkpoint does not sync, so nothing could report
@@ -203,4 +207,20 @@ func BenchmarkH29CheckpointRuns(b *testing.B) {
 			b.ReportMetric(float64(b.N*ld.LogRecordCount())/cpu.Seconds(), "records/cpu-s")
 		})
 	}
+}
+
+// The run CKPT_DONE could not write is reported once, to the operation
+// after it (the checkpoint's Truncate or Sync); the file then goes on: a
+// connection whose checkpoint failed on a full disk must still read.
+func TestCheckpointRunErrorIsReportedOnce(t *testing.T) {
+	mem := &memFile{data: make([]byte, 3*walBlock)}
+	d := &walBatchDB{File: mem}
+	d.ckptStart()
+	d.ckpt.err = errInjected // as ckptDone keeps it
+	d.ckpt.on = false
+	assert.ErrorIs(t, d.Sync(0), errInjected)
+	assert.NoError(t, d.Sync(0))
+	n, err := d.ReadAt(make([]byte, 10), 0)
+	assert.NoError(t, err)
+	assert.Equal(t, 10, n)
 }
