@@ -159,11 +159,7 @@ func TestNoReusedMemoryWhereKafkaMayTakeIt(t *testing.T) {
 func TestRefusedRequestLetsGoOfItsBody(t *testing.T) {
 	o := newOTLPHTTPBackend("remote", &BackendConfig{Type: TypeOTLPHTTP, ClientConfig: confighttp.ClientConfig{Endpoint: "http://127.0.0.1:1"},
 		TenantIDs: map[string]string{"globex": "g"}})
-	lines := make([]string, 1500)
-	for i := range lines {
-		lines[i] = fmt.Sprintf("acme record %d %s", i, strings.Repeat("a", 40))
-	}
-	b := batch{signal: policy.SignalLogs, logs: batchOf("acme", "m", lines), records: len(lines)}
+	b := acmeBatch()
 	b.sizeForQueues(true, true)
 	require.NotNil(t, b.buf)
 	err := o.send(t.Context(), "acme", b)
@@ -183,11 +179,7 @@ func TestReleasedBatchIsRefusedNotSent(t *testing.T) {
 	e := startRouter(t, cfg, "tenants: {acme: {}}\n")
 	q, err := e.r.queue("acme", "remote")
 	require.NoError(t, err)
-	lines := make([]string, 1500)
-	for i := range lines {
-		lines[i] = fmt.Sprintf("acme record %d %s", i, strings.Repeat("a", 40))
-	}
-	b := batch{signal: policy.SignalLogs, logs: batchOf("acme", "m", lines), records: len(lines)}
+	b := acmeBatch()
 	b.sizeForQueues(true, true)
 	require.NotNil(t, b.buf)
 	b.buf.Drop()
@@ -195,4 +187,14 @@ func TestReleasedBatchIsRefusedNotSent(t *testing.T) {
 	require.Error(t, err)
 	assert.True(t, consumererror.IsPermanent(err))
 	assert.Zero(t, q.stats.size.Load(), "queued")
+}
+
+// acmeBatch is a batch of acme's logs large enough to be marshaled into
+// reused memory.
+func acmeBatch() batch {
+	lines := make([]string, 1500)
+	for i := range lines {
+		lines[i] = fmt.Sprintf("acme record %d %s", i, strings.Repeat("a", 40))
+	}
+	return batch{signal: policy.SignalLogs, logs: batchOf("acme", "m", lines), records: len(lines)}
 }

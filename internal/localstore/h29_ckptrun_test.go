@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/ncruces/go-sqlite3"
 	"github.com/ncruces/go-sqlite3/util/vfsutil"
@@ -192,19 +191,7 @@ func BenchmarkH29CheckpointRuns(b *testing.B) {
 		b.Run(fmt.Sprintf("runs=%v", runs), func(b *testing.B) {
 			defer func(was bool) { ckptRuns = was }(ckptRuns)
 			ckptRuns = runs
-			ld := e2eLikeLogs(true, 41)
-			s, _ := openStore(b)
-			b.ReportAllocs()
-			b.ResetTimer()
-			cpu := processCPU()
-			for b.Loop() {
-				restamp(ld, time.Now())
-				if err := s.WriteLogs("tenant-0000", ld, "v1"); err != nil {
-					b.Fatal(err)
-				}
-			}
-			cpu = processCPU() - cpu
-			b.ReportMetric(float64(b.N*ld.LogRecordCount())/cpu.Seconds(), "records/cpu-s")
+			writeLogsE2E(b, true)
 		})
 	}
 }
