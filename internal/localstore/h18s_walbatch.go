@@ -72,7 +72,7 @@ func (v *walBatchFS) OpenFilename(name *vfs.Filename, flags vfs.OpenFlag) (vfs.F
 	}
 	switch {
 	case flags&vfs.OPEN_MAIN_DB != 0:
-		return &walBatchDB{File: f, direct: v.direct}, flags, nil
+		return &walBatchDB{File: f}, flags, nil
 	case flags&vfs.OPEN_WAL != 0:
 		if db, ok := vfsutil.UnwrapFile[*walBatchDB](name.DatabaseFile()); ok {
 			w := &walBatchFile{File: f, db: db, blockOff: -1, direct: v.direct}
@@ -94,66 +94,11 @@ type walBatchDB struct {
 	// yet, or one given otherwise than by hexkey): runs of whole blocks
 	// are encrypted and written with it (h18l_runwrite.go).
 	cipher *runCipher
-	// ckpt: a checkpoint's page writes held as runs (h29_ckptrun.go).
-	ckpt ckptState
-	// direct: File is adiantum's (walBatchFS.direct), so runs may be
-	// encrypted with cipher and written under it.
-	direct bool
-}
-
-func (d *walBatchDB) WriteAt(p []byte, off int64) (int, error) {
-	if held, err := d.ckptWrite(p, off); held {
-		if err != nil {
-			return 0, err
-		}
-		return len(p), nil
-	}
-	if err := d.ckptBefore(); err != nil {
-		return 0, err
-	}
-	return d.File.WriteAt(p, off)
-}
-
-func (d *walBatchDB) ReadAt(p []byte, off int64) (int, error) {
-	if err := d.ckptBefore(); err != nil {
-		return 0, err
-	}
-	return d.File.ReadAt(p, off)
-}
-
-func (d *walBatchDB) Truncate(size int64) error {
-	if err := d.ckptBefore(); err != nil {
-		return err
-	}
-	return d.File.Truncate(size)
-}
-
-func (d *walBatchDB) Sync(flags vfs.SyncFlag) error {
-	if err := d.ckptBefore(); err != nil {
-		return err
-	}
-	return d.File.Sync(flags)
-}
-
-func (d *walBatchDB) Size() (int64, error) {
-	if err := d.ckptBefore(); err != nil {
-		return 0, err
-	}
-	return d.File.Size()
-}
-
-// Close writes nothing held: a run is held only inside a checkpoint, which
-// SQLite ends before it closes the file.
-func (d *walBatchDB) Close() error {
-	d.ckpt.on = false
-	d.ckptRelease()
-	return d.File.Close()
 }
 
 func (d *walBatchDB) Pragma(name, value string) (string, error) {
 	if name != walBatchPragma {
 		r, err := vfsutil.WrapPragma(d.File, name, value)
-		d.ckptPragma(name, value) // SQLite's own: adiantum reports it not found
 		switch name {
 		case "key", "hexkey", "textkey":
 			d.cipher = nil
@@ -212,7 +157,6 @@ func (d *walBatchDB) CheckpointStart() {
 	if d.wal != nil {
 		d.wal.checkpoint(true)
 	}
-	d.ckptStart()
 	vfsutil.WrapCheckpointStart(d.File)
 }
 
@@ -220,7 +164,6 @@ func (d *walBatchDB) CheckpointDone() {
 	if d.wal != nil {
 		d.wal.checkpoint(false)
 	}
-	d.ckptDone()
 	vfsutil.WrapCheckpointDone(d.File)
 }
 func (d *walBatchDB) BusyHandler(handler func() bool) { vfsutil.WrapBusyHandler(d.File, handler) }
