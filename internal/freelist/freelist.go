@@ -5,8 +5,9 @@
 // of a lightly loaded collector that is every few tens of milliseconds: a
 // buffer of hundreds of kilobytes put back after each batch is then
 // allocated, zeroed and, once freed, scavenged again nearly every time
-// (docs/benchmarks.md, "Buffers that outlive a collection"). A List keeps
-// at most Max buffers, so what it holds idle is bounded by its owner.
+// (docs/benchmarks.md, "Stop 29: the marshaled request in reused
+// memory"). A List keeps at most Max buffers, so what it holds idle is
+// bounded by its owner.
 package freelist
 
 import "sync"
