@@ -2,7 +2,7 @@
 //
 // pdata's MarshalProto allocates a fresh buffer the size of the request
 // for each batch: about a megabyte per 8,192-record batch, zeroed, then
-// dropped once sent, a fifth of everything the collector allocates on a
+// dropped once sent, about a sixth of what the collector allocates on a
 // dirty log load (docs/benchmarks.md). Large spans freed that often are
 // handed back to the kernel by the scavenger and faulted in again, and
 // each one brings the next garbage collection nearer. A Buf's memory comes
