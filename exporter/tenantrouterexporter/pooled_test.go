@@ -28,57 +28,85 @@ import (
 // body the server reads whole holds only the tenant its header names, and
 // every record arrives. Run under -race.
 func TestReusedMemoryCarriesOnlyItsTenant(t *testing.T) {
-	const tenants, batches, records = 4, 12, 1500
 	var n atomic.Int64
-	var mu sync.Mutex
-	got := map[string]int{}
-	var foreign []string
+	tally := &tenantTally{got: map[string]int{}}
 	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if n.Add(1)%3 == 0 {
 			w.WriteHeader(http.StatusServiceUnavailable) // before the body
 			return
 		}
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
+		if !tally.read(r) {
 			w.WriteHeader(http.StatusBadRequest)
-			return
-		}
-		tenant := r.Header.Get(DefaultTenantHeader)
-		req := plogotlp.NewExportRequest()
-		if err := req.UnmarshalProto(body); err != nil {
-			mu.Lock()
-			foreign = append(foreign, fmt.Sprintf("%s: a body that does not parse: %v", tenant, err))
-			mu.Unlock()
-			w.WriteHeader(http.StatusBadRequest)
-			return
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		rls := req.Logs().ResourceLogs()
-		for i := range rls.Len() {
-			lrs := rls.At(i).ScopeLogs().At(0).LogRecords()
-			for j := range lrs.Len() {
-				if b := lrs.At(j).Body().Str(); !strings.HasPrefix(b, tenant+" ") {
-					foreign = append(foreign, fmt.Sprintf("%q in %s's request", b, tenant))
-				}
-			}
-			got[tenant] += lrs.Len()
 		}
 	}))
 	t.Cleanup(s.Close)
+	sendEachTenant(t, confighttp.ClientConfig{Endpoint: s.URL}, tally, 4, 12, 1500)
+}
 
+// tenantTally counts what a test backend read whole: each tenant's
+// records by the request's tenant header, and any record in a request
+// that is not its own tenant's (its body names its tenant first).
+type tenantTally struct {
+	mu      sync.Mutex
+	got     map[string]int
+	foreign []string
+}
+
+// read tallies r's OTLP logs request; false when the body could not be
+// read or does not parse (noted as foreign: the caller answers 400).
+func (c *tenantTally) read(r *http.Request) bool {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return false
+	}
+	tenant := r.Header.Get(DefaultTenantHeader)
+	req := plogotlp.NewExportRequest()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := req.UnmarshalProto(body); err != nil {
+		c.foreign = append(c.foreign, fmt.Sprintf("%s: a body that does not parse: %v", tenant, err))
+		return false
+	}
+	rls := req.Logs().ResourceLogs()
+	for i := range rls.Len() {
+		lrs := rls.At(i).ScopeLogs().At(0).LogRecords()
+		for j := range lrs.Len() {
+			if b := lrs.At(j).Body().Str(); !strings.HasPrefix(b, tenant+" ") {
+				c.foreign = append(c.foreign, fmt.Sprintf("%q in %s's request", b, tenant))
+			}
+		}
+		c.got[tenant] += lrs.Len()
+	}
+	return true
+}
+
+func (c *tenantTally) total() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, v := range c.got {
+		n += v
+	}
+	return n
+}
+
+// sendEachTenant routes tenant0..tenants-1's logs, batches of records
+// each, sent at once from a goroutine per tenant, to one OTLP/HTTP
+// backend at cc (in reused memory), and checks the tally: no record in
+// another tenant's request, and every record arrived.
+func sendEachTenant(t *testing.T, cc confighttp.ClientConfig, tally *tenantTally, tenants, batches, records int) {
+	t.Helper()
 	cfg := createDefaultConfig().(*Config)
-	cfg.Backends = map[string]*BackendConfig{"remote": {Type: TypeOTLPHTTP, ClientConfig: confighttp.ClientConfig{Endpoint: s.URL}, Retry: fastRetry(), Consumers: 2}}
+	cfg.Backends = map[string]*BackendConfig{"remote": {Type: TypeOTLPHTTP, ClientConfig: cc, Retry: fastRetry(), Consumers: 2}}
 	cfg.DefaultBackends = map[string][]string{"logs": {"remote"}, "metrics": {"remote"}, "traces": {"remote"}}
-	cfg.QuarantineBackends = []string{"remote"}
-	cfg.GovernanceBackends = []string{"remote"}
+	cfg.QuarantineBackends, cfg.GovernanceBackends = []string{"remote"}, []string{"remote"}
 	var pol strings.Builder
 	pol.WriteString("tenants:\n")
 	for i := range tenants {
 		fmt.Fprintf(&pol, "  tenant%d: {}\n", i)
 	}
 	e := startRouter(t, cfg, pol.String())
-	_, pool := e.r.protoUse([]string{"remote"}, nil)
+	_, pool := e.r.protoUse([]string{"remote"}, []string{"remote"})
 	require.True(t, pool, "this router's batches are not in reused memory: the test proves nothing")
 
 	var wg sync.WaitGroup
@@ -97,22 +125,14 @@ func TestReusedMemoryCarriesOnlyItsTenant(t *testing.T) {
 	wg.Wait()
 	// Not eventually: a body of mixed tenants is refused (400) for good,
 	// so its records never come, and the foreign ones are the finding.
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		mu.Lock()
-		total := 0
-		for _, c := range got {
-			total += c
-		}
-		mu.Unlock()
-		if total >= tenants*batches*records {
-			break
-		}
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline) && tally.total() < tenants*batches*records; {
+		time.Sleep(10 * time.Millisecond)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	assert.Empty(t, foreign)
+	tally.mu.Lock()
+	defer tally.mu.Unlock()
+	assert.Empty(t, tally.foreign)
 	for i := range tenants {
-		assert.Equal(t, batches*records, got[fmt.Sprintf("tenant%d", i)])
+		assert.Equal(t, batches*records, tally.got[fmt.Sprintf("tenant%d", i)])
 	}
 }
 
