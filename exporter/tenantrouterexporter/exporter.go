@@ -287,7 +287,7 @@ func (r *router) route(pol *policy.Policy, p partKey, b batch) error {
 	}
 	// The pipeline tenants never fall back to the tenants' defaults.
 	if routed == 0 && !pipelineTenant(tenant) {
-		for _, name := range r.cfg.defaults(b.signal) {
+		for _, name := range fallback {
 			// A default the policy also named was counted above.
 			if !r.may(pol, tenant, name, residency, b, !slices.Contains(names, name)) {
 				continue
@@ -317,9 +317,11 @@ func (r *router) protoUse(names, fallback []string) (marshal, pool bool) {
 			marshal = true
 		}
 	}
-	for _, name := range append(slices.Clip(names), fallback...) {
-		if _, ok := r.backends[name].(*kafkaBackend); ok {
-			pool = false
+	for _, list := range [2][]string{names, fallback} {
+		for _, name := range list {
+			if _, ok := r.backends[name].(*kafkaBackend); ok {
+				pool = false
+			}
 		}
 	}
 	if r.journal != nil {

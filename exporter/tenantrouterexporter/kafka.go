@@ -450,7 +450,7 @@ func (b batch) fingerprint() string {
 // queue may retry b). records and bytes stay b's: the halves are only
 // marshaled (b's marshaled form is not theirs).
 func (b batch) halves() (batch, batch, bool) {
-	b.proto = nil
+	b.proto, b.buf = nil, nil
 	l, r := b, b
 	ok := false
 	switch b.signal {

@@ -35,7 +35,7 @@ import (
 // marshaler holds the first reference.
 type Buf struct {
 	data []byte // the request, cut to its length
-	mem  []byte // the free list's buffer data lies in; nil when not pooled
+	mem  []byte // the buffer data lies in, from the free list; nil under minPooled
 	refs atomic.Int32
 }
 
