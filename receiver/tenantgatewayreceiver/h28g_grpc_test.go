@@ -221,10 +221,13 @@ func (a *h28gCountingAuth) Authenticate(ctx context.Context, sources map[string]
 }
 
 // TestH28gGRPCAuthenticatesAStreamOnce: the tap authenticates an Export
-// stream when it opens and configgrpc's interceptor takes its result, so
-// the authenticator (which the tenantpolicy extension counts in its
-// self-metrics and access counts) runs once per call, not twice; the
-// identity it gave reaches the pipeline; a refusal is Unauthenticated.
+// stream when it opens; the identity it gave reaches the pipeline; a
+// refusal is Unauthenticated and stops the stream there. An authenticator
+// that is not a tenantpolicy extension has no policy to say whether its
+// decision still holds when the message comes (h30), so configgrpc's
+// interceptor asks it again: twice per accepted call, once per refused
+// one. (The tenantpolicy extension, which counts its calls, is asked once
+// per call: TestH28yGRPCKeyRevokedAfterTheTapIsRefused.)
 func TestH28gGRPCAuthenticatesAStreamOnce(t *testing.T) {
 	auth := &h28gCountingAuth{}
 	authID := component.MustNewIDWithName("counting", "h28g")
@@ -236,18 +239,18 @@ func TestH28gGRPCAuthenticatesAStreamOnce(t *testing.T) {
 
 	req := plogotlp.NewExportRequestFromLogs(testLogs(2, 1))
 	require.NoError(t, grpcExport(client, "good", req))
-	assert.EqualValues(t, 1, auth.calls.Load(), "one authentication per call")
+	assert.EqualValues(t, 2, auth.calls.Load(), "the tap and the interceptor")
 	got := s.all()
 	require.Len(t, got, 1)
 	assert.Equal(t, "acme", got[0].tenant)
 
 	assert.Equal(t, codes.Unauthenticated, status.Code(grpcExport(client, "bad", req)))
-	assert.EqualValues(t, 2, auth.calls.Load())
+	assert.EqualValues(t, 3, auth.calls.Load(), "refused at the tap")
 	// A method the gateway does not serve is not the tap's: grpc-go
 	// answers it Unimplemented, as before.
 	err := conn.Invoke(context.Background(), "/grpc.health.v1.Health/Check", []byte{}, new([]byte), grpc.ForceCodecV2(h27xRaw{}))
 	assert.Equal(t, codes.Unimplemented, status.Code(err), "%v", err)
-	assert.EqualValues(t, 2, auth.calls.Load())
+	assert.EqualValues(t, 3, auth.calls.Load())
 }
 
 // TestH28gGRPCMaxConcurrentStreamsDefault: the gateway bounds the streams

@@ -54,7 +54,11 @@ type grpcTap struct {
 	g *gateway
 	// auth is the grpc: block's authenticator, nil without one (the
 	// gateway then identifies a caller by its client certificate).
-	auth            extensionauth.Server
+	auth extensionauth.Server
+	// authPolicy is the policy auth decides by, when it is a tenantpolicy
+	// extension; nil for any other authenticator, whose streams are then
+	// authenticated again by the interceptor.
+	authPolicy      policy.Provider
 	includeMetadata bool
 }
 
@@ -63,16 +67,17 @@ type grpcTap struct {
 type grpcTapped struct{}
 
 // grpcTapMark is what the tap's context says of a stream it authenticated:
-// the gateway's policy in force just before the authenticator ran (nil
-// without one).
+// the authenticator's own policy in force just before it ran. Not the
+// gateway's: the grpc: block may name another tenantpolicy instance, whose
+// reload (a revoked key) the gateway's policy would not show.
 type grpcTapMark struct{ policy *policy.Policy }
 
-// currentPolicy is the gateway's policy in force, nil before Start.
-func (g *gateway) currentPolicy() *policy.Policy {
-	if g.policy == nil {
+// policyOf is p's policy in force, nil for no provider or before it started.
+func policyOf(p policy.Provider) *policy.Policy {
+	if p == nil {
 		return nil
 	}
-	return g.policy.Policy()
+	return p.Policy()
 }
 
 func (tp *grpcTap) handle(ctx context.Context, info *tap.Info) (context.Context, error) {
@@ -83,7 +88,7 @@ func (tp *grpcTap) handle(ctx context.Context, info *tap.Info) (context.Context,
 	if tp.auth != nil {
 		// Taken before the authenticator runs: a reload during it makes
 		// the interceptor authenticate the call again.
-		mark := grpcTapMark{policy: tp.g.currentPolicy()}
+		mark := grpcTapMark{policy: policyOf(tp.authPolicy)}
 		actx, err := tp.auth.Authenticate(tapClientContext(ctx, info.Header, tp.includeMetadata), info.Header)
 		if err != nil {
 			// As configgrpc's interceptor answers it.
@@ -136,18 +141,20 @@ func tapClientContext(ctx context.Context, md metadata.MD, includeMetadata bool)
 // sees it: a stream the tap authenticated carries the authenticator's
 // result in its context already, so it is not authenticated (and counted
 // by the tenantpolicy extension) twice; any other is authenticated as
-// before. So is a tapped stream whose policy was reloaded since the tap
-// (hostile review h28y): the client chooses when it sends its message,
-// and a key revoked meanwhile must not export (such a call is counted
-// twice, once per policy).
+// before. So is a tapped stream whose authenticator's policy was reloaded
+// since the tap (hostile review h28y): the client chooses when it sends
+// its message, and a key revoked meanwhile must not export (such a call is
+// counted twice, once per policy). An authenticator that is not a
+// tenantpolicy extension has no policy to compare, so its streams are
+// always authenticated again.
 type tapAuth struct {
 	component.Component
-	next extensionauth.Server
-	g    *gateway
+	next   extensionauth.Server
+	policy policy.Provider // the authenticator's, nil if it has none
 }
 
 func (a tapAuth) Authenticate(ctx context.Context, sources map[string][]string) (context.Context, error) {
-	if mark, tapped := ctx.Value(grpcTapped{}).(grpcTapMark); tapped && mark.policy == a.g.currentPolicy() {
+	if mark, tapped := ctx.Value(grpcTapped{}).(grpcTapMark); tapped && mark.policy != nil && mark.policy == policyOf(a.policy) {
 		return ctx, nil
 	}
 	return a.next.Authenticate(ctx, sources)
@@ -171,10 +178,11 @@ func (g *gateway) grpcServerSetup(ctx context.Context, gcfg configgrpc.ServerCon
 		return gcfg, nil, nil, err
 	}
 	tp.auth = server
+	tp.authPolicy, _ = exts[auth.AuthenticatorID].(policy.Provider)
 	wrapped := make(map[component.ID]component.Component, len(exts))
 	for id, ext := range exts {
 		wrapped[id] = ext
 	}
-	wrapped[auth.AuthenticatorID] = tapAuth{Component: exts[auth.AuthenticatorID], next: server, g: g}
+	wrapped[auth.AuthenticatorID] = tapAuth{Component: exts[auth.AuthenticatorID], next: server, policy: tp.authPolicy}
 	return gcfg, tp, wrapped, nil
 }

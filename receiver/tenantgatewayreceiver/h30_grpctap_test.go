@@ -1,0 +1,135 @@
+package tenantgatewayreceiver
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/extension"
+	"go.opentelemetry.io/collector/extension/extensionauth"
+	"go.opentelemetry.io/collector/extension/extensiontest"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/tenancyhq/tenancy/extension/tenantpolicyextension"
+	"github.com/tenancyhq/tenancy/internal/policy"
+)
+
+// h30PolicyExt starts a tenantpolicy extension reading path, reloaded
+// every 100 ms.
+func h30PolicyExt(t *testing.T, path string) extension.Extension {
+	t.Helper()
+	ef := tenantpolicyextension.NewFactory()
+	ecfg := ef.CreateDefaultConfig().(*tenantpolicyextension.Config)
+	ecfg.Path = path
+	ecfg.ReloadInterval = 100 * time.Millisecond
+	ext, err := ef.Create(context.Background(), extensiontest.NewNopSettings(ef.Type()), ecfg)
+	require.NoError(t, err)
+	require.NoError(t, ext.Start(context.Background(), componenttest.NewNopHost()))
+	t.Cleanup(func() { _ = ext.Shutdown(context.Background()) })
+	return ext
+}
+
+// h30SendAfter opens an Export stream with acme's key (the tap
+// authenticates it), runs between, then sends the message and returns the
+// call's status code.
+func h30SendAfter(t *testing.T, g *gateway, between func()) codes.Code {
+	t.Helper()
+	conn := h27xRawConn(t, g)
+	ctx, cancel := context.WithTimeout(metadata.AppendToOutgoingContext(context.Background(), "x-api-key", keyAcme), time.Minute)
+	defer cancel()
+	stream, err := conn.NewStream(ctx, &grpc.StreamDesc{ClientStreams: true, ServerStreams: true}, h27xLogsExport, grpc.ForceCodecV2(h27xRaw{}))
+	require.NoError(t, err)
+	between()
+	require.NoError(t, stream.SendMsg(must(plogotlp.NewExportRequestFromLogs(testLogs(2, 1)).MarshalProto())))
+	require.NoError(t, stream.CloseSend())
+	var resp []byte
+	return status.Code(stream.RecvMsg(&resp))
+}
+
+// TestH30GRPCRevocationInTheAuthenticatorsOwnPolicy: the grpc: block's
+// authenticator may be another tenantpolicy instance than the gateway's
+// policy. The tap marked a stream with the gateway's policy, so a key the
+// authenticator's policy revoked after the tap still exported: the
+// gateway's policy had not changed, and the interceptor took the tap's
+// result. The mark is now the authenticator's own policy.
+func TestH30GRPCRevocationInTheAuthenticatorsOwnPolicy(t *testing.T) {
+	dir := t.TempDir()
+	gwPath, authPath := filepath.Join(dir, "gateway.yaml"), filepath.Join(dir, "auth.yaml")
+	require.NoError(t, os.WriteFile(gwPath, []byte(policyWith(t, "", "")), 0o600))
+	require.NoError(t, os.WriteFile(authPath, []byte(policyWith(t, "", "")), 0o600))
+	gwExt, authExt := h30PolicyExt(t, gwPath), h30PolicyExt(t, authPath)
+	authID := component.MustNewIDWithName("tenantpolicy", "grpc")
+	host := extHost{Host: componenttest.NewNopHost(), exts: map[component.ID]component.Component{
+		component.MustNewID("tenantpolicy"): gwExt, authID: authExt}}
+	g, s := h28gStartGRPCAuth(t, host, authID)
+
+	code := h30SendAfter(t, g, func() {
+		// The authenticator's policy revokes acme's key; the gateway's
+		// keeps it.
+		hg, err := policy.HashAPIKey(keyGlobex)
+		require.NoError(t, err)
+		revoked := "tenants:\n  acme:\n    identifiers: [acme]\n  globex:\n    identifiers: [globex]\n    api_keys: [\"" + hg + "\"]\n"
+		require.NoError(t, os.WriteFile(authPath, []byte(revoked), 0o600))
+		provider := authExt.(policy.Provider)
+		require.Eventually(t, func() bool { _, ok := provider.Policy().TenantForKey(keyAcme); return !ok },
+			30*time.Second, 10*time.Millisecond, "the authenticator's policy revoked the key")
+	})
+	assert.Equal(t, codes.Unauthenticated, code, "a key the authenticator revoked before the message came is refused")
+	assert.Empty(t, s.all(), "nothing reached the pipeline under the revoked key")
+}
+
+// h30Switchable is an authenticator that is not a tenantpolicy extension
+// (it serves no policy): it asks the one it wraps until told to refuse.
+type h30Switchable struct {
+	component.StartFunc
+	component.ShutdownFunc
+	next   extensionauth.Server
+	refuse atomic.Bool
+	calls  atomic.Int64
+}
+
+func (a *h30Switchable) Authenticate(ctx context.Context, sources map[string][]string) (context.Context, error) {
+	a.calls.Add(1)
+	if a.refuse.Load() {
+		return ctx, errors.New("credential withdrawn")
+	}
+	return a.next.Authenticate(ctx, sources)
+}
+
+// TestH30GRPCOtherAuthenticatorsDecideAtTheCall: with an authenticator
+// that has no policy to compare, nothing tells the interceptor whether
+// its decision at the tap still holds, so it asks again.
+func TestH30GRPCOtherAuthenticatorsDecideAtTheCall(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tenants.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(policyWith(t, "", "")), 0o600))
+	pext := h30PolicyExt(t, path)
+	sw := &h30Switchable{next: pext.(extensionauth.Server)}
+	authID := component.MustNewID("switchable")
+	host := extHost{Host: componenttest.NewNopHost(), exts: map[component.ID]component.Component{
+		component.MustNewID("tenantpolicy"): pext, authID: sw}}
+	g, s := h28gStartGRPCAuth(t, host, authID)
+
+	code := h30SendAfter(t, g, func() {
+		require.Eventually(t, func() bool { return sw.calls.Load() == 1 }, 30*time.Second, 10*time.Millisecond, "the tap authenticated the stream")
+		sw.refuse.Store(true)
+	})
+	assert.Equal(t, codes.Unauthenticated, code, "the authenticator's refusal at the call holds")
+	assert.Empty(t, s.all())
+
+	// Still allowed, the call exports.
+	sw.refuse.Store(false)
+	assert.Equal(t, codes.OK, h30SendAfter(t, g, func() {}))
+	assert.Len(t, s.all(), 1)
+}
