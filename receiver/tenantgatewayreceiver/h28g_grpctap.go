@@ -105,7 +105,7 @@ func (tp *grpcTap) handle(ctx context.Context, info *tap.Info) (context.Context,
 	var herr *httpError
 	switch {
 	case p == nil:
-		herr = &httpError{status: http.StatusServiceUnavailable, reason: "no_policy", msg: "no tenant policy loaded yet"}
+		herr = errNoPolicy()
 	default:
 		if _, _, ok := tp.g.tenantForCert(p, peerTLS(ctx)); ok {
 			return ctx, nil

@@ -247,13 +247,18 @@ type caller struct {
 	limits policy.Limits
 }
 
+// errNoPolicy refuses a request that comes before the policy extension
+// has a policy: retryable, soon.
+func errNoPolicy() *httpError {
+	return &httpError{status: http.StatusServiceUnavailable, reason: "no_policy", retryAfter: time.Second, msg: "no tenant policy loaded yet"}
+}
+
 // identify finds the verified tenant of a request: the authenticator's, or
 // a registered client certificate's. It returns ctx with that tenant.
 func (g *gateway) identify(ctx context.Context, state *tls.ConnectionState) (context.Context, caller, *httpError) {
 	p := g.policy.Policy()
 	if p == nil {
-		return ctx, caller{key: unauthenticatedTenant}, &httpError{status: http.StatusServiceUnavailable, reason: "no_policy",
-			retryAfter: time.Second, msg: "no tenant policy loaded yet"}
+		return ctx, caller{key: unauthenticatedTenant}, errNoPolicy()
 	}
 	auth, ok := identity.AuthFromContext(ctx)
 	if !ok {
