@@ -303,7 +303,9 @@ func BenchmarkH28gTap(b *testing.B) {
 }
 
 // h28gStartGRPCAuth starts a logs gateway on host whose grpc: block
-// names authID as its authenticator, and returns it with its sink.
+// names authID as its authenticator (none for the zero ID: the gateway
+// then identifies a caller by its client certificate), and returns it
+// with its sink.
 func h28gStartGRPCAuth(t *testing.T, host component.Host, authID component.ID) (*gateway, *sink) {
 	t.Helper()
 	s := &sink{}
@@ -311,7 +313,9 @@ func h28gStartGRPCAuth(t *testing.T, host component.Host, authID component.ID) (
 	cfg.NetAddr.Endpoint = "127.0.0.1:0"
 	gc := configgrpc.NewDefaultServerConfig()
 	gc.NetAddr.Endpoint = "127.0.0.1:0"
-	gc.Auth = configoptional.Some(configauth.Config{AuthenticatorID: authID})
+	if authID != (component.ID{}) {
+		gc.Auth = configoptional.Some(configauth.Config{AuthenticatorID: authID})
+	}
 	cfg.GRPC = configoptional.Some(gc)
 	r, err := NewFactory().CreateLogs(context.Background(), receivertest.NewNopSettings(typ), cfg,
 		must(consumer.NewLogs(func(ctx context.Context, ld plog.Logs) error { return s.add(ctx, received{logs: ld}) })))

@@ -13,15 +13,10 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
-	"go.opentelemetry.io/collector/config/configgrpc"
-	"go.opentelemetry.io/collector/config/configoptional"
-	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/extension"
 	"go.opentelemetry.io/collector/extension/extensionauth"
 	"go.opentelemetry.io/collector/extension/extensiontest"
-	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
-	"go.opentelemetry.io/collector/receiver/receivertest"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -153,20 +148,10 @@ func (h30NoPolicyYet) Policy() *policy.Policy { return nil }
 // no policy is loaded yet says when to try again, as the same refusal
 // does everywhere else in the gateway.
 func TestH30GRPCTapNoPolicyIsRetryable(t *testing.T) {
-	cfg := createDefaultConfig().(*Config)
-	cfg.NetAddr.Endpoint = "127.0.0.1:0"
-	gc := configgrpc.NewDefaultServerConfig()
-	gc.NetAddr.Endpoint = "127.0.0.1:0"
-	cfg.GRPC = configoptional.Some(gc)
-	s := &sink{}
-	r, err := NewFactory().CreateLogs(context.Background(), receivertest.NewNopSettings(typ), cfg,
-		must(consumer.NewLogs(func(ctx context.Context, ld plog.Logs) error { return s.add(ctx, received{logs: ld}) })))
-	require.NoError(t, err)
 	host := extHost{Host: componenttest.NewNopHost(), exts: map[component.ID]component.Component{component.MustNewID("tenantpolicy"): h30NoPolicyYet{}}}
-	require.NoError(t, r.Start(context.Background(), host))
-	t.Cleanup(func() { require.NoError(t, r.Shutdown(context.Background())) })
+	g, s := h28gStartGRPCAuth(t, host, component.ID{}) // no authenticator: the tap identifies by certificate
 
-	err = plogotlpExport(t, h27xRawConn(t, unwrap(r)))
+	_, err := plogotlp.NewGRPCClient(h27xRawConn(t, g)).Export(context.Background(), plogotlp.NewExportRequestFromLogs(testLogs(1, 1)))
 	st := status.Convert(err)
 	require.Equal(t, codes.Unavailable, st.Code(), "%v", err)
 	var retry *errdetails.RetryInfo
@@ -178,10 +163,4 @@ func TestH30GRPCTapNoPolicyIsRetryable(t *testing.T) {
 	require.NotNil(t, retry, "the refusal carries RetryInfo: %v", st.Details())
 	assert.Equal(t, time.Second, retry.GetRetryDelay().AsDuration())
 	assert.Empty(t, s.all())
-}
-
-func plogotlpExport(t *testing.T, conn *grpc.ClientConn) error {
-	t.Helper()
-	_, err := plogotlp.NewGRPCClient(conn).Export(context.Background(), plogotlp.NewExportRequestFromLogs(testLogs(1, 1)))
-	return err
 }
