@@ -106,6 +106,13 @@ func (e *policyExtension) Shutdown(context.Context) error {
 // Policy returns the policy in force.
 func (e *policyExtension) Policy() *policy.Policy { return e.current.Load() }
 
+// AuthenticatesByPolicyAlone declares that Authenticate answers from the
+// policy in force and the request's credentials, nothing else
+// (policy.Authenticator): the gateway's gRPC tap then asks once per call.
+func (e *policyExtension) AuthenticatesByPolicyAlone() {}
+
+var _ policy.Authenticator = (*policyExtension)(nil)
+
 // AccessCounts implements access.Source.
 func (e *policyExtension) AccessCounts(tenant string) (access.Counts, bool) {
 	return e.access.Counts(tenant)

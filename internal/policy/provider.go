@@ -13,6 +13,17 @@ type Provider interface {
 	Policy() *Policy
 }
 
+// Authenticator is a Provider that authenticates by its policy alone:
+// while Policy returns the same policy, it gives the same answer to the
+// same credentials. The gateway's gRPC tap relies on it to authenticate a
+// call once, not again when its message comes; an authenticator that also
+// decides by anything else (a clock, an address list, a token's single
+// use) must not declare it.
+type Authenticator interface {
+	Provider
+	AuthenticatesByPolicyAlone()
+}
+
 // Static is a Provider of one fixed policy.
 type Static struct{ P *Policy }
 

@@ -220,7 +220,7 @@ func (a *h28gCountingAuth) Authenticate(ctx context.Context, sources map[string]
 	return ctx, errors.New("no good key")
 }
 
-// TestH28gGRPCAuthenticatesAStreamOnce: the tap authenticates an Export
+// TestH28gGRPCTapAuthenticatesAStream: the tap authenticates an Export
 // stream when it opens; the identity it gave reaches the pipeline; a
 // refusal is Unauthenticated and stops the stream there. An authenticator
 // that is not a tenantpolicy extension has no policy to say whether its
@@ -228,7 +228,7 @@ func (a *h28gCountingAuth) Authenticate(ctx context.Context, sources map[string]
 // interceptor asks it again: twice per accepted call, once per refused
 // one. (The tenantpolicy extension, which counts its calls, is asked once
 // per call: TestH28yGRPCKeyRevokedAfterTheTapIsRefused.)
-func TestH28gGRPCAuthenticatesAStreamOnce(t *testing.T) {
+func TestH28gGRPCTapAuthenticatesAStream(t *testing.T) {
 	auth := &h28gCountingAuth{}
 	authID := component.MustNewIDWithName("counting", "h28g")
 	host, _ := startPolicyHost(t, policyWith(t, "", ""))

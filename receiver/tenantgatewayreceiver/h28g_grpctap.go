@@ -55,8 +55,9 @@ type grpcTap struct {
 	// auth is the grpc: block's authenticator, nil without one (the
 	// gateway then identifies a caller by its client certificate).
 	auth extensionauth.Server
-	// authPolicy is the policy auth decides by, when it is a tenantpolicy
-	// extension; nil for any other authenticator, whose streams are then
+	// authPolicy is the policy auth decides by, when it declares that it
+	// decides by nothing else (policy.Authenticator: the tenantpolicy
+	// extension); nil for any other authenticator, whose streams are then
 	// authenticated again by the interceptor.
 	authPolicy      policy.Provider
 	includeMetadata bool
@@ -67,10 +68,17 @@ type grpcTap struct {
 type grpcTapped struct{}
 
 // grpcTapMark is what the tap's context says of a stream it authenticated:
-// the authenticator's own policy in force just before it ran. Not the
+// the authenticator's own policy in force just before it ran (not the
 // gateway's: the grpc: block may name another tenantpolicy instance, whose
-// reload (a revoked key) the gateway's policy would not show.
-type grpcTapMark struct{ policy *policy.Policy }
+// reload, a revoked key, the gateway's policy would not show), and the
+// identity it gave. The stream's context does not carry that identity
+// itself: a call authenticated again starts without it, so an
+// authenticator that accepts the second time without naming a tenant
+// cannot leave the tap's in place (hostile review h30).
+type grpcTapMark struct {
+	policy *policy.Policy
+	auth   client.AuthData
+}
 
 // policyOf is p's policy in force, nil for no provider or before it started.
 func policyOf(p policy.Provider) *policy.Policy {
@@ -97,7 +105,8 @@ func (tp *grpcTap) handle(ctx context.Context, info *tap.Info) (context.Context,
 			}
 			return ctx, status.Error(codes.Unauthenticated, err.Error())
 		}
-		return context.WithValue(actx, grpcTapped{}, mark), nil
+		mark.auth = client.FromContext(actx).Auth
+		return context.WithValue(ctx, grpcTapped{}, mark), nil
 	}
 	// No authenticator: serveGRPC would identify the caller by its
 	// certificate alone (identify) and refuse it as this does.
@@ -144,9 +153,10 @@ func tapClientContext(ctx context.Context, md metadata.MD, includeMetadata bool)
 // before. So is a tapped stream whose authenticator's policy was reloaded
 // since the tap (hostile review h28y): the client chooses when it sends
 // its message, and a key revoked meanwhile must not export (such a call is
-// counted twice, once per policy). An authenticator that is not a
-// tenantpolicy extension has no policy to compare, so its streams are
-// always authenticated again.
+// counted twice, once per policy). An authenticator that does not decide
+// by its policy alone (policy.Authenticator) has nothing to compare, so
+// its streams are always authenticated again (and a tenantpolicy
+// extension it wraps counts such a call twice).
 type tapAuth struct {
 	component.Component
 	next   extensionauth.Server
@@ -155,7 +165,9 @@ type tapAuth struct {
 
 func (a tapAuth) Authenticate(ctx context.Context, sources map[string][]string) (context.Context, error) {
 	if mark, tapped := ctx.Value(grpcTapped{}).(grpcTapMark); tapped && mark.policy != nil && mark.policy == policyOf(a.policy) {
-		return ctx, nil
+		info := client.FromContext(ctx)
+		info.Auth = mark.auth
+		return client.NewContext(ctx, info), nil
 	}
 	return a.next.Authenticate(ctx, sources)
 }
@@ -178,7 +190,9 @@ func (g *gateway) grpcServerSetup(ctx context.Context, gcfg configgrpc.ServerCon
 		return gcfg, nil, nil, err
 	}
 	tp.auth = server
-	tp.authPolicy, _ = exts[auth.AuthenticatorID].(policy.Provider)
+	if pa, ok := exts[auth.AuthenticatorID].(policy.Authenticator); ok {
+		tp.authPolicy = pa
+	}
 	wrapped := make(map[component.ID]component.Component, len(exts))
 	for id, ext := range exts {
 		wrapped[id] = ext

@@ -3,6 +3,7 @@ package tenantgatewayreceiver
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -24,6 +25,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/tenancyhq/tenancy/extension/tenantpolicyextension"
+	"github.com/tenancyhq/tenancy/internal/access"
 	"github.com/tenancyhq/tenancy/internal/policy"
 )
 
@@ -75,8 +77,13 @@ func TestH30GRPCRevocationInTheAuthenticatorsOwnPolicy(t *testing.T) {
 	host := extHost{Host: componenttest.NewNopHost(), exts: map[component.ID]component.Component{
 		component.MustNewID("tenantpolicy"): gwExt, authID: authExt}}
 	g, s := h28gStartGRPCAuth(t, host, authID)
+	counts := authExt.(interface {
+		AccessCounts(string) (access.Counts, bool)
+	})
 
 	code := h30SendAfter(t, g, func() {
+		require.Eventually(t, func() bool { c, _ := counts.AccessCounts("acme"); return c.Requests == 1 },
+			30*time.Second, 10*time.Millisecond, "the tap authenticated the stream")
 		// The authenticator's policy revokes acme's key; the gateway's
 		// keeps it.
 		hg, err := policy.HashAPIKey(keyGlobex)
@@ -89,6 +96,65 @@ func TestH30GRPCRevocationInTheAuthenticatorsOwnPolicy(t *testing.T) {
 	})
 	assert.Equal(t, codes.Unauthenticated, code, "a key the authenticator revoked before the message came is refused")
 	assert.Empty(t, s.all(), "nothing reached the pipeline under the revoked key")
+
+	// Within one policy the tap's answer is taken, identity and all: the
+	// call exports as its tenant, authenticated once.
+	_, err := plogotlp.NewGRPCClient(h27xRawConn(t, g)).Export(
+		metadata.AppendToOutgoingContext(context.Background(), "x-api-key", keyGlobex), plogotlp.NewExportRequestFromLogs(testLogs(1, 1)))
+	require.NoError(t, err)
+	got := s.all()
+	require.Len(t, got, 1)
+	assert.Equal(t, "globex", got[0].tenant)
+	c, _ := counts.AccessCounts("globex")
+	assert.EqualValues(t, 1, c.Requests, "one authentication per call")
+}
+
+// h30Fallback is an authenticator that asks the one it wraps and, when
+// that refuses, lets the call through without naming a tenant (as a
+// chain of authenticators might; it is not a policy.Authenticator).
+type h30Fallback struct {
+	component.StartFunc
+	component.ShutdownFunc
+	next extensionauth.Server
+}
+
+func (a h30Fallback) Authenticate(ctx context.Context, sources map[string][]string) (context.Context, error) {
+	if actx, err := a.next.Authenticate(ctx, sources); err == nil {
+		return actx, nil
+	}
+	return ctx, nil
+}
+
+// TestH30GRPCAskedAgainWithoutTheTapsIdentity (hostile review h30): the
+// tap put the authenticator's identity in the stream's context, and the
+// call authenticated again started from that context, so an
+// authenticator that then accepted without naming a tenant left the
+// tap's in place: a key revoked between the tap and the message exported
+// as its tenant. Asked again, a call starts without the tap's identity.
+func TestH30GRPCAskedAgainWithoutTheTapsIdentity(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tenants.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(policyWith(t, "", "")), 0o600))
+	pext := h30PolicyExt(t, path)
+	authID := component.MustNewID("fallback")
+	host := extHost{Host: componenttest.NewNopHost(), exts: map[component.ID]component.Component{
+		component.MustNewID("tenantpolicy"): pext, authID: h30Fallback{next: pext.(extensionauth.Server)}}}
+	g, s := h28gStartGRPCAuth(t, host, authID)
+	counts := pext.(interface {
+		AccessCounts(string) (access.Counts, bool)
+	})
+
+	code := h30SendAfter(t, g, func() {
+		require.Eventually(t, func() bool { c, _ := counts.AccessCounts("acme"); return c.Requests == 1 },
+			30*time.Second, 10*time.Millisecond, "the tap authenticated the stream")
+		hg, err := policy.HashAPIKey(keyGlobex)
+		require.NoError(t, err)
+		revoked := "tenants:\n  acme:\n    identifiers: [acme]\n  globex:\n    identifiers: [globex]\n    api_keys: [\"" + hg + "\"]\n"
+		require.NoError(t, os.WriteFile(path, []byte(revoked), 0o600))
+		require.Eventually(t, func() bool { _, ok := pext.(policy.Provider).Policy().TenantForKey(keyAcme); return !ok },
+			30*time.Second, 10*time.Millisecond, "the reload revoked the key")
+	})
+	assert.Equal(t, codes.Unauthenticated, code, "no tenant named at the call: refused")
+	assert.Empty(t, s.all(), "nothing exported as acme under its revoked key")
 }
 
 // h30Switchable is an authenticator that is not a tenantpolicy extension
@@ -109,30 +175,50 @@ func (a *h30Switchable) Authenticate(ctx context.Context, sources map[string][]s
 	return a.next.Authenticate(ctx, sources)
 }
 
+// h30SwitchableProvider is h30Switchable that also serves the policy of
+// the extension it wraps, without declaring that it decides by that
+// policy alone (policy.Authenticator): its switch is a decision of its own.
+type h30SwitchableProvider struct {
+	*h30Switchable
+	p policy.Provider
+}
+
+func (a h30SwitchableProvider) Policy() *policy.Policy { return a.p.Policy() }
+
 // TestH30GRPCOtherAuthenticatorsDecideAtTheCall: with an authenticator
-// that has no policy to compare, nothing tells the interceptor whether
-// its decision at the tap still holds, so it asks again.
+// that does not declare it decides by its policy alone, nothing tells the
+// interceptor whether its decision at the tap still holds, so it asks
+// again; also when it serves a policy (hostile review h30: any
+// policy.Provider was trusted to decide by it alone).
 func TestH30GRPCOtherAuthenticatorsDecideAtTheCall(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "tenants.yaml")
-	require.NoError(t, os.WriteFile(path, []byte(policyWith(t, "", "")), 0o600))
-	pext := h30PolicyExt(t, path)
-	sw := &h30Switchable{next: pext.(extensionauth.Server)}
-	authID := component.MustNewID("switchable")
-	host := extHost{Host: componenttest.NewNopHost(), exts: map[component.ID]component.Component{
-		component.MustNewID("tenantpolicy"): pext, authID: sw}}
-	g, s := h28gStartGRPCAuth(t, host, authID)
+	for _, serves := range []bool{false, true} {
+		t.Run(fmt.Sprintf("serves a policy=%v", serves), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "tenants.yaml")
+			require.NoError(t, os.WriteFile(path, []byte(policyWith(t, "", "")), 0o600))
+			pext := h30PolicyExt(t, path)
+			sw := &h30Switchable{next: pext.(extensionauth.Server)}
+			var auth component.Component = sw
+			if serves {
+				auth = h30SwitchableProvider{h30Switchable: sw, p: pext.(policy.Provider)}
+			}
+			authID := component.MustNewID("switchable")
+			host := extHost{Host: componenttest.NewNopHost(), exts: map[component.ID]component.Component{
+				component.MustNewID("tenantpolicy"): pext, authID: auth}}
+			g, s := h28gStartGRPCAuth(t, host, authID)
 
-	code := h30SendAfter(t, g, func() {
-		require.Eventually(t, func() bool { return sw.calls.Load() == 1 }, 30*time.Second, 10*time.Millisecond, "the tap authenticated the stream")
-		sw.refuse.Store(true)
-	})
-	assert.Equal(t, codes.Unauthenticated, code, "the authenticator's refusal at the call holds")
-	assert.Empty(t, s.all())
+			code := h30SendAfter(t, g, func() {
+				require.Eventually(t, func() bool { return sw.calls.Load() == 1 }, 30*time.Second, 10*time.Millisecond, "the tap authenticated the stream")
+				sw.refuse.Store(true)
+			})
+			assert.Equal(t, codes.Unauthenticated, code, "the authenticator's refusal at the call holds")
+			assert.Empty(t, s.all())
 
-	// Still allowed, the call exports.
-	sw.refuse.Store(false)
-	assert.Equal(t, codes.OK, h30SendAfter(t, g, func() {}))
-	assert.Len(t, s.all(), 1)
+			// Still allowed, the call exports.
+			sw.refuse.Store(false)
+			assert.Equal(t, codes.OK, h30SendAfter(t, g, func() {}))
+			assert.Len(t, s.all(), 1)
+		})
+	}
 }
 
 // h30NoPolicyYet serves no policy, as a tenantpolicy extension before its
