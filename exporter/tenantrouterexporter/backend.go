@@ -62,6 +62,9 @@ type batch struct {
 	// ack, with wait_for_delivery, takes the outcome of the batch's one
 	// attempt (nil: delivered).
 	ack chan error
+	// more are the batches a queue joined to this one, sent with it
+	// (TenantQueue.gatherBehind); records counts theirs too.
+	more []batch
 }
 
 // backend delivers one tenant's batch. send returns nil, a permanent error
@@ -239,16 +242,28 @@ func (l *localstoreBackend) send(_ context.Context, tenant string, b batch) erro
 	var err error
 	switch b.signal {
 	case policy.SignalLogs:
-		err = l.store.WriteLogs(tenant, b.logs, version)
+		err = l.store.WriteLogs(tenant, b.logs, version, joined(b, func(m batch) plog.Logs { return m.logs })...)
 	case policy.SignalMetrics:
-		err = l.store.WriteMetrics(tenant, b.metrics, version)
+		err = l.store.WriteMetrics(tenant, b.metrics, version, joined(b, func(m batch) pmetric.Metrics { return m.metrics })...)
 	case policy.SignalTraces:
-		err = l.store.WriteTraces(tenant, b.traces, version)
+		err = l.store.WriteTraces(tenant, b.traces, version, joined(b, func(m batch) ptrace.Traces { return m.traces })...)
 	}
 	if errors.Is(err, localstore.ErrShredded) || errors.Is(err, policy.ErrTenantIDBadChars) {
 		return consumererror.NewPermanent(err)
 	}
 	return err
+}
+
+// joined is what of of each batch joined to b (b.more), nil if none.
+func joined[T any](b batch, of func(batch) T) []T {
+	if len(b.more) == 0 {
+		return nil
+	}
+	out := make([]T, len(b.more))
+	for i, m := range b.more {
+		out[i] = of(m)
+	}
+	return out
 }
 
 func (l *localstoreBackend) shutdown(context.Context) error {

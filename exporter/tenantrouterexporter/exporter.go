@@ -221,6 +221,11 @@ func (r *router) queue(tenant, name string) (*TenantQueue, error) {
 
 // newQueueLocked makes the (tenant, backend) queue with room for extra
 // restored batches beyond its size. r.mu is held.
+// storeGatherRecords is how many records of the batches waiting on a local
+// store queue one transaction takes (TenantQueue.gatherBehind): the batch
+// processor's default batch, which the store already writes as one.
+const storeGatherRecords = 8192
+
 func (r *router) newQueueLocked(k statsKey, extra int) *TenantQueue {
 	tenant, name := k.tenant, k.backend
 	bc := r.cfg.Backends[name]
@@ -231,6 +236,9 @@ func (r *router) newQueueLocked(k statsKey, extra int) *TenantQueue {
 	}
 	if bc.QueueBytes > 0 {
 		bounds.bytes = bc.QueueBytes
+	}
+	if _, ok := r.backends[name].(*localstoreBackend); ok {
+		bounds.gather = storeGatherRecords
 	}
 	if bc.Retry != nil {
 		retry = *bc.Retry

@@ -88,8 +88,9 @@ type TenantQueue struct {
 
 	// bytes is this queue's own byte bound (its used bytes are in
 	// stats.bytes); total is the bound all queues share.
-	bytes *byteBudget
-	total *byteBudget
+	bytes  *byteBudget
+	total  *byteBudget
+	gather int // queueBounds.gather
 
 	ch chan batch
 	// sendMu orders sends on ch with its close: a producer inside the
@@ -139,13 +140,17 @@ type queueBounds struct {
 	batches int
 	bytes   int64
 	total   *byteBudget
+	// gather is how many records a consumer may take into one send from
+	// the batches waiting on the queue (TenantQueue.gather); 0: one batch
+	// a send.
+	gather int
 }
 
 func newTenantQueue(tenant, backend string, bounds queueBounds, consumers int, send func(context.Context, string, batch) error,
 	retry configretry.BackOffConfig, timeout time.Duration, stats *queueStats, stopping, abandon chan struct{}, j *journal, logger *zap.Logger) *TenantQueue {
 	q := &TenantQueue{tenant: tenant, backend: backend, send: send, retry: retry, timeout: timeout, stats: stats, journal: j,
 		logger: logger, ch: make(chan batch, bounds.batches), stopping: stopping, abandon: abandon, done: make(chan struct{}),
-		bytes: &byteBudget{limit: bounds.bytes}, total: bounds.total}
+		bytes: &byteBudget{limit: bounds.bytes}, total: bounds.total, gather: bounds.gather}
 	var wg sync.WaitGroup
 	for range max(consumers, 1) {
 		wg.Add(1)
@@ -281,7 +286,18 @@ func (q *TenantQueue) close() {
 }
 
 func (q *TenantQueue) run() {
-	for b := range q.ch {
+	var held *batch // taken while gathering and not joined: sent next
+	for {
+		var b batch
+		if held != nil {
+			b, held = *held, nil
+		} else {
+			var ok bool
+			if b, ok = <-q.ch; !ok {
+				return
+			}
+		}
+		held = q.gatherBehind(&b)
 		select {
 		case <-q.abandon:
 			q.stopped(b)
@@ -292,11 +308,53 @@ func (q *TenantQueue) run() {
 				q.settle(b)
 			}
 		}
-		q.release(b)
-		b.buf.Drop()
-		q.stats.size.Add(-1)
+		q.leave(b)
+		for _, m := range b.more {
+			q.leave(m)
+		}
 	}
 }
+
+// leave lets go of a batch that left the queue's consumer.
+func (q *TenantQueue) leave(b batch) {
+	q.release(b)
+	b.buf.Drop()
+	q.stats.size.Add(-1)
+}
+
+// gatherBehind joins to b the batches waiting behind it on the queue, up
+// to q.gather records, for a backend that writes them in one go (the
+// local store: one transaction, whose own cost a quickstart's 100-record
+// requests otherwise pay each). Only batches that settle alike join: the
+// same signal and policy version, in memory only (a journaled batch is
+// settled by its sequence number), with no caller waiting on its own
+// outcome. b then stands for them all: one send, one outcome, b.records
+// their sum; each keeps its bytes, memory reference and place in the
+// queue's size until run lets go of it. It returns a batch it took and
+// could not join, which run sends next; nil if none.
+func (q *TenantQueue) gatherBehind(b *batch) *batch {
+	if q.gather == 0 || !joinable(*b) {
+		return nil
+	}
+	for b.records < q.gather {
+		select {
+		case m, ok := <-q.ch:
+			if !ok {
+				return nil
+			}
+			if !joinable(m) || m.signal != b.signal || m.policyVersion != b.policyVersion || b.records+m.records > q.gather {
+				return &m
+			}
+			b.more = append(b.more, m)
+			b.records += m.records
+		default:
+			return nil
+		}
+	}
+	return nil
+}
+
+func joinable(b batch) bool { return b.ack == nil && !b.journaled && !b.unreadable && len(b.more) == 0 }
 
 // whenKept is closed at shutdown for a batch the journal keeps; nil (never
 // ready) otherwise, so a batch only in memory still gets its last attempt.
