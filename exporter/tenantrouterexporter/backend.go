@@ -63,7 +63,7 @@ type batch struct {
 	// attempt (nil: delivered).
 	ack chan error
 	// more are the batches a queue joined to this one, sent with it
-	// (TenantQueue.gatherBehind); records counts theirs too.
+	// (TenantQueue.gatherBehind); records is this one's own.
 	more []batch
 }
 

@@ -93,6 +93,11 @@ type TenantQueue struct {
 	gather int // queueBounds.gather
 
 	ch chan batch
+	// slots bound the batches the queue holds: one is taken before a batch
+	// enters ch and given back when a consumer takes the batch to send it,
+	// or, for a batch gathered behind it (gatherBehind), when that one
+	// leaves; so gathering frees no room beyond queue_size.
+	slots chan struct{}
 	// sendMu orders sends on ch with its close: a producer inside the
 	// router (the store's audit anchors to _governance) may still offer
 	// while Shutdown closes the queues.
@@ -149,7 +154,7 @@ type queueBounds struct {
 func newTenantQueue(tenant, backend string, bounds queueBounds, consumers int, send func(context.Context, string, batch) error,
 	retry configretry.BackOffConfig, timeout time.Duration, stats *queueStats, stopping, abandon chan struct{}, j *journal, logger *zap.Logger) *TenantQueue {
 	q := &TenantQueue{tenant: tenant, backend: backend, send: send, retry: retry, timeout: timeout, stats: stats, journal: j,
-		logger: logger, ch: make(chan batch, bounds.batches), stopping: stopping, abandon: abandon, done: make(chan struct{}),
+		logger: logger, ch: make(chan batch, bounds.batches), slots: make(chan struct{}, bounds.batches), stopping: stopping, abandon: abandon, done: make(chan struct{}),
 		bytes: &byteBudget{limit: bounds.bytes}, total: bounds.total, gather: bounds.gather}
 	var wg sync.WaitGroup
 	for range max(consumers, 1) {
@@ -218,23 +223,23 @@ func (q *TenantQueue) enqueue(b batch) error {
 		return errors.New("tenantrouter: shutting down")
 	}
 	if q.journal == nil {
-		select {
-		case q.ch <- b:
-			q.stats.size.Add(1)
-			return nil
-		default:
+		if !q.takeSlot() {
 			q.stats.fail(b, reasonQueueFull)
 			return fmt.Errorf("%w (%d batches)", errQueueFull, cap(q.ch))
 		}
+		q.ch <- b // room is certain: every batch in ch holds a slot
+		q.stats.size.Add(1)
+		return nil
 	}
 	q.offerMu.Lock()
 	defer q.offerMu.Unlock()
-	if len(q.ch) >= cap(q.ch) {
+	if !q.takeSlot() {
 		q.stats.fail(b, reasonQueueFull)
 		return fmt.Errorf("%w (%d batches)", errQueueFull, cap(q.ch))
 	}
 	seq, err := q.journal.add(context.Background(), statsKey{q.tenant, q.backend}, b)
 	if err != nil {
+		<-q.slots
 		// Accepting it into memory only would break the promise storage
 		// makes (nothing acknowledged is lost): refuse, the client retries.
 		q.stats.fail(b, reasonStorage)
@@ -242,9 +247,19 @@ func (q *TenantQueue) enqueue(b batch) error {
 		return fmt.Errorf("could not persist the batch: %w", err)
 	}
 	b.seq, b.journaled = seq, true
-	q.ch <- b // room is certain: offers are serialized and consumers only take
+	q.ch <- b // room is certain: every batch in ch holds a slot
 	q.stats.size.Add(1)
 	return nil
+}
+
+// takeSlot takes room for one batch, false when the queue is full.
+func (q *TenantQueue) takeSlot() bool {
+	select {
+	case q.slots <- struct{}{}:
+		return true
+	default:
+		return false
+	}
 }
 
 // release gives back a batch's bytes once it left the queue.
@@ -260,6 +275,7 @@ func (q *TenantQueue) restore(bs []batch) {
 		q.bytes.force(b.bytes)
 		q.total.force(b.bytes)
 		q.stats.bytes.Add(b.bytes)
+		q.slots <- struct{}{}
 		q.ch <- b
 		q.stats.size.Add(1)
 	}
@@ -297,20 +313,27 @@ func (q *TenantQueue) run() {
 				return
 			}
 		}
+		<-q.slots // b is being sent, as a batch taken off ch always was
 		held = q.gatherBehind(&b)
 		select {
 		case <-q.abandon:
 			q.stopped(b)
+			for _, m := range b.more {
+				q.stopped(m)
+			}
 		case <-q.whenKept(b):
 			q.stopped(b) // journaled: the next start sends it; shut down fast
 		default:
-			if q.deliver(b) {
+			if len(b.more) > 0 {
+				q.deliverJoined(b)
+			} else if q.deliver(b) {
 				q.settle(b)
 			}
 		}
 		q.leave(b)
 		for _, m := range b.more {
 			q.leave(m)
+			<-q.slots
 		}
 	}
 }
@@ -322,31 +345,65 @@ func (q *TenantQueue) leave(b batch) {
 	q.stats.size.Add(-1)
 }
 
+// deliverJoined makes one attempt to send b with the batches joined to it;
+// refused for good, they all are (the store's permanent refusals are the
+// tenant's: shredded, an id it cannot hold). After a retryable failure
+// each is delivered on its own, b first, each with a retry budget of its
+// own from its turn, as if never joined: a group retried as one would have
+// the batches that only waited behind b share b's budget, and be dropped
+// with it when it ran out.
+func (q *TenantQueue) deliverJoined(b batch) {
+	err := q.attempt(b)
+	each := append([]batch{b}, b.more...)
+	each[0].more = nil
+	if err == nil {
+		for _, m := range each {
+			q.stats.sent[signalIndex(m.signal)].Add(int64(m.records))
+		}
+		return
+	}
+	if consumererror.IsPermanent(err) {
+		for _, m := range each {
+			q.refused(m, err)
+		}
+		return
+	}
+	q.stats.retries.Add(1)
+	for i, m := range each {
+		if !q.deliver(m) {
+			for _, rest := range each[i+1:] {
+				q.stopped(rest)
+			}
+			return
+		}
+	}
+}
+
 // gatherBehind joins to b the batches waiting behind it on the queue, up
 // to q.gather records, for a backend that writes them in one go (the
 // local store: one transaction, whose own cost a quickstart's 100-record
 // requests otherwise pay each). Only batches that settle alike join: the
 // same signal and policy version, in memory only (a journaled batch is
 // settled by its sequence number), with no caller waiting on its own
-// outcome. b then stands for them all: one send, one outcome, b.records
-// their sum; each keeps its bytes, memory reference and place in the
-// queue's size until run lets go of it. It returns a batch it took and
-// could not join, which run sends next; nil if none.
+// outcome. They are sent with b as one (deliverJoined), each keeping its
+// own records, bytes, memory reference, place in the queue's size and
+// slot until run lets go of it. It returns a batch it took and could not
+// join, which run sends next (it keeps its slot till then); nil if none.
 func (q *TenantQueue) gatherBehind(b *batch) *batch {
 	if q.gather == 0 || !joinable(*b) {
 		return nil
 	}
-	for b.records < q.gather {
+	for records := b.records; records < q.gather; {
 		select {
 		case m, ok := <-q.ch:
 			if !ok {
 				return nil
 			}
-			if !joinable(m) || m.signal != b.signal || m.policyVersion != b.policyVersion || b.records+m.records > q.gather {
+			if !joinable(m) || m.signal != b.signal || m.policyVersion != b.policyVersion || records+m.records > q.gather {
 				return &m
 			}
 			b.more = append(b.more, m)
-			b.records += m.records
+			records += m.records
 		default:
 			return nil
 		}
@@ -386,31 +443,14 @@ func (q *TenantQueue) deliver(b batch) bool {
 	start := time.Now()
 	var attempt int
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), q.timeout)
-		go func() {
-			select {
-			case <-q.abandon:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
-		err := q.send(ctx, q.tenant, b)
-		cancel()
+		err := q.attempt(b)
 		if err == nil {
 			q.stats.sent[signalIndex(b.signal)].Add(int64(b.records))
 			acknowledge(b, nil)
 			return true
 		}
 		if consumererror.IsPermanent(err) {
-			reason := reasonPermanent
-			var rf *refusal
-			if errors.As(err, &rf) {
-				reason = rf.reason
-			}
-			q.stats.fail(b, reason)
-			q.logger.Warn("backend refused a batch for good", zap.String("tenant", q.tenant), zap.String("backend", q.backend),
-				zap.String("signal", string(b.signal)), zap.Int("records", b.records), zap.Error(err))
-			acknowledge(b, err)
+			q.refused(b, err)
 			return true
 		}
 		if b.ack != nil {
@@ -440,6 +480,34 @@ func (q *TenantQueue) deliver(b batch) bool {
 		attempt++
 		q.stats.retries.Add(1)
 	}
+}
+
+// attempt sends b once, within the queue's timeout, cut short when
+// shutdown's deadline passes.
+func (q *TenantQueue) attempt(b batch) error {
+	ctx, cancel := context.WithTimeout(context.Background(), q.timeout)
+	defer cancel()
+	go func() {
+		select {
+		case <-q.abandon:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return q.send(ctx, q.tenant, b)
+}
+
+// refused accounts for a batch the backend refused for good.
+func (q *TenantQueue) refused(b batch, err error) {
+	reason := reasonPermanent
+	var rf *refusal
+	if errors.As(err, &rf) {
+		reason = rf.reason
+	}
+	q.stats.fail(b, reason)
+	q.logger.Warn("backend refused a batch for good", zap.String("tenant", q.tenant), zap.String("backend", q.backend),
+		zap.String("signal", string(b.signal)), zap.Int("records", b.records), zap.Error(err))
+	acknowledge(b, err)
 }
 
 // acknowledge hands a waiting caller the outcome of its batch.

@@ -34,3 +34,25 @@ func TestWriteMoreInOneTransaction(t *testing.T) {
 	require.NoError(t, err)
 	assert.EqualValues(t, 5+4+3+1+2, v.Rows, "the chain accounts for every row")
 }
+
+// TestWriteMoreKeepsEachBatchsLineageRow (hostile review h30): a request
+// whose records are in two of the batches one write takes, with another
+// request's between, has a lineage row per batch, as when each batch was
+// a write of its own; one row would give it a row id range that spans the
+// other request's rows.
+func TestWriteMoreKeepsEachBatchsLineageRow(t *testing.T) {
+	s, _ := openStore(t)
+	now := time.Now()
+	require.NoError(t, s.WriteLogs("acme", withLineage(logsWith("acme", now, "a1", "a2"), "req-a"), "v1",
+		withLineage(logsWith("acme", now, "b1"), "req-b"), withLineage(logsWith("acme", now, "a3"), "req-a")))
+	assert.Equal(t, [][]any{
+		{"req-a", int64(2), int64(1), int64(2)},
+		{"req-b", int64(1), int64(3), int64(3)},
+		{"req-a", int64(1), int64(4), int64(4)},
+	}, query(t, s, "acme", `SELECT lineage_id, records, first_id, last_id FROM lineage ORDER BY id`))
+	assert.Equal(t, [][]any{{"a1", "req-a"}, {"a2", "req-a"}, {"b1", "req-b"}, {"a3", "req-a"}},
+		query(t, s, "acme", `SELECT l.body, (SELECT lineage_id FROM lineage WHERE id = l.lineage) FROM logs l ORDER BY l.id`))
+	v, err := s.VerifyAudit("acme")
+	require.NoError(t, err)
+	assert.EqualValues(t, 4+3, v.Rows, "the chain accounts for every record and lineage row")
+}

@@ -203,6 +203,12 @@ func (l *Lineage) resource(res pcommon.Map) *lineagePart {
 	return p
 }
 
+// nextBatch starts another of the batches one write takes (the queue's
+// joined batches): a request's records in it are another part, another
+// lineage row, as when each batch was a write of its own, so no part's row
+// ids span another request's rows between its batches.
+func (l *Lineage) nextBatch() { clear(l.byKey) }
+
 // part is resource's part.
 func (l *Lineage) part(res pcommon.Map) *lineagePart {
 	k, ok := keyOf(res)

@@ -132,6 +132,7 @@ func (s *Store) WriteLogs(tenant string, first plog.Logs, policyVersion string, 
 			ld := first
 			if n > 0 {
 				ld = more[n-1]
+				lineage.nextBatch()
 			}
 			for i := 0; i < ld.ResourceLogs().Len(); i++ {
 				rl := ld.ResourceLogs().At(i)
@@ -214,6 +215,7 @@ func (s *Store) WriteMetrics(tenant string, first pmetric.Metrics, policyVersion
 			md := first
 			if n > 0 {
 				md = more[n-1]
+				lineage.nextBatch()
 			}
 			for i := 0; i < md.ResourceMetrics().Len(); i++ {
 				rm := md.ResourceMetrics().At(i)
@@ -360,6 +362,7 @@ func (s *Store) WriteTraces(tenant string, first ptrace.Traces, policyVersion st
 			td := first
 			if n > 0 {
 				td = more[n-1]
+				lineage.nextBatch()
 			}
 			for i := 0; i < td.ResourceSpans().Len(); i++ {
 				rs := td.ResourceSpans().At(i)
