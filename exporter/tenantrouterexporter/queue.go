@@ -155,7 +155,14 @@ func newTenantQueue(tenant, backend string, bounds queueBounds, consumers int, s
 	retry configretry.BackOffConfig, timeout time.Duration, stats *queueStats, stopping, abandon chan struct{}, j *journal, logger *zap.Logger) *TenantQueue {
 	q := &TenantQueue{tenant: tenant, backend: backend, send: send, retry: retry, timeout: timeout, stats: stats, journal: j,
 		logger: logger, ch: make(chan batch, bounds.batches), slots: make(chan struct{}, bounds.batches), stopping: stopping, abandon: abandon, done: make(chan struct{}),
-		bytes: &byteBudget{limit: bounds.bytes}, total: bounds.total, gather: bounds.gather}
+		bytes: &byteBudget{limit: bounds.bytes}, total: bounds.total}
+	if consumers <= 1 {
+		// With several consumers a batch taken while gathering and not
+		// joined would wait behind the joined send while another consumer
+		// could send it (hostile review h30z); and their order is not kept
+		// anyway, which gathering in queue order is for.
+		q.gather = bounds.gather
+	}
 	var wg sync.WaitGroup
 	for range max(consumers, 1) {
 		wg.Add(1)
@@ -325,15 +332,16 @@ func (q *TenantQueue) run() {
 			q.stopped(b) // journaled: the next start sends it; shut down fast
 		default:
 			if len(b.more) > 0 {
-				q.deliverJoined(b)
-			} else if q.deliver(b) {
+				q.deliverJoined(b) // lets go of each batch itself
+				continue
+			}
+			if q.deliver(b) {
 				q.settle(b)
 			}
 		}
 		q.leave(b)
 		for _, m := range b.more {
-			q.leave(m)
-			<-q.slots
+			q.leaveJoined(1, m)
 		}
 	}
 }
@@ -345,37 +353,52 @@ func (q *TenantQueue) leave(b batch) {
 	q.stats.size.Add(-1)
 }
 
-// deliverJoined makes one attempt to send b with the batches joined to it;
-// refused for good, they all are (the store's permanent refusals are the
-// tenant's: shredded, an id it cannot hold). After a retryable failure
-// each is delivered on its own, b first, each with a retry budget of its
-// own from its turn, as if never joined: a group retried as one would have
-// the batches that only waited behind b share b's budget, and be dropped
-// with it when it ran out.
+// deliverJoined makes one attempt to send b with the batches joined to it,
+// and lets go of each. Refused for good, they all are (the store's
+// permanent refusals are the tenant's: shredded, an id it cannot hold).
+// After a retryable failure each is delivered on its own, b first, as if
+// never joined: with a retry budget of its own from its turn (retried as
+// one, the batches that only waited behind b would share b's budget and
+// be dropped with it), its last attempt if shutdown comes, and its room
+// given back as soon as it is settled, not when the last one is
+// (hostile reviews h30, h30z).
 func (q *TenantQueue) deliverJoined(b batch) {
 	err := q.attempt(b)
 	each := append([]batch{b}, b.more...)
 	each[0].more = nil
-	if err == nil {
-		for _, m := range each {
-			q.stats.sent[signalIndex(m.signal)].Add(int64(m.records))
-		}
-		return
-	}
-	if consumererror.IsPermanent(err) {
-		for _, m := range each {
-			q.refused(m, err)
+	if err == nil || consumererror.IsPermanent(err) {
+		for i, m := range each {
+			if err == nil {
+				q.stats.sent[signalIndex(m.signal)].Add(int64(m.records))
+			} else {
+				q.refused(m, err)
+			}
+			q.leaveJoined(i, m)
 		}
 		return
 	}
 	q.stats.retries.Add(1)
 	for i, m := range each {
-		if !q.deliver(m) {
-			for _, rest := range each[i+1:] {
-				q.stopped(rest)
-			}
-			return
+		if i > 0 {
+			<-q.slots // taken to be sent, as off the channel
 		}
+		select {
+		case <-q.abandon:
+			q.stopped(m)
+		default:
+			q.deliver(m) // once shutdown began: its one last attempt, as a batch on the channel gets
+		}
+		q.leave(m)
+	}
+}
+
+// leaveJoined lets go of the i-th batch of a joined send: b, whose slot
+// run gave back when it took it, or one joined to it, which held its slot
+// until now.
+func (q *TenantQueue) leaveJoined(i int, m batch) {
+	q.leave(m)
+	if i > 0 {
+		<-q.slots
 	}
 }
 
