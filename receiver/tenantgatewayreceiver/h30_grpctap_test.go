@@ -61,6 +61,25 @@ func h30SendAfter(t *testing.T, g *gateway, between func()) codes.Code {
 	return status.Code(stream.RecvMsg(&resp))
 }
 
+// h30RevokeAcmeAfterTheTap waits until the tenantpolicy extension ext
+// counted the tap's authentication of acme's stream, then revokes acme's
+// key in ext's policy file path and waits for the reload.
+func h30RevokeAcmeAfterTheTap(t *testing.T, ext extension.Extension, path string) func() {
+	return func() {
+		counts := ext.(interface {
+			AccessCounts(string) (access.Counts, bool)
+		})
+		require.Eventually(t, func() bool { c, _ := counts.AccessCounts("acme"); return c.Requests == 1 },
+			30*time.Second, 10*time.Millisecond, "the tap authenticated the stream")
+		hg, err := policy.HashAPIKey(keyGlobex)
+		require.NoError(t, err)
+		revoked := "tenants:\n  acme:\n    identifiers: [acme]\n  globex:\n    identifiers: [globex]\n    api_keys: [\"" + hg + "\"]\n"
+		require.NoError(t, os.WriteFile(path, []byte(revoked), 0o600))
+		require.Eventually(t, func() bool { _, ok := ext.(policy.Provider).Policy().TenantForKey(keyAcme); return !ok },
+			30*time.Second, 10*time.Millisecond, "the reload revoked the key")
+	}
+}
+
 // TestH30GRPCRevocationInTheAuthenticatorsOwnPolicy: the grpc: block's
 // authenticator may be another tenantpolicy instance than the gateway's
 // policy. The tap marked a stream with the gateway's policy, so a key the
@@ -77,23 +96,9 @@ func TestH30GRPCRevocationInTheAuthenticatorsOwnPolicy(t *testing.T) {
 	host := extHost{Host: componenttest.NewNopHost(), exts: map[component.ID]component.Component{
 		component.MustNewID("tenantpolicy"): gwExt, authID: authExt}}
 	g, s := h28gStartGRPCAuth(t, host, authID)
-	counts := authExt.(interface {
-		AccessCounts(string) (access.Counts, bool)
-	})
 
-	code := h30SendAfter(t, g, func() {
-		require.Eventually(t, func() bool { c, _ := counts.AccessCounts("acme"); return c.Requests == 1 },
-			30*time.Second, 10*time.Millisecond, "the tap authenticated the stream")
-		// The authenticator's policy revokes acme's key; the gateway's
-		// keeps it.
-		hg, err := policy.HashAPIKey(keyGlobex)
-		require.NoError(t, err)
-		revoked := "tenants:\n  acme:\n    identifiers: [acme]\n  globex:\n    identifiers: [globex]\n    api_keys: [\"" + hg + "\"]\n"
-		require.NoError(t, os.WriteFile(authPath, []byte(revoked), 0o600))
-		provider := authExt.(policy.Provider)
-		require.Eventually(t, func() bool { _, ok := provider.Policy().TenantForKey(keyAcme); return !ok },
-			30*time.Second, 10*time.Millisecond, "the authenticator's policy revoked the key")
-	})
+	// The authenticator's policy revokes acme's key; the gateway's keeps it.
+	code := h30SendAfter(t, g, h30RevokeAcmeAfterTheTap(t, authExt, authPath))
 	assert.Equal(t, codes.Unauthenticated, code, "a key the authenticator revoked before the message came is refused")
 	assert.Empty(t, s.all(), "nothing reached the pipeline under the revoked key")
 
@@ -105,7 +110,9 @@ func TestH30GRPCRevocationInTheAuthenticatorsOwnPolicy(t *testing.T) {
 	got := s.all()
 	require.Len(t, got, 1)
 	assert.Equal(t, "globex", got[0].tenant)
-	c, _ := counts.AccessCounts("globex")
+	c, _ := authExt.(interface {
+		AccessCounts(string) (access.Counts, bool)
+	}).AccessCounts("globex")
 	assert.EqualValues(t, 1, c.Requests, "one authentication per call")
 }
 
@@ -139,20 +146,8 @@ func TestH30GRPCAskedAgainWithoutTheTapsIdentity(t *testing.T) {
 	host := extHost{Host: componenttest.NewNopHost(), exts: map[component.ID]component.Component{
 		component.MustNewID("tenantpolicy"): pext, authID: h30Fallback{next: pext.(extensionauth.Server)}}}
 	g, s := h28gStartGRPCAuth(t, host, authID)
-	counts := pext.(interface {
-		AccessCounts(string) (access.Counts, bool)
-	})
 
-	code := h30SendAfter(t, g, func() {
-		require.Eventually(t, func() bool { c, _ := counts.AccessCounts("acme"); return c.Requests == 1 },
-			30*time.Second, 10*time.Millisecond, "the tap authenticated the stream")
-		hg, err := policy.HashAPIKey(keyGlobex)
-		require.NoError(t, err)
-		revoked := "tenants:\n  acme:\n    identifiers: [acme]\n  globex:\n    identifiers: [globex]\n    api_keys: [\"" + hg + "\"]\n"
-		require.NoError(t, os.WriteFile(path, []byte(revoked), 0o600))
-		require.Eventually(t, func() bool { _, ok := pext.(policy.Provider).Policy().TenantForKey(keyAcme); return !ok },
-			30*time.Second, 10*time.Millisecond, "the reload revoked the key")
-	})
+	code := h30SendAfter(t, g, h30RevokeAcmeAfterTheTap(t, pext, path))
 	assert.Equal(t, codes.Unauthenticated, code, "no tenant named at the call: refused")
 	assert.Empty(t, s.all(), "nothing exported as acme under its revoked key")
 }
