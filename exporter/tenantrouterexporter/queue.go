@@ -94,9 +94,10 @@ type TenantQueue struct {
 
 	ch chan batch
 	// slots bound the batches the queue holds: one is taken before a batch
-	// enters ch and given back when a consumer takes the batch to send it,
-	// or, for a batch gathered behind it (gatherBehind), when that one
-	// leaves; so gathering frees no room beyond queue_size.
+	// enters ch and given back when a consumer takes the batch to send it;
+	// a batch gathered behind another (gatherBehind) keeps its slot until
+	// it leaves, or until it is taken to be sent alone (deliverJoined), so
+	// gathering frees no room beyond queue_size.
 	slots chan struct{}
 	// sendMu orders sends on ch with its close: a producer inside the
 	// router (the store's audit anchors to _governance) may still offer
@@ -410,8 +411,9 @@ func (q *TenantQueue) leaveJoined(i int, m batch) {
 // settled by its sequence number), with no caller waiting on its own
 // outcome. They are sent with b as one (deliverJoined), each keeping its
 // own records, bytes, memory reference, place in the queue's size and
-// slot until run lets go of it. It returns a batch it took and could not
-// join, which run sends next (it keeps its slot till then); nil if none.
+// slot until it is settled (deliverJoined lets go of each). It returns a
+// batch it took and could not join, which run sends next (it keeps its
+// slot till then); nil if none.
 func (q *TenantQueue) gatherBehind(b *batch) *batch {
 	if q.gather == 0 || !joinable(*b) {
 		return nil
