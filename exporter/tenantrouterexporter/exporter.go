@@ -219,13 +219,13 @@ func (r *router) queue(tenant, name string) (*TenantQueue, error) {
 	return r.newQueueLocked(k, 0), nil
 }
 
-// newQueueLocked makes the (tenant, backend) queue with room for extra
-// restored batches beyond its size. r.mu is held.
 // storeGatherRecords is how many records of the batches waiting on a local
 // store queue one transaction takes (TenantQueue.gatherBehind): the batch
 // processor's default batch, which the store already writes as one.
 const storeGatherRecords = 8192
 
+// newQueueLocked makes the (tenant, backend) queue with room for extra
+// restored batches beyond its size. r.mu is held.
 func (r *router) newQueueLocked(k statsKey, extra int) *TenantQueue {
 	tenant, name := k.tenant, k.backend
 	bc := r.cfg.Backends[name]
