@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,13 +31,9 @@ func TestQueueH30zDeliveredJoinedBatchesHoldRoom(t *testing.T) {
 	total := &byteBudget{limit: 1 << 30}
 	stats := &queueStats{}
 	gateA, gateB4 := make(chan struct{}), make(chan struct{})
-	var mu sync.Mutex
-	calls := 0
+	var calls atomic.Int64
 	send := func(_ context.Context, _ string, b batch) error {
-		mu.Lock()
-		n := calls
-		calls++
-		mu.Unlock()
+		n := calls.Add(1) - 1
 		switch {
 		case n == 0:
 			<-gateA
@@ -52,7 +49,7 @@ func TestQueueH30zDeliveredJoinedBatchesHoldRoom(t *testing.T) {
 	q := newTenantQueue("acme", "local", queueBounds{batches: 5, bytes: 1 << 30, total: total, gather: 8192}, 1, send,
 		noRetry, time.Second, stats, make(chan struct{}), make(chan struct{}), nil, zap.NewNop())
 	require.NoError(t, q.offer(h30Batch("a", 10, "v0")))
-	eventually(t, "a being sent", func() bool { mu.Lock(); defer mu.Unlock(); return calls == 1 })
+	eventually(t, "a being sent", func() bool { return calls.Load() == 1 })
 	for i := range 5 {
 		require.NoError(t, q.offer(h30Batch(fmt.Sprint("b", i), 10, "v1")))
 	}
@@ -128,13 +125,9 @@ func TestQueueH30zShutdownDropsJoinedRestWithoutTheirAttempt(t *testing.T) {
 	gateA := make(chan struct{})
 	var up sync.Mutex
 	down := true
-	var mu sync.Mutex
-	calls := 0
+	var calls atomic.Int64
 	send := func(_ context.Context, _ string, b batch) error {
-		mu.Lock()
-		n := calls
-		calls++
-		mu.Unlock()
+		n := calls.Add(1) - 1
 		if n == 0 {
 			<-gateA
 			return nil
@@ -151,13 +144,13 @@ func TestQueueH30zShutdownDropsJoinedRestWithoutTheirAttempt(t *testing.T) {
 	q := newTenantQueue("acme", "local", queueBounds{batches: 10, bytes: 1 << 30, total: total, gather: 8192}, 1, send,
 		slow, time.Second, stats, stopping, make(chan struct{}), nil, zap.NewNop())
 	require.NoError(t, q.offer(h30Batch("a", 10, "v0")))
-	eventually(t, "a being sent", func() bool { mu.Lock(); defer mu.Unlock(); return calls == 1 })
+	eventually(t, "a being sent", func() bool { return calls.Load() == 1 })
 	for i := range 5 {
 		require.NoError(t, q.offer(h30Batch(fmt.Sprint("b", i), 10, "v1")))
 	}
 	close(gateA)
 	// joined attempt fails, b0 alone fails and waits an hour
-	eventually(t, "b0 retrying", func() bool { mu.Lock(); defer mu.Unlock(); return calls == 3 })
+	eventually(t, "b0 retrying", func() bool { return calls.Load() == 3 })
 	require.NoError(t, q.offer(h30Batch("c", 10, "v2"))) // on the channel, behind the group
 	up.Lock()
 	down = false // the store is back

@@ -340,10 +340,7 @@ func (q *TenantQueue) run() {
 				q.settle(b)
 			}
 		}
-		q.leave(b)
-		for _, m := range b.more {
-			q.leaveJoined(1, m)
-		}
+		q.leaveAll(b)
 	}
 }
 
@@ -368,14 +365,14 @@ func (q *TenantQueue) deliverJoined(b batch) {
 	each := append([]batch{b}, b.more...)
 	each[0].more = nil
 	if err == nil || consumererror.IsPermanent(err) {
-		for i, m := range each {
+		for _, m := range each {
 			if err == nil {
 				q.stats.sent[signalIndex(m.signal)].Add(int64(m.records))
 			} else {
 				q.refused(m, err)
 			}
-			q.leaveJoined(i, m)
 		}
+		q.leaveAll(b)
 		return
 	}
 	q.stats.retries.Add(1)
@@ -393,12 +390,12 @@ func (q *TenantQueue) deliverJoined(b batch) {
 	}
 }
 
-// leaveJoined lets go of the i-th batch of a joined send: b, whose slot
-// run gave back when it took it, or one joined to it, which held its slot
-// until now.
-func (q *TenantQueue) leaveJoined(i int, m batch) {
-	q.leave(m)
-	if i > 0 {
+// leaveAll lets go of b and of the batches joined to it, which held their
+// slots until now (b's, run gave back when it took b).
+func (q *TenantQueue) leaveAll(b batch) {
+	q.leave(b)
+	for _, m := range b.more {
+		q.leave(m)
 		<-q.slots
 	}
 }

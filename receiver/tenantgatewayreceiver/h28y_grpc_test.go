@@ -11,14 +11,12 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
-	"go.opentelemetry.io/collector/extension/extensiontest"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	"github.com/tenancyhq/tenancy/extension/tenantpolicyextension"
 	"github.com/tenancyhq/tenancy/internal/access"
 	"github.com/tenancyhq/tenancy/internal/policy"
 )
@@ -38,16 +36,9 @@ func TestH28yGRPCKeyRevokedAfterTheTapIsRefused(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "tenants.yaml")
 	require.NoError(t, os.WriteFile(path, []byte(policyWith(t, "", "")), 0o600))
-	ef := tenantpolicyextension.NewFactory()
-	ecfg := ef.CreateDefaultConfig().(*tenantpolicyextension.Config)
-	ecfg.Path = path
-	ecfg.ReloadInterval = 100 * time.Millisecond
-	ext, err := ef.Create(context.Background(), extensiontest.NewNopSettings(ef.Type()), ecfg)
-	require.NoError(t, err)
+	ext := h30PolicyExt(t, path)
 	extID := component.MustNewID("tenantpolicy")
 	host := extHost{Host: componenttest.NewNopHost(), exts: map[component.ID]component.Component{extID: ext}}
-	require.NoError(t, ext.Start(context.Background(), host))
-	t.Cleanup(func() { _ = ext.Shutdown(context.Background()) })
 
 	g, s := h28gStartGRPCAuth(t, host, extID)
 	conn := h27xRawConn(t, g)
