@@ -109,7 +109,8 @@ func (e *policyExtension) Policy() *policy.Policy { return e.current.Load() }
 // AuthenticatesByPolicyAlone declares that Authenticate answers from the
 // policy in force and the request's credentials, nothing else
 // (policy.Authenticator): the gateway's gRPC tap then asks once per call.
-func (e *policyExtension) AuthenticatesByPolicyAlone() {}
+// It returns e, so a type embedding e is not taken for it.
+func (e *policyExtension) AuthenticatesByPolicyAlone() policy.Authenticator { return e }
 
 var _ policy.Authenticator = (*policyExtension)(nil)
 

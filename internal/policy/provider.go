@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"reflect"
 
 	"go.opentelemetry.io/collector/component"
 )
@@ -19,9 +20,32 @@ type Provider interface {
 // call once, not again when its message comes; an authenticator that also
 // decides by anything else (a clock, an address list, a token's single
 // use) must not declare it.
+//
+// AuthenticatesByPolicyAlone returns the authenticator itself, and only
+// an authenticator whose answer is itself is taken at its word
+// (ByPolicyAlone): a type that embeds one inherits the method, but its
+// answer is the embedded authenticator, so a wrapper that adds checks of
+// its own is asked again unless it declares so itself.
 type Authenticator interface {
 	Provider
-	AuthenticatesByPolicyAlone()
+	AuthenticatesByPolicyAlone() Authenticator
+}
+
+// ByPolicyAlone returns c as an Authenticator if it declares, itself, that
+// it authenticates by its policy alone.
+func ByPolicyAlone(c any) (Authenticator, bool) {
+	a, ok := c.(Authenticator)
+	if !ok {
+		return nil, false
+	}
+	// Compared as pointers of one type: comparing interface values could
+	// panic on a type that cannot be compared (an authenticator is a
+	// pointer, as components are).
+	self, me := reflect.ValueOf(a.AuthenticatesByPolicyAlone()), reflect.ValueOf(a)
+	if !self.IsValid() || self.Type() != me.Type() || me.Kind() != reflect.Pointer || self.Pointer() != me.Pointer() {
+		return nil, false
+	}
+	return a, true
 }
 
 // Static is a Provider of one fixed policy.

@@ -190,7 +190,7 @@ func (g *gateway) grpcServerSetup(ctx context.Context, gcfg configgrpc.ServerCon
 		return gcfg, nil, nil, err
 	}
 	tp.auth = server
-	if pa, ok := exts[auth.AuthenticatorID].(policy.Authenticator); ok {
+	if pa, ok := policy.ByPolicyAlone(exts[auth.AuthenticatorID]); ok {
 		tp.authPolicy = pa
 	}
 	wrapped := make(map[component.ID]component.Component, len(exts))
