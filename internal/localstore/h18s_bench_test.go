@@ -26,15 +26,20 @@ import (
 // counts, as real requests' would, and so its own resources row).
 func BenchmarkWriteLogsE2E(b *testing.B) {
 	for _, dirty := range []bool{false, true} {
-		b.Run(fmt.Sprintf("dirty=%v", dirty), func(b *testing.B) { writeLogsE2E(b, dirty) })
+		b.Run(fmt.Sprintf("dirty=%v", dirty), func(b *testing.B) { writeLogsE2E(b, dirty, 41) })
+	}
+	// Smaller transactions (dirty): a request of 100 records each, as the
+	// quickstart's without a batch processor, and a few requests.
+	for _, requests := range []int{1, 3, 10} {
+		b.Run(fmt.Sprintf("requests=%d/dirty=true", requests), func(b *testing.B) { writeLogsE2E(b, true, requests) })
 	}
 }
 
 // writeLogsE2E writes bench-e2e's batches (dirty or clean) to a fresh
 // store, one per iteration, and reports records per second and per
 // process CPU-second.
-func writeLogsE2E(b *testing.B, dirty bool) {
-	ld := e2eLikeLogs(dirty, 41)
+func writeLogsE2E(b *testing.B, dirty bool, requests int) {
+	ld := e2eLikeLogs(dirty, requests)
 	s, _ := openStore(b)
 	b.ReportAllocs()
 	b.ResetTimer()
