@@ -40,12 +40,24 @@ func ByPolicyAlone(c any) (Authenticator, bool) {
 	}
 	// Compared as pointers of one type: comparing interface values could
 	// panic on a type that cannot be compared (an authenticator is a
-	// pointer, as components are).
-	self, me := reflect.ValueOf(a.AuthenticatesByPolicyAlone()), reflect.ValueOf(a)
-	if !self.IsValid() || self.Type() != me.Type() || me.Kind() != reflect.Pointer || self.Pointer() != me.Pointer() {
+	// pointer, as components are). A nil one serves no policy.
+	self, me := reflect.ValueOf(declared(a)), reflect.ValueOf(a)
+	if !self.IsValid() || self.Type() != me.Type() || me.Kind() != reflect.Pointer || me.IsNil() || self.Pointer() != me.Pointer() {
 		return nil, false
 	}
 	return a, true
+}
+
+// declared is a's answer, nil if asking panics: a wrapper that embeds an
+// Authenticator it left nil inherits the method, and the gateway asks in
+// its Start.
+func declared(a Authenticator) (self Authenticator) {
+	defer func() {
+		if recover() != nil {
+			self = nil
+		}
+	}()
+	return a.AuthenticatesByPolicyAlone()
 }
 
 // Static is a Provider of one fixed policy.
