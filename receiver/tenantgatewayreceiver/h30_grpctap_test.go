@@ -3,7 +3,6 @@ package tenantgatewayreceiver
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -184,18 +183,28 @@ func (a h30SwitchableProvider) Policy() *policy.Policy { return a.p.Policy() }
 // that does not declare it decides by its policy alone, nothing tells the
 // interceptor whether its decision at the tap still holds, so it asks
 // again; also when it serves a policy (hostile review h30: any
-// policy.Provider was trusted to decide by it alone).
+// policy.Provider was trusted to decide by it alone), and when it embeds
+// a tenantpolicy extension (h31Embedding: the declaration was a marker
+// method, which the wrapper inherited, so its own refusal at the call was
+// skipped; it now names the authenticator that makes it).
 func TestH30GRPCOtherAuthenticatorsDecideAtTheCall(t *testing.T) {
-	for _, serves := range []bool{false, true} {
-		t.Run(fmt.Sprintf("serves a policy=%v", serves), func(t *testing.T) {
+	for _, shape := range []string{"serves no policy", "serves a policy", "embeds the tenantpolicy extension"} {
+		t.Run(shape, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "tenants.yaml")
 			require.NoError(t, os.WriteFile(path, []byte(policyWith(t, "", "")), 0o600))
 			pext := h30PolicyExt(t, path)
 			sw := &h30Switchable{next: pext.(extensionauth.Server)}
-			var auth component.Component = sw
-			if serves {
+			var auth component.Component
+			switch shape {
+			case "serves no policy":
+				auth = sw
+			case "serves a policy":
 				auth = h30SwitchableProvider{h30Switchable: sw, p: pext.(policy.Provider)}
+			default:
+				auth = &h31Embedding{Authenticator: pext.(policy.Authenticator), h30Switchable: sw}
 			}
+			_, trusted := policy.ByPolicyAlone(auth)
+			require.False(t, trusted, "it did not declare it")
 			authID := component.MustNewID("switchable")
 			host := extHost{Host: componenttest.NewNopHost(), exts: map[component.ID]component.Component{
 				component.MustNewID("tenantpolicy"): pext, authID: auth}}

@@ -24,19 +24,25 @@ import (
 // grpcServerSetup, is not (and does not panic).
 func TestH31rGRPCTheExtensionAsTheCollectorBuildsItIsTrusted(t *testing.T) {
 	host, extID := startPolicyHost(t, policyWith(t, "", ""))
-	g := &gateway{}
-	gc := configgrpc.NewDefaultServerConfig()
-	gc.Auth = configoptional.Some(configauth.Config{AuthenticatorID: extID})
-	_, tp, wrapped, err := g.grpcServerSetup(context.Background(), gc, host.GetExtensions())
+	tp, wrapped, err := h31rSetup(extID, host.GetExtensions())
 	require.NoError(t, err)
 	require.NotNil(t, tp.authPolicy, "the tenantpolicy extension decides by its policy alone")
 	assert.NotNil(t, policyOf(tp.authPolicy))
 
 	_, ok := policy.ByPolicyAlone(wrapped[extID])
 	assert.False(t, ok, "tapAuth is not the authenticator")
-	_, tp2, _, err := g.grpcServerSetup(context.Background(), gc, wrapped)
+	tp2, _, err := h31rSetup(extID, wrapped)
 	require.NoError(t, err)
 	assert.Nil(t, tp2.authPolicy)
+}
+
+// h31rSetup is the gateway's gRPC setup with authID as the grpc: block's
+// authenticator among exts.
+func h31rSetup(authID component.ID, exts map[component.ID]component.Component) (*grpcTap, map[component.ID]component.Component, error) {
+	gc := configgrpc.NewDefaultServerConfig()
+	gc.Auth = configoptional.Some(configauth.Config{AuthenticatorID: authID})
+	_, tp, wrapped, err := (&gateway{}).grpcServerSetup(context.Background(), gc, exts)
+	return tp, wrapped, err
 }
 
 // h31rOptionalInner is an authenticator that wraps a tenantpolicy
@@ -62,12 +68,9 @@ func (a *h31rOptionalInner) Authenticate(ctx context.Context, _ map[string][]str
 func TestH31rGRPCSetupDoesNotPanicOnAWrapperWithoutItsInner(t *testing.T) {
 	authID := component.MustNewID("optional")
 	exts := map[component.ID]component.Component{authID: &h31rOptionalInner{}}
-	g := &gateway{}
-	gc := configgrpc.NewDefaultServerConfig()
-	gc.Auth = configoptional.Some(configauth.Config{AuthenticatorID: authID})
 	var tp *grpcTap
 	var err error
-	require.NotPanics(t, func() { _, tp, _, err = g.grpcServerSetup(context.Background(), gc, exts) })
+	require.NotPanics(t, func() { tp, _, err = h31rSetup(authID, exts) })
 	require.NoError(t, err)
 	assert.Nil(t, tp.authPolicy)
 }
