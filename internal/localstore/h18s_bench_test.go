@@ -35,9 +35,9 @@ func BenchmarkWriteLogsE2E(b *testing.B) {
 	}
 }
 
-// writeLogsE2E writes bench-e2e's batches (dirty or clean) to a fresh
-// store, one per iteration, and reports records per second and per
-// process CPU-second.
+// writeLogsE2E writes batches of requests of bench-e2e's load (dirty or
+// clean; 41 requests make its batches) to a fresh store, one per
+// iteration, and reports records per second and per process CPU-second.
 func writeLogsE2E(b *testing.B, dirty bool, requests int) {
 	ld := e2eLikeLogs(dirty, requests)
 	s, _ := openStore(b)
