@@ -109,6 +109,49 @@ func (t *tenantDB) appendIngest(now time.Time, sum *IngestSummary, l *Lineage, p
 	return err
 }
 
+// ingestWrite is one transaction of ingest: the batches of one tenant's
+// signal it stores, its rows' inserter, its "ingest" entry's summary and
+// lineage, and when it was ingested.
+type ingestWrite struct {
+	t        *tenantDB
+	ins      *blockInserter
+	sum      IngestSummary
+	lineage  *Lineage
+	ingested int64
+}
+
+// writeBatches stores first, and the batches in more as if first held them
+// too, in one transaction with one "ingest" entry: rows adds each batch's
+// rows to table (columns after id), each batch a lineage part of its own
+// (Lineage.nextBatch).
+func writeBatches[T any](s *Store, tenant, policyVersion, signal, table string, columns []string, first T, more []T, rows func(*ingestWrite, T) error) error {
+	t, err := s.tenant(tenant)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	return t.inTxBatch(true, func() error {
+		w := &ingestWrite{t: t, sum: IngestSummary{Signal: signal}, lineage: &Lineage{}, ingested: now.UnixNano()}
+		w.ins = t.newBlockInserter(&w.sum, columns, "ingested_unix_nano", "service_name", "scope_name", "resource", lineageColumn)
+		if err := rows(w, first); err != nil {
+			return err
+		}
+		for _, b := range more {
+			w.lineage.nextBatch()
+			if err := rows(w, b); err != nil {
+				return err
+			}
+		}
+		if err := w.ins.done(); err != nil {
+			return err
+		}
+		if err := t.writeResourceAges(table); err != nil {
+			return err
+		}
+		return t.appendIngest(now, &w.sum, w.lineage, policyVersion)
+	})
+}
+
 // logColumns are the logs table's columns after id, in table order.
 var logColumns = []string{"time_unix_nano", "observed_unix_nano", "ingested_unix_nano", "severity_number", "severity_text", "body", "trace_id", "span_id", "service_name", "scope_name", "resource", "attrs", lineageColumn}
 
@@ -118,73 +161,55 @@ var logColumns = []string{"time_unix_nano", "observed_unix_nano", "ingested_unix
 // first held them too (the router's queue passes those waiting behind
 // first: a transaction per small batch costs more than its rows).
 func (s *Store) WriteLogs(tenant string, first plog.Logs, policyVersion string, more ...plog.Logs) error {
-	t, err := s.tenant(tenant)
-	if err != nil {
-		return err
-	}
-	now := time.Now()
-	ingested := now.UnixNano()
-	return t.inTxBatch(true, func() error {
-		sum := IngestSummary{Signal: "logs"}
-		ins := t.newBlockInserter(&sum, logColumns, "ingested_unix_nano", "service_name", "scope_name", "resource", lineageColumn)
-		lineage := &Lineage{}
-		for n := 0; n <= len(more); n++ {
-			ld := first
-			if n > 0 {
-				ld = more[n-1]
-				lineage.nextBatch()
+	return writeBatches(s, tenant, policyVersion, "logs", "logs", logColumns, first, more, (*ingestWrite).logs)
+}
+
+// logs adds the rows of one batch of logs.
+func (w *ingestWrite) logs(ld plog.Logs) error {
+	t, ins, sum, lineage, ingested := w.t, w.ins, &w.sum, w.lineage, w.ingested
+	for i := 0; i < ld.ResourceLogs().Len(); i++ {
+		rl := ld.ResourceLogs().At(i)
+		part, lid, err := t.rowLineage(lineage, rl.Resource().Attributes())
+		if err != nil {
+			return err
+		}
+		res := resourceJSON(rl.Resource().Attributes())
+		svc := serviceName(rl.Resource().Attributes())
+		sum.Resources++
+		var rid int64
+		var rd [32]byte
+		age := int64(noAge)
+		for j := 0; j < rl.ScopeLogs().Len(); j++ {
+			sl := rl.ScopeLogs().At(j)
+			if rid == 0 && sl.LogRecords().Len() > 0 {
+				if rid, rd, err = t.resourceID(res); err != nil {
+					return err
+				}
 			}
-			for i := 0; i < ld.ResourceLogs().Len(); i++ {
-				rl := ld.ResourceLogs().At(i)
-				part, lid, err := t.rowLineage(lineage, rl.Resource().Attributes())
+			ins.startRun(sl.LogRecords().Len(), res, rd, ingested, svc, sl.Scope().Name(), rid, lid)
+			for k := 0; k < sl.LogRecords().Len(); k++ {
+				lr := sl.LogRecords().At(k)
+				ts := nanos(lr.Timestamp())
+				if ts == 0 {
+					ts = nanos(lr.ObservedTimestamp())
+				}
+				if ts == 0 {
+					ts = ingested
+				}
+				sum.see(ts)
+				age = max(age, rowAge(ts, ingested))
+				id, err := ins.add(intCell(ts), intCell(nanos(lr.ObservedTimestamp())), intCell(int64(lr.SeverityNumber())), textCell(lr.SeverityText()), bodyCell(lr.Body()),
+					hexCell(lr.TraceID().IsEmpty(), lr.TraceID().String), hexCell(lr.SpanID().IsEmpty(), lr.SpanID().String),
+					bytesCell(t.attrsJSON(lr.Attributes())))
 				if err != nil {
 					return err
 				}
-				res := resourceJSON(rl.Resource().Attributes())
-				svc := serviceName(rl.Resource().Attributes())
-				sum.Resources++
-				var rid int64
-				var rd [32]byte
-				age := int64(noAge)
-				for j := 0; j < rl.ScopeLogs().Len(); j++ {
-					sl := rl.ScopeLogs().At(j)
-					if rid == 0 && sl.LogRecords().Len() > 0 {
-						if rid, rd, err = t.resourceID(res); err != nil {
-							return err
-						}
-					}
-					ins.startRun(sl.LogRecords().Len(), res, rd, ingested, svc, sl.Scope().Name(), rid, lid)
-					for k := 0; k < sl.LogRecords().Len(); k++ {
-						lr := sl.LogRecords().At(k)
-						ts := nanos(lr.Timestamp())
-						if ts == 0 {
-							ts = nanos(lr.ObservedTimestamp())
-						}
-						if ts == 0 {
-							ts = ingested
-						}
-						sum.see(ts)
-						age = max(age, rowAge(ts, ingested))
-						id, err := ins.add(intCell(ts), intCell(nanos(lr.ObservedTimestamp())), intCell(int64(lr.SeverityNumber())), textCell(lr.SeverityText()), bodyCell(lr.Body()),
-							hexCell(lr.TraceID().IsEmpty(), lr.TraceID().String), hexCell(lr.SpanID().IsEmpty(), lr.SpanID().String),
-							bytesCell(t.attrsJSON(lr.Attributes())))
-						if err != nil {
-							return err
-						}
-						seeRow(part, id, lr.Attributes())
-					}
-				}
-				t.seeResource(rid, age)
+				seeRow(part, id, lr.Attributes())
 			}
 		}
-		if err := ins.done(); err != nil {
-			return err
-		}
-		if err := t.writeResourceAges("logs"); err != nil {
-			return err
-		}
-		return t.appendIngest(now, &sum, lineage, policyVersion)
-	})
+		t.seeResource(rid, age)
+	}
+	return nil
 }
 
 // pointColumns are the datapoints table's columns after id, in table order.
@@ -201,128 +226,110 @@ func numberValue(dp pmetric.NumberDataPoint) float64 {
 // point; histogram buckets and summary quantiles go to the detail JSON.
 // more as in WriteLogs.
 func (s *Store) WriteMetrics(tenant string, first pmetric.Metrics, policyVersion string, more ...pmetric.Metrics) error {
-	t, err := s.tenant(tenant)
-	if err != nil {
-		return err
-	}
-	now := time.Now()
-	ingested := now.UnixNano()
-	return t.inTxBatch(true, func() error {
-		sum := IngestSummary{Signal: "metrics"}
-		ins := t.newBlockInserter(&sum, pointColumns, "ingested_unix_nano", "service_name", "scope_name", "resource", lineageColumn)
-		lineage := &Lineage{}
-		for n := 0; n <= len(more); n++ {
-			md := first
-			if n > 0 {
-				md = more[n-1]
-				lineage.nextBatch()
+	return writeBatches(s, tenant, policyVersion, "metrics", "datapoints", pointColumns, first, more, (*ingestWrite).metrics)
+}
+
+// metrics adds the rows of one batch of metrics.
+func (w *ingestWrite) metrics(md pmetric.Metrics) error {
+	t, ins, sum, lineage, ingested := w.t, w.ins, &w.sum, w.lineage, w.ingested
+	for i := 0; i < md.ResourceMetrics().Len(); i++ {
+		rm := md.ResourceMetrics().At(i)
+		part, lid, err := t.rowLineage(lineage, rm.Resource().Attributes())
+		if err != nil {
+			return err
+		}
+		res := resourceJSON(rm.Resource().Attributes())
+		svc := serviceName(rm.Resource().Attributes())
+		sum.Resources++
+		var rid int64
+		var rd [32]byte
+		age := int64(noAge)
+		for j := 0; j < rm.ScopeMetrics().Len(); j++ {
+			sm := rm.ScopeMetrics().At(j)
+			points := 0
+			for _, m := range sm.Metrics().All() {
+				points += pdatacount.MetricDataPoints(m) // a row per data point
 			}
-			for i := 0; i < md.ResourceMetrics().Len(); i++ {
-				rm := md.ResourceMetrics().At(i)
-				part, lid, err := t.rowLineage(lineage, rm.Resource().Attributes())
+			if rid == 0 && points > 0 {
+				if rid, rd, err = t.resourceID(res); err != nil {
+					return err
+				}
+			}
+			ins.startRun(points, res, rd, ingested, svc, sm.Scope().Name(), rid, lid)
+			for k := 0; k < sm.Metrics().Len(); k++ {
+				m := sm.Metrics().At(k)
+				row := func(ts, start pcommon.Timestamp, value, count, total, detail any, attrs pcommon.Map) error {
+					tn := nanos(ts)
+					if tn == 0 {
+						tn = ingested
+					}
+					sum.see(tn)
+					age = max(age, rowAge(tn, ingested))
+					id, err := ins.add(intCell(tn), intCell(nanos(start)), textCell(m.Name()), textCell(m.Type().String()), textCell(m.Unit()),
+						anyCell(value), anyCell(count), anyCell(total), anyCell(detail), bytesCell(t.attrsJSON(attrs)))
+					if err != nil {
+						return err
+					}
+					seeRow(part, id, attrs)
+					return nil
+				}
+				var err error
+				switch m.Type() {
+				case pmetric.MetricTypeGauge:
+					for p := 0; p < m.Gauge().DataPoints().Len() && err == nil; p++ {
+						dp := m.Gauge().DataPoints().At(p)
+						err = row(dp.Timestamp(), dp.StartTimestamp(), numberValue(dp), nil, nil, nil, dp.Attributes())
+					}
+				case pmetric.MetricTypeSum:
+					for p := 0; p < m.Sum().DataPoints().Len() && err == nil; p++ {
+						dp := m.Sum().DataPoints().At(p)
+						err = row(dp.Timestamp(), dp.StartTimestamp(), numberValue(dp), nil, nil, nil, dp.Attributes())
+					}
+				case pmetric.MetricTypeHistogram:
+					for p := 0; p < m.Histogram().DataPoints().Len() && err == nil; p++ {
+						dp := m.Histogram().DataPoints().At(p)
+						var d jsonObject
+						d.floats("bounds", dp.ExplicitBounds().AsRaw())
+						d.uints("counts", dp.BucketCounts().AsRaw())
+						err = row(dp.Timestamp(), dp.StartTimestamp(), nil, int64(dp.Count()), dp.Sum(), d.String(), dp.Attributes())
+					}
+				case pmetric.MetricTypeExponentialHistogram:
+					for p := 0; p < m.ExponentialHistogram().DataPoints().Len() && err == nil; p++ {
+						dp := m.ExponentialHistogram().DataPoints().At(p)
+						var d jsonObject
+						d.int("scale", int64(dp.Scale()))
+						d.uint("zero_count", dp.ZeroCount())
+						for _, side := range []struct {
+							key string
+							b   pmetric.ExponentialHistogramDataPointBuckets
+						}{{"positive", dp.Positive()}, {"negative", dp.Negative()}} {
+							d.object(side.key, func(o *jsonObject) {
+								o.int("offset", int64(side.b.Offset()))
+								o.uints("counts", side.b.BucketCounts().AsRaw())
+							})
+						}
+						err = row(dp.Timestamp(), dp.StartTimestamp(), nil, int64(dp.Count()), dp.Sum(), d.String(), dp.Attributes())
+					}
+				case pmetric.MetricTypeSummary:
+					for p := 0; p < m.Summary().DataPoints().Len() && err == nil; p++ {
+						dp := m.Summary().DataPoints().At(p)
+						var d jsonObject
+						d.objects("quantiles", dp.QuantileValues().Len(), func(q int, o *jsonObject) {
+							qv := dp.QuantileValues().At(q)
+							o.float("quantile", qv.Quantile())
+							o.float("value", qv.Value())
+						})
+						err = row(dp.Timestamp(), dp.StartTimestamp(), nil, int64(dp.Count()), dp.Sum(), d.String(), dp.Attributes())
+					}
+				}
 				if err != nil {
 					return err
 				}
-				res := resourceJSON(rm.Resource().Attributes())
-				svc := serviceName(rm.Resource().Attributes())
-				sum.Resources++
-				var rid int64
-				var rd [32]byte
-				age := int64(noAge)
-				for j := 0; j < rm.ScopeMetrics().Len(); j++ {
-					sm := rm.ScopeMetrics().At(j)
-					points := 0
-					for _, m := range sm.Metrics().All() {
-						points += pdatacount.MetricDataPoints(m) // a row per data point
-					}
-					if rid == 0 && points > 0 {
-						if rid, rd, err = t.resourceID(res); err != nil {
-							return err
-						}
-					}
-					ins.startRun(points, res, rd, ingested, svc, sm.Scope().Name(), rid, lid)
-					for k := 0; k < sm.Metrics().Len(); k++ {
-						m := sm.Metrics().At(k)
-						row := func(ts, start pcommon.Timestamp, value, count, total, detail any, attrs pcommon.Map) error {
-							tn := nanos(ts)
-							if tn == 0 {
-								tn = ingested
-							}
-							sum.see(tn)
-							age = max(age, rowAge(tn, ingested))
-							id, err := ins.add(intCell(tn), intCell(nanos(start)), textCell(m.Name()), textCell(m.Type().String()), textCell(m.Unit()),
-								anyCell(value), anyCell(count), anyCell(total), anyCell(detail), bytesCell(t.attrsJSON(attrs)))
-							if err != nil {
-								return err
-							}
-							seeRow(part, id, attrs)
-							return nil
-						}
-						var err error
-						switch m.Type() {
-						case pmetric.MetricTypeGauge:
-							for p := 0; p < m.Gauge().DataPoints().Len() && err == nil; p++ {
-								dp := m.Gauge().DataPoints().At(p)
-								err = row(dp.Timestamp(), dp.StartTimestamp(), numberValue(dp), nil, nil, nil, dp.Attributes())
-							}
-						case pmetric.MetricTypeSum:
-							for p := 0; p < m.Sum().DataPoints().Len() && err == nil; p++ {
-								dp := m.Sum().DataPoints().At(p)
-								err = row(dp.Timestamp(), dp.StartTimestamp(), numberValue(dp), nil, nil, nil, dp.Attributes())
-							}
-						case pmetric.MetricTypeHistogram:
-							for p := 0; p < m.Histogram().DataPoints().Len() && err == nil; p++ {
-								dp := m.Histogram().DataPoints().At(p)
-								var d jsonObject
-								d.floats("bounds", dp.ExplicitBounds().AsRaw())
-								d.uints("counts", dp.BucketCounts().AsRaw())
-								err = row(dp.Timestamp(), dp.StartTimestamp(), nil, int64(dp.Count()), dp.Sum(), d.String(), dp.Attributes())
-							}
-						case pmetric.MetricTypeExponentialHistogram:
-							for p := 0; p < m.ExponentialHistogram().DataPoints().Len() && err == nil; p++ {
-								dp := m.ExponentialHistogram().DataPoints().At(p)
-								var d jsonObject
-								d.int("scale", int64(dp.Scale()))
-								d.uint("zero_count", dp.ZeroCount())
-								for _, side := range []struct {
-									key string
-									b   pmetric.ExponentialHistogramDataPointBuckets
-								}{{"positive", dp.Positive()}, {"negative", dp.Negative()}} {
-									d.object(side.key, func(o *jsonObject) {
-										o.int("offset", int64(side.b.Offset()))
-										o.uints("counts", side.b.BucketCounts().AsRaw())
-									})
-								}
-								err = row(dp.Timestamp(), dp.StartTimestamp(), nil, int64(dp.Count()), dp.Sum(), d.String(), dp.Attributes())
-							}
-						case pmetric.MetricTypeSummary:
-							for p := 0; p < m.Summary().DataPoints().Len() && err == nil; p++ {
-								dp := m.Summary().DataPoints().At(p)
-								var d jsonObject
-								d.objects("quantiles", dp.QuantileValues().Len(), func(q int, o *jsonObject) {
-									qv := dp.QuantileValues().At(q)
-									o.float("quantile", qv.Quantile())
-									o.float("value", qv.Value())
-								})
-								err = row(dp.Timestamp(), dp.StartTimestamp(), nil, int64(dp.Count()), dp.Sum(), d.String(), dp.Attributes())
-							}
-						}
-						if err != nil {
-							return err
-						}
-					}
-				}
-				t.seeResource(rid, age)
 			}
 		}
-		if err := ins.done(); err != nil {
-			return err
-		}
-		if err := t.writeResourceAges("datapoints"); err != nil {
-			return err
-		}
-		return t.appendIngest(now, &sum, lineage, policyVersion)
-	})
+		t.seeResource(rid, age)
+	}
+	return nil
 }
 
 // eventsJSON is a span's events as a JSON array.
@@ -348,75 +355,57 @@ var spanColumns = []string{"time_unix_nano", "end_unix_nano", "ingested_unix_nan
 
 // WriteTraces stores a batch of one tenant's spans; more as in WriteLogs.
 func (s *Store) WriteTraces(tenant string, first ptrace.Traces, policyVersion string, more ...ptrace.Traces) error {
-	t, err := s.tenant(tenant)
-	if err != nil {
-		return err
-	}
-	now := time.Now()
-	ingested := now.UnixNano()
-	return t.inTxBatch(true, func() error {
-		sum := IngestSummary{Signal: "traces"}
-		ins := t.newBlockInserter(&sum, spanColumns, "ingested_unix_nano", "service_name", "scope_name", "resource", lineageColumn)
-		lineage := &Lineage{}
-		for n := 0; n <= len(more); n++ {
-			td := first
-			if n > 0 {
-				td = more[n-1]
-				lineage.nextBatch()
+	return writeBatches(s, tenant, policyVersion, "traces", "spans", spanColumns, first, more, (*ingestWrite).traces)
+}
+
+// traces adds the rows of one batch of traces.
+func (w *ingestWrite) traces(td ptrace.Traces) error {
+	t, ins, sum, lineage, ingested := w.t, w.ins, &w.sum, w.lineage, w.ingested
+	for i := 0; i < td.ResourceSpans().Len(); i++ {
+		rs := td.ResourceSpans().At(i)
+		part, lid, err := t.rowLineage(lineage, rs.Resource().Attributes())
+		if err != nil {
+			return err
+		}
+		res := resourceJSON(rs.Resource().Attributes())
+		svc := serviceName(rs.Resource().Attributes())
+		sum.Resources++
+		var rid int64
+		var rd [32]byte
+		age := int64(noAge)
+		for j := 0; j < rs.ScopeSpans().Len(); j++ {
+			ss := rs.ScopeSpans().At(j)
+			if rid == 0 && ss.Spans().Len() > 0 {
+				if rid, rd, err = t.resourceID(res); err != nil {
+					return err
+				}
 			}
-			for i := 0; i < td.ResourceSpans().Len(); i++ {
-				rs := td.ResourceSpans().At(i)
-				part, lid, err := t.rowLineage(lineage, rs.Resource().Attributes())
+			ins.startRun(ss.Spans().Len(), res, rd, ingested, svc, ss.Scope().Name(), rid, lid)
+			for k := 0; k < ss.Spans().Len(); k++ {
+				sp := ss.Spans().At(k)
+				ts := nanos(sp.StartTimestamp())
+				if ts == 0 {
+					ts = ingested
+				}
+				sum.see(ts)
+				age = max(age, rowAge(ts, ingested))
+				var events cell
+				if sp.Events().Len() > 0 {
+					events = textCell(eventsJSON(sp.Events()))
+				}
+				parent := ""
+				if !sp.ParentSpanID().IsEmpty() {
+					parent = sp.ParentSpanID().String()
+				}
+				id, err := ins.add(intCell(ts), intCell(nanos(sp.EndTimestamp())), textCell(sp.TraceID().String()), textCell(sp.SpanID().String()), textCell(parent),
+					textCell(sp.Name()), textCell(sp.Kind().String()), textCell(sp.Status().Code().String()), textCell(sp.Status().Message()), bytesCell(t.attrsJSON(sp.Attributes())), events)
 				if err != nil {
 					return err
 				}
-				res := resourceJSON(rs.Resource().Attributes())
-				svc := serviceName(rs.Resource().Attributes())
-				sum.Resources++
-				var rid int64
-				var rd [32]byte
-				age := int64(noAge)
-				for j := 0; j < rs.ScopeSpans().Len(); j++ {
-					ss := rs.ScopeSpans().At(j)
-					if rid == 0 && ss.Spans().Len() > 0 {
-						if rid, rd, err = t.resourceID(res); err != nil {
-							return err
-						}
-					}
-					ins.startRun(ss.Spans().Len(), res, rd, ingested, svc, ss.Scope().Name(), rid, lid)
-					for k := 0; k < ss.Spans().Len(); k++ {
-						sp := ss.Spans().At(k)
-						ts := nanos(sp.StartTimestamp())
-						if ts == 0 {
-							ts = ingested
-						}
-						sum.see(ts)
-						age = max(age, rowAge(ts, ingested))
-						var events cell
-						if sp.Events().Len() > 0 {
-							events = textCell(eventsJSON(sp.Events()))
-						}
-						parent := ""
-						if !sp.ParentSpanID().IsEmpty() {
-							parent = sp.ParentSpanID().String()
-						}
-						id, err := ins.add(intCell(ts), intCell(nanos(sp.EndTimestamp())), textCell(sp.TraceID().String()), textCell(sp.SpanID().String()), textCell(parent),
-							textCell(sp.Name()), textCell(sp.Kind().String()), textCell(sp.Status().Code().String()), textCell(sp.Status().Message()), bytesCell(t.attrsJSON(sp.Attributes())), events)
-						if err != nil {
-							return err
-						}
-						seeRow(part, id, sp.Attributes())
-					}
-				}
-				t.seeResource(rid, age)
+				seeRow(part, id, sp.Attributes())
 			}
 		}
-		if err := ins.done(); err != nil {
-			return err
-		}
-		if err := t.writeResourceAges("spans"); err != nil {
-			return err
-		}
-		return t.appendIngest(now, &sum, lineage, policyVersion)
-	})
+		t.seeResource(rid, age)
+	}
+	return nil
 }
