@@ -367,7 +367,7 @@ func (q *TenantQueue) deliverJoined(b batch) {
 	if err == nil || consumererror.IsPermanent(err) {
 		for _, m := range each {
 			if err == nil {
-				q.stats.sent[signalIndex(m.signal)].Add(int64(m.records))
+				q.delivered(m)
 			} else {
 				q.refused(m, err)
 			}
@@ -467,8 +467,7 @@ func (q *TenantQueue) deliver(b batch) bool {
 	for {
 		err := q.attempt(b)
 		if err == nil {
-			q.stats.sent[signalIndex(b.signal)].Add(int64(b.records))
-			acknowledge(b, nil)
+			q.delivered(b)
 			return true
 		}
 		if consumererror.IsPermanent(err) {
@@ -517,6 +516,12 @@ func (q *TenantQueue) attempt(b batch) error {
 		}
 	}()
 	return q.send(ctx, q.tenant, b)
+}
+
+// delivered accounts for a batch the backend accepted.
+func (q *TenantQueue) delivered(b batch) {
+	q.stats.sent[signalIndex(b.signal)].Add(int64(b.records))
+	acknowledge(b, nil)
 }
 
 // refused accounts for a batch the backend refused for good.
