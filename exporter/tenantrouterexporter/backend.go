@@ -254,7 +254,7 @@ func (l *localstoreBackend) send(_ context.Context, tenant string, b batch) erro
 	return err
 }
 
-// joined is what of of each batch joined to b (b.more), nil if none.
+// joined is of(m) for each batch m joined to b (b.more), nil if none.
 func joined[T any](b batch, of func(batch) T) []T {
 	if len(b.more) == 0 {
 		return nil
